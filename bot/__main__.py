@@ -1,0 +1,43 @@
+"""`python -m bot ...`: the project's command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Optional
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="python -m bot", description="VideoPro privacy assistant")
+    parser.add_argument("command", choices=["run", "eval", "env", "pipeline", "policy"],
+                        help="run: start the stack; eval FILE: evaluate the running assistant; "
+                        "env: create .env; pipeline: build the spaCy pipeline; "
+                        "policy: print the parsed sections")
+    args, rest = parser.parse_known_args(argv[:1])
+    rest = argv[1:]
+    if args.command == "run":
+        from bot.stack import run_foreground
+        return run_foreground()
+    if args.command == "eval":
+        from bot.eval import main as eval_main
+        return eval_main(rest)
+    if args.command == "env":
+        from bot.settings import ensure_env_file
+        print("==> Created .env with a random RASA_API_TOKEN" if ensure_env_file()
+              else "==> .env already has a RASA_API_TOKEN")
+        return 0
+    if args.command == "pipeline":
+        from bot.nlp_pipeline import main as pipeline_main
+        return pipeline_main(rest)
+    from bot.policy import load_policy
+    policy = load_policy()
+    print(f"{policy.title} (effective {policy.effective_date})")
+    for section in policy.sections:
+        gaps = f", gaps: {', '.join(g.kind for g in section.gaps)}" if section.gaps else ""
+        print(f"- {section.id}: {section.heading} ({len(section.sentences)} sentences{gaps})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

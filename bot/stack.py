@@ -1,0 +1,194 @@
+"""Runs Rasa, the action server and the web app together, in the foreground, as one command.
+
+`make run` ends here: each process's output is printed with its name in front, progress is shown
+while Rasa loads its model, and Ctrl-C (or SIGTERM) stops all three. The live tests use the same
+code to start the stack, or to find one already running and leave it alone.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import httpx
+
+from bot.paths import ROOT
+from bot.settings import Settings, load_settings
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    command: List[str]
+    health_url: str
+
+
+def services(settings: Settings) -> List[Service]:
+    token = settings.rasa_api_token
+    return [
+        Service(
+            name="actions",
+            command=[str(BIN / "rasa"), "run", "actions", "--actions", "actions",
+                     "--port", str(settings.action_port)],
+            health_url=f"{settings.action_server_url}/health",
+        ),
+        Service(
+            name="rasa",
+            command=[str(BIN / "rasa"), "run", "--enable-api", "--auth-token", token,
+                     "--cors", settings.site_origin, "--interface", settings.rasa_host,
+                     "--port", str(settings.rasa_port), "--model", str(settings.model_path),
+                     "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+            # /status needs the token and answers only once the model is loaded.
+            health_url=f"{settings.rasa_url}/status?token={token}",
+        ),
+        Service(
+            name="web",
+            command=[str(BIN / "python"), "-m", "uvicorn", "bot.web.app:app",
+                     "--host", settings.web_host, "--port", str(settings.web_port),
+                     "--no-access-log"],
+            health_url=f"{settings.web_url}/health",
+        ),
+    ]
+
+
+def is_healthy(url: str, timeout: float = 2.0) -> bool:
+    try:
+        return httpx.get(url, timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def child_environment() -> Dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+class Stack:
+    """The three processes; `start()` waits until all answer their health checks."""
+
+    def __init__(self, settings: Optional[Settings] = None, echo: bool = True,
+                 log_dir: Optional[Path] = None) -> None:
+        self.settings = settings or load_settings()
+        self.echo = echo
+        self.log_dir = log_dir
+        self.processes: Dict[str, subprocess.Popen] = {}
+        self._threads: List[threading.Thread] = []
+
+    def all_healthy(self) -> bool:
+        return all(is_healthy(s.health_url) for s in services(self.settings))
+
+    def _pump(self, name: str, process: subprocess.Popen) -> None:
+        log = open(self.log_dir / f"{name}.log", "a", encoding="utf-8") if self.log_dir else None
+        assert process.stdout is not None
+        for line in process.stdout:
+            if log:
+                log.write(line)
+                log.flush()
+            if self.echo:
+                sys.stdout.write(f"[{name:7}] {line}")
+                sys.stdout.flush()
+        if log:
+            log.close()
+
+    def start(self, timeout: float = 300.0) -> None:
+        if not self.settings.model_path.exists():
+            raise FileNotFoundError(f"no trained model at {self.settings.model_path}: run `make run`")
+        if self.log_dir:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+        for service in services(self.settings):
+            process = subprocess.Popen(
+                service.command, cwd=ROOT, env=child_environment(), stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            )
+            self.processes[service.name] = process
+            thread = threading.Thread(target=self._pump, args=(service.name, process), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        self.wait_healthy(timeout)
+
+    def wait_healthy(self, timeout: float) -> None:
+        pending = {s.name: s for s in services(self.settings)}
+        started = time.monotonic()
+        last_note = 0.0
+        while pending:
+            for name, service in list(pending.items()):
+                process = self.processes.get(name)
+                if process is not None and process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with code {process.returncode}")
+                if is_healthy(service.health_url):
+                    del pending[name]
+                    self._say(f"{name} is up ({service.health_url.split('?')[0]})")
+            elapsed = time.monotonic() - started
+            if pending and elapsed > timeout:
+                raise TimeoutError(f"not healthy after {timeout:.0f}s: {', '.join(pending)}")
+            if pending and elapsed - last_note >= 10:
+                last_note = elapsed
+                self._say(f"waiting for {', '.join(pending)} ({elapsed:.0f}s; Rasa loads its "
+                          "model and TensorFlow, which takes 20-60s)")
+            if pending:
+                time.sleep(1)
+
+    def stop(self, grace: float = 15.0) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.processes.clear()
+
+    def _say(self, message: str) -> None:
+        if self.echo:
+            print(f"==> {message}", flush=True)
+
+
+def run_foreground() -> int:
+    """`make run`: start everything, print where to go, stop everything on Ctrl-C."""
+    stack = Stack()
+    if stack.all_healthy():
+        print("==> The assistant is already running: http://localhost:%d" % stack.settings.web_port)
+        return 0
+    stopping = threading.Event()
+
+    def _stop(signum, _frame):  # noqa: ANN001
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        print("==> Starting the action server, Rasa and the web app (Ctrl-C stops all three)")
+        stack.start()
+        print(f"==> Ready. Open http://localhost:{stack.settings.web_port} and ask the assistant.",
+              flush=True)
+        while not stopping.is_set():
+            for name, process in stack.processes.items():
+                if process.poll() is not None:
+                    print(f"==> {name} stopped (exit code {process.returncode}); stopping all")
+                    stopping.set()
+            stopping.wait(1)
+    except KeyboardInterrupt:
+        pass
+    except (RuntimeError, TimeoutError, FileNotFoundError) as error:
+        print(f"==> Could not start: {error}", file=sys.stderr)
+        stack.stop()
+        return 1
+    print("\n==> Stopping…", flush=True)
+    stack.stop()
+    print("==> Stopped.")
+    return 0

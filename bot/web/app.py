@@ -1,0 +1,110 @@
+"""The website: the product page with the chat window, and the chat endpoint behind it.
+
+The browser talks only to this app; the app relays to Rasa's REST channel. Keeping Rasa behind
+the web app means Rasa's port never has to face the internet, and the app is the one place that
+checks what visitors send (length, shape) before any of it reaches the assistant.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from bot.settings import Settings, load_settings
+
+WEB_DIR = Path(__file__).resolve().parent
+SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+RASA_TIMEOUT_SECONDS = 30.0
+
+log = logging.getLogger(__name__)
+
+UNREACHABLE = "Sorry, I can't reach the assistant right now. Please try again in a moment."
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message, "messages": [{"text": message}]}, status_code=status)
+
+
+def normalise_rasa_messages(payload: Any) -> List[Dict[str, Any]]:
+    """Keep only what the page renders (text and buttons) from Rasa's REST reply."""
+    messages: List[Dict[str, Any]] = []
+    for item in payload if isinstance(payload, list) else []:
+        if not isinstance(item, dict):
+            continue
+        message: Dict[str, Any] = {}
+        if isinstance(item.get("text"), str):
+            message["text"] = item["text"]
+        buttons = [
+            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+            for b in item.get("buttons") or []
+            if isinstance(b, dict)
+        ]
+        if buttons:
+            message["buttons"] = buttons
+        if message:
+            messages.append(message)
+    return messages
+
+
+def create_app(settings: Optional[Settings] = None,
+               transport: Optional[httpx.AsyncBaseTransport] = None) -> Starlette:
+    """`transport` lets tests stand in for Rasa without a network."""
+    settings = settings or load_settings()
+
+    async def index(_: Request) -> FileResponse:
+        return FileResponse(WEB_DIR / "templates" / "index.html")
+
+    async def health(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def chat(request: Request) -> JSONResponse:
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "Sorry, that message could not be read. Please try again.")
+        if not isinstance(body, dict):
+            return _error(400, "Sorry, that message could not be read. Please try again.")
+        sender = body.get("sender")
+        message = body.get("message")
+        if not isinstance(sender, str) or not SENDER_PATTERN.match(sender):
+            return _error(400, "Sorry, this chat session is not valid. Please reload the page.")
+        if not isinstance(message, str) or not message.strip():
+            return _error(400, "Please type a message first.")
+        message = message.strip()
+        if len(message) > settings.max_message_chars:
+            return JSONResponse({"messages": [{"text": (
+                f"That message is longer than I can read ({len(message)} characters; the limit "
+                f"is {settings.max_message_chars}). Could you shorten it or ask one question at "
+                "a time?")}]})
+        async with httpx.AsyncClient(transport=transport, timeout=RASA_TIMEOUT_SECONDS) as client:
+            try:
+                response = await client.post(
+                    f"{settings.rasa_url}/webhooks/rest/webhook",
+                    json={"sender": sender, "message": message},
+                )
+                response.raise_for_status()
+                payload = response.json()
+            except (httpx.HTTPError, ValueError) as error:
+                log.warning("Rasa did not answer: %s", type(error).__name__)
+                return _error(503, UNREACHABLE)
+        return JSONResponse({"messages": normalise_rasa_messages(payload)})
+
+    routes = [
+        Route("/", index),
+        Route("/health", health),
+        Route("/api/chat", chat, methods=["POST"]),
+        Mount("/static", app=StaticFiles(directory=WEB_DIR / "static"), name="static"),
+    ]
+    return Starlette(routes=routes)
+
+
+app = create_app()

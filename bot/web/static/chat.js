@@ -1,0 +1,479 @@
+/*
+ * VideoPro Cloud Meeting — privacy assistant chat widget.
+ *
+ * Plain ES2017, no dependencies. All visitor and bot text is rendered with
+ * textContent (never as HTML).
+ *
+ * Backend contract:
+ *   POST /api/chat  {"sender": "<id>", "message": "<text>"}
+ *   -> {"messages": [{"text": "...", "buttons": [{"title": "...", "payload": "..."}]}]}
+ */
+(function () {
+  'use strict';
+
+  const API_URL = '/api/chat';
+  const KEY_SENDER = 'vp_chat_sender';
+  const KEY_LOG = 'vp_chat_log';
+  const KEY_OPEN = 'vp_chat_open';
+  const MAX_LOG = 200;
+  const MAX_LEN = 2000;
+  const TIMEOUT_MS = 30000;
+  const GREET = '/greet';
+  const ERROR_TEXT = "Sorry, I can't reach the assistant right now. Please try again in a moment.";
+
+  /* ------------------------------------------------------------------ */
+  /* Storage (falls back to memory if localStorage is unavailable)       */
+  /* ------------------------------------------------------------------ */
+  const memoryStore = Object.create(null);
+
+  function storageGet(key) {
+    try {
+      const value = window.localStorage.getItem(key);
+      if (value !== null) return value;
+    } catch (e) { /* storage disabled */ }
+    return key in memoryStore ? memoryStore[key] : null;
+  }
+
+  function storageSet(key, value) {
+    memoryStore[key] = String(value);
+    try {
+      window.localStorage.setItem(key, String(value));
+    } catch (e) { /* quota exceeded or storage disabled: keep in memory */ }
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Sender id                                                           */
+  /* ------------------------------------------------------------------ */
+  function randomHex(bytes) {
+    const arr = new Uint8Array(bytes);
+    window.crypto.getRandomValues(arr);
+    let out = '';
+    for (let i = 0; i < arr.length; i++) {
+      out += (arr[i] < 16 ? '0' : '') + arr[i].toString(16);
+    }
+    return out;
+  }
+
+  function getSenderId() {
+    const existing = storageGet(KEY_SENDER);
+    if (existing && /^[A-Za-z0-9_-]{1,128}$/.test(existing)) return existing;
+    const id = randomHex(16); // 32 hex chars
+    storageSet(KEY_SENDER, id);
+    return id;
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Transcript model                                                    */
+  /* ------------------------------------------------------------------ */
+  function asText(value) {
+    if (typeof value === 'string') return value;
+    if (typeof value === 'number' && isFinite(value)) return String(value);
+    return '';
+  }
+
+  function normalizeButtons(buttons) {
+    if (!Array.isArray(buttons)) return [];
+    const out = [];
+    buttons.forEach(function (b) {
+      if (!b || typeof b !== 'object') return;
+      const title = asText(b.title);
+      const payload = asText(b.payload);
+      if (!title && !payload) return;
+      out.push({ title: title || payload, payload: payload || title });
+    });
+    return out;
+  }
+
+  function normalizeEntry(raw) {
+    if (!raw || typeof raw !== 'object') return null;
+    const from = raw.from === 'user' || raw.from === 'bot' ? raw.from : null;
+    if (!from) return null;
+    const text = asText(raw.text);
+    const buttons = from === 'bot' ? normalizeButtons(raw.buttons) : [];
+    if (!text.trim() && !buttons.length) return null;
+    const entry = { from: from, text: text, buttons: buttons };
+    if (buttons.length && Number.isInteger(raw.chosen) && raw.chosen >= 0) {
+      entry.chosen = raw.chosen; // index of the quick-reply button already clicked
+    }
+    return entry;
+  }
+
+  function loadLog() {
+    const raw = storageGet(KEY_LOG);
+    if (!raw) return [];
+    let parsed;
+    try {
+      parsed = JSON.parse(raw);
+    } catch (e) {
+      return [];
+    }
+    if (!Array.isArray(parsed)) return [];
+    const out = [];
+    parsed.forEach(function (item) {
+      const entry = normalizeEntry(item);
+      if (entry) out.push(entry);
+    });
+    return out.slice(-MAX_LOG);
+  }
+
+  let log = loadLog();
+
+  function saveLog() {
+    if (log.length > MAX_LOG) log = log.slice(-MAX_LOG);
+    storageSet(KEY_LOG, JSON.stringify(log));
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* DOM                                                                 */
+  /* ------------------------------------------------------------------ */
+  let els = null;
+  let sender = null;
+  let busy = false;
+  let greeted = false;
+  let typingEl = null;
+  let lastFocus = null;
+
+  function isOpen() {
+    return !!els && !els.panel.hidden;
+  }
+
+  function scrollToBottom() {
+    if (!els) return;
+    els.log.scrollTop = els.log.scrollHeight;
+  }
+
+  function createBubble(from, text, extraClass) {
+    const el = document.createElement('div');
+    el.className = 'msg ' + from + (extraClass ? ' ' + extraClass : '');
+    el.textContent = text; // never innerHTML
+    return el;
+  }
+
+  function setGroupDisabled(group, disabled) {
+    const buttons = group.querySelectorAll('button.chat-btn');
+    for (let i = 0; i < buttons.length; i++) buttons[i].disabled = disabled;
+  }
+
+  function renderButtons(entry) {
+    const group = document.createElement('div');
+    group.className = 'chat-buttons';
+    group.setAttribute('role', 'group');
+    group.setAttribute('aria-label', 'Suggested replies');
+    const used = typeof entry.chosen === 'number';
+
+    entry.buttons.forEach(function (button, index) {
+      const btn = document.createElement('button');
+      btn.type = 'button';
+      btn.className = 'chat-btn';
+      btn.textContent = button.title;
+      if (used) {
+        btn.disabled = true;
+        if (entry.chosen === index) btn.classList.add('is-chosen');
+      }
+      btn.addEventListener('click', function () {
+        onQuickReply(entry, index, group, btn);
+      });
+      group.appendChild(btn);
+    });
+    return group;
+  }
+
+  /** Append the DOM for one transcript entry; returns the bubble element (if any). */
+  function renderEntry(entry) {
+    let bubble = null;
+    if (entry.text.trim()) {
+      bubble = createBubble(entry.from, entry.text);
+      insertBeforeTyping(bubble);
+    }
+    if (entry.from === 'bot' && entry.buttons.length) {
+      insertBeforeTyping(renderButtons(entry));
+    }
+    return bubble;
+  }
+
+  function insertBeforeTyping(node) {
+    if (typingEl && typingEl.parentNode === els.log) {
+      els.log.insertBefore(node, typingEl);
+    } else {
+      els.log.appendChild(node);
+    }
+  }
+
+  function addEntry(entry) {
+    log.push(entry);
+    saveLog();
+    const bubble = renderEntry(entry);
+    scrollToBottom();
+    return bubble;
+  }
+
+  function removeEntry(entry) {
+    const i = log.indexOf(entry);
+    if (i !== -1) {
+      log.splice(i, 1);
+      saveLog();
+    }
+  }
+
+  function showError() {
+    insertBeforeTyping(createBubble('bot', ERROR_TEXT, 'error'));
+    scrollToBottom();
+  }
+
+  function showTyping() {
+    hideTyping();
+    typingEl = document.createElement('div');
+    typingEl.className = 'typing';
+    typingEl.setAttribute('aria-hidden', 'true');
+    for (let i = 0; i < 3; i++) {
+      const dot = document.createElement('span');
+      dot.className = 'dot';
+      typingEl.appendChild(dot);
+    }
+    const label = document.createElement('span');
+    label.className = 'visually-hidden';
+    label.textContent = '…';
+    typingEl.appendChild(label);
+    els.log.appendChild(typingEl);
+    scrollToBottom();
+  }
+
+  function hideTyping() {
+    if (typingEl && typingEl.parentNode) typingEl.parentNode.removeChild(typingEl);
+    typingEl = null;
+  }
+
+  function setBusy(value) {
+    busy = value;
+    els.send.disabled = value;
+    els.panel.classList.toggle('is-busy', value);
+    els.log.setAttribute('aria-busy', value ? 'true' : 'false');
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Networking                                                          */
+  /* ------------------------------------------------------------------ */
+
+  /**
+   * Send one message to the backend and render the bot replies.
+   * Resolves to true on success, false on HTTP/network failure
+   * (in which case a friendly error line has been shown).
+   */
+  async function postMessage(message) {
+    setBusy(true);
+    showTyping();
+    const controller = typeof AbortController === 'function' ? new AbortController() : null;
+    const timer = controller ? setTimeout(function () { controller.abort(); }, TIMEOUT_MS) : null;
+    let data;
+    try {
+      const res = await fetch(API_URL, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
+        credentials: 'same-origin',
+        body: JSON.stringify({ sender: sender, message: message }),
+        signal: controller ? controller.signal : undefined
+      });
+      if (!res.ok) throw new Error('HTTP ' + res.status);
+      data = await res.json();
+    } catch (err) {
+      if (timer) clearTimeout(timer);
+      hideTyping();
+      showError();
+      setBusy(false);
+      return false;
+    }
+    if (timer) clearTimeout(timer);
+    hideTyping();
+
+    const messages = data && Array.isArray(data.messages) ? data.messages : [];
+    messages.forEach(function (m) {
+      const entry = normalizeEntry({
+        from: 'bot',
+        text: m && m.text,
+        buttons: m && m.buttons
+      });
+      if (entry) addEntry(entry);
+    });
+    setBusy(false);
+    scrollToBottom();
+    return true;
+  }
+
+  function sendGreeting() {
+    if (busy || greeted || log.length) return;
+    postMessage(GREET).then(function (ok) {
+      if (ok) greeted = true;
+    });
+  }
+
+  function submitInput() {
+    if (busy) return;
+    const raw = els.input.value;
+    const text = raw.trim().slice(0, MAX_LEN);
+    if (!text) return;
+
+    els.input.value = '';
+    const entry = { from: 'user', text: text, buttons: [] };
+    const bubble = addEntry(entry);
+    els.input.focus();
+
+    postMessage(text).then(function (ok) {
+      if (ok) return;
+      // Keep the visitor's text so nothing is lost.
+      removeEntry(entry);
+      if (bubble) bubble.classList.add('failed');
+      if (!els.input.value.trim()) els.input.value = raw;
+      if (isOpen()) els.input.focus();
+    });
+  }
+
+  function onQuickReply(entry, index, group, btn) {
+    if (busy || typeof entry.chosen === 'number') return;
+    const button = entry.buttons[index];
+    if (!button) return;
+
+    entry.chosen = index;
+    setGroupDisabled(group, true);
+    btn.classList.add('is-chosen');
+
+    const userEntry = { from: 'user', text: button.title, buttons: [] };
+    const bubble = addEntry(userEntry); // also persists entry.chosen
+    els.input.focus();
+
+    postMessage(button.payload).then(function (ok) {
+      if (ok) return;
+      // Let the visitor try the same button again.
+      removeEntry(userEntry);
+      if (bubble) bubble.classList.add('failed');
+      delete entry.chosen;
+      saveLog();
+      setGroupDisabled(group, false);
+      btn.classList.remove('is-chosen');
+    });
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Panel open / close                                                  */
+  /* ------------------------------------------------------------------ */
+  function openPanel() {
+    if (!isOpen()) {
+      const active = document.activeElement;
+      lastFocus = active && active !== document.body ? active : null;
+      els.panel.hidden = false;
+      els.launcher.hidden = true;
+      els.launcher.setAttribute('aria-expanded', 'true');
+      if (els.heroButton) els.heroButton.setAttribute('aria-expanded', 'true');
+      document.body.classList.add('chat-open');
+      storageSet(KEY_OPEN, 'true');
+    }
+    scrollToBottom();
+    // Focus the input (preventScroll keeps the page from jumping on desktop).
+    try {
+      els.input.focus({ preventScroll: true });
+    } catch (e) {
+      els.input.focus();
+    }
+    sendGreeting(); // no-op unless the transcript is empty
+    window.requestAnimationFrame(scrollToBottom);
+  }
+
+  function closePanel() {
+    if (!isOpen()) return;
+    els.panel.hidden = true;
+    els.launcher.hidden = false;
+    els.launcher.setAttribute('aria-expanded', 'false');
+    if (els.heroButton) els.heroButton.setAttribute('aria-expanded', 'false');
+    document.body.classList.remove('chat-open');
+    storageSet(KEY_OPEN, 'false');
+
+    const target = lastFocus && document.contains(lastFocus) && lastFocus !== els.launcher &&
+      lastFocus.offsetParent !== null ? lastFocus : els.launcher;
+    lastFocus = null;
+    try {
+      target.focus({ preventScroll: true });
+    } catch (e) {
+      target.focus();
+    }
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Init                                                                */
+  /* ------------------------------------------------------------------ */
+  function init() {
+    els = {
+      panel: document.getElementById('chat-panel'),
+      launcher: document.getElementById('chat-launcher') ||
+        document.querySelector('[aria-label="Open privacy assistant"]'),
+      closeBtn: document.getElementById('chat-close'),
+      log: document.getElementById('chat-log'),
+      form: document.getElementById('chat-form'),
+      input: document.getElementById('chat-input'),
+      send: document.getElementById('chat-send'),
+      heroButton: document.getElementById('open-chat')
+    };
+    if (!els.panel || !els.log || !els.input || !els.send || !els.launcher) {
+      els = null;
+      return; // widget markup not present
+    }
+
+    sender = getSenderId();
+
+    // Re-render the stored transcript.
+    log.forEach(renderEntry);
+
+    // Openers.
+    els.launcher.addEventListener('click', function () { openPanel(); });
+    if (els.heroButton) {
+      els.heroButton.setAttribute('aria-expanded', 'false');
+      els.heroButton.addEventListener('click', function () { openPanel(); });
+    }
+    const extraOpeners = document.querySelectorAll('[data-open-chat]');
+    for (let i = 0; i < extraOpeners.length; i++) {
+      extraOpeners[i].addEventListener('click', function (e) {
+        e.preventDefault();
+        openPanel();
+      });
+    }
+    if (els.closeBtn) els.closeBtn.addEventListener('click', closePanel);
+
+    // Sending.
+    if (els.form) {
+      els.form.addEventListener('submit', function (e) {
+        e.preventDefault();
+        submitInput();
+      });
+    } else {
+      els.send.addEventListener('click', function (e) {
+        e.preventDefault();
+        submitInput();
+      });
+    }
+    els.input.addEventListener('keydown', function (e) {
+      if (e.key !== 'Enter' || e.shiftKey) return;
+      // Don't send while an IME composition (e.g. Chinese input) is being confirmed.
+      if (e.isComposing || e.keyCode === 229) return;
+      e.preventDefault();
+      submitInput();
+    });
+
+    // Escape closes the panel.
+    document.addEventListener('keydown', function (e) {
+      if ((e.key === 'Escape' || e.key === 'Esc') && isOpen() && !e.isComposing) {
+        e.preventDefault();
+        closePanel();
+      }
+    });
+
+    // Restore open state after reload.
+    const openState = storageGet(KEY_OPEN);
+    if (openState === 'true' || openState === '1') {
+      openPanel();
+    }
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', init);
+  } else {
+    init();
+  }
+})();

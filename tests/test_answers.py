@@ -1,0 +1,141 @@
+"""Answers quote the policy verbatim, cite the right heading, and never fill a gap."""
+
+import re
+
+import pytest
+
+from bot.answers import (CONNECT_BUTTON, SHOW_SECTION_BUTTON, answer_from_section, contact_line,
+                         full_section, no_section_yet, not_covered, select_sentences)
+from bot.policy import load_policy
+from bot.rights import RIGHTS, explain_right
+from bot.topics import SILENT_TOPICS, silent_topic
+
+POLICY = load_policy()
+NORMALISED_TEXT = " ".join(s.text for sec in POLICY.sections for s in sec.sentences)
+
+# One question per section, and words the chosen sentences must contain.
+QUESTIONS = {
+    "overview": ("when did this policy take effect", "November 25, 2020"),
+    "definitions": ("is an Alipay account personal information", "Alipay account"),
+    "collection": ("what information do you collect about me", "collect the information"),
+    "use": ("can I stop you using my information", "suspended"),
+    "sharing": ("do you rent my data to advertisers", "sell or rent"),
+    "security": ("is my credit card encrypted", "SSL encryption"),
+    "storage": ("are my data stored on servers abroad", "foreign servers"),
+    "communications": ("can I stop the satisfaction surveys", "unsubscribe"),
+    "minors": ("my child is 12, does she need my consent", "guardian"),
+    "liability": ("what if a hacker attack leaks my data", "hacker attacks"),
+    "contact": ("where do I send comments on the policy", "please email to:"),
+    "updates": ("how are policy changes announced", "inform you"),
+}
+
+
+def quoted_sentences(text):
+    return re.findall("\u201c(.+?)\u201d", text, flags=re.S)
+
+
+@pytest.mark.parametrize("section_id", [s.id for s in POLICY.sections])
+def test_every_section_answers_with_its_heading_and_verbatim_sentences(section_id):
+    question, must_contain = QUESTIONS[section_id]
+    reply = answer_from_section(POLICY, section_id, question)
+    heading = POLICY.section(section_id).heading
+    assert f"\u201c{heading}\u201d" in reply.text
+    assert reply.section_id == section_id
+    assert reply.quoted and any(must_contain in q for q in reply.quoted)
+    assert SHOW_SECTION_BUTTON in reply.buttons
+    section_texts = {s.text for s in POLICY.section(section_id).sentences}
+    for sentence in reply.quoted:
+        assert sentence in section_texts or sentence == f"Effective date: {POLICY.effective_date}."
+    # No other section's heading is named: the citation is unambiguous.
+    others = [s.heading for s in POLICY.sections if s.id != section_id]
+    assert not [h for h in others if f"\u201c{h}\u201d" in reply.text]
+
+
+@pytest.mark.parametrize("section_id", [s.id for s in POLICY.sections])
+def test_answers_quote_only_a_part_of_long_sections(section_id):
+    section = POLICY.section(section_id)
+    reply = answer_from_section(POLICY, section_id, QUESTIONS[section_id][0])
+    if len(section.sentences) > 4:
+        assert len(reply.quoted) < len(section.sentences)
+
+
+def test_an_item_is_quoted_with_its_lead_in():
+    chosen = select_sentences(POLICY, POLICY.section("liability"), "I gave my password to a friend")
+    assert [s.text[:12] for s in chosen] == ["We are not l", "1. Any discl"]
+
+
+@pytest.mark.parametrize("section_id", ["collection", "use"])
+def test_an_announced_list_that_never_comes_is_said_to_be_missing(section_id):
+    reply = answer_from_section(POLICY, section_id, "tell me")
+    anchor = POLICY.section(section_id).gaps[0].anchor
+    assert "the published policy does not list it" in reply.text
+    assert anchor in reply.text
+
+
+@pytest.mark.parametrize("section_id,question", [
+    ("security", "who do I contact about the security of my data"),
+    ("contact", "how do I reach you"),
+])
+def test_a_missing_email_address_is_said_to_be_missing_and_the_postal_address_given(
+        section_id, question):
+    reply = answer_from_section(POLICY, section_id, question)
+    assert "the published policy does not give an e-mail address" in reply.text
+    assert contact_line(POLICY) in reply.text
+    assert not re.search(r"[\w.]+@[\w.]+", reply.text), "an e-mail address was invented"
+
+
+def test_security_answer_without_contact_words_has_no_contact_note():
+    reply = answer_from_section(POLICY, "security", "do you use SSL for credit cards")
+    assert "e-mail address" not in reply.text
+
+
+def test_full_section_gives_every_paragraph_and_the_gap():
+    for section in POLICY.sections:
+        reply = full_section(POLICY, section.id)
+        for paragraph in section.paragraphs:
+            assert paragraph in reply.text
+        for gap in section.gaps:
+            assert "the published policy does not" in reply.text
+    assert "Effective date: November 25, 2020" in full_section(POLICY, "overview").text
+
+
+def test_no_section_yet_invites_a_question():
+    assert "Ask me a question" in no_section_yet().text
+
+
+@pytest.mark.parametrize("question,topic", [
+    ("how long do you keep my recordings of meetings", "meeting recordings"),
+    ("do you place cookies on my browser", "cookies or tracking technologies"),
+    ("will the police get my data if they ask", "requests from law enforcement or governments"),
+    ("do you train ai on my calls", "using your data to train AI models"),
+    ("is my gps location collected", "location data"),
+    ("what is your data retention period", "how long personal data is kept"),
+    ("do you make automated decisions about me", "automated decisions or profiling"),
+])
+def test_silent_topics_are_named(question, topic):
+    assert silent_topic(question) == topic
+
+
+def test_not_covered_says_so_offers_a_person_and_the_postal_address():
+    for topic, _ in SILENT_TOPICS:
+        reply = not_covered(POLICY, topic)
+        assert f"the policy does not say anything about {topic}" in reply.text
+        assert contact_line(POLICY) in reply.text
+        assert CONNECT_BUTTON in reply.buttons
+        assert not any(s.heading in reply.text for s in POLICY.sections)
+    assert "the policy does not say anything about that" in not_covered(POLICY, None).text
+
+
+@pytest.mark.parametrize("intent", sorted(RIGHTS))
+def test_each_right_is_explained_from_the_policy(intent):
+    reply = explain_right(POLICY, intent)
+    assert POLICY.section(RIGHTS[intent][0]).heading in reply.text
+    for sentence in reply.quoted:
+        assert sentence in NORMALISED_TEXT
+    assert contact_line(POLICY) in reply.text
+
+
+def test_unsubscribe_right_mentions_the_service_announcements_that_stay():
+    reply = explain_right(POLICY, "request_unsubscribe")
+    assert any("unsubscribe" in q for q in reply.quoted)
+    assert any("service related announcements" in q for q in reply.quoted)

@@ -1,0 +1,106 @@
+"""The web app: the chat page, its assets, and the relay to Rasa's REST channel."""
+
+import json
+import re
+from dataclasses import replace
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from bot.settings import load_settings
+from bot.web.app import UNREACHABLE, create_app, normalise_rasa_messages
+
+SENDER = "a" * 32
+
+
+def rasa_stub(reply, status=200, seen=None):
+    def handler(request: httpx.Request) -> httpx.Response:
+        if seen is not None:
+            seen.append(json.loads(request.content))
+        return httpx.Response(status, json=reply)
+    return httpx.MockTransport(handler)
+
+
+def client_for(transport, **overrides):
+    settings = replace(load_settings(), rasa_url="http://rasa.test", **overrides)
+    return TestClient(create_app(settings, transport=transport))
+
+
+def test_the_page_is_a_product_page_with_a_chat_window_and_no_cdn():
+    client = client_for(rasa_stub([]))
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.text
+    assert "VideoPro Cloud Meeting" in html
+    for hook in ('id="chat-log"', 'id="chat-input"', 'id="chat-send"', "/static/chat.js",
+                 "/static/style.css"):
+        assert hook in html
+    fetched_elsewhere = re.compile(r"""(?:src|href|action)\s*=\s*["']?(?:https?:)?//|url\(\s*["']?(?:https?:)?//|@import""")
+    assert not fetched_elsewhere.search(html), "assets must not come from another host"
+    for asset in ("/static/chat.js", "/static/style.css"):
+        response = client.get(asset)
+        assert response.status_code == 200 and response.text
+        assert not fetched_elsewhere.search(response.text)
+        assert "fetch(\"http" not in response.text and "fetch('http" not in response.text
+
+
+def test_chat_relays_to_rasa_and_keeps_text_and_buttons():
+    seen = []
+    reply = [{"recipient_id": SENDER, "text": "Hello", "buttons": [{"title": "Hi", "payload": "/greet"}]},
+             {"recipient_id": SENDER, "image": "x.png"}]
+    client = client_for(rasa_stub(reply, seen=seen))
+    response = client.post("/api/chat", json={"sender": SENDER, "message": "  hi  "})
+    assert response.status_code == 200
+    assert response.json() == {"messages": [
+        {"text": "Hello", "buttons": [{"title": "Hi", "payload": "/greet"}]}]}
+    assert seen == [{"sender": SENDER, "message": "hi"}]
+
+
+@pytest.mark.parametrize("body,expected", [
+    ({"sender": SENDER, "message": "   "}, "Please type a message first."),
+    ({"sender": "x", "message": "hi"}, "not valid"),
+    ({"sender": SENDER}, "Please type a message first."),
+    (["not", "an", "object"], "could not be read"),
+])
+def test_bad_input_gets_a_friendly_400_and_rasa_is_not_called(body, expected):
+    seen = []
+    client = client_for(rasa_stub([], seen=seen))
+    response = client.post("/api/chat", json=body)
+    assert response.status_code == 400
+    assert expected in response.json()["messages"][0]["text"]
+    assert seen == []
+
+
+def test_a_message_over_the_limit_is_answered_kindly_without_reaching_rasa():
+    seen = []
+    client = client_for(rasa_stub([], seen=seen), max_message_chars=50)
+    response = client.post("/api/chat", json={"sender": SENDER, "message": "x" * 51})
+    assert response.status_code == 200
+    assert "longer than I can read" in response.json()["messages"][0]["text"]
+    assert seen == []
+
+
+def test_rasa_down_gives_a_503_with_a_friendly_message():
+    def refuse(request):
+        raise httpx.ConnectError("refused", request=request)
+    client = client_for(httpx.MockTransport(refuse))
+    response = client.post("/api/chat", json={"sender": SENDER, "message": "hi"})
+    assert response.status_code == 503
+    assert response.json()["messages"][0]["text"] == UNREACHABLE
+
+
+def test_rasa_error_status_is_not_passed_through():
+    client = client_for(rasa_stub({"error": "boom"}, status=500))
+    response = client.post("/api/chat", json={"sender": SENDER, "message": "hi"})
+    assert response.status_code == 503
+
+
+def test_normalise_drops_what_the_page_cannot_render():
+    assert normalise_rasa_messages({"not": "a list"}) == []
+    assert normalise_rasa_messages([{"text": 3}, "x", {"buttons": [{"title": "A"}]}]) == [
+        {"buttons": [{"title": "A", "payload": ""}]}]
+
+
+def test_health():
+    assert client_for(rasa_stub([])).get("/health").json() == {"status": "ok"}
