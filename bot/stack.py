@@ -165,23 +165,21 @@ def run_foreground() -> int:
     if stack.all_healthy():
         print("==> The assistant is already running: http://localhost:%d" % stack.settings.web_port)
         return 0
-    stopping = threading.Event()
-
-    def _stop(signum, _frame):  # noqa: ANN001
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, _stop)
+    # Ctrl-C and SIGTERM both end in KeyboardInterrupt, even where a parent shell started this
+    # process with SIGINT ignored (a background job), so every way of stopping stops all three.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         print("==> Starting the action server, Rasa and the web app (Ctrl-C stops all three)")
         stack.start()
         print(f"==> Ready. Open http://localhost:{stack.settings.web_port} and ask the assistant.",
               flush=True)
-        while not stopping.is_set():
-            for name, process in stack.processes.items():
-                if process.poll() is not None:
-                    print(f"==> {name} stopped (exit code {process.returncode}); stopping all")
-                    stopping.set()
-            stopping.wait(1)
+        while True:
+            exited = [(n, p.returncode) for n, p in stack.processes.items() if p.poll() is not None]
+            if exited:
+                print(f"==> {exited[0][0]} stopped (exit code {exited[0][1]}); stopping all")
+                break
+            time.sleep(1)
     except KeyboardInterrupt:
         pass
     except (RuntimeError, TimeoutError, FileNotFoundError) as error:

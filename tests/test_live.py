@@ -1,0 +1,96 @@
+"""The whole assistant, running: Rasa with the trained model, the action server and the web app.
+
+Slow (the stack takes 30-60 s to start) but real: these are the answers a visitor gets.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from bot.eval import LiveAssistant, accuracy, evaluate, load_items, report
+from bot.paths import ROOT
+from bot.policy import load_policy
+
+pytestmark = pytest.mark.live
+
+POLICY = load_policy()
+DEV_QUESTIONS = ROOT.parent / "shared" / "eval" / "dev_questions.yml"
+
+# One question per section, in words of our own (not in the training data).
+SECTION_QUESTIONS = {
+    "overview": "what is the purpose of this privacy document",
+    "definitions": "what does the term personal information mean here",
+    "collection": "which details of mine do you gather",
+    "use": "what do you do with the information I give you",
+    "sharing": "is my info passed on to third parties",
+    "security": "how do you protect my data from unauthorised access",
+    "storage": "are my data kept inside china",
+    "communications": "will I receive promotional emails from you",
+    "minors": "can children under 14 use VideoPro",
+    "liability": "are you responsible if a virus leaks my data",
+    "contact": "what is the address of your legal department",
+    "updates": "how will you tell me when the policy is updated",
+}
+
+
+@pytest.fixture(scope="module")
+def assistant(live_stack):
+    with httpx.Client(timeout=60) as client:
+        yield LiveAssistant(live_stack.settings, client)
+
+
+@pytest.mark.parametrize("section_id", list(SECTION_QUESTIONS))
+def test_each_section_is_answered_over_rest_with_its_heading(assistant, section_id):
+    seen = assistant.ask(SECTION_QUESTIONS[section_id])
+    assert POLICY.section(section_id).heading in seen.reply, seen
+    assert seen.intent == f"ask_{section_id}"
+
+
+def test_tell_me_more_shows_the_whole_section(assistant):
+    sender = f"live-{uuid.uuid4().hex}"
+    assistant.ask("do you encrypt credit card numbers", sender=sender)
+    seen = assistant.ask("show me the whole section", sender=sender)
+    for paragraph in POLICY.section("security").paragraphs:
+        assert paragraph in seen.reply
+
+
+def test_a_silent_topic_says_so_and_offers_a_person(assistant):
+    seen = assistant.ask("do you hand my data to the police")
+    assert "the policy does not" in seen.reply
+    assert POLICY.postal_contact.address in seen.reply
+
+
+def test_not_about_privacy_is_out_of_scope(assistant):
+    seen = assistant.ask("what's a good recipe for dumplings")
+    assert seen.intent in ("out_of_scope", "nlu_fallback")
+    assert not [s for s in POLICY.sections if s.heading in seen.reply]
+
+
+def test_the_http_api_needs_the_token(live_stack):
+    url = f"{live_stack.settings.rasa_url}/conversations/someone/tracker"
+    assert httpx.get(url, timeout=10).status_code == 401
+    assert httpx.get(url, params={"token": "wrong"}, timeout=10).status_code == 401
+
+
+def test_action_server_health(live_stack):
+    response = httpx.get(f"{live_stack.settings.action_server_url}/health", timeout=10)
+    assert response.status_code == 200
+
+
+def test_the_web_app_relays_a_question_end_to_end(live_stack):
+    response = httpx.post(f"{live_stack.settings.web_url}/api/chat", timeout=60,
+                          json={"sender": uuid.uuid4().hex, "message": "do you sell my data"})
+    assert response.status_code == 200
+    texts = " ".join(m.get("text", "") for m in response.json()["messages"])
+    assert POLICY.section("sharing").heading in texts
+
+
+def test_development_evaluation_reaches_95_percent(assistant):
+    if not DEV_QUESTIONS.exists():
+        pytest.skip(f"{DEV_QUESTIONS} is not beside this checkout")
+    outcomes = evaluate(load_items(DEV_QUESTIONS), assistant, POLICY)
+    print(report(outcomes))
+    assert accuracy(outcomes) >= 0.95, report(outcomes)
