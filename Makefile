@@ -42,7 +42,7 @@ pipeline: $(PIPELINE)
 # Trains only when data, config or the spaCy pipeline changed (make compares file times).
 $(MODEL): $(STAMP) $(TRAINING_DATA)
 	@echo "==> Training the Rasa model (about 1-2 min on 2 cores)"
-	@$(BIN)/rasa train --fixed-model-name privacy-assistant --out models --quiet
+	@PYTHONWARNINGS=ignore $(BIN)/rasa train --fixed-model-name privacy-assistant --out models --quiet
 	@touch $@
 	@echo "==> Model ready: $@"
 
@@ -60,7 +60,7 @@ validate: $(STAMP) $(PIPELINE)
 
 test-stories: $(MODEL)
 	@echo "==> Rasa test stories (tests/test_stories.yml)"
-	@$(BIN)/rasa test core --stories tests/test_stories.yml --model $(MODEL) \
+	@PYTHONWARNINGS=ignore $(BIN)/rasa test core --stories tests/test_stories.yml --model $(MODEL) \
 		--fail-on-prediction-errors --out results/core --quiet
 
 pytest: $(MODEL) .env
@@ -73,7 +73,7 @@ eval: $(STAMP)
 	@$(BIN)/python -m bot eval $(EVAL_FILE)
 
 crossval: $(STAMP) $(PIPELINE)
-	@$(BIN)/rasa test nlu --nlu data/nlu --cross-validation --folds 3 --out results/crossval
+	@PYTHONWARNINGS=ignore $(BIN)/rasa test nlu --nlu data/nlu --cross-validation --folds 3 --out results/crossval
 	@$(BIN)/python -c "import json;r=json.load(open('results/crossval/intent_report.json'));m=r['macro avg'];print(f\"intent macro-F1 {m['f1-score']:.3f} (precision {m['precision']:.3f}, recall {m['recall']:.3f})\")"
 
 # Re-resolve requirements.in in one pip call and freeze the result as the lock file.

@@ -17,13 +17,12 @@ import spacy
 from spacy.language import Language
 
 from bot.paths import SPACY_PIPELINE
+from bot.references import PREFIXES, REFERENCE_ALPHABET
 
 PIPELINE_NAME = "en_privacy"
 PIPELINE_VERSION = "1.0.0"
 
-# Characters of a reference code: 0-9 and A-Z without I, L, O, U (they read like 1, 1, 0, V).
-REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-REFERENCE_PREFIXES = ("DEL", "COR", "SUS", "ACC", "UNS")
+REFERENCE_PREFIXES = tuple(PREFIXES.values())
 _REFERENCE_TOKEN = f"(?i)^(?:{'|'.join(REFERENCE_PREFIXES)})-[{REFERENCE_ALPHABET}]{{6}}$"
 _REFERENCE_TAIL = f"(?i)^[{REFERENCE_ALPHABET}]{{6}}$"
 

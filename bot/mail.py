@@ -1,0 +1,119 @@
+"""Delivers the outbox over SMTP, with retries, and records each delivery.
+
+Without `SMTP_HOST`, `SMTP_PORT` and `SMTP_FROM` (the embedded default) nothing is sent: messages
+wait in the outbox, where `python -m bot outbox list` shows them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Callable, Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from bot.db import transaction
+from bot.masking import mask_email
+from bot.models import OutboxMessage
+from bot.outbox import FAILED, QUEUED, SENT, utcnow
+from bot.settings import read_env_file
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+# 1, 2, 4, 8 ... minutes between tries, at most an hour.
+BASE_BACKOFF = timedelta(minutes=1)
+MAX_BACKOFF = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    sender: str
+    username: Optional[str] = None
+    password: Optional[str] = None
+    starttls: bool = False
+    timeout: float = 20.0
+
+
+def smtp_settings() -> Optional[SmtpSettings]:
+    env = {**read_env_file(), **os.environ}
+    host, port, sender = env.get("SMTP_HOST"), env.get("SMTP_PORT"), env.get("SMTP_FROM")
+    if not (host and port and sender):
+        return None
+    return SmtpSettings(host=host, port=int(port), sender=sender,
+                        username=env.get("SMTP_USERNAME") or None,
+                        password=env.get("SMTP_PASSWORD") or None,
+                        starttls=env.get("SMTP_STARTTLS", "").lower() in ("1", "true", "yes"))
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(MAX_BACKOFF, BASE_BACKOFF * (2 ** max(0, attempts - 1)))
+
+
+def smtp_transport(settings: SmtpSettings) -> Callable[[EmailMessage], None]:
+    def send(message: EmailMessage) -> None:
+        with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as client:
+            if settings.starttls:
+                client.starttls()
+            if settings.username and settings.password:
+                client.login(settings.username, settings.password)
+            client.send_message(message)
+    return send
+
+
+def build_message(row: OutboxMessage, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = row.to_address
+    message["Subject"] = row.subject
+    message["Message-ID"] = f"<outbox-{row.id}@videopro.privacy-assistant>"
+    message.set_content(row.body)
+    return message
+
+
+def deliver_due(sessions: sessionmaker, settings: SmtpSettings,
+                send: Optional[Callable[[EmailMessage], None]] = None,
+                now: Optional[datetime] = None, limit: int = 100) -> int:
+    """Send what is due; a failure schedules the next try. Returns how many were sent."""
+    send = send or smtp_transport(settings)
+    now = now or utcnow()
+    with transaction(sessions) as session:
+        due = list(session.execute(
+            select(OutboxMessage.id).where(OutboxMessage.status == QUEUED,
+                                           OutboxMessage.next_attempt_at <= now)
+            .order_by(OutboxMessage.id).limit(limit)).scalars())
+    sent = 0
+    for message_id in due:
+        with transaction(sessions) as session:
+            row = session.execute(select(OutboxMessage).where(
+                OutboxMessage.id == message_id, OutboxMessage.status == QUEUED)
+                .with_for_update(skip_locked=True)).scalar_one_or_none()
+            if row is None:
+                continue  # another sender took it
+            row.attempts += 1
+            try:
+                send(build_message(row, settings.sender))
+            except (OSError, smtplib.SMTPException) as error:
+                row.last_error = f"{type(error).__name__}: {error}"[:500]
+                if row.attempts >= MAX_ATTEMPTS:
+                    row.status = FAILED
+                    log.error("Gave up e-mail %s to %s after %d tries", row.id,
+                              mask_email(row.to_address), row.attempts)
+                else:
+                    row.next_attempt_at = now + backoff(row.attempts)
+                    log.warning("E-mail %s to %s not sent (try %d): %s", row.id,
+                                mask_email(row.to_address), row.attempts, type(error).__name__)
+                continue
+            row.status = SENT
+            row.sent_at = utcnow()
+            row.last_error = None
+            sent += 1
+            log.info("E-mail %s sent to %s", row.id, mask_email(row.to_address))
+    return sent

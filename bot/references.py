@@ -1,0 +1,47 @@
+"""Request reference codes: `DEL-7K3M9Q`, a type prefix and six unambiguous characters.
+
+The alphabet drops I, L, O and U, which are read as 1, 1, 0 and V over the phone; codes are
+random (not sequential) so one reference says nothing about how many others exist.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Optional
+
+# 0-9 and A-Z without I, L, O, U.
+REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+PREFIXES = {
+    "deletion": "DEL",
+    "correction": "COR",
+    "suspension": "SUS",
+    "access": "ACC",
+    "unsubscribe": "UNS",
+}
+CODE_LENGTH = 6
+REFERENCE_PATTERN = re.compile(
+    rf"^({'|'.join(PREFIXES.values())})-([{REFERENCE_ALPHABET}]{{{CODE_LENGTH}}})$"
+)
+# Read-alikes a visitor may type for the dropped letters.
+_READ_ALIKES = str.maketrans({"I": "1", "L": "1", "O": "0", "U": "V"})
+
+
+def new_reference(kind: str) -> str:
+    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(CODE_LENGTH))
+    return f"{PREFIXES[kind]}-{code}"
+
+
+def normalise_reference(text: str) -> Optional[str]:
+    """A typed reference in canonical form, or None: `del 7k3m9q` -> `DEL-7K3M9Q`."""
+    compact = re.sub(r"[\s_\-–—]+", "", text.strip().upper())
+    if len(compact) != 3 + CODE_LENGTH:
+        return None
+    prefix, code = compact[:3], compact[3:].translate(_READ_ALIKES)
+    candidate = f"{prefix}-{code}"
+    return candidate if REFERENCE_PATTERN.match(candidate) else None
+
+
+def kind_of(reference: str) -> str:
+    prefix = reference.split("-", 1)[0]
+    return next(kind for kind, p in PREFIXES.items() if p == prefix)

@@ -1,0 +1,112 @@
+"""One-time codes that prove a requester can read the account's mailbox.
+
+Six digits, valid 15 minutes, 5 tries. Only an HMAC of the code is stored (keyed with the
+installation's secret and a per-code salt), so a copy of the database does not reveal live codes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.models import VerificationCode
+from bot.outbox import enqueue, utcnow
+
+CODE_TTL = timedelta(minutes=15)
+MAX_ATTEMPTS = 5
+
+OK = "ok"
+WRONG = "wrong"
+EXPIRED = "expired"
+LOCKED = "locked"  # too many wrong tries
+MISSING = "missing"  # no code was sent, or it was already used
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    outcome: str
+    attempts_left: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == OK
+
+
+def _digest(secret: str, salt: str, code: str) -> str:
+    return hmac.new(secret.encode(), f"{salt}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything here is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
+
+
+def active_code(session: Session, email: str, conversation_id: str,
+                now: Optional[datetime] = None) -> Optional[VerificationCode]:
+    now = now or utcnow()
+    rows = session.execute(
+        select(VerificationCode)
+        .where(VerificationCode.email == email, VerificationCode.conversation_id == conversation_id,
+               VerificationCode.consumed_at.is_(None))
+        .order_by(VerificationCode.id.desc())
+    ).scalars()
+    for row in rows:
+        if _aware(row.expires_at) > now and row.attempts < MAX_ATTEMPTS:
+            return row
+    return None
+
+
+def issue_code(session: Session, secret: str, email: str, conversation_id: str,
+               now: Optional[datetime] = None) -> str:
+    """Create a code and queue the e-mail that carries it; earlier codes stop working."""
+    now = now or utcnow()
+    for row in session.execute(
+        select(VerificationCode).where(VerificationCode.email == email,
+                                       VerificationCode.conversation_id == conversation_id,
+                                       VerificationCode.consumed_at.is_(None))
+    ).scalars():
+        row.consumed_at = now
+    code = f"{secrets.randbelow(10**6):06d}"
+    salt = secrets.token_hex(16)
+    session.add(VerificationCode(
+        email=email, conversation_id=conversation_id, code_hash=_digest(secret, salt, code),
+        salt=salt, attempts=0, created_at=now, expires_at=now + CODE_TTL,
+    ))
+    enqueue(session, email, "Your VideoPro verification code", (
+        f"Your verification code is {code}\n\n"
+        "Type it in the chat with the VideoPro privacy assistant to confirm your request. "
+        f"It is valid for {int(CODE_TTL.total_seconds() // 60)} minutes.\n\n"
+        "If you did not ask for it, you can ignore this e-mail: nothing happens without the code."
+    ), now=now)
+    return code
+
+
+def check_code(session: Session, secret: str, email: str, conversation_id: str, code: str,
+               now: Optional[datetime] = None) -> CheckResult:
+    now = now or utcnow()
+    row = session.execute(
+        select(VerificationCode)
+        .where(VerificationCode.email == email, VerificationCode.conversation_id == conversation_id,
+               VerificationCode.consumed_at.is_(None))
+        .order_by(VerificationCode.id.desc())
+        .with_for_update()
+    ).scalars().first()
+    if row is None:
+        return CheckResult(MISSING)
+    if row.attempts >= MAX_ATTEMPTS:
+        return CheckResult(LOCKED)
+    if _aware(row.expires_at) <= now:
+        return CheckResult(EXPIRED)
+    row.attempts += 1
+    if hmac.compare_digest(row.code_hash, _digest(secret, row.salt, code)):
+        row.consumed_at = now
+        return CheckResult(OK)
+    left = MAX_ATTEMPTS - row.attempts
+    return CheckResult(LOCKED if left <= 0 else WRONG, attempts_left=left)
