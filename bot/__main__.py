@@ -10,10 +10,12 @@ from typing import List, Optional
 def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="python -m bot", description="VideoPro privacy assistant")
-    parser.add_argument("command", choices=["run", "eval", "env", "pipeline", "policy"],
+    parser.add_argument("command", choices=["run", "eval", "env", "pipeline", "policy", "db",
+                                            "requests", "outbox"],
                         help="run: start the stack; eval FILE: evaluate the running assistant; "
                         "env: create .env; pipeline: build the spaCy pipeline; "
-                        "policy: print the parsed sections")
+                        "policy: print the parsed sections; db upgrade: migrate the request "
+                        "database; requests export; outbox list|deliver")
     args, rest = parser.parse_known_args(argv[:1])
     rest = argv[1:]
     if args.command == "run":
@@ -24,9 +26,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         return eval_main(rest)
     if args.command == "env":
         from bot.settings import ensure_env_file
-        print("==> Created .env with a random RASA_API_TOKEN" if ensure_env_file()
-              else "==> .env already has a RASA_API_TOKEN")
+        added = ensure_env_file()
+        print(f"==> Added {', '.join(added)} to .env" if added else "==> .env is complete")
         return 0
+    if args.command in ("db", "requests", "outbox"):
+        from bot.cli_data import main as data_main
+        return data_main(args.command, rest)
     if args.command == "pipeline":
         from bot.nlp_pipeline import main as pipeline_main
         return pipeline_main(rest)

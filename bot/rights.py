@@ -1,41 +1,42 @@
-"""What the policy says about each right a visitor can ask to exercise in the chat.
+"""What the policy says about each right a visitor can exercise in the chat.
 
-Until the request flows exist, a request intent is answered with the policy's own words on that
-right; later the same lookup introduces each flow. Only the section and the words to look for are
-kept here: the sentences themselves come from the parsed policy.
+Each request flow opens by quoting the policy on that right, so the visitor knows what it is
+based on. Only the section and the words to look for are kept here: the sentences themselves
+come from the parsed policy.
 """
 
 from __future__ import annotations
 
-from typing import Dict, Tuple
+from typing import Dict, List, Tuple
 
-from bot.answers import Reply, contact_line, quote, select_sentences
+from bot.answers import quote, select_sentences
 from bot.policy import Policy
 
 _ACCESS_CORRECT_DELETE = ("access correct delete manage authorization",)
 
-# intent -> (section id, one cue per sentence to quote: the words that find it)
+# request kind -> (section id, one cue per sentence to quote: the words that find it)
 RIGHTS: Dict[str, Tuple[str, Tuple[str, ...]]] = {
-    "request_deletion": ("collection", _ACCESS_CORRECT_DELETE),
-    "request_correction": ("collection", _ACCESS_CORRECT_DELETE),
-    "request_access": ("collection", _ACCESS_CORRECT_DELETE),
-    "request_suspension": ("use", ("request account suspended",)),
-    "request_unsubscribe": ("communications", ("unsubscribe prompts",
-                                               "cancel service announcements")),
+    "deletion": ("collection", _ACCESS_CORRECT_DELETE),
+    "correction": ("collection", _ACCESS_CORRECT_DELETE),
+    "access": ("collection", _ACCESS_CORRECT_DELETE),
+    "suspension": ("use", ("request account suspended",)),
+    "unsubscribe": ("communications", ("unsubscribe prompts", "cancel service announcements")),
 }
 
 
-def explain_right(policy: Policy, intent: str) -> Reply:
-    section_id, cues = RIGHTS[intent]
+def right_sentences(policy: Policy, kind: str) -> Tuple[str, List[str]]:
+    """The heading and the verbatim sentences on the right behind a request kind."""
+    section_id, cues = RIGHTS[kind]
     section = policy.section(section_id)
     sentences = []
     for cue in cues:
-        sentences += [s for s in select_sentences(policy, section, cue, limit=1) if s not in sentences]
+        sentences += [s for s in select_sentences(policy, section, cue, limit=1)
+                      if s not in sentences]
     sentences.sort(key=section.sentences.index)
-    quoted = "\n\n".join(quote(s.text) for s in sentences)
-    text = (
-        f"The policy section \u201c{section.heading}\u201d says:\n\n{quoted}\n\n"
-        "I can't take this request in the chat yet. Until I can, please write to the Legal "
-        f"department, the only contact the policy gives: {contact_line(policy)}."
-    )
-    return Reply(text=text, section_id=section.id, quoted=tuple(s.text for s in sentences))
+    return section.heading, [s.text for s in sentences]
+
+
+def right_quote(policy: Policy, kind: str) -> str:
+    heading, sentences = right_sentences(policy, kind)
+    return f"The policy section \u201c{heading}\u201d says:\n\n" + "\n\n".join(
+        quote(s) for s in sentences)

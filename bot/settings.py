@@ -10,7 +10,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict
+from typing import Dict, List
 
 from bot.paths import ENV_FILE, MODELS_DIR
 
@@ -30,16 +30,22 @@ def read_env_file(path: Path = ENV_FILE) -> Dict[str, str]:
     return values
 
 
-def ensure_env_file(path: Path = ENV_FILE) -> bool:
-    """Create `.env` with a fresh random API token when there is none. True when it was created."""
+# Secrets each installation makes for itself: the Rasa HTTP API token, and the key that
+# verification codes are hashed with.
+GENERATED_SECRETS = ("RASA_API_TOKEN", "APP_SECRET")
+
+
+def ensure_env_file(path: Path = ENV_FILE) -> List[str]:
+    """Add any missing generated secret to `.env` (creating it). Returns the names added."""
     values = read_env_file(path)
-    if values.get("RASA_API_TOKEN"):
-        return False
+    missing = [name for name in GENERATED_SECRETS if not values.get(name)]
+    if not missing:
+        return []
     lines = [] if not path.exists() else path.read_text(encoding="utf-8").splitlines()
-    lines.append(f"RASA_API_TOKEN={secrets.token_urlsafe(32)}")
+    lines += [f"{name}={secrets.token_urlsafe(32)}" for name in missing]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     path.chmod(0o600)
-    return True
+    return missing
 
 
 def _get(key: str, default: str, env_file: Dict[str, str]) -> str:

@@ -19,10 +19,12 @@ from typing import Dict, List, Optional
 
 import httpx
 
+from bot.db import upgrade
 from bot.paths import ROOT
 from bot.settings import Settings, load_settings
 
 BIN = Path(sys.executable).parent
+RASA = [str(BIN / "python"), "-m", "bot.rasa_entry"]  # rasa, with personal data masked in logs
 
 
 @dataclass(frozen=True)
@@ -37,13 +39,13 @@ def services(settings: Settings) -> List[Service]:
     return [
         Service(
             name="actions",
-            command=[str(BIN / "rasa"), "run", "actions", "--actions", "actions",
+            command=[*RASA, "run", "actions", "--actions", "actions",
                      "--port", str(settings.action_port)],
             health_url=f"{settings.action_server_url}/health",
         ),
         Service(
             name="rasa",
-            command=[str(BIN / "rasa"), "run", "--enable-api", "--auth-token", token,
+            command=[*RASA, "run", "--enable-api", "--auth-token", token,
                      "--cors", settings.site_origin, "--interface", settings.rasa_host,
                      "--port", str(settings.rasa_port), "--model", str(settings.model_path),
                      "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
@@ -109,6 +111,8 @@ class Stack:
             raise FileNotFoundError(f"no trained model at {self.settings.model_path}: run `make run`")
         if self.log_dir:
             self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._say("Applying the request database migrations")
+        upgrade()
         for service in services(self.settings):
             process = subprocess.Popen(
                 service.command, cwd=ROOT, env=child_environment(), stdout=subprocess.PIPE,

@@ -7,6 +7,8 @@ checks what visitors send (length, shape) before any of it reaches the assistant
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 from pathlib import Path
@@ -19,6 +21,7 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from bot.masking import install_log_masking
 from bot.settings import Settings, load_settings
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -26,6 +29,7 @@ SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 RASA_TIMEOUT_SECONDS = 30.0
 
 log = logging.getLogger(__name__)
+install_log_masking()
 
 UNREACHABLE = "Sorry, I can't reach the assistant right now. Please try again in a moment."
 
@@ -56,8 +60,10 @@ def normalise_rasa_messages(payload: Any) -> List[Dict[str, Any]]:
 
 
 def create_app(settings: Optional[Settings] = None,
-               transport: Optional[httpx.AsyncBaseTransport] = None) -> Starlette:
-    """`transport` lets tests stand in for Rasa without a network."""
+               transport: Optional[httpx.AsyncBaseTransport] = None,
+               deliver_mail: bool = False) -> Starlette:
+    """`transport` lets tests stand in for Rasa without a network; `deliver_mail` runs the
+    outbox sender beside the site (the served app does, tests of pages do not)."""
     settings = settings or load_settings()
 
     async def index(_: Request) -> FileResponse:
@@ -98,13 +104,38 @@ def create_app(settings: Optional[Settings] = None,
                 return _error(503, UNREACHABLE)
         return JSONResponse({"messages": normalise_rasa_messages(payload)})
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette):  # noqa: ANN202
+        task = asyncio.create_task(deliver_outbox_forever()) if deliver_mail else None
+        yield
+        if task:
+            task.cancel()
+
     routes = [
         Route("/", index),
         Route("/health", health),
         Route("/api/chat", chat, methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=WEB_DIR / "static"), name="static"),
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
-app = create_app()
+async def deliver_outbox_forever(interval: float = 10.0) -> None:
+    """Send the outbox over SMTP every few seconds, when SMTP is configured."""
+    from bot.db import make_engine, session_factory
+    from bot.mail import deliver_due, smtp_settings
+
+    settings = smtp_settings()
+    if settings is None:
+        log.info("SMTP is not configured: e-mails stay in the outbox (python -m bot outbox list)")
+        return
+    sessions = session_factory(make_engine())
+    while True:
+        try:
+            await asyncio.to_thread(deliver_due, sessions, settings)
+        except Exception as error:  # keep the web app serving; the next round retries
+            log.warning("Outbox delivery round failed: %s", type(error).__name__)
+        await asyncio.sleep(interval)
+
+
+app = create_app(deliver_mail=True)

@@ -1,0 +1,353 @@
+"""Form validation and the dynamic questions of the request forms (one validation action each).
+
+The reading of answers lives in `bot.flows`; here the tracker's values go in and slot values
+come out. Every slot is filled from the visitor's text, so that this one place decides whether
+an answer is usable, a question about the policy to answer in passing, or a sign of a minor.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.digressions import answer_digression, is_digression
+from actions.replies import latest_intent
+from actions.store_access import get_store
+from bot import flows, validators, verification
+from bot.answers import contact_line
+from bot.policy import load_policy
+
+STOP_BUTTON = {"title": "Stop this request", "payload": "/stop"}
+MAX_INVALID = 4  # after this many unusable answers to one question the form ends by itself
+
+
+def slot_values(tracker: Tracker, flow: flows.Flow) -> Dict[str, Any]:
+    return {slot: tracker.get_slot(slot) for slot in flow.slots}
+
+
+def active_flow(tracker: Tracker) -> Optional[flows.Flow]:
+    return flows.FLOW_BY_FORM.get((tracker.active_loop or {}).get("name") or "")
+
+
+class RequestFormValidation(FormValidationAction, ABC):
+    """Shared validation of the five request forms; subclasses only name their flow."""
+
+    @property
+    @abstractmethod
+    def kind(self) -> str:
+        """The request kind of the form (a key of `bot.flows.FLOWS`)."""
+
+    def name(self) -> Text:
+        return f"validate_{flows.FLOWS[self.kind].form}"
+
+    @property
+    def flow(self) -> flows.Flow:
+        return flows.FLOWS[self.kind]
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+        if tracker.get_slot("request_abandoned"):
+            return []
+        values = slot_values(tracker, self.flow)
+        return self.flow.required_slots(values)
+
+    # Each slot of every flow comes through `_check`.
+    async def validate_account_email(self, value, dispatcher, tracker, domain):  # noqa: ANN001
+        return self._check("account_email", value, dispatcher, tracker)
+
+    async def validate_deletion_scope(self, value, dispatcher, tracker, domain):  # noqa: ANN001
+        return self._check("deletion_scope", value, dispatcher, tracker)
+
+    async def validate_deletion_items(self, value, dispatcher, tracker, domain):  # noqa: ANN001
+        return self._check("deletion_items", value, dispatcher, tracker)
+
+    async def validate_access_scope(self, value, dispatcher, tracker, domain):  # noqa: ANN001
+        return self._check("access_scope", value, dispatcher, tracker)
+
+    async def validate_access_items(self, value, dispatcher, tracker, domain):  # noqa: ANN001
+        return self._check("access_items", value, dispatcher, tracker)
+
+    async def validate_correction_item(self, value, dispatcher, tracker, domain):  # noqa: ANN001
+        return self._check("correction_item", value, dispatcher, tracker)
+
+    async def validate_correction_value(self, value, dispatcher, tracker, domain):  # noqa: ANN001
+        return self._check("correction_value", value, dispatcher, tracker)
+
+    async def validate_correction_note(self, value, dispatcher, tracker, domain):  # noqa: ANN001
+        return self._check("correction_note", value, dispatcher, tracker)
+
+    async def validate_request_reason(self, value, dispatcher, tracker, domain):  # noqa: ANN001
+        return self._check("request_reason", value, dispatcher, tracker)
+
+    async def validate_confirm_request(self, value, dispatcher, tracker, domain):  # noqa: ANN001
+        return self._check("confirm_request", value, dispatcher, tracker)
+
+    async def validate_verification_code(self, value, dispatcher, tracker,  # noqa: ANN001
+                                         domain):
+        return self._check("verification_code", value, dispatcher, tracker)
+
+    # -- the one place answers are read ---------------------------------------------------
+
+    def _check(self, slot: str, value: Any, dispatcher: CollectingDispatcher,
+               tracker: Tracker) -> Dict[Text, Any]:
+        text = str(value or "")
+        events: Dict[Text, Any] = self._note_minor(text, dispatcher, tracker)
+        try:
+            if slot in FREE_TEXT_SLOTS and is_digression(tracker, strict=False):
+                raise validators.Invalid("a question, not an answer")
+            events.update(self._read(slot, text, dispatcher, tracker))
+        except validators.Invalid as problem:
+            if is_digression(tracker, strict=slot not in FREE_TEXT_SLOTS):
+                answer_digression(dispatcher, tracker)
+                dispatcher.utter_message(text="Now, back to your request.")
+                events[slot] = None
+                return events
+            events.update(self._invalid(slot, str(problem), dispatcher, tracker))
+            return events
+        if events.get(slot) is not None:
+            events["invalid_attempts"] = None
+        return events
+
+    def _read(self, slot: str, text: str, dispatcher: CollectingDispatcher,
+              tracker: Tracker) -> Dict[Text, Any]:
+        if slot == "confirm_request":
+            answer = flows.read_yes_no(text, latest_intent(tracker))
+            if answer is None:
+                raise validators.Invalid("Please answer yes to confirm the request, or no to "
+                                         "stop it.")
+            return {slot: answer}
+        if slot == "verification_code":
+            return self._read_code(text, dispatcher, tracker)
+        if slot == "correction_value":
+            item = tracker.get_slot("correction_item") or "other"
+            return {slot: validators.CORRECTABLE[item](text)}
+        if slot == "request_reason":
+            reader = flows.validate_reason if self.kind == "suspension" else flows.validate_optional
+            return {slot: reader(text)}
+        return {slot: flows.SLOT_VALIDATORS[slot](text)}
+
+    def _read_code(self, text: str, dispatcher: CollectingDispatcher,
+                   tracker: Tracker) -> Dict[Text, Any]:
+        email = tracker.get_slot("account_email")
+        store = get_store()
+        if flows.cannot_verify(text):
+            dispatcher.utter_message(text=(
+                "No problem. I'll record the request as not yet verified, and our staff will "
+                "confirm your identity another way before acting on it. If you'd like to talk "
+                f"to a person, you can also write to {contact_line(load_policy())}."))
+            return {"verification_code": flows.UNVERIFIED}
+        if flows.wants_resend(text):
+            store.send_code(email, tracker.sender_id)
+            dispatcher.utter_message(text="I've sent you a new code. Please type it here.")
+            return {"verification_code": None}
+        code = validators.verification_code(text)
+        result = store.check_code(email, tracker.sender_id, code)
+        if result.ok:
+            return {"verification_code": flows.VERIFIED}
+        if result.outcome == verification.WRONG:
+            dispatcher.utter_message(text=f"That code isn't right. You have "
+                                          f"{result.attempts_left} more "
+                                          f"{'try' if result.attempts_left == 1 else 'tries'}.")
+            return {"verification_code": None}
+        if result.outcome in (verification.EXPIRED, verification.MISSING):
+            store.send_code(email, tracker.sender_id)
+            dispatcher.utter_message(text="That code has expired, so I've e-mailed you a new "
+                                          "one. Please type the new code.")
+            return {"verification_code": None}
+        dispatcher.utter_message(text=(
+            "That was the last try for this code, so I can't verify the address here. I'll "
+            "record the request as not yet verified; our staff will confirm your identity "
+            f"another way. You can also write to {contact_line(load_policy())}."))
+        return {"verification_code": flows.UNVERIFIED}
+
+    def _invalid(self, slot: str, problem: str, dispatcher: CollectingDispatcher,
+                 tracker: Tracker) -> Dict[Text, Any]:
+        previous = tracker.get_slot("invalid_attempts") or ""
+        name, _, count = previous.partition(":")
+        attempts = (int(count) if name == slot and count.isdigit() else 0) + 1
+        if attempts >= MAX_INVALID:
+            dispatcher.utter_message(text=(
+                "I'm sorry this isn't working. Let's stop here: nothing has been stored. You "
+                "can start again at any time, or ask for a person."))
+            return {slot: None, "invalid_attempts": None, "request_abandoned": True}
+        if attempts >= 2:
+            dispatcher.utter_message(text=flows.explain(slot), buttons=[STOP_BUTTON])
+        else:
+            dispatcher.utter_message(text=problem)
+        return {slot: None, "invalid_attempts": f"{slot}:{attempts}"}
+
+    def _note_minor(self, text: str, dispatcher: CollectingDispatcher,
+                    tracker: Tracker) -> Dict[Text, Any]:
+        role = flows.requester_role([text])
+        if not role or tracker.get_slot("requester_role") == role:
+            return {}
+        dispatcher.utter_message(text=flows.guardian_notice(load_policy(), role))
+        return {"requester_role": role}
+
+
+FREE_TEXT_SLOTS = ("deletion_items", "access_items", "request_reason", "correction_note")
+
+
+class ValidateDeletionForm(RequestFormValidation):
+    kind = "deletion"
+
+
+class ValidateCorrectionForm(RequestFormValidation):
+    kind = "correction"
+
+
+class ValidateSuspensionForm(RequestFormValidation):
+    kind = "suspension"
+
+
+class ValidateAccessForm(RequestFormValidation):
+    kind = "access"
+
+
+class ValidateUnsubscribeForm(RequestFormValidation):
+    kind = "unsubscribe"
+
+
+# -- questions whose wording depends on the conversation ---------------------------------------
+
+class ActionAskAccountEmail(Action):
+    """Opens each flow with the policy's words on the right, then asks for the address."""
+
+    def name(self) -> Text:
+        return "action_ask_account_email"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[Dict[Text, Any]]:
+        flow = active_flow(tracker)
+        events = []
+        if flow and not tracker.get_slot("intro_shown"):
+            dispatcher.utter_message(text=flows.intro(load_policy(), flow.kind))
+            events.append(SlotSet("intro_shown", True))
+            role = flows.requester_role([(tracker.latest_message or {}).get("text") or ""])
+            if role and tracker.get_slot("requester_role") != role:
+                dispatcher.utter_message(text=flows.guardian_notice(load_policy(), role))
+                events.append(SlotSet("requester_role", role))
+        question = ("Which e-mail address should be unsubscribed?" if flow and
+                    flow.kind == "unsubscribe" else
+                    "What is the e-mail address of your VideoPro account?")
+        dispatcher.utter_message(text=question)
+        return events
+
+
+class ActionAskCorrectionValue(Action):
+    def name(self) -> Text:
+        return "action_ask_correction_value"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[Dict[Text, Any]]:
+        item = tracker.get_slot("correction_item") or "other"
+        if item == "other":
+            dispatcher.utter_message(text="Please describe what is wrong and what it should be.")
+        else:
+            dispatcher.utter_message(text=f"What is the correct {flows.CORRECTION_LABELS[item]}?")
+        return []
+
+
+class ActionAskConfirmRequest(Action):
+    """The summary and the explicit question before anything is stored."""
+
+    def name(self) -> Text:
+        return "action_ask_confirm_request"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[Dict[Text, Any]]:
+        flow = active_flow(tracker)
+        if flow is None:
+            return []
+        text = flows.confirmation_prompt(flow.kind, slot_values(tracker, flow),
+                                         tracker.get_slot("requester_role"))
+        dispatcher.utter_message(text=text, buttons=[
+            {"title": "Yes, submit it", "payload": "/affirm"},
+            {"title": "No, stop", "payload": "/deny"},
+        ])
+        return []
+
+
+class ActionAskVerificationCode(Action):
+    """Sends a code (unless one is still valid) and asks for it."""
+
+    def name(self) -> Text:
+        return "action_ask_verification_code"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[Dict[Text, Any]]:
+        email = tracker.get_slot("account_email")
+        store = get_store()
+        if not store.has_active_code(email, tracker.sender_id):
+            store.send_code(email, tracker.sender_id)
+        dispatcher.utter_message(text=flows.code_sent_prompt(email))
+        return []
+
+
+class AskQuestion(Action, ABC):
+    """Asks one of the fixed questions of `bot.flows.QUESTIONS`."""
+
+    @property
+    @abstractmethod
+    def slot(self) -> str:
+        """The slot this question asks for."""
+
+    def name(self) -> Text:
+        return f"action_ask_{self.slot}"
+
+    def question_key(self, tracker: Tracker) -> str:
+        return self.slot
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[Dict[Text, Any]]:
+        text, buttons = flows.QUESTIONS[self.question_key(tracker)]
+        dispatcher.utter_message(text=text, buttons=[{"title": t, "payload": p}
+                                                     for t, p in buttons])
+        return []
+
+
+class AskDeletionScope(AskQuestion):
+    slot = "deletion_scope"
+
+
+class AskDeletionItems(AskQuestion):
+    slot = "deletion_items"
+
+
+class AskRequestReason(AskQuestion):
+    """Optional for a deletion, required (and explained) for a suspension."""
+
+    slot = "request_reason"
+
+    def question_key(self, tracker: Tracker) -> str:
+        flow = active_flow(tracker)
+        return "suspension_reason" if flow and flow.kind == "suspension" else "deletion_reason"
+
+
+class AskCorrectionItem(AskQuestion):
+    slot = "correction_item"
+
+
+class AskCorrectionNote(AskQuestion):
+    slot = "correction_note"
+
+
+class AskAccessScope(AskQuestion):
+    slot = "access_scope"
+
+
+class AskAccessItems(AskQuestion):
+    slot = "access_items"
+
+
+class AskStatusReference(AskQuestion):
+    slot = "status_reference"
+
+
+class AskStatusEmail(AskQuestion):
+    slot = "status_email"

@@ -1,0 +1,90 @@
+"""`python -m bot db|requests|outbox ...`: the request database from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from datetime import timezone
+from typing import Any, Dict, List, Optional
+
+from bot.db import database_url, make_engine, session_factory, transaction, upgrade
+from bot.outbox import list_messages
+
+EXPORT_FIELDS = ("reference", "type", "status", "email", "created_at", "due_at", "details")
+
+
+def _iso(value: Any) -> Optional[str]:
+    """ISO 8601 in UTC (SQLite hands datetimes back without their zone)."""
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+
+
+def request_rows(store) -> List[Dict[str, Any]]:  # noqa: ANN001
+    return [{
+        "reference": r.reference, "type": r.kind, "status": r.status, "email": r.email,
+        "created_at": _iso(r.created_at), "due_at": _iso(r.due_at), "details": r.details,
+        "verified_at": _iso(r.verified_at), "reason": r.reason,
+        "made_by_or_for_minor": r.made_by_or_for_minor, "requester_role": r.requester_role,
+    } for r in store.all_requests()]
+
+
+def write_rows(rows: List[Dict[str, Any]], fmt: str, fields) -> None:  # noqa: ANN001
+    if fmt == "json":
+        json.dump(rows, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(fields), extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list))
+                         else v for k, v in row.items()})
+
+
+def main(command: str, argv: List[str]) -> int:
+    parser = argparse.ArgumentParser(prog=f"python -m bot {command}")
+    sub = parser.add_subparsers(dest="action", required=True)
+    if command == "db":
+        sub.add_parser("upgrade", help="apply the migrations to DATABASE_URL")
+    elif command == "requests":
+        export = sub.add_parser("export", help="every request")
+        export.add_argument("--format", choices=["json", "csv"], default="json")
+    else:
+        listing = sub.add_parser("list", help="messages in the outbox")
+        listing.add_argument("--to", help="only messages to this address")
+        listing.add_argument("--format", choices=["json", "text"], default="text")
+        sub.add_parser("deliver", help="send what is due over SMTP (SMTP_HOST/PORT/FROM)")
+    args = parser.parse_args(argv)
+
+    if command == "db":
+        upgrade()
+        print(f"==> Request database is up to date ({database_url().split('@')[-1]})")
+        return 0
+    if command == "requests":
+        from bot.store import RequestStore
+        rows = request_rows(RequestStore(secret=""))
+        write_rows(rows, args.format, EXPORT_FIELDS)
+        return 0
+    sessions = session_factory(make_engine())
+    if args.action == "deliver":
+        from bot.mail import deliver_due, smtp_settings
+        settings = smtp_settings()
+        if settings is None:
+            print("SMTP is not configured (SMTP_HOST, SMTP_PORT, SMTP_FROM): nothing sent.")
+            return 1
+        print(f"{deliver_due(sessions, settings)} message(s) sent")
+        return 0
+    with transaction(sessions) as session:
+        rows = [{"id": m.id, "to": m.to_address, "subject": m.subject, "status": m.status,
+                 "attempts": m.attempts, "created_at": _iso(m.created_at),
+                 "sent_at": _iso(m.sent_at), "body": m.body}
+                for m in list_messages(session, args.to)]
+    if args.format == "json":
+        write_rows(rows, "json", ())
+    else:
+        for row in rows:
+            print(f"#{row['id']} {row['status']:<7} {row['created_at']} to {row['to']}: "
+                  f"{row['subject']}")
+    return 0
