@@ -30,3 +30,54 @@ def live_stack():
         yield stack
     finally:
         stack.stop()
+
+
+# -- the request database, on SQLite and (where it answers) PostgreSQL ------------------------
+
+import os  # noqa: E402
+import uuid  # noqa: E402
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from bot.db import make_engine, upgrade  # noqa: E402
+
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _postgres_database():
+    """A fresh PostgreSQL database for this test session, or a skip saying why not."""
+    try:
+        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
+        with admin.connect() as connection:
+            name = f"privacy_test_{uuid.uuid4().hex[:8]}"
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # noqa: BLE001 - any failure means: no usable server here
+        pytest.skip(f"PostgreSQL at {POSTGRES_ADMIN_URL} is not available: {error.__class__.__name__}")
+    return admin, name, POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    admin, name, url = _postgres_database()
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A migrated, empty request database of each kind."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'requests.db'}"
+        upgrade(url)
+        yield url
+        return
+    url = request.getfixturevalue("postgres_url")
+    upgrade(url)
+    yield url
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("TRUNCATE privacy_requests, request_events, verification_codes, "
+                                "outbox RESTART IDENTITY CASCADE"))
+    engine.dispose()

@@ -7,7 +7,6 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import ActionHumanHandoff
 from actions.policy_answers import ActionAnswerNotCovered, ActionAnswerPolicy, ActionShowSection
-from actions.rights import ActionExplainRight
 from bot.answers import contact_line
 from bot.policy import load_policy
 
@@ -60,13 +59,6 @@ def test_show_section_without_a_previous_answer_asks_which():
 def test_not_covered_names_the_topic():
     messages, _ = run(ActionAnswerNotCovered(), "do you use cookies", "ask_not_covered")
     assert "the policy does not say anything about cookies" in messages[0]["text"]
-    assert contact_line(POLICY) in messages[0]["text"]
-
-
-@pytest.mark.parametrize("intent", ["request_deletion", "request_correction", "request_suspension",
-                                    "request_access", "request_unsubscribe", "check_status"])
-def test_request_intents_are_answered_honestly(intent):
-    messages, _ = run(ActionExplainRight(), "please", intent)
     assert contact_line(POLICY) in messages[0]["text"]
 
 

@@ -1,0 +1,132 @@
+"""The outbox and its SMTP sender, against a real SMTP server on localhost (aiosmtpd)."""
+
+import email
+import logging
+import smtplib
+import socket
+from datetime import timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from bot.db import make_engine, session_factory, transaction
+from bot.mail import MAX_ATTEMPTS, SmtpSettings, backoff, deliver_due, smtp_settings
+from bot.models import OutboxMessage
+from bot.outbox import enqueue, list_messages, utcnow
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content)))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server():
+    inbox = Inbox()
+    with socket.socket() as probe:  # a free port: aiosmtpd checks readiness by connecting to it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+@pytest.fixture
+def sessions(database_url):
+    engine = make_engine(database_url)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+def queue(sessions, to="jane@example.com", subject="Hello", body="Body text", key=None):
+    with transaction(sessions) as session:
+        return enqueue(session, to, subject, body, dedupe_key=key).id
+
+
+def test_delivers_over_real_smtp_and_records_it(sessions, smtp_server):
+    inbox, port = smtp_server
+    queue(sessions, body="Your verification code is 123456")
+    settings = SmtpSettings(host="127.0.0.1", port=port, sender="privacy@videopro.example")
+    assert deliver_due(sessions, settings) == 1
+    [(recipients, message)] = inbox.messages
+    assert recipients == ["jane@example.com"]
+    assert message["Subject"] == "Hello" and message["From"] == "privacy@videopro.example"
+    assert "Your verification code is 123456" in message.get_payload()
+    with transaction(sessions) as session:
+        row = session.execute(select(OutboxMessage)).scalar_one()
+    assert row.status == "sent" and row.sent_at is not None and row.attempts == 1
+    assert deliver_due(sessions, settings) == 0  # sent once only
+
+
+def test_smtp_down_keeps_the_message_and_retries_later(sessions, smtp_server):
+    inbox, port = smtp_server
+    queue(sessions)
+    calls = []
+
+    def refuse(message):
+        calls.append(message)
+        raise smtplib.SMTPServerDisconnected("down")
+    settings = SmtpSettings(host="127.0.0.1", port=port, sender="p@videopro.example")
+    now = utcnow()
+    assert deliver_due(sessions, settings, send=refuse, now=now) == 0
+    with transaction(sessions) as session:
+        row = session.execute(select(OutboxMessage)).scalar_one()
+        assert row.status == "queued" and row.attempts == 1 and "down" in row.last_error
+    assert deliver_due(sessions, settings, send=refuse, now=now) == 0  # not due yet
+    assert len(calls) == 1
+    assert deliver_due(sessions, settings, now=now + backoff(1) + timedelta(seconds=1)) == 1
+    assert len(inbox.messages) == 1
+
+
+def test_gives_up_after_the_last_try_but_keeps_the_message(sessions):
+    queue(sessions)
+    settings = SmtpSettings(host="127.0.0.1", port=1, sender="p@videopro.example")
+    now = utcnow()
+    for attempt in range(MAX_ATTEMPTS):
+        deliver_due(sessions, settings, now=now + timedelta(days=attempt + 1))
+    with transaction(sessions) as session:
+        row = session.execute(select(OutboxMessage)).scalar_one()
+    assert row.status == "failed" and row.attempts == MAX_ATTEMPTS
+
+
+def test_backoff_grows_and_is_capped():
+    assert [backoff(n).total_seconds() for n in (1, 2, 3)] == [60, 120, 240]
+    assert backoff(30) == timedelta(hours=1)
+
+
+def test_a_repeated_dedupe_key_queues_one_message(sessions):
+    assert queue(sessions, key="confirm:DEL-AAAAAA") == queue(sessions, key="confirm:DEL-AAAAAA")
+    with transaction(sessions) as session:
+        assert len(list_messages(session)) == 1
+
+
+def test_list_filters_by_recipient(sessions):
+    queue(sessions, to="a@example.com")
+    queue(sessions, to="b@example.com")
+    with transaction(sessions) as session:
+        assert [m.to_address for m in list_messages(session, "B@example.com")] == ["b@example.com"]
+
+
+def test_queueing_logs_a_masked_address(sessions, caplog):
+    with caplog.at_level(logging.INFO, logger="bot.outbox"):
+        queue(sessions, to="jane.doe@example.com")
+    assert "queued" in caplog.text
+    assert "jane.doe@example.com" not in caplog.text and "j***@e***.com" in caplog.text
+
+
+def test_smtp_settings_need_host_port_and_sender(monkeypatch):
+    for name in ("SMTP_HOST", "SMTP_PORT", "SMTP_FROM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("bot.mail.read_env_file", lambda: {})
+    assert smtp_settings() is None
+    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SMTP_PORT", "2525")
+    assert smtp_settings() is None
+    monkeypatch.setenv("SMTP_FROM", "privacy@videopro.example")
+    assert smtp_settings() == SmtpSettings("127.0.0.1", 2525, "privacy@videopro.example")
