@@ -59,8 +59,8 @@ validate: $(STAMP) $(PIPELINE)
 	@$(BIN)/rasa data validate --fail-on-warnings
 
 test-stories: $(MODEL)
-	@echo "==> Rasa test stories (tests/test_stories.yml)"
-	@PYTHONWARNINGS=ignore $(BIN)/rasa test core --stories tests/test_stories.yml --model $(MODEL) \
+	@echo "==> Rasa test stories (tests/stories/)"
+	@PYTHONWARNINGS=ignore $(BIN)/rasa test core --stories tests/stories --model $(MODEL) \
 		--fail-on-prediction-errors --out results/core --quiet
 
 pytest: $(MODEL) .env

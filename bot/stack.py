@@ -34,13 +34,14 @@ class Service:
     health_url: str
 
 
-def services(settings: Settings) -> List[Service]:
+def services(settings: Settings, debug: bool = False) -> List[Service]:
     token = settings.rasa_api_token
+    verbose = ["--debug"] if debug else []
     return [
         Service(
             name="actions",
             command=[*RASA, "run", "actions", "--actions", "actions",
-                     "--port", str(settings.action_port)],
+                     "--port", str(settings.action_port), *verbose],
             health_url=f"{settings.action_server_url}/health",
         ),
         Service(
@@ -48,7 +49,8 @@ def services(settings: Settings) -> List[Service]:
             command=[*RASA, "run", "--enable-api", "--auth-token", token,
                      "--cors", settings.site_origin, "--interface", settings.rasa_host,
                      "--port", str(settings.rasa_port), "--model", str(settings.model_path),
-                     "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+                     "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                     *verbose],
             # /status needs the token and answers only once the model is loaded.
             health_url=f"{settings.rasa_url}/status?token={token}",
         ),
@@ -56,7 +58,7 @@ def services(settings: Settings) -> List[Service]:
             name="web",
             command=[str(BIN / "python"), "-m", "uvicorn", "bot.web.app:app",
                      "--host", settings.web_host, "--port", str(settings.web_port),
-                     "--no-access-log"],
+                     "--no-access-log", *(["--log-level", "debug"] if debug else [])],
             health_url=f"{settings.web_url}/health",
         ),
     ]
@@ -83,8 +85,9 @@ class Stack:
     """The three processes; `start()` waits until all answer their health checks."""
 
     def __init__(self, settings: Optional[Settings] = None, echo: bool = True,
-                 log_dir: Optional[Path] = None) -> None:
+                 log_dir: Optional[Path] = None, debug: bool = False) -> None:
         self.settings = settings or load_settings()
+        self.debug = debug
         self.echo = echo
         self.log_dir = log_dir
         self.processes: Dict[str, subprocess.Popen] = {}
@@ -113,7 +116,7 @@ class Stack:
             self.log_dir.mkdir(parents=True, exist_ok=True)
         self._say("Applying the request database migrations")
         upgrade()
-        for service in services(self.settings):
+        for service in services(self.settings, self.debug):
             process = subprocess.Popen(
                 service.command, cwd=ROOT, env=child_environment(), stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, text=True, start_new_session=True,

@@ -19,13 +19,19 @@ def live_stack():
     settings = load_settings()
     if not settings.rasa_api_token:
         pytest.skip("no RASA_API_TOKEN in .env: `make test` creates it (python -m bot env)")
-    stack = Stack(settings, echo=False, log_dir=VAR_DIR / "test-logs")
+    log_dir = VAR_DIR / "test-logs"
+    for old in log_dir.glob("*.log"):
+        old.unlink()
+    # Debug logging on: the log-masking test reads what a full flow writes at its most verbose.
+    stack = Stack(settings, echo=False, log_dir=log_dir, debug=True)
+    stack.started_here = False
     if stack.all_healthy():
         yield stack
         return
     if not settings.model_path.exists():
         pytest.skip(f"no trained model at {settings.model_path}: `make test` trains it first")
     stack.start(timeout=300)
+    stack.started_here = True
     try:
         yield stack
     finally:
