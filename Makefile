@@ -15,7 +15,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help run test install pipeline train validate test-stories pytest eval crossval lock clean
+.PHONY: help run test install pipeline train validate test-stories pytest eval crossval lock clean env
 
 help:
 	@echo "make run   - install, build, train if needed, then run Rasa (:5005), actions (:5055), web (:8000)"
@@ -48,10 +48,11 @@ $(MODEL): $(STAMP) $(TRAINING_DATA)
 
 train: $(MODEL)
 
-.env: | $(STAMP)
+# Adds any missing generated secret (RASA_API_TOKEN, APP_SECRET) to .env; keeps what is there.
+env: $(STAMP)
 	@$(BIN)/python -m bot env
 
-run: $(MODEL) .env
+run: $(MODEL) env
 	@$(BIN)/python -m bot run
 
 validate: $(STAMP) $(PIPELINE)
@@ -63,7 +64,7 @@ test-stories: $(MODEL)
 	@PYTHONWARNINGS=ignore $(BIN)/rasa test core --stories tests/stories --model $(MODEL) \
 		--fail-on-prediction-errors --out results/core --quiet
 
-pytest: $(MODEL) .env
+pytest: $(MODEL) env
 	@echo "==> pytest (unit, web, live stack, browser, evaluation)"
 	@$(BIN)/python -m pytest
 
