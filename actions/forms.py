@@ -56,41 +56,6 @@ class RequestFormValidation(FormValidationAction, ABC):
         values = slot_values(tracker, self.flow)
         return self.flow.required_slots(values)
 
-    # Each slot of every flow comes through `_check`.
-    async def validate_account_email(self, value, dispatcher, tracker, domain):  # noqa: ANN001
-        return self._check("account_email", value, dispatcher, tracker)
-
-    async def validate_deletion_scope(self, value, dispatcher, tracker, domain):  # noqa: ANN001
-        return self._check("deletion_scope", value, dispatcher, tracker)
-
-    async def validate_deletion_items(self, value, dispatcher, tracker, domain):  # noqa: ANN001
-        return self._check("deletion_items", value, dispatcher, tracker)
-
-    async def validate_access_scope(self, value, dispatcher, tracker, domain):  # noqa: ANN001
-        return self._check("access_scope", value, dispatcher, tracker)
-
-    async def validate_access_items(self, value, dispatcher, tracker, domain):  # noqa: ANN001
-        return self._check("access_items", value, dispatcher, tracker)
-
-    async def validate_correction_item(self, value, dispatcher, tracker, domain):  # noqa: ANN001
-        return self._check("correction_item", value, dispatcher, tracker)
-
-    async def validate_correction_value(self, value, dispatcher, tracker, domain):  # noqa: ANN001
-        return self._check("correction_value", value, dispatcher, tracker)
-
-    async def validate_correction_note(self, value, dispatcher, tracker, domain):  # noqa: ANN001
-        return self._check("correction_note", value, dispatcher, tracker)
-
-    async def validate_request_reason(self, value, dispatcher, tracker, domain):  # noqa: ANN001
-        return self._check("request_reason", value, dispatcher, tracker)
-
-    async def validate_confirm_request(self, value, dispatcher, tracker, domain):  # noqa: ANN001
-        return self._check("confirm_request", value, dispatcher, tracker)
-
-    async def validate_verification_code(self, value, dispatcher, tracker,  # noqa: ANN001
-                                         domain):
-        return self._check("verification_code", value, dispatcher, tracker)
-
     # -- the one place answers are read ---------------------------------------------------
 
     def _check(self, slot: str, value: Any, dispatcher: CollectingDispatcher,
@@ -191,6 +156,19 @@ class RequestFormValidation(FormValidationAction, ABC):
 
 
 FREE_TEXT_SLOTS = ("deletion_items", "access_items", "request_reason", "correction_note")
+
+
+def _slot_validator(slot: str):  # noqa: ANN202
+    async def validate(self, value, dispatcher, tracker, domain):  # noqa: ANN001, ANN202
+        return self._check(slot, value, dispatcher, tracker)
+    validate.__name__ = f"validate_{slot}"
+    return validate
+
+
+# rasa_sdk calls `validate_<slot>` for each slot it validates; every slot of every flow goes
+# through the same `_check`, so the methods are made here rather than written out eleven times.
+for _slot in sorted({slot for flow in flows.FLOWS.values() for slot in flow.slots}):
+    setattr(RequestFormValidation, f"validate_{_slot}", _slot_validator(_slot))
 
 
 class ValidateDeletionForm(RequestFormValidation):

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from sqlalchemy import select
+from sqlalchemy.sql import Select
 from sqlalchemy.orm import Session
 
 from bot.models import VerificationCode
@@ -48,16 +49,19 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
 
 
+def _unused_codes(email: str, conversation_id: str) -> Select:
+    """Codes of this address in this conversation not yet used or replaced, newest first."""
+    return (select(VerificationCode)
+            .where(VerificationCode.email == email,
+                   VerificationCode.conversation_id == conversation_id,
+                   VerificationCode.consumed_at.is_(None))
+            .order_by(VerificationCode.id.desc()))
+
+
 def active_code(session: Session, email: str, conversation_id: str,
                 now: Optional[datetime] = None) -> Optional[VerificationCode]:
     now = now or utcnow()
-    rows = session.execute(
-        select(VerificationCode)
-        .where(VerificationCode.email == email, VerificationCode.conversation_id == conversation_id,
-               VerificationCode.consumed_at.is_(None))
-        .order_by(VerificationCode.id.desc())
-    ).scalars()
-    for row in rows:
+    for row in session.execute(_unused_codes(email, conversation_id)).scalars():
         if _aware(row.expires_at) > now and row.attempts < MAX_ATTEMPTS:
             return row
     return None
@@ -67,11 +71,7 @@ def issue_code(session: Session, secret: str, email: str, conversation_id: str,
                now: Optional[datetime] = None) -> str:
     """Create a code and queue the e-mail that carries it; earlier codes stop working."""
     now = now or utcnow()
-    for row in session.execute(
-        select(VerificationCode).where(VerificationCode.email == email,
-                                       VerificationCode.conversation_id == conversation_id,
-                                       VerificationCode.consumed_at.is_(None))
-    ).scalars():
+    for row in session.execute(_unused_codes(email, conversation_id)).scalars():
         row.consumed_at = now
     code = f"{secrets.randbelow(10**6):06d}"
     salt = secrets.token_hex(16)
@@ -92,12 +92,7 @@ def check_code(session: Session, secret: str, email: str, conversation_id: str, 
                now: Optional[datetime] = None) -> CheckResult:
     now = now or utcnow()
     row = session.execute(
-        select(VerificationCode)
-        .where(VerificationCode.email == email, VerificationCode.conversation_id == conversation_id,
-               VerificationCode.consumed_at.is_(None))
-        .order_by(VerificationCode.id.desc())
-        .with_for_update()
-    ).scalars().first()
+        _unused_codes(email, conversation_id).with_for_update()).scalars().first()
     if row is None:
         return CheckResult(MISSING)
     if row.attempts >= MAX_ATTEMPTS:
