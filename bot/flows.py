@@ -91,19 +91,32 @@ _CANNOT_VERIFY = ("can't receive", "cannot receive", "can not receive", "no acce
                   "don't have access", "lost access", "can't access", "cannot access",
                   "no longer have", "not my email anymore", "old email", "can't get",
                   "cannot get", "unable to receive", "unable to access")
+# "I'm 12", "I am 13 years old", "I'm under 14", "I am a minor" (an age only when it stands
+# alone or as years: "I am 5 minutes late" is not a child).
 _MINOR_SELF = re.compile(
-    r"\b(i\s*(?:'m|am)\s*(?:only\s*)?(?:[1-9]|1[0-7])\b(?:\s*(?:years?|yrs?)(?:\s*old)?)?"
-    r"|i\s*(?:'m|am)\s*under\s*(?:14|18|age)|i\s*(?:'m|am)\s*(?:a\s*)?(?:minor|child|kid|teen"
-    r"|teenager)\b|my\s*age\s*is\s*(?:[1-9]|1[0-7])\b)", re.I)
+    r"\b(?:i\s*(?:'m|am)\s*(?:only\s*)?(?:1[0-7]|[1-9])(?:\s*(?:years?|yrs?)(?:\s*old)?)?"
+    r"(?=\s*(?:$|[,.!;?)]|and\b|so\b|but\b|years?\b))"
+    r"|i\s*(?:'m|am)\s*under\s*(?:14|16|18|age)\b|i\s*(?:'m|am)\s*(?:a\s*)?(?:minor|child|kid|teen"
+    r"|teenager)\b|my\s*age\s*is\s*(?:1[0-7]|[1-9])\b)", re.I)
 _MINOR_GUARDIAN = re.compile(
     r"\b(my\s+(?:\d{1,2}[\s-]*(?:year|yr)[\s-]*old\s+)?(?:son|daughter|child|children|kid|kids"
     r"|boy|girl|ward)(?:'s)?|for\s+my\s+(?:child|son|daughter|kid)|i\s*(?:'m|am)\s*(?:the|his"
-    r"|her|their)?\s*(?:parent|guardian|mother|father|mom|mum|dad)|as\s+(?:a|the|his|her)?\s*"
-    r"(?:parent|guardian))\b", re.I)
+    r"|her|their)?\s*(?:legal\s+)?(?:parent|guardian|mother|father|mom|mum|dad)|as\s+(?:a|the|his"
+    r"|her)?\s*(?:legal\s+)?(?:parent|guardian))\b", re.I)
+
+
+_SKIP_FORMS = {" ".join(words(s)) for s in _SKIP} - {""}
+_NEGATION = re.compile(r"\b(?:no|not|nope|nah|don't|do not|isn't|is not|wasn't|wrong|incorrect"
+                       r"|cancel)\b")
+
+
+def _straight(text: str) -> str:
+    """Typographic apostrophes (phone keyboards type ’) as plain ones, lower-cased."""
+    return text.replace("\u2019", "'").replace("\u2018", "'").lower()
 
 
 def is_skip(text: str) -> bool:
-    return " ".join(words(text)) in {" ".join(words(s)) for s in _SKIP} or text.strip() == "-"
+    return " ".join(words(text)) in _SKIP_FORMS or text.strip() == "-"
 
 
 def read_yes_no(text: str, intent: Optional[str]) -> Optional[bool]:
@@ -114,7 +127,7 @@ def read_yes_no(text: str, intent: Optional[str]) -> Optional[bool]:
     plain = " ".join(words(text))
     if plain in {" ".join(words(s)) for s in _YES}:
         return True
-    if plain in {" ".join(words(s)) for s in _NO} or contains_any(text, ("no", "not", "don't")):
+    if plain in {" ".join(words(s)) for s in _NO} or _NEGATION.search(_straight(text)):
         return False
     if contains_any(text, ("yes", "correct", "confirm", "right")):
         return True
@@ -141,21 +154,21 @@ def read_correction_item(text: str) -> Optional[str]:
 
 
 def wants_resend(text: str) -> bool:
-    return contains_any(text, _RESEND) or any(cue in text.lower() for cue in _RESEND)
+    return any(cue in _straight(text) for cue in _RESEND)
 
 
 def cannot_verify(text: str) -> bool:
-    lowered = text.lower().replace("’", "'")
-    return any(cue in lowered for cue in _CANNOT_VERIFY)
+    return any(cue in _straight(text) for cue in _CANNOT_VERIFY)
 
 
 def requester_role(texts: Iterable[str]) -> Optional[str]:
     """`guardian` when someone acts for their child, `minor` when the requester is under 18."""
     role = None
     for text in texts:
-        if _MINOR_GUARDIAN.search(text or ""):
+        text = _straight(text or "")
+        if _MINOR_GUARDIAN.search(text):
             return "guardian"
-        if _MINOR_SELF.search(text or ""):
+        if _MINOR_SELF.search(text):
             role = "minor"
     return role
 

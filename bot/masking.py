@@ -25,9 +25,12 @@ def mask_email(address: str) -> str:
     return f"{local[:1]}***@{(host or tld)[:1]}***.{tld if host else ''}".rstrip(".")
 
 
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def _mask_phone(match: re.Match) -> str:
     digits = re.sub(r"\D", "", match.group(0))
-    if len(digits) < 7:
+    if len(digits) < 7 or _DATE.match(match.group(0).strip()):
         return match.group(0)
     return f"***{digits[-2:]}"
 

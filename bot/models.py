@@ -30,6 +30,8 @@ class PrivacyRequest(Base):
     # Same conversation + same confirming message = the same request (retried action calls).
     idempotency_key = Column(String(200), unique=True)
     rejection_reason = Column(Text)
+    # The chat in which the request was made, as the visitor saw it: [{"from", "text", "at"}]
+    transcript = Column(JSON)
     created_at = Column(DateTime(timezone=True), nullable=False)
     due_at = Column(DateTime(timezone=True), nullable=False)
     updated_at = Column(DateTime(timezone=True), nullable=False)
@@ -88,3 +90,69 @@ class OutboxMessage(Base):
     created_at = Column(DateTime(timezone=True), nullable=False)
     next_attempt_at = Column(DateTime(timezone=True), nullable=False)
     sent_at = Column(DateTime(timezone=True))
+
+
+class StaffUser(Base):
+    """A member of staff: legal (reviews requests), support (handoffs), admin (manages staff)."""
+
+    __tablename__ = "staff_users"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False, unique=True)
+    role = Column(String(16), nullable=False)
+    password_hash = Column(String(255), nullable=False)
+    disabled = Column(Boolean, nullable=False, default=False)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    last_seen_at = Column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Who did what, when: logins, views of requests, status changes, exports, handoffs."""
+
+    __tablename__ = "audit_log"
+
+    id = Column(Integer, primary_key=True)
+    actor = Column(String(64), nullable=False, index=True)
+    action = Column(String(32), nullable=False, index=True)
+    target = Column(String(64), index=True)
+    detail = Column(Text)
+    client = Column(String(64))
+    created_at = Column(DateTime(timezone=True), nullable=False, index=True)
+
+
+class HandoffTicket(Base):
+    """A conversation handed from the assistant to a person."""
+
+    __tablename__ = "handoff_tickets"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    status = Column(String(16), nullable=False, index=True)  # waiting, open, closed
+    reason = Column(String(32), nullable=False)
+    live = Column(Boolean, nullable=False, default=True)  # support was online when it began
+    contact_email = Column(String(254))
+    transcript = Column(JSON, nullable=False, default=list)
+    assigned_to = Column(String(64))
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    opened_at = Column(DateTime(timezone=True))
+    closed_at = Column(DateTime(timezone=True))
+    visitor_seen_at = Column(DateTime(timezone=True))  # the chat page last asked for news
+
+    messages = relationship("HandoffMessage", back_populates="ticket",
+                            order_by="HandoffMessage.id", cascade="all, delete-orphan")
+
+
+class HandoffMessage(Base):
+    """A line of a handed-over conversation: from the visitor, a staff member, or the system."""
+
+    __tablename__ = "handoff_messages"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("handoff_tickets.id", ondelete="CASCADE"),
+                       nullable=False, index=True)
+    sender = Column(String(16), nullable=False)  # visitor, staff, system
+    author = Column(String(64))
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+
+    ticket = relationship("HandoffTicket", back_populates="messages")

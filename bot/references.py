@@ -44,4 +44,7 @@ def normalise_reference(text: str) -> Optional[str]:
 
 def kind_of(reference: str) -> str:
     prefix = reference.split("-", 1)[0]
-    return next(kind for kind, p in PREFIXES.items() if p == prefix)
+    for kind, known in PREFIXES.items():
+        if known == prefix:
+            return kind
+    raise ValueError(f"not a reference prefix: {prefix!r}")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -94,7 +94,8 @@ class RequestStore:
                reason: Optional[str] = None, verified: bool = False,
                requester_role: str = "self", channel: str = "chat",
                conversation_id: Optional[str] = None,
-               idempotency_key: Optional[str] = None) -> Submitted:
+               idempotency_key: Optional[str] = None,
+               transcript: Optional[List[Dict[str, Any]]] = None) -> Submitted:
         """Store a request once. A retried call with the same key, or a second open request of
         the same kind for the same address, returns the request that exists."""
         if kind not in KINDS:
@@ -103,7 +104,7 @@ class RequestStore:
             try:
                 return self._submit_once(kind, email, details or {}, reason, verified,
                                          requester_role, channel, conversation_id,
-                                         idempotency_key)
+                                         idempotency_key, transcript)
             except IntegrityError:
                 # A concurrent submit won the race for the key or the reference: look again.
                 if attempt == 4:
@@ -112,7 +113,8 @@ class RequestStore:
 
     def _submit_once(self, kind: str, email: str, details: Dict[str, Any],
                      reason: Optional[str], verified: bool, requester_role: str, channel: str,
-                     conversation_id: Optional[str], idempotency_key: Optional[str]) -> Submitted:
+                     conversation_id: Optional[str], idempotency_key: Optional[str],
+                     transcript: Optional[List[Dict[str, Any]]]) -> Submitted:
         now = self.clock()
         with transaction(self.sessions) as session:
             if idempotency_key:
@@ -133,7 +135,7 @@ class RequestStore:
                 verified_at=now if verified else None, details=details, reason=reason,
                 made_by_or_for_minor=requester_role != "self", requester_role=requester_role,
                 channel=channel, conversation_id=conversation_id,
-                idempotency_key=idempotency_key, created_at=now,
+                idempotency_key=idempotency_key, transcript=transcript, created_at=now,
                 due_at=lifecycle.add_working_days(now, self.working_days), updated_at=now,
             )
             session.add(request)
@@ -186,13 +188,51 @@ class RequestStore:
             request.rejection_reason = note
 
     def transition(self, reference: str, target: str, actor: str,
-                   note: Optional[str] = None) -> str:
-        """Move a request along its lifecycle; illegal moves raise `IllegalTransition`."""
+                   note: Optional[str] = None, notify: bool = False) -> str:
+        """Move a request along its lifecycle; illegal moves raise `IllegalTransition`. With
+        `notify`, the requester's e-mail about it is queued in the same transaction."""
+        from bot.notifications import status_email
+        from bot.staff import record
+
         with transaction(self.sessions) as session:
             request = session.execute(select(PrivacyRequest).where(
                 PrivacyRequest.reference == reference).with_for_update()).scalar_one()
-            self._move(session, request, target, actor, note, self.clock())
+            now = self.clock()
+            self._move(session, request, target, actor, note, now)
+            record(session, actor, "status_change", reference, f"{target}: {note or ''}".strip(),
+                   now=now)
+            mail = status_email(request, target, note) if notify else None
+            if mail:
+                enqueue(session, request.email, mail[0], mail[1], now=now)
             return request.status
+
+    def search(self, kind: Optional[str] = None, status: Optional[str] = None,
+               overdue: bool = False, minor: bool = False,
+               text: Optional[str] = None) -> List[PrivacyRequest]:
+        """The legal queue: newest first, filtered."""
+        query = select(PrivacyRequest).order_by(PrivacyRequest.due_at, PrivacyRequest.id)
+        if kind:
+            query = query.where(PrivacyRequest.kind == kind)
+        if status:
+            query = query.where(PrivacyRequest.status == status)
+        if overdue:
+            query = query.where(PrivacyRequest.due_at < self.clock(),
+                                PrivacyRequest.status.in_(lifecycle.OPEN_STATUSES))
+        if minor:
+            query = query.where(PrivacyRequest.made_by_or_for_minor.is_(True))
+        if text and text.strip():
+            needle = text.strip()
+            query = query.where(or_(PrivacyRequest.reference == needle.upper(),
+                                    PrivacyRequest.email.ilike(f"%{needle.lower()}%")))
+        with transaction(self.sessions) as session:
+            return list(session.execute(query).scalars())
+
+    def counts(self) -> Dict[str, int]:
+        with transaction(self.sessions) as session:
+            rows = session.execute(select(PrivacyRequest.status, func.count()).group_by(
+                PrivacyRequest.status)).all()
+        found = {status: count for status, count in rows}
+        return {status: found.get(status, 0) for status in lifecycle.STATUSES}
 
     def status_for(self, reference: str, email: str) -> Optional[StatusAnswer]:
         """The status only when reference and e-mail both match: nothing leaks otherwise."""

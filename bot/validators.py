@@ -7,6 +7,7 @@ with a sentence the assistant can say as it is: what was wrong and what is expec
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Callable, Dict
 
 from bot.references import normalise_reference
@@ -20,7 +21,7 @@ _EMAIL = re.compile(
     r"^(?P<local>[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
     r"@(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63})$"
 )
-_NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ '.\-\u00b7])*$")
+_NAME_PUNCTUATION = frozenset(" '.-\u00b7\u2019")
 _WECHAT_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{5,19}$")
 _CODE = re.compile(r"^\d{6}$")
 
@@ -36,8 +37,13 @@ def email(text: str) -> str:
     return value.lower()
 
 
+def _plain(text: str) -> str:
+    """Full-width digits and letters (typed with a Chinese input method) as ASCII."""
+    return unicodedata.normalize("NFKC", text)
+
+
 def phone(text: str) -> str:
-    value = text.strip()
+    value = _plain(text).strip()
     if not re.fullmatch(r"\+?[\d\s().-]+", value):
         raise Invalid("A phone number may contain only digits, spaces, dashes, brackets and a "
                       "leading +, for example +86 138 0013 8000.")
@@ -48,9 +54,16 @@ def phone(text: str) -> str:
     return f"+{digits}" if value.startswith("+") else digits
 
 
+def _is_name(value: str) -> bool:
+    """Letters of any script (with their combining marks), and a little punctuation."""
+    if not value or not unicodedata.category(value[0]).startswith("L"):
+        return False
+    return all(unicodedata.category(c)[0] in "LM" or c in _NAME_PUNCTUATION for c in value)
+
+
 def person_name(text: str) -> str:
-    value = " ".join(text.split())
-    if not value or len(value) > 100 or not _NAME.match(value):
+    value = " ".join(unicodedata.normalize("NFC", text).split())
+    if not value or len(value) > 100 or not _is_name(value):
         raise Invalid("A name may contain letters (in any script), spaces, hyphens, dots and "
                       "apostrophes, up to 100 characters, and no digits.")
     return value
@@ -91,7 +104,7 @@ def free_text(text: str, limit: int = 500) -> str:
 
 
 def verification_code(text: str) -> str:
-    value = re.sub(r"[\s-]", "", text)
+    value = re.sub(r"[\s-]", "", _plain(text))
     if not _CODE.match(value):
         raise Invalid("The code is 6 digits, as in the e-mail we sent you.")
     return value

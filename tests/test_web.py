@@ -8,10 +8,14 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from bot.db import make_engine, upgrade
 from bot.settings import load_settings
+from bot.store import RequestStore
+from bot.web.staff import StaffServices
 from bot.web.app import UNREACHABLE, create_app, normalise_rasa_messages
 
 SENDER = "a" * 32
+SERVICES = None
 
 
 def rasa_stub(reply, status=200, seen=None):
@@ -22,9 +26,19 @@ def rasa_stub(reply, status=200, seen=None):
     return httpx.MockTransport(handler)
 
 
+@pytest.fixture(autouse=True)
+def services(tmp_path):
+    url = f"sqlite:///{tmp_path / 'web.db'}"
+    upgrade(url)
+    global SERVICES
+    SERVICES = StaffServices(RequestStore(make_engine(url), secret="s"))
+    yield SERVICES
+
+
 def client_for(transport, **overrides):
     settings = replace(load_settings(), rasa_url="http://rasa.test", **overrides)
-    return TestClient(create_app(settings, transport=transport))
+    return TestClient(create_app(settings, transport=transport, services=SERVICES,
+                                 session_secret="test"))
 
 
 def test_the_page_is_a_product_page_with_a_chat_window_and_no_cdn():
@@ -104,3 +118,22 @@ def test_normalise_drops_what_the_page_cannot_render():
 
 def test_health():
     assert client_for(rasa_stub([])).get("/health").json() == {"status": "ok"}
+
+
+def test_an_open_handoff_takes_the_visitors_messages_instead_of_rasa():
+    seen = []
+    client = client_for(rasa_stub([{"text": "bot"}], seen=seen))
+    ticket = SERVICES.handoffs.create(SENDER, "asked", [], live=True)
+    response = client.post("/api/chat", json={"sender": SENDER, "message": "hello, person?"})
+    assert response.json() == {"messages": [], "handoff": True} and seen == []
+    assert [m["text"] for m in SERVICES.handoffs.get(ticket.id).messages] == ["hello, person?"]
+    SERVICES.handoffs.open(ticket.id, "sam")
+    SERVICES.handoffs.reply(ticket.id, "sam", "Hi, I'm Sam.")
+    news = client.get("/api/chat/news", params={"sender": SENDER, "after": 0}).json()["messages"]
+    assert [(m["from"], m["text"]) for m in news][-1] == ("staff", "Hi, I'm Sam.")
+    SERVICES.handoffs.close(ticket.id, "sam")
+    last = news[-1]["id"]
+    news = client.get("/api/chat/news", params={"sender": SENDER, "after": last}).json()
+    assert "back with the automated" in news["messages"][-1]["text"]
+    client.post("/api/chat", json={"sender": SENDER, "message": "and now?"})
+    assert seen == [{"sender": SENDER, "message": "and now?"}]

@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
@@ -23,6 +26,9 @@ from starlette.staticfiles import StaticFiles
 
 from bot.masking import install_log_masking
 from bot.settings import Settings, load_settings
+from bot.store import app_secret
+from bot.web.staff import SESSION_LIFETIME, StaffServices
+from bot.web.staff import routes as staff_routes
 
 WEB_DIR = Path(__file__).resolve().parent
 SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -61,10 +67,13 @@ def normalise_rasa_messages(payload: Any) -> List[Dict[str, Any]]:
 
 def create_app(settings: Optional[Settings] = None,
                transport: Optional[httpx.AsyncBaseTransport] = None,
-               deliver_mail: bool = False) -> Starlette:
+               deliver_mail: bool = False, services: Optional[StaffServices] = None,
+               session_secret: Optional[str] = None, secure_cookies: bool = False) -> Starlette:
     """`transport` lets tests stand in for Rasa without a network; `deliver_mail` runs the
-    outbox sender beside the site (the served app does, tests of pages do not)."""
+    outbox sender beside the site (the served app does, tests of pages do not); `services`
+    is the request store and staff directory the staff pages use."""
     settings = settings or load_settings()
+    services = services or StaffServices()
 
     async def index(_: Request) -> FileResponse:
         return FileResponse(WEB_DIR / "templates" / "index.html")
@@ -91,6 +100,11 @@ def create_app(settings: Optional[Settings] = None,
                 f"That message is longer than I can read ({len(message)} characters; the limit "
                 f"is {settings.max_message_chars}). Could you shorten it or ask one question at "
                 "a time?")}]})
+        ticket_id = await asyncio.to_thread(services.handoffs.routed_ticket, sender)
+        if ticket_id is not None:
+            # A person has the conversation: the message goes to them, not to the assistant.
+            await asyncio.to_thread(services.handoffs.from_visitor, ticket_id, message)
+            return JSONResponse({"messages": [], "handoff": True})
         async with httpx.AsyncClient(transport=transport, timeout=RASA_TIMEOUT_SECONDS) as client:
             try:
                 response = await client.post(
@@ -104,6 +118,20 @@ def create_app(settings: Optional[Settings] = None,
                 return _error(503, UNREACHABLE)
         return JSONResponse({"messages": normalise_rasa_messages(payload)})
 
+    async def news(request: Request) -> JSONResponse:
+        """What staff (or the system) said since the page last asked: the page polls this."""
+        sender = request.query_params.get("sender", "")
+        if not SENDER_PATTERN.match(sender):
+            return _error(400, "Sorry, this chat session is not valid. Please reload the page.")
+        try:
+            after = int(request.query_params.get("after", "0"))
+        except ValueError:
+            after = 0
+        lines = await asyncio.to_thread(services.handoffs.news_for_visitor, sender, after)
+        return JSONResponse({"messages": [
+            {"id": line["id"], "text": line["text"], "from": line["sender"],
+             "author": line["author"]} for line in lines]})
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette):  # noqa: ANN202
         task = asyncio.create_task(deliver_outbox_forever()) if deliver_mail else None
@@ -115,9 +143,15 @@ def create_app(settings: Optional[Settings] = None,
         Route("/", index),
         Route("/health", health),
         Route("/api/chat", chat, methods=["POST"]),
+        Route("/api/chat/news", news),
+        *staff_routes(services),
         Mount("/static", app=StaticFiles(directory=WEB_DIR / "static"), name="static"),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    middleware = [Middleware(
+        SessionMiddleware, secret_key=session_secret or app_secret(), session_cookie="vp_staff",
+        max_age=int(SESSION_LIFETIME.total_seconds()), same_site="strict",
+        https_only=secure_cookies)]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 
 async def deliver_outbox_forever(interval: float = 10.0) -> None:
@@ -138,4 +172,4 @@ async def deliver_outbox_forever(interval: float = 10.0) -> None:
         await asyncio.sleep(interval)
 
 
-app = create_app(deliver_mail=True)
+app = create_app(deliver_mail=True, secure_cookies=os.environ.get("SECURE_COOKIES", "") == "1")
