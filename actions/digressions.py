@@ -5,9 +5,8 @@ from __future__ import annotations
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.replies import question_text, send
+from actions.replies import question_text
 from bot.answers import answer_from_section, not_covered
-from bot.handoff import handoff_unavailable
 from bot.policy import load_policy
 from bot.topics import silent_topic
 
@@ -45,6 +44,8 @@ def answer_digression(dispatcher: CollectingDispatcher, tracker: Tracker) -> Non
     elif name == "bot_challenge":
         dispatcher.utter_message(response="utter_iamabot")
     elif name == "human_handoff":
-        send(dispatcher, handoff_unavailable(policy))
+        dispatcher.utter_message(text=(
+            "I can get you a person as soon as we've finished or stopped this request: say "
+            "\u201cstop\u201d to end it now."))
     else:
         dispatcher.utter_message(response="utter_help")

@@ -17,9 +17,10 @@ from rasa_sdk.types import DomainDict
 
 from actions.digressions import answer_digression, is_digression
 from actions.replies import latest_intent
-from actions.store_access import get_store
-from bot import flows, validators, verification
-from bot.answers import contact_line
+from actions.replies import send
+from actions.store_access import get_handoffs, get_staff, get_store
+from actions.transcripts import transcript_of
+from bot import flows, handoff, validators, verification
 from bot.policy import load_policy
 
 STOP_BUTTON = {"title": "Stop this request", "payload": "/stop"}
@@ -103,8 +104,8 @@ class RequestFormValidation(FormValidationAction, ABC):
         if flows.cannot_verify(text):
             dispatcher.utter_message(text=(
                 "No problem. I'll record the request as not yet verified, and our staff will "
-                "confirm your identity another way before acting on it. If you'd like to talk "
-                f"to a person, you can also write to {contact_line(load_policy())}."))
+                "confirm your identity another way before acting on it."))
+            hand_over_verification(dispatcher, tracker, email=None)
             return {"verification_code": flows.UNVERIFIED}
         if flows.wants_resend(text):
             store.send_code(email, tracker.sender_id)
@@ -127,7 +128,8 @@ class RequestFormValidation(FormValidationAction, ABC):
         dispatcher.utter_message(text=(
             "That was the last try for this code, so I can't verify the address here. I'll "
             "record the request as not yet verified; our staff will confirm your identity "
-            f"another way. You can also write to {contact_line(load_policy())}."))
+            "another way."))
+        hand_over_verification(dispatcher, tracker, email=email)
         return {"verification_code": flows.UNVERIFIED}
 
     def _invalid(self, slot: str, problem: str, dispatcher: CollectingDispatcher,
@@ -153,6 +155,15 @@ class RequestFormValidation(FormValidationAction, ABC):
             return {}
         dispatcher.utter_message(text=flows.guardian_notice(load_policy(), role))
         return {"requester_role": role}
+
+
+def hand_over_verification(dispatcher: CollectingDispatcher, tracker: Tracker,
+                           email: Optional[str]) -> None:
+    """Verification failed: a handoff ticket, so a person confirms the identity."""
+    live = get_staff().support_online()
+    get_handoffs().create(tracker.sender_id, "verification_failed", transcript_of(tracker),
+                          live=live, contact_email=email)
+    send(dispatcher, handoff.verification_handed_over(live))
 
 
 FREE_TEXT_SLOTS = ("deletion_items", "access_items", "request_reason", "correction_note")

@@ -1,15 +1,41 @@
-"""Handing the visitor to a person."""
+"""Handing the visitor to a person: a ticket with the transcript, then a live chat or e-mail."""
 
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
-from actions.replies import send
-from bot.handoff import handoff_unavailable
+from actions.replies import latest_intent, send
+from actions.store_access import get_handoffs, get_staff
+from actions.transcripts import transcript_of
+from bot import flows, handoff, validators
+from bot.masking import mask_email
 from bot.policy import load_policy
+
+
+def handoff_reason(tracker: Tracker) -> str:
+    if latest_intent(tracker) == "nlu_fallback":
+        return "fallback"
+    previous = [e.get("name") for e in tracker.events if e.get("event") == "action"]
+    if "action_answer_not_covered" in previous[-4:]:
+        return "not_covered"
+    return "asked"
+
+
+def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker,
+              reason: str) -> List[Dict[Text, Any]]:
+    """Create (or reuse) the ticket and tell the visitor what happens next."""
+    live = get_staff().support_online()
+    get_handoffs().create(tracker.sender_id, reason, transcript_of(tracker), live=live)
+    if live:
+        send(dispatcher, handoff.handing_over(reason))
+        return []
+    send(dispatcher, handoff.nobody_online(reason))
+    return [FollowupAction("handoff_form")]
 
 
 class ActionHumanHandoff(Action):
@@ -17,6 +43,65 @@ class ActionHumanHandoff(Action):
         return "action_human_handoff"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        send(dispatcher, handoff_unavailable(load_policy()))
+            domain: DomainDict) -> List[Dict[Text, Any]]:
+        return hand_over(dispatcher, tracker, handoff_reason(tracker))
+
+
+class ActionHandleFallback(Action):
+    """Asks to rephrase; when the previous message was not understood either, a person helps."""
+
+    def name(self) -> Text:
+        return "action_handle_fallback"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[Dict[Text, Any]]:
+        users = [e for e in tracker.events if e.get("event") == "user"]
+        previous = ((users[-2].get("parse_data") or {}).get("intent") or {}).get("name") \
+            if len(users) >= 2 else None
+        if previous == "nlu_fallback":
+            return hand_over(dispatcher, tracker, "fallback")
+        dispatcher.utter_message(response="utter_please_rephrase")
+        dispatcher.utter_message(response="utter_help")
         return []
+
+
+class ActionAskHandoffEmail(Action):
+    def name(self) -> Text:
+        return "action_ask_handoff_email"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[Dict[Text, Any]]:
+        dispatcher.utter_message(text=handoff.ASK_EMAIL, buttons=[{"title": "Skip",
+                                                                     "payload": "skip"}])
+        return []
+
+
+class ValidateHandoffForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_handoff_form"
+
+    async def validate_handoff_email(self, value, dispatcher, tracker,  # noqa: ANN001
+                                     domain):
+        text = str(value or "")
+        if flows.is_skip(text):
+            return {"handoff_email": flows.NONE}
+        try:
+            return {"handoff_email": validators.email(text)}
+        except validators.Invalid as problem:
+            dispatcher.utter_message(text=str(problem))
+            return {"handoff_email": None}
+
+
+class ActionSubmitHandoffContact(Action):
+    def name(self) -> Text:
+        return "action_submit_handoff_contact"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[Dict[Text, Any]]:
+        email = tracker.get_slot("handoff_email")
+        if email and email != flows.NONE:
+            get_handoffs().set_contact(tracker.sender_id, email)
+            send(dispatcher, handoff.will_email(mask_email(email)))
+        else:
+            send(dispatcher, handoff.no_email(load_policy()))
+        return [SlotSet("handoff_email", None)]

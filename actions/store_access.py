@@ -1,12 +1,24 @@
-"""The action server's one request store, opened on first use."""
+"""The action server's request store, staff directory and handoffs, opened on first use."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+from bot.handoffs import Handoffs
+from bot.staff import StaffDirectory
 from bot.store import RequestStore
 
 
 @lru_cache(maxsize=1)
 def get_store() -> RequestStore:
     return RequestStore()
+
+
+@lru_cache(maxsize=1)
+def get_staff() -> StaffDirectory:
+    return StaffDirectory(get_store().engine)
+
+
+@lru_cache(maxsize=1)
+def get_handoffs() -> Handoffs:
+    return Handoffs(get_store().engine)

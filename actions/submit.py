@@ -13,6 +13,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.store_access import get_store
+from actions.transcripts import transcript_of
 from bot import flows, validators
 from bot.policy import load_policy
 
@@ -76,6 +77,7 @@ class SubmitRequest(Action, ABC):
                 channel=(tracker.get_latest_input_channel() or "chat"),
                 conversation_id=tracker.sender_id,
                 idempotency_key=f"{tracker.sender_id}:{self.kind}:{message_id}",
+                transcript=transcript_of(tracker),
             )
         except SQLAlchemyError as error:
             log.error("Could not store a %s request: %s", self.kind, type(error).__name__)

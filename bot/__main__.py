@@ -11,11 +11,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="python -m bot", description="VideoPro privacy assistant")
     parser.add_argument("command", choices=["run", "eval", "env", "pipeline", "policy", "db",
-                                            "requests", "outbox"],
+                                            "requests", "outbox", "staff", "handoffs"],
                         help="run: start the stack; eval FILE: evaluate the running assistant; "
                         "env: create .env; pipeline: build the spaCy pipeline; "
                         "policy: print the parsed sections; db upgrade: migrate the request "
-                        "database; requests export; outbox list|deliver")
+                        "database; requests export; outbox list|deliver; staff add|list|disable; "
+                        "handoffs list")
     args, rest = parser.parse_known_args(argv[:1])
     rest = argv[1:]
     if args.command == "run":
@@ -29,7 +30,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         added = ensure_env_file()
         print(f"==> Added {', '.join(added)} to .env" if added else "==> .env is complete")
         return 0
-    if args.command in ("db", "requests", "outbox"):
+    if args.command in ("db", "requests", "outbox", "staff", "handoffs"):
         from bot.cli_data import main as data_main
         return data_main(args.command, rest)
     if args.command == "pipeline":

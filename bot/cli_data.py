@@ -48,6 +48,18 @@ def main(command: str, argv: List[str]) -> int:
     sub = parser.add_subparsers(dest="action", required=True)
     if command == "db":
         sub.add_parser("upgrade", help="apply the migrations to DATABASE_URL")
+    elif command == "staff":
+        add = sub.add_parser("add", help="a new staff account")
+        add.add_argument("--username", required=True)
+        add.add_argument("--role", required=True, choices=["legal", "support", "admin"])
+        add.add_argument("--password-stdin", action="store_true", required=True,
+                         help="read the password from standard input (never from the command line)")
+        sub.add_parser("list", help="every staff account")
+        disable = sub.add_parser("disable", help="disable an account (it can no longer log in)")
+        disable.add_argument("--username", required=True)
+    elif command == "handoffs":
+        listing = sub.add_parser("list", help="handoff tickets")
+        listing.add_argument("--format", choices=["json", "text"], default="text")
     elif command == "requests":
         export = sub.add_parser("export", help="every request")
         export.add_argument("--format", choices=["json", "csv"], default="json")
@@ -61,6 +73,21 @@ def main(command: str, argv: List[str]) -> int:
     if command == "db":
         upgrade()
         print(f"==> Request database is up to date ({database_url().split('@')[-1]})")
+        return 0
+    if command == "staff":
+        return staff_command(args)
+    if command == "handoffs":
+        from bot.handoffs import Handoffs
+        tickets = [{"id": t.id, "status": t.status, "reason": t.reason,
+                    "conversation_id": t.conversation_id, "created_at": _iso(t.created_at),
+                    "assigned_to": t.assigned_to, "contact_email": t.contact_email,
+                    "messages": len(t.messages)} for t in Handoffs().list()]
+        if args.format == "json":
+            write_rows(tickets, "json", ())
+        else:
+            for t in tickets:
+                print(f"#{t['id']} {t['status']:<7} {t['reason']:<19} {t['created_at']} "
+                      f"assigned to {t['assigned_to'] or '-'}; {t['messages']} message(s)")
         return 0
     if command == "requests":
         from bot.store import RequestStore
@@ -87,4 +114,26 @@ def main(command: str, argv: List[str]) -> int:
         for row in rows:
             print(f"#{row['id']} {row['status']:<7} {row['created_at']} to {row['to']}: "
                   f"{row['subject']}")
+    return 0
+
+
+def staff_command(args: argparse.Namespace) -> int:
+    from bot.staff import StaffDirectory, StaffError
+
+    directory = StaffDirectory()
+    try:
+        if args.action == "add":
+            password = sys.stdin.readline().rstrip("\n")
+            member = directory.add(args.username, args.role, password)
+            print(f"Added {member.username} ({member.role}).")
+        elif args.action == "disable":
+            directory.disable(args.username)
+            print(f"Disabled {args.username}.")
+        else:
+            for member in directory.list():
+                state = "disabled" if member.disabled else "active"
+                print(f"{member.username:<24} {member.role:<8} {state}")
+    except StaffError as problem:
+        print(problem, file=sys.stderr)
+        return 1
     return 0

@@ -199,8 +199,8 @@ class RequestStore:
                 PrivacyRequest.reference == reference).with_for_update()).scalar_one()
             now = self.clock()
             self._move(session, request, target, actor, note, now)
-            record(session, actor, "status_change", reference, f"{target}: {note or ''}".strip(),
-                   now=now)
+            record(session, actor, "status_change", reference,
+                   f"{target}: {note}" if note else target, now=now)
             mail = status_email(request, target, note) if notify else None
             if mail:
                 enqueue(session, request.email, mail[0], mail[1], now=now)

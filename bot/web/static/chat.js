@@ -397,6 +397,34 @@
   }
 
   /* ------------------------------------------------------------------ */
+  /* Staff replies (a person has taken over the conversation)          */
+  /* ------------------------------------------------------------------ */
+  const NEWS_KEY = 'vp_chat_news_after';
+  const NEWS_INTERVAL_MS = 3000;
+  let newsBusy = false;
+
+  async function pollNews() {
+    if (newsBusy || !sender) return;
+    newsBusy = true;
+    try {
+      const after = parseInt(storageGet(NEWS_KEY) || '0', 10) || 0;
+      const res = await fetch('/api/chat/news?sender=' + encodeURIComponent(sender) +
+        '&after=' + after, { headers: { 'Accept': 'application/json' } });
+      if (!res.ok) return;
+      const data = await res.json();
+      (data.messages || []).forEach(function (m) {
+        const label = m.from === 'staff' && m.author ? m.author + ' (support): ' : '';
+        addEntry({ from: 'bot', text: label + asText(m.text), buttons: [] });
+        storageSet(NEWS_KEY, String(m.id));
+      });
+    } catch (e) {
+      /* offline for a moment: the next poll tries again */
+    } finally {
+      newsBusy = false;
+    }
+  }
+
+  /* ------------------------------------------------------------------ */
   /* Init                                                                */
   /* ------------------------------------------------------------------ */
   function init() {
@@ -420,6 +448,10 @@
 
     // Re-render the stored transcript.
     log.forEach(renderEntry);
+
+    // Replies from a support person arrive by polling while the page is open.
+    pollNews();
+    setInterval(pollNews, NEWS_INTERVAL_MS);
 
     // Openers.
     els.launcher.addEventListener('click', function () { openPanel(); });
