@@ -46,6 +46,7 @@ import uuid  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from bot.db import make_engine, upgrade  # noqa: E402
+from bot.models import Base  # noqa: E402
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -84,6 +85,6 @@ def database_url(request, tmp_path):
     yield url
     engine = make_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("TRUNCATE privacy_requests, request_events, verification_codes, "
-                                "outbox RESTART IDENTITY CASCADE"))
+        tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()

@@ -126,6 +126,33 @@ def test_status_of_a_request(live_stack, sessions):
     assert "couldn't find" in other.say(f"someone.else.{RUN}@example.com")
 
 
+def test_with_nobody_from_support_online_the_ticket_waits_and_the_reply_goes_by_email(
+        live_stack, sessions):
+    from sqlalchemy import update
+
+    from bot.handoffs import Handoffs
+    from bot.models import StaffUser
+
+    with transaction(sessions) as session:  # nobody has a staff page open
+        session.execute(update(StaffUser).values(last_seen_at=None))
+    visitor = Visitor(live_stack)
+    email = f"offline.{RUN}@example.com"
+    reply = visitor.say("can I talk to a human being")
+    assert "No one from our support team is online" in reply and "e-mail address" in reply
+    assert "will reply to" in visitor.say(email)
+    handoffs = Handoffs()
+    [ticket] = [t for t in handoffs.list() if t.conversation_id == visitor.sender]
+    assert ticket.contact_email == email and ticket.status == "waiting"
+    assert [line["text"] for line in ticket.transcript][0] == "can I talk to a human being"
+    handoffs.open(ticket.id, "support-test")
+    assert handoffs.reply(ticket.id, "support-test", "Sorry for the wait!") == "email"
+    with transaction(sessions) as session:
+        bodies = [m.body for m in session.execute(select(OutboxMessage).where(
+            OutboxMessage.to_address == email)).scalars()]
+    assert any("Sorry for the wait!" in body for body in bodies)
+    handoffs.close(ticket.id, "support-test")
+
+
 def test_no_email_address_or_phone_number_in_any_log(live_stack):
     """Runs last in this module: by now every flow above has written its logs (debug level)."""
     if not getattr(live_stack, "started_here", False):
@@ -138,6 +165,7 @@ def test_no_email_address_or_phone_number_in_any_log(live_stack):
     for kind in SCRIPTS:
         assert email_for(kind) not in everything
     assert f"stopper.{RUN}@example.com" not in everything
+    assert f"offline.{RUN}@example.com" not in everything
     for spelling in (PHONE, PHONE.replace(" ", ""), "13912345678"):
         assert spelling not in everything
     assert "v***@e***.com" in everything  # the addresses were logged, masked
