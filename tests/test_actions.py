@@ -5,7 +5,6 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.handoff import ActionHumanHandoff
 from actions.policy_answers import ActionAnswerNotCovered, ActionAnswerPolicy, ActionShowSection
 from bot.answers import contact_line
 from bot.policy import load_policy
@@ -59,9 +58,4 @@ def test_show_section_without_a_previous_answer_asks_which():
 def test_not_covered_names_the_topic():
     messages, _ = run(ActionAnswerNotCovered(), "do you use cookies", "ask_not_covered")
     assert "the policy does not say anything about cookies" in messages[0]["text"]
-    assert contact_line(POLICY) in messages[0]["text"]
-
-
-def test_handoff_gives_the_only_published_contact():
-    messages, _ = run(ActionHumanHandoff(), "a person please", "human_handoff")
     assert contact_line(POLICY) in messages[0]["text"]

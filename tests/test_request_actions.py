@@ -19,6 +19,8 @@ from bot import flows
 from bot.db import make_engine, transaction
 from bot.models import OutboxMessage
 from bot.paths import ROOT
+from bot.handoffs import Handoffs
+from bot.staff import StaffDirectory
 from bot.store import RequestStore
 from sqlalchemy import select
 
@@ -29,7 +31,10 @@ SENDER = "conversation-1"
 @pytest.fixture
 def store(database_url, monkeypatch):
     store = RequestStore(make_engine(database_url), secret="s", working_days=15)
+    handoffs = Handoffs(store.engine)
     monkeypatch.setattr(forms_module, "get_store", lambda: store)
+    monkeypatch.setattr(forms_module, "get_handoffs", lambda: handoffs)
+    monkeypatch.setattr(forms_module, "get_staff", lambda: StaffDirectory(store.engine))
     monkeypatch.setattr(submit_module, "get_store", lambda: store)
     yield store
     store.engine.dispose()
@@ -219,7 +224,10 @@ async def test_cannot_receive_the_code_is_stored_unverified(store):
     values, said, _ = await validate(ValidateSuspensionForm(), "suspension_form",
                                      "verification_code", "I can't receive email there anymore",
                                      slots=slots)
-    assert values["verification_code"] == flows.UNVERIFIED and "person" in said[0]
+    assert values["verification_code"] == flows.UNVERIFIED and "not yet verified" in said[0]
+    assert "support team will also contact you" in said[1]  # nobody online: by e-mail
+    [ticket] = Handoffs(store.engine).list()
+    assert ticket.reason == "verification_failed"
     slots["verification_code"] = flows.UNVERIFIED
     dispatcher = CollectingDispatcher()
     submit_module.SubmitSuspension().run(dispatcher, tracker(None, slots), DOMAIN)
