@@ -1,12 +1,33 @@
-"""Shared fixtures: the live stack (started once per test session, or found running)."""
+"""Shared fixtures: the live stack (started once per test session, or found running), headless
+Chromium, and the request database on SQLite and PostgreSQL."""
 
 from __future__ import annotations
+
+import shutil
 
 import pytest
 
 from bot.paths import VAR_DIR
 from bot.settings import load_settings
 from bot.stack import Stack
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# As root in a closed network: no sandbox, and none of Chromium's own calls home.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM:
+        pytest.skip("Chromium is not installed (Debian package `chromium`; .ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(scope="session")

@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from bot.policy import load_policy
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM:
-        pytest.skip("Chromium is not installed (Debian package `chromium`; .ci/run installs it)")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
 
 def test_a_visitor_asks_and_gets_an_answer_that_cites_its_section(live_stack, browser, tmp_path):
     heading = load_policy().section("storage").heading

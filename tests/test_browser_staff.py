@@ -9,23 +9,10 @@ import pytest
 from bot.handoffs import Handoffs
 from bot.store import RequestStore
 from bot.staff import StaffDirectory
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: F401 - shared launch settings
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
 PASSWORD = "browser test password"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM:
-        pytest.skip("Chromium is not installed (Debian package `chromium`; .ci/run installs it)")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def staff_member(role: str) -> str:
