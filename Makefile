@@ -15,7 +15,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help run test install pipeline train validate test-stories pytest eval crossval lock clean env
+.PHONY: help run run-scaled bench test install pipeline train validate test-stories pytest eval crossval lock clean env
 
 help:
 	@echo "make run   - install, build, train if needed, then run Rasa (:5005), actions (:5055), web (:8000)"
@@ -54,6 +54,11 @@ env: $(STAMP)
 
 run: $(MODEL) env
 	@$(BIN)/python -m bot run
+
+# Two processes per server on the same ports; conversations in PostgreSQL, locks in Redis.
+WORKERS ?= 2
+run-scaled: $(MODEL) env
+	@$(BIN)/python -m bot run --workers $(WORKERS)
 
 validate: $(STAMP) $(PIPELINE)
 	@echo "==> rasa data validate --fail-on-warnings"

@@ -21,7 +21,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     rest = argv[1:]
     if args.command == "run":
         from bot.stack import run_foreground
-        return run_foreground()
+        workers = int(rest[rest.index("--workers") + 1]) if "--workers" in rest else 1
+        return run_foreground(workers=workers)
     if args.command == "eval":
         from bot.eval import main as eval_main
         return eval_main(rest)

@@ -46,6 +46,25 @@ def make_engine(url: Optional[str] = None) -> Engine:
     return create_engine(url, future=True, pool_pre_ping=True)
 
 
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL database named in `url` when it does not exist yet."""
+    if not url.startswith("postgresql"):
+        return
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT",
+                          future=True)
+    try:
+        with admin.connect() as connection:
+            exists = connection.exec_driver_sql(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (target.database,)).first()
+            if not exists:
+                connection.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
+    finally:
+        admin.dispose()
+
+
 def session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(bind=engine, future=True, expire_on_commit=False)
 

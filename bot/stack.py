@@ -19,9 +19,9 @@ from typing import Dict, List, Optional
 
 import httpx
 
-from bot.db import upgrade
+from bot.db import ensure_database, upgrade
 from bot.paths import ROOT
-from bot.settings import Settings, load_settings
+from bot.settings import Settings, load_settings, read_env_file
 
 BIN = Path(sys.executable).parent
 RASA = [str(BIN / "python"), "-m", "bot.rasa_entry"]  # rasa, with personal data masked in logs
@@ -34,34 +34,63 @@ class Service:
     health_url: str
 
 
-def services(settings: Settings, debug: bool = False) -> List[Service]:
+def rasa_service(settings: Settings, port: int, endpoints: str = "endpoints.yml",
+                 debug: bool = False, name: str = "rasa") -> Service:
     token = settings.rasa_api_token
-    verbose = ["--debug"] if debug else []
+    return Service(
+        name=name,
+        command=[*RASA, "run", "--enable-api", "--auth-token", token,
+                 "--cors", settings.site_origin, "--interface", settings.rasa_host,
+                 "--port", str(port), "--model", str(settings.model_path),
+                 "--endpoints", endpoints, "--credentials", "credentials.yml",
+                 *(["--debug"] if debug else [])],
+        # /status needs the token and answers only once the model is loaded.
+        health_url=f"http://127.0.0.1:{port}/status?token={token}",
+    )
+
+
+def actions_service(settings: Settings, port: int, debug: bool = False,
+                    name: str = "actions") -> Service:
+    return Service(
+        name=name,
+        command=[*RASA, "run", "actions", "--actions", "actions", "--port", str(port),
+                 *(["--debug"] if debug else [])],
+        health_url=f"http://127.0.0.1:{port}/health",
+    )
+
+
+def services(settings: Settings, debug: bool = False, workers: int = 1) -> List[Service]:
+    """The stack; with `workers` > 1, each server runs that many processes on its one port."""
+    endpoints = "endpoints.scaled.yml" if workers > 1 else "endpoints.yml"
+    web_workers = ["--workers", str(workers)] if workers > 1 else []
     return [
-        Service(
-            name="actions",
-            command=[*RASA, "run", "actions", "--actions", "actions",
-                     "--port", str(settings.action_port), *verbose],
-            health_url=f"{settings.action_server_url}/health",
-        ),
-        Service(
-            name="rasa",
-            command=[*RASA, "run", "--enable-api", "--auth-token", token,
-                     "--cors", settings.site_origin, "--interface", settings.rasa_host,
-                     "--port", str(settings.rasa_port), "--model", str(settings.model_path),
-                     "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-                     *verbose],
-            # /status needs the token and answers only once the model is loaded.
-            health_url=f"{settings.rasa_url}/status?token={token}",
-        ),
+        actions_service(settings, settings.action_port, debug),
+        rasa_service(settings, settings.rasa_port, endpoints, debug),
         Service(
             name="web",
             command=[str(BIN / "python"), "-m", "uvicorn", "bot.web.app:app",
                      "--host", settings.web_host, "--port", str(settings.web_port),
-                     "--no-access-log", *(["--log-level", "debug"] if debug else [])],
+                     "--no-access-log", *web_workers,
+                     *(["--log-level", "debug"] if debug else [])],
             health_url=f"{settings.web_url}/health",
         ),
     ]
+
+
+def scaled_environment(settings: Settings, workers: int) -> Dict[str, str]:
+    """Where the scaled stack keeps its state: PostgreSQL for conversations and requests, Redis
+    for the conversation locks. Values already in the environment (or .env) win."""
+    env = {**read_env_file(), **os.environ}
+    defaults = {
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/videopro_requests",
+        "TRACKER_DB_HOST": "127.0.0.1", "TRACKER_DB_PORT": "5432",
+        "TRACKER_DB_NAME": "videopro_tracker", "TRACKER_DB_USER": "postgres",
+        "TRACKER_DB_PASSWORD": "",
+        "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "6379", "REDIS_DB": "1",
+        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{settings.action_port}/webhook",
+        "SANIC_WORKERS": str(workers), "ACTION_SERVER_SANIC_WORKERS": str(workers),
+    }
+    return {key: env.get(key, value) for key, value in defaults.items()}
 
 
 def is_healthy(url: str, timeout: float = 2.0) -> bool:
@@ -71,8 +100,21 @@ def is_healthy(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
-def child_environment() -> Dict[str, str]:
-    env = dict(os.environ)
+def prepare_tracker_store(env: Dict[str, str]) -> None:
+    """Create the tracker database and its `events` table once, before several Rasa processes
+    start and would each race to create them."""
+    ensure_database(f"postgresql://{env['TRACKER_DB_USER']}:{env['TRACKER_DB_PASSWORD']}@"
+                    f"{env['TRACKER_DB_HOST']}:{env['TRACKER_DB_PORT']}/{env['TRACKER_DB_NAME']}")
+    code = ("from rasa.core.tracker_store import SQLTrackerStore; import os; "
+            "SQLTrackerStore(dialect='postgresql', host=os.environ['TRACKER_DB_HOST'], "
+            "port=int(os.environ['TRACKER_DB_PORT']), db=os.environ['TRACKER_DB_NAME'], "
+            "username=os.environ['TRACKER_DB_USER'], password=os.environ['TRACKER_DB_PASSWORD'])")
+    subprocess.run([str(BIN / "python"), "-c", code], cwd=ROOT, env=child_environment(env),
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+
+
+def child_environment(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    env = {**os.environ, **(extra or {})}
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("PYTHONUNBUFFERED", "1")
@@ -85,16 +127,18 @@ class Stack:
     """The three processes; `start()` waits until all answer their health checks."""
 
     def __init__(self, settings: Optional[Settings] = None, echo: bool = True,
-                 log_dir: Optional[Path] = None, debug: bool = False) -> None:
+                 log_dir: Optional[Path] = None, debug: bool = False, workers: int = 1) -> None:
         self.settings = settings or load_settings()
         self.debug = debug
+        self.workers = workers
+        self.extra_env = scaled_environment(self.settings, workers) if workers > 1 else {}
         self.echo = echo
         self.log_dir = log_dir
         self.processes: Dict[str, subprocess.Popen] = {}
         self._threads: List[threading.Thread] = []
 
     def all_healthy(self) -> bool:
-        return all(is_healthy(s.health_url) for s in services(self.settings))
+        return all(is_healthy(s.health_url) for s in services(self.settings, workers=self.workers))
 
     def _pump(self, name: str, process: subprocess.Popen) -> None:
         log = open(self.log_dir / f"{name}.log", "a", encoding="utf-8") if self.log_dir else None
@@ -114,11 +158,18 @@ class Stack:
             raise FileNotFoundError(f"no trained model at {self.settings.model_path}: run `make run`")
         if self.log_dir:
             self.log_dir.mkdir(parents=True, exist_ok=True)
+        database = self.extra_env.get("DATABASE_URL")
         self._say("Applying the request database migrations")
-        upgrade()
-        for service in services(self.settings, self.debug):
+        if database:
+            ensure_database(database)
+        upgrade(database)
+        if self.workers > 1:
+            self._say("Preparing Rasa's tracker store in PostgreSQL")
+            prepare_tracker_store(self.extra_env)
+        for service in services(self.settings, self.debug, self.workers):
             process = subprocess.Popen(
-                service.command, cwd=ROOT, env=child_environment(), stdout=subprocess.PIPE,
+                service.command, cwd=ROOT, env=child_environment(self.extra_env),
+                stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, text=True, start_new_session=True,
             )
             self.processes[service.name] = process
@@ -128,7 +179,7 @@ class Stack:
         self.wait_healthy(timeout)
 
     def wait_healthy(self, timeout: float) -> None:
-        pending = {s.name: s for s in services(self.settings)}
+        pending = {s.name: s for s in services(self.settings, workers=self.workers)}
         started = time.monotonic()
         last_note = 0.0
         while pending:
@@ -167,9 +218,11 @@ class Stack:
             print(f"==> {message}", flush=True)
 
 
-def run_foreground() -> int:
-    """`make run`: start everything, print where to go, stop everything on Ctrl-C."""
-    stack = Stack()
+def run_foreground(workers: int = 1) -> int:
+    """`make run`: start everything, print where to go, stop everything on Ctrl-C. With
+    `workers` > 1 (`make run-scaled`), each server runs that many processes on its port, with
+    conversations in PostgreSQL and their locks in Redis."""
+    stack = Stack(workers=workers)
     if stack.all_healthy():
         print("==> The assistant is already running: http://localhost:%d" % stack.settings.web_port)
         return 0
