@@ -22,6 +22,8 @@ help:
 	@echo "make test  - every check: data validation, Rasa test stories, pytest (unit, live, browser)"
 	@echo "make eval  - accuracy on $(EVAL_FILE) against the running assistant"
 	@echo "make crossval - macro-F1 from rasa test nlu --cross-validation -f 3"
+	@echo "make bench - throughput and latency beside a stock rasa init bot, then scaled"
+	@echo "make run-scaled - two processes per server, PostgreSQL tracker store, Redis locks"
 
 $(STAMP): requirements.lock .python-version
 	@echo "==> Creating $(VENV) with $(PYTHON) and installing the locked dependencies (first time: 3-5 min)"
@@ -74,6 +76,12 @@ pytest: $(MODEL) env
 	@$(BIN)/python -m pytest
 
 test: validate test-stories pytest
+
+# Load test against a stock `rasa init` bot on the same .venv; prints figures (not a test).
+bench: $(MODEL) env
+	@$(BIN)/python -m bot bench --concurrency 20 --seconds 30 --json results/bench.json
+	@$(BIN)/python -m bot bench --concurrency 20 --seconds 30 --workers 2 --no-stock \
+		--json results/bench-scaled.json
 
 eval: $(STAMP)
 	@$(BIN)/python -m bot eval $(EVAL_FILE)

@@ -11,18 +11,21 @@ def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="python -m bot", description="VideoPro privacy assistant")
     parser.add_argument("command", choices=["run", "eval", "env", "pipeline", "policy", "db",
-                                            "requests", "outbox", "staff", "handoffs"],
+                                            "requests", "outbox", "staff", "handoffs", "bench"],
                         help="run: start the stack; eval FILE: evaluate the running assistant; "
                         "env: create .env; pipeline: build the spaCy pipeline; "
                         "policy: print the parsed sections; db upgrade: migrate the request "
                         "database; requests export; outbox list|deliver; staff add|list|disable; "
-                        "handoffs list")
+                        "handoffs list; bench: throughput and latency against a stock bot")
     args, rest = parser.parse_known_args(argv[:1])
     rest = argv[1:]
     if args.command == "run":
         from bot.stack import run_foreground
         workers = int(rest[rest.index("--workers") + 1]) if "--workers" in rest else 1
         return run_foreground(workers=workers)
+    if args.command == "bench":
+        from bot.bench import main as bench_main
+        return bench_main(rest)
     if args.command == "eval":
         from bot.eval import main as eval_main
         return eval_main(rest)
