@@ -85,12 +85,13 @@ class Conversation:
 
 
 def latest_code(email: str) -> Optional[str]:
+    """The code the action server e-mailed, read from the outbox of the stack under test."""
     from bot.db import make_engine, session_factory, transaction
     from bot.models import OutboxMessage
 
     global _SESSIONS
     if _SESSIONS is None:
-        _SESSIONS = session_factory(make_engine())
+        _SESSIONS = session_factory(make_engine(os.environ.get("BENCH_DATABASE_URL")))
     with transaction(_SESSIONS) as session:
         body = session.execute(select(OutboxMessage.body).where(
             OutboxMessage.to_address == email).order_by(OutboxMessage.id.desc())).scalars().first()
@@ -273,6 +274,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
 
     stack = Stack(echo=False, workers=args.workers)
+    if stack.extra_env.get("DATABASE_URL"):
+        os.environ["BENCH_DATABASE_URL"] = stack.extra_env["DATABASE_URL"]
     started_here = not stack.all_healthy()
     if started_here:
         print(f"==> Starting the assistant ({args.workers} process(es) per server)")
