@@ -80,8 +80,10 @@ test: validate test-stories pytest
 # Load test against a stock `rasa init` bot on the same .venv; prints figures (not a test).
 bench: $(MODEL) env
 	@$(BIN)/python -m bot bench --concurrency 20 --seconds 30 --json results/bench.json
+	@$(BIN)/python -m bot bench --concurrency 20 --seconds 30 --scaled --no-stock \
+		--json results/bench-scaled-1.json
 	@$(BIN)/python -m bot bench --concurrency 20 --seconds 30 --workers 2 --no-stock \
-		--json results/bench-scaled.json
+		--json results/bench-scaled-2.json
 
 eval: $(STAMP)
 	@$(BIN)/python -m bot eval $(EVAL_FILE)

@@ -269,16 +269,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=1,
                         help="processes per server (2+: the scaled configuration)")
+    parser.add_argument("--scaled", action="store_true",
+                        help="PostgreSQL tracker store and Redis locks even with one process")
     parser.add_argument("--no-stock", action="store_true", help="skip the stock bot")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
 
-    stack = Stack(echo=False, workers=args.workers)
+    stack = Stack(echo=False, workers=args.workers, scaled=args.scaled)
     if stack.extra_env.get("DATABASE_URL"):
         os.environ["BENCH_DATABASE_URL"] = stack.extra_env["DATABASE_URL"]
     started_here = not stack.all_healthy()
     if started_here:
-        print(f"==> Starting the assistant ({args.workers} process(es) per server)")
+        print(f"==> Starting the assistant ({args.workers} process(es) per server"
+              f"{', PostgreSQL + Redis' if stack.scaled else ''})")
         stack.start()
     stock = None if args.no_stock else start_stock_bot()
     try:
@@ -310,5 +313,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.json:
         args.json.write_text(json.dumps({"results": results, "rss_mib": rss, "breakdown": parts,
                                          "concurrency": args.concurrency,
-                                         "workers": args.workers}, indent=2))
+                                         "workers": args.workers, "scaled": stack.scaled},
+                                        indent=2))
     return 0 if all(r["errors"] == 0 for r in results.values()) else 1

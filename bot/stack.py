@@ -59,9 +59,11 @@ def actions_service(settings: Settings, port: int, debug: bool = False,
     )
 
 
-def services(settings: Settings, debug: bool = False, workers: int = 1) -> List[Service]:
-    """The stack; with `workers` > 1, each server runs that many processes on its one port."""
-    endpoints = "endpoints.scaled.yml" if workers > 1 else "endpoints.yml"
+def services(settings: Settings, debug: bool = False, workers: int = 1,
+             scaled: bool = False) -> List[Service]:
+    """The stack; with `workers` > 1, each server runs that many processes on its one port.
+    Scaled (always with several workers): conversations in PostgreSQL, locks in Redis."""
+    endpoints = "endpoints.scaled.yml" if scaled or workers > 1 else "endpoints.yml"
     web_workers = ["--workers", str(workers)] if workers > 1 else []
     return [
         actions_service(settings, settings.action_port, debug),
@@ -127,18 +129,21 @@ class Stack:
     """The three processes; `start()` waits until all answer their health checks."""
 
     def __init__(self, settings: Optional[Settings] = None, echo: bool = True,
-                 log_dir: Optional[Path] = None, debug: bool = False, workers: int = 1) -> None:
+                 log_dir: Optional[Path] = None, debug: bool = False, workers: int = 1,
+                 scaled: bool = False) -> None:
         self.settings = settings or load_settings()
         self.debug = debug
         self.workers = workers
-        self.extra_env = scaled_environment(self.settings, workers) if workers > 1 else {}
+        self.scaled = scaled or workers > 1
+        self.extra_env = scaled_environment(self.settings, workers) if self.scaled else {}
         self.echo = echo
         self.log_dir = log_dir
         self.processes: Dict[str, subprocess.Popen] = {}
         self._threads: List[threading.Thread] = []
 
     def all_healthy(self) -> bool:
-        return all(is_healthy(s.health_url) for s in services(self.settings, workers=self.workers))
+        return all(is_healthy(s.health_url)
+                   for s in services(self.settings, workers=self.workers, scaled=self.scaled))
 
     def _pump(self, name: str, process: subprocess.Popen) -> None:
         log = open(self.log_dir / f"{name}.log", "a", encoding="utf-8") if self.log_dir else None
@@ -163,10 +168,10 @@ class Stack:
         if database:
             ensure_database(database)
         upgrade(database)
-        if self.workers > 1:
+        if self.scaled:
             self._say("Preparing Rasa's tracker store in PostgreSQL")
             prepare_tracker_store(self.extra_env)
-        for service in services(self.settings, self.debug, self.workers):
+        for service in services(self.settings, self.debug, self.workers, self.scaled):
             process = subprocess.Popen(
                 service.command, cwd=ROOT, env=child_environment(self.extra_env),
                 stdout=subprocess.PIPE,
@@ -179,7 +184,7 @@ class Stack:
         self.wait_healthy(timeout)
 
     def wait_healthy(self, timeout: float) -> None:
-        pending = {s.name: s for s in services(self.settings, workers=self.workers)}
+        pending = {s.name: s for s in services(self.settings, workers=self.workers, scaled=self.scaled)}
         started = time.monotonic()
         last_note = 0.0
         while pending:
