@@ -6,7 +6,6 @@ import argparse
 import csv
 import json
 import sys
-from datetime import timezone
 from typing import Any, Dict, List, Optional
 
 from bot.db import database_url, make_engine, session_factory, transaction, upgrade
@@ -16,10 +15,7 @@ EXPORT_FIELDS = ("reference", "type", "status", "email", "created_at", "due_at",
 
 
 def _iso(value: Any) -> Optional[str]:
-    """ISO 8601 in UTC (SQLite hands datetimes back without their zone)."""
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+    return value.isoformat() if value is not None else None
 
 
 def request_rows(store) -> List[Dict[str, Any]]:  # noqa: ANN001

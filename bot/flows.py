@@ -106,6 +106,8 @@ _MINOR_GUARDIAN = re.compile(
 
 
 _SKIP_FORMS = {" ".join(words(s)) for s in _SKIP} - {""}
+_YES_FORMS = {" ".join(words(s)) for s in _YES}
+_NO_FORMS = {" ".join(words(s)) for s in _NO}
 _NEGATION = re.compile(r"\b(?:no|not|nope|nah|don't|do not|isn't|is not|wasn't|wrong|incorrect"
                        r"|cancel)\b")
 
@@ -125,9 +127,9 @@ def read_yes_no(text: str, intent: Optional[str]) -> Optional[bool]:
     if intent in ("deny", "stop"):
         return False
     plain = " ".join(words(text))
-    if plain in {" ".join(words(s)) for s in _YES}:
+    if plain in _YES_FORMS:
         return True
-    if plain in {" ".join(words(s)) for s in _NO} or _NEGATION.search(_straight(text)):
+    if plain in _NO_FORMS or _NEGATION.search(_straight(text)):
         return False
     if contains_any(text, ("yes", "correct", "confirm", "right")):
         return True

@@ -45,18 +45,14 @@ class TicketView:
     messages: List[Dict[str, Any]]
 
 
-def _aware(moment: Optional[datetime]) -> Optional[datetime]:
-    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
-
-
 def _message(m: HandoffMessage) -> Dict[str, Any]:
     return {"id": m.id, "sender": m.sender, "author": m.author, "text": m.text,
-            "at": _aware(m.created_at).isoformat()}
+            "at": m.created_at.isoformat()}
 
 
 def _view(t: HandoffTicket) -> TicketView:
     return TicketView(t.id, t.conversation_id, t.status, t.reason, t.live, t.contact_email,
-                      t.assigned_to, _aware(t.created_at), list(t.transcript or []),
+                      t.assigned_to, t.created_at, list(t.transcript or []),
                       [_message(m) for m in t.messages])
 
 
@@ -156,7 +152,7 @@ class Handoffs:
             session.add(HandoffMessage(ticket_id=ticket.id, sender="staff", author=staff,
                                        text=text, created_at=now))
             record(session, staff, "handoff_reply", str(ticket.id))
-            seen = _aware(ticket.visitor_seen_at)
+            seen = ticket.visitor_seen_at
             if seen is not None and now - seen <= VISITOR_PRESENT:
                 return "chat"
             if ticket.contact_email:

@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from typing import Any, Optional
+
 from sqlalchemy import (JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.types import TypeDecorator
 
 Base = declarative_base()
+
+
+class UTCDateTime(TypeDecorator):
+    """A moment in UTC, timezone-aware on every database. SQLite keeps no zone, so what it
+    returns is marked UTC here, once, rather than wherever a value is compared or printed."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc)
+        return value
+
+    def process_result_value(self, value: Optional[datetime],
+                             dialect: Any) -> Optional[datetime]:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
 
 
 class PrivacyRequest(Base):
@@ -19,7 +42,7 @@ class PrivacyRequest(Base):
     kind = Column(String(16), nullable=False, index=True)
     status = Column(String(16), nullable=False, index=True)
     email = Column(String(254), nullable=False, index=True)
-    verified_at = Column(DateTime(timezone=True))
+    verified_at = Column(UTCDateTime())
     details = Column(JSON, nullable=False, default=dict)
     reason = Column(Text)
     made_by_or_for_minor = Column(Boolean, nullable=False, default=False)
@@ -32,9 +55,9 @@ class PrivacyRequest(Base):
     rejection_reason = Column(Text)
     # The chat in which the request was made, as the visitor saw it: [{"from", "text", "at"}]
     transcript = Column(JSON)
-    created_at = Column(DateTime(timezone=True), nullable=False)
-    due_at = Column(DateTime(timezone=True), nullable=False)
-    updated_at = Column(DateTime(timezone=True), nullable=False)
+    created_at = Column(UTCDateTime(), nullable=False)
+    due_at = Column(UTCDateTime(), nullable=False)
+    updated_at = Column(UTCDateTime(), nullable=False)
 
     events = relationship("RequestEvent", back_populates="request", order_by="RequestEvent.id",
                           cascade="all, delete-orphan")
@@ -52,7 +75,7 @@ class RequestEvent(Base):
     to_status = Column(String(16), nullable=False)
     actor = Column(String(64), nullable=False)
     note = Column(Text)
-    created_at = Column(DateTime(timezone=True), nullable=False)
+    created_at = Column(UTCDateTime(), nullable=False)
 
     request = relationship("PrivacyRequest", back_populates="events")
 
@@ -68,9 +91,9 @@ class VerificationCode(Base):
     code_hash = Column(String(64), nullable=False)
     salt = Column(String(32), nullable=False)
     attempts = Column(Integer, nullable=False, default=0)
-    created_at = Column(DateTime(timezone=True), nullable=False)
-    expires_at = Column(DateTime(timezone=True), nullable=False)
-    consumed_at = Column(DateTime(timezone=True))
+    created_at = Column(UTCDateTime(), nullable=False)
+    expires_at = Column(UTCDateTime(), nullable=False)
+    consumed_at = Column(UTCDateTime())
 
 
 class OutboxMessage(Base):
@@ -87,9 +110,9 @@ class OutboxMessage(Base):
     attempts = Column(Integer, nullable=False, default=0)
     last_error = Column(Text)
     dedupe_key = Column(String(200))
-    created_at = Column(DateTime(timezone=True), nullable=False)
-    next_attempt_at = Column(DateTime(timezone=True), nullable=False)
-    sent_at = Column(DateTime(timezone=True))
+    created_at = Column(UTCDateTime(), nullable=False)
+    next_attempt_at = Column(UTCDateTime(), nullable=False)
+    sent_at = Column(UTCDateTime())
 
 
 class StaffUser(Base):
@@ -102,8 +125,8 @@ class StaffUser(Base):
     role = Column(String(16), nullable=False)
     password_hash = Column(String(255), nullable=False)
     disabled = Column(Boolean, nullable=False, default=False)
-    created_at = Column(DateTime(timezone=True), nullable=False)
-    last_seen_at = Column(DateTime(timezone=True))
+    created_at = Column(UTCDateTime(), nullable=False)
+    last_seen_at = Column(UTCDateTime())
 
 
 class AuditEntry(Base):
@@ -117,7 +140,7 @@ class AuditEntry(Base):
     target = Column(String(64), index=True)
     detail = Column(Text)
     client = Column(String(64))
-    created_at = Column(DateTime(timezone=True), nullable=False, index=True)
+    created_at = Column(UTCDateTime(), nullable=False, index=True)
 
 
 class HandoffTicket(Base):
@@ -133,10 +156,10 @@ class HandoffTicket(Base):
     contact_email = Column(String(254))
     transcript = Column(JSON, nullable=False, default=list)
     assigned_to = Column(String(64))
-    created_at = Column(DateTime(timezone=True), nullable=False)
-    opened_at = Column(DateTime(timezone=True))
-    closed_at = Column(DateTime(timezone=True))
-    visitor_seen_at = Column(DateTime(timezone=True))  # the chat page last asked for news
+    created_at = Column(UTCDateTime(), nullable=False)
+    opened_at = Column(UTCDateTime())
+    closed_at = Column(UTCDateTime())
+    visitor_seen_at = Column(UTCDateTime())  # the chat page last asked for news
 
     messages = relationship("HandoffMessage", back_populates="ticket",
                             order_by="HandoffMessage.id", cascade="all, delete-orphan")
@@ -153,6 +176,6 @@ class HandoffMessage(Base):
     sender = Column(String(16), nullable=False)  # visitor, staff, system
     author = Column(String(64))
     text = Column(Text, nullable=False)
-    created_at = Column(DateTime(timezone=True), nullable=False)
+    created_at = Column(UTCDateTime(), nullable=False)
 
     ticket = relationship("HandoffTicket", back_populates="messages")

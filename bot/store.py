@@ -55,10 +55,6 @@ class StatusAnswer:
     due_at: datetime
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
-
-
 def app_secret() -> str:
     secret = os.environ.get("APP_SECRET") or read_env_file().get("APP_SECRET")
     if not secret:
@@ -158,7 +154,7 @@ class RequestStore:
 
     @staticmethod
     def _confirmation_body(request: PrivacyRequest) -> str:
-        due = _aware(request.due_at).strftime("%d %B %Y")
+        due = request.due_at.strftime("%d %B %Y")
         if request.kind == "unsubscribe":
             return (f"We have unsubscribed this address from promotional e-mail (reference "
                     f"{request.reference}). Service announcements such as payment and security "
@@ -173,7 +169,7 @@ class RequestStore:
     @staticmethod
     def _submitted(request: PrivacyRequest, created: bool, duplicate: bool = False) -> Submitted:
         return Submitted(reference=request.reference, kind=request.kind, status=request.status,
-                         due_at=_aware(request.due_at), created=created, duplicate=duplicate)
+                         due_at=request.due_at, created=created, duplicate=duplicate)
 
     def _move(self, session, request: PrivacyRequest, target: str, actor: str,  # noqa: ANN001
               note: Optional[str], now: datetime) -> None:
@@ -243,7 +239,7 @@ class RequestStore:
             if request is None:
                 return None
             return StatusAnswer(request.reference, request.kind, request.status,
-                                _aware(request.due_at))
+                                request.due_at)
 
     def get(self, reference: str) -> Optional[PrivacyRequest]:
         with transaction(self.sessions) as session:

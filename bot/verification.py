@@ -44,11 +44,6 @@ def _digest(secret: str, salt: str, code: str) -> str:
     return hmac.new(secret.encode(), f"{salt}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything here is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
-
-
 def _unused_codes(email: str, conversation_id: str) -> Select:
     """Codes of this address in this conversation not yet used or replaced, newest first."""
     return (select(VerificationCode)
@@ -62,7 +57,7 @@ def active_code(session: Session, email: str, conversation_id: str,
                 now: Optional[datetime] = None) -> Optional[VerificationCode]:
     now = now or utcnow()
     for row in session.execute(_unused_codes(email, conversation_id)).scalars():
-        if _aware(row.expires_at) > now and row.attempts < MAX_ATTEMPTS:
+        if row.expires_at > now and row.attempts < MAX_ATTEMPTS:
             return row
     return None
 
@@ -97,7 +92,7 @@ def check_code(session: Session, secret: str, email: str, conversation_id: str, 
         return CheckResult(MISSING)
     if row.attempts >= MAX_ATTEMPTS:
         return CheckResult(LOCKED)
-    if _aware(row.expires_at) <= now:
+    if row.expires_at <= now:
         return CheckResult(EXPIRED)
     row.attempts += 1
     if hmac.compare_digest(row.code_hash, _digest(secret, row.salt, code)):

@@ -193,7 +193,7 @@ def routes(services: StaffServices) -> List[Route]:
                                      minor=bool(filters["minor"]), text=filters["q"] or None)
 
     def row_view(r) -> Dict[str, Any]:  # noqa: ANN001
-        due = aware(r.due_at)
+        due = r.due_at
         now = utcnow()
         is_open = r.status in lifecycle.OPEN_STATUSES
         return {**{c: getattr(r, c) for c in (
@@ -351,9 +351,5 @@ class Row(dict):
     __getattr__ = dict.__getitem__
 
 
-def aware(moment: Optional[datetime]) -> Optional[datetime]:
-    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
-
-
 def iso(moment: Optional[datetime]) -> str:
-    return aware(moment).isoformat() if moment else ""
+    return moment.isoformat() if moment else ""
