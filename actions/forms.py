@@ -20,7 +20,8 @@ from actions.replies import latest_intent
 from actions.replies import send
 from actions.store_access import get_handoffs, get_staff, get_store
 from actions.transcripts import transcript_of
-from bot import flows, handoff, validators, verification
+from bot import faults, flows, handoff, validators, verification
+from bot.ratelimit import RateLimited
 from bot.policy import load_policy
 
 STOP_BUTTON = {"title": "Stop this request", "payload": "/stop"}
@@ -62,6 +63,9 @@ class RequestFormValidation(FormValidationAction, ABC):
     def _check(self, slot: str, value: Any, dispatcher: CollectingDispatcher,
                tracker: Tracker) -> Dict[Text, Any]:
         text = str(value or "")
+        failed = faults.failed_message(tracker.events)
+        if latest_intent(tracker) == faults.RETRY_INTENT and failed is not None:
+            return self._retry(slot, failed, dispatcher, tracker)
         events: Dict[Text, Any] = self._note_minor(text, dispatcher, tracker)
         try:
             if slot in FREE_TEXT_SLOTS and is_digression(tracker, strict=False):
@@ -79,10 +83,23 @@ class RequestFormValidation(FormValidationAction, ABC):
             events["invalid_attempts"] = None
         return events
 
+    def _retry(self, slot: str, failed: Dict[str, Any], dispatcher: CollectingDispatcher,
+               tracker: Tracker) -> Dict[Text, Any]:
+        """"Try again" after an apology: read the answer that could not be processed."""
+        intent = (failed.get("parse_data") or {}).get("intent", {}).get("name") or ""
+        try:
+            events = self._read(slot, str(failed.get("text") or ""), dispatcher, tracker,
+                                intent=intent)
+        except validators.Invalid as problem:
+            return self._invalid(slot, str(problem), dispatcher, tracker)
+        if events.get(slot) is not None:
+            events["invalid_attempts"] = None
+        return events
+
     def _read(self, slot: str, text: str, dispatcher: CollectingDispatcher,
-              tracker: Tracker) -> Dict[Text, Any]:
+              tracker: Tracker, intent: Optional[str] = None) -> Dict[Text, Any]:
         if slot == "confirm_request":
-            answer = flows.read_yes_no(text, latest_intent(tracker))
+            answer = flows.read_yes_no(text, intent or latest_intent(tracker))
             if answer is None:
                 raise validators.Invalid("Please answer yes to confirm the request, or no to "
                                          "stop it.")
@@ -108,8 +125,8 @@ class RequestFormValidation(FormValidationAction, ABC):
             hand_over_verification(dispatcher, tracker, email=None)
             return {"verification_code": flows.UNVERIFIED}
         if flows.wants_resend(text):
-            store.send_code(email, tracker.sender_id)
-            dispatcher.utter_message(text="I've sent you a new code. Please type it here.")
+            if send_code(dispatcher, tracker, email):
+                dispatcher.utter_message(text="I've sent you a new code. Please type it here.")
             return {"verification_code": None}
         code = validators.verification_code(text)
         result = store.check_code(email, tracker.sender_id, code)
@@ -121,9 +138,9 @@ class RequestFormValidation(FormValidationAction, ABC):
                                           f"{'try' if result.attempts_left == 1 else 'tries'}.")
             return {"verification_code": None}
         if result.outcome in (verification.EXPIRED, verification.MISSING):
-            store.send_code(email, tracker.sender_id)
-            dispatcher.utter_message(text="That code has expired, so I've e-mailed you a new "
-                                          "one. Please type the new code.")
+            if send_code(dispatcher, tracker, email):
+                dispatcher.utter_message(text="That code has expired, so I've e-mailed you a "
+                                              "new one. Please type the new code.")
             return {"verification_code": None}
         dispatcher.utter_message(text=(
             "That was the last try for this code, so I can't verify the address here. I'll "
@@ -155,6 +172,16 @@ class RequestFormValidation(FormValidationAction, ABC):
             return {}
         dispatcher.utter_message(text=flows.guardian_notice(load_policy(), role))
         return {"requester_role": role}
+
+
+def send_code(dispatcher: CollectingDispatcher, tracker: Tracker, email: str) -> bool:
+    """E-mail a code unless the address or the conversation has had too many lately."""
+    try:
+        get_store().send_code(email, tracker.sender_id)
+    except RateLimited as limit:
+        dispatcher.utter_message(text=flows.too_many_codes(limit.retry_after))
+        return False
+    return True
 
 
 def hand_over_verification(dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -271,10 +298,9 @@ class ActionAskVerificationCode(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[Dict[Text, Any]]:
         email = tracker.get_slot("account_email")
-        store = get_store()
-        if not store.has_active_code(email, tracker.sender_id):
-            store.send_code(email, tracker.sender_id)
-        dispatcher.utter_message(text=flows.code_sent_prompt(email))
+        if get_store().has_active_code(email, tracker.sender_id) or send_code(
+                dispatcher, tracker, email):
+            dispatcher.utter_message(text=flows.code_sent_prompt(email))
         return []
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -12,16 +12,19 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
+from actions.digressions import answer_digression, is_digression
 from actions.store_access import get_store
 from actions.transcripts import transcript_of
-from bot import flows, validators
+from bot import faults, flows, validators
+from bot.ratelimit import RateLimited
 from bot.policy import load_policy
 
 log = logging.getLogger(__name__)
 
 # Everything a flow leaves in the conversation; cleared once the flow ends either way.
 FLOW_SLOTS = sorted({slot for flow in flows.FLOWS.values() for slot in flow.slots}
-                    | {"requester_role", "invalid_attempts", "intro_shown", "request_abandoned"})
+                    | {"requester_role", "invalid_attempts", "intro_shown", "request_abandoned",
+                       faults.PENDING_SLOT})
 STATUS_SLOTS = ["status_reference", "status_email"]
 
 
@@ -29,20 +32,71 @@ def reset(slots: List[str]) -> List[Dict[Text, Any]]:
     return [SlotSet(slot, None) for slot in slots]
 
 
+def form_activation(tracker: Tracker, form: str) -> Optional[Dict[str, Any]]:
+    """The event that started the latest run of `form`."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name") == form:
+            return event
+    return None
+
+
 def user_texts_since_form_start(tracker: Tracker, form: str) -> List[str]:
     """What the visitor wrote since the form began (the opening line included)."""
-    texts: List[str] = []
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            texts.append(event.get("text") or "")
-        if event.get("event") == "active_loop" and event.get("name") == form:
-            # the opening line is the user event just before the activation
-            for earlier in reversed(tracker.events[: tracker.events.index(event)]):
-                if earlier.get("event") == "user":
-                    texts.append(earlier.get("text") or "")
-                    break
-            break
-    return list(reversed(texts))
+    start = form_activation(tracker, form)
+    if start is None:
+        return []
+    index = next(i for i, e in enumerate(tracker.events) if e is start)
+    opening = [e.get("text") or "" for e in tracker.events[:index] if e.get("event") == "user"]
+    later = [e.get("text") or "" for e in tracker.events[index:] if e.get("event") == "user"]
+    return opening[-1:] + later
+
+
+def idempotency_key(tracker: Tracker, kind: str) -> str:
+    """One key per run of a form: a retried or repeated submit of the same answers finds the
+    row the first attempt stored, even when that attempt's reply never reached Rasa."""
+    start = form_activation(tracker, flows.FLOWS[kind].form) or {}
+    run = start.get("timestamp") or (tracker.latest_message or {}).get("message_id") or ""
+    return f"{tracker.sender_id}:{kind}:{run}"
+
+
+def not_saved(dispatcher: CollectingDispatcher, kind: str, text: str) -> List[Dict[Text, Any]]:
+    """The answers stay in their slots; `pending_submission` lets "try again" store them."""
+    dispatcher.utter_message(text=text, buttons=[faults.RETRY_BUTTON],
+                             **faults.failure_metadata(f"{faults.SUBMIT_PREFIX}{kind}"))
+    return [SlotSet(faults.PENDING_SLOT, kind), SlotSet("confirm_request", None)]
+
+
+def store_request(kind: str, dispatcher: CollectingDispatcher,
+                  tracker: Tracker) -> List[Dict[Text, Any]]:
+    """Store the confirmed answers of a `kind` flow, or keep them for "try again"."""
+    flow = flows.FLOWS[kind]
+    values = {slot: tracker.get_slot(slot) for slot in flow.slots}
+    role = tracker.get_slot("requester_role") or flows.requester_role(
+        user_texts_since_form_start(tracker, flow.form))
+    store = get_store()
+    try:
+        result = store.submit(
+            kind, values["account_email"],
+            details=flows.details_for(kind, values),
+            reason=flows.reason_for(kind, values),
+            verified=values.get("verification_code") == flows.VERIFIED,
+            requester_role=role or "self",
+            channel=(tracker.get_latest_input_channel() or "chat"),
+            conversation_id=tracker.sender_id,
+            idempotency_key=idempotency_key(tracker, kind),
+            transcript=transcript_of(tracker),
+        )
+    except RateLimited as limit:
+        dispatcher.utter_message(text=flows.too_many_requests(limit.retry_after))
+        return reset(FLOW_SLOTS)
+    except SQLAlchemyError as error:
+        log.error("Could not store a %s request: %s", kind, type(error).__name__)
+        return not_saved(dispatcher, kind, faults.NOT_SAVED)
+    dispatcher.utter_message(text=flows.submitted_message(
+        load_policy(), kind, result.reference, result.due_at, result.status,
+        result.duplicate, store.working_days))
+    # The address and new values now live in the request database only.
+    return reset(FLOW_SLOTS) + [SlotSet("last_reference", result.reference)]
 
 
 class SubmitRequest(Action, ABC):
@@ -56,40 +110,29 @@ class SubmitRequest(Action, ABC):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[Dict[Text, Any]]:
-        flow = flows.FLOWS[self.kind]
-        values = {slot: tracker.get_slot(slot) for slot in flow.slots}
         if tracker.get_slot("request_abandoned"):
             return reset(FLOW_SLOTS)
-        if values.get("confirm_request") is not True:
+        if tracker.get_slot("confirm_request") is not True:
             dispatcher.utter_message(text="All right, I've stopped. Nothing was stored.")
             return reset(FLOW_SLOTS)
-        role = tracker.get_slot("requester_role") or flows.requester_role(
-            user_texts_since_form_start(tracker, flow.form))
-        message_id = (tracker.latest_message or {}).get("message_id") or ""
-        store = get_store()
-        try:
-            result = store.submit(
-                self.kind, values["account_email"],
-                details=flows.details_for(self.kind, values),
-                reason=flows.reason_for(self.kind, values),
-                verified=values.get("verification_code") == flows.VERIFIED,
-                requester_role=role or "self",
-                channel=(tracker.get_latest_input_channel() or "chat"),
-                conversation_id=tracker.sender_id,
-                idempotency_key=f"{tracker.sender_id}:{self.kind}:{message_id}",
-                transcript=transcript_of(tracker),
-            )
-        except SQLAlchemyError as error:
-            log.error("Could not store a %s request: %s", self.kind, type(error).__name__)
-            dispatcher.utter_message(text=(
-                "I'm sorry, I couldn't save your request just now because of a problem on our "
-                "side. Nothing was lost: please try again in a few minutes."))
-            return reset(FLOW_SLOTS)
-        dispatcher.utter_message(text=flows.submitted_message(
-            load_policy(), self.kind, result.reference, result.due_at, result.status,
-            result.duplicate, store.working_days))
-        # The address and new values now live in the request database only.
-        return reset(FLOW_SLOTS) + [SlotSet("last_reference", result.reference)]
+        return store_request(self.kind, dispatcher, tracker)
+
+
+class ActionRetry(Action):
+    """"Try again" after a failure: store the request that could not be stored. (Inside a
+    form, the form's validation reads "try again" instead: see `actions.forms`.)"""
+
+    def name(self) -> Text:
+        return "action_retry"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> List[Dict[Text, Any]]:
+        kind = tracker.get_slot(faults.PENDING_SLOT)
+        if kind in flows.FLOWS and tracker.get_slot("account_email"):
+            return store_request(kind, dispatcher, tracker)
+        dispatcher.utter_message(text=faults.SEND_AGAIN if faults.last_reply_was_failure(
+            tracker.events) else faults.NOTHING_PENDING)
+        return [SlotSet(faults.PENDING_SLOT, None)]
 
 
 class SubmitDeletion(SubmitRequest):
@@ -138,15 +181,24 @@ class ValidateStatusForm(FormValidationAction):
                 return {"status_reference": validators.reference(candidate)}
             except validators.Invalid as problem:
                 error = str(problem)
-        dispatcher.utter_message(text=error)
-        return {"status_reference": None}
+        return self._unusable("status_reference", error, dispatcher, tracker)
 
     async def validate_status_email(self, value, dispatcher, tracker, domain):  # noqa: ANN001
         try:
             return {"status_email": validators.email(str(value or ""))}
         except validators.Invalid as problem:
-            dispatcher.utter_message(text=str(problem))
-            return {"status_email": None}
+            return self._unusable("status_email", str(problem), dispatcher, tracker)
+
+    @staticmethod
+    def _unusable(slot: str, problem: str, dispatcher: CollectingDispatcher,
+                  tracker: Tracker) -> Dict[Text, Any]:
+        """Not a reference or an address: a question in passing is answered, else explained."""
+        if is_digression(tracker):
+            answer_digression(dispatcher, tracker)
+            dispatcher.utter_message(text="Now, back to your status question.")
+        else:
+            dispatcher.utter_message(text=problem)
+        return {slot: None}
 
 
 class ActionCheckStatus(Action):

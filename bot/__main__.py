@@ -11,12 +11,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="python -m bot", description="VideoPro privacy assistant")
     parser.add_argument("command", choices=["run", "eval", "env", "pipeline", "policy", "db",
-                                            "requests", "outbox", "staff", "handoffs", "bench"],
+                                            "requests", "outbox", "staff", "handoffs", "bench",
+                                            "purge"],
                         help="run: start the stack; eval FILE: evaluate the running assistant; "
                         "env: create .env; pipeline: build the spaCy pipeline; "
                         "policy: print the parsed sections; db upgrade: migrate the request "
                         "database; requests export; outbox list|deliver; staff add|list|disable; "
-                        "handoffs list; bench: throughput and latency against a stock bot")
+                        "handoffs list; bench: throughput and latency against a stock bot; "
+                        "purge --older-than 30d [--dry-run]: remove chat data past retention")
     args, rest = parser.parse_known_args(argv[:1])
     rest = argv[1:]
     if args.command == "run":
@@ -37,6 +39,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command in ("db", "requests", "outbox", "staff", "handoffs"):
         from bot.cli_data import main as data_main
         return data_main(args.command, rest)
+    if args.command == "purge":
+        from bot.cli_retention import main as purge_main
+        return purge_main(rest)
     if args.command == "pipeline":
         from bot.nlp_pipeline import main as pipeline_main
         return pipeline_main(rest)

@@ -13,13 +13,16 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.paths import ROOT, VAR_DIR
 from bot.settings import read_env_file
 
 DEFAULT_URL = f"sqlite:///{VAR_DIR / 'requests.db'}"
+# Seconds to wait for PostgreSQL to answer a new connection (unless the URL sets
+# `connect_timeout`): libpq would wait forever for a hung or firewalled host, and the chat with it.
+POSTGRES_CONNECT_TIMEOUT = 10
 
 
 def database_url() -> str:
@@ -43,15 +46,17 @@ def make_engine(url: Optional[str] = None) -> Engine:
         engine = create_engine(url, future=True, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, future=True, pool_pre_ping=True)
+    connect_args = {}
+    parsed = make_url(url)
+    if parsed.get_driver_name() == "psycopg2" and "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT
+    return create_engine(url, future=True, pool_pre_ping=True, connect_args=connect_args)
 
 
 def ensure_database(url: str) -> None:
     """Create the PostgreSQL database named in `url` when it does not exist yet."""
     if not url.startswith("postgresql"):
         return
-    from sqlalchemy.engine import make_url
-
     target = make_url(url)
     admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT",
                           future=True)

@@ -6,9 +6,10 @@ form validation actions in `actions/forms.py` only move values between the track
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from bot import validators
@@ -295,6 +296,26 @@ def code_sent_prompt(email: str) -> str:
     return (f"I've e-mailed a 6-digit code to {mask_email(email)}. Please type it here. It is "
             "valid for 15 minutes. (Say \u201cresend\u201d for a new one, or tell me if you can't "
             "receive e-mail at that address.)")
+
+
+def wait_phrase(wait: timedelta) -> str:
+    minutes = max(1, math.ceil(wait.total_seconds() / 60))
+    if minutes < 90:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours = math.ceil(minutes / 60)
+    return f"{hours} hours"
+
+
+def too_many_codes(wait: timedelta) -> str:
+    return ("I've already sent several codes for this request lately, so I won't send another "
+            f"one for about {wait_phrase(wait)}. Please use the latest code in your inbox, or "
+            "tell me if you can't receive e-mail at that address.")
+
+
+def too_many_requests(wait: timedelta) -> str:
+    return ("This conversation has already made several requests today, so I can't take "
+            f"another one here for about {wait_phrase(wait)}. Nothing new was stored. If you "
+            "need more, please ask for a person and our staff will help.")
 
 
 def details_for(kind: str, values: Dict[str, Optional[str]]) -> Dict[str, str]:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Callable, Optional
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
 from bot.db import transaction
@@ -29,6 +29,7 @@ MAX_ATTEMPTS = 8
 # 1, 2, 4, 8 ... minutes between tries, at most an hour.
 BASE_BACKOFF = timedelta(minutes=1)
 MAX_BACKOFF = timedelta(hours=1)
+SEND_LEASE = timedelta(minutes=5)  # how long a claimed message is left to its sender
 
 
 @dataclass(frozen=True)
@@ -91,13 +92,21 @@ def deliver_due(sessions: sessionmaker, settings: SmtpSettings,
             .order_by(OutboxMessage.id).limit(limit)).scalars())
     sent = 0
     for message_id in due:
+        # Claim the message first, in its own commit: the conditional UPDATE changes the row for
+        # exactly one sender, on SQLite (which ignores FOR UPDATE) as on PostgreSQL. The lease
+        # keeps later rounds away while this one talks to the SMTP server; if this process dies
+        # mid-send, the message is tried again once the lease runs out.
         with transaction(sessions) as session:
-            row = session.execute(select(OutboxMessage).where(
-                OutboxMessage.id == message_id, OutboxMessage.status == QUEUED)
-                .with_for_update(skip_locked=True)).scalar_one_or_none()
-            if row is None:
-                continue  # another sender took it
-            row.attempts += 1
+            claimed = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.status == QUEUED,
+                       OutboxMessage.next_attempt_at <= now)
+                .values(attempts=OutboxMessage.attempts + 1, next_attempt_at=now + SEND_LEASE)
+                .execution_options(synchronize_session=False)).rowcount
+        if claimed != 1:
+            continue  # another sender took it
+        with transaction(sessions) as session:
+            row = session.get(OutboxMessage, message_id)
             try:
                 send(build_message(row, settings.sender))
             except (OSError, smtplib.SMTPException) as error:

@@ -11,7 +11,11 @@ import logging
 import re
 from typing import Any
 
-EMAIL_PATTERN = re.compile(r"(?<![\w.+-])([\w.+-]{1,64})@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+# The local part takes every character `validators.email` accepts (o'brien, a/b=c), or the part
+# before such a character would be left in the log. No look-behind: the leftmost match already
+# starts where the local part does, and a longer run before the @ (a URL path) still gets its
+# last 64 characters masked instead of nothing.
+EMAIL_PATTERN = re.compile(r"([\w.!#$%&'*+/=?^`{|}~-]{1,64})@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 # Seven or more digits, optionally grouped by spaces, dashes, dots or parentheses, with a leading +.
 PHONE_PATTERN = re.compile(r"(?<![\w])\+?\(?\d[\d\s().-]{5,}\d(?![\w])")
 

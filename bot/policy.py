@@ -164,6 +164,8 @@ def _postal_contact(section: Section) -> PostalContact:
 
 def parse_policy(text: str, section_map: dict) -> Policy:
     entries = section_map["sections"]
+    if not entries:
+        raise PolicyFormatError("the section map lists no sections")
     starts: List[int] = []
     cursor = 0
     for entry in entries:

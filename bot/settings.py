@@ -42,7 +42,7 @@ def ensure_env_file(path: Path = ENV_FILE) -> List[str]:
     if not missing:
         return []
     lines = [] if not path.exists() else path.read_text(encoding="utf-8").splitlines()
-    lines += [f"{name}={secrets.token_urlsafe(32)}" for name in missing]
+    lines += [f"{name}={secrets.token_hex(32)}" for name in missing]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     path.chmod(0o600)
     return missing
@@ -61,6 +61,7 @@ class Settings:
     site_origin: str
     rasa_host: str
     rasa_port: int
+    action_host: str
     action_port: int
     web_host: str
     web_port: int
@@ -83,6 +84,7 @@ def load_settings() -> Settings:
         site_origin=_get("SITE_ORIGIN", f"http://localhost:{web_port}", env_file),
         rasa_host=rasa_host,
         rasa_port=rasa_port,
+        action_host=_get("ACTION_HOST", "127.0.0.1", env_file),
         action_port=action_port,
         web_host=web_host,
         web_port=web_port,

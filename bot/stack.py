@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -32,6 +32,7 @@ class Service:
     name: str
     command: List[str]
     health_url: str
+    env: Dict[str, str] = field(default_factory=dict)
 
 
 def rasa_service(settings: Settings, port: int, endpoints: str = "endpoints.yml",
@@ -39,7 +40,7 @@ def rasa_service(settings: Settings, port: int, endpoints: str = "endpoints.yml"
     token = settings.rasa_api_token
     return Service(
         name=name,
-        command=[*RASA, "run", "--enable-api", "--auth-token", token,
+        command=[*RASA, "run", "--enable-api", f"--auth-token={token}",
                  "--cors", settings.site_origin, "--interface", settings.rasa_host,
                  "--port", str(port), "--model", str(settings.model_path),
                  "--endpoints", endpoints, "--credentials", "credentials.yml",
@@ -56,6 +57,8 @@ def actions_service(settings: Settings, port: int, debug: bool = False,
         command=[*RASA, "run", "actions", "--actions", "actions", "--port", str(port),
                  *(["--debug"] if debug else [])],
         health_url=f"http://127.0.0.1:{port}/health",
+        # rasa_sdk listens on 0.0.0.0 unless told otherwise; only Rasa needs to reach it.
+        env={"SANIC_HOST": settings.action_host},
     )
 
 
@@ -173,7 +176,7 @@ class Stack:
             prepare_tracker_store(self.extra_env)
         for service in services(self.settings, self.debug, self.workers, self.scaled):
             process = subprocess.Popen(
-                service.command, cwd=ROOT, env=child_environment(self.extra_env),
+                service.command, cwd=ROOT, env=child_environment({**self.extra_env, **service.env}),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, text=True, start_new_session=True,
             )

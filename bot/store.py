@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot import lifecycle, verification
+from bot import lifecycle, ratelimit, verification
 from bot.db import make_engine, session_factory, transaction
 from bot.masking import mask_email
 from bot.models import PrivacyRequest, RequestEvent
@@ -93,7 +93,10 @@ class RequestStore:
                idempotency_key: Optional[str] = None,
                transcript: Optional[List[Dict[str, Any]]] = None) -> Submitted:
         """Store a request once. A retried call with the same key, or a second open request of
-        the same kind for the same address, returns the request that exists."""
+        the same kind for the same address, returns the request that exists.
+
+        Raises `ratelimit.RateLimited` (storing nothing) when a new request would exceed the
+        conversation's limit; retries and duplicates are answered even then."""
         if kind not in KINDS:
             raise ValueError(f"unknown request kind {kind!r}")
         for attempt in range(5):
@@ -113,6 +116,10 @@ class RequestStore:
                      transcript: Optional[List[Dict[str, Any]]]) -> Submitted:
         now = self.clock()
         with transaction(self.sessions) as session:
+            if conversation_id:
+                # Count and add alone: concurrent calls of one conversation cannot all see room,
+                # and a retry waiting here finds the request its first call stored.
+                ratelimit.lock(session, f"requests-conversation:{conversation_id}")
             if idempotency_key:
                 existing = session.execute(select(PrivacyRequest).where(
                     PrivacyRequest.idempotency_key == idempotency_key)).scalar_one_or_none()
@@ -124,6 +131,16 @@ class RequestStore:
             ).order_by(PrivacyRequest.id)).scalars().first()
             if duplicate is not None:
                 return self._submitted(duplicate, created=False, duplicate=True)
+            if conversation_id:
+                try:
+                    ratelimit.enforce(session, now, (
+                        ratelimit.limit(ratelimit.REQUESTS_PER_CONVERSATION_WHAT),
+                        PrivacyRequest.created_at,
+                        [PrivacyRequest.conversation_id == conversation_id]))
+                except ratelimit.RateLimited as refused:
+                    log.warning("Did not store a %s request for %s: %s", kind,
+                                mask_email(email), refused)
+                    raise
 
             status = lifecycle.RECEIVED if verified or kind == "unsubscribe" else lifecycle.UNVERIFIED
             request = PrivacyRequest(
@@ -200,7 +217,16 @@ class RequestStore:
             mail = status_email(request, target, note) if notify else None
             if mail:
                 enqueue(session, request.email, mail[0], mail[1], now=now)
-            return request.status
+            status, kind = request.status, request.kind
+        if kind == "deletion" and status == lifecycle.COMPLETED:
+            # After the commit, best effort: what fails stays pending for `python -m bot purge`.
+            from bot.retention import erase_requester_conversations
+            try:
+                erase_requester_conversations(self.sessions, reference, now=now)
+            except Exception as error:  # noqa: BLE001 - the completion itself has been stored
+                log.error("Erasing the conversations of %s failed (%s); `python -m bot purge` "
+                          "retries it", reference, type(error).__name__)
+        return status
 
     def search(self, kind: Optional[str] = None, status: Optional[str] = None,
                overdue: bool = False, minor: bool = False,
@@ -257,6 +283,7 @@ class RequestStore:
     # -- verification ---------------------------------------------------------------------
 
     def send_code(self, email: str, conversation_id: str) -> None:
+        """Queue a new code for the address; `ratelimit.RateLimited` when it has had enough."""
         with transaction(self.sessions) as session:
             verification.issue_code(session, self.secret, email, conversation_id, self.clock())
 

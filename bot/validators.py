@@ -23,7 +23,7 @@ _EMAIL = re.compile(
 )
 _NAME_PUNCTUATION = frozenset(" '.-\u00b7\u2019")
 _WECHAT_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{5,19}$")
-_CODE = re.compile(r"^\d{6}$")
+_CODE = re.compile(r"^[0-9]{6}$")  # ASCII digits only: `\d` also matches ٠-٩ and ०-९
 
 
 def email(text: str) -> str:
@@ -44,7 +44,7 @@ def _plain(text: str) -> str:
 
 def phone(text: str) -> str:
     value = _plain(text).strip()
-    if not re.fullmatch(r"\+?[\d\s().-]+", value):
+    if not re.fullmatch(r"\+?[0-9\s().-]+", value):  # ASCII digits: `\d` also matches ٠-٩
         raise Invalid("A phone number may contain only digits, spaces, dashes, brackets and a "
                       "leading +, for example +86 138 0013 8000.")
     digits = re.sub(r"\D", "", value)

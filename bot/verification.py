@@ -1,13 +1,15 @@
 """One-time codes that prove a requester can read the account's mailbox.
 
-Six digits, valid 15 minutes, 5 tries. Only an HMAC of the code is stored (keyed with the
-installation's secret and a per-code salt), so a copy of the database does not reveal live codes.
+Six digits, valid 15 minutes, 5 tries; at most 5 an hour per address and per conversation
+(`bot.ratelimit`). Only an HMAC of the code is stored (keyed with the installation's secret and a
+per-code salt), so a copy of the database does not reveal live codes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,8 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.sql import Select
 from sqlalchemy.orm import Session
 
+from bot import ratelimit
+from bot.masking import mask_email
 from bot.models import VerificationCode
 from bot.outbox import enqueue, utcnow
+
+log = logging.getLogger(__name__)
 
 CODE_TTL = timedelta(minutes=15)
 MAX_ATTEMPTS = 5
@@ -64,8 +70,22 @@ def active_code(session: Session, email: str, conversation_id: str,
 
 def issue_code(session: Session, secret: str, email: str, conversation_id: str,
                now: Optional[datetime] = None) -> str:
-    """Create a code and queue the e-mail that carries it; earlier codes stop working."""
+    """Create a code and queue the e-mail that carries it; earlier codes stop working.
+
+    Raises `ratelimit.RateLimited`, having created and queued nothing, when this address or this
+    conversation has had its share of codes for now."""
     now = now or utcnow()
+    ratelimit.lock(session, f"codes-email:{email}", f"codes-conversation:{conversation_id}")
+    try:
+        ratelimit.enforce(
+            session, now,
+            (ratelimit.limit(ratelimit.CODES_PER_EMAIL_WHAT), VerificationCode.created_at,
+             [VerificationCode.email == email]),
+            (ratelimit.limit(ratelimit.CODES_PER_CONVERSATION_WHAT), VerificationCode.created_at,
+             [VerificationCode.conversation_id == conversation_id]))
+    except ratelimit.RateLimited as refused:
+        log.warning("No verification code sent to %s: %s", mask_email(email), refused)
+        raise
     for row in session.execute(_unused_codes(email, conversation_id)).scalars():
         row.consumed_at = now
     code = f"{secrets.randbelow(10**6):06d}"

@@ -130,3 +130,27 @@ def test_smtp_settings_need_host_port_and_sender(monkeypatch):
     assert smtp_settings() is None
     monkeypatch.setenv("SMTP_FROM", "privacy@videopro.example")
     assert smtp_settings() == SmtpSettings("127.0.0.1", 2525, "privacy@videopro.example")
+
+
+def test_senders_running_at_once_send_each_message_exactly_once(sessions):
+    """The web app's sender loop and `python -m bot outbox deliver` may overlap."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    for index in range(20):
+        queue(sessions, to=f"user{index}@example.com", body=f"message {index}")
+    sent, lock = [], threading.Lock()
+
+    def slow_send(message):
+        with lock:
+            sent.append(message["To"])
+        threading.Event().wait(0.01)  # a real SMTP conversation takes a while
+
+    settings = SmtpSettings(host="127.0.0.1", port=1, sender="p@videopro.example")
+    with ThreadPoolExecutor(4) as pool:
+        counts = list(pool.map(lambda _: deliver_due(sessions, settings, send=slow_send),
+                               range(4)))
+    assert sorted(sent) == sorted(f"user{i}@example.com" for i in range(20))
+    assert sum(counts) == 20
+    with transaction(sessions) as session:
+        assert {m.status for m in list_messages(session)} == {"sent"}

@@ -277,3 +277,134 @@ async def test_status_answers_only_a_matching_reference_and_email(store):
     neutral = ask("b@example.com")
     other = ask("a@example.com".replace("a@", "c@"))
     assert neutral == other and "couldn't find" in neutral and reference not in neutral
+
+
+# -- failures at submit time and "try again" --------------------------------------------------
+
+from bot import faults  # noqa: E402
+from actions.submit import ActionRetry  # noqa: E402
+
+CONFIRMED = {"account_email": "jane@example.com", "deletion_scope": "all",
+             "request_reason": None, "verification_code": flows.VERIFIED,
+             "confirm_request": True}
+FORM_RUN = [{"event": "user", "text": "delete my account"},
+            {"event": "active_loop", "name": "deletion_form", "timestamp": 1700000000.5}]
+
+
+def slots_after(events, slots):
+    kept = dict(slots)
+    kept.update({e["name"]: e["value"] for e in events if e["event"] == "slot"})
+    return kept
+
+
+def test_request_database_down_at_submit_keeps_answers_and_try_again_stores_once(store,
+                                                                                 monkeypatch):
+    down = RequestStore(make_engine("postgresql://postgres@127.0.0.1:1/none?connect_timeout=2"),
+                        secret="s", working_days=15)
+    monkeypatch.setattr(submit_module, "get_store", lambda: down)
+    dispatcher = CollectingDispatcher()
+    events = SubmitDeletion().run(dispatcher, tracker(None, CONFIRMED, text="yes",
+                                                      events=FORM_RUN), DOMAIN)
+    assert dispatcher.messages[0]["text"] == faults.NOT_SAVED
+    assert dispatcher.messages[0]["buttons"] == [faults.RETRY_BUTTON]
+    assert dispatcher.messages[0][faults.FAILURE_MARK] == "action_submit_deletion"
+    slots = slots_after(events, CONFIRMED)
+    assert slots["pending_submission"] == "deletion"
+    assert slots["account_email"] == "jane@example.com"  # nothing the visitor said is lost
+    assert store.all_requests() == []
+
+    monkeypatch.setattr(submit_module, "get_store", lambda: store)  # the database is back
+    history = FORM_RUN + [{"event": "user", "text": "yes"},
+                          {"event": "bot", "text": faults.NOT_SAVED,
+                           "metadata": {faults.FAILURE_MARK: "action_submit_deletion"}}]
+    dispatcher = CollectingDispatcher()
+    events = ActionRetry().run(dispatcher, tracker(None, slots, text="try again",
+                                                   intent="retry", events=history), DOMAIN)
+    slots = slots_after(events, slots)
+    [row] = store.all_requests()
+    assert row.reference in dispatcher.messages[0]["text"]
+    assert slots["pending_submission"] is None and slots["account_email"] is None
+    # a second "try again" finds nothing left to do, and stores nothing more
+    dispatcher = CollectingDispatcher()
+    ActionRetry().run(dispatcher, tracker(None, slots, text="try again", intent="retry"),
+                      DOMAIN)
+    assert dispatcher.messages[0]["text"] == faults.NOTHING_PENDING
+    assert len(store.all_requests()) == 1
+
+
+def test_a_submit_whose_reply_was_lost_is_found_again_by_try_again(store):
+    """The action server stored the request but Rasa gave up waiting: the retry returns it."""
+    first = CollectingDispatcher()
+    SubmitDeletion().run(first, tracker(None, CONFIRMED, text="yes", events=FORM_RUN,
+                                        message_id="m-yes"), DOMAIN)
+    reference = re.search(r"DEL-[0-9A-Z]{6}", first.messages[0]["text"]).group(0)
+    pending = {**CONFIRMED, "confirm_request": None, "pending_submission": "deletion"}
+    retry = CollectingDispatcher()
+    ActionRetry().run(retry, tracker(None, pending, text="try again", intent="retry",
+                                     events=FORM_RUN, message_id="m-retry"), DOMAIN)
+    assert reference in retry.messages[0]["text"]
+    assert "already" not in retry.messages[0]["text"]  # the same request, not a duplicate
+    assert [r.reference for r in store.all_requests()] == [reference]
+
+
+def test_try_again_with_nothing_pending_says_so(store):
+    dispatcher = CollectingDispatcher()
+    ActionRetry().run(dispatcher, tracker(None, {}, text="try again", intent="retry"), DOMAIN)
+    assert dispatcher.messages[0]["text"] == faults.NOTHING_PENDING
+    assert store.all_requests() == []
+
+
+def failed_turn(text, intent, action):
+    return [{"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}},
+            {"event": "bot", "text": faults.NOT_DONE, "metadata": {faults.FAILURE_MARK: action}}]
+
+
+async def test_try_again_in_a_form_reads_the_answer_that_failed(store):
+    values, said, _ = await validate(
+        ValidateDeletionForm(), "deletion_form", "confirm_request", "try again",
+        slots=CONFIRMED, intent="retry",
+        events=failed_turn("yes please", "affirm", "validate_deletion_form"))
+    assert values["confirm_request"] is True and said == []
+    values, said, _ = await validate(
+        ValidateDeletionForm(), "deletion_form", "account_email", "try again", intent="retry",
+        events=failed_turn(" Jane@Example.com", "inform", "validate_deletion_form"))
+    assert values["account_email"] == "jane@example.com" and said == []
+    values, said, _ = await validate(
+        ValidateDeletionForm(), "deletion_form", "account_email", "try again", intent="retry",
+        events=failed_turn("no idea", "inform", "action_ask_account_email"))
+    assert values["account_email"] is None and "e-mail address" in said[0]
+    # without an apology before it, "try again" is just an answer that does not fit
+    values, said, _ = await validate(ValidateDeletionForm(), "deletion_form", "confirm_request",
+                                     "try again", slots=CONFIRMED, intent="retry")
+    assert values["confirm_request"] is None and said
+
+
+async def test_too_many_codes_are_refused_with_a_way_forward(store, monkeypatch):
+    monkeypatch.setenv("RATE_LIMIT_CODES_PER_EMAIL", "1")
+    slots = {**CONFIRMED, "verification_code": None}
+    first = CollectingDispatcher()
+    ActionAskVerificationCode().run(first, tracker("deletion_form", slots), DOMAIN)
+    values, said, _ = await validate(ValidateDeletionForm(), "deletion_form",
+                                     "verification_code", "resend", slots=slots)
+    assert values["verification_code"] is None
+    assert "won't send another" in said[0] and "can't receive e-mail" in said[0]
+    assert len(outbox(store)) == 1
+
+
+def test_too_many_requests_from_one_conversation_are_refused(store, monkeypatch):
+    monkeypatch.setenv("RATE_LIMIT_REQUESTS_PER_CONVERSATION", "1")
+    SubmitDeletion().run(CollectingDispatcher(), tracker(None, CONFIRMED, events=FORM_RUN),
+                         DOMAIN)
+    dispatcher = CollectingDispatcher()
+    other = {"account_email": "other@example.com", "confirm_request": True}
+    SubmitUnsubscribe().run(dispatcher, tracker(None, other, message_id="m2"), DOMAIN)
+    assert "can't take another one here" in dispatcher.messages[0]["text"]
+    assert len(store.all_requests()) == 1
+
+
+async def test_a_policy_question_during_the_status_question_is_answered(store):
+    values, said, _ = await validate(ValidateStatusForm(), "status_form", "status_reference",
+                                     "do you sell my data?", intent="ask_sharing")
+    assert values["status_reference"] is None
+    assert "Share your personal information" in said[0]
+    assert said[-1] == "Now, back to your status question."

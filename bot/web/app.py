@@ -24,6 +24,7 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from bot import input_guard
 from bot.masking import install_log_masking
 from bot.settings import Settings, load_settings
 from bot.store import app_secret
@@ -92,14 +93,17 @@ def create_app(settings: Optional[Settings] = None,
         message = body.get("message")
         if not isinstance(sender, str) or not SENDER_PATTERN.match(sender):
             return _error(400, "Sorry, this chat session is not valid. Please reload the page.")
-        if not isinstance(message, str) or not message.strip():
+        if not isinstance(message, str):
             return _error(400, "Please type a message first.")
-        message = message.strip()
-        if len(message) > settings.max_message_chars:
-            return JSONResponse({"messages": [{"text": (
-                f"That message is longer than I can read ({len(message)} characters; the limit "
-                f"is {settings.max_message_chars}). Could you shorten it or ask one question at "
-                "a time?")}]})
+        # Rasa checks again (other channels reach it directly); checking here too keeps
+        # what goes to a person in a handoff just as clean.
+        prepared = input_guard.prepare(message, (), settings.max_message_chars)
+        if prepared.problem == input_guard.EMPTY:
+            return _error(400, "Please type a message first.")
+        if prepared.problem == input_guard.TOO_LONG:
+            return JSONResponse({"messages": [{"text": input_guard.reply_for(
+                prepared, settings.max_message_chars)}]})
+        message = input_guard.clean(message)
         ticket_id = await asyncio.to_thread(services.handoffs.routed_ticket, sender)
         if ticket_id is not None:
             # A person has the conversation: the message goes to them, not to the assistant.

@@ -261,7 +261,10 @@ def routes(services: StaffServices) -> List[Route]:
         if services.store.get(reference) is None:
             return Response("No such request.", status_code=404)
         try:
-            services.store.transition(reference, target, me.username, note, notify=True)
+            # In a thread: completing a deletion also erases conversations, which may wait on
+            # Rasa's API; the site keeps serving meanwhile.
+            await asyncio.to_thread(services.store.transition, reference, target, me.username,
+                                    note, notify=True)
         except lifecycle.IllegalTransition as problem:
             return await show_request(request, me, error=f"Not changed: {problem}.",
                                       status_code=400)

@@ -1,0 +1,42 @@
+"""Finding what "try again" refers to (bot/faults.py)."""
+
+from bot import faults
+
+
+def user(text, intent="inform"):
+    return {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}}
+
+
+def apology(action="validate_deletion_form"):
+    return {"event": "bot", "text": faults.NOT_DONE, "metadata": {faults.FAILURE_MARK: action}}
+
+
+def bot(text="What is the e-mail address?"):
+    return {"event": "bot", "text": text, "metadata": {}}
+
+
+def test_the_answer_that_failed_is_found_across_failed_retries():
+    events = [user("delete my account"), bot(), user("123456"), apology(),
+              user("try again", "retry"), apology(), user("try again", "retry")]
+    assert faults.failed_message(events)["text"] == "123456"
+    assert faults.last_reply_was_failure(events)
+
+
+def test_nothing_failed_or_the_failure_was_answered_since():
+    assert faults.failed_message([user("hi"), bot(), user("try again", "retry")]) is None
+    events = [user("123456"), apology(), user("123456"), bot("Stored."), user("try again", "retry")]
+    assert faults.failed_message(events) is None
+    assert faults.failed_message([user("try again", "retry")]) is None
+
+
+def test_one_apology_a_turn():
+    assert faults.failed_since_last_user_message([user("x"), apology()])
+    assert not faults.failed_since_last_user_message([apology(), user("x")])
+
+
+def test_only_our_submit_actions_leave_a_pending_request():
+    assert faults.pending_kind("action_submit_correction") == "correction"
+    assert faults.pending_kind("action_submit_handoff_contact") is None
+    assert faults.pending_kind("validate_deletion_form") is None
+    assert faults.failure_text("action_submit_access") == faults.NOT_SAVED
+    assert faults.failure_text("action_answer_policy") == faults.NOT_DONE
