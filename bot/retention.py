@@ -501,7 +501,8 @@ def describe(report: PurgeReport) -> List[str]:
     if report.tracker_kind == "memory":
         lines.append("Conversations are held only in Rasa's memory (no SQL tracker store is "
                      "configured: TRACKER_DB_HOST or TRACKER_STORE_URL): they vanish when Rasa "
-                     "restarts, and there is nothing stored to purge.")
+                     "restarts, and Rasa itself forgets those idle for longer than the "
+                     "retention set in endpoints.yml. There is nothing stored to purge.")
     elif report.tracker_error:
         lines.append(f"The tracker store could not be reached ({report.tracker_error}): no "
                      "conversations were removed.")

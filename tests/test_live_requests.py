@@ -126,6 +126,31 @@ def test_status_of_a_request(live_stack, sessions):
     assert "couldn't find" in other.say(f"someone.else.{RUN}@example.com")
 
 
+def test_completing_a_deletion_erases_the_requesters_conversation(live_stack, sessions):
+    """Rasa's in-memory tracker store loses the conversation; the request and its history stay."""
+    from bot.store import RequestStore
+
+    visitor = Visitor(live_stack)
+    email = f"erase.{RUN}@example.com"
+    for text in ["please delete my account", email, "the whole account", "skip"]:
+        visitor.say(text)
+    visitor.say("yes")
+    reference = re.search(r"DEL-[0-9A-Z]{6}", visitor.say(latest_code(sessions, email))).group(0)
+    tracker_url = f"{live_stack.settings.rasa_url}/conversations/{visitor.sender}/tracker"
+    token = {"token": live_stack.settings.rasa_api_token}
+    assert email in str(httpx.get(tracker_url, params=token, timeout=30).json()["events"])
+
+    store = RequestStore()
+    store.transition(reference, "in_progress", "legal-test")
+    store.transition(reference, "completed", "legal-test", "account and data deleted")
+    events = httpx.get(tracker_url, params=token, timeout=30).json()["events"]
+    assert email not in str(events) and not [e for e in events if e["event"] == "user"]
+    row = stored(sessions, reference)
+    assert row.transcript is None and row.conversations_erased_at is not None
+    assert row.email == email and row.status == "completed"  # what the audit trail needs
+    store.engine.dispose()
+
+
 def test_with_nobody_from_support_online_the_ticket_waits_and_the_reply_goes_by_email(
         live_stack, sessions):
     from sqlalchemy import update
@@ -169,3 +194,7 @@ def test_no_email_address_or_phone_number_in_any_log(live_stack):
     for spelling in (PHONE, PHONE.replace(" ", ""), "13912345678"):
         assert spelling not in everything
     assert "v***@e***.com" in everything  # the addresses were logged, masked
+    # and no address of any visitor of any test module (faults, hostile input, the burst...)
+    raw = {a for a in re.findall(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", everything)
+           if "***" not in a}
+    assert raw == set(), sorted(raw)[:5]
