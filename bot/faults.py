@@ -48,16 +48,6 @@ def _is_failure(event: Mapping[str, Any]) -> bool:
     return event.get("event") == "bot" and FAILURE_MARK in (event.get("metadata") or {})
 
 
-def failed_since_last_user_message(events: Iterable[Mapping[str, Any]]) -> bool:
-    """True when this turn already apologised: further failing calls stay quiet and fast."""
-    for event in reversed(list(events)):
-        if event.get("event") == "user":
-            return False
-        if _is_failure(event):
-            return True
-    return False
-
-
 def _intent(event: Mapping[str, Any]) -> str:
     return ((event.get("parse_data") or {}).get("intent") or {}).get("name") or ""
 

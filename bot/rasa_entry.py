@@ -136,7 +136,7 @@ def guard_remote_actions() -> None:
     import rasa.core.actions.action as rasa_action
     import rasa.utils.endpoints as rasa_endpoints
     from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
-    from rasa.shared.core.events import BotUttered, SlotSet
+    from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 
     from bot import faults
 
@@ -146,11 +146,19 @@ def guard_remote_actions() -> None:
     rasa_endpoints.DEFAULT_REQUEST_TIMEOUT = timeout
     original = RemoteAction.run
 
+    def apologised_this_turn(tracker: Any) -> bool:
+        # Walks back only to the latest message: a long conversation costs nothing extra.
+        for event in reversed(tracker.events):
+            if isinstance(event, UserUttered):
+                return False
+            if isinstance(event, BotUttered) and faults.FAILURE_MARK in (event.metadata or {}):
+                return True
+        return False
+
     async def run(self: RemoteAction, output_channel: Any, nlg: Any, tracker: Any,
                   domain: Any) -> List[Any]:
         name = self.name()
-        events = [event.as_dict() for event in tracker.events]
-        if faults.failed_since_last_user_message(events):
+        if apologised_this_turn(tracker):
             return []  # already apologised this turn: do not wait for the server again
         try:
             return await original(self, output_channel, nlg, tracker, domain)

@@ -29,11 +29,6 @@ def test_nothing_failed_or_the_failure_was_answered_since():
     assert faults.failed_message([user("try again", "retry")]) is None
 
 
-def test_one_apology_a_turn():
-    assert faults.failed_since_last_user_message([user("x"), apology()])
-    assert not faults.failed_since_last_user_message([apology(), user("x")])
-
-
 def test_only_our_submit_actions_leave_a_pending_request():
     assert faults.pending_kind("action_submit_correction") == "correction"
     assert faults.pending_kind("action_submit_handoff_contact") is None
