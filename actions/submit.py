@@ -156,15 +156,21 @@ class SubmitUnsubscribe(SubmitRequest):
 
 
 class ActionCancelRequest(Action):
-    """"Stop" during any flow: nothing is stored and the flow's answers are forgotten."""
+    """"Stop" during any flow, or after a request could not be saved: nothing is stored and the
+    answers are forgotten, so a later "try again" cannot store what the visitor gave up."""
 
     def name(self) -> Text:
         return "action_cancel_request"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[Dict[Text, Any]]:
-        dispatcher.utter_message(text="Stopped. Nothing was stored. Is there anything else I "
-                                      "can help with?")
+        if tracker.get_slot(faults.PENDING_SLOT):
+            dispatcher.utter_message(text=faults.DROPPED)
+        elif tracker.latest_action_name == "action_deactivate_loop":
+            dispatcher.utter_message(text="Stopped. Nothing was stored. Is there anything else "
+                                          "I can help with?")
+        else:  # nothing going on
+            dispatcher.utter_message(response="utter_anything_else")
         return reset(FLOW_SLOTS + STATUS_SLOTS)
 
 

@@ -23,6 +23,8 @@ NOT_SAVED = ("I'm sorry, I couldn't save your request just now because of a prob
              "side. Your answers are kept: say \u201ctry again\u201d in a moment and I'll save it.")
 NOT_DONE = ("I'm sorry, something went wrong on our side and I couldn't finish that. Nothing "
             "you told me is lost: say \u201ctry again\u201d in a moment.")
+DROPPED = ("All right: I've dropped the request that couldn't be saved, so nothing was stored. "
+           "Is there anything else I can help with?")
 SEND_AGAIN = "Thanks for waiting. Could you send your last message again?"
 NOTHING_PENDING = ("There's nothing waiting to be retried. What would you like to do? You can "
                    "ask about the privacy policy or make a privacy request.")

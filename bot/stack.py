@@ -184,7 +184,11 @@ class Stack:
             thread = threading.Thread(target=self._pump, args=(service.name, process), daemon=True)
             thread.start()
             self._threads.append(thread)
-        self.wait_healthy(timeout)
+        try:
+            self.wait_healthy(timeout)
+        except BaseException:
+            self.stop()  # never leave the others running, holding their ports
+            raise
 
     def wait_healthy(self, timeout: float) -> None:
         pending = {s.name: s for s in services(self.settings, workers=self.workers, scaled=self.scaled)}

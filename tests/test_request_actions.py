@@ -41,7 +41,7 @@ def store(database_url, monkeypatch):
 
 
 def tracker(form, slots=None, text="", intent="inform", confidence=0.95, set_slot=None,
-            message_id="m1", events=None):
+            message_id="m1", events=None, latest_action="action_listen"):
     """A tracker as Rasa sends it to a form's validation action: the user's message, then the
     slot candidate extracted from it."""
     trail = list(events or []) + [{"event": "user", "text": text}]
@@ -52,7 +52,7 @@ def tracker(form, slots=None, text="", intent="inform", confidence=0.95, set_slo
         latest_message={"text": text, "intent": {"name": intent, "confidence": confidence},
                         "entities": [], "message_id": message_id},
         events=trail, paused=False, followup_action=None,
-        active_loop={"name": form} if form else {}, latest_action_name="action_listen")
+        active_loop={"name": form} if form else {}, latest_action_name=latest_action)
 
 
 async def validate(action, form, slot, text, slots=None, **kwargs):
@@ -256,10 +256,27 @@ async def test_unsubscribe_needs_no_code_and_explains_service_mail(store):
 
 async def test_cancel_stores_nothing_and_forgets_the_answers(store):
     dispatcher = CollectingDispatcher()
-    events = ActionCancelRequest().run(dispatcher, tracker(None, {"account_email": "a@b.co"}),
-                                       DOMAIN)
+    events = ActionCancelRequest().run(dispatcher, tracker(
+        None, {"account_email": "a@b.co"}, latest_action="action_deactivate_loop"), DOMAIN)
     assert "Nothing was stored" in dispatcher.messages[0]["text"]
     assert {"event": "slot", "name": "account_email", "value": None, "timestamp": None} in events
+
+
+def test_stop_after_a_failed_save_drops_it_so_try_again_stores_nothing(store):
+    pending = {**CONFIRMED, "confirm_request": None, "pending_submission": "deletion"}
+    dispatcher = CollectingDispatcher()
+    events = ActionCancelRequest().run(dispatcher, tracker(None, pending, text="stop",
+                                                           intent="stop"), DOMAIN)
+    assert dispatcher.messages[0]["text"] == faults.DROPPED
+    slots = slots_after(events, pending)
+    assert slots["pending_submission"] is None and slots["account_email"] is None
+    retry = CollectingDispatcher()
+    ActionRetry().run(retry, tracker(None, slots, text="try again", intent="retry"), DOMAIN)
+    assert retry.messages[0]["text"] == faults.NOTHING_PENDING
+    assert store.all_requests() == []
+    idle = CollectingDispatcher()
+    ActionCancelRequest().run(idle, tracker(None, {}, text="stop", intent="stop"), DOMAIN)
+    assert idle.messages[0]["response"] == "utter_anything_else"
 
 
 async def test_status_answers_only_a_matching_reference_and_email(store):

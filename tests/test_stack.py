@@ -35,3 +35,33 @@ def test_hosts_can_be_opened_by_configuration(monkeypatch):
     assert actions_service(settings, 5055).env["SANIC_HOST"] == "0.0.0.0"
     args = create_argument_parser().parse_args(rasa_service(settings, 5005).command[3:])
     assert args.cors == ["https://www.videopro.example"]
+
+
+def test_a_server_that_fails_to_start_takes_the_others_down(monkeypatch, tmp_path):
+    """One server dying at start must not leave the rest holding their ports."""
+    import sys
+
+    import bot.stack as stack_module
+    from bot.stack import Service, Stack
+
+    alive = Service("sleeper", [sys.executable, "-c", "import time; time.sleep(600)"],
+                    "http://127.0.0.1:9/never")
+    dead = Service("crasher", [sys.executable, "-c", "raise SystemExit(2)"],
+                   "http://127.0.0.1:9/never")
+    monkeypatch.setattr(stack_module, "services", lambda *args, **kwargs: [alive, dead])
+    monkeypatch.setattr(stack_module, "upgrade", lambda *args, **kwargs: None)
+    settings = replace(load_settings(), model_path=tmp_path / "model.tar.gz")
+    settings.model_path.write_bytes(b"")
+    started = []
+    real_popen = stack_module.subprocess.Popen
+
+    def popen(*args, **kwargs):
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(stack_module.subprocess, "Popen", popen)
+    stack = Stack(settings, echo=False)
+    with pytest.raises(RuntimeError, match="crasher exited"):
+        stack.start(timeout=30)
+    assert len(started) == 2 and all(p.poll() is not None for p in started)
+    assert stack.processes == {}
