@@ -32,20 +32,26 @@ def reset(slots: List[str]) -> List[Dict[Text, Any]]:
     return [SlotSet(slot, None) for slot in slots]
 
 
+def _activation_index(tracker: Tracker, form: str) -> Optional[int]:
+    """Where in the events the latest run of `form` started."""
+    for index in range(len(tracker.events) - 1, -1, -1):
+        event = tracker.events[index]
+        if event.get("event") == "active_loop" and event.get("name") == form:
+            return index
+    return None
+
+
 def form_activation(tracker: Tracker, form: str) -> Optional[Dict[str, Any]]:
     """The event that started the latest run of `form`."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "active_loop" and event.get("name") == form:
-            return event
-    return None
+    index = _activation_index(tracker, form)
+    return None if index is None else tracker.events[index]
 
 
 def user_texts_since_form_start(tracker: Tracker, form: str) -> List[str]:
     """What the visitor wrote since the form began (the opening line included)."""
-    start = form_activation(tracker, form)
-    if start is None:
+    index = _activation_index(tracker, form)
+    if index is None:
         return []
-    index = next(i for i, e in enumerate(tracker.events) if e is start)
     opening = [e.get("text") or "" for e in tracker.events[:index] if e.get("event") == "user"]
     later = [e.get("text") or "" for e in tracker.events[index:] if e.get("event") == "user"]
     return opening[-1:] + later
@@ -63,7 +69,7 @@ def not_saved(dispatcher: CollectingDispatcher, kind: str, text: str) -> List[Di
     """The answers stay in their slots; `pending_submission` lets "try again" store them."""
     dispatcher.utter_message(text=text, buttons=[faults.RETRY_BUTTON],
                              **faults.failure_metadata(f"{faults.SUBMIT_PREFIX}{kind}"))
-    return [SlotSet(faults.PENDING_SLOT, kind), SlotSet("confirm_request", None)]
+    return [SlotSet(slot, value) for slot, value in faults.pending_slots(kind).items()]
 
 
 def store_request(kind: str, dispatcher: CollectingDispatcher,

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, Mapping, Optional
 
+from bot.store import KINDS
+
 SUBMIT_PREFIX = "action_submit_"
-REQUEST_KINDS = ("deletion", "correction", "suspension", "access", "unsubscribe")
 PENDING_SLOT = "pending_submission"
 FAILURE_MARK = "service_failure"  # key in a BotUttered's metadata
 RETRY_INTENT = "retry"
@@ -35,11 +36,17 @@ def pending_kind(action_name: str) -> Optional[str]:
     if not action_name.startswith(SUBMIT_PREFIX):
         return None
     kind = action_name[len(SUBMIT_PREFIX):]
-    return kind if kind in REQUEST_KINDS else None
+    return kind if kind in KINDS else None
 
 
 def failure_text(action_name: str) -> str:
     return NOT_SAVED if pending_kind(action_name) else NOT_DONE
+
+
+def pending_slots(kind: str) -> Dict[str, Any]:
+    """What a failed save leaves in the conversation: the answers stay, the request is pending,
+    and the confirmation is asked for again should the visitor start over."""
+    return {PENDING_SLOT: kind, "confirm_request": None}
 
 
 def failure_metadata(action_name: str) -> Dict[str, Any]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Collection, Optional
 
 # Bidirectional embeddings, overrides and isolates, and the marks that steer them.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -61,20 +61,20 @@ def clean(text: Optional[str]) -> str:
     return "".join(kept).strip()
 
 
-def is_button_command(text: str, intents: Iterable[str]) -> bool:
+def is_button_command(text: str, intents: Collection[str]) -> bool:
     """`/affirm` as a button sends it: exactly one of our intents, nothing more."""
     match = BUTTON_COMMAND.fullmatch(text)
-    return bool(match) and match.group(1) in set(intents)
+    return bool(match) and match.group(1) in intents
 
 
-def neutralise_command(text: str, intents: Iterable[str]) -> str:
+def neutralise_command(text: str, intents: Collection[str]) -> str:
     """A typed `/command` that is not one of our buttons is read as plain words."""
     if not text.startswith("/") or is_button_command(text, intents):
         return text
     return text.lstrip("/").strip()
 
 
-def prepare(text: Optional[str], intents: Iterable[str], max_chars: int) -> Prepared:
+def prepare(text: Optional[str], intents: Collection[str], max_chars: int) -> Prepared:
     cleaned = clean(text)
     if len(cleaned) > max_chars:
         return Prepared(cleaned[:max_chars], TOO_LONG, len(cleaned))

@@ -61,7 +61,11 @@ def guard_incoming_messages() -> None:
     original = MessageProcessor.handle_message
 
     async def handle_message(self: MessageProcessor, message: Any) -> Any:
-        intents = [i for i in self.domain.intents if i not in DEFAULT_INTENTS]
+        # Worked out once per domain (a model reload brings a new one), not per message.
+        intents = getattr(self.domain, "_own_intents", None)
+        if intents is None:
+            intents = frozenset(i for i in self.domain.intents if i not in DEFAULT_INTENTS)
+            self.domain._own_intents = intents
         prepared = input_guard.prepare(message.text, intents, max_chars)
         if prepared.problem is None:
             message.text = prepared.text
@@ -173,7 +177,8 @@ def guard_remote_actions() -> None:
         result: List[Any] = [apology]
         kind = faults.pending_kind(name)
         if kind:
-            result += [SlotSet(faults.PENDING_SLOT, kind), SlotSet("confirm_request", None)]
+            result += [SlotSet(slot, value)
+                       for slot, value in faults.pending_slots(kind).items()]
         requested = tracker.get_slot("requested_slot")
         if name.startswith("validate_") and requested:
             # What Rasa extracted was never checked: forget it, the form asks again.

@@ -109,3 +109,32 @@ def database_url(request, tmp_path):
         tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
+
+
+# -- the request store with a clock the test sets -----------------------------------------------
+
+from bot.store import RequestStore  # noqa: E402
+from tests.helpers import Clock  # noqa: E402
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def store(database_url, clock):
+    """Overridden by modules that need the store wired differently."""
+    store = RequestStore(make_engine(database_url), secret="test-secret", working_days=15,
+                         clock=clock)
+    yield store
+    store.engine.dispose()
+
+
+@pytest.fixture
+def default_rate_limits(monkeypatch):
+    """The built-in rate limits, whatever this machine's environment or .env says."""
+    from bot import ratelimit
+    for name in ratelimit.ENV_NAMES.values():
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(ratelimit, "read_env_file", lambda: {})

@@ -26,12 +26,12 @@ from sqlalchemy import select
 
 from bot import faults
 from bot.db import ensure_database, make_engine, session_factory, transaction, upgrade
-from bot.models import OutboxMessage, PrivacyRequest
+from bot.models import PrivacyRequest
 from bot.paths import ROOT, VAR_DIR
-from bot.settings import load_settings
 from bot.stack import (Stack, actions_service, child_environment, prepare_tracker_store,
                        rasa_service, scaled_environment)
-from tests.test_scaled import answers, drop_databases, httpx_ok
+from tests.test_live_requests import latest_code
+from tests.test_scaled import drop_databases, httpx_ok, scaled_settings
 
 pytestmark = pytest.mark.live
 
@@ -141,23 +141,12 @@ class FaultStack:
                 PrivacyRequest.email == email)).scalars().all()
 
     def code(self, email: str) -> str:
-        with transaction(self.sessions) as session:
-            bodies = session.execute(select(OutboxMessage.body).where(
-                OutboxMessage.to_address == email).order_by(OutboxMessage.id)).scalars().all()
-        codes = [m.group(1) for b in bodies for m in [re.search(r"code is (\d{6})", b)] if m]
-        assert codes, "no code was e-mailed"
-        return codes[-1]
+        return latest_code(self.sessions, email)
 
 
 @pytest.fixture(scope="module")
 def faulty():
-    if not answers("127.0.0.1", 5432):
-        pytest.skip("PostgreSQL does not answer on 127.0.0.1:5432 (.ci/run starts it)")
-    if not answers("127.0.0.1", 6379):
-        pytest.skip("Redis does not answer on 127.0.0.1:6379 (.ci/run starts it)")
-    settings = load_settings()
-    if not settings.model_path.exists() or not settings.rasa_api_token:
-        pytest.skip("no trained model or .env: `make test` makes both first")
+    settings = scaled_settings()
     run = uuid.uuid4().hex[:8]
     settings = replace(settings, action_port=ACTION_PORT)
     env = {**scaled_environment(settings, workers=1),

@@ -2,7 +2,7 @@
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -11,38 +11,10 @@ from bot import ratelimit, verification
 from bot.db import make_engine, session_factory, transaction
 from bot.models import OutboxMessage, PrivacyRequest, VerificationCode
 from bot.ratelimit import RateLimited
-from bot.store import RequestStore
-
-START = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
+from tests.helpers import MONDAY as START
 
 
-class Clock:
-    def __init__(self, now=START):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture(autouse=True)
-def default_limits(monkeypatch):
-    """The built-in limits, whatever this machine's environment or .env says."""
-    for name in ratelimit.ENV_NAMES.values():
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(ratelimit, "read_env_file", lambda: {})
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def store(database_url, clock):
-    store = RequestStore(make_engine(database_url), secret="test-secret", working_days=15,
-                         clock=clock)
-    yield store
-    store.engine.dispose()
+pytestmark = pytest.mark.usefixtures("default_rate_limits")
 
 
 def count(store, model, *conditions):

@@ -29,18 +29,12 @@ from bot.retention import (MAX_AGE, RasaApiTracker, SqlTracker, parse_age, pendi
                            purge)
 from bot.store import RequestStore
 from tests.conftest import _postgres_database
+from tests.helpers import MONDAY as NOW
+from tests.helpers import Clock
 
-NOW = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
 TRANSCRIPT = [{"from": "visitor", "text": "please delete my account", "at": "2026-11-01"}]
 
-
-class Clock:
-    def __init__(self, now=NOW):
-        self.now = now
-
-    def __call__(self):
-        return self.now
 
 
 # -- parse_age --------------------------------------------------------------------------------

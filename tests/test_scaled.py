@@ -35,8 +35,8 @@ def answers(host: str, port: int) -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
-def scaled_pair():
+def scaled_settings():
+    """The settings for a scaled stack of a test's own, or a skip saying what is missing."""
     if not answers("127.0.0.1", 5432):
         pytest.skip("PostgreSQL does not answer on 127.0.0.1:5432 (.ci/run starts it)")
     if not answers("127.0.0.1", 6379):
@@ -44,6 +44,12 @@ def scaled_pair():
     settings = load_settings()
     if not settings.model_path.exists() or not settings.rasa_api_token:
         pytest.skip("no trained model or .env: `make test` makes both first")
+    return settings
+
+
+@pytest.fixture(scope="module")
+def scaled_pair():
+    settings = scaled_settings()
     run = uuid.uuid4().hex[:8]
     settings = replace(settings, action_port=ACTION_PORT,
                        action_server_url=f"http://127.0.0.1:{ACTION_PORT}")

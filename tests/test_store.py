@@ -1,39 +1,16 @@
 """The request store on both databases: lifecycle, idempotency, duplicates, verification."""
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, inspect, select
 
 from bot import lifecycle, verification
-from bot.db import make_engine, transaction
+from bot.db import transaction
 from bot.models import OutboxMessage, PrivacyRequest, RequestEvent, VerificationCode
 from bot.references import REFERENCE_PATTERN
-from bot.store import RequestStore
-
-MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
-
-
-class Clock:
-    def __init__(self, now=MONDAY):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def store(database_url, clock):
-    store = RequestStore(make_engine(database_url), secret="test-secret", working_days=15,
-                         clock=clock)
-    yield store
-    store.engine.dispose()
+from tests.helpers import MONDAY
 
 
 def count(store, model):

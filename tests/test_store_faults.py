@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -27,17 +27,14 @@ from bot.db import make_engine, session_factory, transaction
 from bot.mail import SmtpSettings, backoff, deliver_due
 from bot.models import OutboxMessage, PrivacyRequest, RequestEvent, VerificationCode
 from bot.store import RequestStore
+from tests.helpers import MONDAY as T0
+from tests.helpers import Clock
 from tests.test_mail import Inbox
 
 KINDS = ("deletion", "correction", "suspension", "access")
-T0 = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
 
 
-@pytest.fixture(autouse=True)
-def default_limits(monkeypatch):
-    for name in ratelimit.ENV_NAMES.values():
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(ratelimit, "read_env_file", lambda: {})
+pytestmark = pytest.mark.usefixtures("default_rate_limits")
 
 
 def new_store(url, **kwargs):
@@ -321,13 +318,6 @@ def test_a_refused_code_or_request_writes_nothing_either(store):
 
 
 # -- SMTP down --------------------------------------------------------------------------------
-
-class Clock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
 
 
 def test_smtp_down_keeps_every_message_and_delivers_each_once_when_back(database_url):
