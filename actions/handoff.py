@@ -9,7 +9,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.replies import latest_intent, send
+from actions.replies import latest_intent, offered_person, send
 from actions.store_access import get_handoffs, get_staff
 from actions.transcripts import transcript_of
 from bot import flows, handoff, validators
@@ -20,8 +20,7 @@ from bot.policy import load_policy
 def handoff_reason(tracker: Tracker) -> str:
     if latest_intent(tracker) == "nlu_fallback":
         return "fallback"
-    previous = [e.get("name") for e in tracker.events if e.get("event") == "action"]
-    if "action_answer_not_covered" in previous[-4:]:
+    if offered_person(tracker):
         return "not_covered"
     return "asked"
 
@@ -47,22 +46,17 @@ class ActionHumanHandoff(Action):
         return hand_over(dispatcher, tracker, handoff_reason(tracker))
 
 
-class ActionHandleFallback(Action):
+def handle_fallback(dispatcher: CollectingDispatcher,
+                    tracker: Tracker) -> List[Dict[Text, Any]]:
     """Asks to rephrase; when the previous message was not understood either, a person helps."""
-
-    def name(self) -> Text:
-        return "action_handle_fallback"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[Text, Any]]:
-        users = [e for e in tracker.events if e.get("event") == "user"]
-        previous = ((users[-2].get("parse_data") or {}).get("intent") or {}).get("name") \
-            if len(users) >= 2 else None
-        if previous == "nlu_fallback":
-            return hand_over(dispatcher, tracker, "fallback")
-        dispatcher.utter_message(response="utter_please_rephrase")
-        dispatcher.utter_message(response="utter_help")
-        return []
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    previous = ((users[-2].get("parse_data") or {}).get("intent") or {}).get("name") \
+        if len(users) >= 2 else None
+    if previous == "nlu_fallback":
+        return hand_over(dispatcher, tracker, "fallback")
+    dispatcher.utter_message(response="utter_please_rephrase")
+    dispatcher.utter_message(response="utter_help")
+    return []
 
 
 class ActionAskHandoffEmail(Action):

@@ -1,23 +1,45 @@
-"""Answers about the policy: one section from the intent, the whole section, silent topics."""
+"""Answers about the policy: the routed reply (direct, closest, not covered), the whole section,
+and "yes" to the offer of a person."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+import logging
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.replies import latest_intent, question_text, send
-from bot.answers import answer_from_section, full_section, no_section_yet, not_covered
+from actions.handoff import handle_fallback, hand_over
+from actions.replies import latest_intent, offered_person, question_text, reading_of, send
+from actions.unanswered import LANGUAGE, answer_ref, record_gap
+from bot.answers import Reply, full_section, no_section_yet
+from bot.gaps import AnswerRef
 from bot.policy import load_policy
-from bot.topics import silent_topic
+from bot.policy_reply import answer
+from bot.routing import NOT_POLICY
+from bot.store import app_secret
 
-INTENT_PREFIX = "ask_"
+log = logging.getLogger(__name__)
+
+
+
+def send_answer(dispatcher: CollectingDispatcher, tracker: Tracker, reply: Reply,
+                ref: AnswerRef) -> None:
+    """The reply, with what the page needs to let the visitor rate it; without the secret that
+    signs it (a misconfigured server), the answer still goes out, only unrated."""
+    try:
+        custom: Optional[Dict[str, Any]] = {"answer": ref.payload(app_secret(),
+                                                                  tracker.sender_id)}
+    except (RuntimeError, ValueError) as error:
+        log.error("Answer sent without a feedback reference: %s", error)
+        custom = None
+    send(dispatcher, reply, custom=custom)
 
 
 class ActionAnswerPolicy(Action):
-    """Answers `ask_<section id>` from that section, and remembers it for "tell me more"."""
+    """Every policy question, every out-of-scope or unclear message: the router decides whether
+    the policy answers it, comes close, or is silent; what is neither goes on as before."""
 
     def name(self) -> Text:
         return "action_answer_policy"
@@ -25,12 +47,24 @@ class ActionAnswerPolicy(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         policy = load_policy()
-        section_id = latest_intent(tracker)[len(INTENT_PREFIX):]
-        if not policy.has_section(section_id):
-            dispatcher.utter_message(response="utter_please_rephrase")
+        answered = answer(policy, reading_of(tracker))
+        intent = latest_intent(tracker)
+        if answered.decision.kind == NOT_POLICY or answered.reply is None:
+            if intent == "nlu_fallback":
+                record_gap(AnswerRef("fallback", (), None, LANGUAGE, question_text(tracker)))
+                return handle_fallback(dispatcher, tracker)
+            if intent == "bot_challenge":
+                dispatcher.utter_message(response="utter_iamabot")
+                return []
+            dispatcher.utter_message(response="utter_out_of_scope")
+            dispatcher.utter_message(response="utter_help")
             return []
-        send(dispatcher, answer_from_section(policy, section_id, question_text(tracker)))
-        return [SlotSet("last_section", section_id)]
+        ref = answer_ref(answered, question_text(tracker))
+        send_answer(dispatcher, tracker, answered.reply, ref)
+        if answered.decision.abstains:
+            record_gap(ref)
+        section = answered.reply.section_id
+        return [SlotSet("last_section", section)] if section else []
 
 
 class ActionShowSection(Action):
@@ -42,7 +76,7 @@ class ActionShowSection(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         policy = load_policy()
-        section_id = tracker.get_slot("last_section")
+        section_id: Optional[str] = tracker.get_slot("last_section")
         if not section_id or not policy.has_section(section_id):
             send(dispatcher, no_section_yet())
             return []
@@ -50,13 +84,15 @@ class ActionShowSection(Action):
         return []
 
 
-class ActionAnswerNotCovered(Action):
-    """Says the policy is silent on the topic, and offers a person and the postal address."""
+class ActionAnswerYes(Action):
+    """"Yes" outside a form: to the offer of a person, a person; otherwise the help menu."""
 
     def name(self) -> Text:
-        return "action_answer_not_covered"
+        return "action_answer_yes"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        send(dispatcher, not_covered(load_policy(), silent_topic(question_text(tracker))))
+        if offered_person(tracker):
+            return hand_over(dispatcher, tracker, "not_covered")
+        dispatcher.utter_message(response="utter_help")
         return []

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any, Dict, Optional
+
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.answers import Reply
+from bot.answers import CONNECT_BUTTON, Reply
+from bot.routing import Reading
 
 
-def send(dispatcher: CollectingDispatcher, reply: Reply) -> None:
-    dispatcher.utter_message(text=reply.text, buttons=[dict(b) for b in reply.buttons])
+def send(dispatcher: CollectingDispatcher, reply: Reply,
+         custom: Optional[Dict[str, Any]] = None) -> None:
+    dispatcher.utter_message(text=reply.text, buttons=[dict(b) for b in reply.buttons],
+                             json_message=custom)
 
 
 def question_text(tracker: Tracker) -> str:
@@ -20,3 +25,23 @@ def question_text(tracker: Tracker) -> str:
 
 def latest_intent(tracker: Tracker) -> str:
     return ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
+
+
+def last_bot_message(tracker: Tracker) -> Dict[str, Any]:
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot":
+            return event
+    return {}
+
+
+def offered_person(tracker: Tracker) -> bool:
+    """The assistant's last message offered to connect the visitor with a person."""
+    buttons = (last_bot_message(tracker).get("data") or {}).get("buttons") or []
+    return any(b.get("payload") == CONNECT_BUTTON["payload"] for b in buttons)
+
+
+def reading_of(tracker: Tracker) -> Reading:
+    """What NLU made of the latest message, for the router."""
+    reading = Reading.from_parse(tracker.latest_message or {})
+    # A button payload (`/ask_security`) carries no question words of its own.
+    return Reading(question_text(tracker), reading.ranking, reading.evidence)

@@ -1,9 +1,11 @@
-"""The action server's request store, staff directory and handoffs, opened on first use."""
+"""The action server's request store, staff directory, handoffs and policy-gap log, opened on first
+use."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+from bot.gaps import GapLog
 from bot.handoffs import Handoffs
 from bot.staff import StaffDirectory
 from bot.store import RequestStore
@@ -22,3 +24,8 @@ def get_staff() -> StaffDirectory:
 @lru_cache(maxsize=1)
 def get_handoffs() -> Handoffs:
     return Handoffs(get_store().engine)
+
+
+@lru_cache(maxsize=1)
+def get_gaps() -> GapLog:
+    return GapLog(get_store().engine)

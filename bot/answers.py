@@ -22,6 +22,14 @@ SHOW_SECTION_BUTTON = {"title": "Show the whole section", "payload": "/tell_more
 CONNECT_BUTTON = {"title": "Connect me with a person", "payload": "/human_handoff"}
 NO_THANKS_BUTTON = {"title": "No, thanks", "payload": "/deny"}
 _ITEM = re.compile(r"^\d\. ")
+SECTION_SAYS = "The policy section \u201c{heading}\u201d says:"
+NOT_COVERED_TEXT = ("I'm sorry: the policy does not say anything about {subject}, so I can't answer "
+                    "it from the policy and I won't guess.")
+CLOSEST_OPENING = ("The policy does not address exactly {subject}. The closest it comes is in the "
+                   "section \u201c{heading}\u201d:")
+CLOSEST_LEAVES_OUT = "It does not say {leaves_out}."
+OFFER_PERSON = ("I can connect you with a person, or you can write to the Legal department, the "
+                "only contact the policy gives: {contact}.\n\nWould you like me to connect you?")
 _CONTACT_WORDS = ("contact", "email", "mail", "address", "reach", "write", "question",
                   "questions", "complain", "complaint", "touch")
 
@@ -34,6 +42,7 @@ class Reply:
     buttons: Tuple[Dict[str, str], ...] = ()
     section_id: Optional[str] = None
     quoted: Tuple[str, ...] = field(default=(), compare=False)
+    section_ids: Tuple[str, ...] = field(default=(), compare=False)
 
 
 def quote(sentence: str) -> str:
@@ -101,18 +110,36 @@ def _with_list_context(pool: List[Sentence], chosen: List[int]) -> List[int]:
     return sorted(picked)
 
 
+# How much the question's shared words add to the encoder's similarity when choosing what to
+# quote: the encoder knows meaning ("13" is an age), the words keep exact terms ("SSL") in front.
+LEXICAL_WEIGHT = 0.15
+# A sentence is quoted when it scores at least this share of the best one.
+KEEP_SHARE = 0.75
+
+
 def select_sentences(policy: Policy, section: Section, question: str,
-                     limit: int = MAX_QUOTED) -> List[Sentence]:
-    """The sentences of ``section`` that best answer ``question``, in the order of the text."""
+                     limit: int = MAX_QUOTED,
+                     scores: Optional[Sequence[float]] = None) -> List[Sentence]:
+    """The sentences of ``section`` that best answer ``question``, in the order of the text.
+
+    ``scores`` are the encoder's similarities of the question to each of the section's
+    `candidates` (from the NLU evidence); without them, shared words alone decide."""
     pool = candidates(policy, section)
     query = textutil.query_terms(question)
-    scored = [(_score(policy, query, s), i) for i, s in enumerate(pool)]
-    best = max(score for score, _ in scored)
+    lexical = [_score(policy, query, s) for s in pool]
+    if scores is not None and len(scores) == len(pool):
+        top_lexical = max(lexical) or 1.0
+        combined = [float(c) + LEXICAL_WEIGHT * w / top_lexical for c, w in zip(scores, lexical)]
+        floor = KEEP_SHARE
+    else:
+        combined = lexical
+        floor = 0.5
+    best = max(combined)
     if best <= 0:
         chosen = list(range(min(limit, len(pool))))
     else:
-        ranked = sorted(scored, key=lambda pair: (-pair[0], pair[1]))
-        chosen = [i for score, i in ranked[:limit] if score >= best / 2]
+        ranked = sorted(range(len(pool)), key=lambda i: (-combined[i], i))
+        chosen = [i for i in ranked[:limit] if combined[i] >= best * floor]
     return [pool[i] for i in _with_list_context(pool, chosen)]
 
 
@@ -131,23 +158,65 @@ def _notes_for(policy: Policy, section: Section, question: str,
     return notes
 
 
-def answer_from_section(policy: Policy, section_id: str, question: str) -> Reply:
-    section = policy.section(section_id)
-    chosen = select_sentences(policy, section, question)
+def _quoted_section(policy: Policy, section: Section, question: str,
+                    scores: Optional[Sequence[float]]) -> Tuple[List[Sentence], List[str]]:
+    chosen = select_sentences(policy, section, question, scores=scores)
     notes = _notes_for(policy, section, question, chosen)
     if any(n for n in notes if policy.postal_contact.address in n):
         # The note already gives the postal address; quoting the address lines again is noise.
         contact = policy.postal_contact
         kept = [s for s in chosen if contact.address not in s.text and s.text != contact.addressee]
         chosen = kept or [s for s in section.sentences if section.gap_for(s.text)][:1]
-    quoted = "\n\n".join(quote(s.text) for s in chosen)
-    parts = [f"The policy section \u201c{section.heading}\u201d says:", quoted, *notes]
-    return Reply(
-        text="\n\n".join(parts),
-        buttons=(SHOW_SECTION_BUTTON,),
-        section_id=section.id,
-        quoted=tuple(s.text for s in chosen),
-    )
+    return chosen, notes
+
+
+def answer_from_section(policy: Policy, section_id: str, question: str,
+                        scores: Optional[Sequence[float]] = None) -> Reply:
+    return answer_from_sections(policy, [(section_id, question, scores)])
+
+
+def answer_from_sections(policy: Policy,
+                         parts: Sequence[Tuple[str, str, Optional[Sequence[float]]]]) -> Reply:
+    """One quoted passage per section, each under its heading: (section id, the question or the
+    part of it that this section answers, the encoder's sentence scores or None)."""
+    blocks: List[str] = []
+    quoted: List[str] = []
+    for section_id, question, scores in parts:
+        section = policy.section(section_id)
+        chosen, notes = _quoted_section(policy, section, question, scores)
+        blocks += [SECTION_SAYS.format(heading=section.heading),
+                   "\n\n".join(quote(s.text) for s in chosen), *notes]
+        quoted += [s.text for s in chosen]
+    first = parts[0][0]
+    return Reply(text="\n\n".join(blocks), buttons=(SHOW_SECTION_BUTTON,), section_id=first,
+                 quoted=tuple(quoted), section_ids=tuple(p[0] for p in parts))
+
+
+def evidence_sentences(policy: Policy, section: Section, quotes: Sequence[str]) -> List[Sentence]:
+    """The section's sentences that contain any of ``quotes`` (the coverage map's evidence)."""
+    pool = candidates(policy, section)
+    return [s for s in pool if any(q in s.text for q in quotes)]
+
+
+def closest(policy: Policy, section_id: str, question: str, topic_name: Optional[str],
+            leaves_out: str = "", evidence: Sequence[str] = (),
+            scores: Optional[Sequence[float]] = None) -> Reply:
+    """The policy does not answer exactly this: say so, name what was asked, and quote the
+    nearest it comes, under its heading. A person is offered as for a silent topic."""
+    section = policy.section(section_id)
+    chosen = evidence_sentences(policy, section, evidence) if evidence else []
+    if not chosen:
+        chosen = select_sentences(policy, section, question, scores=scores)
+    subject = topic_name or "what you asked"
+    parts = [CLOSEST_OPENING.format(subject=subject, heading=section.heading),
+             "\n\n".join(quote(s.text) for s in chosen)]
+    if leaves_out:
+        parts.append(CLOSEST_LEAVES_OUT.format(leaves_out=leaves_out))
+    parts.append(OFFER_PERSON.format(contact=contact_line(policy)))
+    return Reply(text="\n\n".join(parts),
+                 buttons=(CONNECT_BUTTON, NO_THANKS_BUTTON, SHOW_SECTION_BUTTON),
+                 section_id=section.id, quoted=tuple(s.text for s in chosen),
+                 section_ids=(section.id,))
 
 
 def full_section(policy: Policy, section_id: str) -> Reply:
@@ -167,11 +236,6 @@ def no_section_yet() -> Reply:
 
 def not_covered(policy: Policy, topic: Optional[str]) -> Reply:
     """The policy is silent: say so, do not guess, and offer a person and the postal address."""
-    subject = topic or "that"
-    text = (
-        f"I'm sorry: the policy does not say anything about {subject}, so I can't answer it from the "
-        "policy and I won't guess.\n\n"
-        "I can connect you with a person, or you can write to the Legal department, the only "
-        f"contact the policy gives: {contact_line(policy)}.\n\nWould you like me to connect you?"
-    )
+    text = NOT_COVERED_TEXT.format(subject=topic or "that") + "\n\n" + OFFER_PERSON.format(
+        contact=contact_line(policy))
     return Reply(text=text, buttons=(CONNECT_BUTTON, NO_THANKS_BUTTON))

@@ -25,7 +25,8 @@ def main(argv: List[str]) -> int:
         prog="python -m bot purge",
         description="Remove chat data older than the retention period: conversations in the SQL "
         "tracker store, expired verification codes, delivered e-mails, transcripts of closed "
-        "requests and handoffs. Requests, their history and the audit log are kept.")
+        "requests and handoffs, policy gaps and answer ratings. Requests, their history and the "
+        "audit log are kept.")
     parser.add_argument("--older-than", required=True, type=_age, metavar="AGE",
                         help=f"the retention period: {AGE_HELP}")
     parser.add_argument("--dry-run", action="store_true",

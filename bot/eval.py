@@ -2,6 +2,10 @@
 
 The reply comes from the REST channel (what a visitor sees) and the latest intent and active form
 from the HTTP API's tracker, so the figure measures the whole assistant, not the NLU model alone.
+Besides accuracy it counts the replies that are *confidently wrong*: they cite a section the item
+does not allow, which for a legal assistant is worse than saying the policy is silent. And since
+the tracker keeps what NLU found for each message, the router's thresholds can be replayed over the
+same replies: the trade-off table shows accuracy against how often the assistant abstains.
 """
 
 from __future__ import annotations
@@ -11,14 +15,18 @@ import json
 import sys
 import uuid
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import httpx
 import yaml
 
+from bot.coverage import load_coverage
 from bot.policy import Policy, load_policy
+from bot.policy_reply import support
+from bot.routing import (CLOSEST, NOT_COVERED, Reading, Thresholds, decide, is_routed,
+                         load_thresholds)
 from bot.settings import Settings, load_settings
 
 OUT_OF_SCOPE_INTENTS = ("out_of_scope", "nlu_fallback")
@@ -31,6 +39,8 @@ class Observation:
     reply: str
     intent: Optional[str]
     active_form: Optional[str]
+    parse: Dict = field(default_factory=dict, compare=False)  # the tracker's latest_message
+    kind: Optional[str] = None  # the reply kind a policy answer declared (direct, closest, ...)
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,9 @@ class Outcome:
     reply: str
     intent: Optional[str]
     active_form: Optional[str]
+    confidently_wrong: bool = False
+    kind: Optional[str] = None
+    parse: Dict = field(default_factory=dict, compare=False, repr=False)
 
 
 def load_items(path: Path) -> List[Dict[str, str]]:
@@ -85,6 +98,22 @@ def judge(policy: Policy, expect: str, seen: Observation) -> bool:
     return any(meets(policy, alternative, seen) for alternative in expect.split("|"))
 
 
+def allowed_sections(expect: str) -> List[str]:
+    return [a.strip().split(":", 1)[1] for a in expect.split("|")
+            if a.strip().startswith("section:")]
+
+
+def cites_disallowed(policy: Policy, expect: str, reply: str) -> bool:
+    allowed = set(allowed_sections(expect))
+    return any(section not in allowed for section in cited_sections(policy, reply))
+
+
+def confidently_wrong(policy: Policy, expect: str, seen: Observation) -> bool:
+    """A wrong reply that quotes a section the item does not allow: worse than "the policy does
+    not say". (A request flow that opens by quoting the policy on that right is not wrong.)"""
+    return not judge(policy, expect, seen) and cites_disallowed(policy, expect, seen.reply)
+
+
 class LiveAssistant:
     """The assistant as a visitor and the HTTP API see it."""
 
@@ -106,9 +135,13 @@ class LiveAssistant:
         )
         tracker.raise_for_status()
         state = tracker.json()
-        intent = ((state.get("latest_message") or {}).get("intent") or {}).get("name")
+        parse = state.get("latest_message") or {}
+        intent = (parse.get("intent") or {}).get("name")
         active_form = (state.get("active_loop") or {}).get("name")
-        return Observation(reply=reply, intent=intent, active_form=active_form)
+        kinds = [(m.get("custom") or {}).get("answer", {}).get("kind") for m in response.json()
+                 if isinstance(m.get("custom"), dict)]
+        return Observation(reply=reply, intent=intent, active_form=active_form, parse=parse,
+                           kind=next((k for k in kinds if k), None))
 
 
 def evaluate(items: Iterable[Dict[str, str]], assistant: LiveAssistant,
@@ -121,6 +154,8 @@ def evaluate(items: Iterable[Dict[str, str]], assistant: LiveAssistant,
             text=item["text"], expect=item["expect"], category=category_of(item["expect"]),
             passed=judge(policy, item["expect"], seen), reply=seen.reply, intent=seen.intent,
             active_form=seen.active_form,
+            confidently_wrong=confidently_wrong(policy, item["expect"], seen),
+            kind=seen.kind, parse=seen.parse,
         ))
     return outcomes
 
@@ -140,6 +175,13 @@ def report(outcomes: List[Outcome]) -> str:
                      f"{accuracy(group):>8.1%}")
     lines.append(f"{'overall':<14} {sum(o.passed for o in outcomes):>7} {len(outcomes):>5} "
                  f"{accuracy(outcomes):>8.1%}")
+    wrong = sum(o.confidently_wrong for o in outcomes)
+    lines.append(f"confidently wrong (wrong, and quotes a section the item does not allow): "
+                 f"{wrong} of {len(outcomes)} = {wrong / len(outcomes) if outcomes else 0:.1%}")
+    kinds: Dict[str, int] = defaultdict(int)
+    for o in outcomes:
+        kinds[o.kind or "other"] += 1
+    lines.append("reply kinds: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
     failures = [o for o in outcomes if not o.passed]
     if failures:
         lines.append("\nfailed:")
@@ -150,21 +192,70 @@ def report(outcomes: List[Outcome]) -> str:
     return "\n".join(lines)
 
 
+TRADEOFF_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def replay(policy: Policy, outcome: Outcome, thresholds: Thresholds) -> Tuple[bool, bool, bool]:
+    """(passed, confidently wrong, abstained) had the router used ``thresholds``. Replies the
+    router does not make (request flows, small talk) count as they were."""
+    if not is_routed(outcome.intent) or not outcome.parse:
+        return outcome.passed, outcome.confidently_wrong, outcome.kind in (CLOSEST, NOT_COVERED)
+    reading = Reading.from_parse(outcome.parse)
+    decision = decide(reading, load_coverage(), thresholds, policy.section_ids,
+                      support(policy, reading))
+    shown = [policy.section(s).heading for s in decision.sections]
+    if decision.abstains:
+        shown.append("the policy does not")
+    seen = Observation("\n".join(shown), outcome.intent, outcome.active_form)
+    return (judge(policy, outcome.expect, seen), confidently_wrong(policy, outcome.expect, seen),
+            decision.abstains)
+
+
+def tradeoff(policy: Policy, outcomes: Sequence[Outcome],
+             calibrated: Optional[Thresholds] = None) -> str:
+    """Accuracy, confidently wrong and abstention had the direct-answer threshold been each of
+    the grid's values, replayed over the same NLU results."""
+    calibrated = calibrated or load_thresholds()
+    lines = [f"{'direct >=':>9} {'accuracy':>9} {'conf. wrong':>11} {'abstains':>9}"]
+    grid = sorted(set(TRADEOFF_GRID) | {calibrated.direct})
+    for threshold in grid:
+        variant = replace(calibrated, direct=threshold, closest=min(calibrated.closest, threshold))
+        results = [replay(policy, o, variant) for o in outcomes]
+        n = len(results) or 1
+        mark = "  <- calibrated" if threshold == calibrated.direct else ""
+        lines.append(f"{threshold:>9.2f} {sum(r[0] for r in results) / n:>9.1%} "
+                     f"{sum(r[1] for r in results) / n:>11.1%} "
+                     f"{sum(r[2] for r in results) / n:>9.1%}{mark}")
+    return "\n".join(lines)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot eval", description=__doc__)
-    parser.add_argument("file", type=Path, help="evaluation items (text + expect), YAML")
+    parser.add_argument("files", type=Path, nargs="+", metavar="file",
+                        help="evaluation items (text + expect), YAML")
     parser.add_argument("--min-accuracy", type=float, default=0.0,
                         help="exit 1 when overall accuracy is below this (0-1)")
     parser.add_argument("--json", type=Path, help="also write every outcome to this file")
     args = parser.parse_args(argv)
     settings = load_settings()
-    try:
-        outcomes = evaluate(load_items(args.file), LiveAssistant(settings))
-    except httpx.HTTPError as error:
-        print(f"The assistant at {settings.rasa_url} did not answer ({error}). "
-              "Start it with `make run` first.", file=sys.stderr)
-        return 2
-    print(report(outcomes))
+    policy = load_policy()
+    assistant = LiveAssistant(settings)
+    every: Dict[str, List[Outcome]] = {}
+    for path in args.files:
+        try:
+            outcomes = evaluate(load_items(path), assistant, policy)
+        except httpx.HTTPError as error:
+            print(f"The assistant at {settings.rasa_url} did not answer ({error}). "
+                  "Start it with `make run` first.", file=sys.stderr)
+            return 2
+        every[str(path)] = outcomes
+        print(f"== {path.name} ({len(outcomes)} items)")
+        print(report(outcomes))
+        print("\ntrade-off, replayed over the same NLU results:")
+        print(tradeoff(policy, outcomes))
+        print()
     if args.json:
-        args.json.write_text(json.dumps([asdict(o) for o in outcomes], indent=2), encoding="utf-8")
-    return 0 if accuracy(outcomes) >= args.min_accuracy else 1
+        args.json.write_text(json.dumps({name: [asdict(o) for o in outcomes]
+                                         for name, outcomes in every.items()}, indent=2),
+                             encoding="utf-8")
+    return 0 if all(accuracy(o) >= args.min_accuracy for o in every.values()) else 1

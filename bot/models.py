@@ -182,3 +182,35 @@ class HandoffMessage(Base):
     created_at = Column(UTCDateTime(), nullable=False)
 
     ticket = relationship("HandoffTicket", back_populates="messages")
+
+
+class PolicyGap(Base):
+    """A question the published policy left unanswered: answered `closest` or `not_covered`, not
+    understood (`fallback`), or an answer the visitor marked unhelpful (`unhelpful`).
+
+    The legal department's input for the next version of the policy (bot.gaps). Nothing here
+    says who asked: the question is masked before it is stored, and no conversation is named."""
+
+    __tablename__ = "policy_gaps"
+
+    id = Column(Integer, primary_key=True)
+    reply_kind = Column(String(16), nullable=False, index=True)
+    topic = Column(String(64), index=True)  # a coverage topic id; NULL: none recognised
+    sections = Column(JSON, nullable=False, default=list)  # section ids the reply cited
+    language = Column(String(8), nullable=False)
+    question = Column(String(500), nullable=False)  # masked (bot.masking.mask_free_text)
+    created_at = Column(UTCDateTime(), nullable=False, index=True)
+
+
+class AnswerFeedback(Base):
+    """A visitor's "was this helpful?" for one section an answer cited (NULL: it cited none)."""
+
+    __tablename__ = "answer_feedback"
+
+    id = Column(Integer, primary_key=True)
+    section = Column(String(64), index=True)
+    helpful = Column(Boolean, nullable=False)
+    reply_kind = Column(String(16), nullable=False)
+    topic = Column(String(64))
+    language = Column(String(8), nullable=False)
+    created_at = Column(UTCDateTime(), nullable=False, index=True)

@@ -38,6 +38,7 @@ from sqlalchemy.orm import sessionmaker
 
 from bot import lifecycle, ratelimit
 from bot.db import make_engine, session_factory, transaction
+from bot.gaps import GapLog
 from bot.handoffs import CLOSED as HANDOFF_CLOSED
 from bot.models import (AuditEntry, HandoffMessage, HandoffTicket, OutboxMessage, PrivacyRequest,
                         VerificationCode)
@@ -386,6 +387,8 @@ class PurgeReport:
     transcripts: int = 0
     handoff_tickets: int = 0
     handoff_messages: int = 0
+    policy_gaps: int = 0  # masked unanswered questions kept for the legal department
+    answer_feedback: int = 0  # visitors' ratings of answers
     erasures_done: int = 0
     erasures_pending: int = 0
     erasure_error: Optional[str] = None
@@ -408,7 +411,9 @@ def purge(older_than: timedelta, *, now: Optional[datetime] = None,
       was before it — their content is personal and was delivered or reported;
     - the transcript kept with a request that was closed (completed or rejected) before the
       cutoff: open requests keep theirs, since staff still work from it;
-    - the messages and transcript of handoff tickets closed before the cutoff.
+    - the messages and transcript of handoff tickets closed before the cutoff;
+    - policy gaps (masked unanswered questions) and answer ratings made before the cutoff
+      (bot.gaps): masked as they are, they are chat data all the same.
 
     Kept: request rows, their status history and the audit log (the record of what was asked and
     done), and the handoff ticket rows. Also finishes erasures left pending by an unreachable
@@ -428,6 +433,8 @@ def purge(older_than: timedelta, *, now: Optional[datetime] = None,
                 report.tracker_error = str(error)
         sessions = session_factory(engine)
         _purge_request_database(sessions, report, now)
+        report.policy_gaps, report.answer_feedback = GapLog(engine).purge(
+            older_than, now=now, dry_run=dry_run)
         pending = pending_erasures(sessions)
         if dry_run:
             report.erasures_pending = len(pending)
@@ -444,9 +451,10 @@ def purge(older_than: timedelta, *, now: Optional[datetime] = None,
         if engine_here:
             engine.dispose()
     log.info("Purge (cutoff %s%s): %d conversations, %d codes, %d e-mails, %d transcripts, "
-             "%d handoff messages", cutoff.isoformat(), ", dry run" if dry_run else "",
-             report.conversations, report.verification_codes, report.outbox_messages,
-             report.transcripts, report.handoff_messages)
+             "%d handoff messages, %d policy gaps, %d answer ratings", cutoff.isoformat(),
+             ", dry run" if dry_run else "", report.conversations, report.verification_codes,
+             report.outbox_messages, report.transcripts, report.handoff_messages,
+             report.policy_gaps, report.answer_feedback)
     return report
 
 
@@ -515,6 +523,9 @@ def describe(report: PurgeReport) -> List[str]:
         f"{_plural(report.transcripts, 'transcript')} of closed requests and the contents of "
         f"{_plural(report.handoff_tickets, 'closed handoff ticket')} "
         f"({_plural(report.handoff_messages, 'message')}).")
+    lines.append(f"{verb} {_plural(report.policy_gaps, 'policy gap entry', 'policy gap entries')}"
+                 f" (masked unanswered questions) and "
+                 f"{_plural(report.answer_feedback, 'answer rating')}.")
     if report.erasures_done:
         lines.append(f"Erased the conversations of "
                      f"{_plural(report.erasures_done, 'completed deletion request')} "

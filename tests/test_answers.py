@@ -4,11 +4,12 @@ import re
 
 import pytest
 
-from bot.answers import (CONNECT_BUTTON, SHOW_SECTION_BUTTON, answer_from_section, contact_line,
-                         full_section, no_section_yet, not_covered, select_sentences)
+from bot.answers import (CONNECT_BUTTON, SHOW_SECTION_BUTTON, answer_from_section,
+                         answer_from_sections, closest, contact_line, full_section, no_section_yet,
+                         not_covered, select_sentences)
+from bot.coverage import SILENT, load_coverage
 from bot.policy import load_policy
 from bot.rights import RIGHTS, right_quote, right_sentences
-from bot.topics import SILENT_TOPICS, silent_topic
 
 POLICY = load_policy()
 NORMALISED_TEXT = " ".join(s.text for sec in POLICY.sections for s in sec.sentences)
@@ -30,8 +31,12 @@ QUESTIONS = {
 }
 
 
+HEADINGS = {s.heading for s in POLICY.sections}
+
+
 def quoted_sentences(text):
-    return re.findall("\u201c(.+?)\u201d", text, flags=re.S)
+    """What a reply quotes from the policy (headings, also in quotes, left out)."""
+    return [q for q in re.findall("\u201c(.+?)\u201d", text, flags=re.S) if q not in HEADINGS]
 
 
 @pytest.mark.parametrize("section_id", [s.id for s in POLICY.sections])
@@ -104,26 +109,69 @@ def test_no_section_yet_invites_a_question():
 
 
 @pytest.mark.parametrize("question,topic", [
-    ("how long do you keep my recordings of meetings", "meeting recordings"),
-    ("do you place cookies on my browser", "cookies or tracking technologies"),
-    ("will the police get my data if they ask", "requests from law enforcement or governments"),
-    ("do you train ai on my calls", "using your data to train AI models"),
-    ("is my gps location collected", "location data"),
-    ("what is your data retention period", "how long personal data is kept"),
-    ("do you make automated decisions about me", "automated decisions or profiling"),
+    ("how long do you keep my recordings of meetings", "meeting_recordings"),
+    ("do you place cookies on my browser", "cookies"),
+    ("will the police get my data if they ask", "law_enforcement"),
+    ("do you train ai on my calls", "transcription_ai"),
+    ("is my gps location collected", "location"),
+    ("what is your data retention period", "retention"),
+    ("do you make automated decisions about me", "automated_decisions"),
+    ("does the app require mic permissions?", "camera_microphone"),
 ])
-def test_silent_topics_are_named(question, topic):
-    assert silent_topic(question) == topic
+def test_silent_topics_are_recognised(question, topic):
+    match = load_coverage().match(question)
+    assert match is not None and match.topic.id == topic
 
 
 def test_not_covered_says_so_offers_a_person_and_the_postal_address():
-    for topic, _ in SILENT_TOPICS:
-        reply = not_covered(POLICY, topic)
-        assert f"the policy does not say anything about {topic}" in reply.text
+    for topic in load_coverage().by_status()[SILENT]:
+        reply = not_covered(POLICY, topic.name)
+        assert f"the policy does not say anything about {topic.name}" in reply.text
         assert contact_line(POLICY) in reply.text
         assert CONNECT_BUTTON in reply.buttons
         assert not any(s.heading in reply.text for s in POLICY.sections)
     assert "the policy does not say anything about that" in not_covered(POLICY, None).text
+
+
+def test_closest_names_the_topic_says_the_policy_does_not_and_quotes_under_the_heading():
+    topic = load_coverage().topic("payment_information")
+    reply = closest(POLICY, "security", "where is my card number stored", topic.name,
+                    topic.leaves_out, topic.evidence)
+    assert reply.text.startswith(f"The policy does not address exactly {topic.name}.")
+    assert "\u201cSecurity of your personal information\u201d" in reply.text
+    assert quoted_sentences(reply.text) == [topic.evidence[0]]
+    assert f"It does not say {topic.leaves_out}." in reply.text
+    assert contact_line(POLICY) in reply.text and CONNECT_BUTTON in reply.buttons
+    assert reply.section_ids == ("security",)
+
+
+def test_closest_without_a_topic_quotes_the_best_sentences_of_the_section():
+    reply = closest(POLICY, "storage", "are you holding my files somewhere", None)
+    assert "The policy does not address exactly what you asked" in reply.text
+    assert all(q in NORMALISED_TEXT for q in quoted_sentences(reply.text))
+
+
+def test_two_sections_each_under_its_heading():
+    reply = answer_from_sections(POLICY, [("sharing", "who do you share my data with", None),
+                                          ("storage", "where is it kept", None)])
+    sharing = reply.text.index("\u201cShare your personal information\u201d says:")
+    storage = reply.text.index("\u201cTransmission and storage of personal data\u201d says:")
+    assert sharing < storage
+    assert reply.section_ids == ("sharing", "storage") and reply.section_id == "sharing"
+    assert all(q in NORMALISED_TEXT for q in quoted_sentences(reply.text))
+
+
+def test_encoder_scores_choose_the_sentence_that_answers():
+    """Shared words alone miss that 13 is an age under 14; the encoder's scores do not."""
+    from bot.nlu.encoder import load_encoder
+
+    section = POLICY.section("minors")
+    question = "I am 13, can I use VideoPro?"
+    pool = [s.text for s in __import__("bot.answers", fromlist=["x"]).candidates(POLICY, section)]
+    encoder = load_encoder()
+    scores = list(encoder.encode(pool) @ encoder.encode_one(question))
+    chosen = [s.text for s in select_sentences(POLICY, section, question, scores=scores)]
+    assert any("under the age of 14" in s for s in chosen), chosen
 
 
 @pytest.mark.parametrize("kind", sorted(RIGHTS))

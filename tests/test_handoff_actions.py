@@ -6,8 +6,10 @@ from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 import actions.handoff as handoff_module
-from actions.handoff import (ActionHandleFallback, ActionHumanHandoff, ActionSubmitHandoffContact,
-                             ValidateHandoffForm)
+from actions.handoff import (ActionHumanHandoff, ActionSubmitHandoffContact, ValidateHandoffForm,
+                             handle_fallback)
+from actions.policy_answers import ActionAnswerYes
+from bot.answers import CONNECT_BUTTON
 from bot.db import make_engine
 from bot.handoffs import Handoffs
 from bot.staff import StaffDirectory
@@ -71,15 +73,26 @@ def test_asking_twice_reuses_the_ticket(handoffs, monkeypatch):
 def test_a_second_fallback_in_a_row_hands_over(handoffs, monkeypatch):
     monkeypatch.setattr(handoff_module, "get_staff", lambda: Staff(True))
     dispatcher = CollectingDispatcher()
-    ActionHandleFallback().run(dispatcher, conversation([("blorp", "nlu_fallback")]), {})
+    handle_fallback(dispatcher, conversation([("blorp", "nlu_fallback")]))
     assert [m.get("response") for m in dispatcher.messages] == ["utter_please_rephrase",
                                                                 "utter_help"]
     assert handoffs.list() == []
     dispatcher = CollectingDispatcher()
-    ActionHandleFallback().run(dispatcher, conversation(
-        [("blorp", "nlu_fallback"), ("zzkq", "nlu_fallback")]), {})
+    handle_fallback(dispatcher, conversation(
+        [("blorp", "nlu_fallback"), ("zzkq", "nlu_fallback")]))
     assert handoffs.list()[0].reason == "fallback"
     assert "trouble understanding" in dispatcher.messages[0]["text"]
+
+
+def test_yes_to_the_offer_of_a_person_hands_over_for_a_topic_the_policy_is_silent_on(
+        handoffs, monkeypatch):
+    monkeypatch.setattr(handoff_module, "get_staff", lambda: Staff(True))
+    tracker = conversation([("do you use cookies", "ask_not_covered"), ("yes", "affirm")])
+    tracker.events.pop()  # the action is what answers "yes"
+    tracker.events[-2]["data"] = {"buttons": [CONNECT_BUTTON]}  # the not-covered reply's offer
+    dispatcher = CollectingDispatcher()
+    ActionAnswerYes().run(dispatcher, tracker, {})
+    assert handoffs.list()[0].reason == "not_covered"
 
 
 def test_an_address_for_an_offline_handoff(handoffs):

@@ -85,7 +85,7 @@ def test_every_staff_route_refuses_a_visitor_who_is_not_logged_in(app):
             assert response.status_code == 303, (method, path)
             assert response.headers["location"].startswith("/staff/login"), (method, path)
         checked += 1
-    assert checked == 11  # every guarded route of bot/web/staff.py
+    assert checked == 13  # every guarded route of bot/web/staff.py
 
 
 def test_login_sets_a_strict_httponly_cookie_and_lands_by_role(app):

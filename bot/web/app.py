@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -25,6 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot import input_guard
+from bot.gaps import AnswerRef, clean_answer_payload
 from bot.masking import install_log_masking
 from bot.settings import Settings, load_settings
 from bot.store import app_secret
@@ -39,14 +41,32 @@ log = logging.getLogger(__name__)
 install_log_masking()
 
 UNREACHABLE = "Sorry, I can't reach the assistant right now. Please try again in a moment."
+FEEDBACK_UNREADABLE = "Sorry, that rating could not be read. Please reload the page and try again."
+FEEDBACK_BAD_SESSION = "Sorry, this chat session is not valid. Please reload the page."
+FEEDBACK_NO_CHOICE = "Please choose Yes or No."
+FEEDBACK_UNAVAILABLE = ("Sorry, your rating could not be saved just now. The chat still works; "
+                        "please try again in a moment.")
 
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message, "messages": [{"text": message}]}, status_code=status)
 
 
+def _feedback_error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _answer_of(item: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """The rating reference of a policy answer (`{"custom": {"answer": {...}}}`), or None."""
+    custom = item.get("custom")
+    return clean_answer_payload(custom.get("answer")) if isinstance(custom, dict) else None
+
+
 def normalise_rasa_messages(payload: Any) -> List[Dict[str, Any]]:
-    """Keep only what the page renders (text and buttons) from Rasa's REST reply."""
+    """Keep only what the page renders from Rasa's REST reply: text, buttons, and the answer
+    reference the page rates an answer with. Rasa sends a custom payload as a message of its
+    own, after the text it belongs to, so an answer is attached to the text before it; any
+    other custom payload, or an answer with no text to belong to, is dropped."""
     messages: List[Dict[str, Any]] = []
     for item in payload if isinstance(payload, list) else []:
         if not isinstance(item, dict):
@@ -61,6 +81,12 @@ def normalise_rasa_messages(payload: Any) -> List[Dict[str, Any]]:
         ]
         if buttons:
             message["buttons"] = buttons
+        answer = _answer_of(item)
+        if answer is not None:
+            owner = message if "text" in message else (
+                messages[-1] if messages and "text" in messages[-1] else None)
+            if owner is not None:
+                owner["answer"] = answer
         if message:
             messages.append(message)
     return messages
@@ -72,7 +98,8 @@ def create_app(settings: Optional[Settings] = None,
                session_secret: Optional[str] = None, secure_cookies: bool = False) -> Starlette:
     """`transport` lets tests stand in for Rasa without a network; `deliver_mail` runs the
     outbox sender beside the site (the served app does, tests of pages do not); `services`
-    is the request store and staff directory the staff pages use."""
+    is the request store, staff directory and policy-gap log the pages use (answer ratings go
+    to the same database as the requests)."""
     settings = settings or load_settings()
     services = services or StaffServices()
 
@@ -122,6 +149,36 @@ def create_app(settings: Optional[Settings] = None,
                 return _error(503, UNREACHABLE)
         return JSONResponse({"messages": normalise_rasa_messages(payload)})
 
+    async def feedback(request: Request) -> JSONResponse:
+        """A visitor's "was this helpful?" for an answer: trusted by its token, not by Rasa."""
+        try:
+            body = await request.json()
+        except ValueError:
+            return _feedback_error(400, FEEDBACK_UNREADABLE)
+        if not isinstance(body, dict):
+            return _feedback_error(400, FEEDBACK_UNREADABLE)
+        sender = body.get("sender")
+        if not isinstance(sender, str) or not SENDER_PATTERN.match(sender):
+            return _feedback_error(400, FEEDBACK_BAD_SESSION)
+        helpful = body.get("helpful")
+        if not isinstance(helpful, bool):
+            return _feedback_error(400, FEEDBACK_NO_CHOICE)
+        try:
+            secret = app_secret()
+        except RuntimeError:
+            log.warning("Answer rating refused: APP_SECRET is not set")
+            return _feedback_error(503, FEEDBACK_UNAVAILABLE)
+        try:
+            ref = AnswerRef.from_payload(body.get("answer"), secret, sender)
+        except ValueError:
+            return _feedback_error(400, FEEDBACK_UNREADABLE)
+        try:
+            await asyncio.to_thread(services.gaps.feedback, ref, helpful)
+        except SQLAlchemyError as error:
+            log.warning("Answer rating not saved: %s", type(error).__name__)
+            return _feedback_error(503, FEEDBACK_UNAVAILABLE)
+        return JSONResponse({"ok": True})
+
     async def news(request: Request) -> JSONResponse:
         """What staff (or the system) said since the page last asked: the page polls this."""
         sender = request.query_params.get("sender", "")
@@ -148,6 +205,7 @@ def create_app(settings: Optional[Settings] = None,
         Route("/health", health),
         Route("/api/chat", chat, methods=["POST"]),
         Route("/api/chat/news", news),
+        Route("/api/feedback", feedback, methods=["POST"]),
         *staff_routes(services),
         Mount("/static", app=StaticFiles(directory=WEB_DIR / "static"), name="static"),
     ]

@@ -27,10 +27,12 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from bot import lifecycle
+from bot.gaps import GAP_KINDS, NO_SECTION_LABEL, GapLog, section_headings, topic_names
 from bot.handoffs import Handoffs
 from bot.outbox import utcnow
 from bot.staff import FAILED_LOGIN_WINDOW, MAX_FAILED_LOGINS, StaffDirectory, StaffMember
 from bot.store import KINDS, RequestStore
+from bot.web.charts import weekly_bars
 
 SESSION_LIFETIME = timedelta(hours=8)
 IDLE_TIMEOUT = timedelta(minutes=30)
@@ -58,6 +60,10 @@ class StaffServices:
     @functools.cached_property
     def handoffs(self) -> Handoffs:
         return Handoffs(self.store.engine)
+
+    @functools.cached_property
+    def gaps(self) -> GapLog:
+        return GapLog(self.store.engine)
 
 
 def client_of(request: Request) -> str:
@@ -271,6 +277,32 @@ def routes(services: StaffServices) -> List[Route]:
         return await show_request(request, me, message=(
             f"Status changed to {target.replace('_', ' ')}; the requester has been e-mailed."))
 
+    # -- what the policy leaves unanswered ------------------------------------------------
+
+    @guarded("review_gaps")
+    async def gaps_page(request: Request, me: StaffMember) -> Response:
+        report = await asyncio.to_thread(services.gaps.report)
+        services.directory.audit(me.username, "view_gaps", "gaps",
+                                 f"{report.total} gaps, {len(report.topics)} topics",
+                                 client_of(request))
+        return page(request, "staff/gaps.html", me, report=report,
+                    chart=weekly_bars(report.weeks), kinds=GAP_KINDS,
+                    topic_names=topic_names(), headings=section_headings(),
+                    no_section=NO_SECTION_LABEL)
+
+    @guarded("review_gaps")
+    async def gaps_csv(request: Request, me: StaffMember) -> Response:
+        rows = await asyncio.to_thread(services.gaps.export_rows)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(GAP_COLUMNS)
+        for row in rows:
+            writer.writerow([spreadsheet_safe(str(row[c])) for c in GAP_COLUMNS])
+        services.directory.audit(me.username, "export", "gaps", f"{len(rows)} policy gaps",
+                                 client_of(request))
+        return Response(out.getvalue(), media_type="text/csv", headers={
+            "Content-Disposition": 'attachment; filename="policy-gaps.csv"'})
+
     # -- support handoffs -----------------------------------------------------------------
 
     def ticket_json(t) -> Dict[str, Any]:  # noqa: ANN001
@@ -336,6 +368,8 @@ def routes(services: StaffServices) -> List[Route]:
         Route("/staff/requests.csv", export_csv),
         Route("/staff/requests/{reference}", request_page),
         Route("/staff/requests/{reference}/status", change_status, methods=["POST"]),
+        Route("/staff/gaps", gaps_page),
+        Route("/staff/gaps.csv", gaps_csv),
         Route("/staff/handoffs", handoffs_page),
         Route("/staff/handoffs.json", handoffs_json),
         Route("/staff/handoffs/{ticket_id:int}", ticket_page),
@@ -346,6 +380,15 @@ def routes(services: StaffServices) -> List[Route]:
 
 
 PUBLIC_STAFF_PATHS = ("/staff/login", "/staff/logout")
+GAP_COLUMNS = ("created_at", "reply_kind", "topic", "sections", "language", "question")
+# A cell a spreadsheet would run as a formula when it starts with one of these.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A visitor's words opened in a spreadsheet stay words: "=HYPERLINK(...)" would otherwise
+    run as a formula on the legal department's machine (CSV injection)."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 class Row(dict):

@@ -6,12 +6,33 @@
  *
  * Backend contract:
  *   POST /api/chat  {"sender": "<id>", "message": "<text>"}
- *   -> {"messages": [{"text": "...", "buttons": [{"title": "...", "payload": "..."}]}]}
+ *   -> {"messages": [{"text": "...", "buttons": [{"title": "...", "payload": "..."}],
+ *                     "answer": {...}}]}
+ *   A policy answer carries "answer" (kind, sections, topic, language, question, token); the
+ *   visitor rates it with
+ *   POST /api/feedback  {"sender": "<id>", "answer": {...as received...}, "helpful": true|false}
+ *   -> {"ok": true}, or {"error": "..."} with 400 / 503.
  */
 (function () {
   'use strict';
 
+  /* Every text the visitor sees, in one place (a Chinese translation follows). */
+  const TEXT = {
+    unreachable: "Sorry, I can't reach the assistant right now. Please try again in a moment.",
+    suggestedReplies: 'Suggested replies',
+    typing: '\u2026',
+    supportSuffix: ' (support): ',
+    feedbackQuestion: 'Was this helpful?',
+    feedbackYes: 'Yes',
+    feedbackNo: 'No',
+    feedbackYesLabel: 'Yes, this answer was helpful',
+    feedbackNoLabel: 'No, this answer was not helpful',
+    feedbackThanks: 'Thanks for your feedback.',
+    feedbackFailed: 'Sorry, your feedback could not be sent. Please try again.'
+  };
+
   const API_URL = '/api/chat';
+  const FEEDBACK_URL = '/api/feedback';
   const KEY_SENDER = 'vp_chat_sender';
   const KEY_LOG = 'vp_chat_log';
   const KEY_OPEN = 'vp_chat_open';
@@ -19,7 +40,8 @@
   const MAX_LEN = 2000;
   const TIMEOUT_MS = 30000;
   const GREET = '/greet';
-  const ERROR_TEXT = "Sorry, I can't reach the assistant right now. Please try again in a moment.";
+  const FEEDBACK_HELPFUL = 'helpful';
+  const FEEDBACK_UNHELPFUL = 'unhelpful';
 
   /* ------------------------------------------------------------------ */
   /* Storage (falls back to memory if localStorage is unavailable)       */
@@ -84,6 +106,20 @@
     return out;
   }
 
+  /** The answer reference exactly as the server sent it, or null when it is not one. */
+  function normalizeAnswer(answer) {
+    if (!answer || typeof answer !== 'object' || Array.isArray(answer)) return null;
+    if (typeof answer.kind !== 'string' || typeof answer.language !== 'string' ||
+        typeof answer.question !== 'string' || typeof answer.token !== 'string') return null;
+    if (answer.topic !== null && typeof answer.topic !== 'string') return null;
+    if (!Array.isArray(answer.sections) ||
+        !answer.sections.every(function (s) { return typeof s === 'string'; })) return null;
+    return {
+      kind: answer.kind, sections: answer.sections.slice(), topic: answer.topic,
+      language: answer.language, question: answer.question, token: answer.token
+    };
+  }
+
   function normalizeEntry(raw) {
     if (!raw || typeof raw !== 'object') return null;
     const from = raw.from === 'user' || raw.from === 'bot' ? raw.from : null;
@@ -94,6 +130,13 @@
     const entry = { from: from, text: text, buttons: buttons };
     if (buttons.length && Number.isInteger(raw.chosen) && raw.chosen >= 0) {
       entry.chosen = raw.chosen; // index of the quick-reply button already clicked
+    }
+    const answer = from === 'bot' && text.trim() ? normalizeAnswer(raw.answer) : null;
+    if (answer) {
+      entry.answer = answer;
+      if (raw.feedback === FEEDBACK_HELPFUL || raw.feedback === FEEDBACK_UNHELPFUL) {
+        entry.feedback = raw.feedback; // already rated: a reload does not ask again
+      }
     }
     return entry;
   }
@@ -158,7 +201,7 @@
     const group = document.createElement('div');
     group.className = 'chat-buttons';
     group.setAttribute('role', 'group');
-    group.setAttribute('aria-label', 'Suggested replies');
+    group.setAttribute('aria-label', TEXT.suggestedReplies);
     const used = typeof entry.chosen === 'number';
 
     entry.buttons.forEach(function (button, index) {
@@ -188,7 +231,88 @@
     if (entry.from === 'bot' && entry.buttons.length) {
       insertBeforeTyping(renderButtons(entry));
     }
+    if (bubble && entry.answer) {
+      insertBeforeTyping(entry.feedback ? renderFeedbackDone(false) : renderFeedback(entry));
+    }
     return bubble;
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* "Was this helpful?" under a policy answer                          */
+  /* ------------------------------------------------------------------ */
+  function renderFeedbackDone(announce) {
+    const done = document.createElement('p');
+    done.className = 'chat-feedback chat-feedback-done';
+    if (announce) done.setAttribute('role', 'status');
+    done.textContent = TEXT.feedbackThanks;
+    return done;
+  }
+
+  function feedbackButton(label, ariaLabel, helpful) {
+    const btn = document.createElement('button');
+    btn.type = 'button';
+    btn.className = 'chat-feedback-btn';
+    btn.textContent = label;
+    btn.setAttribute('aria-label', ariaLabel);
+    btn.setAttribute('aria-pressed', 'false');
+    btn.dataset.helpful = helpful ? 'yes' : 'no';
+    return btn;
+  }
+
+  function renderFeedback(entry) {
+    const group = document.createElement('div');
+    group.className = 'chat-feedback';
+    group.setAttribute('role', 'group');
+    const question = document.createElement('span');
+    question.className = 'chat-feedback-question';
+    question.id = 'feedback-q-' + randomHex(6);
+    question.textContent = TEXT.feedbackQuestion;
+    group.setAttribute('aria-labelledby', question.id);
+    const yes = feedbackButton(TEXT.feedbackYes, TEXT.feedbackYesLabel, true);
+    const no = feedbackButton(TEXT.feedbackNo, TEXT.feedbackNoLabel, false);
+    const problem = document.createElement('span');
+    problem.className = 'chat-feedback-error';
+    problem.setAttribute('role', 'alert');
+    group.appendChild(question);
+    group.appendChild(yes);
+    group.appendChild(no);
+    group.appendChild(problem);
+    [yes, no].forEach(function (btn) {
+      btn.addEventListener('click', function () {
+        sendFeedback(entry, btn === yes, group, btn, problem);
+      });
+    });
+    return group;
+  }
+
+  async function sendFeedback(entry, helpful, group, btn, problem) {
+    if (entry.feedback || group.getAttribute('aria-busy') === 'true') return;
+    group.setAttribute('aria-busy', 'true');
+    btn.setAttribute('aria-pressed', 'true');
+    problem.textContent = '';
+    let ok = false;
+    try {
+      const res = await fetch(FEEDBACK_URL, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
+        credentials: 'same-origin',
+        body: JSON.stringify({ sender: sender, answer: entry.answer, helpful: helpful })
+      });
+      ok = res.ok;
+    } catch (e) {
+      ok = false; // offline for a moment: the visitor may try again
+    }
+    group.setAttribute('aria-busy', 'false');
+    if (!ok) {
+      btn.setAttribute('aria-pressed', 'false');
+      problem.textContent = TEXT.feedbackFailed;
+      return;
+    }
+    entry.feedback = helpful ? FEEDBACK_HELPFUL : FEEDBACK_UNHELPFUL;
+    saveLog();
+    const hadFocus = group.contains(document.activeElement);
+    group.parentNode.replaceChild(renderFeedbackDone(true), group);
+    if (hadFocus && isOpen()) els.input.focus(); // the focused button is gone: back to typing
   }
 
   function insertBeforeTyping(node) {
@@ -216,7 +340,7 @@
   }
 
   function showError() {
-    insertBeforeTyping(createBubble('bot', ERROR_TEXT, 'error'));
+    insertBeforeTyping(createBubble('bot', TEXT.unreachable, 'error'));
     scrollToBottom();
   }
 
@@ -232,7 +356,7 @@
     }
     const label = document.createElement('span');
     label.className = 'visually-hidden';
-    label.textContent = '…';
+    label.textContent = TEXT.typing;
     typingEl.appendChild(label);
     els.log.appendChild(typingEl);
     scrollToBottom();
@@ -290,7 +414,8 @@
       const entry = normalizeEntry({
         from: 'bot',
         text: m && m.text,
-        buttons: m && m.buttons
+        buttons: m && m.buttons,
+        answer: m && m.answer
       });
       if (entry) addEntry(entry);
     });
@@ -413,7 +538,7 @@
       if (!res.ok) return;
       const data = await res.json();
       (data.messages || []).forEach(function (m) {
-        const label = m.from === 'staff' && m.author ? m.author + ' (support): ' : '';
+        const label = m.from === 'staff' && m.author ? m.author + TEXT.supportSuffix : '';
         addEntry({ from: 'bot', text: label + asText(m.text), buttons: [] });
         storageSet(NEWS_KEY, String(m.id));
       });

@@ -1,0 +1,163 @@
+"""What the sentence encoder says about a question, in a form the action server can use.
+
+The encoder runs once per message, inside Rasa (`bot.rasa_components`). Besides the features the
+intent classifier reads, it leaves this evidence in the parse data: how close the question is to
+every sentence of the policy (to choose what to quote), and, for a question that asks two things
+("who do you share my data with and where is it kept?"), the intent of each part. The action
+server then needs no model of its own, and nothing is encoded twice.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from bot.answers import candidates
+from bot.policy import Policy
+
+EVIDENCE_KEY = "policy_evidence"
+SCORE_DECIMALS = 3
+MIN_PART_WORDS = 3
+# A second question starts with a question word after "and", "also", ";" or "?": "who do you share
+# my data with and where is it kept". "stored or sold" stays one question.
+_QUESTION_START = (r"(?:who|whom|what|where|when|why|how|which|whose|do|does|did|is|are|was|were|"
+                   r"can|could|will|would|should|shall|may|might|have|has)\b")
+_SPLIT = re.compile(
+    r"(?:\?\s*|;\s*|,?\s+(?:and|also|and also|plus|as well as)\s+|\.\s+)(?=" + _QUESTION_START + ")",
+    re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class IndexedSentence:
+    section_id: str
+    index: int  # position among `answers.candidates(policy, section)`
+    text: str
+
+
+@functools.lru_cache(maxsize=4)
+def policy_sentences(policy: Policy) -> Tuple[IndexedSentence, ...]:
+    """Every sentence an answer may quote, in one fixed order that both servers agree on."""
+    out = []
+    for section in policy.sections:
+        for index, sentence in enumerate(candidates(policy, section)):
+            out.append(IndexedSentence(section.id, index, sentence.text))
+    return tuple(out)
+
+
+def digest(sentences: Sequence[IndexedSentence]) -> str:
+    """A short fingerprint of the sentence list: scores made for another text are not used."""
+    joined = "\n".join(f"{s.section_id}:{s.text}" for s in sentences)
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:12]
+
+
+def split_clauses(text: str) -> List[str]:
+    """The separate questions in a message; one element when it asks one thing."""
+    parts = [p.strip(" ,.;?!") for p in _SPLIT.split(text.strip())]
+    parts = [p for p in parts if p]
+    if len(parts) < 2 or any(len(p.split()) < MIN_PART_WORDS for p in parts):
+        return [text.strip()]
+    return parts
+
+
+@dataclass(frozen=True)
+class Part:
+    """One question of several in a message, as the encoder's own small classifier reads it."""
+
+    text: str
+    intent: str
+    confidence: float
+    scores: Tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Evidence:
+    digest: str
+    scores: Tuple[float, ...]  # cosine similarity to each of `policy_sentences`, in that order
+    parts: Tuple[Part, ...] = ()
+
+    def to_dict(self) -> Dict[str, Any]:
+        data: Dict[str, Any] = {"digest": self.digest, "scores": list(self.scores)}
+        if self.parts:
+            data["parts"] = [{"text": p.text, "intent": p.intent, "confidence": p.confidence,
+                              "scores": list(p.scores)} for p in self.parts]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Optional["Evidence"]:
+        """None for anything that is not evidence (an older model, a button payload)."""
+        if not isinstance(data, dict) or not isinstance(data.get("scores"), list):
+            return None
+        try:
+            parts = tuple(Part(str(p["text"]), str(p["intent"]), float(p["confidence"]),
+                               tuple(float(x) for x in p.get("scores") or ()))
+                          for p in data.get("parts") or ())
+            return cls(str(data.get("digest", "")), tuple(float(x) for x in data["scores"]), parts)
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def rounded(values: np.ndarray) -> Tuple[float, ...]:
+    return tuple(round(float(v), SCORE_DECIMALS) for v in values)
+
+
+@dataclass
+class PartClassifier:
+    """A linear softmax over sentence vectors, fitted at training: reads each part of a
+    two-part question without the sparse features that only exist for the whole message."""
+
+    labels: Tuple[str, ...]
+    weights: np.ndarray  # (labels, 384)
+    bias: np.ndarray  # (labels,)
+
+    def predict(self, vectors: np.ndarray) -> List[Tuple[str, float]]:
+        logits = vectors @ self.weights.T + self.bias
+        logits -= logits.max(axis=1, keepdims=True)
+        probs = np.exp(logits)
+        probs /= probs.sum(axis=1, keepdims=True)
+        best = probs.argmax(axis=1)
+        return [(self.labels[b], float(probs[i, b])) for i, b in enumerate(best)]
+
+    @classmethod
+    def fit(cls, vectors: np.ndarray, labels: Sequence[str], c: float = 30.0) -> "PartClassifier":
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
+        model.fit(vectors, list(labels))
+        weights, bias = model.coef_, model.intercept_
+        if len(model.classes_) == 2:  # sklearn keeps one row for two classes: P(second)
+            weights, bias = np.vstack([-weights / 2, weights / 2]), np.array([-bias[0] / 2,
+                                                                                bias[0] / 2])
+        return cls(tuple(str(x) for x in model.classes_), weights.astype(np.float32),
+                   bias.astype(np.float32))
+
+
+def gather(sentence_vector: np.ndarray, policy_vectors: np.ndarray, policy_digest: str,
+           parts: Sequence[Tuple[str, np.ndarray]] = (),
+           part_classifier: Optional[PartClassifier] = None) -> Evidence:
+    """The evidence for one message, from vectors already computed."""
+    scores = rounded(policy_vectors @ sentence_vector)
+    found: List[Part] = []
+    if len(parts) >= 2 and part_classifier is not None:
+        vectors = np.stack([v for _, v in parts])
+        for (text, vector), (intent, confidence) in zip(parts, part_classifier.predict(vectors)):
+            found.append(Part(text, intent, round(confidence, SCORE_DECIMALS),
+                              rounded(policy_vectors @ vector)))
+    return Evidence(policy_digest, scores, tuple(found))
+
+
+def by_section(policy: Policy, scores: Sequence[float],
+               evidence_digest: str) -> Optional[Dict[str, List[float]]]:
+    """Scores in `policy_sentences` order, regrouped per section; None when they were made for
+    another version of the text (then the answer falls back to shared words)."""
+    sentences = policy_sentences(policy)
+    if len(scores) != len(sentences) or evidence_digest != digest(sentences):
+        return None
+    out: Dict[str, List[float]] = {}
+    for sentence, score in zip(sentences, scores):
+        out.setdefault(sentence.section_id, []).append(float(score))
+    return out
