@@ -16,7 +16,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help run run-scaled bench test install pipeline train validate test-stories pytest eval crossval calibrate lock clean env
+.PHONY: help run run-scaled bench test install pipeline train validate test-stories pytest eval crossval calibrate compare lock clean env
 
 help:
 	@echo "make run   - install, build, train if needed, then run Rasa (:5005), actions (:5055), web (:8000)"
@@ -95,6 +95,10 @@ eval: $(STAMP)
 crossval: $(STAMP) $(PIPELINE)
 	@PYTHONWARNINGS=ignore $(BIN)/rasa test nlu --nlu data/nlu --cross-validation --folds 3 --successes --out results/crossval
 	@$(BIN)/python -c "import json;r=json.load(open('results/crossval/intent_report.json'));m=r['macro avg'];print(f\"intent macro-F1 {m['f1-score']:.3f} (precision {m['precision']:.3f}, recall {m['recall']:.3f})\")"
+
+# Every NLU pipeline in docs/pipelines/ on the same folds and held-out split (about 10 min each).
+compare: $(STAMP) $(PIPELINE)
+	@$(BIN)/python -m bot compare
 
 # Fit the router's thresholds on the out-of-fold predictions of `make crossval` (our own examples).
 calibrate: crossval

@@ -12,7 +12,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="VideoPro privacy assistant")
     parser.add_argument("command", choices=["run", "eval", "env", "pipeline", "policy", "db",
                                             "requests", "outbox", "staff", "handoffs", "bench",
-                                            "purge", "calibrate"],
+                                            "purge", "calibrate", "compare"],
                         help="run: start the stack; eval FILE: evaluate the running assistant; "
                         "env: create .env; pipeline: build the spaCy pipeline; "
                         "policy: print the parsed sections; db upgrade: migrate the request "
@@ -28,6 +28,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "bench":
         from bot.bench import main as bench_main
         return bench_main(rest)
+    if args.command == "compare":
+        from bot.compare import main as compare_main
+        return compare_main(rest)
     if args.command == "calibrate":
         from bot.calibrate import main as calibrate_main
         return calibrate_main(rest)

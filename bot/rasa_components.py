@@ -27,6 +27,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu import evidence
 from bot.nlu.encoder import DIMENSION, Encoded, load_encoder
+from bot.nlu.encoding_cache import process_cache
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +82,14 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
             rows.append(vector if vector is not None else np.zeros(DIMENSION, dtype=np.float32))
         return np.stack(rows) * self.scale
 
-    def _featurize(self, messages: List[Message]) -> None:
+    def _featurize(self, messages: List[Message], cached: bool) -> None:
         messages = _texts(messages)
         if not messages:
             return
-        for message, encoded in zip(messages,
-                                    self.encoder.encode_detailed([m.get(TEXT) for m in messages])):
+        texts = [m.get(TEXT) for m in messages]
+        encodings = (process_cache().encode(texts, self.encoder.encode_detailed) if cached
+                     else self.encoder.encode_detailed(texts))
+        for message, encoded in zip(messages, encodings):
             message.set(SENTENCE_VECTOR, encoded.sentence)
             sequence = self._token_matrix(message, encoded) if self.sequence_features else None
             if self.sequence_features and sequence is None:
@@ -95,11 +98,12 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
                                          message)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self._featurize(training_data.training_examples)
+        self._featurize(training_data.training_examples, cached=False)
         return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
-        self._featurize(messages)
+        """Messages the channels encoded ahead (or that came before) cost a look-up."""
+        self._featurize(messages, cached=True)
         return messages
 
 

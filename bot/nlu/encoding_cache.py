@@ -1,0 +1,94 @@
+"""Encodings made ahead of NLU, and kept for texts that come again.
+
+Rasa runs its NLU graph synchronously on its one event loop, so a 20 ms encoder would hold up every
+other conversation while it runs. The REST and socketio channels (`bot.rasa_channels`) therefore
+encode a message in a worker thread *before* handing it to Rasa (numpy's matrix products release
+the interpreter lock, so the second core does the work while the loop serves other visitors), and
+the featurizer finds the result here. The same table keeps recent texts ("yes", "delete my
+account", the menu's questions), which visitors send again and again; it is bounded, and holds
+only vectors, never who sent them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, List, Optional, Sequence
+
+from bot.nlu.encoder import Encoded
+
+DEFAULT_SIZE = 2048
+
+
+class EncodingCache:
+    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+        self.size = max(0, size)
+        self._items: "OrderedDict[str, Encoded]" = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, text: str) -> Optional[Encoded]:
+        with self._lock:
+            found = self._items.get(text)
+            if found is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(text)
+            self.hits += 1
+            return found
+
+    def put(self, text: str, encoded: Encoded) -> None:
+        if not self.size:
+            return
+        with self._lock:
+            self._items[text] = encoded
+            self._items.move_to_end(text)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def __contains__(self, text: str) -> bool:
+        with self._lock:
+            return text in self._items
+
+    def encode(self, texts: Sequence[str],
+               encode: Callable[[Sequence[str]], List[Encoded]]) -> List[Encoded]:
+        """Each text's encoding, computing (in one batch) only those not held already."""
+        found = [self.get(t) for t in texts]
+        missing = [t for t, e in zip(texts, found) if e is None]
+        if missing:
+            fresh = dict(zip(missing, encode(missing)))
+            for text, encoded in fresh.items():
+                self.put(text, encoded)
+            found = [e if e is not None else fresh[t] for t, e in zip(texts, found)]
+        return [e for e in found if e is not None]
+
+
+class Prefetcher:
+    """Encodes a text in one worker thread, off the event loop, into the cache."""
+
+    def __init__(self, cache: EncodingCache,
+                 encode: Callable[[Sequence[str]], List[Encoded]]) -> None:
+        self.cache = cache
+        self.encode = encode
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encoder")
+
+    async def prefetch(self, text: str) -> None:
+        if not text or text.startswith("/") or not self.cache.size or text in self.cache:
+            return
+        loop = asyncio.get_running_loop()
+        [encoded] = await loop.run_in_executor(self._pool, self.encode, [text])
+        self.cache.put(text, encoded)
+
+
+_CACHE: Optional[EncodingCache] = None
+
+
+def process_cache(size: int = DEFAULT_SIZE) -> EncodingCache:
+    """The one cache of this process (the channels fill it, the featurizer reads it)."""
+    global _CACHE
+    if _CACHE is None:
+        _CACHE = EncodingCache(size)
+    return _CACHE
