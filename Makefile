@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 MODEL := models/privacy-assistant.tar.gz
 PIPELINE := spacy_pipeline/en_privacy/meta.json
 TRAINING_DATA := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml) \
-	bot/rasa_components.py bot/nlu/encoder.py bot/nlu/evidence.py $(PIPELINE)
+	bot/rasa/components.py bot/nlu/encoder.py bot/nlu/evidence.py $(PIPELINE)
 EVAL_FILES ?= ../shared/eval/dev_questions.yml ../shared/eval/privacyqa_dev.yml
 
 export RASA_TELEMETRY_ENABLED := false
@@ -39,9 +39,9 @@ $(STAMP): requirements.lock requirements-model.txt .python-version
 
 install: $(STAMP)
 
-$(PIPELINE): $(STAMP) bot/nlp_pipeline.py
+$(PIPELINE): $(STAMP) bot/rasa/spacy_pipeline.py
 	@echo "==> Building the spaCy pipeline (blank English + lookup lemmatizer + entity ruler)"
-	@$(BIN)/python -m bot.nlp_pipeline
+	@$(BIN)/python -m bot.rasa.spacy_pipeline
 
 pipeline: $(PIPELINE)
 

@@ -7,8 +7,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.replies import question_text, reading_of
 from actions.unanswered import answer_ref, record_gap
-from bot.policy import load_policy
-from bot.policy_reply import answer
+from bot.policy.document import load_policy
+from bot.conversation.policy_reply import answer
 
 DIGRESSION_INTENTS = ("ask_not_covered", "bot_challenge", "help", "human_handoff")
 # How sure NLU must be before an answer that didn't fit is taken as a question instead; for

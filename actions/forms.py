@@ -1,6 +1,6 @@
 """Form validation and the dynamic questions of the request forms (one validation action each).
 
-The reading of answers lives in `bot.flows`; here the tracker's values go in and slot values
+The reading of answers lives in `bot.conversation.flows`; here the tracker's values go in and slot values
 come out. Every slot is filled from the visitor's text, so that this one place decides whether
 an answer is usable, a question about the policy to answer in passing, or a sign of a minor.
 """
@@ -20,9 +20,13 @@ from actions.replies import latest_intent
 from actions.replies import send
 from actions.store_access import get_handoffs, get_staff, get_store
 from actions.transcripts import transcript_of
-from bot import faults, flows, handoff, validators, verification
-from bot.ratelimit import RateLimited
-from bot.policy import load_policy
+from bot.conversation import faults
+from bot.conversation import flows
+from bot.conversation import handoff_replies as handoff
+from bot.requests import validators
+from bot.requests import verification
+from bot.requests.ratelimit import RateLimited
+from bot.policy.document import load_policy
 
 STOP_BUTTON = {"title": "Stop this request", "payload": "/stop"}
 MAX_INVALID = 4  # after this many unusable answers to one question the form ends by itself
@@ -42,7 +46,7 @@ class RequestFormValidation(FormValidationAction, ABC):
     @property
     @abstractmethod
     def kind(self) -> str:
-        """The request kind of the form (a key of `bot.flows.FLOWS`)."""
+        """The request kind of the form (a key of `bot.conversation.flows.FLOWS`)."""
 
     def name(self) -> Text:
         return f"validate_{flows.FLOWS[self.kind].form}"
@@ -305,7 +309,7 @@ class ActionAskVerificationCode(Action):
 
 
 class AskQuestion(Action, ABC):
-    """Asks one of the fixed questions of `bot.flows.QUESTIONS`."""
+    """Asks one of the fixed questions of `bot.conversation.flows.QUESTIONS`."""
 
     @property
     @abstractmethod

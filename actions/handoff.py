@@ -12,9 +12,11 @@ from rasa_sdk.types import DomainDict
 from actions.replies import latest_intent, offered_person, send
 from actions.store_access import get_handoffs, get_staff
 from actions.transcripts import transcript_of
-from bot import flows, handoff, validators
-from bot.masking import mask_email
-from bot.policy import load_policy
+from bot.conversation import flows
+from bot.conversation import handoff_replies as handoff
+from bot.requests import validators
+from bot.core.masking import mask_email
+from bot.policy.document import load_policy
 
 
 def handoff_reason(tracker: Tracker) -> str:

@@ -13,12 +13,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.handoff import handle_fallback, hand_over
 from actions.replies import latest_intent, offered_person, question_text, reading_of, send
 from actions.unanswered import LANGUAGE, answer_ref, record_gap
-from bot.answers import Reply, full_section, no_section_yet
-from bot.gaps import AnswerRef
-from bot.policy import load_policy
-from bot.policy_reply import answer
-from bot.routing import NOT_POLICY
-from bot.store import app_secret
+from bot.policy.answers import Reply, full_section, no_section_yet
+from bot.policy.gaps import AnswerRef
+from bot.policy.document import load_policy
+from bot.conversation.policy_reply import answer
+from bot.conversation.routing import NOT_POLICY
+from bot.requests.store import app_secret
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from typing import Any, Dict, Optional
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.answers import CONNECT_BUTTON, Reply
-from bot.routing import Reading
+from bot.policy.answers import CONNECT_BUTTON, Reply
+from bot.conversation.routing import Reading
 
 
 def send(dispatcher: CollectingDispatcher, reply: Reply,

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from bot.gaps import GapLog
-from bot.handoffs import Handoffs
-from bot.staff import StaffDirectory
-from bot.store import RequestStore
+from bot.policy.gaps import GapLog
+from bot.support.tickets import Handoffs
+from bot.staff.accounts import StaffDirectory
+from bot.requests.store import RequestStore
 
 
 @lru_cache(maxsize=1)

@@ -15,9 +15,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.digressions import answer_digression, is_digression
 from actions.store_access import get_store
 from actions.transcripts import transcript_of
-from bot import faults, flows, validators
-from bot.ratelimit import RateLimited
-from bot.policy import load_policy
+from bot.conversation import faults
+from bot.conversation import flows
+from bot.requests import validators
+from bot.requests.ratelimit import RateLimited
+from bot.policy.document import load_policy
 
 log = logging.getLogger(__name__)
 

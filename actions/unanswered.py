@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from actions.store_access import get_gaps
-from bot.gaps import AnswerRef
-from bot.policy_reply import Answered
+from bot.policy.gaps import AnswerRef
+from bot.conversation.policy_reply import Answered
 
 log = logging.getLogger(__name__)
 LANGUAGE = "en"

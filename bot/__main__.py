@@ -22,36 +22,36 @@ def main(argv: Optional[List[str]] = None) -> int:
     args, rest = parser.parse_known_args(argv[:1])
     rest = argv[1:]
     if args.command == "run":
-        from bot.stack import run_foreground
+        from bot.devtools.stack import run_foreground
         workers = int(rest[rest.index("--workers") + 1]) if "--workers" in rest else 1
         return run_foreground(workers=workers)
     if args.command == "bench":
-        from bot.bench import main as bench_main
+        from bot.devtools.bench import main as bench_main
         return bench_main(rest)
     if args.command == "compare":
-        from bot.compare import main as compare_main
+        from bot.devtools.compare import main as compare_main
         return compare_main(rest)
     if args.command == "calibrate":
-        from bot.calibrate import main as calibrate_main
+        from bot.devtools.calibrate import main as calibrate_main
         return calibrate_main(rest)
     if args.command == "eval":
-        from bot.eval import main as eval_main
+        from bot.devtools.eval import main as eval_main
         return eval_main(rest)
     if args.command == "env":
-        from bot.settings import ensure_env_file
+        from bot.core.settings import ensure_env_file
         added = ensure_env_file()
         print(f"==> Added {', '.join(added)} to .env" if added else "==> .env is complete")
         return 0
     if args.command in ("db", "requests", "outbox", "staff", "handoffs"):
-        from bot.cli_data import main as data_main
+        from bot.cli.data import main as data_main
         return data_main(args.command, rest)
     if args.command == "purge":
-        from bot.cli_retention import main as purge_main
+        from bot.cli.retention import main as purge_main
         return purge_main(rest)
     if args.command == "pipeline":
-        from bot.nlp_pipeline import main as pipeline_main
+        from bot.rasa.spacy_pipeline import main as pipeline_main
         return pipeline_main(rest)
-    from bot.policy import load_policy
+    from bot.policy.document import load_policy
     policy = load_policy()
     print(f"{policy.title} (effective {policy.effective_date})")
     for section in policy.sections:

@@ -3,8 +3,8 @@
 from alembic import context
 from sqlalchemy import pool
 
-from bot.db import database_url, make_engine
-from bot.models import Base
+from bot.storage.db import database_url, make_engine
+from bot.storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata

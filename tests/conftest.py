@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from bot.paths import VAR_DIR
-from bot.settings import load_settings
-from bot.stack import Stack
+from bot.core.paths import VAR_DIR
+from bot.core.settings import load_settings
+from bot.devtools.stack import Stack
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -66,8 +66,8 @@ import uuid  # noqa: E402
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from bot.db import make_engine, upgrade  # noqa: E402
-from bot.models import Base  # noqa: E402
+from bot.storage.db import make_engine, upgrade  # noqa: E402
+from bot.storage.models import Base  # noqa: E402
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -113,7 +113,7 @@ def database_url(request, tmp_path):
 
 # -- the request store with a clock the test sets -----------------------------------------------
 
-from bot.store import RequestStore  # noqa: E402
+from bot.requests.store import RequestStore  # noqa: E402
 from tests.helpers import Clock  # noqa: E402
 
 
@@ -134,7 +134,7 @@ def store(database_url, clock):
 @pytest.fixture
 def default_rate_limits(monkeypatch):
     """The built-in rate limits, whatever this machine's environment or .env says."""
-    from bot import ratelimit
+    from bot.requests import ratelimit
     for name in ratelimit.ENV_NAMES.values():
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(ratelimit, "read_env_file", lambda: {})

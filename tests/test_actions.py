@@ -7,12 +7,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import actions.unanswered as unanswered
 from actions.policy_answers import ActionAnswerPolicy, ActionAnswerYes, ActionShowSection
-from bot.answers import CONNECT_BUTTON, contact_line
-from bot.db import make_engine, upgrade
-from bot.gaps import AnswerRef, GapLog
-from bot.models import PolicyGap
-from bot.policy import load_policy
-from bot.routing import load_thresholds
+from bot.policy.answers import CONNECT_BUTTON, contact_line
+from bot.storage.db import make_engine, upgrade
+from bot.policy.gaps import AnswerRef, GapLog
+from bot.storage.models import PolicyGap
+from bot.policy.document import load_policy
+from bot.conversation.routing import load_thresholds
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 

@@ -4,12 +4,12 @@ import re
 
 import pytest
 
-from bot.answers import (CONNECT_BUTTON, SHOW_SECTION_BUTTON, answer_from_section,
+from bot.policy.answers import (CONNECT_BUTTON, SHOW_SECTION_BUTTON, answer_from_section,
                          answer_from_sections, closest, contact_line, full_section, no_section_yet,
                          not_covered, select_sentences)
-from bot.coverage import SILENT, load_coverage
-from bot.policy import load_policy
-from bot.rights import RIGHTS, right_quote, right_sentences
+from bot.policy.coverage import SILENT, load_coverage
+from bot.policy.document import load_policy
+from bot.policy.rights import RIGHTS, right_quote, right_sentences
 
 POLICY = load_policy()
 NORMALISED_TEXT = " ".join(s.text for sec in POLICY.sections for s in sec.sentences)
@@ -167,7 +167,7 @@ def test_encoder_scores_choose_the_sentence_that_answers():
 
     section = POLICY.section("minors")
     question = "I am 13, can I use VideoPro?"
-    pool = [s.text for s in __import__("bot.answers", fromlist=["x"]).candidates(POLICY, section)]
+    pool = [s.text for s in __import__("bot.policy.answers", fromlist=["x"]).candidates(POLICY, section)]
     encoder = load_encoder()
     scores = list(encoder.encode(pool) @ encoder.encode_one(question))
     chosen = [s.text for s in select_sentences(POLICY, section, question, scores=scores)]

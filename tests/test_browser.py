@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.policy import load_policy
+from bot.policy.document import load_policy
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 

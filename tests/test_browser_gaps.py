@@ -14,11 +14,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.db import make_engine, transaction, upgrade
-from bot.gaps import AnswerRef
-from bot.models import AnswerFeedback, PolicyGap
-from bot.settings import load_settings
-from bot.store import RequestStore
+from bot.storage.db import make_engine, transaction, upgrade
+from bot.policy.gaps import AnswerRef
+from bot.storage.models import AnswerFeedback, PolicyGap
+from bot.core.settings import load_settings
+from bot.requests.store import RequestStore
 from bot.web.app import create_app
 from bot.web.staff import StaffServices
 

@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from bot.handoffs import Handoffs
-from bot.store import RequestStore
-from bot.staff import StaffDirectory
+from bot.support.tickets import Handoffs
+from bot.requests.store import RequestStore
+from bot.staff.accounts import StaffDirectory
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 

@@ -2,8 +2,8 @@
 
 import json
 
-from bot.calibrate import Prediction, fit, load_predictions, lowest_meeting, main, tradeoff
-from bot.routing import load_thresholds
+from bot.devtools.calibrate import Prediction, fit, load_predictions, lowest_meeting, main, tradeoff
+from bot.conversation.routing import load_thresholds
 
 
 def predictions():
@@ -57,6 +57,6 @@ def test_main_reads_the_crossval_folder_and_writes_the_thresholds(tmp_path, caps
 
 
 def test_the_evidence_floor_is_what_most_of_our_own_section_questions_reach():
-    from bot.calibrate import evidence_floor
+    from bot.devtools.calibrate import evidence_floor
 
     assert 0.1 < evidence_floor(0.9) < evidence_floor(0.5) < 0.9

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from bot.db import make_engine
-from bot.paths import ROOT
-from bot.store import RequestStore
+from bot.storage.db import make_engine
+from bot.core.paths import ROOT
+from bot.requests.store import RequestStore
 
 
 def run_cli(database_url, *args):

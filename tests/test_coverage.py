@@ -2,9 +2,9 @@
 
 import pytest
 
-from bot.coverage import (ADDRESSED, PARTLY, SILENT, Cue, check_against, load_coverage,
+from bot.policy.coverage import (ADDRESSED, PARTLY, SILENT, Cue, check_against, load_coverage,
                           parse_coverage)
-from bot.policy import load_policy
+from bot.policy.document import load_policy
 
 POLICY = load_policy()
 COVERAGE = load_coverage()

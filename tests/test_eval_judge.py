@@ -3,10 +3,10 @@
 import httpx
 import pytest
 
-from bot.eval import (LiveAssistant, Observation, accuracy, category_of, evaluate, form_of, judge,
+from bot.devtools.eval import (LiveAssistant, Observation, accuracy, category_of, evaluate, form_of, judge,
                       load_items, report)
-from bot.policy import load_policy
-from bot.settings import load_settings
+from bot.policy.document import load_policy
+from bot.core.settings import load_settings
 
 POLICY = load_policy()
 SECURITY = "The policy section \u201cSecurity of your personal information\u201d says: ..."

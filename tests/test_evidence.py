@@ -5,7 +5,7 @@ import pytest
 
 from bot.nlu.evidence import (Evidence, Part, PartClassifier, by_section, digest, gather,
                               policy_sentences, split_clauses)
-from bot.policy import load_policy
+from bot.policy.document import load_policy
 
 POLICY = load_policy()
 

@@ -1,6 +1,6 @@
 """Finding what "try again" refers to (bot/faults.py)."""
 
-from bot import faults
+from bot.conversation import faults
 
 
 def user(text, intent="inform"):

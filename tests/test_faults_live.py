@@ -24,11 +24,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot import faults
-from bot.db import ensure_database, make_engine, session_factory, transaction, upgrade
-from bot.models import PrivacyRequest
-from bot.paths import ROOT, VAR_DIR
-from bot.stack import (Stack, actions_service, child_environment, prepare_tracker_store,
+from bot.conversation import faults
+from bot.storage.db import ensure_database, make_engine, session_factory, transaction, upgrade
+from bot.storage.models import PrivacyRequest
+from bot.core.paths import ROOT, VAR_DIR
+from bot.devtools.stack import (Stack, actions_service, child_environment, prepare_tracker_store,
                        rasa_service, scaled_environment)
 from tests.test_live_requests import latest_code
 from tests.test_scaled import drop_databases, httpx_ok, scaled_settings

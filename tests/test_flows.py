@@ -5,9 +5,11 @@ from datetime import datetime
 
 import pytest
 
-from bot import flows, validators
-from bot.flows import FLOWS, NONE, QUESTIONS, SLOT_EXPLANATIONS, UNVERIFIED, VERIFIED
-from bot.policy import load_policy
+from bot.conversation import flows
+
+from bot.requests import validators
+from bot.conversation.flows import FLOWS, NONE, QUESTIONS, SLOT_EXPLANATIONS, UNVERIFIED, VERIFIED
+from bot.policy.document import load_policy
 
 KINDS = ("deletion", "correction", "suspension", "access", "unsubscribe")
 QUOTED_PARAGRAPH = re.compile(r"^\u201c(.+)\u201d$", re.M)

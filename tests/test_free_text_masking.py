@@ -6,9 +6,9 @@ import re
 import pytest
 from hypothesis import assume, example, given, strategies as st
 
-from bot.masking import (EMAIL_PLACEHOLDER, NAME_PLACEHOLDER, NUMBER_PLACEHOLDER,
+from bot.core.masking import (EMAIL_PLACEHOLDER, NAME_PLACEHOLDER, NUMBER_PLACEHOLDER,
                          PHONE_PLACEHOLDER, REFERENCE_PLACEHOLDER, mask_free_text)
-from bot.references import PREFIXES, REFERENCE_ALPHABET, new_reference
+from bot.requests.references import PREFIXES, REFERENCE_ALPHABET, new_reference
 from tests.test_properties import FAST, LONG_TEXTS, email_addresses, phone_numbers
 
 

@@ -1,4 +1,4 @@
-"""What the policy leaves unanswered (bot.gaps): answer references and their tokens, the gap log on
+"""What the policy leaves unanswered (bot.policy.gaps): answer references and their tokens, the gap log on
 SQLite and PostgreSQL, the report /staff/gaps shows, the migration, and the retention period."""
 
 import json
@@ -11,13 +11,15 @@ import httpx
 import pytest
 from sqlalchemy import func, inspect, select
 
-from bot import gaps, retention
-from bot.db import make_engine, transaction, upgrade
-from bot.gaps import (GAP_KINDS, MAX_QUESTION_CHARS, NO_TOPIC_LABEL, REPLY_KINDS, AnswerRef,
+from bot.policy import gaps
+
+from bot.retention import purge as retention
+from bot.storage.db import make_engine, transaction, upgrade
+from bot.policy.gaps import (GAP_KINDS, MAX_QUESTION_CHARS, NO_TOPIC_LABEL, REPLY_KINDS, AnswerRef,
                       GapLog, clean_answer_payload, week_start)
-from bot.models import AnswerFeedback, PolicyGap
-from bot.paths import ROOT
-from bot.retention import RasaApiTracker, purge
+from bot.storage.models import AnswerFeedback, PolicyGap
+from bot.core.paths import ROOT
+from bot.retention.purge import RasaApiTracker, purge
 from tests.helpers import MONDAY as NOW
 from tests.helpers import Clock
 

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from bot.db import make_engine, transaction, upgrade
-from bot.gaps import AnswerRef, section_headings
-from bot.models import AnswerFeedback, AuditEntry, PolicyGap
-from bot.settings import load_settings
-from bot.store import RequestStore
+from bot.storage.db import make_engine, transaction, upgrade
+from bot.policy.gaps import AnswerRef, section_headings
+from bot.storage.models import AnswerFeedback, AuditEntry, PolicyGap
+from bot.core.settings import load_settings
+from bot.requests.store import RequestStore
 from bot.web.app import FEEDBACK_UNAVAILABLE, create_app, normalise_rasa_messages
 from bot.web.staff import StaffServices
 from tests.helpers import Clock
@@ -242,7 +242,7 @@ def test_a_database_failure_is_a_friendly_503_and_the_chat_still_works(tmp_path)
 
 def test_no_secret_configured_is_a_503(app, services, monkeypatch):
     monkeypatch.delenv("APP_SECRET")
-    monkeypatch.setattr("bot.store.read_env_file", lambda: {})
+    monkeypatch.setattr("bot.requests.store.read_env_file", lambda: {})
     response = rate(app, True)
     assert response.status_code == 503 and "try again" in response.json()["error"]
     assert all_rows(services, AnswerFeedback) == []

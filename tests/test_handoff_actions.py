@@ -9,10 +9,10 @@ import actions.handoff as handoff_module
 from actions.handoff import (ActionHumanHandoff, ActionSubmitHandoffContact, ValidateHandoffForm,
                              handle_fallback)
 from actions.policy_answers import ActionAnswerYes
-from bot.answers import CONNECT_BUTTON
-from bot.db import make_engine
-from bot.handoffs import Handoffs
-from bot.staff import StaffDirectory
+from bot.policy.answers import CONNECT_BUTTON
+from bot.storage.db import make_engine
+from bot.support.tickets import Handoffs
+from bot.staff.accounts import StaffDirectory
 
 
 class Staff:

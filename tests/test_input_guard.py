@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import input_guard
-from bot.input_guard import EMPTY, TOO_LONG, clean, is_button_command, prepare, reply_for
+from bot.conversation import input_guard
+from bot.conversation.input_guard import EMPTY, TOO_LONG, clean, is_button_command, prepare, reply_for
 
 INTENTS = ["affirm", "deny", "stop", "request_deletion", "retry", "human_handoff"]
 

@@ -5,7 +5,7 @@ from itertools import product
 
 import pytest
 
-from bot.lifecycle import (COMPLETED, DEFAULT_DUE_WORKING_DAYS, IN_PROGRESS, OPEN_STATUSES,
+from bot.requests.lifecycle import (COMPLETED, DEFAULT_DUE_WORKING_DAYS, IN_PROGRESS, OPEN_STATUSES,
                            RECEIVED, REJECTED, STATUSES, TRANSITIONS, UNVERIFIED,
                            IllegalTransition, add_working_days, check_transition)
 

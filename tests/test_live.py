@@ -10,9 +10,9 @@ import uuid
 import httpx
 import pytest
 
-from bot.eval import LiveAssistant, accuracy, evaluate, load_items, report
-from bot.paths import ROOT
-from bot.policy import load_policy
+from bot.devtools.eval import LiveAssistant, accuracy, evaluate, load_items, report
+from bot.core.paths import ROOT
+from bot.policy.document import load_policy
 
 pytestmark = pytest.mark.live
 

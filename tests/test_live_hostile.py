@@ -16,8 +16,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.db import make_engine, session_factory, transaction
-from bot.models import PrivacyRequest
+from bot.storage.db import make_engine, session_factory, transaction
+from bot.storage.models import PrivacyRequest
 from tests.test_live_requests import latest_code
 
 pytestmark = pytest.mark.live

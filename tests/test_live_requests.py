@@ -11,9 +11,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.db import make_engine, session_factory, transaction
-from bot.models import OutboxMessage, PrivacyRequest
-from bot.paths import VAR_DIR
+from bot.storage.db import make_engine, session_factory, transaction
+from bot.storage.models import OutboxMessage, PrivacyRequest
+from bot.core.paths import VAR_DIR
 
 pytestmark = pytest.mark.live
 
@@ -128,7 +128,7 @@ def test_status_of_a_request(live_stack, sessions):
 
 def test_completing_a_deletion_erases_the_requesters_conversation(live_stack, sessions):
     """Rasa's in-memory tracker store loses the conversation; the request and its history stay."""
-    from bot.store import RequestStore
+    from bot.requests.store import RequestStore
 
     visitor = Visitor(live_stack)
     email = f"erase.{RUN}@example.com"
@@ -155,8 +155,8 @@ def test_with_nobody_from_support_online_the_ticket_waits_and_the_reply_goes_by_
         live_stack, sessions):
     from sqlalchemy import update
 
-    from bot.handoffs import Handoffs
-    from bot.models import StaffUser
+    from bot.support.tickets import Handoffs
+    from bot.storage.models import StaffUser
 
     with transaction(sessions) as session:  # nobody has a staff page open
         session.execute(update(StaffUser).values(last_seen_at=None))

@@ -10,10 +10,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from bot.db import make_engine, session_factory, transaction
-from bot.mail import MAX_ATTEMPTS, SmtpSettings, backoff, deliver_due, smtp_settings
-from bot.models import OutboxMessage
-from bot.outbox import enqueue, list_messages, utcnow
+from bot.storage.db import make_engine, session_factory, transaction
+from bot.mail.smtp import MAX_ATTEMPTS, SmtpSettings, backoff, deliver_due, smtp_settings
+from bot.storage.models import OutboxMessage
+from bot.mail.outbox import enqueue, list_messages, utcnow
 
 
 class Inbox:
@@ -114,7 +114,7 @@ def test_list_filters_by_recipient(sessions):
 
 
 def test_queueing_logs_a_masked_address(sessions, caplog):
-    with caplog.at_level(logging.INFO, logger="bot.outbox"):
+    with caplog.at_level(logging.INFO, logger="bot.mail.outbox"):
         queue(sessions, to="jane.doe@example.com")
     assert "queued" in caplog.text
     assert "jane.doe@example.com" not in caplog.text and "j***@e***.com" in caplog.text
@@ -123,7 +123,7 @@ def test_queueing_logs_a_masked_address(sessions, caplog):
 def test_smtp_settings_need_host_port_and_sender(monkeypatch):
     for name in ("SMTP_HOST", "SMTP_PORT", "SMTP_FROM"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr("bot.mail.read_env_file", lambda: {})
+    monkeypatch.setattr("bot.mail.smtp.read_env_file", lambda: {})
     assert smtp_settings() is None
     monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("SMTP_PORT", "2525")

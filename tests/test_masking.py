@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from bot.masking import PiiMaskingFilter, install_log_masking, mask_email, mask_pii
+from bot.core.masking import PiiMaskingFilter, install_log_masking, mask_email, mask_pii
 
 EMAIL = "jane.doe@example.com"
 PHONE = "+86 138 0013 8000"

@@ -3,8 +3,8 @@
 import pytest
 import yaml
 
-from bot.paths import POLICY_TEXT, SECTION_MAP
-from bot.policy import (PolicyFormatError, load_policy, normalise_paragraph, parse_policy,
+from bot.core.paths import POLICY_TEXT, SECTION_MAP
+from bot.policy.document import (PolicyFormatError, load_policy, normalise_paragraph, parse_policy,
                         split_sentences)
 
 SECTION_MAP_DATA = yaml.safe_load(SECTION_MAP.read_text(encoding="utf-8"))

@@ -20,14 +20,18 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from bot import flows, validators, verification
-from bot.masking import mask_email, mask_pii
-from bot.models import Base, OutboxMessage, VerificationCode
-from bot.paths import POLICY_TEXT, SECTION_MAP
-from bot.policy import (PolicyFormatError, normalise_paragraph, parse_policy, split_sentences)
-from bot.references import (CODE_LENGTH, PREFIXES, REFERENCE_ALPHABET, REFERENCE_PATTERN,
+from bot.conversation import flows
+
+from bot.requests import validators
+
+from bot.requests import verification
+from bot.core.masking import mask_email, mask_pii
+from bot.storage.models import Base, OutboxMessage, VerificationCode
+from bot.core.paths import POLICY_TEXT, SECTION_MAP
+from bot.policy.document import (PolicyFormatError, normalise_paragraph, parse_policy, split_sentences)
+from bot.requests.references import (CODE_LENGTH, PREFIXES, REFERENCE_ALPHABET, REFERENCE_PATTERN,
                             kind_of, new_reference)
-from bot.validators import Invalid
+from bot.requests.validators import Invalid
 
 # No example database on disk (nothing to ignore in git), no deadline (CI machines are slow:
 # a property must fail because it is false, never because a run was slow).

@@ -11,8 +11,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.evidence import EVIDENCE_KEY, Evidence, policy_sentences
-from bot.policy import load_policy
-from bot.rasa_components import SENTENCE_VECTOR, PolicyEvidence, SentenceEncoderFeaturizer
+from bot.policy.document import load_policy
+from bot.rasa.components import SENTENCE_VECTOR, PolicyEvidence, SentenceEncoderFeaturizer
 
 CONTEXT = ExecutionContext(GraphSchema({}), "test")
 EXAMPLES = {

@@ -5,7 +5,7 @@ from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.rasa_entry import cache_action_response_validation
+from bot.rasa.entry import cache_action_response_validation
 
 GOOD = {"events": [{"event": "slot", "name": "last_section", "value": "security"}],
         "responses": [{"text": "The policy section says: ..."}]}
@@ -48,9 +48,9 @@ from rasa.shared.core.domain import Domain  # noqa: E402
 from rasa.shared.core.events import ActiveLoop, BotUttered, SlotSet, UserUttered  # noqa: E402
 from rasa.shared.core.trackers import DialogueStateTracker  # noqa: E402
 
-import bot.rasa_entry as rasa_entry  # noqa: E402
-from bot import faults  # noqa: E402
-from bot.paths import ROOT  # noqa: E402
+import bot.rasa.entry as rasa_entry  # noqa: E402
+from bot.conversation import faults  # noqa: E402
+from bot.core.paths import ROOT  # noqa: E402
 
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
 

@@ -1,4 +1,4 @@
-"""Rate limits on verification codes and new requests, on both databases (`bot.ratelimit`)."""
+"""Rate limits on verification codes and new requests, on both databases (`bot.requests.ratelimit`)."""
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -7,10 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot import ratelimit, verification
-from bot.db import make_engine, session_factory, transaction
-from bot.models import OutboxMessage, PrivacyRequest, VerificationCode
-from bot.ratelimit import RateLimited
+from bot.requests import ratelimit
+
+from bot.requests import verification
+from bot.storage.db import make_engine, session_factory, transaction
+from bot.storage.models import OutboxMessage, PrivacyRequest, VerificationCode
+from bot.requests.ratelimit import RateLimited
 from tests.helpers import MONDAY as START
 
 

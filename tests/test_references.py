@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from bot.references import (CODE_LENGTH, PREFIXES, REFERENCE_ALPHABET, kind_of, new_reference,
+from bot.requests.references import (CODE_LENGTH, PREFIXES, REFERENCE_ALPHABET, kind_of, new_reference,
                             normalise_reference)
 
 KINDS = ("deletion", "correction", "suspension", "access", "unsubscribe")

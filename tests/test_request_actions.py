@@ -15,13 +15,13 @@ from actions.forms import (ActionAskAccountEmail, ActionAskConfirmRequest,
                            ValidateDeletionForm, ValidateSuspensionForm, ValidateUnsubscribeForm)
 from actions.submit import (FLOW_SLOTS, ActionCancelRequest, ActionCheckStatus, SubmitDeletion,
                             SubmitUnsubscribe, ValidateStatusForm)
-from bot import flows
-from bot.db import make_engine, transaction
-from bot.models import OutboxMessage
-from bot.paths import ROOT
-from bot.handoffs import Handoffs
-from bot.staff import StaffDirectory
-from bot.store import RequestStore
+from bot.conversation import flows
+from bot.storage.db import make_engine, transaction
+from bot.storage.models import OutboxMessage
+from bot.core.paths import ROOT
+from bot.support.tickets import Handoffs
+from bot.staff.accounts import StaffDirectory
+from bot.requests.store import RequestStore
 from sqlalchemy import select
 
 DOMAIN = Domain.load(str(ROOT / "domain.yml")).as_dict()
@@ -298,7 +298,7 @@ async def test_status_answers_only_a_matching_reference_and_email(store):
 
 # -- failures at submit time and "try again" --------------------------------------------------
 
-from bot import faults  # noqa: E402
+from bot.conversation import faults  # noqa: E402
 from actions.submit import ActionRetry  # noqa: E402
 
 CONFIRMED = {"account_email": "jane@example.com", "deletion_scope": "all",

@@ -18,16 +18,18 @@ from hypothesis import given, settings as hypothesis_settings, strategies as st
 from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.engine import make_url
 
-from bot import lifecycle, retention
-from bot.db import make_engine, transaction
-from bot.handoffs import Handoffs
-from bot.models import (AuditEntry, HandoffMessage, HandoffTicket, OutboxMessage, PrivacyRequest,
+from bot.requests import lifecycle
+
+from bot.retention import purge as retention
+from bot.storage.db import make_engine, transaction
+from bot.support.tickets import Handoffs
+from bot.storage.models import (AuditEntry, HandoffMessage, HandoffTicket, OutboxMessage, PrivacyRequest,
                         RequestEvent, VerificationCode)
-from bot.outbox import FAILED, QUEUED, SENT
-from bot.paths import ROOT
-from bot.retention import (MAX_AGE, RasaApiTracker, SqlTracker, parse_age, pending_erasures,
+from bot.mail.outbox import FAILED, QUEUED, SENT
+from bot.core.paths import ROOT
+from bot.retention.purge import (MAX_AGE, RasaApiTracker, SqlTracker, parse_age, pending_erasures,
                            purge)
-from bot.store import RequestStore
+from bot.requests.store import RequestStore
 from tests.conftest import _postgres_database
 from tests.helpers import MONDAY as NOW
 from tests.helpers import Clock
@@ -434,7 +436,7 @@ def run_purge(database_url, *args, **env):
 
 @pytest.fixture
 def cli_database(tmp_path):
-    from bot.db import upgrade
+    from bot.storage.db import upgrade
 
     url = f"sqlite:///{tmp_path / 'purge.db'}"
     upgrade(url)

@@ -2,10 +2,10 @@
 
 import pytest
 
-from bot.coverage import load_coverage
+from bot.policy.coverage import load_coverage
 from bot.nlu.evidence import Evidence, Part
-from bot.policy import load_policy
-from bot.routing import (CLOSEST, DIRECT, NOT_COVERED, NOT_POLICY, Reading, Thresholds, decide,
+from bot.policy.document import load_policy
+from bot.conversation.routing import (CLOSEST, DIRECT, NOT_COVERED, NOT_POLICY, Reading, Thresholds, decide,
                          load_thresholds)
 
 POLICY = load_policy()
@@ -131,8 +131,8 @@ def test_thresholds_come_from_the_calibration_file(tmp_path):
 def test_the_rules_send_exactly_the_routed_intents_to_the_router():
     import yaml
 
-    from bot.paths import ROOT
-    from bot.routing import is_routed
+    from bot.core.paths import ROOT
+    from bot.conversation.routing import is_routed
 
     rules = yaml.safe_load((ROOT / "data" / "rules.yml").read_text(encoding="utf-8"))["rules"]
     domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))

@@ -14,11 +14,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.db import ensure_database, make_engine, session_factory, transaction, upgrade
-from bot.models import OutboxMessage, PrivacyRequest
-from bot.paths import ROOT, VAR_DIR
-from bot.settings import load_settings
-from bot.stack import (Stack, actions_service, child_environment, prepare_tracker_store,
+from bot.storage.db import ensure_database, make_engine, session_factory, transaction, upgrade
+from bot.storage.models import OutboxMessage, PrivacyRequest
+from bot.core.paths import ROOT, VAR_DIR
+from bot.core.settings import load_settings
+from bot.devtools.stack import (Stack, actions_service, child_environment, prepare_tracker_store,
                        rasa_service, scaled_environment)
 
 pytestmark = pytest.mark.live

@@ -5,15 +5,15 @@ from dataclasses import replace
 import pytest
 from rasa.__main__ import create_argument_parser
 
-from bot.settings import load_settings
-from bot.stack import actions_service, rasa_service, services
+from bot.core.settings import load_settings
+from bot.devtools.stack import actions_service, rasa_service, services
 
 
 @pytest.mark.parametrize("token", ["-starts-with-a-dash", "plain0123", "--double"])
 def test_rasa_gets_the_api_token_whatever_it_starts_with(token):
     settings = replace(load_settings(), rasa_api_token=token)
     command = rasa_service(settings, 5005).command
-    args = create_argument_parser().parse_args(command[3:])  # after `python -m bot.rasa_entry`
+    args = create_argument_parser().parse_args(command[3:])  # after `python -m bot.rasa.entry`
     assert args.auth_token == token and args.enable_api
 
 
@@ -41,8 +41,8 @@ def test_a_server_that_fails_to_start_takes_the_others_down(monkeypatch, tmp_pat
     """One server dying at start must not leave the rest holding their ports."""
     import sys
 
-    import bot.stack as stack_module
-    from bot.stack import Service, Stack
+    import bot.devtools.stack as stack_module
+    from bot.devtools.stack import Service, Stack
 
     alive = Service("sleeper", [sys.executable, "-c", "import time; time.sleep(600)"],
                     "http://127.0.0.1:9/never")

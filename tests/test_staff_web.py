@@ -9,10 +9,10 @@ from sqlalchemy import select
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from bot.db import make_engine, transaction, upgrade
-from bot.models import AuditEntry, OutboxMessage
-from bot.settings import load_settings
-from bot.store import RequestStore
+from bot.storage.db import make_engine, transaction, upgrade
+from bot.storage.models import AuditEntry, OutboxMessage
+from bot.core.settings import load_settings
+from bot.requests.store import RequestStore
 from bot.web.app import create_app
 from bot.web.staff import PUBLIC_STAFF_PATHS, StaffServices
 

@@ -6,10 +6,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, inspect, select
 
-from bot import lifecycle, verification
-from bot.db import transaction
-from bot.models import OutboxMessage, PrivacyRequest, RequestEvent, VerificationCode
-from bot.references import REFERENCE_PATTERN
+from bot.requests import lifecycle
+
+from bot.requests import verification
+from bot.storage.db import transaction
+from bot.storage.models import OutboxMessage, PrivacyRequest, RequestEvent, VerificationCode
+from bot.requests.references import REFERENCE_PATTERN
 from tests.helpers import MONDAY
 
 
@@ -152,7 +154,7 @@ def test_a_new_code_replaces_the_old_one(store):
 
 
 def test_nothing_half_written_when_the_transaction_fails(store, monkeypatch):
-    import bot.store as store_module
+    import bot.requests.store as store_module
 
     def broken_enqueue(*args, **kwargs):
         raise RuntimeError("mail table unavailable")

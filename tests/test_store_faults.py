@@ -20,13 +20,14 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-import bot.db
-import bot.store as store_module
-from bot import lifecycle, ratelimit
-from bot.db import make_engine, session_factory, transaction
-from bot.mail import SmtpSettings, backoff, deliver_due
-from bot.models import OutboxMessage, PrivacyRequest, RequestEvent, VerificationCode
-from bot.store import RequestStore
+import bot.storage.db
+import bot.requests.store as store_module
+from bot.requests import lifecycle
+from bot.requests import ratelimit
+from bot.storage.db import make_engine, session_factory, transaction
+from bot.mail.smtp import SmtpSettings, backoff, deliver_due
+from bot.storage.models import OutboxMessage, PrivacyRequest, RequestEvent, VerificationCode
+from bot.requests.store import RequestStore
 from tests.helpers import MONDAY as T0
 from tests.helpers import Clock
 from tests.test_mail import Inbox
@@ -141,8 +142,8 @@ def test_an_unreachable_postgresql_fails_fast_with_a_database_error():
 
 def test_a_postgresql_server_that_never_answers_times_out(monkeypatch):
     """A server that takes the TCP connection but never replies (a hung or firewalled host)
-    must not hang the chat: connections give up after bot.db's connect timeout."""
-    monkeypatch.setattr(bot.db, "POSTGRES_CONNECT_TIMEOUT", 1)
+    must not hang the chat: connections give up after bot.storage.db's connect timeout."""
+    monkeypatch.setattr(bot.storage.db, "POSTGRES_CONNECT_TIMEOUT", 1)
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(16)  # the kernel completes handshakes; nobody ever reads or replies

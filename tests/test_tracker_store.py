@@ -8,8 +8,8 @@ from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import read_endpoint_config
 
-from bot.paths import ROOT
-from bot.tracker_store import SWEEP_EVERY_SECONDS, RetainingInMemoryTrackerStore
+from bot.core.paths import ROOT
+from bot.rasa.tracker_store import SWEEP_EVERY_SECONDS, RetainingInMemoryTrackerStore
 
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
 DAY = 86400.0

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.paths import ROOT
-from bot.policy import load_policy
+from bot.core.paths import ROOT
+from bot.policy.document import load_policy
 
 NLU_DIR = ROOT / "data" / "nlu"
 DEV_QUESTIONS = ROOT.parent / "shared" / "eval" / "dev_questions.yml"

@@ -4,8 +4,8 @@ import unicodedata
 
 import pytest
 
-from bot import validators
-from bot.validators import Invalid
+from bot.requests import validators
+from bot.requests.validators import Invalid
 
 
 def assert_friendly(error: Invalid) -> None:

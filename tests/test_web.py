@@ -8,9 +8,9 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from bot.db import make_engine, upgrade
-from bot.settings import load_settings
-from bot.store import RequestStore
+from bot.storage.db import make_engine, upgrade
+from bot.core.settings import load_settings
+from bot.requests.store import RequestStore
 from bot.web.staff import StaffServices
 from bot.web.app import UNREACHABLE, create_app, normalise_rasa_messages
 

@@ -1,7 +1,7 @@
 """Encodings made ahead of NLU, and kept for texts that come again.
 
 Rasa runs its NLU graph synchronously on its one event loop, so a 20 ms encoder would hold up every
-other conversation while it runs. The REST and socketio channels (`bot.rasa_channels`) therefore
+other conversation while it runs. The REST and socketio channels (`bot.rasa.channels`) therefore
 encode a message in a worker thread *before* handing it to Rasa (numpy's matrix products release
 the interpreter lock, so the second core does the work while the loop serves other visitors), and
 the featurizer finds the result here. The same table keeps recent texts ("yes", "delete my

@@ -1,6 +1,6 @@
 """What the sentence encoder says about a question, in a form the action server can use.
 
-The encoder runs once per message, inside Rasa (`bot.rasa_components`). Besides the features the
+The encoder runs once per message, inside Rasa (`bot.rasa.components`). Besides the features the
 intent classifier reads, it leaves this evidence in the parse data: how close the question is to
 every sentence of the policy (to choose what to quote), and, for a question that asks two things
 ("who do you share my data with and where is it kept?"), the intent of each part. The action
@@ -17,8 +17,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from bot.answers import candidates
-from bot.policy import Policy
+from bot.policy.answers import candidates
+from bot.policy.document import Policy
 
 EVIDENCE_KEY = "policy_evidence"
 SCORE_DECIMALS = 3

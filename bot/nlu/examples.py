@@ -8,7 +8,7 @@ from typing import List, Tuple
 
 import yaml
 
-from bot.paths import ROOT
+from bot.core.paths import ROOT
 
 NLU_DIR = ROOT / "data" / "nlu"
 # `[jane@example.com](email)` or `[x]{"entity": "email"}` -> the annotated words themselves.

@@ -25,11 +25,11 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot import input_guard
-from bot.gaps import AnswerRef, clean_answer_payload
-from bot.masking import install_log_masking
-from bot.settings import Settings, load_settings
-from bot.store import app_secret
+from bot.conversation import input_guard
+from bot.policy.gaps import AnswerRef, clean_answer_payload
+from bot.core.masking import install_log_masking
+from bot.core.settings import Settings, load_settings
+from bot.requests.store import app_secret
 from bot.web.staff import SESSION_LIFETIME, StaffServices
 from bot.web.staff import routes as staff_routes
 
@@ -218,8 +218,8 @@ def create_app(settings: Optional[Settings] = None,
 
 async def deliver_outbox_forever(interval: float = 10.0) -> None:
     """Send the outbox over SMTP every few seconds, when SMTP is configured."""
-    from bot.db import make_engine, session_factory
-    from bot.mail import deliver_due, smtp_settings
+    from bot.storage.db import make_engine, session_factory
+    from bot.mail.smtp import deliver_due, smtp_settings
 
     settings = smtp_settings()
     if settings is None:

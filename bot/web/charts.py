@@ -14,7 +14,7 @@ from typing import List, Sequence
 
 from markupsafe import Markup
 
-from bot.gaps import WeekCount
+from bot.policy.gaps import WeekCount
 
 WIDTH, HEIGHT = 760, 280
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 24, 64  # room for the y labels, x labels and axis titles

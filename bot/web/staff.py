@@ -26,12 +26,12 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from bot import lifecycle
-from bot.gaps import GAP_KINDS, NO_SECTION_LABEL, GapLog, section_headings, topic_names
-from bot.handoffs import Handoffs
-from bot.outbox import utcnow
-from bot.staff import FAILED_LOGIN_WINDOW, MAX_FAILED_LOGINS, StaffDirectory, StaffMember
-from bot.store import KINDS, RequestStore
+from bot.requests import lifecycle
+from bot.policy.gaps import GAP_KINDS, NO_SECTION_LABEL, GapLog, section_headings, topic_names
+from bot.support.tickets import Handoffs
+from bot.mail.outbox import utcnow
+from bot.staff.accounts import FAILED_LOGIN_WINDOW, MAX_FAILED_LOGINS, StaffDirectory, StaffMember
+from bot.requests.store import KINDS, RequestStore
 from bot.web.charts import weekly_bars
 
 SESSION_LIFETIME = timedelta(hours=8)

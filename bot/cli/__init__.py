@@ -1,0 +1,1 @@
+"""`python -m bot ...`: the project's command line."""

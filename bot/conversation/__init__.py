@@ -1,0 +1,1 @@
+"""The conversation's logic without Rasa: input checks, routing, request flows, faults."""

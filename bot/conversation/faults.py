@@ -1,0 +1,86 @@
+"""What the visitor is told when part of the system fails mid-conversation, and how "try again"
+finds what was left undone.
+
+Rasa keeps the conversation (slots included); the action server and the request database do
+the work. When either fails, the answers the visitor gave are still in Rasa's slots, so the
+promise is: tell them plainly, keep the answers, and let "try again" finish the job. A request
+whose storing failed is remembered in the `pending_submission` slot; the apology is marked in
+its metadata so that the next "try again" knows there is something to retry.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, Mapping, Optional
+
+from bot.requests.store import KINDS
+
+SUBMIT_PREFIX = "action_submit_"
+PENDING_SLOT = "pending_submission"
+FAILURE_MARK = "service_failure"  # key in a BotUttered's metadata
+RETRY_INTENT = "retry"
+RETRY_BUTTON: Dict[str, str] = {"title": "Try again", "payload": f"/{RETRY_INTENT}"}
+
+NOT_SAVED = ("I'm sorry, I couldn't save your request just now because of a problem on our "
+             "side. Your answers are kept: say \u201ctry again\u201d in a moment and I'll save it.")
+NOT_DONE = ("I'm sorry, something went wrong on our side and I couldn't finish that. Nothing "
+            "you told me is lost: say \u201ctry again\u201d in a moment.")
+DROPPED = ("All right: I've dropped the request that couldn't be saved, so nothing was stored. "
+           "Is there anything else I can help with?")
+SEND_AGAIN = "Thanks for waiting. Could you send your last message again?"
+NOTHING_PENDING = ("There's nothing waiting to be retried. What would you like to do? You can "
+                   "ask about the privacy policy or make a privacy request.")
+
+
+def pending_kind(action_name: str) -> Optional[str]:
+    """The request kind an `action_submit_<kind>` stores, or None for any other action."""
+    if not action_name.startswith(SUBMIT_PREFIX):
+        return None
+    kind = action_name[len(SUBMIT_PREFIX):]
+    return kind if kind in KINDS else None
+
+
+def failure_text(action_name: str) -> str:
+    return NOT_SAVED if pending_kind(action_name) else NOT_DONE
+
+
+def pending_slots(kind: str) -> Dict[str, Any]:
+    """What a failed save leaves in the conversation: the answers stay, the request is pending,
+    and the confirmation is asked for again should the visitor start over."""
+    return {PENDING_SLOT: kind, "confirm_request": None}
+
+
+def failure_metadata(action_name: str) -> Dict[str, Any]:
+    return {FAILURE_MARK: action_name}
+
+
+def _is_failure(event: Mapping[str, Any]) -> bool:
+    return event.get("event") == "bot" and FAILURE_MARK in (event.get("metadata") or {})
+
+
+def _intent(event: Mapping[str, Any]) -> str:
+    return ((event.get("parse_data") or {}).get("intent") or {}).get("name") or ""
+
+
+def failed_message(events: Iterable[Mapping[str, Any]]) -> Optional[Mapping[str, Any]]:
+    """The visitor's message that the assistant answered with an apology, when every turn since
+    then failed too: "try again" means "read that message again". None when the turn before
+    the latest message went well."""
+    turns = []  # (user event, did its turn fail?), newest first, the latest message excluded
+    failed = False
+    for event in reversed(list(events)):
+        if event.get("event") == "user":
+            turns.append((event, failed))
+            failed = False
+        elif _is_failure(event):
+            failed = True
+    for message, turn_failed in turns[1:]:
+        if not turn_failed:
+            return None
+        if _intent(message) != RETRY_INTENT:
+            return message
+    return None
+
+
+def last_reply_was_failure(events: Iterable[Mapping[str, Any]]) -> bool:
+    """Did the assistant apologise in the turn before the visitor's latest message?"""
+    return failed_message(events) is not None

@@ -1,0 +1,1 @@
+"""What every layer may use: where files live, settings, word matching, log masking."""

@@ -1,0 +1,242 @@
+"""Keeps e-mail addresses and phone numbers out of logs.
+
+A log line is read by more people, and kept longer, than the request database. Everything that
+logs through the standard `logging` module goes through `PiiMaskingFilter` once it is installed,
+whatever the library; code that wants to name an address on purpose uses `mask_email`.
+
+`mask_free_text` does the same, more thoroughly, for visitors' questions kept for people to read
+(bot.policy.gaps): references, long numbers and names as well, and nothing of a value left.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from bot.requests.references import CODE_LENGTH, PREFIXES
+
+# The local part takes every character `validators.email` accepts (o'brien, a/b=c), or the part
+# before such a character would be left in the log. No look-behind: the leftmost match already
+# starts where the local part does, and a longer run before the @ (a URL path) still gets its
+# last 64 characters masked instead of nothing.
+EMAIL_PATTERN = re.compile(r"([\w.!#$%&'*+/=?^`{|}~-]{1,64})@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+# Seven or more digits, optionally grouped by spaces, dashes, dots or parentheses, with a leading +.
+PHONE_PATTERN = re.compile(r"(?<![\w])\+?\(?\d[\d\s().-]{5,}\d(?![\w])")
+
+
+def mask_email(address: str) -> str:
+    """`jane.doe@example.com` -> `j***@e***.com`: enough to tell two apart, not to write to."""
+    local, _, domain = address.partition("@")
+    if not domain:
+        return "***"
+    host, _, tld = domain.rpartition(".")
+    return f"{local[:1]}***@{(host or tld)[:1]}***.{tld if host else ''}".rstrip(".")
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _mask_phone(match: re.Match) -> str:
+    digits = re.sub(r"\D", "", match.group(0))
+    if len(digits) < 7 or _DATE.match(match.group(0).strip()):
+        return match.group(0)
+    return f"***{digits[-2:]}"
+
+
+def mask_pii(text: str) -> str:
+    text = EMAIL_PATTERN.sub(lambda m: mask_email(m.group(0)), text)
+    return PHONE_PATTERN.sub(_mask_phone, text)
+
+
+class PiiMaskingFilter(logging.Filter):
+    """Rewrites each record's final message with e-mail addresses and phone numbers masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string must not lose the record
+            message = str(record.msg)
+        masked = mask_pii(message)
+        if masked != message or record.args:
+            record.msg, record.args = masked, None
+        if record.exc_text:
+            record.exc_text = mask_pii(record.exc_text)
+        return True
+
+
+def install_log_masking() -> None:
+    """Mask every log record of this process at creation, whichever library logs it and
+    whichever handler writes it. Idempotent."""
+    if getattr(logging, "_privacy_masking_installed", False):
+        return
+    mask = PiiMaskingFilter()
+    factory = logging.getLogRecordFactory()
+
+    def masked_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        mask.filter(record)
+        return record
+
+    logging.setLogRecordFactory(masked_factory)
+    logging._privacy_masking_installed = True  # type: ignore[attr-defined]
+
+
+# -- free text kept for the legal department ------------------------------------------------------
+#
+# Questions the policy leaves unanswered are kept (bot.policy.gaps) for people to read: what the visitor
+# asked matters, who asked does not. So unlike a log line, where the last digits of a number tell
+# two apart, nothing of a value is kept: each becomes a placeholder that says what was there.
+
+EMAIL_PLACEHOLDER = "[e-mail]"
+PHONE_PLACEHOLDER = "[phone]"
+REFERENCE_PLACEHOLDER = "[reference]"
+NUMBER_PLACEHOLDER = "[number]"
+NAME_PLACEHOLDER = "[name]"
+
+# A phone number inside a sentence. Like PHONE_PATTERN, without its word boundaries: Chinese
+# text puts no space around a number ("我的手机号是13800138000谢谢"; Han characters are word
+# characters for `\w`), and a number glued to a word ("138 0013 8000pm") is a number all the same.
+_FREE_PHONE = re.compile(r"(?<!\d)\+?\(?\d[\d\s().-]{5,}\d(?!\d)")
+# Any other run of six or more digits: a verification code, an account or ID number.
+_DIGIT_RUN = re.compile(r"\d{6,}")
+
+
+def _reference_pattern() -> "re.Pattern[str]":
+    """References as visitors type them (bot.requests.references): any case, with or without the dash,
+    read-alikes of the dropped letters too (`del 7k3m9q`, `DEL7K3M9Q`, `DEL-7K3M90`). Built from
+    the prefixes there, so a new kind of request is masked as well."""
+    prefixes = "|".join(PREFIXES.values())
+    return re.compile(rf"(?<![A-Za-z\d])(?P<prefix>{prefixes})(?P<joint>[ \t_\-\u2013\u2014]?)"
+                      rf"(?P<code>[0-9A-Z]{{{CODE_LENGTH}}})(?![A-Za-z\d])", re.IGNORECASE)
+
+
+_REFERENCE = _reference_pattern()
+
+
+def _mask_reference(match: "re.Match[str]") -> str:
+    """Only what can be a reference: typed in capitals, joined by a dash or underscore, or with a
+    digit in the code, so that "corrected" or "sus really" stay words. (A code without a digit
+    is one in ten, and those are usually pasted as written.)"""
+    if (match.group(0).isupper() or match.group("joint").strip(" \t")
+            or any(c.isdigit() for c in match.group("code"))):
+        return REFERENCE_PLACEHOLDER
+    return match.group(0)
+
+
+def _mask_free_phone(match: "re.Match[str]") -> str:
+    raw = match.group(0)
+    digits = re.sub(r"\D", "", raw)
+    if len(digits) < 7 or _DATE.match(raw.strip()):
+        return raw  # a short number or an ISO date; six-digit runs are caught next
+    return PHONE_PLACEHOLDER
+
+
+# Words that follow "this is" / "I'm" in a capital without being a name ("I'm Sorry",
+# "This is Important"), and that end a name after "my name is" ("my name is Li and ...").
+COMMON_WORDS = frozenset("""
+a about above after afraid again against all almost also always am an and another any anyone
+anything are aren't around as asking at available aware back bad based be because been being
+both but by calling can can't cannot certain checking chinese close closing concerned confused
+could curious currently deleted deleting did different disappointed displayed do does doing done
+don't english european everyone fine for from getting glad going gone good great happy has have
+having he her here hers him his hoping how however i i'm if important in incorrect interested
+into is isn't it it's its just kind leaving like likely listed living looking lost made making
+many maybe me meeting mine misspelled missing more most much my myself near needed new no nobody
+none nor not nothing now of off ok okay old on once one only or other our out over part please
+pleased possible pretty private privacy public quite ready really right same saying scared see
+seeing shown showing since so some someone something sorry spelled still such sure surprised
+than thank thanks that that's the their them then there these they thinking this those though
+through to too trying unable under unhappy unsure up upset us used user using very visible
+want wanting was wasn't we well were what when where whether which while who why will with
+without wondering worried would writing wrong yes yet you your yours
+american british canadian french german indian japanese korean
+monday tuesday wednesday thursday friday saturday sunday
+videopro weidijia tianjin
+""".split())
+
+_NAME_WORD = r"[^\W\d_](?:[^\W\d_]|['\u2019-](?=[^\W\d_]))*"
+
+
+def _name_trigger(phrases: str, most_words: int) -> "re.Pattern[str]":
+    return re.compile(rf"(?i:\b(?:{phrases}))\s+(?P<words>{_NAME_WORD}"
+                      rf"(?:\s+{_NAME_WORD}){{0,{most_words - 1}}})")
+
+
+# "my name is X", "my name's X", "I am called X", "I'm called X", "call me X": a name follows,
+# whether or not it has a capital.
+_NAME_SAID = _name_trigger(r"my\s+name\s+is|my\s+name['\u2019]s|my\s+full\s+name\s+is|"
+                           r"i\s+am\s+called|i['\u2019]m\s+called|call\s+me", 4)
+# "this is X", "I'm X", "I am X": only capitalised words that are not common ones.
+_NAME_MAYBE = _name_trigger(r"this\s+is|i['\u2019]m|i\s+am", 3)
+
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff"
+_HAN_NAME = rf"[{_HAN}]{{2,3}}"
+# 我叫X, 我的名字是X / 我的名字叫X, 我名叫X: a name follows, in Han characters or Latin letters.
+_NAME_SAID_ZH = re.compile(rf"(?P<lead>我叫|我的名字[是叫]|我名叫|我的姓名是)(?P<gap>\s*)"
+                           rf"(?P<name>{_HAN_NAME}|[A-Za-z][A-Za-z'-]*)")
+# 我是X: a name only when X is 2-3 Han characters that do not start an ordinary phrase:
+# 我是否 (whether I), 我是不是 (am I), 我是一个/个/名 (I am a ...), 我是在 (I was at) ...
+_NAME_MAYBE_ZH = re.compile(rf"(?P<lead>我是)(?P<gap>)(?P<name>{_HAN_NAME})")
+_NOT_A_NAME_START_ZH = frozenset(
+    "否不在说个一这那该从用被为因想要会可能谁什怎多哪第贵你您他她它我们家的真了")
+_NOT_A_NAME_ZH = ("学生", "用户", "会员", "家长", "父母", "母亲", "父亲", "监护", "未成年", "老师",
+                  "客户", "新用户", "老用户", "管理员", "律师", "员工", "老板", "中国", "外国",
+                  "主持", "参会", "企业", "公司", "免费", "付费", "儿童", "孩子", "游客", "访客",
+                  "外卖", "客服")
+
+
+def _name_length(words: str, strict: bool) -> int:
+    """How many of the leading words make the name: up to the first common word, and with
+    `strict` up to the first word without a capital."""
+    taken = 0
+    for word in words.split():
+        if word.lower().replace("\u2019", "'") in COMMON_WORDS:
+            break
+        if strict and not word[:1].isupper():
+            break
+        taken += 1
+    return taken
+
+
+def _mask_name(match: "re.Match[str]", strict: bool) -> str:
+    words = match.group("words")
+    taken = _name_length(words, strict)
+    if not taken:
+        return match.group(0)
+    rest = words
+    for part in words.split()[:taken]:
+        rest = rest[rest.index(part) + len(part):]  # the words after the name, spacing kept
+    lead = match.group(0)[:match.start("words") - match.start(0)]
+    return f"{lead}{NAME_PLACEHOLDER}{rest}"
+
+
+def _mask_name_zh(match: "re.Match[str]") -> str:
+    name = match.group("name")
+    if name[0] in _NOT_A_NAME_START_ZH or name.startswith(_NOT_A_NAME_ZH):
+        return match.group(0)
+    return match.group("lead") + match.group("gap") + NAME_PLACEHOLDER
+
+
+MAX_FREE_TEXT_SCAN = 4000  # masking looks at no more than this: the regexes stay fast
+
+
+def mask_free_text(text: str) -> str:
+    """A visitor's sentence with what identifies them replaced by placeholders: e-mail addresses,
+    phone numbers, request references, other runs of six or more digits, and names introduced
+    as such ("my name is Li Wei", "this is Sam", "我叫张伟"). The question itself stays readable.
+
+    Over-masking is the safe side: a capitalised word after "I'm" that is not a common word is
+    taken for a name. Texts longer than MAX_FREE_TEXT_SCAN characters are cut first (callers keep
+    far less; see bot.policy.gaps)."""
+    if not isinstance(text, str):
+        return ""
+    text = text[:MAX_FREE_TEXT_SCAN]
+    text = EMAIL_PATTERN.sub(EMAIL_PLACEHOLDER, text)
+    text = _REFERENCE.sub(_mask_reference, text)
+    text = _FREE_PHONE.sub(_mask_free_phone, text)
+    text = _DIGIT_RUN.sub(NUMBER_PLACEHOLDER, text)
+    text = _NAME_SAID.sub(lambda m: _mask_name(m, strict=False), text)
+    text = _NAME_MAYBE.sub(lambda m: _mask_name(m, strict=True), text)
+    text = _NAME_SAID_ZH.sub(_mask_name_zh, text)
+    return _NAME_MAYBE_ZH.sub(_mask_name_zh, text)

@@ -1,0 +1,12 @@
+"""Where the project's files live, resolved from the package so every entry point agrees."""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+POLICY_DIR = ROOT / "data" / "policy"
+POLICY_TEXT = POLICY_DIR / "privacy_policy.txt"
+SECTION_MAP = POLICY_DIR / "sections.yml"
+SPACY_PIPELINE = ROOT / "spacy_pipeline" / "en_privacy"
+MODELS_DIR = ROOT / "models"
+ENV_FILE = ROOT / ".env"
+VAR_DIR = ROOT / "var"

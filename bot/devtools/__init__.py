@@ -1,0 +1,1 @@
+"""Developer tools: the stack supervisor, evaluation, calibration, comparison, benchmark."""

@@ -1,0 +1,1 @@
+"""E-mail: the outbox every message goes through, and its SMTP delivery."""

@@ -1,0 +1,1 @@
+"""Rasa's extension points: graph components, input channels, tracker store, the entry point."""

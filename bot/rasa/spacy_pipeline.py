@@ -1,0 +1,84 @@
+"""Builds the project's own spaCy pipeline, since no pretrained one can be downloaded here.
+
+A blank English pipeline gives Rasa tokens; the lookup lemmatizer (tables from
+`spacy-lookups-data`, bundled into the saved pipeline) lets `CountVectorsFeaturizer` see
+"deleting" and "deleted" as one word; the entity ruler marks e-mail addresses, phone numbers
+and request reference codes so `SpacyEntityExtractor` can hand them to forms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Dict, List
+
+import spacy
+from spacy.language import Language
+
+from bot.core.paths import SPACY_PIPELINE
+from bot.requests.references import PREFIXES, REFERENCE_ALPHABET
+
+PIPELINE_NAME = "en_privacy"
+PIPELINE_VERSION = "1.0.0"
+
+REFERENCE_PREFIXES = tuple(PREFIXES.values())
+_REFERENCE_TOKEN = f"(?i)^(?:{'|'.join(REFERENCE_PREFIXES)})-[{REFERENCE_ALPHABET}]{{6}}$"
+_REFERENCE_TAIL = f"(?i)^[{REFERENCE_ALPHABET}]{{6}}$"
+
+
+def entity_patterns() -> List[Dict]:
+    """Patterns for the entity ruler; kept as data so tests can check them one by one."""
+    digits = {"TEXT": {"REGEX": r"^\(?\+?\d{1,4}\)?$"}}
+    group = {"TEXT": {"REGEX": r"^\d{2,5}$"}}
+    return [
+        {"label": "email", "pattern": [{"LIKE_EMAIL": True}]},
+        # One token: +8613800138000, 13800138000, 010-62345678, +1-202-555-0143
+        {"label": "phone", "pattern": [{"TEXT": {"REGEX": r"^\+?\d[\d-]{6,18}\d$"}}]},
+        # Grouped: +86 138 0013 8000, (010) 6234 5678, 202 555 0143
+        {"label": "phone", "pattern": [digits, group, group, {"TEXT": {"REGEX": r"^\d{3,5}$"}}]},
+        {"label": "phone", "pattern": [digits, group, {"TEXT": {"REGEX": r"^\d{4,5}$"}}]},
+        # Split by the tokenizer: 010 - 62345678, (010) 6234 5678
+        {"label": "phone", "pattern": [digits, {"TEXT": "-"}, {"TEXT": {"REGEX": r"^\d{6,8}$"}}]},
+        {"label": "phone", "pattern": [{"TEXT": "("}, group, {"TEXT": ")"}, group, group]},
+        {"label": "reference", "pattern": [{"TEXT": {"REGEX": _REFERENCE_TOKEN}}]},
+        {
+            "label": "reference",
+            "pattern": [
+                {"LOWER": {"IN": [p.lower() for p in REFERENCE_PREFIXES]}},
+                {"TEXT": "-"},
+                {"TEXT": {"REGEX": _REFERENCE_TAIL}},
+            ],
+        },
+    ]
+
+
+def build_pipeline() -> Language:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    ruler = nlp.add_pipe("entity_ruler", config={"overwrite_ents": True})
+    nlp.initialize()  # loads the lookup tables from spacy-lookups-data into the pipeline
+    ruler.add_patterns(entity_patterns())
+    nlp.meta["name"] = PIPELINE_NAME
+    nlp.meta["version"] = PIPELINE_VERSION
+    nlp.meta["description"] = "Blank English + lookup lemmatizer + entity ruler (email, phone, reference)"
+    return nlp
+
+
+def save_pipeline(target: Path = SPACY_PIPELINE) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    build_pipeline().to_disk(target)
+    return target
+
+
+def main(argv: List[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--output", type=Path, default=SPACY_PIPELINE)
+    args = parser.parse_args(argv)
+    path = save_pipeline(args.output)
+    print(f"spaCy pipeline saved to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

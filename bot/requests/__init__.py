@@ -1,0 +1,1 @@
+"""The privacy requests: kinds, references, lifecycle, validation, store, verification."""

@@ -1,0 +1,1 @@
+"""Removing chat data past its retention period, and erasure after a deletion."""

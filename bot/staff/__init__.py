@@ -1,0 +1,1 @@
+"""Staff accounts, roles, sign-in limits and the audit log."""

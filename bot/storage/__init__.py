@@ -1,0 +1,1 @@
+"""The request database: engine, sessions and tables (the schema itself is migrated)."""

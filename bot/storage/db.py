@@ -1,0 +1,99 @@
+"""The request database: SQLite in `var/` by default, PostgreSQL through `DATABASE_URL`.
+
+Its tables never share a name with Rasa's SQL tracker store (`events`), so both may live in one
+PostgreSQL database. The schema is made by Alembic migrations (`migrations/`), never by
+`create_all`, so that a database in production changes only through a reviewed migration.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.core.paths import ROOT, VAR_DIR
+from bot.core.settings import read_env_file
+
+DEFAULT_URL = f"sqlite:///{VAR_DIR / 'requests.db'}"
+# Seconds to wait for PostgreSQL to answer a new connection (unless the URL sets
+# `connect_timeout`): libpq would wait forever for a hung or firewalled host, and the chat with it.
+POSTGRES_CONNECT_TIMEOUT = 10
+
+
+def database_url() -> str:
+    return os.environ.get("DATABASE_URL") or read_env_file().get("DATABASE_URL") or DEFAULT_URL
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the one writer
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: Optional[str] = None) -> Engine:
+    url = url or database_url()
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, future=True, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    connect_args = {}
+    parsed = make_url(url)
+    if parsed.get_driver_name() == "psycopg2" and "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT
+    return create_engine(url, future=True, pool_pre_ping=True, connect_args=connect_args)
+
+
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL database named in `url` when it does not exist yet."""
+    if not url.startswith("postgresql"):
+        return
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT",
+                          future=True)
+    try:
+        with admin.connect() as connection:
+            exists = connection.exec_driver_sql(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (target.database,)).first()
+            if not exists:
+                connection.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
+    finally:
+        admin.dispose()
+
+
+def session_factory(engine: Engine) -> sessionmaker:
+    return sessionmaker(bind=engine, future=True, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker) -> Iterator[Session]:
+    """One unit of work: committed whole, or rolled back whole."""
+    session: Session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def upgrade(url: Optional[str] = None, revision: str = "head") -> None:
+    """Apply the migrations to the database at `url` (what `make run` and the tests do)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", (url or database_url()).replace("%", "%%"))
+    command.upgrade(config, revision)

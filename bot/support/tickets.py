@@ -1,0 +1,188 @@
+"""Handing a conversation from the assistant to a person, and back.
+
+A ticket carries the transcript so far. While it is open (or waiting for a support member who
+was online when it began) the web app routes the visitor's messages to it instead of to Rasa;
+staff replies reach the chat window when the visitor's page is open, and otherwise go out by
+e-mail through the outbox when the visitor left an address.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Dict, List, Optional
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from bot.storage.db import make_engine, session_factory, transaction
+from bot.core.masking import mask_email
+from bot.storage.models import HandoffMessage, HandoffTicket
+from bot.mail.outbox import enqueue, utcnow
+from bot.staff.accounts import record
+
+log = logging.getLogger(__name__)
+
+WAITING, OPEN, CLOSED = "waiting", "open", "closed"
+REASONS = ("asked", "fallback", "verification_failed", "not_covered")
+VISITOR_PRESENT = timedelta(seconds=20)  # the chat page polls every few seconds
+BACK_TO_BOT = ("The support conversation has ended, and you're back with the automated "
+               "privacy assistant. Ask me anything about our privacy policy.")
+
+
+@dataclass(frozen=True)
+class TicketView:
+    id: int
+    conversation_id: str
+    status: str
+    reason: str
+    live: bool
+    contact_email: Optional[str]
+    assigned_to: Optional[str]
+    created_at: datetime
+    transcript: List[Dict[str, Any]]
+    messages: List[Dict[str, Any]]
+
+
+def _message(m: HandoffMessage) -> Dict[str, Any]:
+    return {"id": m.id, "sender": m.sender, "author": m.author, "text": m.text,
+            "at": m.created_at.isoformat()}
+
+
+def _view(t: HandoffTicket) -> TicketView:
+    return TicketView(t.id, t.conversation_id, t.status, t.reason, t.live, t.contact_email,
+                      t.assigned_to, t.created_at, list(t.transcript or []),
+                      [_message(m) for m in t.messages])
+
+
+class Handoffs:
+    def __init__(self, engine: Optional[Engine] = None) -> None:
+        self.engine = engine or make_engine()
+        self.sessions = session_factory(self.engine)
+
+    def _active(self, session, conversation_id: str) -> Optional[HandoffTicket]:  # noqa: ANN001
+        return session.execute(select(HandoffTicket).where(
+            HandoffTicket.conversation_id == conversation_id,
+            HandoffTicket.status.in_((WAITING, OPEN))).order_by(HandoffTicket.id.desc())
+        ).scalars().first()
+
+    def create(self, conversation_id: str, reason: str, transcript: List[Dict[str, Any]],
+               live: bool, contact_email: Optional[str] = None) -> TicketView:
+        """A ticket for the conversation; an unfinished one is reused rather than duplicated."""
+        with transaction(self.sessions) as session:
+            ticket = self._active(session, conversation_id)
+            if ticket is None:
+                ticket = HandoffTicket(conversation_id=conversation_id, status=WAITING,
+                                       reason=reason if reason in REASONS else "asked",
+                                       live=live, contact_email=contact_email,
+                                       transcript=transcript, created_at=utcnow())
+                session.add(ticket)
+                record(session, "assistant", "handoff_created", conversation_id[:64], reason)
+                session.flush()
+                log.info("Handoff ticket %s created (%s)", ticket.id, reason)
+            elif contact_email:
+                ticket.contact_email = contact_email
+            return _view(ticket)
+
+    def set_contact(self, conversation_id: str, email: str) -> Optional[TicketView]:
+        with transaction(self.sessions) as session:
+            ticket = self._active(session, conversation_id)
+            if ticket is None:
+                return None
+            ticket.contact_email = email
+            log.info("Handoff ticket %s will be answered by e-mail to %s", ticket.id,
+                     mask_email(email))
+            return _view(ticket)
+
+    def routed_ticket(self, conversation_id: str) -> Optional[int]:
+        """The ticket that takes this visitor's messages instead of the assistant, if any."""
+        with transaction(self.sessions) as session:
+            ticket = self._active(session, conversation_id)
+            if ticket is None or (ticket.status == WAITING and not ticket.live):
+                return None
+            return ticket.id
+
+    def from_visitor(self, ticket_id: int, text: str) -> None:
+        with transaction(self.sessions) as session:
+            ticket = session.get(HandoffTicket, ticket_id)
+            ticket.visitor_seen_at = utcnow()
+            session.add(HandoffMessage(ticket_id=ticket_id, sender="visitor", text=text,
+                                       created_at=utcnow()))
+
+    def news_for_visitor(self, conversation_id: str, after: int) -> List[Dict[str, Any]]:
+        """Staff and system lines since `after`, for the visitor's chat window."""
+        with transaction(self.sessions) as session:
+            tickets = list(session.execute(select(HandoffTicket).where(
+                HandoffTicket.conversation_id == conversation_id)).scalars())
+            now = utcnow()
+            for ticket in tickets:
+                if ticket.status != CLOSED:
+                    ticket.visitor_seen_at = now
+            ids = [t.id for t in tickets]
+            if not ids:
+                return []
+            rows = session.execute(select(HandoffMessage).where(
+                HandoffMessage.ticket_id.in_(ids), HandoffMessage.id > after,
+                HandoffMessage.sender != "visitor").order_by(HandoffMessage.id)).scalars()
+            return [_message(m) for m in rows]
+
+    def open(self, ticket_id: int, staff: str) -> TicketView:
+        with transaction(self.sessions) as session:
+            ticket = session.get(HandoffTicket, ticket_id)
+            if ticket is None:
+                raise KeyError(ticket_id)
+            if ticket.status == WAITING:
+                ticket.status = OPEN
+                ticket.assigned_to = staff
+                ticket.opened_at = utcnow()
+                session.add(HandoffMessage(
+                    ticket_id=ticket.id, sender="system", created_at=utcnow(),
+                    text=f"{staff} from our support team has joined the conversation."))
+                record(session, staff, "handoff_opened", str(ticket.id))
+            return _view(ticket)
+
+    def reply(self, ticket_id: int, staff: str, text: str) -> str:
+        """Add a staff reply. Returns how it reaches the visitor: "chat" or "email" (or "none")."""
+        with transaction(self.sessions) as session:
+            ticket = session.get(HandoffTicket, ticket_id)
+            if ticket is None or ticket.status == CLOSED:
+                raise KeyError(ticket_id)
+            now = utcnow()
+            session.add(HandoffMessage(ticket_id=ticket.id, sender="staff", author=staff,
+                                       text=text, created_at=now))
+            record(session, staff, "handoff_reply", str(ticket.id))
+            seen = ticket.visitor_seen_at
+            if seen is not None and now - seen <= VISITOR_PRESENT:
+                return "chat"
+            if ticket.contact_email:
+                enqueue(session, ticket.contact_email, "A reply from VideoPro support",
+                        f"{text}\n\n— {staff}, VideoPro support (about your chat with our "
+                        "privacy assistant)", now=now)
+                return "email"
+            return "none"
+
+    def close(self, ticket_id: int, staff: str) -> TicketView:
+        with transaction(self.sessions) as session:
+            ticket = session.get(HandoffTicket, ticket_id)
+            if ticket is None:
+                raise KeyError(ticket_id)
+            if ticket.status != CLOSED:
+                ticket.status = CLOSED
+                ticket.closed_at = utcnow()
+                session.add(HandoffMessage(ticket_id=ticket.id, sender="system", text=BACK_TO_BOT,
+                                           created_at=utcnow()))
+                record(session, staff, "handoff_closed", str(ticket.id))
+            return _view(ticket)
+
+    def get(self, ticket_id: int) -> Optional[TicketView]:
+        with transaction(self.sessions) as session:
+            ticket = session.get(HandoffTicket, ticket_id)
+            return _view(ticket) if ticket else None
+
+    def list(self, status: Optional[str] = None) -> List[TicketView]:
+        with transaction(self.sessions) as session:
+            query = select(HandoffTicket).order_by(HandoffTicket.id.desc())
+            if status:
+                query = query.where(HandoffTicket.status == status)
+            return [_view(t) for t in session.execute(query).scalars()]
