@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MODEL := models/privacy-assistant.tar.gz
 PIPELINE := spacy_pipeline/en_privacy/meta.json
-TRAINING_DATA := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml) \
+TRAINING_DATA := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml data/rules/*.yml data/stories/*.yml) \
 	bot/rasa/components.py bot/nlu/encoder.py bot/nlu/evidence.py $(PIPELINE)
 EVAL_FILES ?= ../shared/eval/dev_questions.yml ../shared/eval/privacyqa_dev.yml
 
@@ -39,7 +39,7 @@ $(STAMP): requirements.lock requirements-model.txt .python-version
 
 install: $(STAMP)
 
-$(PIPELINE): $(STAMP) bot/rasa/spacy_pipeline.py
+$(PIPELINE): $(STAMP) bot/rasa/spacy_pipeline.py bot/requests/registry.py
 	@echo "==> Building the spaCy pipeline (blank English + lookup lemmatizer + entity ruler)"
 	@$(BIN)/python -m bot.rasa.spacy_pipeline
 

@@ -3,12 +3,13 @@
 The reading of answers lives in `bot.conversation.flows`; here the tracker's values go in and slot values
 come out. Every slot is filled from the visitor's text, so that this one place decides whether
 an answer is usable, a question about the policy to answer in passing, or a sign of a minor.
+The validation action of each kind of request is made from bot.requests.registry below.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Type, cast
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -25,6 +26,7 @@ from bot.conversation import flows
 from bot.conversation import handoff_replies as handoff
 from bot.requests import validators
 from bot.requests import verification
+from bot.requests.registry import KINDS, RequestKind
 from bot.requests.ratelimit import RateLimited
 from bot.policy.document import load_policy
 
@@ -41,7 +43,8 @@ def active_flow(tracker: Tracker) -> Optional[flows.Flow]:
 
 
 class RequestFormValidation(FormValidationAction, ABC):
-    """Shared validation of the five request forms; subclasses only name their flow."""
+    """Shared validation of the request forms; subclasses (made below, one per kind of request
+    in the registry) only name their kind."""
 
     @property
     @abstractmethod
@@ -114,8 +117,7 @@ class RequestFormValidation(FormValidationAction, ABC):
             item = tracker.get_slot("correction_item") or "other"
             return {slot: validators.CORRECTABLE[item](text)}
         if slot == "request_reason":
-            reader = flows.validate_reason if self.kind == "suspension" else flows.validate_optional
-            return {slot: reader(text)}
+            return {slot: flows.read_reason(self.kind, text)}
         return {slot: flows.SLOT_VALIDATORS[slot](text)}
 
     def _read_code(self, text: str, dispatcher: CollectingDispatcher,
@@ -213,24 +215,25 @@ for _slot in sorted({slot for flow in flows.FLOWS.values() for slot in flow.slot
     setattr(RequestFormValidation, f"validate_{_slot}", _slot_validator(_slot))
 
 
-class ValidateDeletionForm(RequestFormValidation):
-    kind = "deletion"
+def class_name(kind: str) -> str:
+    """`access` -> `Access`, `withdraw_consent` -> `WithdrawConsent`."""
+    return "".join(part.title() for part in kind.split("_"))
 
 
-class ValidateCorrectionForm(RequestFormValidation):
-    kind = "correction"
+def _form_validation(request: RequestKind) -> Type[RequestFormValidation]:
+    """The `validate_<kind>_form` action of one kind of request."""
+    return cast(Type[RequestFormValidation], type(
+        f"Validate{class_name(request.kind)}Form", (RequestFormValidation,),
+        {"kind": request.kind, "__module__": __name__,
+         "__doc__": f"Validates `{request.form}` (made from bot.requests.registry)."}))
 
 
-class ValidateSuspensionForm(RequestFormValidation):
-    kind = "suspension"
-
-
-class ValidateAccessForm(RequestFormValidation):
-    kind = "access"
-
-
-class ValidateUnsubscribeForm(RequestFormValidation):
-    kind = "unsubscribe"
+# One class per kind, bound to a module-level name (ValidateDeletionForm, ...): rasa_sdk finds
+# actions among Action's subclasses, and the tests import them by name.
+FORM_VALIDATIONS: Dict[str, Type[RequestFormValidation]] = {}
+for _request in KINDS:
+    FORM_VALIDATIONS[_request.kind] = _form_validation(_request)
+    globals()[FORM_VALIDATIONS[_request.kind].__name__] = FORM_VALIDATIONS[_request.kind]
 
 
 # -- questions whose wording depends on the conversation ---------------------------------------
@@ -252,10 +255,7 @@ class ActionAskAccountEmail(Action):
             if role and tracker.get_slot("requester_role") != role:
                 dispatcher.utter_message(text=flows.guardian_notice(load_policy(), role))
                 events.append(SlotSet("requester_role", role))
-        question = ("Which e-mail address should be unsubscribed?" if flow and
-                    flow.kind == "unsubscribe" else
-                    "What is the e-mail address of your VideoPro account?")
-        dispatcher.utter_message(text=question)
+        dispatcher.utter_message(text=flows.account_email_question(flow.kind if flow else None))
         return events
 
 
@@ -319,12 +319,10 @@ class AskQuestion(Action, ABC):
     def name(self) -> Text:
         return f"action_ask_{self.slot}"
 
-    def question_key(self, tracker: Tracker) -> str:
-        return self.slot
-
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[Dict[Text, Any]]:
-        text, buttons = flows.QUESTIONS[self.question_key(tracker)]
+        flow = active_flow(tracker)
+        text, buttons = flows.question(self.slot, flow.kind if flow else None)
         dispatcher.utter_message(text=text, buttons=[{"title": t, "payload": p}
                                                      for t, p in buttons])
         return []
@@ -339,13 +337,10 @@ class AskDeletionItems(AskQuestion):
 
 
 class AskRequestReason(AskQuestion):
-    """Optional for a deletion, required (and explained) for a suspension."""
+    """Optional for a deletion, required (and explained) for a suspension: see
+    `bot.conversation.flows.question`."""
 
     slot = "request_reason"
-
-    def question_key(self, tracker: Tracker) -> str:
-        flow = active_flow(tracker)
-        return "suspension_reason" if flow and flow.kind == "suspension" else "deletion_reason"
 
 
 class AskCorrectionItem(AskQuestion):

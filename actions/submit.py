@@ -1,10 +1,13 @@
-"""Storing a confirmed request, cancelling one, and looking up a request's status."""
+"""Storing a confirmed request, cancelling one, and looking up a request's status.
+
+The submit action of each kind of request is made from bot.requests.registry below.
+"""
 
 from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Type, cast
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -13,12 +16,14 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.digressions import answer_digression, is_digression
+from actions.forms import class_name
 from actions.store_access import get_store
 from actions.transcripts import transcript_of
 from bot.conversation import faults
 from bot.conversation import flows
 from bot.requests import validators
 from bot.requests.ratelimit import RateLimited
+from bot.requests.registry import BY_KIND, KINDS, RequestKind
 from bot.policy.document import load_policy
 
 log = logging.getLogger(__name__)
@@ -70,7 +75,7 @@ def idempotency_key(tracker: Tracker, kind: str) -> str:
 def not_saved(dispatcher: CollectingDispatcher, kind: str, text: str) -> List[Dict[Text, Any]]:
     """The answers stay in their slots; `pending_submission` lets "try again" store them."""
     dispatcher.utter_message(text=text, buttons=[faults.RETRY_BUTTON],
-                             **faults.failure_metadata(f"{faults.SUBMIT_PREFIX}{kind}"))
+                             **faults.failure_metadata(BY_KIND[kind].submit_action))
     return [SlotSet(slot, value) for slot, value in faults.pending_slots(kind).items()]
 
 
@@ -108,13 +113,16 @@ def store_request(kind: str, dispatcher: CollectingDispatcher,
 
 
 class SubmitRequest(Action, ABC):
+    """Stores a confirmed request of one kind; subclasses (made below, one per kind of request
+    in the registry) only name their kind."""
+
     @property
     @abstractmethod
     def kind(self) -> str:
         """The request kind this action stores."""
 
     def name(self) -> Text:
-        return f"action_submit_{self.kind}"
+        return BY_KIND[self.kind].submit_action
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[Dict[Text, Any]]:
@@ -143,24 +151,21 @@ class ActionRetry(Action):
         return [SlotSet(faults.PENDING_SLOT, None)]
 
 
-class SubmitDeletion(SubmitRequest):
-    kind = "deletion"
+def _submit_action(request: RequestKind) -> Type[SubmitRequest]:
+    """The `action_submit_<kind>` action of one kind of request."""
+    return cast(Type[SubmitRequest], type(
+        f"Submit{class_name(request.kind)}", (SubmitRequest,),
+        {"kind": request.kind, "__module__": __name__,
+         "__doc__": f"Stores a confirmed {request.kind} request (made from "
+                    "bot.requests.registry)."}))
 
 
-class SubmitCorrection(SubmitRequest):
-    kind = "correction"
-
-
-class SubmitSuspension(SubmitRequest):
-    kind = "suspension"
-
-
-class SubmitAccess(SubmitRequest):
-    kind = "access"
-
-
-class SubmitUnsubscribe(SubmitRequest):
-    kind = "unsubscribe"
+# One class per kind, bound to a module-level name (SubmitDeletion, ...): rasa_sdk finds actions
+# among Action's subclasses, and the tests import them by name.
+SUBMIT_ACTIONS: Dict[str, Type[SubmitRequest]] = {}
+for _request in KINDS:
+    SUBMIT_ACTIONS[_request.kind] = _submit_action(_request)
+    globals()[SUBMIT_ACTIONS[_request.kind].__name__] = SUBMIT_ACTIONS[_request.kind]
 
 
 class ActionCancelRequest(Action):

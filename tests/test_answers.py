@@ -9,7 +9,8 @@ from bot.policy.answers import (CONNECT_BUTTON, SHOW_SECTION_BUTTON, answer_from
                          not_covered, select_sentences)
 from bot.policy.coverage import SILENT, load_coverage
 from bot.policy.document import load_policy
-from bot.policy.rights import RIGHTS, right_quote, right_sentences
+from bot.policy.rights import right_quote, right_sentences
+from bot.requests.registry import BY_KIND
 
 POLICY = load_policy()
 NORMALISED_TEXT = " ".join(s.text for sec in POLICY.sections for s in sec.sentences)
@@ -174,15 +175,15 @@ def test_encoder_scores_choose_the_sentence_that_answers():
     assert any("under the age of 14" in s for s in chosen), chosen
 
 
-@pytest.mark.parametrize("kind", sorted(RIGHTS))
+@pytest.mark.parametrize("kind", sorted(BY_KIND))
 def test_each_right_is_quoted_from_the_policy(kind):
-    heading, sentences = right_sentences(POLICY, kind)
-    assert heading == POLICY.section(RIGHTS[kind][0]).heading
+    heading, sentences = right_sentences(POLICY, BY_KIND[kind])
+    assert heading == POLICY.section(BY_KIND[kind].right_section).heading
     assert sentences and all(sentence in NORMALISED_TEXT for sentence in sentences)
-    assert heading in right_quote(POLICY, kind)
+    assert heading in right_quote(POLICY, BY_KIND[kind])
 
 
 def test_unsubscribe_right_mentions_the_service_announcements_that_stay():
-    _, sentences = right_sentences(POLICY, "unsubscribe")
+    _, sentences = right_sentences(POLICY, BY_KIND["unsubscribe"])
     assert any("unsubscribe" in s for s in sentences)
     assert any("service related announcements" in s for s in sentences)

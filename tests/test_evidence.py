@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from bot.nlu.evidence import (Evidence, Part, PartClassifier, by_section, digest, gather,
-                              policy_sentences, split_clauses)
+from bot.nlu.evidence import (Evidence, Part, by_section, digest, fit_part_classifier, gather,
+                              policy_sentences, read_part, split_clauses)
+from bot.nlu.linear import LinearModel
 from bot.policy.document import load_policy
 
 POLICY = load_policy()
@@ -48,8 +49,8 @@ def test_the_part_classifier_reads_vectors_it_was_fitted_on():
     centres = rng.normal(size=(2, 384))
     vectors = np.vstack([centres[i] + 0.05 * rng.normal(size=(20, 384)) for i in (0, 1)])
     labels = ["ask_use"] * 20 + ["ask_storage"] * 20
-    model = PartClassifier.fit(vectors.astype(np.float32), labels)
-    predicted = model.predict(centres.astype(np.float32))
+    model = fit_part_classifier(vectors.astype(np.float32), labels)
+    predicted = [read_part(model, c.astype(np.float32)) for c in centres]
     assert [p[0] for p in predicted] == ["ask_use", "ask_storage"]
     assert all(p[1] > 0.9 for p in predicted)
 
@@ -57,8 +58,8 @@ def test_the_part_classifier_reads_vectors_it_was_fitted_on():
 def test_gather_scores_every_sentence_and_reads_parts():
     sentences = policy_sentences(POLICY)
     vectors = np.eye(len(sentences), 4, dtype=np.float32)
-    model = PartClassifier(("ask_use", "ask_storage"), np.eye(2, 4, dtype=np.float32),
-                           np.zeros(2, dtype=np.float32))
+    model = LinearModel(("ask_use", "ask_storage"), (("sentence", 4),), np.eye(2, 4) * 5,
+                        np.zeros(2))
     one = gather(np.array([1, 0, 0, 0], dtype=np.float32), vectors, "d")
     assert one.scores[0] == 1.0 and one.parts == ()
     two = gather(np.array([1, 0, 0, 0], dtype=np.float32), vectors, "d",

@@ -10,8 +10,9 @@ from bot.conversation import flows
 from bot.requests import validators
 from bot.conversation.flows import FLOWS, NONE, QUESTIONS, SLOT_EXPLANATIONS, UNVERIFIED, VERIFIED
 from bot.policy.document import load_policy
+from bot.requests.registry import NAMES
 
-KINDS = ("deletion", "correction", "suspension", "access", "unsubscribe")
+KINDS = ("deletion", "correction", "suspension", "access", "unsubscribe")  # the values below
 QUOTED_PARAGRAPH = re.compile(r"^\u201c(.+)\u201d$", re.M)
 
 
@@ -28,9 +29,9 @@ def policy_sentences(policy, section_id=None):
 # -- which slots are asked --------------------------------------------------------------------
 
 def test_every_kind_has_a_flow_and_form():
-    assert set(FLOWS) == set(KINDS)
+    assert set(FLOWS) == set(NAMES) and set(KINDS) <= set(NAMES)
     assert all(flow.kind == kind and flow.form == f"{kind}_form" for kind, flow in FLOWS.items())
-    assert flows.FLOW_BY_FORM == {f"{kind}_form": FLOWS[kind] for kind in KINDS}
+    assert flows.FLOW_BY_FORM == {f"{kind}_form": FLOWS[kind] for kind in NAMES}
     assert [k for k in KINDS if not FLOWS[k].verify] == ["unsubscribe"]
 
 
@@ -166,9 +167,17 @@ def test_is_not_skip(text):
 def test_validate_optional_and_reason():
     assert flows.validate_optional("skip") == NONE
     assert flows.validate_optional("  keep   my orders ") == "keep my orders"
-    assert flows.validate_reason("I don't want surveys") == "I don't want surveys"
+    assert flows.read_reason("suspension", "I don't want surveys") == "I don't want surveys"
     with pytest.raises(validators.Invalid, match="reason"):
-        flows.validate_reason("skip")
+        flows.read_reason("suspension", "skip")
+    assert flows.read_reason("deletion", "skip") == NONE
+
+
+def test_a_required_reason_is_asked_in_the_kinds_own_words():
+    text, buttons = flows.question("request_reason", "suspension")
+    assert text.startswith("Why would you like the account suspended?") and buttons == ()
+    assert flows.question("request_reason", "deletion") == QUESTIONS["request_reason"]
+    assert flows.question("request_reason", None) == QUESTIONS["request_reason"]
 
 
 @pytest.mark.parametrize("text", ["resend", "Please send again", "new code please",
@@ -449,7 +458,7 @@ def test_questions_have_text_and_well_formed_buttons(key):
 
 @pytest.mark.parametrize("key, read", [
     ("deletion_scope", flows.read_scope), ("access_scope", flows.read_scope),
-    ("correction_item", flows.read_correction_item), ("deletion_reason", flows.is_skip),
+    ("correction_item", flows.read_correction_item), ("request_reason", flows.is_skip),
     ("correction_note", flows.is_skip),
 ])
 def test_button_payloads_are_read_like_typed_answers(key, read):

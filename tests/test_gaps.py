@@ -13,13 +13,13 @@ from sqlalchemy import func, inspect, select
 
 from bot.policy import gaps
 
-from bot.retention import purge as retention
 from bot.storage.db import make_engine, transaction, upgrade
 from bot.policy.gaps import (GAP_KINDS, MAX_QUESTION_CHARS, NO_TOPIC_LABEL, REPLY_KINDS, AnswerRef,
                       GapLog, clean_answer_payload, week_start)
 from bot.storage.models import AnswerFeedback, PolicyGap
 from bot.core.paths import ROOT
-from bot.retention.purge import RasaApiTracker, purge
+from bot.retention.purge import PurgeReport, describe, purge
+from bot.retention.trackers import TRACKER_DB_KEYS, RasaApiTracker
 from tests.helpers import MONDAY as NOW
 from tests.helpers import Clock
 
@@ -359,26 +359,26 @@ def test_the_retention_purge_covers_gaps_and_ratings(log):
     dry = purge(timedelta(days=30), now=NOW, engine=log.engine, tracker=no_rasa(), dry_run=True)
     assert (dry.policy_gaps, dry.answer_feedback) == (3, 2)
     assert "Would remove 3 policy gap entries (masked unanswered questions) and 2 answer " \
-           "ratings." in retention.describe(dry)
+           "ratings." in describe(dry)
     assert len(rows(log, PolicyGap)) == 5
     done = purge(timedelta(days=30), now=NOW, engine=log.engine, tracker=no_rasa())
     assert (done.policy_gaps, done.answer_feedback) == (3, 2) and done.ok
     assert "Removed 3 policy gap entries (masked unanswered questions) and 2 answer ratings." \
-           in retention.describe(done)
+           in describe(done)
     assert len(rows(log, PolicyGap)) == 2 and len(rows(log, AnswerFeedback)) == 1
 
 
 def test_describe_says_one_entry_in_the_singular():
-    report = retention.PurgeReport(timedelta(days=30), NOW, False, "memory", policy_gaps=1,
-                                   answer_feedback=1)
+    report = PurgeReport(timedelta(days=30), NOW, False, "memory", policy_gaps=1,
+                         answer_feedback=1)
     assert "Removed 1 policy gap entry (masked unanswered questions) and 1 answer rating." in \
-        retention.describe(report)
+        describe(report)
 
 
 def run_purge(database_url, *args):
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONWARNINGS": "ignore",
            "RASA_URL": "http://127.0.0.1:9", "TRACKER_STORE_URL": "",
-           **{key: "" for key in retention.TRACKER_DB_KEYS}}
+           **{key: "" for key in TRACKER_DB_KEYS}}
     return subprocess.run([sys.executable, "-m", "bot", "purge", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 

@@ -94,3 +94,57 @@ def test_development_evaluation_reaches_95_percent(assistant):
     outcomes = evaluate(load_items(DEV_QUESTIONS), assistant, POLICY)
     print(report(outcomes))
     assert accuracy(outcomes) >= 0.95, report(outcomes)
+
+
+PRIVACYQA = ROOT.parent / "shared" / "eval" / "privacyqa_dev.yml"
+
+
+def test_real_user_questions_reach_90_percent_with_at_most_3_percent_confidently_wrong(
+        assistant):
+    """Questions people wrote about app privacy (PrivacyQA), which nobody here phrased."""
+    if not PRIVACYQA.exists():
+        pytest.skip(f"{PRIVACYQA} is not beside this checkout")
+    outcomes = evaluate(load_items(PRIVACYQA), assistant, POLICY)
+    wrong = sum(o.confidently_wrong for o in outcomes) / len(outcomes)
+    assert accuracy(outcomes) >= 0.90 and wrong <= 0.03, report(outcomes)
+
+
+def test_a_question_that_asks_two_things_gets_both_sections(assistant):
+    seen = assistant.ask("do you give my details to other companies and in which country are "
+                         "they stored?")
+    assert POLICY.section("sharing").heading in seen.reply, seen.reply
+    assert POLICY.section("storage").heading in seen.reply, seen.reply
+
+
+def test_a_topic_the_policy_is_silent_on_is_named_and_never_quoted(assistant):
+    seen = assistant.ask("does videopro need permission to use my microphone?")
+    assert "the policy does not say anything about access to your camera and microphone" in (
+        seen.reply), seen.reply
+    assert not [s for s in POLICY.sections if s.heading in seen.reply]
+
+
+def test_a_request_asked_as_a_question_starts_that_request_not_the_status_lookup(assistant):
+    seen = assistant.ask("is there any way I could have you remove my personal data?")
+    assert seen.active_form == "deletion_form", seen
+    assert "reference" not in seen.reply.lower()
+
+
+def test_a_rating_from_the_chat_page_reaches_the_legal_departments_list(live_stack):
+    from bot.policy.gaps import GapLog
+    from bot.storage.db import make_engine
+
+    web = live_stack.settings.web_url
+    sender = uuid.uuid4().hex
+    reply = httpx.post(f"{web}/api/chat", timeout=60,
+                       json={"sender": sender, "message": "is my data protected"}).json()
+    [answer] = [m["answer"] for m in reply["messages"] if "answer" in m]
+    engine = make_engine()
+    before = GapLog(engine).report().total
+    rated = httpx.post(f"{web}/api/feedback", timeout=30,
+                       json={"sender": sender, "answer": answer, "helpful": False})
+    assert rated.status_code == 200, rated.text
+    assert GapLog(engine).report().total == before + 1
+    forged = httpx.post(f"{web}/api/feedback", timeout=30,
+                        json={"sender": uuid.uuid4().hex, "answer": answer, "helpful": False})
+    assert forged.status_code == 400
+    engine.dispose()

@@ -80,3 +80,42 @@ def test_a_model_without_a_part_classifier_still_loads(tmp_path):
     storage = LocalModelStorage(tmp_path)
     loaded = PolicyEvidence.load({}, storage, Resource("nothing"), CONTEXT)
     assert loaded.part_classifier is None
+
+
+def test_the_linear_classifier_predicts_what_rasas_logistic_regression_predicts(tmp_path):
+    from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
+        CountVectorsFeaturizer)
+
+    from bot.rasa.components import LinearIntentClassifier
+
+    storage = LocalModelStorage(tmp_path)
+    messages = []
+    for intent, texts in EXAMPLES.items():
+        for message in tokenized(texts):
+            message.set(INTENT, intent)
+            messages.append(message)
+    training = TrainingData(training_examples=messages)
+    words = CountVectorsFeaturizer.create(CountVectorsFeaturizer.get_default_config(), storage,
+                                          Resource("words"), CONTEXT)
+    words.train(training)
+    words.process_training_data(training)
+    featurizer(scale=10).process_training_data(training)
+    ours = LinearIntentClassifier.create({}, storage, Resource("linear"), CONTEXT)
+    ours.train(training)
+    ours = LinearIntentClassifier.load({}, storage, Resource("linear"), CONTEXT)
+    rasas = LogisticRegressionClassifier.create({"max_iter": 500}, storage, Resource("lr"),
+                                                CONTEXT)
+    rasas.train(training)
+
+    def read(classifier, text):
+        [message] = tokenized([text])
+        words.process([message])
+        featurizer(scale=10).process([message])
+        classifier.process([message])
+        return {r["name"]: r["confidence"] for r in message.get("intent_ranking")}
+
+    for text in ("where are my details kept", "who do you give my data to"):
+        mine, theirs = read(ours, text), read(rasas, text)
+        assert mine.keys() == theirs.keys()
+        assert all(abs(mine[k] - theirs[k]) < 1e-4 for k in mine), (mine, theirs)

@@ -1,4 +1,7 @@
-"""The faster check of action server replies must accept and refuse exactly what Rasa's does."""
+"""How `bot.rasa.entry` starts Rasa: the faster check of action server replies accepts and refuses
+exactly what Rasa's does; a failing or slow action server becomes an apology that keeps the
+answers, a missing action endpoint stays Rasa's own error and is reported at start; and every
+message is cleaned by our channels before Rasa reads it."""
 
 import pytest
 from jsonschema import ValidationError
@@ -33,17 +36,19 @@ def test_same_verdicts_as_rasa(both):
         assert ours.value.message == rasas.value.message
 
 
-# -- the guards installed in the Rasa process ---------------------------------------------------
+# -- the failure guard around RemoteAction.run (a patch: Rasa has no extension point for it) ----
 
 import asyncio  # noqa: E402
+import logging  # noqa: E402
+import re  # noqa: E402
 import socket  # noqa: E402
+import sys  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
 
 from rasa.core.actions.action import ActionExecutionRejection  # noqa: E402
-from rasa.core.channels.channel import CollectingOutputChannel, UserMessage  # noqa: E402
-from rasa.core.processor import MessageProcessor  # noqa: E402
+from rasa.core.channels.channel import CollectingOutputChannel  # noqa: E402
 from rasa.shared.core.domain import Domain  # noqa: E402
 from rasa.shared.core.events import ActiveLoop, BotUttered, SlotSet, UserUttered  # noqa: E402
 from rasa.shared.core.trackers import DialogueStateTracker  # noqa: E402
@@ -152,24 +157,129 @@ def test_a_form_rejection_is_not_a_failure(guarded, monkeypatch):
         run(action, form_tracker())
 
 
-class Processor:
-    """Stands in for Rasa's MessageProcessor: records what reaches it."""
+def test_no_action_endpoint_is_rasas_own_error_not_an_apology(guarded):
+    """A configuration mistake: Rasa's error goes to the log (the processor logs it), and the
+    visitor is not asked to "try again" something that cannot succeed."""
+    from rasa.shared.exceptions import RasaException
+    action = RemoteAction("action_submit_deletion", None)
+    with pytest.raises(RasaException, match="no endpoint is configured"):
+        run(action, form_tracker())
 
-    domain = DOMAIN
 
-    def __init__(self):
-        self.seen = []
+def test_an_action_endpoint_without_url_is_an_error_not_an_apology(guarded):
+    from rasa.shared.exceptions import RasaException
+    action = RemoteAction("action_answer_policy", EndpointConfig(None))
+    with pytest.raises(RasaException, match="has no url"):
+        run(action, form_tracker())
+
+
+# -- the action endpoint, checked at start ------------------------------------------------------
+
+def write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_a_usable_action_endpoint_is_no_problem(tmp_path, monkeypatch):
+    good = write(tmp_path / "endpoints.yml", 'action_endpoint:\n  url: "http://127.0.0.1:5055/webhook"\n')
+    assert rasa_entry.action_endpoint_problem(good) is None
+    assert rasa_entry.action_endpoint_problem(str(ROOT / "endpoints.yml")) is None
+    scaled = ROOT / "endpoints.scaled.yml"
+    for name in re.findall(r"\$\{(\w+)\}", scaled.read_text(encoding="utf-8")):
+        monkeypatch.setenv(name, "5432" if name.endswith("PORT") else "x")  # as the stack sets
+    monkeypatch.setenv("ACTION_ENDPOINT_URL", "http://127.0.0.1:5055/webhook")
+    assert rasa_entry.action_endpoint_problem(str(scaled)) is None
+
+
+@pytest.mark.parametrize("content, says", [
+    ("tracker_store:\n  type: InMemoryTrackerStore\n", "has no `action_endpoint`"),
+    ("action_endpoint:\n  token: abc\n", "has no `url`"),
+    ('action_endpoint:\n  url: ""\n', "has no `url`"),
+])
+def test_a_missing_action_endpoint_or_url_is_named_with_the_fix(tmp_path, content, says):
+    problem = rasa_entry.action_endpoint_problem(write(tmp_path / "endpoints.yml", content))
+    assert says in problem and "action_endpoint" in problem and "5055/webhook" in problem
+
+
+def test_no_endpoints_file_at_all_is_a_problem():
+    assert "no endpoints file" in rasa_entry.action_endpoint_problem(None)
+
+
+def test_an_unset_environment_value_is_reported_not_raised(tmp_path, monkeypatch):
+    monkeypatch.delenv("ACTION_ENDPOINT_URL", raising=False)
+    path = write(tmp_path / "e.yml", "action_endpoint:\n  url: ${ACTION_ENDPOINT_URL}\n")
+    assert "cannot be read" in rasa_entry.action_endpoint_problem(path)
+
+
+def test_the_endpoints_file_is_found_as_rasa_run_finds_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert rasa_entry.endpoints_file(["--port", "5005"]) is None
+    other = write(tmp_path / "other.yml", "action_endpoint:\n  url: http://x/webhook\n")
+    assert rasa_entry.endpoints_file(["--endpoints", other]) == other
+    assert rasa_entry.endpoints_file([f"--endpoints={other}"]) == other
+    write(tmp_path / "endpoints.yml", "")
+    assert rasa_entry.endpoints_file(["--enable-api"]) == "endpoints.yml"
+    assert rasa_entry.endpoints_file(["--endpoints", "missing.yml"]) == "endpoints.yml"
+
+
+def test_a_missing_action_endpoint_is_an_error_in_the_log_at_start(tmp_path, monkeypatch, caplog):
+    """`python -m bot.rasa.entry run ...` logs it before serving, installs the patches, and
+    still hands over to Rasa (which can answer its own responses and serve its HTTP API)."""
+    import rasa.__main__
+
+    import rasa.core.actions.action as rasa_action
+    import rasa.utils.endpoints as rasa_endpoints
+    for name in ("run", "_validate_action_result"):
+        monkeypatch.setattr(RemoteAction, name, getattr(RemoteAction, name))
+    for module in (rasa_action, rasa_endpoints):
+        monkeypatch.setattr(module, "DEFAULT_REQUEST_TIMEOUT", module.DEFAULT_REQUEST_TIMEOUT)
+    handed_over = []
+    monkeypatch.setattr(rasa.__main__, "main", lambda: handed_over.append(list(sys.argv)))
+    no_actions = write(tmp_path / "endpoints.yml", "tracker_store:\n  type: InMemoryTrackerStore\n")
+    monkeypatch.setattr(sys, "argv", ["entry.py", "run", "--endpoints", no_actions])
+    monkeypatch.chdir(tmp_path)
+    with caplog.at_level(logging.ERROR, logger="bot.rasa.entry"):
+        rasa_entry.main()
+    [record] = [r for r in caplog.records if r.name == "bot.rasa.entry"]
+    assert "Custom actions cannot run" in record.getMessage()
+    assert "has no `action_endpoint`" in record.getMessage()
+    assert handed_over == [["rasa", "run", "--endpoints", no_actions]]
+    assert RemoteAction.run.__name__ == "run" and RemoteAction.run.__module__ == "bot.rasa.entry"
+
+
+def test_the_action_server_command_is_left_alone(monkeypatch, caplog):
+    import rasa.__main__
+    original = RemoteAction.run
+    monkeypatch.setattr(rasa.__main__, "main", lambda: None)
+    monkeypatch.setattr(sys, "argv", ["entry.py", "run", "actions", "--actions", "actions"])
+    with caplog.at_level(logging.ERROR, logger="bot.rasa.entry"):
+        rasa_entry.main()
+    assert RemoteAction.run is original and not caplog.records
+
+
+# -- the input guard, now in our channels (bot.rasa.channels): each message before Rasa sees it --
+
+import httpx  # noqa: E402
+
+from bot.rasa.channels import RestInput  # noqa: E402
+from tests.rasa_channel_harness import Reached, serving  # noqa: E402
 
 
 @pytest.fixture
 def guarded_input(monkeypatch):
-    async def record(self, message):
-        self.seen.append(message.text)
-        return ["processed"]
-    monkeypatch.setattr(MessageProcessor, "handle_message", record)
+    """Sends one message through our REST channel; returns what reached Rasa and the reply."""
     monkeypatch.setenv("MAX_MESSAGE_CHARS", "50")
-    rasa_entry.guard_incoming_messages()
-    return MessageProcessor.handle_message
+
+    async def send(typed):
+        reached = Reached()
+        async with serving(RestInput(), reached, monkeypatch) as served:
+            async with httpx.AsyncClient() as client:
+                response = await client.post(f"{served.url}/webhooks/rest/webhook",
+                                             json={"sender": "visitor-1", "message": typed})
+        assert response.status_code == 200
+        return reached, response.json()
+
+    return send
 
 
 @pytest.mark.parametrize("typed, reaches_rasa", [
@@ -180,20 +290,17 @@ def guarded_input(monkeypatch):
     ("//session_start", "session_start"),
     ("where is my data\u202e\u0000 stored", "where is my data stored"),
 ])
-def test_messages_reach_rasa_cleaned_and_without_commands(guarded_input, typed, reaches_rasa):
-    processor = Processor()
-    output = CollectingOutputChannel()
-    result = asyncio.run(guarded_input(processor, UserMessage(typed, output, "visitor-1")))
-    assert result == ["processed"] and processor.seen == [reaches_rasa]
+async def test_messages_reach_rasa_cleaned_and_without_commands(guarded_input, typed, reaches_rasa):
+    reached, replies = await guarded_input(typed)
+    assert replies == [{"recipient_id": "visitor-1", "text": f"processed: {reaches_rasa}"}]
+    assert reached.texts == [reaches_rasa]
 
 
 @pytest.mark.parametrize("typed, reply", [("   ", "didn't get any words"),
                                           ("\u202e\u200b", "didn't get any words"),
                                           ("x" * 51, "longer than I can read (51 characters")])
-def test_empty_and_too_long_are_answered_without_touching_the_conversation(guarded_input, typed,
-                                                                           reply):
-    processor = Processor()
-    output = CollectingOutputChannel()
-    result = asyncio.run(guarded_input(processor, UserMessage(typed, output, "visitor-1")))
-    assert processor.seen == []
-    assert reply in result[0]["text"]
+async def test_empty_and_too_long_are_answered_without_touching_the_conversation(guarded_input,
+                                                                                 typed, reply):
+    reached, replies = await guarded_input(typed)
+    assert reached.texts == []  # nothing reached Rasa: nothing logged to the tracker
+    assert reply in replies[0]["text"]

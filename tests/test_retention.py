@@ -20,15 +20,17 @@ from sqlalchemy.engine import make_url
 
 from bot.requests import lifecycle
 
-from bot.retention import purge as retention
+from bot.retention import erasure
 from bot.storage.db import make_engine, transaction
 from bot.support.tickets import Handoffs
 from bot.storage.models import (AuditEntry, HandoffMessage, HandoffTicket, OutboxMessage, PrivacyRequest,
                         RequestEvent, VerificationCode)
 from bot.mail.outbox import FAILED, QUEUED, SENT
 from bot.core.paths import ROOT
-from bot.retention.purge import (MAX_AGE, RasaApiTracker, SqlTracker, parse_age, pending_erasures,
-                           purge)
+from bot.retention.ages import MAX_AGE, parse_age
+from bot.retention.erasure import pending_erasures
+from bot.retention.purge import describe, purge
+from bot.retention.trackers import TRACKER_DB_KEYS, RasaApiTracker, SqlTracker
 from bot.requests.store import RequestStore
 from tests.conftest import _postgres_database
 from tests.helpers import MONDAY as NOW
@@ -190,7 +192,7 @@ def test_an_unreachable_sql_store_is_reported_and_the_rest_still_purged(store):
     tracker.close()
     assert report.tracker_error == "OperationalError" and not report.ok
     assert report.verification_codes == 1 and count(store, VerificationCode) == 0
-    assert "could not be reached (OperationalError)" in " ".join(retention.describe(report))
+    assert "could not be reached (OperationalError)" in " ".join(describe(report))
 
 
 # -- the request database ---------------------------------------------------------------------
@@ -362,7 +364,7 @@ def test_in_memory_erasure_uses_rasas_api_and_a_failure_waits_for_the_next_purge
     rasa = FakeRasa()
     make = lambda: RasaApiTracker("http://rasa.test", "tok",  # noqa: E731
                                   transport=httpx.MockTransport(rasa))
-    monkeypatch.setattr(retention, "tracker_from_environment", lambda transport=None: make())
+    monkeypatch.setattr(erasure, "tracker_from_environment", lambda transport=None: make())
     reference = store.submit("deletion", "a@example.com", verified=True,
                              conversation_id="conv-a1", transcript=TRANSCRIPT).reference
     store.submit("access", "a@example.com", verified=True, conversation_id="conv-a2")
@@ -410,7 +412,7 @@ def store_audit(store, reference):
 
 
 def test_other_requests_and_kinds_erase_nothing(store, monkeypatch):
-    monkeypatch.setattr(retention, "tracker_from_environment",
+    monkeypatch.setattr(erasure, "tracker_from_environment",
                         lambda transport=None: rasa_not_called())
     access = store.submit("access", "a@example.com", verified=True, conversation_id="c1",
                           transcript=TRANSCRIPT).reference
@@ -421,7 +423,7 @@ def test_other_requests_and_kinds_erase_nothing(store, monkeypatch):
     assert store.get(access).transcript == TRANSCRIPT
     assert store.get(deletion).transcript == TRANSCRIPT
     with pytest.raises(ValueError):
-        retention.erase_requester_conversations(store.sessions, deletion)
+        erasure.erase_requester_conversations(store.sessions, deletion)
 
 
 # -- the command line -------------------------------------------------------------------------
@@ -429,7 +431,7 @@ def test_other_requests_and_kinds_erase_nothing(store, monkeypatch):
 def run_purge(database_url, *args, **env):
     full = {**os.environ, "DATABASE_URL": database_url, "PYTHONWARNINGS": "ignore",
             "RASA_URL": "http://127.0.0.1:9", "TRACKER_STORE_URL": "",
-            **{key: "" for key in retention.TRACKER_DB_KEYS}, **env}
+            **{key: "" for key in TRACKER_DB_KEYS}, **env}
     return subprocess.run([sys.executable, "-m", "bot", "purge", *args], cwd=ROOT, env=full,
                           capture_output=True, text=True, timeout=120)
 

@@ -65,3 +65,63 @@ def test_a_server_that_fails_to_start_takes_the_others_down(monkeypatch, tmp_pat
         stack.start(timeout=30)
     assert len(started) == 2 and all(p.poll() is not None for p in started)
     assert stack.processes == {}
+
+
+def test_the_bench_writes_its_figures_where_no_folder_is_yet(tmp_path):
+    """A fresh checkout has no results/: writing results/bench.json must not end the run."""
+    import json
+
+    from bot.devtools.bench import write_json
+
+    target = tmp_path / "results" / "deeper" / "bench.json"
+    write_json(target, {"results": {"ours": {"throughput": 1.5}}})
+    assert json.loads(target.read_text()) == {"results": {"ours": {"throughput": 1.5}}}
+    write_json(target, {"again": True})  # and into a folder that is there
+    assert json.loads(target.read_text()) == {"again": True}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("argv, seen", [(["--encoder-cache-size", "0"], "0"),
+                                        (["--encoder-cache-size", "64"], "64"), ([], "unset")])
+def test_the_bench_passes_the_encoder_cache_size_to_the_stack_it_starts(monkeypatch, tmp_path,
+                                                                        argv, seen):
+    """Through the Stack's environment to its servers, without measuring anything: a stand-in
+    server writes down what it got and exits, which ends the start."""
+    import sys
+
+    import bot.devtools.bench as bench
+    from bot.devtools.stack import Service, Stack
+
+    monkeypatch.delenv("ENCODER_CACHE_SIZE", raising=False)
+    got = tmp_path / "got"
+    probe = Service("probe", [sys.executable, "-c", "import os, sys; open(sys.argv[1], 'w')"
+                              ".write(os.environ.get('ENCODER_CACHE_SIZE', 'unset'))", str(got)],
+                    f"http://127.0.0.1:{_free_port()}/health")
+    monkeypatch.setattr(bench, "Stack", lambda **kwargs: Stack(services=[probe], **kwargs))
+    with pytest.raises(RuntimeError, match="probe exited with code 0"):
+        bench.main([*argv, "--no-stock"])
+    assert got.read_text() == seen
+
+
+def test_the_bench_will_not_label_a_running_stack_with_a_cache_size(monkeypatch):
+    import bot.devtools.bench as bench
+
+    monkeypatch.setattr(bench.Stack, "all_healthy", lambda self: True)
+    monkeypatch.setattr(bench.Stack, "start", lambda self, *a, **k: pytest.fail("started"))
+    assert bench.main(["--encoder-cache-size", "0", "--no-stock"]) == 2
+
+
+def test_the_bench_header_says_how_the_encoder_cache_was_set():
+    from bot.devtools.bench import encoder_cache_note
+
+    assert encoder_cache_note(0, chosen=True) == "encoder cache: 0 (off)"
+    assert encoder_cache_note(512, chosen=True) == "encoder cache: 512"
+    assert encoder_cache_note(2048, chosen=False) == "encoder cache: 2048 (the stack's setting)"
+    assert encoder_cache_note(None, chosen=False) == "encoder cache: as the running stack has it"

@@ -1,6 +1,8 @@
 """The staff pages with Starlette's test client: login, every route's guard, roles, CSRF, the
 legal review (status changes and their e-mails, CSV export, audit), support handoffs, escaping."""
 
+import csv
+import io
 import re
 from dataclasses import replace
 
@@ -85,7 +87,7 @@ def test_every_staff_route_refuses_a_visitor_who_is_not_logged_in(app):
             assert response.status_code == 303, (method, path)
             assert response.headers["location"].startswith("/staff/login"), (method, path)
         checked += 1
-    assert checked == 13  # every guarded route of bot/web/staff.py
+    assert checked == 13  # every guarded route of bot/web/staff/
 
 
 def test_login_sets_a_strict_httponly_cookie_and_lands_by_role(app):
@@ -222,6 +224,32 @@ def test_csv_export_of_the_filtered_list_is_audited(app, services):
     with transaction(services.store.sessions) as session:
         assert session.execute(select(AuditEntry).where(
             AuditEntry.action == "export", AuditEntry.actor == "lena")).first() is not None
+
+
+def test_the_csv_export_runs_nothing_a_requester_typed_as_a_formula(app, services):
+    formula = '=HYPERLINK("http://evil.example","open")'
+    reference = services.store.submit(
+        "suspension", "-v@example.com", details={"items": "=1+1"}, reason=formula,
+        verified=True).reference
+    legal = logged_in(app, "lena")
+    token = page_csrf(legal, f"/staff/requests/{reference}")
+    legal.post(f"/staff/requests/{reference}/status",
+               data={"status": "rejected", "note": "@SUM(A1:A9)", "csrf_token": token})
+    for n, start in enumerate(("+1 555 0100", "\tcmd", "\rcmd")):
+        services.store.submit("access", f"a{n}@example.com", reason=start, verified=True)
+    response = legal.get("/staff/requests.csv")
+    assert response.status_code == 200
+    rows = {row["reference"]: row for row in csv.DictReader(io.StringIO(response.text))}
+    row = rows[reference]
+    assert row["email"] == "'-v@example.com" and row["reason"] == "'" + formula
+    assert row["rejection_reason"] == "'@SUM(A1:A9)"
+    assert row["details"] == '{"items": "=1+1"}'  # JSON opens with "{": never a formula
+    assert row["status"] == "rejected" and row["made_by_or_for_minor"] == "False"
+    assert sorted(r["reason"] for r in rows.values() if r["type"] == "access") == [
+        "'\tcmd", "'\rcmd", "'+1 555 0100"]
+    for cells in rows.values():
+        assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+                       for cell in cells.values())
 
 
 def test_what_a_visitor_typed_is_shown_as_text(app, services):

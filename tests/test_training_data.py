@@ -8,11 +8,11 @@ import yaml
 
 from bot.core.paths import ROOT
 from bot.policy.document import load_policy
+from bot.requests.registry import KINDS
 
 NLU_DIR = ROOT / "data" / "nlu"
 DEV_QUESTIONS = ROOT.parent / "shared" / "eval" / "dev_questions.yml"
-REQUEST_INTENTS = ["request_deletion", "request_correction", "request_suspension",
-                   "request_access", "request_unsubscribe", "human_handoff"]
+REQUEST_INTENTS = [request.intent for request in KINDS] + ["human_handoff"]
 
 
 def nlu_examples():

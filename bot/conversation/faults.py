@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, Mapping, Optional
 
-from bot.requests.store import KINDS
+from bot.requests.registry import BY_SUBMIT_ACTION
 
-SUBMIT_PREFIX = "action_submit_"
 PENDING_SLOT = "pending_submission"
 FAILURE_MARK = "service_failure"  # key in a BotUttered's metadata
 RETRY_INTENT = "retry"
@@ -32,11 +31,9 @@ NOTHING_PENDING = ("There's nothing waiting to be retried. What would you like t
 
 
 def pending_kind(action_name: str) -> Optional[str]:
-    """The request kind an `action_submit_<kind>` stores, or None for any other action."""
-    if not action_name.startswith(SUBMIT_PREFIX):
-        return None
-    kind = action_name[len(SUBMIT_PREFIX):]
-    return kind if kind in KINDS else None
+    """The request kind a kind's submit action stores, or None for any other action."""
+    found = BY_SUBMIT_ACTION.get(action_name)
+    return found.kind if found else None
 
 
 def failure_text(action_name: str) -> str:

@@ -2,6 +2,8 @@
 
 Kept apart from rasa_sdk so the whole conversation logic can be tested with plain pytest; the
 form validation actions in `actions/forms.py` only move values between the tracker and here.
+What differs by kind of request (its slots, titles, wording) is read from bot.requests.registry;
+what is here is keyed by slot, so a new kind made of the slots below needs nothing here.
 """
 
 from __future__ import annotations
@@ -13,10 +15,15 @@ from datetime import datetime, timedelta
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from bot.requests import validators
+from bot.requests.registry import (ACCOUNT_EMAIL_QUESTION, BY_KIND, KINDS, RequestKind,
+                                   TakesEffectAtOnce)
 from bot.policy.answers import contact_line, quote
 from bot.core.masking import mask_email
 from bot.policy.document import Policy
+from bot.policy.rights import right_quote
 from bot.core.words import contains_any, words
+
+Values = Dict[str, Optional[str]]  # a flow's slots as the tracker holds them
 
 NONE = "none"  # what an optional answer holds when the visitor skips it
 VERIFIED = "verified"
@@ -27,20 +34,39 @@ PII_SLOTS = ("account_email", "correction_value", "verification_code", "deletion
              "access_items", "request_reason", "correction_note", "status_email")
 
 
+# Slots asked only when their scope question was answered "only specific data".
+SCOPE_OF_ITEMS = {"deletion_items": "deletion_scope", "access_items": "access_scope"}
+
+
 @dataclass(frozen=True)
 class Flow:
-    kind: str
-    form: str
-    slots: Tuple[str, ...]  # in the order they are asked (conditional ones included)
-    verify: bool = True  # needs an e-mailed code before it is stored as verified
+    """A kind of request as a conversation: its registry record, and which questions are open."""
 
-    def required_slots(self, values: Dict[str, Optional[str]]) -> List[str]:
+    request: RequestKind
+
+    @property
+    def kind(self) -> str:
+        return self.request.kind
+
+    @property
+    def form(self) -> str:
+        return self.request.form
+
+    @property
+    def slots(self) -> Tuple[str, ...]:
+        """In the order they are asked (conditional ones included)."""
+        return self.request.slots
+
+    @property
+    def verify(self) -> bool:
+        """Needs an e-mailed code before it is stored as verified."""
+        return self.request.verify
+
+    def required_slots(self, values: Values) -> List[str]:
         """The slots still to ask, given what is filled: conditional slots only when needed."""
         wanted = []
         for slot in self.slots:
-            if slot == "deletion_items" and values.get("deletion_scope") != "specific":
-                continue
-            if slot == "access_items" and values.get("access_scope") != "specific":
+            if slot in SCOPE_OF_ITEMS and values.get(SCOPE_OF_ITEMS[slot]) != "specific":
                 continue
             if slot == "verification_code" and (not self.verify
                                                 or values.get("confirm_request") is not True):
@@ -49,22 +75,7 @@ class Flow:
         return wanted
 
 
-FLOWS: Dict[str, Flow] = {
-    "deletion": Flow("deletion", "deletion_form",
-                     ("account_email", "deletion_scope", "deletion_items", "request_reason",
-                      "confirm_request", "verification_code")),
-    "correction": Flow("correction", "correction_form",
-                       ("account_email", "correction_item", "correction_value",
-                        "correction_note", "confirm_request", "verification_code")),
-    "suspension": Flow("suspension", "suspension_form",
-                       ("account_email", "request_reason", "confirm_request",
-                        "verification_code")),
-    "access": Flow("access", "access_form",
-                   ("account_email", "access_scope", "access_items", "confirm_request",
-                    "verification_code")),
-    "unsubscribe": Flow("unsubscribe", "unsubscribe_form",
-                        ("account_email", "confirm_request"), verify=False),
-}
+FLOWS: Dict[str, Flow] = {record.kind: Flow(record) for record in KINDS}
 FLOW_BY_FORM = {flow.form: flow for flow in FLOWS.values()}
 
 CORRECTION_ITEMS = {
@@ -211,12 +222,18 @@ def validate_optional(text: str) -> str:
     return NONE if is_skip(text) else validators.free_text(text)
 
 
-def validate_reason(text: str) -> str:
+def validate_reason(text: str, why: str) -> str:
+    """A reason the kind cannot do without; `why` (its `reason_needed`) is said when skipped."""
     if is_skip(text):
-        raise validators.Invalid("The policy ties suspension to your not wanting us to continue "
-                                 "using your information, so I need a short reason, for example "
-                                 "\u201cI don't want my data used for surveys\u201d.")
+        raise validators.Invalid(why)
     return validators.free_text(text)
+
+
+def read_reason(kind: str, text: str) -> str:
+    """`request_reason` as the kind takes it: required when the registry says why, else
+    optional."""
+    why = BY_KIND[kind].reason_needed
+    return validate_reason(text, why) if why else validate_optional(text)
 
 
 SLOT_VALIDATORS: Dict[str, Callable[[str], str]] = {
@@ -253,40 +270,46 @@ def explain(slot: str) -> str:
             "stored.")
 
 
-REQUEST_TITLES = {
-    "deletion": "Delete personal data",
-    "correction": "Correct personal data",
-    "suspension": "Suspend the account",
-    "access": "Send a copy of personal data",
-    "unsubscribe": "Unsubscribe from promotional e-mail",
-}
+# How the summary says "all" for each scope question (the specific items are shown as typed).
+WHOLE_SCOPE = {"deletion_scope": "the whole account and all its data",
+               "access_scope": "a copy of all my data"}
+ITEMS_OF_SCOPE = {scope: items for items, scope in SCOPE_OF_ITEMS.items()}
 
 
-def summary(kind: str, values: Dict[str, Optional[str]], role: Optional[str]) -> str:
-    """The summary shown before the explicit confirmation."""
-    lines = [f"Request: {REQUEST_TITLES[kind]}", f"Account e-mail: {values.get('account_email')}"]
-    if kind == "deletion":
-        lines.append("What: the whole account and all its data" if values.get("deletion_scope")
-                     == "all" else f"What: {values.get('deletion_items')}")
-        if values.get("request_reason") not in (None, NONE):
-            lines.append(f"Reason: {values.get('request_reason')}")
-    elif kind == "correction":
-        lines.append(f"Item: {CORRECTION_LABELS.get(values.get('correction_item') or '', '')}")
-        lines.append(f"Correct value: {values.get('correction_value')}")
-        if values.get("correction_note") not in (None, NONE):
-            lines.append(f"Note: {values.get('correction_note')}")
-    elif kind == "suspension":
-        lines.append(f"Reason: {values.get('request_reason')}")
-    elif kind == "access":
-        lines.append("What: a copy of all my data" if values.get("access_scope") == "all"
-                     else f"What: {values.get('access_items')}")
+def _summary_line(request: RequestKind, slot: str, values: Values) -> Optional[str]:
+    """One slot's line of the summary, or None: the items are shown with their scope, skipped
+    optional answers, the yes and the code not at all."""
+    value = values.get(slot)
+    skipped = value in (None, NONE)
+    if slot == "account_email":
+        return f"Account e-mail: {value}"
+    if slot in WHOLE_SCOPE:
+        return (f"What: {WHOLE_SCOPE[slot]}" if value == "all"
+                else f"What: {values.get(ITEMS_OF_SCOPE[slot])}")
+    if slot == "request_reason":
+        return f"Reason: {value}" if request.reason_needed or not skipped else None
+    if slot == "correction_item":
+        return f"Item: {CORRECTION_LABELS.get(value or '', '')}"
+    if slot == "correction_value":
+        return f"Correct value: {value}"
+    if slot == "correction_note":
+        return None if skipped else f"Note: {value}"
+    return None
+
+
+def summary(kind: str, values: Values, role: Optional[str]) -> str:
+    """The summary shown before the explicit confirmation: a line per answer, in the order
+    the form asked them."""
+    request = BY_KIND[kind]
+    lines = [f"Request: {request.summary_title}"]
+    lines += [line for line in (_summary_line(request, slot, values) for slot in request.slots)
+              if line is not None]
     if role:
         lines.append("Made by: a minor" if role == "minor" else "Made by: a guardian for a minor")
     return "\n".join(lines)
 
 
-def confirmation_prompt(kind: str, values: Dict[str, Optional[str]],
-                        role: Optional[str]) -> str:
+def confirmation_prompt(kind: str, values: Values, role: Optional[str]) -> str:
     after = ("I'll then e-mail a 6-digit code to that address to confirm it's yours."
              if FLOWS[kind].verify else "It takes effect right away.")
     return f"Here is your request:\n\n{summary(kind, values, role)}\n\nIs this right? {after}"
@@ -318,27 +341,36 @@ def too_many_requests(wait: timedelta) -> str:
             "need more, please ask for a person and our staff will help.")
 
 
-def details_for(kind: str, values: Dict[str, Optional[str]]) -> Dict[str, str]:
-    """What the request row keeps in `details`."""
-    if kind == "deletion":
-        return {"scope": values.get("deletion_scope") or "",
-                "items": values.get("deletion_items") or ""} if values.get(
-            "deletion_scope") == "specific" else {"scope": "all"}
-    if kind == "correction":
-        details = {"item": values.get("correction_item") or "",
-                   "new_value": values.get("correction_value") or ""}
-        if values.get("correction_note") not in (None, NONE):
-            details["note"] = values.get("correction_note") or ""
-        return details
-    if kind == "access":
-        return {"scope": "specific", "items": values.get("access_items") or ""} if values.get(
-            "access_scope") == "specific" else {"scope": "all"}
-    return {}
+# Where the request row's `details` keeps an answer (the scope questions: see `_detail`).
+DETAIL_KEYS = {"correction_item": "item", "correction_value": "new_value",
+               "correction_note": "note"}
+OPTIONAL_DETAILS = ("correction_note",)  # left out of `details` when skipped
 
 
-def reason_for(kind: str, values: Dict[str, Optional[str]]) -> Optional[str]:
+def _detail(slot: str, values: Values) -> Dict[str, str]:
+    """What one answer adds to `details`: a scope with its items, or the answer under its key."""
+    value = values.get(slot)
+    if slot in ITEMS_OF_SCOPE:
+        return ({"scope": "specific", "items": values.get(ITEMS_OF_SCOPE[slot]) or ""}
+                if value == "specific" else {"scope": "all"})
+    if slot not in DETAIL_KEYS or (slot in OPTIONAL_DETAILS and value in (None, NONE)):
+        return {}
+    return {DETAIL_KEYS[slot]: value or ""}
+
+
+def details_for(kind: str, values: Values) -> Dict[str, str]:
+    """What the request row keeps in `details`, from the kind's answers in the order asked."""
+    details: Dict[str, str] = {}
+    for slot in BY_KIND[kind].slots:
+        details.update(_detail(slot, values))
+    return details
+
+
+def reason_for(kind: str, values: Values) -> Optional[str]:
+    """The reason column: only for a kind whose form asks one, and not when it was skipped."""
     reason = values.get("request_reason")
-    return None if reason in (None, NONE) or kind not in ("deletion", "suspension") else reason
+    asked = "request_reason" in BY_KIND[kind].slots
+    return None if reason in (None, NONE) or not asked else reason
 
 
 def submitted_message(policy: Policy, kind: str, reference: str, due_at: datetime,
@@ -348,12 +380,9 @@ def submitted_message(policy: Policy, kind: str, reference: str, due_at: datetim
         return (f"You already have an open {kind} request for this address: {reference}, due by "
                 f"{due}. I haven't made a second one. Ask me \u201cwhat is the status of "
                 f"{reference}?\u201d at any time.")
-    if kind == "unsubscribe":
-        section = policy.section("communications")
-        notice = next(s.text for s in section.sentences if "may not be able to cancel" in s.text)
-        return (f"Done: this address is unsubscribed from promotional e-mail (reference "
-                f"{reference}).\n\nPlease note, from \u201c{section.heading}\u201d: "
-                f"{quote(notice)}")
+    at_once = BY_KIND[kind].at_once
+    if at_once:
+        return at_once.reply.format(reference=reference) + _notice(policy, at_once)
     text = (f"Thank you. Your {kind} request is stored with reference {reference}. It is due by "
             f"{due} ({working_days} working days). We've also e-mailed you the reference.")
     if status == UNVERIFIED:
@@ -363,27 +392,32 @@ def submitted_message(policy: Policy, kind: str, reference: str, due_at: datetim
     return text
 
 
-_STEPS = {
-    "deletion": "your account e-mail, what to delete (the whole account or specific data) and, "
-                "if you like, a reason",
-    "correction": "your account e-mail, which item is wrong and its correct value",
-    "suspension": "your account e-mail and the reason (the policy ties suspension to not "
-                  "wanting your information used)",
-    "access": "your account e-mail and what you'd like a copy of",
-    "unsubscribe": "the e-mail address to unsubscribe",
-}
+def _notice(policy: Policy, at_once: TakesEffectAtOnce) -> str:
+    """The policy sentence a request that takes effect at once is followed by, if any: what
+    it cannot do (service announcements cannot be unsubscribed from)."""
+    if not at_once.notice_section:
+        return ""
+    section = policy.section(at_once.notice_section)
+    notice = next(s.text for s in section.sentences if at_once.notice_words in s.text)
+    return f"\n\nPlease note, from \u201c{section.heading}\u201d: {quote(notice)}"
 
 
 def intro(policy: Policy, kind: str) -> str:
     """How a flow opens: the policy's own words on the right, then what will happen."""
-    from bot.policy.rights import right_quote
-
+    request = BY_KIND[kind]
     then = ("Then I'll show you a summary to confirm, e-mail a 6-digit code to that address to "
             "check it's yours, and give you a reference and a due date."
-            if FLOWS[kind].verify else
+            if request.verify else
             "Then I'll show you a summary to confirm; it takes effect right away.")
-    return (f"{right_quote(policy, kind)}\n\nI can take this request here. I'll need "
-            f"{_STEPS[kind]}. {then} Say \u201cstop\u201d at any point and nothing will be stored.")
+    return (f"{right_quote(policy, request)}\n\nI can take this request here. I'll need "
+            f"{request.steps}. {then} Say \u201cstop\u201d at any point and nothing will be "
+            "stored.")
+
+
+def account_email_question(kind: Optional[str]) -> str:
+    """How the address is asked for: each kind may word it its own way."""
+    request = BY_KIND.get(kind or "")
+    return request.email_question if request else ACCOUNT_EMAIL_QUESTION
 
 
 # Questions with fixed wording: (text, buttons as (title, payload) pairs). The payloads are
@@ -394,11 +428,9 @@ QUESTIONS: Dict[str, Tuple[str, Tuple[Tuple[str, str], ...]]] = {
                        (("The whole account", "the whole account"),
                         ("Only specific data", "only specific data"))),
     "deletion_items": ("Which data should be deleted? Please describe it in a few words.", ()),
-    "deletion_reason": ("Would you like to tell us why? This is optional: say \u201cskip\u201d "
-                        "to leave it out.", (("Skip", "skip"),)),
-    "suspension_reason": ("Why would you like the account suspended? The policy offers "
-                          "suspension if you don't want us to continue using your personal "
-                          "information, so a short reason helps our staff.", ()),
+    # Optional; a kind that requires a reason asks its own `reason_question` (see `question`).
+    "request_reason": ("Would you like to tell us why? This is optional: say \u201cskip\u201d "
+                       "to leave it out.", (("Skip", "skip"),)),
     "correction_item": ("Which item is wrong?",
                         tuple((label[0].upper() + label[1:], key)
                               for key, label in CORRECTION_LABELS.items() if key != "other")
@@ -412,3 +444,12 @@ QUESTIONS: Dict[str, Tuple[str, Tuple[Tuple[str, str], ...]]] = {
     "status_reference": ("What is the reference of your request? It looks like DEL-7K3M9Q.", ()),
     "status_email": ("And which e-mail address did you use for that request?", ()),
 }
+
+
+def question(slot: str, kind: Optional[str]) -> Tuple[str, Tuple[Tuple[str, str], ...]]:
+    """The fixed question for a slot in the active flow: a kind that requires a reason asks for
+    it in its own words, without a "Skip" button."""
+    request = BY_KIND.get(kind or "")
+    if slot == "request_reason" and request and request.reason_question:
+        return request.reason_question, ()
+    return QUESTIONS[slot]

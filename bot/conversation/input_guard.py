@@ -3,8 +3,8 @@
 Rasa's channels (REST, socketio) accept any string, and Rasa treats a message that starts with
 `/` as an intent with entities, skipping NLU. A visitor could type `/restart` or
 `/request_deletion{"verification_code": "..."}` and steer the conversation in ways no button
-offers. So every message passes through `prepare` first, in Rasa itself (see
-`bot.rasa.entry`), whatever channel it came by:
+offers. So every message passes through `prepare` first, in Rasa itself, by the channels Rasa
+listens on (`bot.rasa.channels`, named in `credentials.yml`), whatever channel it came by:
 
 - control characters and bidirectional-override characters are removed: they can make a
   transcript read differently to the legal team than what was sent ("Trojan source");

@@ -28,7 +28,7 @@ NOT_COVERED_INTENT = "ask_not_covered"
 OUT_OF_SCOPE = "out_of_scope"
 FALLBACK = "nlu_fallback"
 BOT_CHALLENGE = "bot_challenge"
-# Besides every ask_* intent, what data/rules.yml sends to the router: a privacy question can read
+# Besides every ask_* intent, what data/rules/ sends to the router: a privacy question can read
 # as out of scope ("can the app access my camera"), unclear, or small talk ("are you recording me").
 ROUTED_INTENTS = (OUT_OF_SCOPE, FALLBACK, BOT_CHALLENGE)
 

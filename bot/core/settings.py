@@ -67,6 +67,7 @@ class Settings:
     web_port: int
     model_path: Path
     max_message_chars: int
+    encoder_cache_size: int = 2048
 
 
 def load_settings() -> Settings:
@@ -90,4 +91,5 @@ def load_settings() -> Settings:
         web_port=web_port,
         model_path=Path(_get("RASA_MODEL", str(MODELS_DIR / f"{MODEL_NAME}.tar.gz"), env_file)),
         max_message_chars=int(_get("MAX_MESSAGE_CHARS", "2000", env_file)),
+        encoder_cache_size=int(_get("ENCODER_CACHE_SIZE", "2048", env_file)),
     )

@@ -263,6 +263,21 @@ async def measure(rasa_url: str, stock_url: Optional[str], concurrency: int,
     return results
 
 
+def write_json(path: Path, figures: Dict) -> None:
+    """The figures as JSON, creating the folder they go in (a fresh checkout has no results/)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=2))
+
+
+def encoder_cache_note(size: Optional[int], chosen: bool) -> str:
+    """The results' header on the cache of repeated texts' encodings: `size` None for a stack
+    that was already running (its setting is its own); `chosen` when --encoder-cache-size set it."""
+    if size is None:
+        return "encoder cache: as the running stack has it"
+    return (f"encoder cache: {size}" + (" (off)" if size == 0 else "")
+            + ("" if chosen else " (the stack's setting)"))
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot bench", description=__doc__)
     parser.add_argument("--concurrency", type=int, default=20)
@@ -273,12 +288,28 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="PostgreSQL tracker store and Redis locks even with one process")
     parser.add_argument("--no-stock", action="store_true", help="skip the stock bot")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--encoder-cache-size", type=int, metavar="N",
+                        help="ENCODER_CACHE_SIZE for the stack this starts: how many repeated "
+                        "texts' encodings the assistant keeps, 0 to measure it without that "
+                        "cache (default: the stack's own setting)")
     args = parser.parse_args(argv)
+    if args.encoder_cache_size is not None and args.encoder_cache_size < 0:
+        parser.error("--encoder-cache-size must be 0 or more")
 
-    stack = Stack(echo=False, workers=args.workers, scaled=args.scaled)
+    cache_env = ({} if args.encoder_cache_size is None
+                 else {"ENCODER_CACHE_SIZE": str(args.encoder_cache_size)})
+    stack = Stack(echo=False, workers=args.workers, scaled=args.scaled, env=cache_env)
     if stack.extra_env.get("DATABASE_URL"):
         os.environ["BENCH_DATABASE_URL"] = stack.extra_env["DATABASE_URL"]
     started_here = not stack.all_healthy()
+    if not started_here and cache_env:
+        print("==> The assistant is already running, with its own encoder cache setting: stop it "
+              "to measure with --encoder-cache-size", file=sys.stderr)
+        return 2
+    chosen = args.encoder_cache_size is not None
+    cache_size = (args.encoder_cache_size if chosen else
+                  getattr(stack.settings, "encoder_cache_size", None) if started_here else None)
+    cache = encoder_cache_note(cache_size, chosen)
     if started_here:
         print(f"==> Starting the assistant ({args.workers} process(es) per server"
               f"{', PostgreSQL + Redis' if stack.scaled else ''})")
@@ -299,7 +330,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             stack.stop()
 
     print(f"\nMachine: {os.cpu_count()} cores; Python {sys.version.split()[0]}; "
-          f"{args.concurrency} concurrent conversations for {args.seconds:.0f} s each\n")
+          f"{args.concurrency} concurrent conversations for {args.seconds:.0f} s each; "
+          f"{cache}\n")
     print(table(results))
     ours = results[f"ours, {args.concurrency} users, mix"]["throughput"]
     stock_key = f"stock, {args.concurrency} users"
@@ -311,8 +343,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     print("one policy question, p50 (ms): " + ", ".join(
         f"{k[:-3].replace('_', ' ')} {v:.1f}" for k, v in parts.items()))
     if args.json:
-        args.json.write_text(json.dumps({"results": results, "rss_mib": rss, "breakdown": parts,
-                                         "concurrency": args.concurrency,
-                                         "workers": args.workers, "scaled": stack.scaled},
-                                        indent=2))
+        write_json(args.json, {"results": results, "rss_mib": rss, "breakdown": parts,
+                               "concurrency": args.concurrency, "workers": args.workers,
+                               "scaled": stack.scaled,
+                               "encoder_cache_size": cache_size})
     return 0 if all(r["errors"] == 0 for r in results.values()) else 1

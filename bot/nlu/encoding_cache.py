@@ -86,9 +86,12 @@ class Prefetcher:
 _CACHE: Optional[EncodingCache] = None
 
 
-def process_cache(size: int = DEFAULT_SIZE) -> EncodingCache:
-    """The one cache of this process (the channels fill it, the featurizer reads it)."""
+def process_cache() -> EncodingCache:
+    """The one cache of this process (the channels fill it, the featurizer reads it);
+    `ENCODER_CACHE_SIZE` entries, 0 to switch it off (`make bench` measures both)."""
     global _CACHE
     if _CACHE is None:
-        _CACHE = EncodingCache(size)
+        from bot.core.settings import load_settings
+
+        _CACHE = EncodingCache(load_settings().encoder_cache_size)
     return _CACHE

@@ -17,6 +17,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from bot.nlu.linear import LinearModel
+from bot.nlu.linear import fit as fit_linear
 from bot.policy.answers import candidates
 from bot.policy.document import Policy
 
@@ -105,46 +107,28 @@ def rounded(values: np.ndarray) -> Tuple[float, ...]:
     return tuple(round(float(v), SCORE_DECIMALS) for v in values)
 
 
-@dataclass
-class PartClassifier:
-    """A linear softmax over sentence vectors, fitted at training: reads each part of a
-    two-part question without the sparse features that only exist for the whole message."""
+PART_BLOCK = "sentence"  # the part classifier reads one feature block: the sentence vector
 
-    labels: Tuple[str, ...]
-    weights: np.ndarray  # (labels, 384)
-    bias: np.ndarray  # (labels,)
 
-    def predict(self, vectors: np.ndarray) -> List[Tuple[str, float]]:
-        logits = vectors @ self.weights.T + self.bias
-        logits -= logits.max(axis=1, keepdims=True)
-        probs = np.exp(logits)
-        probs /= probs.sum(axis=1, keepdims=True)
-        best = probs.argmax(axis=1)
-        return [(self.labels[b], float(probs[i, b])) for i, b in enumerate(best)]
+def fit_part_classifier(vectors: np.ndarray, labels: Sequence[str]) -> LinearModel:
+    """A softmax over sentence vectors, fitted at training: reads each part of a two-part
+    question without the sparse features that only exist for the whole message."""
+    return fit_linear([{PART_BLOCK: v[None, :]} for v in vectors], labels, max_iter=2000)
 
-    @classmethod
-    def fit(cls, vectors: np.ndarray, labels: Sequence[str], c: float = 30.0) -> "PartClassifier":
-        from sklearn.linear_model import LogisticRegression
 
-        model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
-        model.fit(vectors, list(labels))
-        weights, bias = model.coef_, model.intercept_
-        if len(model.classes_) == 2:  # sklearn keeps one row for two classes: P(second)
-            weights, bias = np.vstack([-weights / 2, weights / 2]), np.array([-bias[0] / 2,
-                                                                                bias[0] / 2])
-        return cls(tuple(str(x) for x in model.classes_), weights.astype(np.float32),
-                   bias.astype(np.float32))
+def read_part(model: LinearModel, vector: np.ndarray) -> Tuple[str, float]:
+    return model.ranking({PART_BLOCK: vector})[0]
 
 
 def gather(sentence_vector: np.ndarray, policy_vectors: np.ndarray, policy_digest: str,
            parts: Sequence[Tuple[str, np.ndarray]] = (),
-           part_classifier: Optional[PartClassifier] = None) -> Evidence:
+           part_classifier: Optional[LinearModel] = None) -> Evidence:
     """The evidence for one message, from vectors already computed."""
     scores = rounded(policy_vectors @ sentence_vector)
     found: List[Part] = []
     if len(parts) >= 2 and part_classifier is not None:
-        vectors = np.stack([v for _, v in parts])
-        for (text, vector), (intent, confidence) in zip(parts, part_classifier.predict(vectors)):
+        for text, vector in parts:
+            intent, confidence = read_part(part_classifier, vector)
             found.append(Part(text, intent, round(confidence, SCORE_DECIMALS),
                               rounded(policy_vectors @ vector)))
     return Evidence(policy_digest, scores, tuple(found))

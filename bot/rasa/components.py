@@ -6,6 +6,7 @@ cross-validation all see it, and any classifier in `config.yml` (logistic regres
 it beside the sparse n-grams. `PolicyEvidence` reuses that same vector (nothing is encoded twice
 for a one-part question) to score every policy sentence and to read each part of a two-part
 question; the result travels in the parse data to the action server (`bot.nlu.evidence`).
+`LinearIntentClassifier` is Rasa's logistic regression with a faster prediction (`bot.nlu.linear`).
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
 from rasa.nlu.tokenizers.tokenizer import Tokenizer
-from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu import evidence
+from bot.nlu import evidence, linear
 from bot.nlu.encoder import DIMENSION, Encoded, load_encoder
 from bot.nlu.encoding_cache import process_cache
 
@@ -120,10 +122,10 @@ class PolicyEvidence(GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"c": 30.0}
+        return {}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 part_classifier: Optional[evidence.PartClassifier] = None) -> None:
+                 part_classifier: Optional[linear.LinearModel] = None) -> None:
         self.config = {**self.get_default_config(), **config}
         self.model_storage = model_storage
         self.resource = resource
@@ -146,12 +148,10 @@ class PolicyEvidence(GraphComponent):
         if len({m.get(INTENT) for m in examples}) < 2:
             return self.resource
         vectors = np.stack([m.get(SENTENCE_VECTOR) for m in examples])
-        self.part_classifier = evidence.PartClassifier.fit(
-            vectors, [m.get(INTENT) for m in examples], c=float(self.config["c"]))
+        self.part_classifier = evidence.fit_part_classifier(vectors,
+                                                            [m.get(INTENT) for m in examples])
         with self.model_storage.write_to(self.resource) as directory:
-            pc = self.part_classifier
-            np.savez(directory / self.FILE, labels=np.array(pc.labels), weights=pc.weights,
-                     bias=pc.bias)
+            np.savez(directory / self.FILE, **self.part_classifier.to_arrays())
         return self.resource
 
     @classmethod
@@ -160,9 +160,7 @@ class PolicyEvidence(GraphComponent):
         part_classifier = None
         try:
             with model_storage.read_from(resource) as directory:
-                data = np.load(directory / cls.FILE)
-                part_classifier = evidence.PartClassifier(
-                    tuple(str(x) for x in data["labels"]), data["weights"], data["bias"])
+                part_classifier = linear.LinearModel.from_arrays(np.load(directory / cls.FILE))
         except (ValueError, FileNotFoundError, OSError):
             log.warning("No part classifier in the model: two-part questions get one answer")
         return cls(config, model_storage, resource, part_classifier)
@@ -182,4 +180,84 @@ class PolicyEvidence(GraphComponent):
             found = evidence.gather(vector, self.policy_vectors, self.digest, parts,
                                     self.part_classifier)
             message.set(evidence.EVIDENCE_KEY, found.to_dict(), add_to_output=True)
+        return messages
+
+
+def sentence_features(message: Message) -> Dict[str, Any]:
+    """Each featurizer's sentence features of the message's text, by the featurizer's name."""
+    out: Dict[str, Any] = {}
+    for feature in message.features:
+        if feature.attribute == TEXT and feature.type == FEATURE_TYPE_SENTENCE:
+            name = str(feature.origin)
+            # Two featurizers under one name (an alias given twice) must not hide each other.
+            key, copy = name, 1
+            while key in out:
+                copy += 1
+                key = f"{name}#{copy}"
+            out[key] = feature.features
+    return out
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class LinearIntentClassifier(IntentClassifier, GraphComponent):
+    """Rasa's logistic regression (same model, same features), predicting without stacking the
+    feature blocks first (`bot.nlu.linear`): microseconds instead of milliseconds a message."""
+
+    FILE = "linear_intent_classifier.npz"
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        return []
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"max_iter": 500, "random_state": 42, "ranking_length": 10}
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 model: Optional[linear.LinearModel] = None) -> None:
+        self.config = {**self.get_default_config(), **config}
+        self.model_storage = model_storage
+        self.resource = resource
+        self.model = model
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "LinearIntentClassifier":
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [m for m in training_data.intent_examples if m.get(INTENT) and m.get(TEXT)]
+        if len({m.get(INTENT) for m in examples}) < 2:
+            return self.resource
+        self.model = linear.fit([sentence_features(m) for m in examples],
+                                [m.get(INTENT) for m in examples],
+                                max_iter=int(self.config["max_iter"]),
+                                random_state=int(self.config["random_state"]))
+        with self.model_storage.write_to(self.resource) as directory:
+            np.savez(directory / self.FILE, **self.model.to_arrays())
+        return self.resource
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "LinearIntentClassifier":
+        model = None
+        try:
+            with model_storage.read_from(resource) as directory:
+                model = linear.LinearModel.from_arrays(np.load(directory / cls.FILE))
+        except (ValueError, FileNotFoundError, OSError):
+            log.warning("No intent classifier in the model: every message will be unclear")
+        return cls(config, model_storage, resource, model)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if self.model is None:
+            return messages
+        length = int(self.config["ranking_length"])
+        for message in messages:
+            ranking = self.model.ranking(sentence_features(message))
+            top_name, top_confidence = ranking[0]
+            message.set(INTENT, {"name": top_name, "confidence": top_confidence},
+                        add_to_output=True)
+            shown = ranking[:length] if length > 0 else ranking
+            message.set("intent_ranking", [{"name": n, "confidence": c} for n, c in shown],
+                        add_to_output=True)
         return messages

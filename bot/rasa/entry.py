@@ -1,24 +1,38 @@
-"""`rasa` with four changes: personal data masked in every log record; the action server's
-replies validated with a schema validator built once instead of once per action; every incoming
-message checked by `bot.conversation.input_guard` whatever channel brought it; and a failing or slow action
-server answered with an apology that keeps the visitor's answers (`bot.conversation.faults`) instead of
-silence.
+"""`rasa`, as the stack starts it: personal data masked in every log record, the action
+endpoint checked at start, and two patches of Rasa's internals that Rasa offers no extension
+point for (both through `bot.rasa.patches.replace`, which stops the server at start if Rasa is
+not the version they were written for):
 
-The stack starts Rasa and the action server through this module instead of the `rasa` script.
-Rasa 3.6 checks every action server reply with `jsonschema.validate`, which re-checks the schema
-itself on each call: profiled with py-spy, that was 85% of the time Rasa spent running a custom
-action. The reply is still validated against the same schema, with the same error.
+- the action server's replies are validated with a schema validator built once instead of once
+  per action. Rasa 3.6 checks every reply with `jsonschema.validate`, which re-checks the schema
+  itself on each call: profiled with py-spy, that was 85% of the time Rasa spent running a
+  custom action. The reply is still validated against the same schema, with the same error;
+- a failing or slow action server is answered with an apology that keeps the visitor's answers
+  (`bot.conversation.faults`) instead of silence.
+
+What every incoming message may be (`bot.conversation.input_guard`) and what a REST body must
+look like are not patches: Rasa's documented custom connectors in `bot.rasa.channels`, named in
+`credentials.yml`, do it.
 """
 
+from __future__ import annotations
+
+import argparse
 import logging
 import os
 import sys
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Sequence
 
 from bot.core.masking import install_log_masking
+from bot.rasa import patches
+
+log = logging.getLogger("bot.rasa.entry")
+DEFAULT_ACTION_TIMEOUT_SECONDS = 10.0
+RASA_VERSION = patches.WRITTEN_FOR
 
 
 def cache_action_response_validation() -> None:
+    """Validate action server replies with a validator built on first use, not per call."""
     from jsonschema import exceptions, validators
     from rasa.core.actions.action import RemoteAction
     from rasa.shared.constants import DOCS_BASE_URL
@@ -41,127 +55,88 @@ def cache_action_response_validation() -> None:
             f"{DOCS_BASE_URL}/custom-actions")
         raise error
 
-    RemoteAction._validate_action_result = validate
+    patches.replace(RemoteAction, "_validate_action_result", validate, RASA_VERSION)
 
 
-log = logging.getLogger("bot.rasa.entry")
-DEFAULT_ACTION_TIMEOUT_SECONDS = 10.0
+# -- a failing action server -------------------------------------------------------------------
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def guard_incoming_messages() -> None:
-    """Clean every message before Rasa reads it; empty and over-long ones get a reply and
-    leave the conversation untouched (nothing is logged to the tracker for them)."""
-    from rasa.core.processor import MessageProcessor
-    from rasa.shared.core.constants import DEFAULT_INTENTS
+def shorten_action_timeout() -> None:
+    """Rasa waits up to five minutes for an action; the visitor's page gives up long before."""
+    import rasa.core.actions.action as rasa_action
+    import rasa.utils.endpoints as rasa_endpoints
 
-    from bot.conversation import input_guard
-    from bot.core.settings import load_settings
-
-    max_chars = load_settings().max_message_chars
-    original = MessageProcessor.handle_message
-
-    async def handle_message(self: MessageProcessor, message: Any) -> Any:
-        # Worked out once per domain (a model reload brings a new one), not per message.
-        intents = getattr(self.domain, "_own_intents", None)
-        if intents is None:
-            intents = frozenset(i for i in self.domain.intents if i not in DEFAULT_INTENTS)
-            self.domain._own_intents = intents
-        prepared = input_guard.prepare(message.text, intents, max_chars)
-        if prepared.problem is None:
-            message.text = prepared.text
-            return await original(self, message)
-        log.info("Not processed (%s): %d characters", prepared.problem, prepared.length)
-        output = message.output_channel
-        await output.send_text_message(message.sender_id,
-                                       input_guard.reply_for(prepared, max_chars))
-        return getattr(output, "messages", None)
-
-    MessageProcessor.handle_message = handle_message
+    timeout = float(os.environ.get("ACTION_TIMEOUT_SECONDS") or DEFAULT_ACTION_TIMEOUT_SECONDS)
+    for module in (rasa_action, rasa_endpoints):
+        patches.replace(module, "DEFAULT_REQUEST_TIMEOUT", timeout, RASA_VERSION, expect=is_number)
 
 
-def guard_channels() -> None:
-    """A body that is not what the channel expects gets a 400 (REST) or is ignored (socketio),
-    instead of a 500 or an exception in Rasa's log. The channel name is Rasa's own, never the
-    visitor's: requests record the channel they came by."""
-    from rasa.core.channels.rest import RestInput
-    from sanic.exceptions import InvalidUsage
+def apologised_this_turn(tracker: Any) -> bool:
+    """Walks back only to the latest message: a long conversation costs nothing extra."""
+    from rasa.shared.core.events import BotUttered, UserUttered
 
-    from bot.conversation.input_guard import SENDER_MAX_CHARS
+    from bot.conversation import faults
 
-    def body(request: Any) -> Dict[str, Any]:
-        try:
-            data = request.json
-        except Exception:  # noqa: BLE001 - sanic raises its own 400 for bad JSON
-            raise InvalidUsage("The body must be JSON.")
-        if not isinstance(data, dict):
-            raise InvalidUsage('The body must be a JSON object: {"sender": ..., "message": ...}')
-        return data
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            return False
+        if isinstance(event, BotUttered) and faults.FAILURE_MARK in (event.metadata or {}):
+            return True
+    return False
 
-    async def extract_sender(self: RestInput, request: Any) -> Any:
-        sender = body(request).get("sender", "default")
-        if not isinstance(sender, str) or not 0 < len(sender) <= SENDER_MAX_CHARS:
-            raise InvalidUsage(f"`sender` must be a string of 1 to {SENDER_MAX_CHARS} characters.")
-        return sender
 
-    def extract_message(self: RestInput, request: Any) -> Any:
-        message = body(request).get("message", "")
-        if message is not None and not isinstance(message, str):
-            raise InvalidUsage("`message` must be a string.")
-        return message
+def has_action_server(endpoint: Any) -> bool:
+    """An action endpoint with a URL. Without one, no custom action can ever run: that is the
+    operator's mistake to fix (see `action_endpoint_problem`), not a visitor's to retry."""
+    return endpoint is not None and bool(getattr(endpoint, "url", None))
 
-    RestInput._extract_sender = extract_sender
-    RestInput._extract_message = extract_message
-    RestInput._extract_input_channel = lambda self, request: self.name()
 
-    # Rasa's socketio server accepts a browser connection from any site (its CORS list is
-    # empty, which python-engineio reads as "do not check"); only the site's own pages may.
-    from rasa.core.channels.socketio import SocketIOInput
+def apology_events(name: str, tracker: Any) -> List[Any]:
+    """What a failed action leaves in the conversation: the apology with a "Try again" button,
+    the pending request of a failed submit, and a failed validation's unchecked value forgotten
+    (the form asks again)."""
+    from rasa.shared.core.events import BotUttered, SlotSet
 
-    from bot.core.settings import load_settings
+    from bot.conversation import faults
 
-    site_origin = load_settings().site_origin
-    original_blueprint = SocketIOInput.blueprint
-
-    def blueprint(self: SocketIOInput, on_new_message: Any) -> Any:
-        result = original_blueprint(self, on_new_message)
-        self.sio.eio.cors_allowed_origins = [site_origin]  # others get a 400
-        # Rasa's own CORS layer (`--cors`) already adds the headers; two copies would make
-        # browsers refuse the reply.
-        self.sio.eio._cors_headers = lambda environ: []
-        return result
-
-    SocketIOInput.blueprint = blueprint
+    apology = BotUttered(text=faults.failure_text(name),
+                         data={"buttons": [faults.RETRY_BUTTON]},
+                         metadata=faults.failure_metadata(name))
+    result: List[Any] = [apology]
+    kind = faults.pending_kind(name)
+    if kind:
+        result += [SlotSet(slot, value) for slot, value in faults.pending_slots(kind).items()]
+    requested = tracker.get_slot("requested_slot")
+    if name.startswith("validate_") and requested:
+        result.append(SlotSet(requested, None))
+    return result
 
 
 def guard_remote_actions() -> None:
     """A custom action that cannot be run (server down, too slow, a bad reply) becomes an
     apology, not a silent turn; a request that could not be stored is remembered for "try
-    again". `ActionExecutionRejection` is a form's normal "not this slot" and passes through."""
-    import rasa.core.actions.action as rasa_action
-    import rasa.utils.endpoints as rasa_endpoints
+    again". `ActionExecutionRejection` is a form's normal "not this slot" and passes through,
+    and so does a missing action endpoint: Rasa's own error, in the log, for the operator."""
     from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
-    from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
+    from rasa.shared.constants import DOCS_BASE_URL
+    from rasa.shared.exceptions import RasaException
 
-    from bot.conversation import faults
-
-    timeout = float(os.environ.get("ACTION_TIMEOUT_SECONDS") or DEFAULT_ACTION_TIMEOUT_SECONDS)
-    # Rasa waits up to five minutes for an action; the visitor's page gives up long before.
-    rasa_action.DEFAULT_REQUEST_TIMEOUT = timeout
-    rasa_endpoints.DEFAULT_REQUEST_TIMEOUT = timeout
+    shorten_action_timeout()
     original = RemoteAction.run
-
-    def apologised_this_turn(tracker: Any) -> bool:
-        # Walks back only to the latest message: a long conversation costs nothing extra.
-        for event in reversed(tracker.events):
-            if isinstance(event, UserUttered):
-                return False
-            if isinstance(event, BotUttered) and faults.FAILURE_MARK in (event.metadata or {}):
-                return True
-        return False
 
     async def run(self: RemoteAction, output_channel: Any, nlg: Any, tracker: Any,
                   domain: Any) -> List[Any]:
         name = self.name()
+        if self.action_endpoint is None:
+            return await original(self, output_channel, nlg, tracker, domain)  # Rasa's error
+        if not has_action_server(self.action_endpoint):
+            raise RasaException(
+                f"Failed to execute custom action '{name}' because the action endpoint has no "
+                f"url. Set `action_endpoint: url:` in the endpoints file. "
+                f"{DOCS_BASE_URL}/custom-actions")
         if apologised_this_turn(tracker):
             return []  # already apologised this turn: do not wait for the server again
         try:
@@ -171,29 +146,69 @@ def guard_remote_actions() -> None:
         except Exception as error:  # noqa: BLE001 - any failure gets the same honest reply
             log.error("Custom action %s failed (%s); the visitor was told to try again", name,
                       type(error).__name__)
-        apology = BotUttered(text=faults.failure_text(name),
-                             data={"buttons": [faults.RETRY_BUTTON]},
-                             metadata=faults.failure_metadata(name))
-        result: List[Any] = [apology]
-        kind = faults.pending_kind(name)
-        if kind:
-            result += [SlotSet(slot, value)
-                       for slot, value in faults.pending_slots(kind).items()]
-        requested = tracker.get_slot("requested_slot")
-        if name.startswith("validate_") and requested:
-            # What Rasa extracted was never checked: forget it, the form asks again.
-            result.append(SlotSet(requested, None))
-        return result
+        return apology_events(name, tracker)
 
-    RemoteAction.run = run
+    patches.replace(RemoteAction, "run", run, RASA_VERSION)
+
+
+# -- the action endpoint, checked at start -----------------------------------------------------
+
+def endpoints_file(run_arguments: Sequence[str]) -> Optional[str]:
+    """The endpoints file `rasa run` will read: `--endpoints` if that file exists, else
+    `endpoints.yml` if it exists, else none (as `rasa.cli.run` decides)."""
+    from rasa.shared.constants import DEFAULT_ENDPOINTS_PATH
+
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--endpoints")
+    given = parser.parse_known_args(list(run_arguments))[0].endpoints
+    for path in (given, DEFAULT_ENDPOINTS_PATH):
+        if path and os.path.isfile(path):
+            return path
+    return None
+
+
+def action_endpoint_problem(path: Optional[str]) -> Optional[str]:
+    """Why custom actions cannot run with this endpoints file, or None when they can. Read with
+    Rasa's own reader, so `${...}` values are filled from the environment as Rasa fills them."""
+    from rasa.utils.endpoints import read_endpoint_config
+
+    fix = ('add  action_endpoint: {url: "http://127.0.0.1:5055/webhook"}  (the action '
+           "server's /webhook: ACTION_HOST, ACTION_PORT) and restart")
+    if path is None:
+        return f"there is no endpoints file (endpoints.yml, or --endpoints FILE): {fix}"
+    try:
+        endpoint = read_endpoint_config(path, "action_endpoint")
+    except Exception as error:  # noqa: BLE001 - Rasa reports the same file itself next
+        return f"{path} cannot be read ({type(error).__name__}: {error})"
+    if endpoint is None:
+        return f"{path} has no `action_endpoint`: {fix}"
+    if not has_action_server(endpoint):
+        return f"the `action_endpoint` in {path} has no `url`: {fix}"
+    return None
+
+
+def check_action_endpoint(run_arguments: Sequence[str]) -> None:
+    """Log, at start, an action endpoint Rasa cannot use. The server still starts: Rasa's own
+    responses and its HTTP API (which erasing a conversation after a completed deletion needs)
+    keep working, and each custom action logs Rasa's own error instead of a visitor being told
+    to "try again" something that can never succeed."""
+    problem = action_endpoint_problem(endpoints_file(run_arguments))
+    if problem:
+        log.error("Custom actions cannot run (policy answers, request forms, handoffs): %s",
+                  problem)
+
+
+def is_rasa_server(arguments: Sequence[str]) -> bool:
+    """`run`, not `run actions` (the action server) nor any other command."""
+    return arguments[:1] == ["run"] and arguments[1:2] != ["actions"]
 
 
 def main() -> None:
     install_log_masking()
-    if sys.argv[1:2] == ["run"] and sys.argv[2:3] != ["actions"]:
+    arguments = sys.argv[1:]
+    if is_rasa_server(arguments):
+        check_action_endpoint(arguments[1:])
         cache_action_response_validation()
-        guard_incoming_messages()
-        guard_channels()
         guard_remote_actions()
     from rasa.__main__ import main as rasa_main
 

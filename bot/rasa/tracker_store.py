@@ -16,7 +16,7 @@ from typing import Any, Dict, Optional
 
 from rasa.core.tracker_store import InMemoryTrackerStore
 
-from bot.retention.purge import parse_age
+from bot.retention.ages import parse_age
 
 log = logging.getLogger(__name__)
 

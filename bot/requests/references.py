@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Optional
+from typing import Dict, Optional
+
+from bot.requests.registry import BY_PREFIX, KINDS
 
 # 0-9 and A-Z without I, L, O, U.
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-PREFIXES = {
-    "deletion": "DEL",
-    "correction": "COR",
-    "suspension": "SUS",
-    "access": "ACC",
-    "unsubscribe": "UNS",
-}
+# kind -> prefix, from the registry (the spaCy pipeline and log masking build patterns from it).
+PREFIXES: Dict[str, str] = {record.kind: record.prefix for record in KINDS}
 CODE_LENGTH = 6
 REFERENCE_PATTERN = re.compile(
     rf"^({'|'.join(PREFIXES.values())})-([{REFERENCE_ALPHABET}]{{{CODE_LENGTH}}})$"
@@ -44,7 +41,6 @@ def normalise_reference(text: str) -> Optional[str]:
 
 def kind_of(reference: str) -> str:
     prefix = reference.split("-", 1)[0]
-    for kind, known in PREFIXES.items():
-        if known == prefix:
-            return kind
-    raise ValueError(f"not a reference prefix: {prefix!r}")
+    if prefix not in BY_PREFIX:
+        raise ValueError(f"not a reference prefix: {prefix!r}")
+    return BY_PREFIX[prefix].kind

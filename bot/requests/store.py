@@ -25,19 +25,14 @@ from bot.storage.db import make_engine, session_factory, transaction
 from bot.core.masking import mask_email
 from bot.storage.models import PrivacyRequest, RequestEvent
 from bot.mail.outbox import enqueue, utcnow
+from bot.requests.notifications import status_email
 from bot.requests.references import new_reference
+from bot.requests.registry import BY_KIND, NAMES
 from bot.core.settings import read_env_file
 
 log = logging.getLogger(__name__)
 
-KINDS = ("deletion", "correction", "suspension", "access", "unsubscribe")
-KIND_TITLES = {
-    "deletion": "deletion of personal data",
-    "correction": "correction of personal data",
-    "suspension": "suspension of the account",
-    "access": "a copy of personal data",
-    "unsubscribe": "unsubscribing from promotional e-mail",
-}
+KINDS = NAMES  # the kinds' names (bot.requests.registry), for filters and checks
 ASSISTANT = "assistant"
 
 
@@ -146,7 +141,8 @@ class RequestStore:
                                 mask_email(email), refused)
                     raise
 
-            status = lifecycle.RECEIVED if verified or kind == "unsubscribe" else lifecycle.UNVERIFIED
+            at_once = BY_KIND[kind].at_once
+            status = lifecycle.RECEIVED if verified or at_once else lifecycle.UNVERIFIED
             request = PrivacyRequest(
                 reference=new_reference(kind), kind=kind, status=status, email=email,
                 verified_at=now if verified else None, details=details, reason=reason,
@@ -157,15 +153,14 @@ class RequestStore:
             )
             session.add(request)
             session.flush()
-            note = "made in the chat" + ("" if verified or kind == "unsubscribe"
+            note = "made in the chat" + ("" if verified or at_once
                                          else "; identity not verified")
             session.add(RequestEvent(request_id=request.id, from_status=None, to_status=status,
                                      actor=ASSISTANT, note=note, created_at=now))
-            if kind == "unsubscribe":
+            if at_once:
                 # Takes effect at once, without verification (the policy's own "unsubscribe").
                 for target in (lifecycle.IN_PROGRESS, lifecycle.COMPLETED):
-                    self._move(session, request, target, ASSISTANT,
-                               "unsubscribed from promotional e-mail", now)
+                    self._move(session, request, target, ASSISTANT, at_once.note, now)
             enqueue(session, email, f"Your privacy request {request.reference}",
                     self._confirmation_body(request), dedupe_key=f"confirm:{request.reference}",
                     now=now)
@@ -176,11 +171,10 @@ class RequestStore:
     @staticmethod
     def _confirmation_body(request: PrivacyRequest) -> str:
         due = request.due_at.strftime("%d %B %Y")
-        if request.kind == "unsubscribe":
-            return (f"We have unsubscribed this address from promotional e-mail (reference "
-                    f"{request.reference}). Service announcements such as payment and security "
-                    "notices are not promotional and will still be sent.")
-        lines = [f"We have received your request for {KIND_TITLES[request.kind]}.",
+        kind = BY_KIND[request.kind]
+        if kind.at_once:
+            return kind.at_once.email.format(reference=request.reference)
+        lines = [f"We have received your request for {kind.title}.",
                  f"Reference: {request.reference}", f"Due by: {due}"]
         if request.status == lifecycle.UNVERIFIED:
             lines.append("Your identity could not be verified by e-mail code yet; our staff will "
@@ -208,7 +202,6 @@ class RequestStore:
                    note: Optional[str] = None, notify: bool = False) -> str:
         """Move a request along its lifecycle; illegal moves raise `IllegalTransition`. With
         `notify`, the requester's e-mail about it is queued in the same transaction."""
-        from bot.requests.notifications import status_email
         from bot.staff.accounts import record
 
         with transaction(self.sessions) as session:
@@ -222,7 +215,7 @@ class RequestStore:
             if mail:
                 enqueue(session, request.email, mail[0], mail[1], now=now)
             status, kind = request.status, request.kind
-        if kind == "deletion" and status == lifecycle.COMPLETED:
+        if BY_KIND[kind].erases_conversations and status == lifecycle.COMPLETED:
             # After the commit, best effort: what fails stays pending for `python -m bot purge`.
             from bot.retention.purge import erase_requester_conversations
             try:

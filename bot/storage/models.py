@@ -58,8 +58,9 @@ class PrivacyRequest(Base):
     created_at = Column(UTCDateTime(), nullable=False)
     due_at = Column(UTCDateTime(), nullable=False)
     updated_at = Column(UTCDateTime(), nullable=False)
-    # A completed deletion: when the requester's chat conversations were erased (bot.retention.purge);
-    # empty while that is still to be done, so `python -m bot purge` retries it.
+    # A completed deletion: when the requester's chat conversations were erased
+    # (bot.retention.erasure); empty while that is still to be done, so `python -m bot purge`
+    # retries it.
     conversations_erased_at = Column(UTCDateTime())
 
     events = relationship("RequestEvent", back_populates="request", order_by="RequestEvent.id",

@@ -1,0 +1,254 @@
+"""`python -m bot COMMAND ...`: the project's command line, one argparse subcommand per command.
+
+The whole interface is declared here, so `python -m bot --help` lists every command and a wrong
+one is argparse's message and exit status 2. What a command does lives elsewhere and is imported
+only when that command runs: building this parser must not load Rasa, TensorFlow or the
+encoder (tests/test_cli.py checks `python -m bot policy` and `--help`), nor the database for
+commands that need none.
+
+The developer tools (eval, bench, calibrate, compare) and `pipeline` keep their own parsers:
+their subcommand hands every argument after the command's name to that module's `main(argv)`,
+so `python -m bot eval --help` is eval's own help.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import timedelta
+from importlib import import_module
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
+
+from bot.retention.ages import AGE_HELP, parse_age
+
+Handler = Callable[[argparse.Namespace], int]
+if TYPE_CHECKING:
+    Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+
+PURGE_DESCRIPTION = (
+    "Remove chat data older than the retention period: conversations in the SQL tracker store, "
+    "expired verification codes, delivered e-mails, transcripts of closed requests and "
+    "handoffs, policy gaps and answer ratings. Requests, their history and the audit log are "
+    "kept.")
+
+# Commands whose module parses its own arguments: name -> (module, line in --help).
+DELEGATED: Dict[str, Tuple[str, str]] = {
+    "eval": ("bot.devtools.eval", "evaluate the running assistant on FILE [FILE ...]"),
+    "pipeline": ("bot.rasa.spacy_pipeline", "build the project's spaCy pipeline"),
+    "bench": ("bot.devtools.bench", "throughput and latency under load, beside a stock bot"),
+    "calibrate": ("bot.devtools.calibrate",
+                  "fit the router's thresholds on cross-validation results"),
+    "compare": ("bot.devtools.compare", "cross-validate every NLU pipeline in docs/pipelines/"),
+}
+
+
+# -- what each command does (imported when it runs) --------------------------------------------
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.devtools.stack import run_foreground
+    return run_foreground(workers=args.workers)
+
+
+def _env(args: argparse.Namespace) -> int:
+    from bot.core.settings import ensure_env_file
+    added = ensure_env_file()
+    print(f"==> Added {', '.join(added)} to .env" if added else "==> .env is complete")
+    return 0
+
+
+def _policy(args: argparse.Namespace) -> int:
+    from bot.policy.document import load_policy
+    policy = load_policy()
+    print(f"{policy.title} (effective {policy.effective_date})")
+    for section in policy.sections:
+        gaps = f", gaps: {', '.join(g.kind for g in section.gaps)}" if section.gaps else ""
+        print(f"- {section.id}: {section.heading} ({len(section.sentences)} sentences{gaps})")
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from bot.cli.data import db_upgrade
+    return db_upgrade()
+
+
+def _requests_export(args: argparse.Namespace) -> int:
+    from bot.cli.data import export_requests
+    return export_requests(args.format)
+
+
+def _outbox_list(args: argparse.Namespace) -> int:
+    from bot.cli.data import list_outbox
+    return list_outbox(args.to, args.format)
+
+
+def _outbox_deliver(args: argparse.Namespace) -> int:
+    from bot.cli.data import deliver_outbox
+    return deliver_outbox()
+
+
+def _staff_add(args: argparse.Namespace) -> int:
+    from bot.cli.data import add_staff
+    return add_staff(args.username, args.role)
+
+
+def _staff_list(args: argparse.Namespace) -> int:
+    from bot.cli.data import list_staff
+    return list_staff()
+
+
+def _staff_disable(args: argparse.Namespace) -> int:
+    from bot.cli.data import disable_staff
+    return disable_staff(args.username)
+
+
+def _handoffs_list(args: argparse.Namespace) -> int:
+    from bot.cli.data import list_handoffs
+    return list_handoffs(args.format)
+
+
+def _purge(args: argparse.Namespace) -> int:
+    from bot.cli.retention import run
+    return run(args.older_than, args.dry_run)
+
+
+def _age(text: str) -> timedelta:
+    """`--older-than`: a bad age is argparse's error (usage, the sentence, exit status 2)."""
+    try:
+        return parse_age(text)
+    except ValueError as problem:
+        raise argparse.ArgumentTypeError(str(problem)) from None
+
+
+# -- the parser ---------------------------------------------------------------------------------
+
+def _command(commands: Commands, name: str, summary: str, handler: Optional[Handler] = None,
+             description: Optional[str] = None) -> argparse.ArgumentParser:
+    """A command parsed here; `summary` is its line in `python -m bot --help`."""
+    parser = commands.add_parser(name, help=summary, description=description)
+    parser.set_defaults(handler=handler, delegate=None)
+    return parser
+
+
+def _action(actions: Commands, name: str, summary: str,
+            handler: Handler) -> argparse.ArgumentParser:
+    """The second word of `db`, `requests`, `outbox`, `staff` or `handoffs`."""
+    parser = actions.add_parser(name, help=summary)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def _actions_of(parser: argparse.ArgumentParser) -> Commands:
+    return parser.add_subparsers(dest="action", required=True)
+
+
+def _add_delegated(commands: Commands, name: str) -> None:
+    module, summary = DELEGATED[name]
+    # No options of its own, not even -h: every argument goes on to the module's parser.
+    parser = commands.add_parser(name, help=summary, add_help=False)
+    parser.set_defaults(handler=None, delegate=module)
+
+
+def _add_run(commands: Commands) -> None:
+    run = _command(commands, "run", "start Rasa, the action server and the web app", _run)
+    run.add_argument("--workers", type=int, default=1,
+                     help="processes per server (default 1); more than one uses the scaled "
+                     "stores, PostgreSQL and Redis")
+
+
+def _add_db(commands: Commands) -> None:
+    db = _actions_of(_command(commands, "db", "the request database: upgrade"))
+    _action(db, "upgrade", "apply the migrations to DATABASE_URL", _db_upgrade)
+
+
+def _add_requests(commands: Commands) -> None:
+    requests = _actions_of(_command(commands, "requests", "the privacy requests: export"))
+    export = _action(requests, "export", "every request", _requests_export)
+    export.add_argument("--format", choices=["json", "csv"], default="json")
+
+
+def _add_outbox(commands: Commands) -> None:
+    outbox = _actions_of(_command(commands, "outbox", "the e-mail outbox: list, deliver"))
+    listing = _action(outbox, "list", "messages in the outbox", _outbox_list)
+    listing.add_argument("--to", help="only messages to this address")
+    listing.add_argument("--format", choices=["json", "text"], default="text")
+    _action(outbox, "deliver", "send what is due over SMTP (SMTP_HOST/PORT/FROM)",
+            _outbox_deliver)
+
+
+def _add_staff(commands: Commands) -> None:
+    staff = _actions_of(_command(commands, "staff", "staff accounts: add, list, disable"))
+    add = _action(staff, "add", "a new staff account", _staff_add)
+    add.add_argument("--username", required=True)
+    add.add_argument("--role", required=True, choices=["legal", "support", "admin"])
+    add.add_argument("--password-stdin", action="store_true", required=True,
+                     help="read the password from standard input (never from the command line)")
+    _action(staff, "list", "every staff account", _staff_list)
+    disable = _action(staff, "disable", "disable an account (it can no longer log in)",
+                      _staff_disable)
+    disable.add_argument("--username", required=True)
+
+
+def _add_handoffs(commands: Commands) -> None:
+    handoffs = _actions_of(_command(commands, "handoffs", "support handoff tickets: list"))
+    listing = _action(handoffs, "list", "handoff tickets", _handoffs_list)
+    listing.add_argument("--format", choices=["json", "text"], default="text")
+
+
+def _add_purge(commands: Commands) -> None:
+    purge = _command(commands, "purge", "remove chat data older than --older-than AGE",
+                     _purge, description=PURGE_DESCRIPTION)
+    purge.add_argument("--older-than", required=True, type=_age, metavar="AGE",
+                       help=f"the retention period: {AGE_HELP}")
+    purge.add_argument("--dry-run", action="store_true",
+                       help="count what would be removed, and remove nothing")
+
+
+class _OneLineEach(argparse.HelpFormatter):
+    """Each command's description on its own line beside its name in `python -m bot --help`.
+
+    argparse measures the command names without the indent it prints them with, so a long one
+    ("calibrate") would otherwise push its description onto the next line."""
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if isinstance(action, argparse._SubParsersAction):
+            longest = max(len(name) for name in action.choices)
+            printed = self._current_indent + self._indent_increment + longest
+            self._action_max_length = max(self._action_max_length, printed)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every command, in the order `python -m bot --help` lists them."""
+    parser = argparse.ArgumentParser(prog="python -m bot",
+                                     description="VideoPro privacy assistant",
+                                     formatter_class=_OneLineEach)
+    commands = parser.add_subparsers(dest="command", metavar="command", required=True)
+    _add_run(commands)
+    _add_delegated(commands, "eval")
+    _command(commands, "env", "add RASA_API_TOKEN and APP_SECRET to .env if missing", _env)
+    _add_delegated(commands, "pipeline")
+    _command(commands, "policy", "print the policy's sections as the assistant parsed them",
+             _policy)
+    _add_db(commands)
+    _add_requests(commands)
+    _add_outbox(commands)
+    _add_staff(commands)
+    _add_handoffs(commands)
+    _add_delegated(commands, "bench")
+    _add_purge(commands)
+    _add_delegated(commands, "calibrate")
+    _add_delegated(commands, "compare")
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Parse, then run the command; the exit status is the command's."""
+    parser = build_parser()
+    args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else list(argv))
+    if args.delegate:
+        delegated: int = import_module(args.delegate).main(rest)
+        return delegated
+    if rest:  # what parse_args would say: only the delegated commands take arguments unseen
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    handler: Handler = args.handler
+    return handler(args)

@@ -1,0 +1,92 @@
+"""Logging staff in and out, and the landing page that sends each role to its queue.
+
+Failed logins cost growing delays and, past `MAX_FAILED_LOGINS` in the window (per username or
+per client), are refused for a while: the password is the only thing between the internet and
+the requests. Login and logout are the only staff routes the guard does not cover.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import List
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from bot.staff.accounts import FAILED_LOGIN_WINDOW, MAX_FAILED_LOGINS, StaffMember
+from bot.web.staff.common import StaffServices, client_of, csrf_ok, guarded, page
+
+LOGIN_PAGE = "staff/login.html"
+
+
+async def login_page(request: Request) -> Response:
+    """The login form, remembering where the visitor was going."""
+    return page(request, LOGIN_PAGE, None, error=None,
+                next=request.query_params.get("next", "/staff/"))
+
+
+def _failed_login_delay(failures: int) -> float:
+    """Each failure costs more time: 0.25 s, 0.5 s, 1 s, 2 s ... (at most 2 s)."""
+    return min(2.0, 0.25 * 2 ** failures)
+
+
+def _landing(target: str) -> str:
+    """Where a login may lead: a staff page on this site, never another host (`//evil`)."""
+    if not target.startswith("/staff/") or target.startswith("//"):
+        return "/staff/"
+    return target
+
+
+async def login(services: StaffServices, request: Request) -> Response:
+    """Check the CSRF token, the throttle and the password, then start a fresh session."""
+    form = await request.form()
+    if not csrf_ok(request, form.get("csrf_token")):
+        return page(request, LOGIN_PAGE, None, next="/staff/",
+                    error="The form expired. Please try again.")
+    username = str(form.get("username") or "")[:64]
+    client = client_of(request)
+    failures = services.directory.recent_failures(username.strip().lower(), client)
+    if failures >= MAX_FAILED_LOGINS:
+        minutes = int(FAILED_LOGIN_WINDOW.total_seconds() // 60)
+        return page(request, LOGIN_PAGE, None, next="/staff/",
+                    error=f"Too many failed attempts. Please wait {minutes} minutes.")
+    member = services.directory.authenticate(username, str(form.get("password") or ""), client)
+    if member is None:
+        await asyncio.sleep(_failed_login_delay(failures))
+        response = page(request, LOGIN_PAGE, None, next=str(form.get("next") or ""),
+                        error="Wrong username or password.")
+        response.status_code = 401
+        return response
+    request.session.clear()  # a fresh session (and CSRF token) on every login
+    request.session.update({"staff_id": member.id, "login_at": time.time(),
+                            "seen": time.time()})
+    return RedirectResponse(_landing(str(form.get("next") or "/staff/")), status_code=303)
+
+
+async def logout(request: Request) -> Response:
+    """End the session; without the CSRF token (a forged form) nothing is ended."""
+    form = await request.form()
+    if csrf_ok(request, form.get("csrf_token")):
+        request.session.clear()
+    return RedirectResponse("/staff/login", status_code=303)
+
+
+async def home(services: StaffServices, request: Request, me: StaffMember) -> Response:
+    """Support lands on the handoffs, everyone else on the legal queue."""
+    target = "/staff/handoffs" if me.role == "support" else "/staff/requests"
+    return RedirectResponse(target, status_code=303)
+
+
+def routes(services: StaffServices) -> List[Route]:
+    """Login, logout and the landing page."""
+    async def login_endpoint(request: Request) -> Response:
+        return await login(services, request)
+
+    return [
+        Route("/staff/login", login_page, methods=["GET"]),
+        Route("/staff/login", login_endpoint, methods=["POST"], name="login"),
+        Route("/staff/logout", logout, methods=["POST"]),
+        Route("/staff/", guarded(services, "read_requests", home)),
+    ]

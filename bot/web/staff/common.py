@@ -1,0 +1,186 @@
+"""What every staff page shares: the services, the session, CSRF, the guard, page and CSV output.
+
+Every staff route except login and logout goes through `guarded`, which refuses anyone not
+logged in (a redirect to the login page for pages, 401 for JSON and CSV) and anyone whose role
+lacks the permission (403). Every state-changing request is a POST carrying the session's CSRF
+token. The guard is one function for every module's routes, so who may do what is decided in
+one place and cannot drift between the pages.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import hmac
+import io
+import secrets
+import time
+from datetime import timedelta
+from functools import wraps
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Iterable, Optional, Sequence
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from bot.policy.gaps import GapLog
+from bot.requests.store import RequestStore
+from bot.staff.accounts import StaffDirectory, StaffMember
+from bot.support.tickets import Handoffs
+
+SESSION_LIFETIME = timedelta(hours=8)
+IDLE_TIMEOUT = timedelta(minutes=30)
+WEB_DIR = Path(__file__).resolve().parent.parent  # bot/web: the templates stay beside the app
+templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+PUBLIC_STAFF_PATHS = ("/staff/login", "/staff/logout")
+# A cell a spreadsheet would run as a formula when it starts with one of these.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class StaffServices:
+    """What the staff pages work on, opened on first use; tests hand in their own store."""
+
+    def __init__(self, store: Optional[RequestStore] = None) -> None:
+        self._store = store
+
+    @functools.cached_property
+    def store(self) -> RequestStore:
+        return self._store or RequestStore()
+
+    @functools.cached_property
+    def directory(self) -> StaffDirectory:
+        return StaffDirectory(self.store.engine)
+
+    @functools.cached_property
+    def handoffs(self) -> Handoffs:
+        return Handoffs(self.store.engine)
+
+    @functools.cached_property
+    def gaps(self) -> GapLog:
+        return GapLog(self.store.engine)
+
+
+# A staff page's handler: it is handed the services and the member the guard let in.
+Handler = Callable[[StaffServices, Request, StaffMember], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def client_of(request: Request) -> str:
+    """The client address the audit log and the login throttle name."""
+    return request.client.host if request.client else "unknown"
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, made on first use, so every form rendered can carry it."""
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+def csrf_ok(request: Request, submitted: Optional[str]) -> bool:
+    """Whether a submitted token is the session's (compared in constant time)."""
+    expected = request.session.get("csrf")
+    return bool(expected and submitted and hmac.compare_digest(expected, submitted))
+
+
+def wants_data(request: Request) -> bool:
+    """JSON and CSV callers get status codes, not a login page they cannot show."""
+    path = request.url.path
+    return (path.endswith(".json") or path.endswith(".csv")
+            or "application/json" in request.headers.get("accept", ""))
+
+
+def current_member(request: Request, services: StaffServices) -> Optional[StaffMember]:
+    """The logged-in member, or None once the session is past its lifetime or idle timeout, or
+    the account has been disabled meanwhile (the session is then cleared)."""
+    session = request.session
+    staff_id, login_at, last = session.get("staff_id"), session.get("login_at"), session.get("seen")
+    now = time.time()
+    if not staff_id or not login_at or not last:
+        return None
+    if now - login_at > SESSION_LIFETIME.total_seconds() or now - last > IDLE_TIMEOUT.total_seconds():
+        session.clear()
+        return None
+    member = services.directory.get(staff_id)
+    if member is None or member.disabled:
+        session.clear()
+        return None
+    session["seen"] = now
+    return member
+
+
+def page(request: Request, name: str, me: Optional[StaffMember], **context: Any) -> Response:
+    """A staff template, always given the member and the CSRF token its forms need."""
+    return templates.TemplateResponse(request, name, {"me": me, "csrf": csrf_token(request),
+                                                      **context})
+
+
+def _login_required(request: Request) -> Response:
+    """Pages send the visitor to the login page (and back afterwards); data callers get 401."""
+    if wants_data(request):
+        return JSONResponse({"error": "login required"}, status_code=401)
+    target = urlencode({"next": request.url.path})
+    return RedirectResponse(f"/staff/login?{target}", status_code=303)
+
+
+def _not_allowed(request: Request) -> Response:
+    """A member whose role lacks the permission: 403, as JSON for data callers."""
+    if wants_data(request):
+        return JSONResponse({"error": "not allowed for your role"}, status_code=403)
+    return Response("Not allowed for your role.", status_code=403)
+
+
+async def _csrf_passes(request: Request) -> bool:
+    """Only a POST needs the session's token (form field or `X-CSRF-Token` header)."""
+    if request.method != "POST":
+        return True
+    form = await request.form()
+    return csrf_ok(request, form.get("csrf_token") or request.headers.get("x-csrf-token"))
+
+
+def guarded(services: StaffServices, permission: str, handler: Handler) -> Endpoint:
+    """`handler` as a route endpoint that only a logged-in member with `permission` reaches
+    (and, for a POST, only with the session's CSRF token). The permission is kept on the
+    endpoint so that what a route requires can be read off it."""
+    @wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        me = current_member(request, services)
+        if me is None:
+            return _login_required(request)
+        if not me.can(permission):
+            return _not_allowed(request)
+        if not await _csrf_passes(request):
+            return JSONResponse({"error": "the form has expired: reload the page"},
+                                status_code=403)
+        services.directory.seen(me.id)
+        return await handler(services, request, me)
+    endpoint.permission = permission  # type: ignore[attr-defined]
+    return endpoint
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A visitor's words opened in a spreadsheet stay words: "=HYPERLINK(...)" would otherwise
+    run as a formula on the legal department's machine (CSV injection)."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def _cell(value: object) -> object:
+    # Only text can be a formula; None and booleans are written by csv as they always were.
+    return spreadsheet_safe(value) if isinstance(value, str) else value
+
+
+def csv_download(header: Sequence[str], rows: Iterable[Sequence[object]],
+                 filename: str) -> Response:
+    """A CSV attachment, every text cell through `spreadsheet_safe`: each export of the staff
+    pages carries what visitors typed, so none may write a cell that bypasses the guard."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_cell(value) for value in row])
+    return Response(out.getvalue(), media_type="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,0 +1,53 @@
+"""What the policy leaves unanswered, for the legal department: the report page and its CSV.
+
+Both read the masked gap log (`bot.policy.gaps`); the export goes through the same formula
+guard as every staff CSV, since the questions are what visitors typed. Views and exports are
+audited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import List
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bot.policy.gaps import GAP_KINDS, NO_SECTION_LABEL, section_headings, topic_names
+from bot.staff.accounts import StaffMember
+from bot.web.charts import weekly_bars
+from bot.web.staff.common import StaffServices, client_of, csv_download, guarded, page
+
+GAP_COLUMNS = ("created_at", "reply_kind", "topic", "sections", "language", "question")
+
+
+async def gaps_page(services: StaffServices, request: Request, me: StaffMember) -> Response:
+    """Topics ranked, the weekly trend and the ratings per section (the report is built in a
+    thread: it reads the whole log)."""
+    report = await asyncio.to_thread(services.gaps.report)
+    services.directory.audit(me.username, "view_gaps", "gaps",
+                             f"{report.total} gaps, {len(report.topics)} topics",
+                             client_of(request))
+    return page(request, "staff/gaps.html", me, report=report,
+                chart=weekly_bars(report.weeks), kinds=GAP_KINDS,
+                topic_names=topic_names(), headings=section_headings(),
+                no_section=NO_SECTION_LABEL)
+
+
+async def gaps_csv(services: StaffServices, request: Request, me: StaffMember) -> Response:
+    """Every entry of the gap log as CSV, audited."""
+    rows = await asyncio.to_thread(services.gaps.export_rows)
+    response = csv_download(GAP_COLUMNS, ([str(row[c]) for c in GAP_COLUMNS] for row in rows),
+                            "policy-gaps.csv")
+    services.directory.audit(me.username, "export", "gaps", f"{len(rows)} policy gaps",
+                             client_of(request))
+    return response
+
+
+def routes(services: StaffServices) -> List[Route]:
+    """The gap report's routes (legal and admin: `review_gaps`)."""
+    return [
+        Route("/staff/gaps", guarded(services, "review_gaps", gaps_page)),
+        Route("/staff/gaps.csv", guarded(services, "review_gaps", gaps_csv)),
+    ]

@@ -1,0 +1,56 @@
+"""Encodings made ahead of NLU are found by the featurizer, and the cache stays bounded."""
+
+import asyncio
+
+import numpy as np
+
+from bot.nlu.encoder import Encoded
+from bot.nlu.encoding_cache import EncodingCache, Prefetcher
+
+
+def encoded(value):
+    return Encoded(np.full(384, value, dtype=np.float32), np.zeros((2, 384), np.float32),
+                   ((0, 0), (0, 0)))
+
+
+class CountingEncoder:
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, texts):
+        self.calls.append(list(texts))
+        return [encoded(len(t)) for t in texts]
+
+
+def test_only_the_texts_not_held_are_encoded_in_one_batch():
+    cache, encoder = EncodingCache(10), CountingEncoder()
+    cache.put("yes", encoded(3.0))
+    out = cache.encode(["yes", "delete my account", "no"], encoder)
+    assert encoder.calls == [["delete my account", "no"]]
+    assert [float(e.sentence[0]) for e in out] == [3.0, 17.0, 2.0]
+    assert cache.encode(["no"], encoder)[0].sentence[0] == 2.0 and len(encoder.calls) == 1
+
+
+def test_the_oldest_text_goes_first_and_size_zero_keeps_nothing():
+    cache = EncodingCache(2)
+    for text in ("a", "b", "c"):
+        cache.put(text, encoded(1.0))
+    assert "a" not in cache and "b" in cache and "c" in cache
+    off = EncodingCache(0)
+    off.put("a", encoded(1.0))
+    assert "a" not in off
+
+
+def test_prefetch_encodes_off_the_event_loop_once_and_skips_button_payloads():
+    cache, encoder = EncodingCache(10), CountingEncoder()
+    prefetcher = Prefetcher(cache, encoder)
+
+    async def scenario():
+        await prefetcher.prefetch("who gets my data")
+        await prefetcher.prefetch("who gets my data")
+        await prefetcher.prefetch("/affirm")
+        await prefetcher.prefetch("")
+
+    asyncio.run(scenario())
+    assert encoder.calls == [["who gets my data"]]
+    assert "who gets my data" in cache
