@@ -69,6 +69,7 @@ run-scaled: $(MODEL) env
 validate: $(STAMP) $(PIPELINE)
 	@echo "==> rasa data validate --fail-on-warnings"
 	@$(BIN)/rasa data validate --fail-on-warnings
+	@$(BIN)/python -m bot.rasa.domain_responses --check
 
 test-stories: $(MODEL)
 	@echo "==> Rasa test stories (tests/stories/)"

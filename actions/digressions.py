@@ -5,9 +5,10 @@ from __future__ import annotations
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.replies import question_text, reading_of
+from actions.replies import question_text, reading_of, send
 from actions.unanswered import answer_ref, record_gap
 from bot.policy.document import load_policy
+from bot.conversation import handoff_replies as handoff
 from bot.conversation.policy_reply import answer
 
 DIGRESSION_INTENTS = ("ask_not_covered", "bot_challenge", "help", "human_handoff")
@@ -46,8 +47,6 @@ def answer_digression(dispatcher: CollectingDispatcher, tracker: Tracker) -> Non
     elif name == "bot_challenge":
         dispatcher.utter_message(response="utter_iamabot")
     elif name == "human_handoff":
-        dispatcher.utter_message(text=(
-            "I can get you a person as soon as we've finished or stopped this request: say "
-            "\u201cstop\u201d to end it now."))
+        send(dispatcher, handoff.during_request())
     else:
         dispatcher.utter_message(response="utter_help")

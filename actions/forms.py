@@ -24,13 +24,13 @@ from actions.transcripts import transcript_of
 from bot.conversation import faults
 from bot.conversation import flows
 from bot.conversation import handoff_replies as handoff
+from bot.core import texts
 from bot.requests import validators
 from bot.requests import verification
 from bot.requests.registry import KINDS, RequestKind
 from bot.requests.ratelimit import RateLimited
 from bot.policy.document import load_policy
 
-STOP_BUTTON = {"title": "Stop this request", "payload": "/stop"}
 MAX_INVALID = 4  # after this many unusable answers to one question the form ends by itself
 
 
@@ -81,7 +81,7 @@ class RequestFormValidation(FormValidationAction, ABC):
         except validators.Invalid as problem:
             if is_digression(tracker, strict=slot not in FREE_TEXT_SLOTS):
                 answer_digression(dispatcher, tracker)
-                dispatcher.utter_message(text="Now, back to your request.")
+                dispatcher.utter_message(text=texts.text("flow.back_to_request"))
                 events[slot] = None
                 return events
             events.update(self._invalid(slot, str(problem), dispatcher, tracker))
@@ -108,8 +108,7 @@ class RequestFormValidation(FormValidationAction, ABC):
         if slot == "confirm_request":
             answer = flows.read_yes_no(text, intent or latest_intent(tracker))
             if answer is None:
-                raise validators.Invalid("Please answer yes to confirm the request, or no to "
-                                         "stop it.")
+                raise validators.Invalid(texts.text("validation.yes_or_no"))
             return {slot: answer}
         if slot == "verification_code":
             return self._read_code(text, dispatcher, tracker)
@@ -125,33 +124,25 @@ class RequestFormValidation(FormValidationAction, ABC):
         email = tracker.get_slot("account_email")
         store = get_store()
         if flows.cannot_verify(text):
-            dispatcher.utter_message(text=(
-                "No problem. I'll record the request as not yet verified, and our staff will "
-                "confirm your identity another way before acting on it."))
+            dispatcher.utter_message(text=texts.text("flow.code.cannot_receive"))
             hand_over_verification(dispatcher, tracker, email=None)
             return {"verification_code": flows.UNVERIFIED}
         if flows.wants_resend(text):
             if send_code(dispatcher, tracker, email):
-                dispatcher.utter_message(text="I've sent you a new code. Please type it here.")
+                dispatcher.utter_message(text=texts.text("flow.code.resent"))
             return {"verification_code": None}
         code = validators.verification_code(text)
         result = store.check_code(email, tracker.sender_id, code)
         if result.ok:
             return {"verification_code": flows.VERIFIED}
         if result.outcome == verification.WRONG:
-            dispatcher.utter_message(text=f"That code isn't right. You have "
-                                          f"{result.attempts_left} more "
-                                          f"{'try' if result.attempts_left == 1 else 'tries'}.")
+            dispatcher.utter_message(text=flows.wrong_code(result.attempts_left))
             return {"verification_code": None}
         if result.outcome in (verification.EXPIRED, verification.MISSING):
             if send_code(dispatcher, tracker, email):
-                dispatcher.utter_message(text="That code has expired, so I've e-mailed you a "
-                                              "new one. Please type the new code.")
+                dispatcher.utter_message(text=texts.text("flow.code.expired"))
             return {"verification_code": None}
-        dispatcher.utter_message(text=(
-            "That was the last try for this code, so I can't verify the address here. I'll "
-            "record the request as not yet verified; our staff will confirm your identity "
-            "another way."))
+        dispatcher.utter_message(text=texts.text("flow.code.locked"))
         hand_over_verification(dispatcher, tracker, email=email)
         return {"verification_code": flows.UNVERIFIED}
 
@@ -161,12 +152,11 @@ class RequestFormValidation(FormValidationAction, ABC):
         name, _, count = previous.partition(":")
         attempts = (int(count) if name == slot and count.isdigit() else 0) + 1
         if attempts >= MAX_INVALID:
-            dispatcher.utter_message(text=(
-                "I'm sorry this isn't working. Let's stop here: nothing has been stored. You "
-                "can start again at any time, or ask for a person."))
+            dispatcher.utter_message(text=texts.text("flow.abandoned"))
             return {slot: None, "invalid_attempts": None, "request_abandoned": True}
         if attempts >= 2:
-            dispatcher.utter_message(text=flows.explain(slot), buttons=[STOP_BUTTON])
+            dispatcher.utter_message(text=flows.explain(slot),
+                                     buttons=[texts.button("flow.stop_button")])
         else:
             dispatcher.utter_message(text=problem)
         return {slot: None, "invalid_attempts": f"{slot}:{attempts}"}
@@ -267,9 +257,10 @@ class ActionAskCorrectionValue(Action):
             domain: DomainDict) -> List[Dict[Text, Any]]:
         item = tracker.get_slot("correction_item") or "other"
         if item == "other":
-            dispatcher.utter_message(text="Please describe what is wrong and what it should be.")
+            dispatcher.utter_message(text=texts.text("flow.ask_correction_value.other"))
         else:
-            dispatcher.utter_message(text=f"What is the correct {flows.CORRECTION_LABELS[item]}?")
+            dispatcher.utter_message(text=texts.text("flow.ask_correction_value.item",
+                                                     label=flows.correction_label(item)))
         return []
 
 
@@ -286,10 +277,7 @@ class ActionAskConfirmRequest(Action):
             return []
         text = flows.confirmation_prompt(flow.kind, slot_values(tracker, flow),
                                          tracker.get_slot("requester_role"))
-        dispatcher.utter_message(text=text, buttons=[
-            {"title": "Yes, submit it", "payload": "/affirm"},
-            {"title": "No, stop", "payload": "/deny"},
-        ])
+        dispatcher.utter_message(text=text, buttons=flows.confirmation_buttons())
         return []
 
 
@@ -309,7 +297,7 @@ class ActionAskVerificationCode(Action):
 
 
 class AskQuestion(Action, ABC):
-    """Asks one of the fixed questions of `bot.conversation.flows.QUESTIONS`."""
+    """Asks one of the fixed questions of `bot.conversation.flows.question`."""
 
     @property
     @abstractmethod

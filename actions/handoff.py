@@ -67,8 +67,7 @@ class ActionAskHandoffEmail(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[Dict[Text, Any]]:
-        dispatcher.utter_message(text=handoff.ASK_EMAIL, buttons=[{"title": "Skip",
-                                                                     "payload": "skip"}])
+        send(dispatcher, handoff.ask_email())
         return []
 
 

@@ -7,7 +7,8 @@ from typing import Any, Dict, Optional
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.policy.answers import CONNECT_BUTTON, Reply
+from bot.core.texts import button
+from bot.policy.answers import CONNECT, Reply
 from bot.conversation.routing import Reading
 
 
@@ -37,7 +38,7 @@ def last_bot_message(tracker: Tracker) -> Dict[str, Any]:
 def offered_person(tracker: Tracker) -> bool:
     """The assistant's last message offered to connect the visitor with a person."""
     buttons = (last_bot_message(tracker).get("data") or {}).get("buttons") or []
-    return any(b.get("payload") == CONNECT_BUTTON["payload"] for b in buttons)
+    return any(b.get("payload") == button(CONNECT)["payload"] for b in buttons)
 
 
 def reading_of(tracker: Tracker) -> Reading:

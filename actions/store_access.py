@@ -9,11 +9,12 @@ from bot.policy.gaps import GapLog
 from bot.support.tickets import Handoffs
 from bot.staff.accounts import StaffDirectory
 from bot.requests.store import RequestStore
+from bot.retention.erasure import erase_requester_conversations
 
 
 @lru_cache(maxsize=1)
 def get_store() -> RequestStore:
-    return RequestStore()
+    return RequestStore(eraser=erase_requester_conversations)
 
 
 @lru_cache(maxsize=1)

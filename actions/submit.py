@@ -21,6 +21,7 @@ from actions.store_access import get_store
 from actions.transcripts import transcript_of
 from bot.conversation import faults
 from bot.conversation import flows
+from bot.core import texts
 from bot.requests import validators
 from bot.requests.ratelimit import RateLimited
 from bot.requests.registry import BY_KIND, KINDS, RequestKind
@@ -74,7 +75,7 @@ def idempotency_key(tracker: Tracker, kind: str) -> str:
 
 def not_saved(dispatcher: CollectingDispatcher, kind: str, text: str) -> List[Dict[Text, Any]]:
     """The answers stay in their slots; `pending_submission` lets "try again" store them."""
-    dispatcher.utter_message(text=text, buttons=[faults.RETRY_BUTTON],
+    dispatcher.utter_message(text=text, buttons=[faults.retry_button()],
                              **faults.failure_metadata(BY_KIND[kind].submit_action))
     return [SlotSet(slot, value) for slot, value in faults.pending_slots(kind).items()]
 
@@ -104,7 +105,7 @@ def store_request(kind: str, dispatcher: CollectingDispatcher,
         return reset(FLOW_SLOTS)
     except SQLAlchemyError as error:
         log.error("Could not store a %s request: %s", kind, type(error).__name__)
-        return not_saved(dispatcher, kind, faults.NOT_SAVED)
+        return not_saved(dispatcher, kind, faults.not_saved())
     dispatcher.utter_message(text=flows.submitted_message(
         load_policy(), kind, result.reference, result.due_at, result.status,
         result.duplicate, store.working_days))
@@ -129,7 +130,7 @@ class SubmitRequest(Action, ABC):
         if tracker.get_slot("request_abandoned"):
             return reset(FLOW_SLOTS)
         if tracker.get_slot("confirm_request") is not True:
-            dispatcher.utter_message(text="All right, I've stopped. Nothing was stored.")
+            dispatcher.utter_message(text=texts.text("flow.stopped"))
             return reset(FLOW_SLOTS)
         return store_request(self.kind, dispatcher, tracker)
 
@@ -146,8 +147,7 @@ class ActionRetry(Action):
         kind = tracker.get_slot(faults.PENDING_SLOT)
         if kind in flows.FLOWS and tracker.get_slot("account_email"):
             return store_request(kind, dispatcher, tracker)
-        dispatcher.utter_message(text=faults.SEND_AGAIN if faults.last_reply_was_failure(
-            tracker.events) else faults.NOTHING_PENDING)
+        dispatcher.utter_message(text=faults.nothing_to_retry(tracker.events))
         return [SlotSet(faults.PENDING_SLOT, None)]
 
 
@@ -178,10 +178,9 @@ class ActionCancelRequest(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[Dict[Text, Any]]:
         if tracker.get_slot(faults.PENDING_SLOT):
-            dispatcher.utter_message(text=faults.DROPPED)
+            dispatcher.utter_message(text=faults.dropped())
         elif tracker.latest_action_name == "action_deactivate_loop":
-            dispatcher.utter_message(text="Stopped. Nothing was stored. Is there anything else "
-                                          "I can help with?")
+            dispatcher.utter_message(text=texts.text("flow.cancelled"))
         else:  # nothing going on
             dispatcher.utter_message(response="utter_anything_else")
         return reset(FLOW_SLOTS + STATUS_SLOTS)
@@ -214,7 +213,7 @@ class ValidateStatusForm(FormValidationAction):
         """Not a reference or an address: a question in passing is answered, else explained."""
         if is_digression(tracker):
             answer_digression(dispatcher, tracker)
-            dispatcher.utter_message(text="Now, back to your status question.")
+            dispatcher.utter_message(text=texts.text("flow.back_to_status"))
         else:
             dispatcher.utter_message(text=problem)
         return {slot: None}
@@ -232,12 +231,8 @@ class ActionCheckStatus(Action):
         email = tracker.get_slot("status_email")
         answer = get_store().status_for(reference, email) if reference and email else None
         if answer is None:
-            dispatcher.utter_message(text=(
-                "I couldn't find a request with that reference for that e-mail address. Please "
-                "check both and try again."))
+            dispatcher.utter_message(text=texts.text("flow.status.not_found"))
         else:
-            status = answer.status.replace("_", " ")
-            dispatcher.utter_message(text=(
-                f"Request {answer.reference} ({answer.kind}) is {status}. It is due by "
-                f"{answer.due_at.strftime('%d %B %Y')}."))
+            dispatcher.utter_message(text=flows.status_reply(
+                answer.reference, answer.kind, answer.status, answer.due_at))
         return reset(STATUS_SLOTS)

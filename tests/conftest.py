@@ -1,5 +1,6 @@
-"""Shared fixtures: the live stack (started once per test session, or found running), headless
-Chromium, and the request database on SQLite and PostgreSQL."""
+"""Shared fixtures: the settings read anew for every test, the live stack (started once per test
+session, or found running), headless Chromium, and the request database on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,9 +8,45 @@ import shutil
 
 import pytest
 
+import bot.core.settings as settings_module
 from bot.core.paths import VAR_DIR
 from bot.core.settings import load_settings
 from bot.devtools.stack import Stack
+
+
+# -- the settings (bot.core.settings): read once per process, so once per test here ----------
+
+@pytest.fixture(autouse=True)
+def fresh_settings():
+    """Each test starts from the settings as the environment and `.env` give them, and none
+    leaves its own behind."""
+    load_settings.cache_clear()
+    yield
+    load_settings.cache_clear()
+
+
+@pytest.fixture
+def set_env(monkeypatch):
+    """`set_env(NAME="value", OTHER=None)`: set (or, with None, unset) variables in this
+    process's environment and reload the settings; undone after the test."""
+    def set_env(**values):
+        for name, value in values.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        load_settings.cache_clear()
+    return set_env
+
+
+@pytest.fixture
+def no_env_file(monkeypatch, tmp_path):
+    """The settings read no `.env`, whatever this machine's says: the environment and the
+    defaults only. Returns the path they would read, for a test to write one there."""
+    path = tmp_path / "settings.env"
+    monkeypatch.setattr(settings_module, "ENV_FILE", path)
+    load_settings.cache_clear()
+    return path
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -132,9 +169,7 @@ def store(database_url, clock):
 
 
 @pytest.fixture
-def default_rate_limits(monkeypatch):
+def default_rate_limits(set_env, no_env_file):
     """The built-in rate limits, whatever this machine's environment or .env says."""
     from bot.requests import ratelimit
-    for name in ratelimit.ENV_NAMES.values():
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(ratelimit, "read_env_file", lambda: {})
+    set_env(**{name: None for name in ratelimit.ENV_NAMES.values()})

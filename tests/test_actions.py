@@ -7,7 +7,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import actions.unanswered as unanswered
 from actions.policy_answers import ActionAnswerPolicy, ActionAnswerYes, ActionShowSection
-from bot.policy.answers import CONNECT_BUTTON, contact_line
+from bot.core.texts import button
+from bot.policy.answers import CONNECT, contact_line
 from bot.storage.db import make_engine, upgrade
 from bot.policy.gaps import AnswerRef, GapLog
 from bot.storage.models import PolicyGap
@@ -17,18 +18,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 POLICY = load_policy()
+CONNECT_BUTTON = button(CONNECT)
 SECRET = "test-app-secret"
 
 
 @pytest.fixture(autouse=True)
-def gap_log(tmp_path, monkeypatch):
+def gap_log(tmp_path, monkeypatch, set_env):
     """Unanswered questions go to a database of the test's own, never the default one."""
     url = f"sqlite:///{tmp_path / 'requests.db'}"
     upgrade(url)
     engine = make_engine(url)
     log = GapLog(engine)
     monkeypatch.setattr(unanswered, "get_gaps", lambda: log)
-    monkeypatch.setenv("APP_SECRET", SECRET)
+    set_env(APP_SECRET=SECRET)
     yield engine
     engine.dispose()
 

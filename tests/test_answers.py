@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from bot.policy.answers import (CONNECT_BUTTON, SHOW_SECTION_BUTTON, answer_from_section,
+from bot.core.texts import button
+from bot.policy.answers import (CONNECT, SHOW_SECTION, answer_from_section,
                          answer_from_sections, closest, contact_line, full_section, no_section_yet,
                          not_covered, select_sentences)
 from bot.policy.coverage import SILENT, load_coverage
@@ -13,6 +14,7 @@ from bot.policy.rights import right_quote, right_sentences
 from bot.requests.registry import BY_KIND
 
 POLICY = load_policy()
+CONNECT_BUTTON, SHOW_SECTION_BUTTON = button(CONNECT), button(SHOW_SECTION)
 NORMALISED_TEXT = " ".join(s.text for sec in POLICY.sections for s in sec.sentences)
 
 # One question per section, and words the chosen sentences must contain.

@@ -56,11 +56,11 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def site(tmp_path, monkeypatch) -> Iterator[dict]:
+def site(tmp_path, set_env) -> Iterator[dict]:
     """The web app on 127.0.0.1:<free port>, with its own request database."""
     import uvicorn
 
-    monkeypatch.setenv("APP_SECRET", SECRET)
+    set_env(APP_SECRET=SECRET)
     url = f"sqlite:///{tmp_path / 'browser-gaps.db'}"
     upgrade(url)
     services = StaffServices(RequestStore(make_engine(url), secret="s"))

@@ -35,6 +35,8 @@ def test_helpers():
     assert category_of("section:communications|intent:request_unsubscribe") == "section"
     assert category_of("not_covered") == "not_covered"
     assert form_of("request_deletion") == "deletion_form"
+    assert form_of("request_unsubscribe") == "unsubscribe_form"
+    assert form_of("check_status") is None  # the registry's request intents only
 
 
 def test_unknown_expectation_is_an_error():

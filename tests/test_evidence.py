@@ -20,7 +20,9 @@ POLICY = load_policy()
     ("what personal information about me is stored or sold?",
      ["what personal information about me is stored or sold?"]),
     ("can I access and delete my data", ["can I access and delete my data"]),
-    ("is it safe and why", ["is it safe and why"]),  # a part of one word is no question
+    ("is it safe and why", ["is it safe and why"]),
+    ("do you give my details to other companies and in which country are they stored?",
+     ["do you give my details to other companies", "in which country are they stored"]),  # a part of one word is no question
 ])
 def test_a_message_splits_only_where_a_second_question_starts(text, parts):
     assert split_clauses(text) == parts

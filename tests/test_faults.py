@@ -8,7 +8,7 @@ def user(text, intent="inform"):
 
 
 def apology(action="validate_deletion_form"):
-    return {"event": "bot", "text": faults.NOT_DONE, "metadata": {faults.FAILURE_MARK: action}}
+    return {"event": "bot", "text": faults.not_done(), "metadata": {faults.FAILURE_MARK: action}}
 
 
 def bot(text="What is the e-mail address?"):
@@ -33,5 +33,5 @@ def test_only_our_submit_actions_leave_a_pending_request():
     assert faults.pending_kind("action_submit_correction") == "correction"
     assert faults.pending_kind("action_submit_handoff_contact") is None
     assert faults.pending_kind("validate_deletion_form") is None
-    assert faults.failure_text("action_submit_access") == faults.NOT_SAVED
-    assert faults.failure_text("action_answer_policy") == faults.NOT_DONE
+    assert faults.failure_text("action_submit_access") == faults.not_saved()
+    assert faults.failure_text("action_answer_policy") == faults.not_done()

@@ -25,6 +25,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.conversation import faults
+from bot.core import texts
 from bot.storage.db import ensure_database, make_engine, session_factory, transaction, upgrade
 from bot.storage.models import PrivacyRequest
 from bot.core.paths import ROOT, VAR_DIR
@@ -212,7 +213,7 @@ def test_action_server_down_when_the_request_is_confirmed(faulty):
     [row] = faulty.rows(email)
     assert row.reference == reference.group(0) and row.status == "received"
     assert row.details == {"scope": "specific", "items": "my meeting history"}
-    assert faults.NOTHING_PENDING in visitor.say("try again")
+    assert texts.text("fault.nothing_pending") in visitor.say("try again")
     assert len(faulty.rows(email)) == 1
 
 
@@ -223,7 +224,7 @@ def test_action_server_too_slow_to_answer_the_submit(faulty):
     started = time.monotonic()
     reply = visitor.say(code)
     assert time.monotonic() - started < SLOW  # Rasa gave up after ACTION_TIMEOUT
-    assert faults.NOT_SAVED in reply
+    assert faults.not_saved() in reply
     time.sleep(SLOW)  # meanwhile the action server finished and stored it
     [late] = faulty.rows(email)
     faulty.proxy.up()

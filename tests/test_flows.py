@@ -8,12 +8,17 @@ import pytest
 from bot.conversation import flows
 
 from bot.requests import validators
-from bot.conversation.flows import FLOWS, NONE, QUESTIONS, SLOT_EXPLANATIONS, UNVERIFIED, VERIFIED
+from bot.conversation.flows import FLOWS, NONE, QUESTION_SLOTS, UNVERIFIED, VERIFIED
+from bot.core import texts
 from bot.policy.document import load_policy
 from bot.requests.registry import NAMES
 
 KINDS = ("deletion", "correction", "suspension", "access", "unsubscribe")  # the values below
 QUOTED_PARAGRAPH = re.compile(r"^\u201c(.+)\u201d$", re.M)
+# The questions with fixed wording, and what each slot is for, as the catalogue words them.
+QUESTIONS = {slot: flows.question(slot, None) for slot in QUESTION_SLOTS}
+SLOT_EXPLANATIONS = {key.rsplit(".", 1)[1]: texts.text(key) for key in texts.catalogue().keys()
+                     if key.startswith("flow.slot_purpose.")}
 
 
 @pytest.fixture(scope="module")
@@ -467,7 +472,7 @@ def test_button_payloads_are_read_like_typed_answers(key, read):
     if read is flows.read_scope:
         assert [read(p) for _t, p in QUESTIONS[key][1]] == ["all", "specific"]
     if read is flows.read_correction_item:
-        assert [read(p) for _t, p in QUESTIONS[key][1]] == list(flows.CORRECTION_LABELS)
+        assert [read(p) for _t, p in QUESTIONS[key][1]] == list(flows.CORRECTION_ITEMS)
 
 
 @pytest.mark.parametrize("text, role", [

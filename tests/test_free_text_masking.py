@@ -26,6 +26,9 @@ from tests.test_properties import FAST, LONG_TEXTS, email_addresses, phone_numbe
     ("COR7K3M9Q and acc-22xyzw", f"{REFERENCE_PLACEHOLDER} and {REFERENCE_PLACEHOLDER}"),
     ("UNS-ABCDEF", REFERENCE_PLACEHOLDER),  # no digit, but typed in capitals
     ("sus-abcdef", REFERENCE_PLACEHOLDER),  # no digit, but with the dash
+    ("DEL KMNPQR", REFERENCE_PLACEHOLDER),  # no digit, no dash, in capitals
+    ("is DEL-7K3M9O mine", f"is {REFERENCE_PLACEHOLDER} mine"),  # O typed for 0
+    ("XYZ-7K3M9Q, a kind not made yet", f"{REFERENCE_PLACEHOLDER}, a kind not made yet"),
     ("my code is 123456", f"my code is {NUMBER_PLACEHOLDER}"),
     ("account 98765432101234567", f"account {PHONE_PLACEHOLDER}"),
     ("id abc1234567def", f"id abc{PHONE_PLACEHOLDER}def"),
@@ -61,6 +64,9 @@ def test_identifying_values_become_placeholders(text, masked):
     "I'm 12, can I use VideoPro?",
     "I corrected it yesterday",  # "cor" + six letters, no digit, not in capitals
     "that's sus really",
+    "is two-factor login safer",  # three letters, a dash, six letters: not of the alphabet
+    "THE POLICY IS UNCLEAR",
+    "a non-profit school",
     "the policy of 2020-11-25 says 15 working days",
     "Version 1.2.3 of 2019 and 2020",
     "a code of 12345 digits",
@@ -137,6 +143,16 @@ def test_no_generated_reference_survives(kind, before, after, lower):
     masked = mask_free_text(f"{before} {typed} {after}")
     assert typed not in masked and reference[4:] not in masked.upper()
     assert REFERENCE_PLACEHOLDER in masked
+
+
+@FAST
+@given(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=3, max_size=3),
+       st.text(alphabet=REFERENCE_ALPHABET, min_size=6, max_size=6), CONTEXT, CONTEXT)
+def test_a_reference_of_any_prefix_is_masked(prefix, code, before, after):
+    """Masking knows the shape of a reference (bot.core.reference_shape), not the prefixes."""
+    reference = f"{prefix}-{code}"
+    masked = mask_free_text(f"{before} {reference} {after}")
+    assert reference not in masked and REFERENCE_PLACEHOLDER in masked
 
 
 @FAST

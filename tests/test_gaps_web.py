@@ -17,7 +17,8 @@ from bot.policy.gaps import AnswerRef, section_headings
 from bot.storage.models import AnswerFeedback, AuditEntry, PolicyGap
 from bot.core.settings import load_settings
 from bot.requests.store import RequestStore
-from bot.web.app import FEEDBACK_UNAVAILABLE, create_app, normalise_rasa_messages
+from bot.core.texts import text
+from bot.web.app import create_app, normalise_rasa_messages
 from bot.web.staff import StaffServices
 from tests.helpers import Clock
 
@@ -51,8 +52,8 @@ def rasa_stub():
 
 
 @pytest.fixture(autouse=True)
-def secret(monkeypatch):
-    monkeypatch.setenv("APP_SECRET", SECRET)
+def secret(set_env):
+    set_env(APP_SECRET=SECRET)
 
 
 def make_services(url):
@@ -234,15 +235,15 @@ def test_a_database_failure_is_a_friendly_503_and_the_chat_still_works(tmp_path)
     services = without_gap_tables(tmp_path)
     app = app_for(services)
     response = rate(app, False)
-    assert response.status_code == 503 and response.json() == {"error": FEEDBACK_UNAVAILABLE}
+    assert response.status_code == 503 and response.json() == {
+        "error": text("web.feedback.unavailable")}
     chat = client(app).post("/api/chat", json={"sender": SENDER, "message": "where?"})
     assert chat.status_code == 200 and chat.json()["messages"][0]["text"] == ANSWER_TEXT
     services.store.engine.dispose()
 
 
-def test_no_secret_configured_is_a_503(app, services, monkeypatch):
-    monkeypatch.delenv("APP_SECRET")
-    monkeypatch.setattr("bot.requests.store.read_env_file", lambda: {})
+def test_no_secret_configured_is_a_503(app, services, set_env, no_env_file):
+    set_env(APP_SECRET=None)
     response = rate(app, True)
     assert response.status_code == 503 and "try again" in response.json()["error"]
     assert all_rows(services, AnswerFeedback) == []

@@ -9,7 +9,8 @@ import actions.handoff as handoff_module
 from actions.handoff import (ActionHumanHandoff, ActionSubmitHandoffContact, ValidateHandoffForm,
                              handle_fallback)
 from actions.policy_answers import ActionAnswerYes
-from bot.policy.answers import CONNECT_BUTTON
+from bot.core.texts import button
+from bot.policy.answers import CONNECT
 from bot.storage.db import make_engine
 from bot.support.tickets import Handoffs
 from bot.staff.accounts import StaffDirectory
@@ -89,7 +90,7 @@ def test_yes_to_the_offer_of_a_person_hands_over_for_a_topic_the_policy_is_silen
     monkeypatch.setattr(handoff_module, "get_staff", lambda: Staff(True))
     tracker = conversation([("do you use cookies", "ask_not_covered"), ("yes", "affirm")])
     tracker.events.pop()  # the action is what answers "yes"
-    tracker.events[-2]["data"] = {"buttons": [CONNECT_BUTTON]}  # the not-covered reply's offer
+    tracker.events[-2]["data"] = {"buttons": [button(CONNECT)]}  # the not-covered reply's offer
     dispatcher = CollectingDispatcher()
     ActionAnswerYes().run(dispatcher, tracker, {})
     assert handoffs.list()[0].reason == "not_covered"

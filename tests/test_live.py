@@ -126,7 +126,7 @@ def test_a_topic_the_policy_is_silent_on_is_named_and_never_quoted(assistant):
 def test_a_request_asked_as_a_question_starts_that_request_not_the_status_lookup(assistant):
     seen = assistant.ask("is there any way I could have you remove my personal data?")
     assert seen.active_form == "deletion_form", seen
-    assert "reference" not in seen.reply.lower()
+    assert "reference of your request" not in seen.reply.lower()
 
 
 def test_a_rating_from_the_chat_page_reaches_the_legal_departments_list(live_stack):

@@ -129,6 +129,7 @@ def test_status_of_a_request(live_stack, sessions):
 def test_completing_a_deletion_erases_the_requesters_conversation(live_stack, sessions):
     """Rasa's in-memory tracker store loses the conversation; the request and its history stay."""
     from bot.requests.store import RequestStore
+    from bot.retention.erasure import erase_requester_conversations
 
     visitor = Visitor(live_stack)
     email = f"erase.{RUN}@example.com"
@@ -140,7 +141,7 @@ def test_completing_a_deletion_erases_the_requesters_conversation(live_stack, se
     token = {"token": live_stack.settings.rasa_api_token}
     assert email in str(httpx.get(tracker_url, params=token, timeout=30).json()["events"])
 
-    store = RequestStore()
+    store = RequestStore(eraser=erase_requester_conversations)  # as the staff desk builds it
     store.transition(reference, "in_progress", "legal-test")
     store.transition(reference, "completed", "legal-test", "account and data deleted")
     events = httpx.get(tracker_url, params=token, timeout=30).json()["events"]

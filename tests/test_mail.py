@@ -120,16 +120,17 @@ def test_queueing_logs_a_masked_address(sessions, caplog):
     assert "jane.doe@example.com" not in caplog.text and "j***@e***.com" in caplog.text
 
 
-def test_smtp_settings_need_host_port_and_sender(monkeypatch):
-    for name in ("SMTP_HOST", "SMTP_PORT", "SMTP_FROM"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr("bot.mail.smtp.read_env_file", lambda: {})
+def test_smtp_settings_need_host_port_and_sender(set_env, no_env_file):
+    set_env(SMTP_HOST=None, SMTP_PORT=None, SMTP_FROM=None, SMTP_USERNAME=None,
+            SMTP_PASSWORD=None, SMTP_STARTTLS=None)
     assert smtp_settings() is None
-    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("SMTP_PORT", "2525")
+    set_env(SMTP_HOST="127.0.0.1", SMTP_PORT="2525")
     assert smtp_settings() is None
-    monkeypatch.setenv("SMTP_FROM", "privacy@videopro.example")
+    set_env(SMTP_FROM="privacy@videopro.example")
     assert smtp_settings() == SmtpSettings("127.0.0.1", 2525, "privacy@videopro.example")
+    set_env(SMTP_STARTTLS="yes", SMTP_USERNAME="relay", SMTP_PASSWORD="pw")
+    assert smtp_settings() == SmtpSettings("127.0.0.1", 2525, "privacy@videopro.example",
+                                           username="relay", password="pw", starttls=True)
 
 
 def test_senders_running_at_once_send_each_message_exactly_once(sessions):

@@ -20,9 +20,8 @@ from tests.rasa_channel_harness import (DOMAIN, SITE, Reached, quiet_test_sanic,
 
 
 @pytest.fixture(autouse=True)
-def settings(monkeypatch):
-    monkeypatch.setenv("MAX_MESSAGE_CHARS", "50")
-    monkeypatch.setenv("SITE_ORIGIN", SITE)
+def settings(set_env):
+    set_env(MAX_MESSAGE_CHARS="50", SITE_ORIGIN=SITE)
 
 
 async def post(url: str, **kwargs) -> httpx.Response:

@@ -67,7 +67,7 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def guarded(monkeypatch):
+def guarded(monkeypatch, set_env):
     """Rasa's RemoteAction with the failure guard, restored afterwards; 1 s action timeout."""
     import rasa.core.actions.action as rasa_action
     import rasa.utils.endpoints as rasa_endpoints
@@ -75,7 +75,7 @@ def guarded(monkeypatch):
     monkeypatch.setattr(rasa_action, "DEFAULT_REQUEST_TIMEOUT", rasa_action.DEFAULT_REQUEST_TIMEOUT)
     monkeypatch.setattr(rasa_endpoints, "DEFAULT_REQUEST_TIMEOUT",
                         rasa_endpoints.DEFAULT_REQUEST_TIMEOUT)
-    monkeypatch.setenv("ACTION_TIMEOUT_SECONDS", "1")
+    set_env(ACTION_TIMEOUT_SECONDS="1")
     rasa_entry.guard_remote_actions()
 
 
@@ -100,8 +100,8 @@ def test_action_server_down_at_submit_keeps_the_answers_and_remembers_the_reques
                           EndpointConfig(f"http://127.0.0.1:{free_port()}/webhook"))
     events = run(action, form_tracker())
     apology = events[0]
-    assert isinstance(apology, BotUttered) and apology.text == faults.NOT_SAVED
-    assert apology.data["buttons"] == [faults.RETRY_BUTTON]
+    assert isinstance(apology, BotUttered) and apology.text == faults.not_saved()
+    assert apology.data["buttons"] == [faults.retry_button()]
     slots = {e.key: e.value for e in events if isinstance(e, SlotSet)}
     assert slots == {"pending_submission": "deletion", "confirm_request": None}
     # account_email and the other answers are not touched
@@ -112,7 +112,7 @@ def test_failed_validation_forgets_the_unchecked_value_and_a_second_call_stays_q
                           EndpointConfig(f"http://127.0.0.1:{free_port()}/webhook"))
     tracker = form_tracker("account_email")
     events = run(action, tracker)
-    assert events[0].text == faults.NOT_DONE
+    assert events[0].text == faults.not_done()
     assert SlotSet("account_email", None) in events
     tracker.update_with_events(events, DOMAIN)
     started = time.monotonic()
@@ -142,7 +142,7 @@ def test_a_slow_action_server_times_out_into_the_apology(guarded):
         started = time.monotonic()
         events = run(action, form_tracker())
         assert time.monotonic() - started < 2.5  # 1 s timeout, not Rasa's five minutes
-        assert events[0].text == faults.NOT_SAVED
+        assert events[0].text == faults.not_saved()
         assert SlotSet("pending_submission", "access") in events
     finally:
         server.shutdown()
@@ -266,9 +266,9 @@ from tests.rasa_channel_harness import Reached, serving  # noqa: E402
 
 
 @pytest.fixture
-def guarded_input(monkeypatch):
+def guarded_input(monkeypatch, set_env):
     """Sends one message through our REST channel; returns what reached Rasa and the reply."""
-    monkeypatch.setenv("MAX_MESSAGE_CHARS", "50")
+    set_env(MAX_MESSAGE_CHARS="50")
 
     async def send(typed):
         reached = Reached()

@@ -97,8 +97,8 @@ def test_an_attribute_of_another_kind_stops_the_server(owner):
 
 # -- the project's own patches, through the helper -------------------------------------------
 
-def test_the_entry_patches_apply_on_this_rasa(rasa_patched_attributes_restored, monkeypatch):
-    monkeypatch.setenv("ACTION_TIMEOUT_SECONDS", "7")
+def test_the_entry_patches_apply_on_this_rasa(rasa_patched_attributes_restored, set_env):
+    set_env(ACTION_TIMEOUT_SECONDS="7")
     rasa_entry.cache_action_response_validation()
     rasa_entry.guard_remote_actions()
     assert RemoteAction.run.__module__ == "bot.rasa.entry"

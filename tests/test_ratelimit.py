@@ -171,10 +171,9 @@ def test_concurrent_retries_at_the_limit_return_the_request(store):
     assert count(store, PrivacyRequest) == 5
 
 
-def test_limits_come_from_the_environment_or_env_file(store, clock, monkeypatch):
-    monkeypatch.setenv("RATE_LIMIT_CODES_PER_EMAIL", "2")
-    monkeypatch.setattr(ratelimit, "read_env_file",
-                        lambda: {"RATE_LIMIT_REQUESTS_PER_CONVERSATION": "1"})
+def test_limits_come_from_the_environment_or_env_file(store, clock, set_env, no_env_file):
+    no_env_file.write_text("RATE_LIMIT_REQUESTS_PER_CONVERSATION=1\n", encoding="utf-8")
+    set_env(RATE_LIMIT_CODES_PER_EMAIL="2")
     store.send_code("a@example.com", "c1")
     store.send_code("a@example.com", "c2")
     with pytest.raises(RateLimited) as refused:
@@ -184,10 +183,10 @@ def test_limits_come_from_the_environment_or_env_file(store, clock, monkeypatch)
     with pytest.raises(RateLimited):
         submit(store, 1)
 
-    monkeypatch.setenv("RATE_LIMIT_CODES_PER_EMAIL", "0")  # 0 switches the limit off
+    set_env(RATE_LIMIT_CODES_PER_EMAIL="0")  # 0 switches the limit off
     for n in range(4):
         store.send_code("a@example.com", f"c{n + 10}")
-    monkeypatch.setenv("RATE_LIMIT_CODES_PER_EMAIL", "five")
+    set_env(RATE_LIMIT_CODES_PER_EMAIL="five")
     with pytest.raises(ValueError, match="RATE_LIMIT_CODES_PER_EMAIL"):
         store.send_code("a@example.com", "c99")
 

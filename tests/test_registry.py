@@ -14,6 +14,7 @@ from rasa_sdk.executor import ActionExecutor
 
 from bot.conversation import faults, flows
 from bot.core.paths import ROOT
+from bot.core.texts import has_text
 from bot.requests import references, rules, store
 from bot.requests.registry import (BY_FORM, BY_INTENT, BY_KIND, BY_PREFIX, BY_SUBMIT_ACTION,
                                    KINDS, NAMES, RequestKind, TakesEffectAtOnce)
@@ -64,15 +65,14 @@ def test_records_are_frozen():
 @pytest.mark.parametrize("change, problem", [
     ({"kind": "withdrawal_of_consent"}, "short lower-case name"),
     ({"prefix": "De1"}, "three capital letters"),
-    ({"reason_question": "Why?"}, "question and why"),
+    ({"reason_required": True}, "required reason must be one of the slots"),
     ({"slots": ("confirm_request", "verification_code")}, "account_email first"),
     ({"slots": ("account_email", "verification_code")}, "ends with"),
 ])
 def test_a_malformed_kind_is_refused_when_the_table_loads(change, problem):
     fields = dict(kind="objection", prefix="OBJ",
                   slots=("account_email", "confirm_request", "verification_code"),
-                  title="t", summary_title="s", steps="s", right_section="use",
-                  right_cues=("c",), completed="We have")
+                  right_section="use", right_cues=("c",))
     with pytest.raises(ValueError, match=problem):
         RequestKind(**{**fields, **change})
 
@@ -118,7 +118,7 @@ def test_each_slot_is_filled_from_text_while_the_form_asks_it(request_kind):
 def test_each_slot_can_be_asked_and_explained(request_kind):
     for slot in request_kind.slots:
         assert f"action_ask_{slot}" in DOMAIN["actions"] and f"action_ask_{slot}" in SERVED, slot
-        assert slot in flows.SLOT_EXPLANATIONS, slot
+        assert has_text(f"flow.slot_purpose.{slot}"), slot
 
 
 # -- data/rules/ ------------------------------------------------------------------------------

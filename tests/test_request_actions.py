@@ -267,12 +267,12 @@ def test_stop_after_a_failed_save_drops_it_so_try_again_stores_nothing(store):
     dispatcher = CollectingDispatcher()
     events = ActionCancelRequest().run(dispatcher, tracker(None, pending, text="stop",
                                                            intent="stop"), DOMAIN)
-    assert dispatcher.messages[0]["text"] == faults.DROPPED
+    assert dispatcher.messages[0]["text"] == faults.dropped()
     slots = slots_after(events, pending)
     assert slots["pending_submission"] is None and slots["account_email"] is None
     retry = CollectingDispatcher()
     ActionRetry().run(retry, tracker(None, slots, text="try again", intent="retry"), DOMAIN)
-    assert retry.messages[0]["text"] == faults.NOTHING_PENDING
+    assert retry.messages[0]["text"] == texts.text("fault.nothing_pending")
     assert store.all_requests() == []
     idle = CollectingDispatcher()
     ActionCancelRequest().run(idle, tracker(None, {}, text="stop", intent="stop"), DOMAIN)
@@ -299,6 +299,7 @@ async def test_status_answers_only_a_matching_reference_and_email(store):
 # -- failures at submit time and "try again" --------------------------------------------------
 
 from bot.conversation import faults  # noqa: E402
+from bot.core import texts  # noqa: E402
 from actions.submit import ActionRetry  # noqa: E402
 
 CONFIRMED = {"account_email": "jane@example.com", "deletion_scope": "all",
@@ -322,8 +323,8 @@ def test_request_database_down_at_submit_keeps_answers_and_try_again_stores_once
     dispatcher = CollectingDispatcher()
     events = SubmitDeletion().run(dispatcher, tracker(None, CONFIRMED, text="yes",
                                                       events=FORM_RUN), DOMAIN)
-    assert dispatcher.messages[0]["text"] == faults.NOT_SAVED
-    assert dispatcher.messages[0]["buttons"] == [faults.RETRY_BUTTON]
+    assert dispatcher.messages[0]["text"] == faults.not_saved()
+    assert dispatcher.messages[0]["buttons"] == [faults.retry_button()]
     assert dispatcher.messages[0][faults.FAILURE_MARK] == "action_submit_deletion"
     slots = slots_after(events, CONFIRMED)
     assert slots["pending_submission"] == "deletion"
@@ -332,7 +333,7 @@ def test_request_database_down_at_submit_keeps_answers_and_try_again_stores_once
 
     monkeypatch.setattr(submit_module, "get_store", lambda: store)  # the database is back
     history = FORM_RUN + [{"event": "user", "text": "yes"},
-                          {"event": "bot", "text": faults.NOT_SAVED,
+                          {"event": "bot", "text": faults.not_saved(),
                            "metadata": {faults.FAILURE_MARK: "action_submit_deletion"}}]
     dispatcher = CollectingDispatcher()
     events = ActionRetry().run(dispatcher, tracker(None, slots, text="try again",
@@ -345,7 +346,7 @@ def test_request_database_down_at_submit_keeps_answers_and_try_again_stores_once
     dispatcher = CollectingDispatcher()
     ActionRetry().run(dispatcher, tracker(None, slots, text="try again", intent="retry"),
                       DOMAIN)
-    assert dispatcher.messages[0]["text"] == faults.NOTHING_PENDING
+    assert dispatcher.messages[0]["text"] == texts.text("fault.nothing_pending")
     assert len(store.all_requests()) == 1
 
 
@@ -367,13 +368,13 @@ def test_a_submit_whose_reply_was_lost_is_found_again_by_try_again(store):
 def test_try_again_with_nothing_pending_says_so(store):
     dispatcher = CollectingDispatcher()
     ActionRetry().run(dispatcher, tracker(None, {}, text="try again", intent="retry"), DOMAIN)
-    assert dispatcher.messages[0]["text"] == faults.NOTHING_PENDING
+    assert dispatcher.messages[0]["text"] == texts.text("fault.nothing_pending")
     assert store.all_requests() == []
 
 
 def failed_turn(text, intent, action):
     return [{"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}},
-            {"event": "bot", "text": faults.NOT_DONE, "metadata": {faults.FAILURE_MARK: action}}]
+            {"event": "bot", "text": faults.not_done(), "metadata": {faults.FAILURE_MARK: action}}]
 
 
 async def test_try_again_in_a_form_reads_the_answer_that_failed(store):
@@ -396,8 +397,8 @@ async def test_try_again_in_a_form_reads_the_answer_that_failed(store):
     assert values["confirm_request"] is None and said
 
 
-async def test_too_many_codes_are_refused_with_a_way_forward(store, monkeypatch):
-    monkeypatch.setenv("RATE_LIMIT_CODES_PER_EMAIL", "1")
+async def test_too_many_codes_are_refused_with_a_way_forward(store, set_env):
+    set_env(RATE_LIMIT_CODES_PER_EMAIL="1")
     slots = {**CONFIRMED, "verification_code": None}
     first = CollectingDispatcher()
     ActionAskVerificationCode().run(first, tracker("deletion_form", slots), DOMAIN)
@@ -408,8 +409,8 @@ async def test_too_many_codes_are_refused_with_a_way_forward(store, monkeypatch)
     assert len(outbox(store)) == 1
 
 
-def test_too_many_requests_from_one_conversation_are_refused(store, monkeypatch):
-    monkeypatch.setenv("RATE_LIMIT_REQUESTS_PER_CONVERSATION", "1")
+def test_too_many_requests_from_one_conversation_are_refused(store, set_env):
+    set_env(RATE_LIMIT_REQUESTS_PER_CONVERSATION="1")
     SubmitDeletion().run(CollectingDispatcher(), tracker(None, CONFIRMED, events=FORM_RUN),
                          DOMAIN)
     dispatcher = CollectingDispatcher()

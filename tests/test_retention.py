@@ -146,8 +146,9 @@ def rasa_not_called():
 
 @pytest.fixture
 def store(database_url):
+    """Wired as the web app and the action server wire theirs: with bot.retention's eraser."""
     store = RequestStore(make_engine(database_url), secret="test-secret", working_days=15,
-                         clock=Clock())
+                         clock=Clock(), eraser=erasure.erase_requester_conversations)
     yield store
     store.engine.dispose()
 
@@ -294,8 +295,8 @@ def complete(store, reference):
 
 
 def test_completing_a_deletion_erases_the_requesters_conversations(store, rasa_store,
-                                                                   tracker_url, monkeypatch):
-    monkeypatch.setenv("TRACKER_STORE_URL", tracker_url)  # what the hook reads
+                                                                   tracker_url, set_env):
+    set_env(TRACKER_STORE_URL=tracker_url)  # what the eraser reads
     for sender in ("conv-a1", "conv-a2", "conv-a3", "conv-b", "conv-x"):
         save_conversation(rasa_store, sender, NOW - DAY, NOW - DAY / 2)
     deletion = store.submit("deletion", "a@example.com", verified=True, conversation_id="conv-a1",
@@ -409,6 +410,32 @@ def store_audit(store, reference):
     with transaction(store.sessions) as session:
         return list(session.execute(select(AuditEntry).where(
             AuditEntry.target == reference).order_by(AuditEntry.id)).scalars())
+
+
+def test_a_store_without_an_eraser_leaves_the_erasure_to_the_purge(store, monkeypatch):
+    """The store itself erases nothing: a deletion completed through a store built without
+    the eraser stays pending, and the next purge erases it."""
+    rasa = FakeRasa()
+    make = lambda: RasaApiTracker("http://rasa.test", "tok",  # noqa: E731
+                                  transport=httpx.MockTransport(rasa))
+    monkeypatch.setattr(erasure, "tracker_from_environment", lambda transport=None: make())
+    bare = RequestStore(store.engine, secret="test-secret", working_days=15, clock=Clock())
+    reference = bare.submit("deletion", "a@example.com", verified=True,
+                            conversation_id="conv-a1", transcript=TRANSCRIPT).reference
+    assert complete(bare, reference) == lifecycle.COMPLETED
+    assert rasa.calls == [] and bare.get(reference).transcript == TRANSCRIPT
+    assert pending_erasures(bare.sessions) == [reference]
+    report = purge(timedelta(days=30), now=NOW, engine=store.engine, tracker=make())
+    assert report.erasures_done == 1 and report.ok
+    assert [call[1] for call in rasa.calls] == ["/conversations/conv-a1/tracker/events"]
+    assert bare.get(reference).transcript is None
+
+
+def test_the_kinds_erased_are_those_the_registry_marks():
+    from bot.requests.registry import KINDS
+
+    assert erasure.ERASING_KINDS == tuple(
+        record.kind for record in KINDS if record.erases_conversations) == ("deletion",)
 
 
 def test_other_requests_and_kinds_erase_nothing(store, monkeypatch):

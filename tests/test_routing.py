@@ -102,6 +102,15 @@ def test_an_unsure_part_gives_one_answer():
     assert decision.sections == ("sharing",)
 
 
+def test_a_part_that_says_little_alone_counts_when_the_whole_message_leans_its_way():
+    parts = (Part("who do you share my data with", "ask_sharing", 0.63),
+             Part("where is it kept", "ask_storage", 0.3))
+    decision = route(read("q", ("ask_sharing", 0.61), ("ask_storage", 0.37), parts=parts))
+    assert decision.sections == ("sharing", "storage")
+    decision = route(read("q", ("ask_sharing", 0.9), ("ask_storage", 0.05), parts=parts))
+    assert decision.sections == ("sharing",)
+
+
 def test_parts_about_one_section_are_one_answer():
     parts = (Part("do you sell my data", "ask_sharing", 0.9),
              Part("who do you share it with", "ask_sharing", 0.9))

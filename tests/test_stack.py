@@ -17,9 +17,8 @@ def test_rasa_gets_the_api_token_whatever_it_starts_with(token):
     assert args.auth_token == token and args.enable_api
 
 
-def test_servers_listen_on_localhost_and_allow_only_the_site_origin(monkeypatch):
-    for name in ("RASA_HOST", "ACTION_HOST", "WEB_HOST", "SITE_ORIGIN"):
-        monkeypatch.delenv(name, raising=False)
+def test_servers_listen_on_localhost_and_allow_only_the_site_origin(set_env):
+    set_env(RASA_HOST=None, ACTION_HOST=None, WEB_HOST=None, SITE_ORIGIN=None)
     settings = replace(load_settings(), rasa_api_token="t")
     args = create_argument_parser().parse_args(rasa_service(settings, 5005).command[3:])
     assert args.interface == "127.0.0.1" and args.cors == [settings.site_origin]
@@ -28,9 +27,8 @@ def test_servers_listen_on_localhost_and_allow_only_the_site_origin(monkeypatch)
     assert web[web.index("--host") + 1] == "127.0.0.1"
 
 
-def test_hosts_can_be_opened_by_configuration(monkeypatch):
-    monkeypatch.setenv("ACTION_HOST", "0.0.0.0")
-    monkeypatch.setenv("SITE_ORIGIN", "https://www.videopro.example")
+def test_hosts_can_be_opened_by_configuration(set_env):
+    set_env(ACTION_HOST="0.0.0.0", SITE_ORIGIN="https://www.videopro.example")
     settings = replace(load_settings(), rasa_api_token="t")
     assert actions_service(settings, 5055).env["SANIC_HOST"] == "0.0.0.0"
     args = create_argument_parser().parse_args(rasa_service(settings, 5005).command[3:])
@@ -125,3 +123,27 @@ def test_the_bench_header_says_how_the_encoder_cache_was_set():
     assert encoder_cache_note(512, chosen=True) == "encoder cache: 512"
     assert encoder_cache_note(2048, chosen=False) == "encoder cache: 2048 (the stack's setting)"
     assert encoder_cache_note(None, chosen=False) == "encoder cache: as the running stack has it"
+
+
+def test_the_web_app_is_served_from_its_factory_and_the_bench_finds_it():
+    from bot.devtools.bench import PROCESS_GROUPS
+
+    web = services(replace(load_settings(), rasa_api_token="t"))[2].command
+    assert web[web.index("uvicorn") + 1:web.index("uvicorn") + 3] == ["--factory",
+                                                                      "bot.web.app:serve"]
+    command = " ".join(web)
+    assert [name for name, matches in PROCESS_GROUPS if matches(command)] == ["web"]
+
+
+def test_the_scaled_stack_takes_what_is_set_and_defaults_the_rest():
+    from bot.core.settings import Settings
+    from bot.devtools.stack import scaled_environment
+
+    settings = Settings.from_sources({"REDIS_HOST": "redis.internal", "SANIC_WORKERS": "3"},
+                                     {"TRACKER_DB_PASSWORD": "pw", "ACTION_PORT": "6055"})
+    env = scaled_environment(settings, 2)
+    assert env["REDIS_HOST"] == "redis.internal" and env["TRACKER_DB_PASSWORD"] == "pw"
+    assert env["SANIC_WORKERS"] == "3" and env["ACTION_SERVER_SANIC_WORKERS"] == "2"
+    assert env["ACTION_ENDPOINT_URL"] == "http://127.0.0.1:6055/webhook"
+    assert env["DATABASE_URL"] == "postgresql://postgres@127.0.0.1:5432/videopro_requests"
+    assert env["TRACKER_DB_NAME"] == "videopro_tracker" and env["REDIS_DB"] == "1"

@@ -34,8 +34,8 @@ def test_rasa_builds_it_from_endpoints_yml():
     assert store.retention.days == 30
 
 
-def test_conversations_idle_past_the_retention_period_are_forgotten(monkeypatch):
-    monkeypatch.delenv("CONVERSATION_RETENTION", raising=False)
+def test_conversations_idle_past_the_retention_period_are_forgotten(set_env):
+    set_env(CONVERSATION_RETENTION=None)
     clock = Clock()
     store = RetainingInMemoryTrackerStore(DOMAIN, retention="30d", clock=clock)
     asyncio.run(store.save(conversation("old")))
@@ -48,8 +48,8 @@ def test_conversations_idle_past_the_retention_period_are_forgotten(monkeypatch)
     assert asyncio.run(store.retrieve("recent")) is not None
 
 
-def test_a_returning_visitor_keeps_the_conversation_and_sweeps_are_spaced(monkeypatch):
-    monkeypatch.setenv("CONVERSATION_RETENTION", "1d")
+def test_a_returning_visitor_keeps_the_conversation_and_sweeps_are_spaced(set_env):
+    set_env(CONVERSATION_RETENTION="1d")
     clock = Clock()
     store = RetainingInMemoryTrackerStore(DOMAIN, clock=clock)
     asyncio.run(store.save(conversation("visitor")))

@@ -12,7 +12,8 @@ from bot.storage.db import make_engine, upgrade
 from bot.core.settings import load_settings
 from bot.requests.store import RequestStore
 from bot.web.staff import StaffServices
-from bot.web.app import UNREACHABLE, create_app, normalise_rasa_messages
+from bot.core.texts import text
+from bot.web.app import create_app, normalise_rasa_messages
 
 SENDER = "a" * 32
 SERVICES = None
@@ -101,7 +102,7 @@ def test_rasa_down_gives_a_503_with_a_friendly_message():
     client = client_for(httpx.MockTransport(refuse))
     response = client.post("/api/chat", json={"sender": SENDER, "message": "hi"})
     assert response.status_code == 503
-    assert response.json()["messages"][0]["text"] == UNREACHABLE
+    assert response.json()["messages"][0]["text"] == text("web.unreachable")
 
 
 def test_rasa_error_status_is_not_passed_through():
@@ -137,3 +138,20 @@ def test_an_open_handoff_takes_the_visitors_messages_instead_of_rasa():
     assert "back with the automated" in news["messages"][-1]["text"]
     client.post("/api/chat", json={"sender": SENDER, "message": "and now?"})
     assert seen == [{"sender": SENDER, "message": "and now?"}]
+
+
+# -- the served app: made by a factory when uvicorn starts, never at import --------------------
+
+def test_the_served_app_comes_from_the_factory_with_the_settings(set_env):
+    import bot.web.app as web
+    from starlette.applications import Starlette
+    from starlette.middleware.sessions import SessionMiddleware
+
+    assert [name for name, value in vars(web).items() if isinstance(value, Starlette)] == []
+    set_env(APP_SECRET="factory-secret", SECURE_COOKIES="1")
+    [session] = [m for m in web.serve().user_middleware if m.cls is SessionMiddleware]
+    assert session.kwargs["https_only"] is True
+    assert session.kwargs["secret_key"] == "factory-secret"
+    set_env(SECURE_COOKIES=None)
+    [session] = [m for m in web.serve().user_middleware if m.cls is SessionMiddleware]
+    assert session.kwargs["https_only"] is False

@@ -5,29 +5,45 @@ Rasa keeps the conversation (slots included); the action server and the request 
 the work. When either fails, the answers the visitor gave are still in Rasa's slots, so the
 promise is: tell them plainly, keep the answers, and let "try again" finish the job. A request
 whose storing failed is remembered in the `pending_submission` slot; the apology is marked in
-its metadata so that the next "try again" knows there is something to retry.
+its metadata so that the next "try again" knows there is something to retry. What the visitor is
+told is in the catalogue of texts (`fault.*`).
 """
 
 from __future__ import annotations
 
 from typing import Any, Dict, Iterable, Mapping, Optional
 
+from bot.core.texts import button, text
 from bot.requests.registry import BY_SUBMIT_ACTION
 
 PENDING_SLOT = "pending_submission"
 FAILURE_MARK = "service_failure"  # key in a BotUttered's metadata
 RETRY_INTENT = "retry"
-RETRY_BUTTON: Dict[str, str] = {"title": "Try again", "payload": f"/{RETRY_INTENT}"}
 
-NOT_SAVED = ("I'm sorry, I couldn't save your request just now because of a problem on our "
-             "side. Your answers are kept: say \u201ctry again\u201d in a moment and I'll save it.")
-NOT_DONE = ("I'm sorry, something went wrong on our side and I couldn't finish that. Nothing "
-            "you told me is lost: say \u201ctry again\u201d in a moment.")
-DROPPED = ("All right: I've dropped the request that couldn't be saved, so nothing was stored. "
-           "Is there anything else I can help with?")
-SEND_AGAIN = "Thanks for waiting. Could you send your last message again?"
-NOTHING_PENDING = ("There's nothing waiting to be retried. What would you like to do? You can "
-                   "ask about the privacy policy or make a privacy request.")
+
+def retry_button() -> Dict[str, str]:
+    """"Try again" under every apology; its payload is `/retry` (`RETRY_INTENT`)."""
+    return button("fault.retry_button")
+
+
+def not_saved() -> str:
+    """A confirmed request could not be stored: the answers are kept for "try again"."""
+    return text("fault.not_saved")
+
+
+def not_done() -> str:
+    """Any other step failed: nothing the visitor said is lost."""
+    return text("fault.not_done")
+
+
+def dropped() -> str:
+    """"Stop" after a failed save: the pending request is given up."""
+    return text("fault.dropped")
+
+
+def nothing_to_retry(events: Iterable[Mapping[str, Any]]) -> str:
+    """"Try again" with no request pending: the message again, if the last turn failed."""
+    return text("fault.send_again" if last_reply_was_failure(events) else "fault.nothing_pending")
 
 
 def pending_kind(action_name: str) -> Optional[str]:
@@ -37,7 +53,7 @@ def pending_kind(action_name: str) -> Optional[str]:
 
 
 def failure_text(action_name: str) -> str:
-    return NOT_SAVED if pending_kind(action_name) else NOT_DONE
+    return not_saved() if pending_kind(action_name) else not_done()
 
 
 def pending_slots(kind: str) -> Dict[str, Any]:

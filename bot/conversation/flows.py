@@ -3,7 +3,9 @@
 Kept apart from rasa_sdk so the whole conversation logic can be tested with plain pytest; the
 form validation actions in `actions/forms.py` only move values between the tracker and here.
 What differs by kind of request (its slots, titles, wording) is read from bot.requests.registry;
-what is here is keyed by slot, so a new kind made of the slots below needs nothing here.
+what is here is keyed by slot, so a new kind made of the slots below needs nothing here. Every
+word said comes from the catalogue of texts (data/texts/, keys `flow.*`, `validation.*` and the
+kinds' `request.<kind>.*`).
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
+from bot.core import texts
 from bot.requests import validators
-from bot.requests.registry import (ACCOUNT_EMAIL_QUESTION, BY_KIND, KINDS, RequestKind,
-                                   TakesEffectAtOnce)
+from bot.requests.registry import BY_KIND, KINDS, RequestKind, TakesEffectAtOnce
 from bot.policy.answers import contact_line, quote
 from bot.core.masking import mask_email
 from bot.policy.document import Policy
@@ -86,8 +88,12 @@ CORRECTION_ITEMS = {
     "alipay": ("alipay", "alipay account", "zhifubao"),
     "other": ("other", "something else", "another", "else"),
 }
-CORRECTION_LABELS = {"name": "name", "email": "e-mail address", "phone": "phone number",
-                     "wechat": "WeChat account", "alipay": "Alipay account", "other": "other"}
+
+
+def correction_label(item: str) -> str:
+    """What the chat calls a correctable item (`CORRECTION_ITEMS`): "phone number"."""
+    return texts.text(f"flow.correction_item.{item}")
+
 
 _SKIP = ("skip", "none", "no", "nope", "nothing", "n/a", "na", "no reason", "rather not say",
          "prefer not to say", "no comment", "no thanks", "-", "no note")
@@ -193,11 +199,9 @@ def guardian_notice(policy: Policy, role: str) -> str:
     wanted = ("under the age of 14", "reached the age of 14") if role == "minor" else (
         "guardian of a minor", "minors under your custody")
     sentences = [s.text for s in section.sentences if any(w in s.text for w in wanted)]
-    intro = ("Since you're under 18" if role == "minor" else "Since you're acting for your child")
     quoted = "\n\n".join(quote(s) for s in sentences)
-    return (f"{intro}, here is what the policy section \u201c{section.heading}\u201d says:\n\n"
-            f"{quoted}\n\nI'll note on the request that it was made "
-            f"{'by a minor' if role == 'minor' else 'by a guardian for a minor'}.")
+    return texts.text(f"flow.minor_notice.{'minor' if role == 'minor' else 'guardian'}",
+                      heading=section.heading, quoted=quoted)
 
 
 # -- validation: each returns the stored value or raises validators.Invalid -------------------
@@ -205,16 +209,14 @@ def guardian_notice(policy: Policy, role: str) -> str:
 def validate_scope(text: str) -> str:
     scope = read_scope(text)
     if scope is None:
-        raise validators.Invalid("Please choose: the whole account and all its data, or only "
-                                 "specific data.")
+        raise validators.Invalid(texts.text("validation.scope"))
     return scope
 
 
 def validate_correction_item(text: str) -> str:
     item = read_correction_item(text)
     if item is None:
-        raise validators.Invalid("Which item is wrong: your name, e-mail address, phone number, "
-                                 "WeChat account, Alipay account, or something else?")
+        raise validators.Invalid(texts.text("validation.correction_item"))
     return item
 
 
@@ -223,17 +225,20 @@ def validate_optional(text: str) -> str:
 
 
 def validate_reason(text: str, why: str) -> str:
-    """A reason the kind cannot do without; `why` (its `reason_needed`) is said when skipped."""
+    """A reason the kind cannot do without; `why` (its `reason_needed` text) is said when
+    skipped."""
     if is_skip(text):
         raise validators.Invalid(why)
     return validators.free_text(text)
 
 
 def read_reason(kind: str, text: str) -> str:
-    """`request_reason` as the kind takes it: required when the registry says why, else
-    optional."""
-    why = BY_KIND[kind].reason_needed
-    return validate_reason(text, why) if why else validate_optional(text)
+    """`request_reason` as the kind takes it: required when the registry says so (and why),
+    else optional."""
+    request = BY_KIND[kind]
+    if request.reason_required:
+        return validate_reason(text, request.wording("reason_needed"))
+    return validate_optional(text)
 
 
 SLOT_VALIDATORS: Dict[str, Callable[[str], str]] = {
@@ -246,34 +251,22 @@ SLOT_VALIDATORS: Dict[str, Callable[[str], str]] = {
     "correction_note": validate_optional,
 }
 
-# What each slot is for, said when a visitor has answered twice with something unusable.
-SLOT_EXPLANATIONS = {
-    "account_email": "the e-mail address of your VideoPro account, so we can find the account "
-                     "and send you a code that proves it is yours",
-    "deletion_scope": "whether to delete the whole account with all its data, or only some data",
-    "deletion_items": "which data you want deleted, in a few words",
-    "access_scope": "whether you want a copy of all your data, or only some of it",
-    "access_items": "which data you want a copy of, in a few words",
-    "correction_item": "which item is wrong: name, e-mail, phone, WeChat account, Alipay "
-                       "account, or other",
-    "correction_value": "the correct value for that item",
-    "correction_note": "an optional note for our staff (or \u201cskip\u201d)",
-    "request_reason": "the reason for your request, in a few words",
-    "confirm_request": "a yes or no: is the summary right?",
-    "verification_code": "the 6-digit code we e-mailed you",
-}
+
+def slot_purpose(slot: str) -> str:
+    """What a slot is for (`flow.slot_purpose.<slot>`), said when a visitor has answered twice
+    with something unusable."""
+    return texts.text(f"flow.slot_purpose.{slot}")
 
 
 def explain(slot: str) -> str:
-    return (f"Sorry, I still can't use that. What I need here is {SLOT_EXPLANATIONS[slot]}. "
-            "You can try again, or say \u201cstop\u201d to end this request: nothing will be "
-            "stored.")
+    return texts.text("flow.explain_again", purpose=slot_purpose(slot))
 
 
-# How the summary says "all" for each scope question (the specific items are shown as typed).
-WHOLE_SCOPE = {"deletion_scope": "the whole account and all its data",
-               "access_scope": "a copy of all my data"}
+# The scope questions: the summary says "all" in words (`flow.summary.whole.<scope slot>`) and
+# shows the specific items as typed.
 ITEMS_OF_SCOPE = {scope: items for items, scope in SCOPE_OF_ITEMS.items()}
+# The slots whose summary line shows the answer as given (`flow.summary.answer.<slot>`).
+SUMMARY_LINES = ("account_email", "request_reason", "correction_value", "correction_note")
 
 
 def _summary_line(request: RequestKind, slot: str, values: Values) -> Optional[str]:
@@ -281,19 +274,19 @@ def _summary_line(request: RequestKind, slot: str, values: Values) -> Optional[s
     optional answers, the yes and the code not at all."""
     value = values.get(slot)
     skipped = value in (None, NONE)
-    if slot == "account_email":
-        return f"Account e-mail: {value}"
-    if slot in WHOLE_SCOPE:
-        return (f"What: {WHOLE_SCOPE[slot]}" if value == "all"
-                else f"What: {values.get(ITEMS_OF_SCOPE[slot])}")
-    if slot == "request_reason":
-        return f"Reason: {value}" if request.reason_needed or not skipped else None
+    if slot in ITEMS_OF_SCOPE:
+        what = (texts.text(f"flow.summary.whole.{slot}") if value == "all"
+                else values.get(ITEMS_OF_SCOPE[slot]))
+        return texts.text("flow.summary.what", what=what)
+    if slot == "request_reason" and skipped and not request.reason_required:
+        return None
+    if slot == "correction_note" and skipped:
+        return None
     if slot == "correction_item":
-        return f"Item: {CORRECTION_LABELS.get(value or '', '')}"
-    if slot == "correction_value":
-        return f"Correct value: {value}"
-    if slot == "correction_note":
-        return None if skipped else f"Note: {value}"
+        label = correction_label(value) if value in CORRECTION_ITEMS else ""
+        return texts.text("flow.summary.correction_item", label=label)
+    if slot in SUMMARY_LINES:
+        return texts.text(f"flow.summary.answer.{slot}", value=value)
     return None
 
 
@@ -301,44 +294,62 @@ def summary(kind: str, values: Values, role: Optional[str]) -> str:
     """The summary shown before the explicit confirmation: a line per answer, in the order
     the form asked them."""
     request = BY_KIND[kind]
-    lines = [f"Request: {request.summary_title}"]
+    lines = [texts.text("flow.summary.request", title=request.wording("summary_title"))]
     lines += [line for line in (_summary_line(request, slot, values) for slot in request.slots)
               if line is not None]
     if role:
-        lines.append("Made by: a minor" if role == "minor" else "Made by: a guardian for a minor")
+        lines.append(texts.text(
+            f"flow.summary.made_by.{'minor' if role == 'minor' else 'guardian'}"))
     return "\n".join(lines)
 
 
 def confirmation_prompt(kind: str, values: Values, role: Optional[str]) -> str:
-    after = ("I'll then e-mail a 6-digit code to that address to confirm it's yours."
-             if FLOWS[kind].verify else "It takes effect right away.")
-    return f"Here is your request:\n\n{summary(kind, values, role)}\n\nIs this right? {after}"
+    after = texts.text("flow.confirm.after_verify" if FLOWS[kind].verify
+                       else "flow.confirm.after_at_once")
+    return texts.text("flow.confirm.text", summary=summary(kind, values, role), after=after)
+
+
+def confirmation_buttons() -> List[Dict[str, str]]:
+    """"Yes, submit it" and "No, stop" under the summary."""
+    return texts.buttons("flow.confirm.buttons")
 
 
 def code_sent_prompt(email: str) -> str:
-    return (f"I've e-mailed a 6-digit code to {mask_email(email)}. Please type it here. It is "
-            "valid for 15 minutes. (Say \u201cresend\u201d for a new one, or tell me if you can't "
-            "receive e-mail at that address.)")
+    return texts.text("flow.code.sent", email=mask_email(email))
+
+
+def wrong_code(attempts_left: int) -> str:
+    """A wrong code, and how many tries are left."""
+    return texts.text("flow.code.wrong.one" if attempts_left == 1 else "flow.code.wrong.other",
+                      attempts=attempts_left)
 
 
 def wait_phrase(wait: timedelta) -> str:
     minutes = max(1, math.ceil(wait.total_seconds() / 60))
     if minutes < 90:
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    hours = math.ceil(minutes / 60)
-    return f"{hours} hours"
+        return texts.text("flow.wait.minute" if minutes == 1 else "flow.wait.minutes",
+                          minutes=minutes)
+    return texts.text("flow.wait.hours", hours=math.ceil(minutes / 60))
 
 
 def too_many_codes(wait: timedelta) -> str:
-    return ("I've already sent several codes for this request lately, so I won't send another "
-            f"one for about {wait_phrase(wait)}. Please use the latest code in your inbox, or "
-            "tell me if you can't receive e-mail at that address.")
+    return texts.text("flow.too_many_codes", wait=wait_phrase(wait))
 
 
 def too_many_requests(wait: timedelta) -> str:
-    return ("This conversation has already made several requests today, so I can't take "
-            f"another one here for about {wait_phrase(wait)}. Nothing new was stored. If you "
-            "need more, please ask for a person and our staff will help.")
+    return texts.text("flow.too_many_requests", wait=wait_phrase(wait))
+
+
+def due_date(due_at: datetime) -> str:
+    """A due date as the chat and the e-mails write it (`format.date`)."""
+    return texts.text("format.date", date=due_at)
+
+
+def status_reply(reference: str, kind: str, status: str, due_at: datetime) -> str:
+    """The answer to "what is the status of DEL-7K3M9Q?" once reference and e-mail match."""
+    return texts.text("flow.status.answer", reference=reference,
+                      kind=BY_KIND[kind].wording("name"),
+                      status=texts.text(f"flow.status_name.{status}"), due=due_date(due_at))
 
 
 # Where the request row's `details` keeps an answer (the scope questions: see `_detail`).
@@ -375,21 +386,19 @@ def reason_for(kind: str, values: Values) -> Optional[str]:
 
 def submitted_message(policy: Policy, kind: str, reference: str, due_at: datetime,
                       status: str, duplicate: bool, working_days: int) -> str:
-    due = due_at.strftime("%d %B %Y")
+    request = BY_KIND[kind]
+    due = due_date(due_at)
     if duplicate:
-        return (f"You already have an open {kind} request for this address: {reference}, due by "
-                f"{due}. I haven't made a second one. Ask me \u201cwhat is the status of "
-                f"{reference}?\u201d at any time.")
-    at_once = BY_KIND[kind].at_once
-    if at_once:
-        return at_once.reply.format(reference=reference) + _notice(policy, at_once)
-    text = (f"Thank you. Your {kind} request is stored with reference {reference}. It is due by "
-            f"{due} ({working_days} working days). We've also e-mailed you the reference.")
+        return texts.text("flow.submitted.duplicate", kind=request.wording("name"),
+                          reference=reference, due=due)
+    if request.at_once:
+        return request.wording("done_reply", reference=reference) + _notice(policy,
+                                                                             request.at_once)
+    said = texts.text("flow.submitted.stored", kind=request.wording("name"),
+                      reference=reference, due=due, working_days=working_days)
     if status == UNVERIFIED:
-        text += ("\n\nBecause the code could not be confirmed, the request is marked as not yet "
-                 "verified: our staff will check your identity another way before acting on it. "
-                 f"If you need a person, you can also write to {contact_line(policy)}.")
-    return text
+        said += "\n\n" + texts.text("flow.submitted.unverified", contact=contact_line(policy))
+    return said
 
 
 def _notice(policy: Policy, at_once: TakesEffectAtOnce) -> str:
@@ -399,57 +408,42 @@ def _notice(policy: Policy, at_once: TakesEffectAtOnce) -> str:
         return ""
     section = policy.section(at_once.notice_section)
     notice = next(s.text for s in section.sentences if at_once.notice_words in s.text)
-    return f"\n\nPlease note, from \u201c{section.heading}\u201d: {quote(notice)}"
+    return "\n\n" + texts.text("flow.submitted.notice", heading=section.heading, sentence=notice)
 
 
 def intro(policy: Policy, kind: str) -> str:
     """How a flow opens: the policy's own words on the right, then what will happen."""
     request = BY_KIND[kind]
-    then = ("Then I'll show you a summary to confirm, e-mail a 6-digit code to that address to "
-            "check it's yours, and give you a reference and a due date."
-            if request.verify else
-            "Then I'll show you a summary to confirm; it takes effect right away.")
-    return (f"{right_quote(policy, request)}\n\nI can take this request here. I'll need "
-            f"{request.steps}. {then} Say \u201cstop\u201d at any point and nothing will be "
-            "stored.")
+    then = texts.text("flow.intro.then_verify" if request.verify else "flow.intro.then_at_once")
+    return texts.text("flow.intro.text", right=right_quote(policy, request),
+                      steps=request.wording("steps"), then=then)
 
 
 def account_email_question(kind: Optional[str]) -> str:
-    """How the address is asked for: each kind may word it its own way."""
+    """How the address is asked for: each kind may word it its own way (its `email_question`
+    text)."""
     request = BY_KIND.get(kind or "")
-    return request.email_question if request else ACCOUNT_EMAIL_QUESTION
+    if request and request.has_wording("email_question"):
+        return request.wording("email_question")
+    return texts.text("flow.account_email_question")
 
 
-# Questions with fixed wording: (text, buttons as (title, payload) pairs). The payloads are
-# plain words, read like anything the visitor types.
-QUESTIONS: Dict[str, Tuple[str, Tuple[Tuple[str, str], ...]]] = {
-    "deletion_scope": ("Should we delete your whole account with all its data, or only "
-                       "specific data?",
-                       (("The whole account", "the whole account"),
-                        ("Only specific data", "only specific data"))),
-    "deletion_items": ("Which data should be deleted? Please describe it in a few words.", ()),
-    # Optional; a kind that requires a reason asks its own `reason_question` (see `question`).
-    "request_reason": ("Would you like to tell us why? This is optional: say \u201cskip\u201d "
-                       "to leave it out.", (("Skip", "skip"),)),
-    "correction_item": ("Which item is wrong?",
-                        tuple((label[0].upper() + label[1:], key)
-                              for key, label in CORRECTION_LABELS.items() if key != "other")
-                        + (("Something else", "something else"),)),
-    "correction_note": ("Anything our staff should know? This is optional: say "
-                        "\u201cskip\u201d to leave it out.", (("Skip", "skip"),)),
-    "access_scope": ("Would you like a copy of all your personal data, or only specific data?",
-                     (("All my data", "all my data"), ("Only specific data", "only specific data"))),
-    "access_items": ("Which data would you like a copy of? Please describe it in a few words.",
-                     ()),
-    "status_reference": ("What is the reference of your request? It looks like DEL-7K3M9Q.", ()),
-    "status_email": ("And which e-mail address did you use for that request?", ()),
-}
+# The slots asked with fixed wording (`flow.question.<slot>`: its text and its buttons, whose
+# payloads are plain words, read like anything the visitor types).
+QUESTION_SLOTS = ("deletion_scope", "deletion_items", "request_reason", "correction_item",
+                  "correction_note", "access_scope", "access_items", "status_reference",
+                  "status_email")
 
 
 def question(slot: str, kind: Optional[str]) -> Tuple[str, Tuple[Tuple[str, str], ...]]:
-    """The fixed question for a slot in the active flow: a kind that requires a reason asks for
-    it in its own words, without a "Skip" button."""
+    """The fixed question for a slot in the active flow, as (text, buttons as (title, payload)
+    pairs): a kind that requires a reason asks for it in its own words, without a "Skip"
+    button."""
+    if slot not in QUESTION_SLOTS:
+        raise KeyError(slot)
     request = BY_KIND.get(kind or "")
-    if slot == "request_reason" and request and request.reason_question:
-        return request.reason_question, ()
-    return QUESTIONS[slot]
+    if slot == "request_reason" and request and request.reason_required:
+        return request.wording("reason_question"), ()
+    buttons = texts.buttons(f"flow.question.{slot}.buttons")
+    return (texts.text(f"flow.question.{slot}.text"),
+            tuple((b["title"], b["payload"]) for b in buttons))

@@ -1,52 +1,48 @@
-"""What the assistant says when it hands a visitor to a person."""
+"""What the assistant says when it hands a visitor to a person (texts: `handoff.*`)."""
 
 from __future__ import annotations
 
+from bot.core.texts import button, text
 from bot.policy.answers import Reply, contact_line
 from bot.policy.document import Policy
+from bot.support.tickets import REASONS
 
-WHY = {
-    "asked": "",
-    "fallback": "I'm having trouble understanding, so let me get a person to help. ",
-    "verification_failed": "Since the code couldn't be confirmed, a person will help you. ",
-    "not_covered": "",
-}
+
+def why(reason: str) -> str:
+    """What opens the reply for this reason for a handoff (with its own trailing space), or
+    nothing for a reason that is not one of the tickets'."""
+    return text(f"handoff.why.{reason}") if reason in REASONS else ""
 
 
 def handing_over(reason: str) -> Reply:
     """Support is online: a person will join this chat."""
-    return Reply(text=(
-        f"{WHY.get(reason, '')}I've asked our support team to join this conversation. A member "
-        "of the team will reply here shortly; until then, anything you write goes to them."))
+    return Reply(text=text("handoff.handing_over", why=why(reason)))
 
 
 def nobody_online(reason: str) -> Reply:
     """Nobody from support is online: the ticket waits, and the reply will come by e-mail."""
-    return Reply(text=(
-        f"{WHY.get(reason, '')}No one from our support team is online right now, so I've passed "
-        "on our conversation so far and they will answer by e-mail."))
+    return Reply(text=text("handoff.nobody_online", why=why(reason)))
 
 
-ASK_EMAIL = ("What e-mail address can they reply to? (Say \u201cskip\u201d if you'd rather not "
-             "leave one.)")
+def ask_email() -> Reply:
+    """Nobody is online: an address to reply to, which the visitor may skip."""
+    return Reply(text=text("handoff.ask_email"), buttons=(button("handoff.skip_button"),))
 
 
 def verification_handed_over(live: bool) -> Reply:
     """The code could not be confirmed: a person takes over, in the chat or by e-mail."""
-    if live:
-        return Reply(text=("I've also asked our support team to join this conversation to help "
-                           "confirm your identity; a member of the team will reply here."))
-    return Reply(text=("Our support team will also contact you at the account's e-mail address "
-                       "to confirm your identity."))
+    return Reply(text=text("handoff.verification.live" if live
+                           else "handoff.verification.by_email"))
 
 
 def will_email(email_masked: str) -> Reply:
-    return Reply(text=(f"Thank you. Our support team will reply to {email_masked} as soon as "
-                       "someone is available. Meanwhile, I'm still here for questions about "
-                       "the privacy policy."))
+    return Reply(text=text("handoff.will_email", email=email_masked))
 
 
 def no_email(policy: Policy) -> Reply:
-    return Reply(text=("All right. Our team can see the conversation, but without an address "
-                       "they can't reply. You can also write to the Legal department, the only "
-                       f"contact the policy gives: {contact_line(policy)}."))
+    return Reply(text=text("handoff.no_email", contact=contact_line(policy)))
+
+
+def during_request() -> Reply:
+    """A person asked for in the middle of a request form: after it, or "stop" now."""
+    return Reply(text=text("handoff.during_request"))

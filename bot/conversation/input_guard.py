@@ -22,6 +22,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Collection, Optional
 
+from bot.core import texts
+
 # Bidirectional embeddings, overrides and isolates, and the marks that steer them.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
                           "\u200e\u200f\u061c")
@@ -85,7 +87,7 @@ def prepare(text: Optional[str], intents: Collection[str], max_chars: int) -> Pr
 
 
 def reply_for(prepared: Prepared, max_chars: int) -> str:
+    """The friendly reply to a message that is not processed (texts: `input.*`)."""
     if prepared.problem == TOO_LONG:
-        return (f"That message is longer than I can read ({prepared.length:,} characters; the "
-                f"limit is {max_chars:,}). Could you shorten it, or ask one question at a time?")
-    return "I didn't get any words there. Please type your question or answer."
+        return texts.text("input.too_long", length=prepared.length, limit=max_chars)
+    return texts.text("input.empty")

@@ -18,7 +18,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import yaml
 
 from bot.policy.coverage import PARTLY, SILENT, Coverage, Topic
-from bot.nlu.evidence import Evidence
+from bot.nlu.evidence import Evidence, Part
 from bot.core.paths import ROOT
 
 DIRECT, CLOSEST, NOT_COVERED, NOT_POLICY = "direct", "closest", "not_covered", "not_policy"
@@ -47,7 +47,8 @@ class Thresholds:
     direct: float = 0.5
     closest: float = 0.3
     policy_mass: float = 0.5
-    part: float = 0.5  # each part of a two-part question, to answer both
+    part: float = 0.5  # each part of a two-part question, to answer both (calibrated: as
+    # sure as the closest the policy comes: the split itself is evidence of two questions)
     out_of_scope: float = 0.5  # an out-of-scope reading this sure keeps a topic word from counting
     # How similar the best sentence of the section must be to the question for a direct answer
     # (the encoder's cosine): a confident classification with nothing in the text that reads
@@ -128,9 +129,18 @@ class Decision:
         return self.kind in (CLOSEST, NOT_COVERED)
 
 
+def _part_is_read(part: Part, reading: Reading, thresholds: Thresholds) -> bool:
+    """A part reads as its section on its own, or half as surely on its own while the whole
+    message also leans that way ("where is it kept" says little without "my data" before it)."""
+    if part.confidence >= thresholds.part:
+        return True
+    whole = reading.confidences.get(part.intent, 0.0)
+    return part.confidence >= thresholds.part / 2 and whole >= thresholds.part / 2
+
+
 def _two_parts(reading: Reading, thresholds: Thresholds,
                known_sections: Sequence[str]) -> Optional[Decision]:
-    """Both sections when a message asks two policy questions the part classifier is sure of."""
+    """Both sections when a message asks two policy questions and each part is read as one."""
     parts = reading.evidence.parts if reading.evidence else ()
     if len(parts) < 2:
         return None
@@ -139,7 +149,7 @@ def _two_parts(reading: Reading, thresholds: Thresholds,
     for part in parts:
         section = part.intent[len(SECTION_PREFIX):]
         if (not part.intent.startswith(SECTION_PREFIX) or section not in known_sections
-                or part.confidence < thresholds.part):
+                or not _part_is_read(part, reading, thresholds)):
             return None
         if section not in sections:
             sections.append(section)

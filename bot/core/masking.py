@@ -14,7 +14,8 @@ import logging
 import re
 from typing import Any
 
-from bot.requests.references import CODE_LENGTH, PREFIXES
+from bot.core.reference_shape import CODE_LENGTH, PREFIX_LENGTH, REFERENCE_ALPHABET, \
+    REFERENCE_SHAPE
 
 # The local part takes every character `validators.email` accepts (o'brien, a/b=c), or the part
 # before such a character would be left in the log. No look-behind: the leftmost match already
@@ -103,11 +104,12 @@ _DIGIT_RUN = re.compile(r"\d{6,}")
 
 
 def _reference_pattern() -> "re.Pattern[str]":
-    """References as visitors type them (bot.requests.references): any case, with or without the dash,
-    read-alikes of the dropped letters too (`del 7k3m9q`, `DEL7K3M9Q`, `DEL-7K3M90`). Built from
-    the prefixes there, so a new kind of request is masked as well."""
-    prefixes = "|".join(PREFIXES.values())
-    return re.compile(rf"(?<![A-Za-z\d])(?P<prefix>{prefixes})(?P<joint>[ \t_\-\u2013\u2014]?)"
+    """References as visitors type them (bot.core.reference_shape): any three letters for the
+    prefix, so that every kind of request is masked without a list of them, in any case, with
+    or without the dash, read-alikes of the dropped letters too (`del 7k3m9q`, `DEL7K3M9Q`,
+    `DEL-7K3M9O`). `_mask_reference` decides which matches are references."""
+    return re.compile(rf"(?<![A-Za-z\d])(?P<prefix>[A-Z]{{{PREFIX_LENGTH}}})"
+                      rf"(?P<joint>[ \t_\-\u2013\u2014]?)"
                       rf"(?P<code>[0-9A-Z]{{{CODE_LENGTH}}})(?![A-Za-z\d])", re.IGNORECASE)
 
 
@@ -115,13 +117,18 @@ _REFERENCE = _reference_pattern()
 
 
 def _mask_reference(match: "re.Match[str]") -> str:
-    """Only what can be a reference: typed in capitals, joined by a dash or underscore, or with a
-    digit in the code, so that "corrected" or "sus really" stay words. (A code without a digit
-    is one in ten, and those are usually pasted as written.)"""
-    if (match.group(0).isupper() or match.group("joint").strip(" \t")
-            or any(c.isdigit() for c in match.group("code"))):
+    """Only what can be a reference, so that "corrected", "sus really", "two-factor" or "THE
+    POLICY" stay words: one as it is made (`DEL-7K3M9Q`); a code of letters and digits, however
+    it is joined (`del 7k3m9q`, `COR7K3M9Q`); or a code of the alphabet's characters only,
+    typed in capitals or joined by a dash or underscore (`UNS-ABCDEF`, `sus-abcdef`). (A code
+    without a digit is one in ten, and those are usually pasted as written.)"""
+    text, code = match.group(0), match.group("code").upper()
+    letters_and_digits = any(c.isdigit() for c in code) and any(c.isalpha() for c in code)
+    of_the_alphabet = all(c in REFERENCE_ALPHABET for c in code)
+    if (REFERENCE_SHAPE.fullmatch(text) or letters_and_digits
+            or (of_the_alphabet and (text.isupper() or match.group("joint").strip(" \t")))):
         return REFERENCE_PLACEHOLDER
-    return match.group(0)
+    return text
 
 
 def _mask_free_phone(match: "re.Match[str]") -> str:
@@ -233,8 +240,10 @@ def mask_free_text(text: str) -> str:
         return ""
     text = text[:MAX_FREE_TEXT_SCAN]
     text = EMAIL_PATTERN.sub(EMAIL_PLACEHOLDER, text)
-    text = _REFERENCE.sub(_mask_reference, text)
+    # Phone numbers before references: a reference has at most six digits, so seven or more
+    # are a phone number even right after a word ("abcd12345 67" is not `abc-d12345` and 67).
     text = _FREE_PHONE.sub(_mask_free_phone, text)
+    text = _REFERENCE.sub(_mask_reference, text)
     text = _DIGIT_RUN.sub(NUMBER_PLACEHOLDER, text)
     text = _NAME_SAID.sub(lambda m: _mask_name(m, strict=False), text)
     text = _NAME_MAYBE.sub(lambda m: _mask_name(m, strict=True), text)

@@ -6,6 +6,7 @@ ROOT = Path(__file__).resolve().parents[2]
 POLICY_DIR = ROOT / "data" / "policy"
 POLICY_TEXT = POLICY_DIR / "privacy_policy.txt"
 SECTION_MAP = POLICY_DIR / "sections.yml"
+TEXTS_DIR = ROOT / "data" / "texts"  # the catalogue of what the assistant says, per language
 SPACY_PIPELINE = ROOT / "spacy_pipeline" / "en_privacy"
 MODELS_DIR = ROOT / "models"
 ENV_FILE = ROOT / ".env"

@@ -1,16 +1,34 @@
-"""Configuration from the environment, with `.env` (created on first run) as the local default.
+"""The one settings object: every value the project reads from the environment or `.env`.
 
-The Rasa HTTP API token is a secret each installation makes for itself: `make run` writes a random
-one into `.env` once, and every process reads it from there.
+One precedence for every variable: the process environment, then `.env` (written on first run,
+see `ensure_env_file`), then the default here. A variable set to an empty (or blank) value
+counts as not set. Each value is parsed once, as the settings load, into its type: a number
+that is not one, or a yes/no that is neither, raises `SettingsError` naming the variable.
+
+`load_settings()` reads both sources once per process and keeps the result;
+`load_settings.cache_clear()` makes the next call read them again, and
+`Settings.from_sources(env, env_file)` builds settings from two given mappings (tests).
+
+No other module reads `os.environ`, `os.getenv` or `.env` (tests/test_settings.py walks the
+source): the others take their values from these settings, or are handed them. A child process
+gets its environment from whoever starts it (bot.devtools.stack), built on
+`environment_for_child()`; it then loads settings of its own.
+
+The Rasa HTTP API token and APP_SECRET are secrets each installation makes for itself:
+`make run` writes random ones into `.env` once (`ensure_env_file`), and every process reads
+them from there.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Dict, List
+from typing import Any, Dict, List, Mapping, Optional, Union, get_args, get_origin, \
+    get_type_hints
 
 from bot.core.paths import ENV_FILE, MODELS_DIR
 
@@ -48,48 +66,174 @@ def ensure_env_file(path: Path = ENV_FILE) -> List[str]:
     return missing
 
 
-def _get(key: str, default: str, env_file: Dict[str, str]) -> str:
-    return os.environ.get(key) or env_file.get(key) or default
+class SettingsError(ValueError):
+    """A variable's value is not of its type; the message names the variable."""
+
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+def _setting(variable: str, default: Any = None, secret: bool = False) -> Any:
+    """A field read from `variable`; a secret one is left out of the settings' repr."""
+    return field(default=default, repr=not secret, metadata={"variable": variable})
+
+
+# Where the scaled stack (`make run-scaled`, endpoints.scaled.yml) keeps its state when the
+# variables do not say: PostgreSQL and Redis on this machine. The embedded stack uses none of
+# them (SQLite in var/, conversations in Rasa's memory).
+SCALED_DEFAULTS: Dict[str, str] = {
+    "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/videopro_requests",
+    "TRACKER_DB_HOST": "127.0.0.1", "TRACKER_DB_PORT": "5432",
+    "TRACKER_DB_NAME": "videopro_tracker", "TRACKER_DB_USER": "postgres",
+    "TRACKER_DB_PASSWORD": "",
+    "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "6379", "REDIS_DB": "1",
+}
 
 
 @dataclass(frozen=True)
 class Settings:
-    rasa_url: str
-    action_server_url: str
-    web_url: str
-    rasa_api_token: str
-    site_origin: str
-    rasa_host: str
-    rasa_port: int
-    action_host: str
-    action_port: int
-    web_host: str
-    web_port: int
-    model_path: Path
-    max_message_chars: int
-    encoder_cache_size: int = 2048
+    """Every setting, typed. Each field names its variable; README "Configuration" lists them
+    all with their defaults and meaning (tests/test_settings.py keeps the two in step). An
+    Optional field is None when its variable is not set."""
+
+    # -- the three servers: where each listens, and how the others reach it ----------------------
+    rasa_host: str = _setting("RASA_HOST", "127.0.0.1")
+    rasa_port: int = _setting("RASA_PORT", 5005)
+    rasa_url: str = _setting("RASA_URL", "")  # "": http://127.0.0.1:<rasa_port>
+    rasa_api_token: str = _setting("RASA_API_TOKEN", "", secret=True)
+    model_path: Path = _setting("RASA_MODEL", MODELS_DIR / f"{MODEL_NAME}.tar.gz")
+    action_host: str = _setting("ACTION_HOST", "127.0.0.1")
+    action_port: int = _setting("ACTION_PORT", 5055)
+    action_server_url: str = _setting("ACTION_SERVER_URL", "")  # "": http://127.0.0.1:<port>
+    action_timeout_seconds: float = _setting("ACTION_TIMEOUT_SECONDS", 10.0)
+    web_host: str = _setting("WEB_HOST", "127.0.0.1")
+    web_port: int = _setting("WEB_PORT", 8000)
+    web_url: str = _setting("WEB_URL", "")  # "": http://127.0.0.1:<web_port>
+    site_origin: str = _setting("SITE_ORIGIN", "")  # "": http://localhost:<web_port>
+    secure_cookies: bool = _setting("SECURE_COOKIES", False)
+    max_message_chars: int = _setting("MAX_MESSAGE_CHARS", 2000)
+    encoder_cache_size: int = _setting("ENCODER_CACHE_SIZE", 2048)
+    conversation_retention: Optional[str] = _setting("CONVERSATION_RETENTION")  # endpoints.yml's
+
+    # -- the request database and what the chat may do to it ----------------------------------
+    database_url: Optional[str] = _setting("DATABASE_URL", secret=True)  # None: SQLite in var/
+    app_secret: Optional[str] = _setting("APP_SECRET", secret=True)
+    request_due_working_days: int = _setting("REQUEST_DUE_WORKING_DAYS", 15)
+    rate_limit_codes_per_email: int = _setting("RATE_LIMIT_CODES_PER_EMAIL", 5)
+    rate_limit_codes_per_conversation: int = _setting("RATE_LIMIT_CODES_PER_CONVERSATION", 5)
+    rate_limit_requests_per_conversation: int = _setting("RATE_LIMIT_REQUESTS_PER_CONVERSATION",
+                                                         5)
+
+    # -- e-mail: the outbox is delivered over SMTP when host, port and sender are all set -------
+    smtp_host: Optional[str] = _setting("SMTP_HOST")
+    smtp_port: Optional[int] = _setting("SMTP_PORT")
+    smtp_from: Optional[str] = _setting("SMTP_FROM")
+    smtp_username: Optional[str] = _setting("SMTP_USERNAME")
+    smtp_password: Optional[str] = _setting("SMTP_PASSWORD", secret=True)
+    smtp_starttls: bool = _setting("SMTP_STARTTLS", False)
+
+    # -- the scaled stores (endpoints.scaled.yml); unset: SCALED_DEFAULTS where the stack is scaled
+    tracker_store_url: Optional[str] = _setting("TRACKER_STORE_URL", secret=True)
+    tracker_db_host: Optional[str] = _setting("TRACKER_DB_HOST")
+    tracker_db_port: Optional[int] = _setting("TRACKER_DB_PORT")
+    tracker_db_name: Optional[str] = _setting("TRACKER_DB_NAME")
+    tracker_db_user: Optional[str] = _setting("TRACKER_DB_USER")
+    tracker_db_password: Optional[str] = _setting("TRACKER_DB_PASSWORD", secret=True)
+    redis_host: Optional[str] = _setting("REDIS_HOST")
+    redis_port: Optional[int] = _setting("REDIS_PORT")
+    redis_db: Optional[int] = _setting("REDIS_DB")
+    action_endpoint_url: Optional[str] = _setting("ACTION_ENDPOINT_URL")
+    sanic_workers: Optional[int] = _setting("SANIC_WORKERS")
+    action_server_sanic_workers: Optional[int] = _setting("ACTION_SERVER_SANIC_WORKERS")
+
+    def __post_init__(self) -> None:
+        """The addresses that follow from the ports, where they are not set themselves."""
+        derived = {
+            "rasa_url": f"http://127.0.0.1:{self.rasa_port}",
+            "action_server_url": f"http://127.0.0.1:{self.action_port}",
+            "web_url": f"http://127.0.0.1:{self.web_port}",
+            "site_origin": f"http://localhost:{self.web_port}",
+        }
+        for name, value in derived.items():
+            if not getattr(self, name):
+                object.__setattr__(self, name, value)
+
+    @classmethod
+    def variables(cls) -> Dict[str, str]:
+        """Every variable read, with the field it fills: {"RASA_PORT": "rasa_port", ...}."""
+        return {item.metadata["variable"]: item.name for item in fields(cls)
+                if "variable" in item.metadata}
+
+    @classmethod
+    def from_sources(cls, env: Mapping[str, str], env_file: Mapping[str, str]) -> "Settings":
+        """Settings from the environment `env` over the `.env` values `env_file`, over the
+        defaults; blank values count as not set. Raises `SettingsError` for a value that is
+        not of its variable's type."""
+        types = get_type_hints(cls)
+        given: Dict[str, Any] = {}
+        for variable, name in cls.variables().items():
+            for source in (env, env_file):
+                raw = source.get(variable)
+                if raw is not None and raw.strip():
+                    given[name] = _parse(variable, raw, types[name])
+                    break
+        return cls(**given)
+
+    def value_of(self, variable: str) -> Any:
+        """The value of the setting read from `variable` (None where unset and optional)."""
+        return getattr(self, self.variables()[variable])
+
+    def scaled_stores(self) -> Dict[str, str]:
+        """Where the scaled stack keeps its state, as the variables endpoints.scaled.yml and the
+        request database read: each as set (environment or `.env`), else SCALED_DEFAULTS."""
+        values = {}
+        for variable, default in SCALED_DEFAULTS.items():
+            value = self.value_of(variable)
+            values[variable] = default if value is None else str(value)
+        return values
 
 
+def _parse(variable: str, raw: str, kind: Any) -> Any:
+    """`raw` as `kind` (str, int, float, bool or Path, or an Optional of one)."""
+    if get_origin(kind) is Union:
+        kind = next(arg for arg in get_args(kind) if arg is not type(None))
+    if kind is bool:
+        word = raw.strip().lower()
+        if word in TRUE_WORDS or word in FALSE_WORDS:
+            return word in TRUE_WORDS
+        raise SettingsError(f"{variable} must be 1 or 0 (or true/false, yes/no, on/off), "
+                            f"not {raw!r}")
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{variable} must be a whole number, not {raw!r}") from None
+    if kind is float:
+        try:
+            number = float(raw)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            raise SettingsError(f"{variable} must be a number, not {raw!r}")
+        return number
+    if kind is Path:
+        return Path(raw)
+    return raw
+
+
+# What every setting is when nothing is set.
+DEFAULTS = Settings()
+
+
+@functools.lru_cache(maxsize=None)
 def load_settings() -> Settings:
-    env_file = read_env_file()
-    rasa_host = _get("RASA_HOST", "127.0.0.1", env_file)
-    rasa_port = int(_get("RASA_PORT", "5005", env_file))
-    action_port = int(_get("ACTION_PORT", "5055", env_file))
-    web_host = _get("WEB_HOST", "127.0.0.1", env_file)
-    web_port = int(_get("WEB_PORT", "8000", env_file))
-    return Settings(
-        rasa_url=_get("RASA_URL", f"http://127.0.0.1:{rasa_port}", env_file),
-        action_server_url=_get("ACTION_SERVER_URL", f"http://127.0.0.1:{action_port}", env_file),
-        web_url=_get("WEB_URL", f"http://127.0.0.1:{web_port}", env_file),
-        rasa_api_token=_get("RASA_API_TOKEN", "", env_file),
-        site_origin=_get("SITE_ORIGIN", f"http://localhost:{web_port}", env_file),
-        rasa_host=rasa_host,
-        rasa_port=rasa_port,
-        action_host=_get("ACTION_HOST", "127.0.0.1", env_file),
-        action_port=action_port,
-        web_host=web_host,
-        web_port=web_port,
-        model_path=Path(_get("RASA_MODEL", str(MODELS_DIR / f"{MODEL_NAME}.tar.gz"), env_file)),
-        max_message_chars=int(_get("MAX_MESSAGE_CHARS", "2000", env_file)),
-        encoder_cache_size=int(_get("ENCODER_CACHE_SIZE", "2048", env_file)),
-    )
+    """This process's settings: the environment, then `.env`, then the defaults; read once
+    (`load_settings.cache_clear()` reads again)."""
+    return Settings.from_sources(os.environ, read_env_file(ENV_FILE))
+
+
+def environment_for_child(extra: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+    """A copy of this process's environment with `extra` on top, for a child process to start
+    with (bot.devtools.stack adds what the child needs). Nothing of it is read here."""
+    return {**os.environ, **(extra or {})}

@@ -28,7 +28,7 @@ import httpx
 from sqlalchemy import select
 
 from bot.core.paths import ROOT, VAR_DIR
-from bot.devtools.stack import BIN, Stack, child_environment, is_healthy
+from bot.devtools.stack import BIN, WEB_APP, Stack, child_environment, is_healthy
 
 STOCK_DIR = VAR_DIR / "bench" / "stock"
 STOCK_PORT = 5015
@@ -91,7 +91,7 @@ def latest_code(email: str) -> Optional[str]:
 
     global _SESSIONS
     if _SESSIONS is None:
-        _SESSIONS = session_factory(make_engine(os.environ.get("BENCH_DATABASE_URL")))
+        _SESSIONS = session_factory(make_engine(_DATABASE_URL))
     with transaction(_SESSIONS) as session:
         body = session.execute(select(OutboxMessage.body).where(
             OutboxMessage.to_address == email).order_by(OutboxMessage.id.desc())).scalars().first()
@@ -100,6 +100,9 @@ def latest_code(email: str) -> Optional[str]:
 
 
 _SESSIONS = None
+# The request database of the stack under test where it is not this process's own (the scaled
+# stack's PostgreSQL); None: DATABASE_URL, as the settings give it.
+_DATABASE_URL: Optional[str] = None
 
 
 async def our_conversation(conversation: Conversation) -> None:
@@ -172,7 +175,7 @@ def _rss_mib(pid: str) -> float:
 PROCESS_GROUPS: List[Tuple[str, Callable[[str], bool]]] = [
     ("rasa", lambda c: "bot.rasa.entry run --enable-api" in c),
     ("actions", lambda c: "bot.rasa.entry run actions" in c),
-    ("web", lambda c: "uvicorn bot.web.app:app" in c),
+    ("web", lambda c: f"uvicorn --factory {WEB_APP}" in c),
     ("stock rasa", lambda c: f"--port {STOCK_PORT}" in c and "rasa" in c),
 ]
 
@@ -299,8 +302,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     cache_env = ({} if args.encoder_cache_size is None
                  else {"ENCODER_CACHE_SIZE": str(args.encoder_cache_size)})
     stack = Stack(echo=False, workers=args.workers, scaled=args.scaled, env=cache_env)
-    if stack.extra_env.get("DATABASE_URL"):
-        os.environ["BENCH_DATABASE_URL"] = stack.extra_env["DATABASE_URL"]
+    global _DATABASE_URL
+    _DATABASE_URL = stack.extra_env.get("DATABASE_URL") or None
     started_here = not stack.all_healthy()
     if not started_here and cache_env:
         print("==> The assistant is already running, with its own encoder cache setting: stop it "

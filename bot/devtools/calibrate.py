@@ -105,7 +105,7 @@ def fit(predictions: Sequence[Prediction], direct_precision: float,
                and band_precision(predictions, t, direct) >= closest_precision]
     closest = min(meeting) if meeting else direct
     return Thresholds(direct=direct, closest=closest, policy_mass=default.policy_mass,
-                      part=max(direct, default.part), out_of_scope=default.out_of_scope,
+                      part=closest, out_of_scope=default.out_of_scope,
                       evidence=default.evidence), rows
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from bot.core.paths import ROOT
+from bot.core.settings import environment_for_child
 
 PIPELINES = ROOT / "docs" / "pipelines"
 OUT = ROOT / "results" / "compare"
@@ -26,7 +26,7 @@ RASA = str(Path(sys.executable).parent / "rasa")
 
 def _rasa(*args: str) -> float:
     started = time.perf_counter()
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    env = environment_for_child({"PYTHONWARNINGS": "ignore"})
     subprocess.run([RASA, *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     return time.perf_counter() - started

@@ -28,6 +28,7 @@ from bot.conversation.policy_reply import support
 from bot.conversation.routing import (CLOSEST, NOT_COVERED, Reading, Thresholds, decide, is_routed,
                          load_thresholds)
 from bot.core.settings import Settings, load_settings
+from bot.requests.registry import BY_INTENT
 
 OUT_OF_SCOPE_INTENTS = ("out_of_scope", "nlu_fallback")
 
@@ -71,9 +72,11 @@ def category_of(expect: str) -> str:
     return expect.split("|")[0].split(":")[0].strip()
 
 
-def form_of(intent: str) -> str:
-    """The form that serves a request intent: request_deletion -> deletion_form."""
-    return f"{intent[len('request_'):]}_form" if intent.startswith("request_") else f"{intent}_form"
+def form_of(intent: str) -> Optional[str]:
+    """The form that serves a request intent (bot.requests.registry): request_deletion ->
+    deletion_form; None for an intent that starts no request."""
+    record = BY_INTENT.get(intent)
+    return record.form if record is not None else None
 
 
 def cited_sections(policy: Policy, reply: str) -> List[str]:

@@ -29,10 +29,11 @@ import httpx
 
 from bot.storage.db import ensure_database, upgrade
 from bot.core.paths import ROOT
-from bot.core.settings import Settings, load_settings, read_env_file
+from bot.core.settings import Settings, environment_for_child, load_settings
 
 BIN = Path(sys.executable).parent
 RASA = [str(BIN / "python"), "-m", "bot.rasa.entry"]  # rasa, with personal data masked in logs
+WEB_APP = "bot.web.app:serve"  # uvicorn --factory: the app is built in the server process
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def services(settings: Settings, debug: bool = False, workers: int = 1,
         rasa_service(settings, settings.rasa_port, endpoints, debug),
         Service(
             name="web",
-            command=[str(BIN / "python"), "-m", "uvicorn", "bot.web.app:app",
+            command=[str(BIN / "python"), "-m", "uvicorn", "--factory", WEB_APP,
                      "--host", settings.web_host, "--port", str(settings.web_port),
                      "--no-access-log", *web_workers,
                      *(["--log-level", "debug"] if debug else [])],
@@ -92,18 +93,18 @@ def services(settings: Settings, debug: bool = False, workers: int = 1,
 
 def scaled_environment(settings: Settings, workers: int) -> Dict[str, str]:
     """Where the scaled stack keeps its state: PostgreSQL for conversations and requests, Redis
-    for the conversation locks. Values already in the environment (or .env) win."""
-    env = {**read_env_file(), **os.environ}
-    defaults = {
-        "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/videopro_requests",
-        "TRACKER_DB_HOST": "127.0.0.1", "TRACKER_DB_PORT": "5432",
-        "TRACKER_DB_NAME": "videopro_tracker", "TRACKER_DB_USER": "postgres",
-        "TRACKER_DB_PASSWORD": "",
-        "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "6379", "REDIS_DB": "1",
-        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{settings.action_port}/webhook",
-        "SANIC_WORKERS": str(workers), "ACTION_SERVER_SANIC_WORKERS": str(workers),
+    for the conversation locks, as the servers' environment. Values set in the environment (or
+    .env) win: `settings` has them."""
+    def either(value: object, default: object) -> str:
+        return str(default if value is None else value)
+
+    return {
+        **settings.scaled_stores(),
+        "ACTION_ENDPOINT_URL": either(settings.action_endpoint_url,
+                                      f"http://127.0.0.1:{settings.action_port}/webhook"),
+        "SANIC_WORKERS": either(settings.sanic_workers, workers),
+        "ACTION_SERVER_SANIC_WORKERS": either(settings.action_server_sanic_workers, workers),
     }
-    return {key: env.get(key, value) for key, value in defaults.items()}
 
 
 def is_healthy(url: str, timeout: float = 2.0) -> bool:
@@ -118,6 +119,8 @@ def prepare_tracker_store(env: Dict[str, str]) -> None:
     start and would each race to create them."""
     ensure_database(f"postgresql://{env['TRACKER_DB_USER']}:{env['TRACKER_DB_PASSWORD']}@"
                     f"{env['TRACKER_DB_HOST']}:{env['TRACKER_DB_PORT']}/{env['TRACKER_DB_NAME']}")
+    # The child reads the values from the environment handed to it (the password stays out of
+    # its command line); this process reads none.
     code = ("from rasa.core.tracker_store import SQLTrackerStore; import os; "
             "SQLTrackerStore(dialect='postgresql', host=os.environ['TRACKER_DB_HOST'], "
             "port=int(os.environ['TRACKER_DB_PORT']), db=os.environ['TRACKER_DB_NAME'], "
@@ -198,7 +201,7 @@ def _signal_group(pgid: int, signum: int) -> None:
 
 
 def child_environment(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
-    env = {**os.environ, **(extra or {})}
+    env = environment_for_child(extra)
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("PYTHONUNBUFFERED", "1")

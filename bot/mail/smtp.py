@@ -7,7 +7,6 @@ wait in the outbox, where `python -m bot outbox list` shows them.
 from __future__ import annotations
 
 import logging
-import os
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,7 +20,7 @@ from bot.storage.db import transaction
 from bot.core.masking import mask_email
 from bot.storage.models import OutboxMessage
 from bot.mail.outbox import FAILED, QUEUED, SENT, utcnow
-from bot.core.settings import read_env_file
+from bot.core.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +42,15 @@ class SmtpSettings:
     timeout: float = 20.0
 
 
-def smtp_settings() -> Optional[SmtpSettings]:
-    env = {**read_env_file(), **os.environ}
-    host, port, sender = env.get("SMTP_HOST"), env.get("SMTP_PORT"), env.get("SMTP_FROM")
-    if not (host and port and sender):
+def smtp_settings(settings: Optional[Settings] = None) -> Optional[SmtpSettings]:
+    """SMTP delivery as the settings configure it (`SMTP_*`), or None without a host, a port
+    and a sender."""
+    settings = settings or load_settings()
+    if not settings.smtp_host or settings.smtp_port is None or not settings.smtp_from:
         return None
-    return SmtpSettings(host=host, port=int(port), sender=sender,
-                        username=env.get("SMTP_USERNAME") or None,
-                        password=env.get("SMTP_PASSWORD") or None,
-                        starttls=env.get("SMTP_STARTTLS", "").lower() in ("1", "true", "yes"))
+    return SmtpSettings(host=settings.smtp_host, port=settings.smtp_port,
+                        sender=settings.smtp_from, username=settings.smtp_username,
+                        password=settings.smtp_password, starttls=settings.smtp_starttls)
 
 
 def backoff(attempts: int) -> timedelta:

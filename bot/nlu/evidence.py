@@ -27,7 +27,8 @@ SCORE_DECIMALS = 3
 MIN_PART_WORDS = 3
 # A second question starts with a question word after "and", "also", ";" or "?": "who do you share
 # my data with and where is it kept". "stored or sold" stays one question.
-_QUESTION_START = (r"(?:who|whom|what|where|when|why|how|which|whose|do|does|did|is|are|was|were|"
+_QUESTION_START = (r"(?:(?:in|for|to|with|from|at|on|by|under)\s+)?"  # "in which country ..."
+                   r"(?:who|whom|what|where|when|why|how|which|whose|do|does|did|is|are|was|were|"
                    r"can|could|will|would|should|shall|may|might|have|has)\b")
 _SPLIT = re.compile(
     r"(?:\?\s*|;\s*|,?\s+(?:and|also|and also|plus|as well as)\s+|\.\s+)(?=" + _QUESTION_START + ")",

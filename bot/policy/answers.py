@@ -15,21 +15,16 @@ from functools import lru_cache
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from bot.core import words as textutil
+from bot.core.texts import button, text
 from bot.policy.document import Gap, Policy, Section, Sentence
 
 MAX_QUOTED = 2
-SHOW_SECTION_BUTTON = {"title": "Show the whole section", "payload": "/tell_more"}
-CONNECT_BUTTON = {"title": "Connect me with a person", "payload": "/human_handoff"}
-NO_THANKS_BUTTON = {"title": "No, thanks", "payload": "/deny"}
+# The buttons under answers (data/texts: policy.button.*); "Connect me with a person" is how
+# the next "yes" knows a person was offered (actions.replies.offered_person).
+SHOW_SECTION = "policy.button.show_section"
+CONNECT = "policy.button.connect"
+NO_THANKS = "policy.button.no_thanks"
 _ITEM = re.compile(r"^\d\. ")
-SECTION_SAYS = "The policy section \u201c{heading}\u201d says:"
-NOT_COVERED_TEXT = ("I'm sorry: the policy does not say anything about {subject}, so I can't answer "
-                    "it from the policy and I won't guess.")
-CLOSEST_OPENING = ("The policy does not address exactly {subject}. The closest it comes is in the "
-                   "section \u201c{heading}\u201d:")
-CLOSEST_LEAVES_OUT = "It does not say {leaves_out}."
-OFFER_PERSON = ("I can connect you with a person, or you can write to the Legal department, the "
-                "only contact the policy gives: {contact}.\n\nWould you like me to connect you?")
 _CONTACT_WORDS = ("contact", "email", "mail", "address", "reach", "write", "question",
                   "questions", "complain", "complaint", "touch")
 
@@ -46,25 +41,19 @@ class Reply:
 
 
 def quote(sentence: str) -> str:
-    return f"\u201c{sentence}\u201d"
+    return text("policy.quote", sentence=sentence)
 
 
 def contact_line(policy: Policy) -> str:
     """The only way to reach the company that the policy gives: the Legal department by post."""
     contact = policy.postal_contact
-    return f"{contact.addressee}, {contact.address}"
+    return text("policy.contact_line", addressee=contact.addressee, address=contact.address)
 
 
 def gap_note(policy: Policy, gap: Gap) -> str:
     if gap.kind == "list":
-        return (
-            f"Note: the text announces a list ({quote(gap.anchor)}), but the published policy "
-            "does not list it: nothing follows those words."
-        )
-    return (
-        f"Note: the text says {quote(gap.anchor)}, but the published policy does not give an "
-        f"e-mail address. The only contact it gives is the postal address: {contact_line(policy)}."
-    )
+        return text("policy.gap.list", anchor=gap.anchor)
+    return text("policy.gap.email", anchor=gap.anchor, contact=contact_line(policy))
 
 
 def candidates(policy: Policy, section: Section) -> List[Sentence]:
@@ -95,14 +84,14 @@ def _with_list_context(pool: List[Sentence], chosen: List[int]) -> List[int]:
     """An item needs its lead-in ("We are not liable for ...:"), and a lead-in needs its items."""
     picked = set(chosen)
     for index in list(chosen):
-        text = pool[index].text
-        if _ITEM.match(text):
+        line = pool[index].text
+        if _ITEM.match(line):
             lead = index
             while lead > 0 and _ITEM.match(pool[lead].text):
                 lead -= 1
             if pool[lead].text.endswith(":"):
                 picked.add(lead)
-        elif text.endswith(":"):
+        elif line.endswith(":"):
             follow = index + 1
             while follow < len(pool) and _ITEM.match(pool[follow].text):
                 picked.add(follow)
@@ -184,11 +173,11 @@ def answer_from_sections(policy: Policy,
     for section_id, question, scores in parts:
         section = policy.section(section_id)
         chosen, notes = _quoted_section(policy, section, question, scores)
-        blocks += [SECTION_SAYS.format(heading=section.heading),
+        blocks += [text("policy.section_says", heading=section.heading),
                    "\n\n".join(quote(s.text) for s in chosen), *notes]
         quoted += [s.text for s in chosen]
     first = parts[0][0]
-    return Reply(text="\n\n".join(blocks), buttons=(SHOW_SECTION_BUTTON,), section_id=first,
+    return Reply(text="\n\n".join(blocks), buttons=(button(SHOW_SECTION),), section_id=first,
                  quoted=tuple(quoted), section_ids=tuple(p[0] for p in parts))
 
 
@@ -207,14 +196,14 @@ def closest(policy: Policy, section_id: str, question: str, topic_name: Optional
     chosen = evidence_sentences(policy, section, evidence) if evidence else []
     if not chosen:
         chosen = select_sentences(policy, section, question, scores=scores)
-    subject = topic_name or "what you asked"
-    parts = [CLOSEST_OPENING.format(subject=subject, heading=section.heading),
+    subject = topic_name or text("policy.closest.subject")
+    parts = [text("policy.closest.opening", subject=subject, heading=section.heading),
              "\n\n".join(quote(s.text) for s in chosen)]
     if leaves_out:
-        parts.append(CLOSEST_LEAVES_OUT.format(leaves_out=leaves_out))
-    parts.append(OFFER_PERSON.format(contact=contact_line(policy)))
+        parts.append(text("policy.closest.leaves_out", leaves_out=leaves_out))
+    parts.append(text("policy.offer_person", contact=contact_line(policy)))
     return Reply(text="\n\n".join(parts),
-                 buttons=(CONNECT_BUTTON, NO_THANKS_BUTTON, SHOW_SECTION_BUTTON),
+                 buttons=(button(CONNECT), button(NO_THANKS), button(SHOW_SECTION)),
                  section_id=section.id, quoted=tuple(s.text for s in chosen),
                  section_ids=(section.id,))
 
@@ -224,18 +213,18 @@ def full_section(policy: Policy, section_id: str) -> Reply:
     paragraphs = [s.text for s in candidates(policy, section) if s.paragraph < 0]
     paragraphs += list(section.paragraphs)
     notes = [gap_note(policy, gap) for gap in section.gaps]
-    text = "\n\n".join([f"The full policy section \u201c{section.heading}\u201d:", *paragraphs, *notes])
-    return Reply(text=text, section_id=section.id, quoted=tuple(paragraphs))
+    heading = text("policy.full_section", heading=section.heading)
+    return Reply(text="\n\n".join([heading, *paragraphs, *notes]), section_id=section.id,
+                 quoted=tuple(paragraphs))
 
 
 def no_section_yet() -> Reply:
     """"Tell me more" before any question: there is no section to show yet."""
-    return Reply(text="Which part of the policy would you like to read? Ask me a question about "
-                      "it first, and then I can show you the whole section.")
+    return Reply(text=text("policy.no_section_yet"))
 
 
 def not_covered(policy: Policy, topic: Optional[str]) -> Reply:
     """The policy is silent: say so, do not guess, and offer a person and the postal address."""
-    text = NOT_COVERED_TEXT.format(subject=topic or "that") + "\n\n" + OFFER_PERSON.format(
-        contact=contact_line(policy))
-    return Reply(text=text, buttons=(CONNECT_BUTTON, NO_THANKS_BUTTON))
+    said = text("policy.not_covered", subject=topic or text("policy.not_covered_subject"))
+    offer = text("policy.offer_person", contact=contact_line(policy))
+    return Reply(text=f"{said}\n\n{offer}", buttons=(button(CONNECT), button(NO_THANKS)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import List, Protocol, Tuple
 
+from bot.core.texts import text
 from bot.policy.answers import quote, select_sentences
 from bot.policy.document import Policy
 
@@ -40,5 +41,5 @@ def right_sentences(policy: Policy, right: Right) -> Tuple[str, List[str]]:
 
 def right_quote(policy: Policy, right: Right) -> str:
     heading, sentences = right_sentences(policy, right)
-    return f"The policy section \u201c{heading}\u201d says:\n\n" + "\n\n".join(
+    return text("policy.section_says", heading=heading) + "\n\n" + "\n\n".join(
         quote(s) for s in sentences)

@@ -24,10 +24,11 @@ import sys
 from typing import Any, Dict, List, Optional, Sequence
 
 from bot.core.masking import install_log_masking
+from bot.core.settings import DEFAULTS, load_settings
 from bot.rasa import patches
 
 log = logging.getLogger("bot.rasa.entry")
-DEFAULT_ACTION_TIMEOUT_SECONDS = 10.0
+DEFAULT_ACTION_TIMEOUT_SECONDS = DEFAULTS.action_timeout_seconds  # ACTION_TIMEOUT_SECONDS unset
 RASA_VERSION = patches.WRITTEN_FOR
 
 
@@ -69,7 +70,7 @@ def shorten_action_timeout() -> None:
     import rasa.core.actions.action as rasa_action
     import rasa.utils.endpoints as rasa_endpoints
 
-    timeout = float(os.environ.get("ACTION_TIMEOUT_SECONDS") or DEFAULT_ACTION_TIMEOUT_SECONDS)
+    timeout = load_settings().action_timeout_seconds  # ACTION_TIMEOUT_SECONDS
     for module in (rasa_action, rasa_endpoints):
         patches.replace(module, "DEFAULT_REQUEST_TIMEOUT", timeout, RASA_VERSION, expect=is_number)
 
@@ -103,7 +104,7 @@ def apology_events(name: str, tracker: Any) -> List[Any]:
     from bot.conversation import faults
 
     apology = BotUttered(text=faults.failure_text(name),
-                         data={"buttons": [faults.RETRY_BUTTON]},
+                         data={"buttons": [faults.retry_button()]},
                          metadata=faults.failure_metadata(name))
     result: List[Any] = [apology]
     kind = faults.pending_kind(name)

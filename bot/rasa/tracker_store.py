@@ -10,12 +10,12 @@ store of the scaled setup is purged by `python -m bot purge` instead (bot/retent
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Any, Dict, Optional
 
 from rasa.core.tracker_store import InMemoryTrackerStore
 
+from bot.core.settings import load_settings
 from bot.retention.ages import parse_age
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ class RetainingInMemoryTrackerStore(InMemoryTrackerStore):
                  retention: str = "30d", host: Optional[str] = None,
                  clock: Any = time.time, **kwargs: Any) -> None:
         super().__init__(domain, event_broker, **kwargs)
-        self.retention = parse_age(os.environ.get("CONVERSATION_RETENTION") or str(retention))
+        self.retention = parse_age(load_settings().conversation_retention or str(retention))
         self.clock = clock
         self.last_active: Dict[str, float] = {}
         self._last_sweep = self.clock()

@@ -6,14 +6,14 @@ own. Each check first takes a lock on what is counted (a PostgreSQL advisory loc
 write lock), so concurrent calls cannot all see room for one more. Staff logins are limited
 separately (`bot.staff.accounts`).
 
-Every limit can be changed from the environment or `.env` (0 switches it off).
+Every limit can be changed from the environment or `.env` (0 switches it off): the counts in
+force are bot.core.settings' `rate_limit_*`, whose defaults are the numbers below.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Optional, Sequence
@@ -21,7 +21,7 @@ from typing import Optional, Sequence
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from bot.core.settings import read_env_file
+from bot.core.settings import Settings, load_settings
 
 # At most 5 codes to one address per rolling hour, whatever the conversation: nobody can flood
 # someone else's mailbox by typing their address into many chats.
@@ -41,17 +41,16 @@ CODES_PER_EMAIL_WHAT = "verification codes per e-mail address"
 CODES_PER_CONVERSATION_WHAT = "verification codes per conversation"
 REQUESTS_PER_CONVERSATION_WHAT = "new requests per conversation"
 
-# Environment / .env names that override the counts above.
+# Environment / .env names that override the counts above (read by bot.core.settings).
 ENV_NAMES = {
     CODES_PER_EMAIL_WHAT: "RATE_LIMIT_CODES_PER_EMAIL",
     CODES_PER_CONVERSATION_WHAT: "RATE_LIMIT_CODES_PER_CONVERSATION",
     REQUESTS_PER_CONVERSATION_WHAT: "RATE_LIMIT_REQUESTS_PER_CONVERSATION",
 }
-_DEFAULTS = {
-    CODES_PER_EMAIL_WHAT: (CODES_PER_EMAIL, CODES_PER_EMAIL_WINDOW),
-    CODES_PER_CONVERSATION_WHAT: (CODES_PER_CONVERSATION, CODES_PER_CONVERSATION_WINDOW),
-    REQUESTS_PER_CONVERSATION_WHAT: (REQUESTS_PER_CONVERSATION,
-                                     REQUESTS_PER_CONVERSATION_WINDOW),
+_WINDOWS = {
+    CODES_PER_EMAIL_WHAT: CODES_PER_EMAIL_WINDOW,
+    CODES_PER_CONVERSATION_WHAT: CODES_PER_CONVERSATION_WINDOW,
+    REQUESTS_PER_CONVERSATION_WHAT: REQUESTS_PER_CONVERSATION_WINDOW,
 }
 
 
@@ -80,17 +79,11 @@ class Limit:
     window: timedelta
 
 
-def limit(what: str) -> Limit:
-    """The limit in force: the default, or the environment's / `.env`'s number."""
-    count, window = _DEFAULTS[what]
-    name = ENV_NAMES[what]
-    value = os.environ.get(name) or read_env_file().get(name)
-    if value:
-        try:
-            count = int(value)
-        except ValueError:
-            raise ValueError(f"{name} must be a whole number, not {value!r}") from None
-    return Limit(what, count, window)
+def limit(what: str, settings: Optional[Settings] = None) -> Limit:
+    """The limit in force: the count the settings give (the default, or the environment's /
+    `.env`'s number)."""
+    count = (settings or load_settings()).value_of(ENV_NAMES[what])
+    return Limit(what, count, _WINDOWS[what])
 
 
 def _lock_id(key: str) -> int:

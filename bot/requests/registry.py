@@ -2,35 +2,48 @@
 
 Everything that differs from one kind of request to another is a field of its `RequestKind`
 below: its reference prefix, the questions its form asks, the policy section that grants the
-right, what the chat and the e-mails call it. The request store, the references, the flows, the
+right. What the chat and the e-mails call it, and all its other wording, is in the catalogue of
+texts under `request.<kind>.` (data/texts/en.yml; `RequestKind.wording` reads it), so that a
+translation translates it with the rest. The request store, the references, the flows, the
 e-mails, the fault handling, the rasa_sdk actions and Rasa's rules (`data/rules/requests.yml`,
 rendered from here by `python -m bot.requests.rules`) all read this table, so a new kind is one
-new record here plus its form, slots and NLU examples (README: "Adding a kind of request").
+new record here plus its texts, form, slots and NLU examples (README: "Adding a kind of
+request").
 
-This module imports nothing from the project, so everything from bot.storage up may import
-it. The policy layer, below the requests, is handed these records instead (bot.policy.rights
-takes any object with a `right_section` and `right_cues`); bot.core.masking still reads the
-prefixes through bot.requests.references, a known exception listed in tests/test_layers.py.
+This module imports nothing from the project but bot.core, so everything from bot.storage up
+may import it. The policy layer, below the requests, is handed these records instead
+(bot.policy.rights takes any object with a `right_section` and `right_cues`); bot.core.masking
+masks every reference of the shape (bot.core.reference_shape), whatever its prefix.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
-ACCOUNT_EMAIL_QUESTION = "What is the e-mail address of your VideoPro account?"
+from bot.core.reference_shape import PREFIX_SHAPE
+from bot.core.texts import DEFAULT_LANGUAGE, has_text, placeholders, text
+
+# The wording every kind has in the catalogue (`request.<kind>.<field>`), and the wording a
+# kind may have (data/texts/en.yml says what each is). `default_<detail>` texts go with
+# `what_defaults`.
+TEXT_FIELDS = ("name", "title", "summary_title", "steps", "completed")
+OPTIONAL_TEXT_FIELDS = ("what_all", "what_some", "email_question")
+REASON_TEXT_FIELDS = ("reason_question", "reason_needed")  # exactly with `reason_required`
+AT_ONCE_TEXT_FIELDS = ("done_email", "done_reply")  # exactly with `at_once`
 
 
 @dataclass(frozen=True)
 class TakesEffectAtOnce:
     """A kind carried out as it is stored, without an e-mailed code: unsubscribing needs no more
     proof than the policy's own "unsubscribe" link, and waiting 15 working days for it would
-    help no one."""
+    help no one. Its confirmation e-mail and chat reply are the kind's `done_email` and
+    `done_reply` texts (`{reference}` filled in)."""
 
-    note: str  # the audit trail's note on the automatic moves to in_progress and completed
-    email: str  # the confirmation e-mail's body; `{reference}` is filled in
-    reply: str  # what the chat says once it is stored; `{reference}` is filled in
+    # The audit trail's note on the automatic moves to in_progress and completed: a record for
+    # staff kept in the request database, not something the requester reads.
+    note: str
     notice_section: str = ""  # a policy sentence quoted after the reply: its section id ...
     notice_words: str = ""  # ... and words only that sentence contains
 
@@ -39,22 +52,17 @@ class TakesEffectAtOnce:
 class RequestKind:
     """One kind of request: every fact about it that is not shared by all kinds."""
 
-    kind: str  # the name stored in `privacy_requests.kind` and used in the chat ("deletion")
+    kind: str  # the name stored in `privacy_requests.kind` ("deletion"); texts: request.<kind>
     prefix: str  # of its references: `DEL-7K3M9Q`
     slots: Tuple[str, ...]  # what its form asks, in order, conditional questions included
-    title: str  # e-mails: "your request for <title>"
-    summary_title: str  # the chat's summary: "Request: <summary_title>"
-    steps: str  # how the flow opens: "I'll need <steps>."
     right_section: str  # the policy section that grants the right (bot.policy.rights) ...
     right_cues: Tuple[str, ...]  # ... and the words of each sentence of it to quote
-    completed: str  # the e-mail on completion: "<completed> <what was done>."
-    what_all: str = ""  # what was done when `details["scope"]` is "all" ...
-    what_some: str = ""  # ... and otherwise, `{detail}` filled from the request's details;
-    # with neither, the title says what was done
-    what_defaults: Tuple[Tuple[str, str], ...] = ()  # (detail, shown when it is missing)
-    email_question: str = ACCOUNT_EMAIL_QUESTION  # how its form asks for the address
-    reason_question: str = ""  # set: `request_reason` is required and asked this way ...
-    reason_needed: str = ""  # ... and this is said when the visitor skips it
+    # Details of the request for which its `what_some` text shows its `default_<detail>` text
+    # when the request lacks them.
+    what_defaults: Tuple[str, ...] = ()
+    # `request_reason` is required: asked as its `reason_question` text, and its
+    # `reason_needed` text is said when the visitor skips it. Otherwise the reason is optional.
+    reason_required: bool = False
     at_once: Optional[TakesEffectAtOnce] = None  # no code: carried out as it is stored
     erases_conversations: bool = False  # completing it erases the requester's conversations
 
@@ -62,11 +70,9 @@ class RequestKind:
         """Mistakes that would only show in a conversation are caught when the table loads."""
         if not re.fullmatch(r"[a-z][a-z_]{0,15}", self.kind):  # privacy_requests.kind: 16
             raise ValueError(f"{self.kind!r}: a kind is a short lower-case name")
-        if not re.fullmatch(r"[A-Z]{3}", self.prefix):
+        if not PREFIX_SHAPE.fullmatch(self.prefix):
             raise ValueError(f"{self.kind}: a reference prefix is three capital letters")
-        if bool(self.reason_question) != bool(self.reason_needed):
-            raise ValueError(f"{self.kind}: a required reason needs its question and why")
-        if self.reason_question and "request_reason" not in self.slots:
+        if self.reason_required and "request_reason" not in self.slots:
             raise ValueError(f"{self.kind}: a required reason must be one of the slots")
         # The address comes first because its question opens the flow with the policy's words;
         # the yes and the code come last because nothing is stored before them.
@@ -98,24 +104,30 @@ class RequestKind:
         """Whether an e-mailed code proves the address before the request counts as verified."""
         return self.at_once is None
 
-    def done_what(self, details: Mapping[str, object]) -> str:
-        """What the completion e-mail says was done, from the request's stored details."""
-        if self.what_all and details.get("scope") == "all":
-            return self.what_all
-        if self.what_some:
-            return self.what_some.format_map(_Details(details, dict(self.what_defaults)))
-        return self.title
+    # Its wording, from the catalogue of texts.
 
+    def text_key(self, field: str) -> str:
+        return f"request.{self.kind}.{field}"
 
-class _Details(Dict[str, object]):
-    """A request's details for a wording template: a missing one reads as its default or ''."""
+    def wording(self, field: str, language: str = DEFAULT_LANGUAGE, **values: Any) -> str:
+        """One of its texts (`TEXT_FIELDS` and the others above), `{placeholders}` filled."""
+        return text(self.text_key(field), language, **values)
 
-    def __init__(self, details: Mapping[str, object], defaults: Mapping[str, str]) -> None:
-        super().__init__(details)
-        self._defaults = defaults
+    def has_wording(self, field: str, language: str = DEFAULT_LANGUAGE) -> bool:
+        return has_text(self.text_key(field), language)
 
-    def __missing__(self, key: str) -> str:
-        return self._defaults.get(key, "")
+    def done_what(self, details: Mapping[str, object],
+                  language: str = DEFAULT_LANGUAGE) -> str:
+        """What the completion e-mail says was done, from the request's stored details: a
+        detail the request lacks reads as its `default_<detail>` text, or as nothing."""
+        if self.has_wording("what_all", language) and details.get("scope") == "all":
+            return self.wording("what_all", language)
+        if self.has_wording("what_some", language):
+            values = {name: details[name] if name in details else (
+                self.wording(f"default_{name}", language) if name in self.what_defaults else "")
+                for name in placeholders(self.text_key("what_some"), language)}
+            return self.wording("what_some", language, **values)
+        return self.wording("title", language)
 
 
 _ACCESS_CORRECT_DELETE = ("access correct delete manage authorization",)
@@ -125,73 +137,35 @@ KINDS: Tuple[RequestKind, ...] = (
         kind="deletion", prefix="DEL",
         slots=("account_email", "deletion_scope", "deletion_items", "request_reason",
                "confirm_request", "verification_code"),
-        title="deletion of personal data",
-        summary_title="Delete personal data",
-        steps="your account e-mail, what to delete (the whole account or specific data) and, "
-              "if you like, a reason",
         right_section="collection", right_cues=_ACCESS_CORRECT_DELETE,
-        completed="We have deleted",
-        what_all="your whole account and all its personal data",
-        what_some="the following data: {items}",
         erases_conversations=True,
     ),
     RequestKind(
         kind="correction", prefix="COR",
         slots=("account_email", "correction_item", "correction_value", "correction_note",
                "confirm_request", "verification_code"),
-        title="correction of personal data",
-        summary_title="Correct personal data",
-        steps="your account e-mail, which item is wrong and its correct value",
         right_section="collection", right_cues=_ACCESS_CORRECT_DELETE,
-        completed="We have corrected",
-        what_some="your {item}, now recorded as {new_value}",
-        what_defaults=(("item", "details"),),
+        what_defaults=("item",),
     ),
     RequestKind(
         kind="suspension", prefix="SUS",
         slots=("account_email", "request_reason", "confirm_request", "verification_code"),
-        title="suspension of the account",
-        summary_title="Suspend the account",
-        steps="your account e-mail and the reason (the policy ties suspension to not wanting "
-              "your information used)",
         right_section="use", right_cues=("request account suspended",),
-        completed="We have suspended your account;",
-        reason_question="Why would you like the account suspended? The policy offers "
-                        "suspension if you don't want us to continue using your personal "
-                        "information, so a short reason helps our staff.",
-        reason_needed="The policy ties suspension to your not wanting us to continue using "
-                      "your information, so I need a short reason, for example \u201cI don't "
-                      "want my data used for surveys\u201d.",
+        reason_required=True,
     ),
     RequestKind(
         kind="access", prefix="ACC",
         slots=("account_email", "access_scope", "access_items", "confirm_request",
                "verification_code"),
-        title="a copy of personal data",
-        summary_title="Send a copy of personal data",
-        steps="your account e-mail and what you'd like a copy of",
         right_section="collection", right_cues=_ACCESS_CORRECT_DELETE,
-        completed="We have prepared",
-        what_all="a copy of all your personal data",
-        what_some="a copy of: {items}",
     ),
     RequestKind(
         kind="unsubscribe", prefix="UNS",
         slots=("account_email", "confirm_request"),
-        title="unsubscribing from promotional e-mail",
-        summary_title="Unsubscribe from promotional e-mail",
-        steps="the e-mail address to unsubscribe",
         right_section="communications",
         right_cues=("unsubscribe prompts", "cancel service announcements"),
-        completed="We have completed",
-        email_question="Which e-mail address should be unsubscribed?",
         at_once=TakesEffectAtOnce(
             note="unsubscribed from promotional e-mail",
-            email="We have unsubscribed this address from promotional e-mail (reference "
-                  "{reference}). Service announcements such as payment and security notices "
-                  "are not promotional and will still be sent.",
-            reply="Done: this address is unsubscribed from promotional e-mail (reference "
-                  "{reference}).",
             notice_section="communications", notice_words="may not be able to cancel",
         ),
     ),

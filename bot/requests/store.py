@@ -7,7 +7,6 @@ never stored without its history or its confirmation e-mail, and never half-writ
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional
@@ -23,17 +22,24 @@ from bot.requests import ratelimit
 from bot.requests import verification
 from bot.storage.db import make_engine, session_factory, transaction
 from bot.core.masking import mask_email
+from bot.core import texts
 from bot.storage.models import PrivacyRequest, RequestEvent
 from bot.mail.outbox import enqueue, utcnow
 from bot.requests.notifications import status_email
 from bot.requests.references import new_reference
 from bot.requests.registry import BY_KIND, NAMES
-from bot.core.settings import read_env_file
+from bot.core.settings import load_settings
 
 log = logging.getLogger(__name__)
 
 KINDS = NAMES  # the kinds' names (bot.requests.registry), for filters and checks
 ASSISTANT = "assistant"
+
+# Erases a requester's conversations once their request is completed, for the kinds whose
+# record says so (`erases_conversations`): called as `eraser(sessions, reference, now=now)`
+# after the completion is committed. bot.retention has it (`erase_requester_conversations`);
+# whoever builds a store for serving hands it in, since the store sits below bot.retention.
+Eraser = Callable[..., Any]
 
 
 @dataclass(frozen=True)
@@ -55,27 +61,29 @@ class StatusAnswer:
 
 
 def app_secret() -> str:
-    secret = os.environ.get("APP_SECRET") or read_env_file().get("APP_SECRET")
+    secret = load_settings().app_secret
     if not secret:
         raise RuntimeError("APP_SECRET is not set: run `python -m bot env` to create .env")
     return secret
 
 
 def due_working_days() -> int:
-    value = os.environ.get("REQUEST_DUE_WORKING_DAYS") or read_env_file().get(
-        "REQUEST_DUE_WORKING_DAYS")
-    return int(value) if value else lifecycle.DEFAULT_DUE_WORKING_DAYS
+    return load_settings().request_due_working_days
 
 
 class RequestStore:
     def __init__(self, engine: Optional[Engine] = None, secret: Optional[str] = None,
                  working_days: Optional[int] = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow,
+                 eraser: Optional[Eraser] = None) -> None:
+        """`eraser`: what completing a request of a kind that erases conversations runs
+        (`Eraser`); without one, those erasures wait for `python -m bot purge`."""
         self.engine = engine or make_engine()
         self.sessions = session_factory(self.engine)
         self._secret = secret
         self.working_days = due_working_days() if working_days is None else working_days
         self.clock = clock
+        self.eraser = eraser
 
     @property
     def secret(self) -> str:
@@ -161,7 +169,8 @@ class RequestStore:
                 # Takes effect at once, without verification (the policy's own "unsubscribe").
                 for target in (lifecycle.IN_PROGRESS, lifecycle.COMPLETED):
                     self._move(session, request, target, ASSISTANT, at_once.note, now)
-            enqueue(session, email, f"Your privacy request {request.reference}",
+            enqueue(session, email,
+                    texts.text("email.request_subject", reference=request.reference),
                     self._confirmation_body(request), dedupe_key=f"confirm:{request.reference}",
                     now=now)
             log.info("Stored %s request %s for %s (%s)", kind, request.reference,
@@ -170,16 +179,16 @@ class RequestStore:
 
     @staticmethod
     def _confirmation_body(request: PrivacyRequest) -> str:
-        due = request.due_at.strftime("%d %B %Y")
+        """The e-mail that confirms a stored request (texts: `email.confirmation.*`)."""
         kind = BY_KIND[request.kind]
         if kind.at_once:
-            return kind.at_once.email.format(reference=request.reference)
-        lines = [f"We have received your request for {kind.title}.",
-                 f"Reference: {request.reference}", f"Due by: {due}"]
+            return kind.wording("done_email", reference=request.reference)
+        due = texts.text("format.date", date=request.due_at)
+        body = texts.text("email.confirmation.body", title=kind.wording("title"),
+                          reference=request.reference, due=due)
         if request.status == lifecycle.UNVERIFIED:
-            lines.append("Your identity could not be verified by e-mail code yet; our staff will "
-                         "contact you before acting on it.")
-        return "\n".join(lines)
+            body += "\n" + texts.text("email.confirmation.unverified")
+        return body
 
     @staticmethod
     def _submitted(request: PrivacyRequest, created: bool, duplicate: bool = False) -> Submitted:
@@ -217,9 +226,12 @@ class RequestStore:
             status, kind = request.status, request.kind
         if BY_KIND[kind].erases_conversations and status == lifecycle.COMPLETED:
             # After the commit, best effort: what fails stays pending for `python -m bot purge`.
-            from bot.retention.purge import erase_requester_conversations
+            if self.eraser is None:
+                log.info("The conversations of %s are left for `python -m bot purge` to erase",
+                         reference)
+                return status
             try:
-                erase_requester_conversations(self.sessions, reference, now=now)
+                self.eraser(self.sessions, reference, now=now)
             except Exception as error:  # noqa: BLE001 - the completion itself has been stored
                 log.error("Erasing the conversations of %s failed (%s); `python -m bot purge` "
                           "retries it", reference, type(error).__name__)

@@ -1,7 +1,8 @@
 """Checks for what visitors type into the request forms.
 
 Each validator returns the value in the form the request database keeps, or raises `Invalid`
-with a sentence the assistant can say as it is: what was wrong and what is expected.
+with a sentence the assistant can say as it is: what was wrong and what is expected (from the
+catalogue of texts, `validation.*`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 import unicodedata
 from typing import Callable, Dict
 
+from bot.core import texts
 from bot.requests.references import normalise_reference
 
 
@@ -30,8 +32,7 @@ def email(text: str) -> str:
     value = text.strip().strip("<>").strip()
     match = _EMAIL.match(value)
     if not match or len(value) > 254 or len(match.group("local")) > 64:
-        raise Invalid("That doesn't look like an e-mail address. Please type it in full, "
-                      "like name@example.com.")
+        raise Invalid(texts.text("validation.email"))
     # Lower-cased whole: mail providers treat local parts case-insensitively, and one spelling
     # per address is what makes duplicate detection and status look-ups reliable.
     return value.lower()
@@ -45,12 +46,10 @@ def _plain(text: str) -> str:
 def phone(text: str) -> str:
     value = _plain(text).strip()
     if not re.fullmatch(r"\+?[0-9\s().-]+", value):  # ASCII digits: `\d` also matches ٠-٩
-        raise Invalid("A phone number may contain only digits, spaces, dashes, brackets and a "
-                      "leading +, for example +86 138 0013 8000.")
+        raise Invalid(texts.text("validation.phone_characters"))
     digits = re.sub(r"\D", "", value)
     if not 7 <= len(digits) <= 15:
-        raise Invalid("A phone number has 7 to 15 digits (with the country code if outside "
-                      "China), for example +86 138 0013 8000.")
+        raise Invalid(texts.text("validation.phone_digits"))
     return f"+{digits}" if value.startswith("+") else digits
 
 
@@ -64,16 +63,14 @@ def _is_name(value: str) -> bool:
 def person_name(text: str) -> str:
     value = " ".join(unicodedata.normalize("NFC", text).split())
     if not value or len(value) > 100 or not _is_name(value):
-        raise Invalid("A name may contain letters (in any script), spaces, hyphens, dots and "
-                      "apostrophes, up to 100 characters, and no digits.")
+        raise Invalid(texts.text("validation.name"))
     return value
 
 
 def wechat_id(text: str) -> str:
     value = text.strip()
     if not _WECHAT_ID.match(value):
-        raise Invalid("A WeChat ID has 6 to 20 characters: it starts with a letter and uses "
-                      "letters, digits, underscores and hyphens.")
+        raise Invalid(texts.text("validation.wechat"))
     return value
 
 
@@ -90,31 +87,29 @@ def alipay_account(text: str) -> str:
             return phone(value)
         except Invalid:
             pass
-    raise Invalid("An Alipay account is the e-mail address or mobile number it is registered "
-                  "with, for example name@example.com or +86 138 0013 8000.")
+    raise Invalid(texts.text("validation.alipay"))
 
 
 def free_text(text: str, limit: int = 500) -> str:
     value = " ".join(text.split())
     if not value:
-        raise Invalid("Please write a few words.")
+        raise Invalid(texts.text("validation.free_text_empty"))
     if len(value) > limit:
-        raise Invalid(f"Please keep it under {limit} characters.")
+        raise Invalid(texts.text("validation.free_text_too_long", limit=limit))
     return value
 
 
 def verification_code(text: str) -> str:
     value = re.sub(r"[\s-]", "", _plain(text))
     if not _CODE.match(value):
-        raise Invalid("The code is 6 digits, as in the e-mail we sent you.")
+        raise Invalid(texts.text("validation.code"))
     return value
 
 
 def reference(text: str) -> str:
     value = normalise_reference(text)
     if value is None:
-        raise Invalid("A reference looks like DEL-7K3M9Q: three letters, a dash and six "
-                      "letters or digits.")
+        raise Invalid(texts.text("validation.reference"))
     return value
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot.requests import ratelimit
 from bot.core.masking import mask_email
+from bot.core.texts import text
 from bot.storage.models import VerificationCode
 from bot.mail.outbox import enqueue, utcnow
 
@@ -94,12 +95,9 @@ def issue_code(session: Session, secret: str, email: str, conversation_id: str,
         email=email, conversation_id=conversation_id, code_hash=_digest(secret, salt, code),
         salt=salt, attempts=0, created_at=now, expires_at=now + CODE_TTL,
     ))
-    enqueue(session, email, "Your VideoPro verification code", (
-        f"Your verification code is {code}\n\n"
-        "Type it in the chat with the VideoPro privacy assistant to confirm your request. "
-        f"It is valid for {int(CODE_TTL.total_seconds() // 60)} minutes.\n\n"
-        "If you did not ask for it, you can ignore this e-mail: nothing happens without the code."
-    ), now=now)
+    enqueue(session, email, text("email.verification.subject"), text(
+        "email.verification.body", code=code, minutes=int(CODE_TTL.total_seconds() // 60)),
+        now=now)
     return code
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.mail.outbox import utcnow
 from bot.requests import lifecycle
+from bot.requests.registry import KINDS
 from bot.retention.ages import plural
 from bot.retention.trackers import (TrackerAccess, TrackerErasure, TrackerUnavailable,
                                     tracker_from_environment)
@@ -31,6 +32,9 @@ from bot.storage.models import (AuditEntry, HandoffMessage, HandoffTicket, Priva
 log = logging.getLogger(__name__)
 
 ACTOR = "retention"  # who the audit log names for what this module does
+# The kinds of request whose completion erases the requester's conversations (the registry's
+# `erases_conversations`).
+ERASING_KINDS = tuple(record.kind for record in KINDS if record.erases_conversations)
 # Bulk deletes: the rows are not in the session, so there is nothing there to keep in step.
 UNSYNCED = {"synchronize_session": False}
 
@@ -123,7 +127,7 @@ def _requester_of(sessions: sessionmaker, reference: str) -> Tuple[str, List[str
     with transaction(sessions) as session:
         request = session.execute(select(PrivacyRequest).where(
             PrivacyRequest.reference == reference)).scalar_one()
-        if request.kind != "deletion" or request.status != lifecycle.COMPLETED:
+        if request.kind not in ERASING_KINDS or request.status != lifecycle.COMPLETED:
             raise ValueError(f"{reference} is not a completed deletion request")
         return request.email.strip().lower(), sorted(requester_conversations(session, request))
 
@@ -206,6 +210,6 @@ def pending_erasures(sessions: sessionmaker) -> List[str]:
     """References of completed deletion requests whose conversations are still to be erased."""
     with transaction(sessions) as session:
         return list(session.execute(select(PrivacyRequest.reference).where(
-            PrivacyRequest.kind == "deletion", PrivacyRequest.status == lifecycle.COMPLETED,
+            PrivacyRequest.kind.in_(ERASING_KINDS), PrivacyRequest.status == lifecycle.COMPLETED,
             PrivacyRequest.conversations_erased_at.is_(None)).order_by(PrivacyRequest.id)
         ).scalars())

@@ -25,7 +25,8 @@ from bot.mail.outbox import FAILED, SENT, utcnow
 from bot.policy.gaps import GapLog
 from bot.requests import lifecycle, ratelimit
 from bot.retention.ages import age_words, plural
-# `erase_requester_conversations` is also imported from here by `bot.requests.store`.
+# `erase_requester_conversations` is also imported from here: the eraser that whoever builds a
+# serving `RequestStore` hands it (bot.requests.store.Eraser).
 from bot.retention.erasure import UNSYNCED, erase_requester_conversations, pending_erasures
 from bot.retention.trackers import SqlTracker, TrackerAccess, TrackerUnavailable, \
     tracker_from_environment

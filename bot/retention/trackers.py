@@ -16,10 +16,9 @@ what was asked as still to do. Nothing here imports Rasa.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping, Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 from urllib.parse import quote
 
 import httpx
@@ -28,7 +27,7 @@ from sqlalchemy import (Column, Float, Integer, MetaData, String, Table, Text, c
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.core.settings import load_settings, read_env_file
+from bot.core.settings import Settings, load_settings
 
 # Rasa's `SQLTrackerStore.SQLEvent`, declared here without importing Rasa (the web app and the
 # CLI do not load it). Never created from here: only Rasa creates its table.
@@ -60,21 +59,19 @@ class TrackerErasure:
     events: Optional[int]  # None where the store does not say (Rasa's in-memory store)
 
 
-def tracker_store_url(env: Optional[Mapping[str, str]] = None) -> Optional[str]:
+def tracker_store_url(settings: Optional[Settings] = None) -> Optional[str]:
     """The SQLAlchemy URL of Rasa's SQL tracker store, or None for the in-memory default.
 
     Read from the variables `endpoints.scaled.yml` uses (`TRACKER_DB_*`, from the environment or
-    `.env`), with the scaled stack's defaults for those not set, or from `TRACKER_STORE_URL`.
-    None of them set means the stack keeps conversations in Rasa's memory."""
-    values = {**read_env_file(), **os.environ} if env is None else dict(env)
-    if values.get("TRACKER_STORE_URL"):
-        return values["TRACKER_STORE_URL"]
-    if not any(values.get(key) for key in TRACKER_DB_KEYS):
+    `.env`), with the scaled stack's defaults for those not set, or from `TRACKER_STORE_URL`
+    (bot.core.settings). None of them set means the stack keeps conversations in Rasa's
+    memory."""
+    settings = settings or load_settings()
+    if settings.tracker_store_url:
+        return settings.tracker_store_url
+    if all(settings.value_of(key) is None for key in TRACKER_DB_KEYS):
         return None
-    from bot.devtools.stack import scaled_environment
-
-    defaults = scaled_environment(load_settings(), 1)
-    pick = {key: values.get(key) or defaults[key] for key in TRACKER_DB_KEYS}
+    pick = settings.scaled_stores()
     return URL.create("postgresql", username=pick["TRACKER_DB_USER"] or None,
                       password=pick["TRACKER_DB_PASSWORD"] or None,
                       host=pick["TRACKER_DB_HOST"], port=int(pick["TRACKER_DB_PORT"]),

@@ -7,7 +7,6 @@ PostgreSQL database. The schema is made by Alembic migrations (`migrations/`), n
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
@@ -17,7 +16,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.paths import ROOT, VAR_DIR
-from bot.core.settings import read_env_file
+from bot.core.settings import load_settings
 
 DEFAULT_URL = f"sqlite:///{VAR_DIR / 'requests.db'}"
 # Seconds to wait for PostgreSQL to answer a new connection (unless the URL sets
@@ -26,7 +25,8 @@ POSTGRES_CONNECT_TIMEOUT = 10
 
 
 def database_url() -> str:
-    return os.environ.get("DATABASE_URL") or read_env_file().get("DATABASE_URL") or DEFAULT_URL
+    """DATABASE_URL (bot.core.settings), else SQLite in var/."""
+    return load_settings().database_url or DEFAULT_URL
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001

@@ -3,7 +3,9 @@
 A ticket carries the transcript so far. While it is open (or waiting for a support member who
 was online when it began) the web app routes the visitor's messages to it instead of to Rasa;
 staff replies reach the chat window when the visitor's page is open, and otherwise go out by
-e-mail through the outbox when the visitor left an address.
+e-mail through the outbox when the visitor left an address. The lines the support side adds for
+the visitor, and the reply e-mail, are in the catalogue of texts (`handoff.*`,
+`email.support_reply.*`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from bot.storage.db import make_engine, session_factory, transaction
 from bot.core.masking import mask_email
+from bot.core import texts
 from bot.storage.models import HandoffMessage, HandoffTicket
 from bot.mail.outbox import enqueue, utcnow
 from bot.staff.accounts import record
@@ -27,8 +30,6 @@ log = logging.getLogger(__name__)
 WAITING, OPEN, CLOSED = "waiting", "open", "closed"
 REASONS = ("asked", "fallback", "verification_failed", "not_covered")
 VISITOR_PRESENT = timedelta(seconds=20)  # the chat page polls every few seconds
-BACK_TO_BOT = ("The support conversation has ended, and you're back with the automated "
-               "privacy assistant. Ask me anything about our privacy policy.")
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ class Handoffs:
                 ticket.opened_at = utcnow()
                 session.add(HandoffMessage(
                     ticket_id=ticket.id, sender="system", created_at=utcnow(),
-                    text=f"{staff} from our support team has joined the conversation."))
+                    text=texts.text("handoff.staff_joined", staff=staff)))
                 record(session, staff, "handoff_opened", str(ticket.id))
             return _view(ticket)
 
@@ -156,9 +157,9 @@ class Handoffs:
             if seen is not None and now - seen <= VISITOR_PRESENT:
                 return "chat"
             if ticket.contact_email:
-                enqueue(session, ticket.contact_email, "A reply from VideoPro support",
-                        f"{text}\n\n— {staff}, VideoPro support (about your chat with our "
-                        "privacy assistant)", now=now)
+                enqueue(session, ticket.contact_email, texts.text("email.support_reply.subject"),
+                        texts.text("email.support_reply.body", text=text, staff=staff),
+                        now=now)
                 return "email"
             return "none"
 
@@ -170,7 +171,8 @@ class Handoffs:
             if ticket.status != CLOSED:
                 ticket.status = CLOSED
                 ticket.closed_at = utcnow()
-                session.add(HandoffMessage(ticket_id=ticket.id, sender="system", text=BACK_TO_BOT,
+                session.add(HandoffMessage(ticket_id=ticket.id, sender="system",
+                                           text=texts.text("handoff.back_to_assistant"),
                                            created_at=utcnow()))
                 record(session, staff, "handoff_closed", str(ticket.id))
             return _view(ticket)

@@ -3,6 +3,9 @@
 The browser talks only to this app; the app relays to Rasa's REST channel. Keeping Rasa behind
 the web app means Rasa's port never has to face the internet, and the app is the one place that
 checks what visitors send (length, shape) before any of it reaches the assistant.
+
+Nothing is built at import: `create_app` makes an app, and `serve` the one uvicorn serves
+(`uvicorn --factory bot.web.app:serve`, as bot.devtools.stack starts it).
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -28,6 +30,7 @@ from starlette.staticfiles import StaticFiles
 from bot.conversation import input_guard
 from bot.policy.gaps import AnswerRef, clean_answer_payload
 from bot.core.masking import install_log_masking
+from bot.core.texts import text
 from bot.core.settings import Settings, load_settings
 from bot.requests.store import app_secret
 from bot.web.staff import SESSION_LIFETIME, StaffServices
@@ -40,12 +43,8 @@ RASA_TIMEOUT_SECONDS = 30.0
 log = logging.getLogger(__name__)
 install_log_masking()
 
-UNREACHABLE = "Sorry, I can't reach the assistant right now. Please try again in a moment."
-FEEDBACK_UNREADABLE = "Sorry, that rating could not be read. Please reload the page and try again."
-FEEDBACK_BAD_SESSION = "Sorry, this chat session is not valid. Please reload the page."
-FEEDBACK_NO_CHOICE = "Please choose Yes or No."
-FEEDBACK_UNAVAILABLE = ("Sorry, your rating could not be saved just now. The chat still works; "
-                        "please try again in a moment.")
+# What visitors are told when their message or rating cannot be handled: the catalogue of
+# texts, `web.*` (`_error(400, text("web.no_message"))`).
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -113,20 +112,20 @@ def create_app(settings: Optional[Settings] = None,
         try:
             body = await request.json()
         except ValueError:
-            return _error(400, "Sorry, that message could not be read. Please try again.")
+            return _error(400, text("web.unreadable"))
         if not isinstance(body, dict):
-            return _error(400, "Sorry, that message could not be read. Please try again.")
+            return _error(400, text("web.unreadable"))
         sender = body.get("sender")
         message = body.get("message")
         if not isinstance(sender, str) or not SENDER_PATTERN.match(sender):
-            return _error(400, "Sorry, this chat session is not valid. Please reload the page.")
+            return _error(400, text("web.bad_session"))
         if not isinstance(message, str):
-            return _error(400, "Please type a message first.")
+            return _error(400, text("web.no_message"))
         # Rasa checks again (other channels reach it directly); checking here too keeps
         # what goes to a person in a handoff just as clean.
         prepared = input_guard.prepare(message, (), settings.max_message_chars)
         if prepared.problem == input_guard.EMPTY:
-            return _error(400, "Please type a message first.")
+            return _error(400, text("web.no_message"))
         if prepared.problem == input_guard.TOO_LONG:
             return JSONResponse({"messages": [{"text": input_guard.reply_for(
                 prepared, settings.max_message_chars)}]})
@@ -146,7 +145,7 @@ def create_app(settings: Optional[Settings] = None,
                 payload = response.json()
             except (httpx.HTTPError, ValueError) as error:
                 log.warning("Rasa did not answer: %s", type(error).__name__)
-                return _error(503, UNREACHABLE)
+                return _error(503, text("web.unreachable"))
         return JSONResponse({"messages": normalise_rasa_messages(payload)})
 
     async def feedback(request: Request) -> JSONResponse:
@@ -154,36 +153,36 @@ def create_app(settings: Optional[Settings] = None,
         try:
             body = await request.json()
         except ValueError:
-            return _feedback_error(400, FEEDBACK_UNREADABLE)
+            return _feedback_error(400, text("web.feedback.unreadable"))
         if not isinstance(body, dict):
-            return _feedback_error(400, FEEDBACK_UNREADABLE)
+            return _feedback_error(400, text("web.feedback.unreadable"))
         sender = body.get("sender")
         if not isinstance(sender, str) or not SENDER_PATTERN.match(sender):
-            return _feedback_error(400, FEEDBACK_BAD_SESSION)
+            return _feedback_error(400, text("web.bad_session"))
         helpful = body.get("helpful")
         if not isinstance(helpful, bool):
-            return _feedback_error(400, FEEDBACK_NO_CHOICE)
+            return _feedback_error(400, text("web.feedback.no_choice"))
         try:
             secret = app_secret()
         except RuntimeError:
             log.warning("Answer rating refused: APP_SECRET is not set")
-            return _feedback_error(503, FEEDBACK_UNAVAILABLE)
+            return _feedback_error(503, text("web.feedback.unavailable"))
         try:
             ref = AnswerRef.from_payload(body.get("answer"), secret, sender)
         except ValueError:
-            return _feedback_error(400, FEEDBACK_UNREADABLE)
+            return _feedback_error(400, text("web.feedback.unreadable"))
         try:
             await asyncio.to_thread(services.gaps.feedback, ref, helpful)
         except SQLAlchemyError as error:
             log.warning("Answer rating not saved: %s", type(error).__name__)
-            return _feedback_error(503, FEEDBACK_UNAVAILABLE)
+            return _feedback_error(503, text("web.feedback.unavailable"))
         return JSONResponse({"ok": True})
 
     async def news(request: Request) -> JSONResponse:
         """What staff (or the system) said since the page last asked: the page polls this."""
         sender = request.query_params.get("sender", "")
         if not SENDER_PATTERN.match(sender):
-            return _error(400, "Sorry, this chat session is not valid. Please reload the page.")
+            return _error(400, text("web.bad_session"))
         try:
             after = int(request.query_params.get("after", "0"))
         except ValueError:
@@ -234,4 +233,8 @@ async def deliver_outbox_forever(interval: float = 10.0) -> None:
         await asyncio.sleep(interval)
 
 
-app = create_app(deliver_mail=True, secure_cookies=os.environ.get("SECURE_COOKIES", "") == "1")
+def serve() -> Starlette:
+    """The served app (`uvicorn --factory bot.web.app:serve`): the outbox delivered over SMTP
+    beside the site, and the staff cookie `Secure` as SECURE_COOKIES says (bot.core.settings)."""
+    settings = load_settings()
+    return create_app(settings, deliver_mail=True, secure_cookies=settings.secure_cookies)

@@ -27,6 +27,7 @@ from starlette.templating import Jinja2Templates
 
 from bot.policy.gaps import GapLog
 from bot.requests.store import RequestStore
+from bot.retention.erasure import erase_requester_conversations
 from bot.staff.accounts import StaffDirectory, StaffMember
 from bot.support.tickets import Handoffs
 
@@ -40,14 +41,15 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class StaffServices:
-    """What the staff pages work on, opened on first use; tests hand in their own store."""
+    """What the staff pages work on, opened on first use; tests hand in their own store. The
+    served store erases a requester's conversations as their deletion is completed."""
 
     def __init__(self, store: Optional[RequestStore] = None) -> None:
         self._store = store
 
     @functools.cached_property
     def store(self) -> RequestStore:
-        return self._store or RequestStore()
+        return self._store or RequestStore(eraser=erase_requester_conversations)
 
     @functools.cached_property
     def directory(self) -> StaffDirectory:
