@@ -16,11 +16,13 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help run run-scaled bench test install pipeline train validate test-stories pytest eval crossval calibrate compare lock clean env
+.PHONY: help run run-scaled bench test unit lint install pipeline train validate test-stories pytest eval crossval calibrate compare lock clean env
 
 help:
 	@echo "make run   - install, build, train if needed, then run Rasa (:5005), actions (:5055), web (:8000)"
 	@echo "make test  - every check: data validation, Rasa test stories, pytest (unit, live, browser)"
+	@echo "make unit  - the tests that need no trained model, services or browser (tests/unit, < 1 min)"
+	@echo "make lint  - ruff (lint, import order) on the whole tree and mypy on bot/ and actions/"
 	@echo "make eval  - accuracy and confidently-wrong rate on $(EVAL_FILES) against the running assistant"
 	@echo "make crossval - macro-F1 from rasa test nlu --cross-validation -f 3"
 	@echo "make bench - throughput and latency beside a stock rasa init bot, then scaled"
@@ -80,7 +82,12 @@ pytest: $(MODEL) env
 	@echo "==> pytest (unit, web, live stack, browser, evaluation)"
 	@$(BIN)/python -m pytest
 
-test: validate test-stories pytest
+test: lint validate test-stories pytest
+
+# tests/unit without the `slow` and `db` ones: no trained model, no .env, no server, no browser.
+unit: $(STAMP)
+	@echo "==> pytest tests/unit (no model, services or browser)"
+	@$(BIN)/python -m pytest tests/unit -m "not slow and not db" -q --hypothesis-profile=unit
 
 # Load test against a stock `rasa init` bot on the same .venv; prints figures (not a test).
 bench: $(MODEL) env
@@ -104,6 +111,12 @@ compare: $(STAMP) $(PIPELINE)
 # Fit the router's thresholds on the out-of-fold predictions of `make crossval` (our own examples).
 calibrate: crossval
 	@$(BIN)/python -m bot calibrate results/crossval
+
+# Static checks with the pinned tools of requirements.lock (configured in pyproject.toml); the
+# first step of `make test`. .pre-commit-config.yaml runs the same tools from .venv.
+lint: $(STAMP)
+	@echo "==> ruff check (bot, actions, migrations, tests) and mypy (bot, actions)"
+	@status=0; $(BIN)/ruff check . || status=1; $(BIN)/mypy || status=1; exit $$status
 
 # Re-resolve requirements.in in one pip call and freeze the result as the lock file.
 lock:

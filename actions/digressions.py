@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Tuple
+
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.replies import question_text, reading_of, send
 from actions.unanswered import answer_ref, record_gap
-from bot.policy.document import load_policy
 from bot.conversation import handoff_replies as handoff
 from bot.conversation.policy_reply import answer
+from bot.policy.document import load_policy
 
 DIGRESSION_INTENTS = ("ask_not_covered", "bot_challenge", "help", "human_handoff")
 # How sure NLU must be before an answer that didn't fit is taken as a question instead; for
@@ -18,7 +20,7 @@ STRICT_CONFIDENCE = 0.5
 LOOSE_CONFIDENCE = 0.8
 
 
-def _intent(tracker: Tracker):  # noqa: ANN202
+def _intent(tracker: Tracker) -> Tuple[str, float]:
     intent = (tracker.latest_message or {}).get("intent") or {}
     return intent.get("name") or "", float(intent.get("confidence") or 0.0)
 

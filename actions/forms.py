@@ -1,15 +1,15 @@
 """Form validation and the dynamic questions of the request forms (one validation action each).
 
-The reading of answers lives in `bot.conversation.flows`; here the tracker's values go in and slot values
-come out. Every slot is filled from the visitor's text, so that this one place decides whether
-an answer is usable, a question about the policy to answer in passing, or a sign of a minor.
+The reading of answers lives in `bot.conversation.flows`; here the tracker's values go in and slot
+values come out. Every slot is filled from the visitor's text, so that this one place decides
+whether an answer is usable, a question about the policy to answer in passing, or a sign of a minor.
 The validation action of each kind of request is made from bot.requests.registry below.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Optional, Text, Type, cast
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Type, cast
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -17,19 +17,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.digressions import answer_digression, is_digression
-from actions.replies import latest_intent
-from actions.replies import send
+from actions.replies import latest_intent, send
 from actions.store_access import get_handoffs, get_staff, get_store
 from actions.transcripts import transcript_of
-from bot.conversation import faults
-from bot.conversation import flows
+from bot.conversation import faults, flows
 from bot.conversation import handoff_replies as handoff
 from bot.core import texts
-from bot.requests import validators
-from bot.requests import verification
-from bot.requests.registry import KINDS, RequestKind
-from bot.requests.ratelimit import RateLimited
 from bot.policy.document import load_policy
+from bot.requests import validators, verification
+from bot.requests.ratelimit import RateLimited
+from bot.requests.registry import KINDS, RequestKind
 
 MAX_INVALID = 4  # after this many unusable answers to one question the form ends by itself
 
@@ -51,15 +48,15 @@ class RequestFormValidation(FormValidationAction, ABC):
     def kind(self) -> str:
         """The request kind of the form (a key of `bot.conversation.flows.FLOWS`)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return f"validate_{flows.FLOWS[self.kind].form}"
 
     @property
     def flow(self) -> flows.Flow:
         return flows.FLOWS[self.kind]
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+    async def required_slots(self, domain_slots: List[str], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[str]:
         if tracker.get_slot("request_abandoned"):
             return []
         values = slot_values(tracker, self.flow)
@@ -68,12 +65,12 @@ class RequestFormValidation(FormValidationAction, ABC):
     # -- the one place answers are read ---------------------------------------------------
 
     def _check(self, slot: str, value: Any, dispatcher: CollectingDispatcher,
-               tracker: Tracker) -> Dict[Text, Any]:
+               tracker: Tracker) -> Dict[str, Any]:
         text = str(value or "")
         failed = faults.failed_message(tracker.events)
         if latest_intent(tracker) == faults.RETRY_INTENT and failed is not None:
             return self._retry(slot, failed, dispatcher, tracker)
-        events: Dict[Text, Any] = self._note_minor(text, dispatcher, tracker)
+        events: Dict[str, Any] = self._note_minor(text, dispatcher, tracker)
         try:
             if slot in FREE_TEXT_SLOTS and is_digression(tracker, strict=False):
                 raise validators.Invalid("a question, not an answer")
@@ -90,8 +87,8 @@ class RequestFormValidation(FormValidationAction, ABC):
             events["invalid_attempts"] = None
         return events
 
-    def _retry(self, slot: str, failed: Dict[str, Any], dispatcher: CollectingDispatcher,
-               tracker: Tracker) -> Dict[Text, Any]:
+    def _retry(self, slot: str, failed: Mapping[str, Any], dispatcher: CollectingDispatcher,
+               tracker: Tracker) -> Dict[str, Any]:
         """"Try again" after an apology: read the answer that could not be processed."""
         intent = (failed.get("parse_data") or {}).get("intent", {}).get("name") or ""
         try:
@@ -104,7 +101,7 @@ class RequestFormValidation(FormValidationAction, ABC):
         return events
 
     def _read(self, slot: str, text: str, dispatcher: CollectingDispatcher,
-              tracker: Tracker, intent: Optional[str] = None) -> Dict[Text, Any]:
+              tracker: Tracker, intent: Optional[str] = None) -> Dict[str, Any]:
         if slot == "confirm_request":
             answer = flows.read_yes_no(text, intent or latest_intent(tracker))
             if answer is None:
@@ -120,7 +117,7 @@ class RequestFormValidation(FormValidationAction, ABC):
         return {slot: flows.SLOT_VALIDATORS[slot](text)}
 
     def _read_code(self, text: str, dispatcher: CollectingDispatcher,
-                   tracker: Tracker) -> Dict[Text, Any]:
+                   tracker: Tracker) -> Dict[str, Any]:
         email = tracker.get_slot("account_email")
         store = get_store()
         if flows.cannot_verify(text):
@@ -147,7 +144,7 @@ class RequestFormValidation(FormValidationAction, ABC):
         return {"verification_code": flows.UNVERIFIED}
 
     def _invalid(self, slot: str, problem: str, dispatcher: CollectingDispatcher,
-                 tracker: Tracker) -> Dict[Text, Any]:
+                 tracker: Tracker) -> Dict[str, Any]:
         previous = tracker.get_slot("invalid_attempts") or ""
         name, _, count = previous.partition(":")
         attempts = (int(count) if name == slot and count.isdigit() else 0) + 1
@@ -162,7 +159,7 @@ class RequestFormValidation(FormValidationAction, ABC):
         return {slot: None, "invalid_attempts": f"{slot}:{attempts}"}
 
     def _note_minor(self, text: str, dispatcher: CollectingDispatcher,
-                    tracker: Tracker) -> Dict[Text, Any]:
+                    tracker: Tracker) -> Dict[str, Any]:
         role = flows.requester_role([text])
         if not role or tracker.get_slot("requester_role") == role:
             return {}
@@ -190,10 +187,13 @@ def hand_over_verification(dispatcher: CollectingDispatcher, tracker: Tracker,
 
 
 FREE_TEXT_SLOTS = ("deletion_items", "access_items", "request_reason", "correction_note")
+# A `validate_<slot>` method: (self, value, dispatcher, tracker, domain) -> the slots to set.
+SlotValidator = Callable[..., Awaitable[Dict[str, Any]]]
 
 
-def _slot_validator(slot: str):  # noqa: ANN202
-    async def validate(self, value, dispatcher, tracker, domain):  # noqa: ANN001, ANN202
+def _slot_validator(slot: str) -> SlotValidator:
+    async def validate(self: RequestFormValidation, value: Any, dispatcher: CollectingDispatcher,
+                       tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
         return self._check(slot, value, dispatcher, tracker)
     validate.__name__ = f"validate_{slot}"
     return validate
@@ -231,11 +231,11 @@ for _request in KINDS:
 class ActionAskAccountEmail(Action):
     """Opens each flow with the policy's words on the right, then asks for the address."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_account_email"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[Text, Any]]:
+            domain: DomainDict) -> List[Dict[str, Any]]:
         flow = active_flow(tracker)
         events = []
         if flow and not tracker.get_slot("intro_shown"):
@@ -250,11 +250,11 @@ class ActionAskAccountEmail(Action):
 
 
 class ActionAskCorrectionValue(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_correction_value"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[Text, Any]]:
+            domain: DomainDict) -> List[Dict[str, Any]]:
         item = tracker.get_slot("correction_item") or "other"
         if item == "other":
             dispatcher.utter_message(text=texts.text("flow.ask_correction_value.other"))
@@ -267,11 +267,11 @@ class ActionAskCorrectionValue(Action):
 class ActionAskConfirmRequest(Action):
     """The summary and the explicit question before anything is stored."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_confirm_request"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[Text, Any]]:
+            domain: DomainDict) -> List[Dict[str, Any]]:
         flow = active_flow(tracker)
         if flow is None:
             return []
@@ -284,11 +284,11 @@ class ActionAskConfirmRequest(Action):
 class ActionAskVerificationCode(Action):
     """Sends a code (unless one is still valid) and asks for it."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_verification_code"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[Text, Any]]:
+            domain: DomainDict) -> List[Dict[str, Any]]:
         email = tracker.get_slot("account_email")
         if get_store().has_active_code(email, tracker.sender_id) or send_code(
                 dispatcher, tracker, email):
@@ -304,11 +304,11 @@ class AskQuestion(Action, ABC):
     def slot(self) -> str:
         """The slot this question asks for."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return f"action_ask_{self.slot}"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[Text, Any]]:
+            domain: DomainDict) -> List[Dict[str, Any]]:
         flow = active_flow(tracker)
         text, buttons = flows.question(self.slot, flow.kind if flow else None)
         dispatcher.utter_message(text=text, buttons=[{"title": t, "payload": p}

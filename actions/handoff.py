@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -14,9 +14,9 @@ from actions.store_access import get_handoffs, get_staff
 from actions.transcripts import transcript_of
 from bot.conversation import flows
 from bot.conversation import handoff_replies as handoff
-from bot.requests import validators
 from bot.core.masking import mask_email
 from bot.policy.document import load_policy
+from bot.requests import validators
 
 
 def handoff_reason(tracker: Tracker) -> str:
@@ -28,7 +28,7 @@ def handoff_reason(tracker: Tracker) -> str:
 
 
 def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker,
-              reason: str) -> List[Dict[Text, Any]]:
+              reason: str) -> List[Dict[str, Any]]:
     """Create (or reuse) the ticket and tell the visitor what happens next."""
     live = get_staff().support_online()
     get_handoffs().create(tracker.sender_id, reason, transcript_of(tracker), live=live)
@@ -40,16 +40,16 @@ def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker,
 
 
 class ActionHumanHandoff(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_human_handoff"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[Text, Any]]:
+            domain: DomainDict) -> List[Dict[str, Any]]:
         return hand_over(dispatcher, tracker, handoff_reason(tracker))
 
 
 def handle_fallback(dispatcher: CollectingDispatcher,
-                    tracker: Tracker) -> List[Dict[Text, Any]]:
+                    tracker: Tracker) -> List[Dict[str, Any]]:
     """Asks to rephrase; when the previous message was not understood either, a person helps."""
     users = [e for e in tracker.events if e.get("event") == "user"]
     previous = ((users[-2].get("parse_data") or {}).get("intent") or {}).get("name") \
@@ -62,21 +62,21 @@ def handle_fallback(dispatcher: CollectingDispatcher,
 
 
 class ActionAskHandoffEmail(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_handoff_email"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[Text, Any]]:
+            domain: DomainDict) -> List[Dict[str, Any]]:
         send(dispatcher, handoff.ask_email())
         return []
 
 
 class ValidateHandoffForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_handoff_form"
 
-    async def validate_handoff_email(self, value, dispatcher, tracker,  # noqa: ANN001
-                                     domain):
+    async def validate_handoff_email(self, value: Any, dispatcher: CollectingDispatcher,
+                                     tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
         text = str(value or "")
         if flows.is_skip(text):
             return {"handoff_email": flows.NONE}
@@ -88,11 +88,11 @@ class ValidateHandoffForm(FormValidationAction):
 
 
 class ActionSubmitHandoffContact(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_submit_handoff_contact"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[Text, Any]]:
+            domain: DomainDict) -> List[Dict[str, Any]]:
         email = tracker.get_slot("handoff_email")
         if email and email != flows.NONE:
             get_handoffs().set_contact(tracker.sender_id, email)

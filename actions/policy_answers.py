@@ -4,20 +4,20 @@ and "yes" to the offer of a person."""
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.handoff import handle_fallback, hand_over
+from actions.handoff import hand_over, handle_fallback
 from actions.replies import latest_intent, offered_person, question_text, reading_of, send
 from actions.unanswered import LANGUAGE, answer_ref, record_gap
-from bot.policy.answers import Reply, full_section, no_section_yet
-from bot.policy.gaps import AnswerRef
-from bot.policy.document import load_policy
 from bot.conversation.policy_reply import answer
 from bot.conversation.routing import NOT_POLICY
+from bot.policy.answers import Reply, full_section, no_section_yet
+from bot.policy.document import load_policy
+from bot.policy.gaps import AnswerRef
 from bot.requests.store import app_secret
 
 log = logging.getLogger(__name__)
@@ -41,11 +41,11 @@ class ActionAnswerPolicy(Action):
     """Every policy question, every out-of-scope or unclear message: the router decides whether
     the policy answers it, comes close, or is silent; what is neither goes on as before."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer_policy"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+            domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         policy = load_policy()
         answered = answer(policy, reading_of(tracker))
         intent = latest_intent(tracker)
@@ -70,11 +70,11 @@ class ActionAnswerPolicy(Action):
 class ActionShowSection(Action):
     """Shows the full text of the section last answered from."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_show_section"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+            domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         policy = load_policy()
         section_id: Optional[str] = tracker.get_slot("last_section")
         if not section_id or not policy.has_section(section_id):
@@ -87,11 +87,11 @@ class ActionShowSection(Action):
 class ActionAnswerYes(Action):
     """"Yes" outside a form: to the offer of a person, a person; otherwise the help menu."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer_yes"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+            domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         if offered_person(tracker):
             return hand_over(dispatcher, tracker, "not_covered")
         dispatcher.utter_message(response="utter_help")

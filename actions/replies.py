@@ -7,9 +7,9 @@ from typing import Any, Dict, Optional
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.conversation.routing import Reading
 from bot.core.texts import button
 from bot.policy.answers import CONNECT, Reply
-from bot.conversation.routing import Reading
 
 
 def send(dispatcher: CollectingDispatcher, reply: Reply,

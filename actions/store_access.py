@@ -6,10 +6,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 from bot.policy.gaps import GapLog
-from bot.support.tickets import Handoffs
-from bot.staff.accounts import StaffDirectory
 from bot.requests.store import RequestStore
 from bot.retention.erasure import erase_requester_conversations
+from bot.staff.accounts import StaffDirectory
+from bot.support.tickets import Handoffs
 
 
 @lru_cache(maxsize=1)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Optional, Text, Type, cast
+from typing import Any, Dict, List, Optional, Type, cast
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -19,13 +19,12 @@ from actions.digressions import answer_digression, is_digression
 from actions.forms import class_name
 from actions.store_access import get_store
 from actions.transcripts import transcript_of
-from bot.conversation import faults
-from bot.conversation import flows
+from bot.conversation import faults, flows
 from bot.core import texts
+from bot.policy.document import load_policy
 from bot.requests import validators
 from bot.requests.ratelimit import RateLimited
 from bot.requests.registry import BY_KIND, KINDS, RequestKind
-from bot.policy.document import load_policy
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ FLOW_SLOTS = sorted({slot for flow in flows.FLOWS.values() for slot in flow.slot
 STATUS_SLOTS = ["status_reference", "status_email"]
 
 
-def reset(slots: List[str]) -> List[Dict[Text, Any]]:
+def reset(slots: List[str]) -> List[Dict[str, Any]]:
     return [SlotSet(slot, None) for slot in slots]
 
 
@@ -73,7 +72,7 @@ def idempotency_key(tracker: Tracker, kind: str) -> str:
     return f"{tracker.sender_id}:{kind}:{run}"
 
 
-def not_saved(dispatcher: CollectingDispatcher, kind: str, text: str) -> List[Dict[Text, Any]]:
+def not_saved(dispatcher: CollectingDispatcher, kind: str, text: str) -> List[Dict[str, Any]]:
     """The answers stay in their slots; `pending_submission` lets "try again" store them."""
     dispatcher.utter_message(text=text, buttons=[faults.retry_button()],
                              **faults.failure_metadata(BY_KIND[kind].submit_action))
@@ -81,7 +80,7 @@ def not_saved(dispatcher: CollectingDispatcher, kind: str, text: str) -> List[Di
 
 
 def store_request(kind: str, dispatcher: CollectingDispatcher,
-                  tracker: Tracker) -> List[Dict[Text, Any]]:
+                  tracker: Tracker) -> List[Dict[str, Any]]:
     """Store the confirmed answers of a `kind` flow, or keep them for "try again"."""
     flow = flows.FLOWS[kind]
     values = {slot: tracker.get_slot(slot) for slot in flow.slots}
@@ -122,11 +121,11 @@ class SubmitRequest(Action, ABC):
     def kind(self) -> str:
         """The request kind this action stores."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return BY_KIND[self.kind].submit_action
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[Text, Any]]:
+            domain: DomainDict) -> List[Dict[str, Any]]:
         if tracker.get_slot("request_abandoned"):
             return reset(FLOW_SLOTS)
         if tracker.get_slot("confirm_request") is not True:
@@ -139,11 +138,11 @@ class ActionRetry(Action):
     """"Try again" after a failure: store the request that could not be stored. (Inside a
     form, the form's validation reads "try again" instead: see `actions.forms`.)"""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_retry"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[Text, Any]]:
+            domain: DomainDict) -> List[Dict[str, Any]]:
         kind = tracker.get_slot(faults.PENDING_SLOT)
         if kind in flows.FLOWS and tracker.get_slot("account_email"):
             return store_request(kind, dispatcher, tracker)
@@ -172,11 +171,11 @@ class ActionCancelRequest(Action):
     """"Stop" during any flow, or after a request could not be saved: nothing is stored and the
     answers are forgotten, so a later "try again" cannot store what the visitor gave up."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_cancel_request"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[Text, Any]]:
+            domain: DomainDict) -> List[Dict[str, Any]]:
         if tracker.get_slot(faults.PENDING_SLOT):
             dispatcher.utter_message(text=faults.dropped())
         elif tracker.latest_action_name == "action_deactivate_loop":
@@ -187,11 +186,11 @@ class ActionCancelRequest(Action):
 
 
 class ValidateStatusForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_status_form"
 
-    async def validate_status_reference(self, value, dispatcher, tracker,  # noqa: ANN001
-                                        domain):
+    async def validate_status_reference(self, value: Any, dispatcher: CollectingDispatcher,
+                                        tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
         entities = [e.get("value") for e in (tracker.latest_message or {}).get("entities", [])
                     if e.get("entity") == "reference"]
         for candidate in entities + [str(value or "")]:
@@ -201,7 +200,8 @@ class ValidateStatusForm(FormValidationAction):
                 error = str(problem)
         return self._unusable("status_reference", error, dispatcher, tracker)
 
-    async def validate_status_email(self, value, dispatcher, tracker, domain):  # noqa: ANN001
+    async def validate_status_email(self, value: Any, dispatcher: CollectingDispatcher,
+                                    tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
         try:
             return {"status_email": validators.email(str(value or ""))}
         except validators.Invalid as problem:
@@ -209,7 +209,7 @@ class ValidateStatusForm(FormValidationAction):
 
     @staticmethod
     def _unusable(slot: str, problem: str, dispatcher: CollectingDispatcher,
-                  tracker: Tracker) -> Dict[Text, Any]:
+                  tracker: Tracker) -> Dict[str, Any]:
         """Not a reference or an address: a question in passing is answered, else explained."""
         if is_digression(tracker):
             answer_digression(dispatcher, tracker)
@@ -222,11 +222,11 @@ class ValidateStatusForm(FormValidationAction):
 class ActionCheckStatus(Action):
     """Answers only when reference and e-mail match; otherwise the same neutral reply."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_check_status"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[Text, Any]]:
+            domain: DomainDict) -> List[Dict[str, Any]]:
         reference = tracker.get_slot("status_reference")
         email = tracker.get_slot("status_email")
         answer = get_store().status_for(reference, email) if reference and email else None

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from actions.store_access import get_gaps
-from bot.policy.gaps import AnswerRef
 from bot.conversation.policy_reply import Answered
+from bot.policy.gaps import AnswerRef
 
 log = logging.getLogger(__name__)
 LANGUAGE = "en"

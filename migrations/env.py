@@ -1,7 +1,6 @@
 """Alembic environment: migrates the database named by DATABASE_URL (or the -x url)."""
 
 from alembic import context
-from sqlalchemy import pool
 
 from bot.storage.db import database_url, make_engine
 from bot.storage.models import Base

@@ -1,17 +1,37 @@
-"""Shared fixtures: the settings read anew for every test, the live stack (started once per test
-session, or found running), headless Chromium, and the request database on SQLite and
-PostgreSQL."""
+"""Fixtures for every test directory: the settings read anew for every test, the hypothesis
+profiles, headless Chromium, and the request database on SQLite and PostgreSQL.
+
+tests/unit has its own conftest.py for what only its tests use (the store with a clock, the
+cached encoder); the running stack is here, for tests/live and tests/browser alike. Helpers that
+are plain functions or classes are in tests/support/.
+"""
 
 from __future__ import annotations
 
 import shutil
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+from sqlalchemy import text
 
 import bot.core.settings as settings_module
 from bot.core.paths import VAR_DIR
 from bot.core.settings import load_settings
 from bot.devtools.stack import Stack
+from bot.storage.db import make_engine, upgrade
+from bot.storage.models import Base
+from tests.support.databases import (
+    copy_sqlite,
+    drop_postgres_database,
+    postgres_database,
+    sqlite_url,
+)
+
+# -- hypothesis: `full`, or `unit` with --hypothesis-profile=unit (tests/support/properties.py)
+
+hypothesis_settings.register_profile("full", max_examples=100)
+hypothesis_settings.register_profile("unit", max_examples=20)
+hypothesis_settings.load_profile("full")
 
 
 # -- the settings (bot.core.settings): read once per process, so once per test here ----------
@@ -49,6 +69,15 @@ def no_env_file(monkeypatch, tmp_path):
     return path
 
 
+@pytest.fixture
+def default_rate_limits(set_env, no_env_file):
+    """The built-in rate limits, whatever this machine's environment or .env says."""
+    from bot.requests import ratelimit
+    set_env(**{name: None for name in ratelimit.ENV_NAMES.values()})
+
+
+# -- headless Chromium (tests/browser, and the browser tests of tests/live) --------------------
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # As root in a closed network: no sandbox, and none of Chromium's own calls home.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -66,6 +95,51 @@ def browser():
         yield browser
         browser.close()
 
+
+# -- the request database, on SQLite and (where it answers) PostgreSQL ------------------------
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """An empty request database migrated to head once per session; tests get copies of it."""
+    path = tmp_path_factory.mktemp("template") / "requests.db"
+    upgrade(sqlite_url(path))
+    return path
+
+
+@pytest.fixture
+def migrated_sqlite(sqlite_template, tmp_path):
+    """`migrated_sqlite("name.db")`: the URL of an empty, migrated SQLite request database of
+    this test's own (in its tmp_path), as `upgrade()` would have made it, only faster."""
+    def make(name: str = "requests.db") -> str:
+        return copy_sqlite(sqlite_template, tmp_path / name)
+    return make
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    admin, name, url = postgres_database()
+    yield url
+    drop_postgres_database(admin, name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.db)])
+def database_url(request, migrated_sqlite):
+    """A migrated, empty request database of each kind. The PostgreSQL half is marked `db`
+    (`make unit` leaves it out; it skips, saying why, where PostgreSQL does not answer)."""
+    if request.param == "sqlite":
+        yield migrated_sqlite()
+        return
+    url = request.getfixturevalue("postgres_url")
+    upgrade(url)
+    yield url
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+# -- the running stack (tests/live and tests/browser) ------------------------------------------
 
 @pytest.fixture(scope="session")
 def live_stack():
@@ -94,82 +168,3 @@ def live_stack():
         yield stack
     finally:
         stack.stop()
-
-
-# -- the request database, on SQLite and (where it answers) PostgreSQL ------------------------
-
-import os  # noqa: E402
-import uuid  # noqa: E402
-
-from sqlalchemy import create_engine, text  # noqa: E402
-
-from bot.storage.db import make_engine, upgrade  # noqa: E402
-from bot.storage.models import Base  # noqa: E402
-
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _postgres_database():
-    """A fresh PostgreSQL database for this test session, or a skip saying why not."""
-    try:
-        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
-        with admin.connect() as connection:
-            name = f"privacy_test_{uuid.uuid4().hex[:8]}"
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # noqa: BLE001 - any failure means: no usable server here
-        pytest.skip(f"PostgreSQL at {POSTGRES_ADMIN_URL} is not available: {error.__class__.__name__}")
-    return admin, name, POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-@pytest.fixture(scope="session")
-def postgres_url():
-    admin, name, url = _postgres_database()
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    """A migrated, empty request database of each kind."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'requests.db'}"
-        upgrade(url)
-        yield url
-        return
-    url = request.getfixturevalue("postgres_url")
-    upgrade(url)
-    yield url
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
-
-
-# -- the request store with a clock the test sets -----------------------------------------------
-
-from bot.requests.store import RequestStore  # noqa: E402
-from tests.helpers import Clock  # noqa: E402
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def store(database_url, clock):
-    """Overridden by modules that need the store wired differently."""
-    store = RequestStore(make_engine(database_url), secret="test-secret", working_days=15,
-                         clock=clock)
-    yield store
-    store.engine.dispose()
-
-
-@pytest.fixture
-def default_rate_limits(set_env, no_env_file):
-    """The built-in rate limits, whatever this machine's environment or .env says."""
-    from bot.requests import ratelimit
-    set_env(**{name: None for name in ratelimit.ENV_NAMES.values()})

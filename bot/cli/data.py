@@ -13,6 +13,7 @@ from bot.mail.outbox import list_messages
 from bot.storage.db import database_url, make_engine, session_factory, transaction, upgrade
 
 if TYPE_CHECKING:
+    from bot.requests.store import RequestStore
     from bot.staff.accounts import StaffDirectory
 
 StaffAction = Callable[["StaffDirectory"], None]
@@ -23,7 +24,7 @@ def _iso(value: Any) -> Optional[str]:
     return value.isoformat() if value is not None else None
 
 
-def request_rows(store) -> List[Dict[str, Any]]:  # noqa: ANN001
+def request_rows(store: RequestStore) -> List[Dict[str, Any]]:
     return [{
         "reference": r.reference, "type": r.kind, "status": r.status, "email": r.email,
         "created_at": _iso(r.created_at), "due_at": _iso(r.due_at), "details": r.details,

@@ -17,13 +17,13 @@ from datetime import datetime, timedelta
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from bot.core import texts
-from bot.requests import validators
-from bot.requests.registry import BY_KIND, KINDS, RequestKind, TakesEffectAtOnce
-from bot.policy.answers import contact_line, quote
 from bot.core.masking import mask_email
+from bot.core.words import contains_any, words
+from bot.policy.answers import contact_line, quote
 from bot.policy.document import Policy
 from bot.policy.rights import right_quote
-from bot.core.words import contains_any, words
+from bot.requests import validators
+from bot.requests.registry import BY_KIND, KINDS, RequestKind, TakesEffectAtOnce
 
 Values = Dict[str, Optional[str]]  # a flow's slots as the tracker holds them
 

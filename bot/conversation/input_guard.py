@@ -66,7 +66,7 @@ def clean(text: Optional[str]) -> str:
 def is_button_command(text: str, intents: Collection[str]) -> bool:
     """`/affirm` as a button sends it: exactly one of our intents, nothing more."""
     match = BUTTON_COMMAND.fullmatch(text)
-    return bool(match) and match.group(1) in intents
+    return match is not None and match.group(1) in intents
 
 
 def neutralise_command(text: str, intents: Collection[str]) -> str:

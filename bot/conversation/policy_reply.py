@@ -5,13 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from bot.conversation.routing import (
+    CLOSEST,
+    DIRECT,
+    NOT_COVERED,
+    Decision,
+    Reading,
+    Thresholds,
+    decide,
+    load_thresholds,
+)
+from bot.nlu.evidence import by_section
 from bot.policy import answers
 from bot.policy.answers import Reply
 from bot.policy.coverage import Coverage, load_coverage
-from bot.nlu.evidence import by_section
 from bot.policy.document import Policy
-from bot.conversation.routing import (CLOSEST, DIRECT, NOT_COVERED, Decision, Reading, Thresholds, decide,
-                         load_thresholds)
 
 
 @dataclass(frozen=True)
@@ -36,7 +44,8 @@ def render(policy: Policy, decision: Decision, reading: Reading) -> Optional[Rep
     if decision.kind == DIRECT:
         if decision.parts:
             parts: List[Tuple[str, str, Optional[Sequence[float]]]] = []
-            for index, (section_id, text) in enumerate(zip(decision.sections, decision.parts)):
+            for index, (section_id, text) in enumerate(zip(decision.sections, decision.parts,
+                                                                  strict=True)):
                 parts.append((section_id, text, _scores(policy, reading, index).get(section_id)))
             return answers.answer_from_sections(policy, parts)
         section_id = decision.sections[0]

@@ -17,9 +17,9 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
-from bot.policy.coverage import PARTLY, SILENT, Coverage, Topic
-from bot.nlu.evidence import Evidence, Part
 from bot.core.paths import ROOT
+from bot.nlu.evidence import Evidence, Part
+from bot.policy.coverage import PARTLY, SILENT, Coverage, Topic
 
 DIRECT, CLOSEST, NOT_COVERED, NOT_POLICY = "direct", "closest", "not_covered", "not_policy"
 REPLY_KINDS = (DIRECT, CLOSEST, NOT_COVERED, NOT_POLICY)
@@ -77,7 +77,7 @@ class Reading:
     evidence: Optional[Evidence] = None
 
     @classmethod
-    def from_parse(cls, parse: Mapping) -> "Reading":
+    def from_parse(cls, parse: Mapping) -> Reading:
         """From a tracker's `latest_message` (or `/model/parse`)."""
         ranking = [(str(r.get("name")), float(r.get("confidence") or 0.0))
                    for r in parse.get("intent_ranking") or () if r.get("name")]
@@ -195,14 +195,15 @@ def decide(reading: Reading, coverage: Coverage, thresholds: Thresholds,
         return both
     section, confidence = reading.best_section()
     not_covered = reading.confidences.get(NOT_COVERED_INTENT, 0.0)
-    if section in known_sections and confidence >= thresholds.direct and confidence > not_covered:
+    if (section is not None and section in known_sections and confidence >= thresholds.direct
+            and confidence > not_covered):
         if support is None or support.get(section, 1.0) >= thresholds.evidence:
             return Decision(DIRECT, (section,), confidence=confidence)
         return Decision(CLOSEST, (section,), confidence=confidence)
     top, top_confidence = reading.top
     if reading.policy_mass >= thresholds.policy_mass or top.startswith(SECTION_PREFIX):
-        if section in known_sections and confidence >= thresholds.closest \
-                and confidence > not_covered:
+        if (section is not None and section in known_sections
+                and confidence >= thresholds.closest and confidence > not_covered):
             return Decision(CLOSEST, (section,), confidence=confidence)
         return Decision(NOT_COVERED, confidence=max(not_covered, reading.policy_mass))
     return Decision(NOT_POLICY, confidence=top_confidence)

@@ -14,8 +14,7 @@ import logging
 import re
 from typing import Any
 
-from bot.core.reference_shape import CODE_LENGTH, PREFIX_LENGTH, REFERENCE_ALPHABET, \
-    REFERENCE_SHAPE
+from bot.core.reference_shape import CODE_LENGTH, PREFIX_LENGTH, REFERENCE_ALPHABET, REFERENCE_SHAPE
 
 # The local part takes every character `validators.email` accepts (o'brien, a/b=c), or the part
 # before such a character would be left in the log. No look-behind: the leftmost match already
@@ -56,7 +55,7 @@ class PiiMaskingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # a broken format string must not lose the record
+        except Exception:  # noqa: BLE001 - a broken format string must not lose the record
             message = str(record.msg)
         masked = mask_pii(message)
         if masked != message or record.args:
@@ -80,14 +79,14 @@ def install_log_masking() -> None:
         return record
 
     logging.setLogRecordFactory(masked_factory)
-    logging._privacy_masking_installed = True  # type: ignore[attr-defined]
+    logging._privacy_masking_installed = True  # type: ignore[attr-defined]  # our own marker
 
 
 # -- free text kept for the legal department ------------------------------------------------------
 #
-# Questions the policy leaves unanswered are kept (bot.policy.gaps) for people to read: what the visitor
-# asked matters, who asked does not. So unlike a log line, where the last digits of a number tell
-# two apart, nothing of a value is kept: each becomes a placeholder that says what was there.
+# Questions the policy leaves unanswered are kept (bot.policy.gaps) for people to read: what the
+# visitor asked matters, who asked does not. So unlike a log line, where the last digits of a number
+# tell two apart, nothing of a value is kept: each becomes a placeholder that says what was there.
 
 EMAIL_PLACEHOLDER = "[e-mail]"
 PHONE_PLACEHOLDER = "[phone]"
@@ -103,7 +102,7 @@ _FREE_PHONE = re.compile(r"(?<!\d)\+?\(?\d[\d\s().-]{5,}\d(?!\d)")
 _DIGIT_RUN = re.compile(r"\d{6,}")
 
 
-def _reference_pattern() -> "re.Pattern[str]":
+def _reference_pattern() -> re.Pattern[str]:
     """References as visitors type them (bot.core.reference_shape): any three letters for the
     prefix, so that every kind of request is masked without a list of them, in any case, with
     or without the dash, read-alikes of the dropped letters too (`del 7k3m9q`, `DEL7K3M9Q`,
@@ -116,7 +115,7 @@ def _reference_pattern() -> "re.Pattern[str]":
 _REFERENCE = _reference_pattern()
 
 
-def _mask_reference(match: "re.Match[str]") -> str:
+def _mask_reference(match: re.Match[str]) -> str:
     """Only what can be a reference, so that "corrected", "sus really", "two-factor" or "THE
     POLICY" stay words: one as it is made (`DEL-7K3M9Q`); a code of letters and digits, however
     it is joined (`del 7k3m9q`, `COR7K3M9Q`); or a code of the alphabet's characters only,
@@ -131,7 +130,7 @@ def _mask_reference(match: "re.Match[str]") -> str:
     return text
 
 
-def _mask_free_phone(match: "re.Match[str]") -> str:
+def _mask_free_phone(match: re.Match[str]) -> str:
     raw = match.group(0)
     digits = re.sub(r"\D", "", raw)
     if len(digits) < 7 or _DATE.match(raw.strip()):
@@ -165,7 +164,7 @@ videopro weidijia tianjin
 _NAME_WORD = r"[^\W\d_](?:[^\W\d_]|['\u2019-](?=[^\W\d_]))*"
 
 
-def _name_trigger(phrases: str, most_words: int) -> "re.Pattern[str]":
+def _name_trigger(phrases: str, most_words: int) -> re.Pattern[str]:
     return re.compile(rf"(?i:\b(?:{phrases}))\s+(?P<words>{_NAME_WORD}"
                       rf"(?:\s+{_NAME_WORD}){{0,{most_words - 1}}})")
 
@@ -206,7 +205,7 @@ def _name_length(words: str, strict: bool) -> int:
     return taken
 
 
-def _mask_name(match: "re.Match[str]", strict: bool) -> str:
+def _mask_name(match: re.Match[str], strict: bool) -> str:
     words = match.group("words")
     taken = _name_length(words, strict)
     if not taken:
@@ -218,7 +217,7 @@ def _mask_name(match: "re.Match[str]", strict: bool) -> str:
     return f"{lead}{NAME_PLACEHOLDER}{rest}"
 
 
-def _mask_name_zh(match: "re.Match[str]") -> str:
+def _mask_name_zh(match: re.Match[str]) -> str:
     name = match.group("name")
     if name[0] in _NOT_A_NAME_START_ZH or name.startswith(_NOT_A_NAME_ZH):
         return match.group(0)

@@ -27,8 +27,7 @@ import os
 import secrets
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Union, get_args, get_origin, \
-    get_type_hints
+from typing import Any, Dict, List, Mapping, Optional, Union, get_args, get_origin, get_type_hints
 
 from bot.core.paths import ENV_FILE, MODELS_DIR
 
@@ -166,7 +165,7 @@ class Settings:
                 if "variable" in item.metadata}
 
     @classmethod
-    def from_sources(cls, env: Mapping[str, str], env_file: Mapping[str, str]) -> "Settings":
+    def from_sources(cls, env: Mapping[str, str], env_file: Mapping[str, str]) -> Settings:
         """Settings from the environment `env` over the `.env` values `env_file`, over the
         defaults; blank values count as not set. Raises `SettingsError` for a value that is
         not of its variable's type."""
@@ -226,7 +225,7 @@ def _parse(variable: str, raw: str, kind: Any) -> Any:
 DEFAULTS = Settings()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_settings() -> Settings:
     """This process's settings: the environment, then `.env`, then the defaults; read once
     (`load_settings.cache_clear()` reads again)."""

@@ -31,7 +31,7 @@ import string
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union, cast
 
 import yaml
 
@@ -202,18 +202,18 @@ class Catalogue:
         return template.format(**values)
 
     def text(self, key: str, language: str = DEFAULT_LANGUAGE, **values: Any) -> str:
-        entry = self._typed(key, language, "text")
-        return self._fill(entry, entry.value, language, values)  # type: ignore[arg-type]
+        entry = self._typed(key, language, "text")  # so its value is a str
+        return self._fill(entry, cast(str, entry.value), language, values)
 
     def buttons(self, key: str, language: str = DEFAULT_LANGUAGE,
                 **values: Any) -> List[Button]:
-        entry = self._typed(key, language, "buttons")
+        entry = self._typed(key, language, "buttons")  # so its value is a tuple of buttons
         return [{"title": self._fill(entry, b["title"], language, values),
-                 "payload": b["payload"]} for b in entry.value]  # type: ignore[union-attr]
+                 "payload": b["payload"]} for b in cast(Tuple[Button, ...], entry.value)]
 
     def button(self, key: str, language: str = DEFAULT_LANGUAGE, **values: Any) -> Button:
-        entry = self._typed(key, language, "button")
-        button: Button = entry.value  # type: ignore[assignment]
+        entry = self._typed(key, language, "button")  # so its value is one button
+        button = cast(Button, entry.value)
         return {"title": self._fill(entry, button["title"], language, values),
                 "payload": button["payload"]}
 

@@ -77,7 +77,8 @@ def _stemmed_synonyms(table: Dict[str, str]) -> Dict[str, FrozenSet[str]]:
     return {k: frozenset(v) for k, v in out.items()}
 
 
-_SUFFIXES = ("ations", "ation", "ions", "ion", "ings", "ing", "ies", "ied", "ers", "er", "es", "ed", "ly", "s", "y", "e")
+_SUFFIXES = ("ations", "ation", "ions", "ion", "ings", "ing", "ies", "ied", "ers", "er", "es", "ed",
+             "ly", "s", "y", "e")
 
 
 def stem(word: str) -> str:

@@ -20,14 +20,14 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
 import httpx
 from sqlalchemy import select
 
-from bot.core.paths import ROOT, VAR_DIR
+from bot.core.paths import VAR_DIR
 from bot.devtools.stack import BIN, WEB_APP, Stack, child_environment, is_healthy
 
 STOCK_DIR = VAR_DIR / "bench" / "stock"
@@ -35,7 +35,8 @@ STOCK_PORT = 5015
 
 POLICY_QUESTIONS = [
     "do you sell my personal data", "where is my data stored", "how do you protect my data",
-    "what information do you collect", "can children use videopro", "who do I contact about privacy",
+    "what information do you collect", "can children use videopro",
+    "who do I contact about privacy",
     "will you email me promotions", "what if the privacy policy changes",
     "how long do you keep my data", "is my name personal information",
 ]

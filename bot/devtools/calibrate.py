@@ -28,7 +28,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
-from bot.conversation.routing import CALIBRATION_FILE, NOT_COVERED_INTENT, SECTION_PREFIX, Thresholds
+from bot.conversation.routing import (
+    CALIBRATION_FILE,
+    NOT_COVERED_INTENT,
+    SECTION_PREFIX,
+    Thresholds,
+)
 
 GRID = tuple(round(0.05 * i, 2) for i in range(2, 20))
 
@@ -126,7 +131,7 @@ def evidence_floor(share: float) -> float:
     similarity = encoder.encode([t for _, t in examples]) @ policy_vectors.T
     sections = np.array([s.section_id for s in sentences])
     best = [float(row[sections == section].max()) for (section, _), row in
-            zip(examples, similarity)]
+            zip(examples, similarity, strict=True)]
     return round(float(np.quantile(best, 1.0 - share)), 3)
 
 
@@ -149,7 +154,8 @@ def write(path: Path, chosen: Thresholds, rows: Sequence[Row], count: int,
         "tradeoff": [{"threshold": r.threshold, "answered": round(r.answered, 4),
                       "precision": round(r.precision, 4), "wrong": r.wrong} for r in rows],
     }
-    header = ("# Written by `python -m bot calibrate` (make calibrate); read by the action server's\n"
+    header = ("# Written by `python -m bot calibrate` (make calibrate); read by the action "
+              "server's\n"
               "# router (bot/routing.py). Do not edit by hand: re-run after changing data/nlu.\n")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(header + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

@@ -22,12 +22,19 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import httpx
 import yaml
 
+from bot.conversation.policy_reply import support
+from bot.conversation.routing import (
+    CLOSEST,
+    NOT_COVERED,
+    Reading,
+    Thresholds,
+    decide,
+    is_routed,
+    load_thresholds,
+)
+from bot.core.settings import Settings, load_settings
 from bot.policy.coverage import load_coverage
 from bot.policy.document import Policy, load_policy
-from bot.conversation.policy_reply import support
-from bot.conversation.routing import (CLOSEST, NOT_COVERED, Reading, Thresholds, decide, is_routed,
-                         load_thresholds)
-from bot.core.settings import Settings, load_settings
 from bot.requests.registry import BY_INTENT
 
 OUT_OF_SCOPE_INTENTS = ("out_of_scope", "nlu_fallback")

@@ -23,13 +23,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, TextIO
 
 import httpx
 
-from bot.storage.db import ensure_database, upgrade
 from bot.core.paths import ROOT
 from bot.core.settings import Settings, environment_for_child, load_settings
+from bot.storage.db import ensure_database, upgrade
 
 BIN = Path(sys.executable).parent
 RASA = [str(BIN / "python"), "-m", "bot.rasa.entry"]  # rasa, with personal data masked in logs
@@ -129,7 +129,7 @@ def prepare_tracker_store(env: Dict[str, str]) -> None:
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
 
 
-def _print(message: str, stream: Optional[object] = None) -> None:
+def _print(message: str, stream: Optional[TextIO] = None) -> None:
     """print(), except that a closed terminal (SIGHUP) does not stop the stopping."""
     try:
         print(message, file=stream or sys.stdout, flush=True)
@@ -293,7 +293,8 @@ class Stack:
 
     def _prepare(self) -> None:
         if not self.settings.model_path.exists():
-            raise FileNotFoundError(f"no trained model at {self.settings.model_path}: run `make run`")
+            raise FileNotFoundError(
+                f"no trained model at {self.settings.model_path}: run `make run`")
         database = self.extra_env.get("DATABASE_URL")
         self._say("Applying the request database migrations")
         if database:
@@ -414,7 +415,7 @@ def run_foreground(workers: int = 1, services: Optional[Sequence[Service]] = Non
     if stack.stopping.is_set():
         return 0
     if stack.all_healthy():
-        print("==> The assistant is already running: http://localhost:%d" % stack.settings.web_port)
+        print(f"==> The assistant is already running: http://localhost:{stack.settings.web_port}")
         return 0
     code = 0
     try:

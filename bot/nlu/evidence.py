@@ -31,7 +31,8 @@ _QUESTION_START = (r"(?:(?:in|for|to|with|from|at|on|by|under)\s+)?"  # "in whic
                    r"(?:who|whom|what|where|when|why|how|which|whose|do|does|did|is|are|was|were|"
                    r"can|could|will|would|should|shall|may|might|have|has)\b")
 _SPLIT = re.compile(
-    r"(?:\?\s*|;\s*|,?\s+(?:and|also|and also|plus|as well as)\s+|\.\s+)(?=" + _QUESTION_START + ")",
+    r"(?:\?\s*|;\s*|,?\s+(?:and|also|and also|plus|as well as)\s+|\.\s+)"
+    r"(?=" + _QUESTION_START + ")",
     re.IGNORECASE)
 
 
@@ -91,7 +92,7 @@ class Evidence:
         return data
 
     @classmethod
-    def from_dict(cls, data: Any) -> Optional["Evidence"]:
+    def from_dict(cls, data: Any) -> Optional[Evidence]:
         """None for anything that is not evidence (an older model, a button payload)."""
         if not isinstance(data, dict) or not isinstance(data.get("scores"), list):
             return None
@@ -143,6 +144,6 @@ def by_section(policy: Policy, scores: Sequence[float],
     if len(scores) != len(sentences) or evidence_digest != digest(sentences):
         return None
     out: Dict[str, List[float]] = {}
-    for sentence, score in zip(sentences, scores):
+    for sentence, score in zip(sentences, scores, strict=True):
         out.setdefault(sentence.section_id, []).append(float(score))
     return out

@@ -11,7 +11,7 @@ probabilities.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Sequence, Tuple, Union
 
 import numpy as np
 import scipy.sparse
@@ -20,7 +20,10 @@ Block = Union[np.ndarray, scipy.sparse.spmatrix]
 
 
 def _row(block: Block) -> np.ndarray:
-    return block.toarray() if scipy.sparse.issparse(block) else np.asarray(block)
+    if scipy.sparse.issparse(block):
+        sparse: Any = block  # scipy has no type hints, so issparse() cannot narrow the union
+        return sparse.toarray()
+    return np.asarray(block)
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,9 @@ class LinearModel:
                 "bias": self.bias}
 
     @classmethod
-    def from_arrays(cls, data: Mapping[str, np.ndarray]) -> "LinearModel":
-        blocks = tuple((str(o), int(w)) for o, w in zip(data["origins"], data["widths"]))
+    def from_arrays(cls, data: Mapping[str, np.ndarray]) -> LinearModel:
+        blocks = tuple((str(o), int(w)) for o, w in zip(data["origins"], data["widths"],
+                                                               strict=True))
         return cls(tuple(str(x) for x in data["labels"]), blocks, np.asarray(data["weights"]),
                    np.asarray(data["bias"]))
 

@@ -118,7 +118,8 @@ def select_sentences(policy: Policy, section: Section, question: str,
     lexical = [_score(policy, query, s) for s in pool]
     if scores is not None and len(scores) == len(pool):
         top_lexical = max(lexical) or 1.0
-        combined = [float(c) + LEXICAL_WEIGHT * w / top_lexical for c, w in zip(scores, lexical)]
+        combined = [float(c) + LEXICAL_WEIGHT * w / top_lexical for c, w in zip(scores, lexical,
+                                                                                strict=True)]
         floor = KEEP_SHARE
     else:
         combined = lexical

@@ -39,7 +39,7 @@ class Cue:
     prefix: bool
 
     @classmethod
-    def parse(cls, text: str) -> "Cue":
+    def parse(cls, text: str) -> Cue:
         prefix = text.endswith("*")
         return cls(tuple(_words(text.rstrip("*"))), prefix)
 

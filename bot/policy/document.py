@@ -122,7 +122,8 @@ def split_sentences(paragraph: str) -> List[str]:
 
 
 def normalise_paragraph(raw: str) -> str:
-    """Undo the publishing glitches that make numbered items unreadable ("1Mail and message push.When")."""
+    """Undo the publishing glitches that make numbered items unreadable
+    ("1Mail and message push.When")."""
     text = " ".join(raw.split())
     text = _NUMBERED_ITEM.sub(r"\1. ", text)
     return _GLUED_SENTENCE.sub(". ", text)
@@ -179,7 +180,8 @@ def parse_policy(text: str, section_map: dict) -> Policy:
         starts.append(position)
         cursor = position + len(entry["starts_with"])
 
-    heading_offsets = [_heading_before(text, s, e["heading"]) for s, e in zip(starts, entries)]
+    heading_offsets = [_heading_before(text, s, e["heading"]) for s, e in zip(starts, entries,
+                                                                                strict=True)]
     header = text[: heading_offsets[0] if heading_offsets[0] is not None else starts[0]]
     title = next((line.strip() for line in header.splitlines() if line.strip()), "")
     date_match = _EFFECTIVE_DATE.search(header)

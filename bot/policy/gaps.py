@@ -32,12 +32,13 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import yaml
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
-from bot.storage.db import session_factory, transaction
 from bot.core.masking import mask_free_text
-from bot.storage.models import AnswerFeedback, PolicyGap
-from bot.mail.outbox import utcnow
 from bot.core.paths import SECTION_MAP
+from bot.mail.outbox import utcnow
+from bot.storage.db import session_factory, transaction
+from bot.storage.models import AnswerFeedback, PolicyGap
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ class AnswerRef:
                 "token": self.token(secret, sender)}
 
     @classmethod
-    def from_payload(cls, data: Any, secret: str, sender: str) -> "AnswerRef":
+    def from_payload(cls, data: Any, secret: str, sender: str) -> AnswerRef:
         """The ref a page sent back; ValueError when the shape is wrong, a field is not one of
         the known values or too long, or the token does not match this sender."""
         shaped = clean_answer_payload(data)
@@ -281,7 +282,7 @@ class GapLog:
         total = sum(t.count for t in topics)
         return GapReport(topics, week_counts, sections, total, now)
 
-    def _topics(self, session, examples: int) -> Tuple[TopicGaps, ...]:  # noqa: ANN001
+    def _topics(self, session: Session, examples: int) -> Tuple[TopicGaps, ...]:
         kinds: Dict[Optional[str], Dict[str, int]] = {}
         for topic, kind, count in session.execute(
                 select(PolicyGap.topic, PolicyGap.reply_kind, func.count())
@@ -294,7 +295,7 @@ class GapLog:
                      for topic, by_kind in ranked)
 
     @staticmethod
-    def _examples(session, topic: Optional[str], limit: int) -> Tuple[str, ...]:  # noqa: ANN001
+    def _examples(session: Session, topic: Optional[str], limit: int) -> Tuple[str, ...]:
         if limit <= 0:
             return ()
         condition = PolicyGap.topic.is_(None) if topic is None else PolicyGap.topic == topic
@@ -310,7 +311,7 @@ class GapLog:
         return tuple(seen)
 
     @staticmethod
-    def _weeks(session, weeks: int, now: datetime) -> Tuple[WeekCount, ...]:  # noqa: ANN001
+    def _weeks(session: Session, weeks: int, now: datetime) -> Tuple[WeekCount, ...]:
         current = week_start(now)
         first = current - timedelta(weeks=weeks - 1)
         start = datetime.combine(first, time(0), tzinfo=timezone.utc)
@@ -325,7 +326,7 @@ class GapLog:
                                counts[i]) for i in range(weeks))
 
     @staticmethod
-    def _sections(session) -> Tuple[SectionRating, ...]:  # noqa: ANN001
+    def _sections(session: Session) -> Tuple[SectionRating, ...]:
         by_section: Dict[Optional[str], List[int]] = {}
         for section, helpful, count in session.execute(
                 select(AnswerFeedback.section, AnswerFeedback.helpful, func.count())

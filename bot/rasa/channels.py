@@ -37,7 +37,7 @@ from bot.nlu.encoding_cache import Prefetcher, process_cache
 log = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
-_PREFETCHER: "Prefetcher | None" = None
+_PREFETCHER: Prefetcher | None = None
 
 
 def prefetcher() -> Prefetcher:
@@ -116,7 +116,7 @@ def json_object(request: Request) -> Dict[str, Any]:
     try:
         data = request.json
     except Exception:  # noqa: BLE001 - sanic raises its own 400 for bad JSON
-        raise InvalidUsage("The body must be JSON.")
+        raise InvalidUsage("The body must be JSON.") from None
     if not isinstance(data, dict):
         raise InvalidUsage('The body must be a JSON object: {"sender": ..., "message": ...}')
     return data

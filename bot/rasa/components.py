@@ -12,7 +12,7 @@ question; the result travels in the parse data to the action server (`bot.nlu.ev
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text, Type
+from typing import Any, Dict, List, Optional, Type
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -54,23 +54,23 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         return [Tokenizer]
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {**DenseFeaturizer.get_default_config(), "scale": 1.0, "sequence_features": True}
 
     @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
+    def validate_config(cls, config: Dict[str, Any]) -> None:
         if float(config.get("scale", 1.0)) <= 0:
             raise ValueError("SentenceEncoderFeaturizer: `scale` must be positive")
 
-    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+    def __init__(self, config: Dict[str, Any], name: str) -> None:
         super().__init__(name, config)
         self.scale = float(self._config["scale"])
         self.sequence_features = bool(self._config["sequence_features"])
         self.encoder = load_encoder()
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "SentenceEncoderFeaturizer":
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> SentenceEncoderFeaturizer:
         return cls(config, execution_context.node_name)
 
     def _token_matrix(self, message: Message, encoded: Encoded) -> Optional[np.ndarray]:
@@ -91,7 +91,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         texts = [m.get(TEXT) for m in messages]
         encodings = (process_cache().encode(texts, self.encoder.encode_detailed) if cached
                      else self.encoder.encode_detailed(texts))
-        for message, encoded in zip(messages, encodings):
+        for message, encoded in zip(messages, encodings, strict=True):
             message.set(SENTENCE_VECTOR, encoded.sentence)
             sequence = self._token_matrix(message, encoded) if self.sequence_features else None
             if self.sequence_features and sequence is None:
@@ -121,10 +121,10 @@ class PolicyEvidence(GraphComponent):
         return [SentenceEncoderFeaturizer]
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {}
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+    def __init__(self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
                  part_classifier: Optional[linear.LinearModel] = None) -> None:
         self.config = {**self.get_default_config(), **config}
         self.model_storage = model_storage
@@ -138,8 +138,8 @@ class PolicyEvidence(GraphComponent):
         self.policy_vectors = self.encoder.encode([s.text for s in sentences])
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "PolicyEvidence":
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> PolicyEvidence:
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -155,8 +155,8 @@ class PolicyEvidence(GraphComponent):
         return self.resource
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "PolicyEvidence":
+    def load(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> PolicyEvidence:
         part_classifier = None
         try:
             with model_storage.read_from(resource) as directory:
@@ -176,7 +176,7 @@ class PolicyEvidence(GraphComponent):
             clauses = evidence.split_clauses(message.get(TEXT))
             parts = []
             if len(clauses) >= 2:
-                parts = list(zip(clauses, self.encoder.encode(clauses)))
+                parts = list(zip(clauses, self.encoder.encode(clauses), strict=True))
             found = evidence.gather(vector, self.policy_vectors, self.digest, parts,
                                     self.part_classifier)
             message.set(evidence.EVIDENCE_KEY, found.to_dict(), add_to_output=True)
@@ -210,10 +210,10 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         return []
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {"max_iter": 500, "random_state": 42, "ranking_length": 10}
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+    def __init__(self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
                  model: Optional[linear.LinearModel] = None) -> None:
         self.config = {**self.get_default_config(), **config}
         self.model_storage = model_storage
@@ -221,8 +221,8 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         self.model = model
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "LinearIntentClassifier":
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> LinearIntentClassifier:
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -238,8 +238,8 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         return self.resource
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "LinearIntentClassifier":
+    def load(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> LinearIntentClassifier:
         model = None
         try:
             with model_storage.read_from(resource) as directory:

@@ -9,12 +9,12 @@ and request reference codes so `SpacyEntityExtractor` can hand them to forms.
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, cast
 
 import spacy
 from spacy.language import Language
+from spacy.pipeline import EntityRuler
 
 from bot.core.paths import SPACY_PIPELINE
 from bot.requests.references import PREFIXES, REFERENCE_ALPHABET
@@ -56,12 +56,13 @@ def entity_patterns() -> List[Dict]:
 def build_pipeline() -> Language:
     nlp = spacy.blank("en")
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-    ruler = nlp.add_pipe("entity_ruler", config={"overwrite_ents": True})
+    ruler = cast(EntityRuler, nlp.add_pipe("entity_ruler", config={"overwrite_ents": True}))
     nlp.initialize()  # loads the lookup tables from spacy-lookups-data into the pipeline
     ruler.add_patterns(entity_patterns())
     nlp.meta["name"] = PIPELINE_NAME
     nlp.meta["version"] = PIPELINE_VERSION
-    nlp.meta["description"] = "Blank English + lookup lemmatizer + entity ruler (email, phone, reference)"
+    nlp.meta["description"] = ("Blank English + lookup lemmatizer + entity ruler "
+                               "(email, phone, reference)")
     return nlp
 
 

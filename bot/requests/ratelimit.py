@@ -16,7 +16,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence, Tuple
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -79,6 +79,10 @@ class Limit:
     window: timedelta
 
 
+# One check for `enforce`: (limit, the counted table's created_at column, what counts).
+Check = Tuple[Limit, Any, Sequence[Any]]
+
+
 def limit(what: str, settings: Optional[Settings] = None) -> Limit:
     """The limit in force: the count the settings give (the default, or the environment's /
     `.env`'s number)."""
@@ -102,7 +106,7 @@ def lock(session: Session, *keys: str) -> None:
         session.execute(text("UPDATE verification_codes SET id = id WHERE 0"))
 
 
-def retry_after(session: Session, rule: Limit, created_at, conditions: Sequence,  # noqa: ANN001
+def retry_after(session: Session, rule: Limit, created_at: Any, conditions: Sequence[Any],
                 now: datetime) -> Optional[timedelta]:
     """None while there is room for one more under `rule`; otherwise how long until there is.
 
@@ -119,7 +123,7 @@ def retry_after(session: Session, rule: Limit, created_at, conditions: Sequence,
     return newest[-1] + rule.window - now
 
 
-def enforce(session: Session, now: datetime, *checks) -> None:  # noqa: ANN002
+def enforce(session: Session, now: datetime, *checks: Check) -> None:
     """Raise `RateLimited` when any of `checks` — (limit, created_at column, conditions) — has
     no room; with several, the one that lasts longest."""
     refused = []

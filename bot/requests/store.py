@@ -14,21 +14,18 @@ from typing import Any, Callable, Dict, List, Optional
 from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from bot.requests import lifecycle
-
-from bot.requests import ratelimit
-
-from bot.requests import verification
-from bot.storage.db import make_engine, session_factory, transaction
-from bot.core.masking import mask_email
 from bot.core import texts
-from bot.storage.models import PrivacyRequest, RequestEvent
+from bot.core.masking import mask_email
+from bot.core.settings import load_settings
 from bot.mail.outbox import enqueue, utcnow
+from bot.requests import lifecycle, ratelimit, verification
 from bot.requests.notifications import status_email
 from bot.requests.references import new_reference
 from bot.requests.registry import BY_KIND, NAMES
-from bot.core.settings import load_settings
+from bot.storage.db import make_engine, session_factory, transaction
+from bot.storage.models import PrivacyRequest, RequestEvent
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +192,7 @@ class RequestStore:
         return Submitted(reference=request.reference, kind=request.kind, status=request.status,
                          due_at=request.due_at, created=created, duplicate=duplicate)
 
-    def _move(self, session, request: PrivacyRequest, target: str, actor: str,  # noqa: ANN001
+    def _move(self, session: Session, request: PrivacyRequest, target: str, actor: str,
               note: Optional[str], now: datetime) -> None:
         lifecycle.check_transition(request.status, target, note)
         session.add(RequestEvent(request_id=request.id, from_status=request.status,

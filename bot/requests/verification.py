@@ -1,8 +1,8 @@
 """One-time codes that prove a requester can read the account's mailbox.
 
 Six digits, valid 15 minutes, 5 tries; at most 5 an hour per address and per conversation
-(`bot.requests.ratelimit`). Only an HMAC of the code is stored (keyed with the installation's secret and a
-per-code salt), so a copy of the database does not reveal live codes.
+(`bot.requests.ratelimit`). Only an HMAC of the code is stored (keyed with the installation's secret
+and a per-code salt), so a copy of the database does not reveal live codes.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from sqlalchemy import select
-from sqlalchemy.sql import Select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
-from bot.requests import ratelimit
 from bot.core.masking import mask_email
 from bot.core.texts import text
-from bot.storage.models import VerificationCode
 from bot.mail.outbox import enqueue, utcnow
+from bot.requests import ratelimit
+from bot.storage.models import VerificationCode
 
 log = logging.getLogger(__name__)
 

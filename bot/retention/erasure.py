@@ -23,11 +23,20 @@ from bot.mail.outbox import utcnow
 from bot.requests import lifecycle
 from bot.requests.registry import KINDS
 from bot.retention.ages import plural
-from bot.retention.trackers import (TrackerAccess, TrackerErasure, TrackerUnavailable,
-                                    tracker_from_environment)
+from bot.retention.trackers import (
+    TrackerAccess,
+    TrackerErasure,
+    TrackerUnavailable,
+    tracker_from_environment,
+)
 from bot.storage.db import transaction
-from bot.storage.models import (AuditEntry, HandoffMessage, HandoffTicket, PrivacyRequest,
-                                VerificationCode)
+from bot.storage.models import (
+    AuditEntry,
+    HandoffMessage,
+    HandoffTicket,
+    PrivacyRequest,
+    VerificationCode,
+)
 
 log = logging.getLogger(__name__)
 

@@ -25,14 +25,24 @@ from bot.mail.outbox import FAILED, SENT, utcnow
 from bot.policy.gaps import GapLog
 from bot.requests import lifecycle, ratelimit
 from bot.retention.ages import age_words, plural
+
 # `erase_requester_conversations` is also imported from here: the eraser that whoever builds a
 # serving `RequestStore` hands it (bot.requests.store.Eraser).
 from bot.retention.erasure import UNSYNCED, erase_requester_conversations, pending_erasures
-from bot.retention.trackers import SqlTracker, TrackerAccess, TrackerUnavailable, \
-    tracker_from_environment
+from bot.retention.trackers import (
+    SqlTracker,
+    TrackerAccess,
+    TrackerUnavailable,
+    tracker_from_environment,
+)
 from bot.storage.db import make_engine, session_factory, transaction
-from bot.storage.models import HandoffMessage, HandoffTicket, OutboxMessage, PrivacyRequest, \
-    VerificationCode
+from bot.storage.models import (
+    HandoffMessage,
+    HandoffTicket,
+    OutboxMessage,
+    PrivacyRequest,
+    VerificationCode,
+)
 from bot.support.tickets import CLOSED as HANDOFF_CLOSED
 
 __all__ = ["PurgeReport", "describe", "erase_requester_conversations", "purge"]
@@ -40,7 +50,8 @@ __all__ = ["PurgeReport", "describe", "erase_requester_conversations", "purge"]
 log = logging.getLogger(__name__)
 
 CLOSED_STATUSES = (lifecycle.COMPLETED, lifecycle.REJECTED)
-# Codes are counted by the rate limits on sending them (`bot.requests.ratelimit`) while in these windows.
+# Codes are counted by the rate limits on sending them (`bot.requests.ratelimit`) while in these
+# windows.
 CODE_RATE_WINDOW = max(ratelimit.CODES_PER_EMAIL_WINDOW, ratelimit.CODES_PER_CONVERSATION_WINDOW)
 
 

@@ -22,8 +22,20 @@ from typing import Optional, Sequence, Tuple, Union
 from urllib.parse import quote
 
 import httpx
-from sqlalchemy import (Column, Float, Integer, MetaData, String, Table, Text, create_engine,
-                        delete, func, inspect, select)
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    func,
+    inspect,
+    select,
+)
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 

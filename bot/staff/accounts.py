@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from bot.mail.outbox import utcnow
 from bot.storage.db import make_engine, session_factory, transaction
 from bot.storage.models import AuditEntry, StaffUser
-from bot.mail.outbox import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,10 @@ def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
                             maxmem=64 * 1024 * 1024)
-    encode = lambda raw: base64.b64encode(raw).decode()  # noqa: E731
+
+    def encode(raw: bytes) -> str:
+        return base64.b64encode(raw).decode()
+
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${encode(salt)}${encode(digest)}"
 
 

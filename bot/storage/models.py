@@ -5,12 +5,22 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import (JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import declarative_base, relationship
 from sqlalchemy.types import TypeDecorator
 
-Base = declarative_base()
+# Any: SQLAlchemy 1.4 has no type hints (without an annotation mypy rejects it as a base class).
+Base: Any = declarative_base()
 
 
 class UTCDateTime(TypeDecorator):

@@ -17,13 +17,14 @@ from typing import Any, Dict, List, Optional
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
-from bot.storage.db import make_engine, session_factory, transaction
-from bot.core.masking import mask_email
 from bot.core import texts
-from bot.storage.models import HandoffMessage, HandoffTicket
+from bot.core.masking import mask_email
 from bot.mail.outbox import enqueue, utcnow
 from bot.staff.accounts import record
+from bot.storage.db import make_engine, session_factory, transaction
+from bot.storage.models import HandoffMessage, HandoffTicket
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class Handoffs:
         self.engine = engine or make_engine()
         self.sessions = session_factory(self.engine)
 
-    def _active(self, session, conversation_id: str) -> Optional[HandoffTicket]:  # noqa: ANN001
+    def _active(self, session: Session, conversation_id: str) -> Optional[HandoffTicket]:
         return session.execute(select(HandoffTicket).where(
             HandoffTicket.conversation_id == conversation_id,
             HandoffTicket.status.in_((WAITING, OPEN))).order_by(HandoffTicket.id.desc())

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, AsyncIterator, Dict, List, Optional
 
 import httpx
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,10 +28,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.conversation import input_guard
-from bot.policy.gaps import AnswerRef, clean_answer_payload
 from bot.core.masking import install_log_masking
-from bot.core.texts import text
 from bot.core.settings import Settings, load_settings
+from bot.core.texts import text
+from bot.policy.gaps import AnswerRef, clean_answer_payload
 from bot.requests.store import app_secret
 from bot.web.staff import SESSION_LIFETIME, StaffServices
 from bot.web.staff import routes as staff_routes
@@ -193,7 +193,7 @@ def create_app(settings: Optional[Settings] = None,
              "author": line["author"]} for line in lines]})
 
     @contextlib.asynccontextmanager
-    async def lifespan(_app: Starlette):  # noqa: ANN202
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         task = asyncio.create_task(deliver_outbox_forever()) if deliver_mail else None
         yield
         if task:
@@ -217,8 +217,8 @@ def create_app(settings: Optional[Settings] = None,
 
 async def deliver_outbox_forever(interval: float = 10.0) -> None:
     """Send the outbox over SMTP every few seconds, when SMTP is configured."""
-    from bot.storage.db import make_engine, session_factory
     from bot.mail.smtp import deliver_due, smtp_settings
+    from bot.storage.db import make_engine, session_factory
 
     settings = smtp_settings()
     if settings is None:
@@ -228,7 +228,7 @@ async def deliver_outbox_forever(interval: float = 10.0) -> None:
     while True:
         try:
             await asyncio.to_thread(deliver_due, sessions, settings)
-        except Exception as error:  # keep the web app serving; the next round retries
+        except Exception as error:  # noqa: BLE001 - keep serving; the next round retries
             log.warning("Outbox delivery round failed: %s", type(error).__name__)
         await asyncio.sleep(interval)
 

@@ -15,8 +15,13 @@ from typing import List
 from starlette.routing import Route
 
 from bot.web.staff import auth, gaps, handoffs, requests
-from bot.web.staff.common import (FORMULA_STARTS, PUBLIC_STAFF_PATHS, SESSION_LIFETIME,
-                                  StaffServices, spreadsheet_safe)
+from bot.web.staff.common import (
+    FORMULA_STARTS,
+    PUBLIC_STAFF_PATHS,
+    SESSION_LIFETIME,
+    StaffServices,
+    spreadsheet_safe,
+)
 from bot.web.staff.gaps import GAP_COLUMNS
 
 __all__ = ["FORMULA_STARTS", "GAP_COLUMNS", "PUBLIC_STAFF_PATHS", "SESSION_LIFETIME",

@@ -18,9 +18,10 @@ import time
 from datetime import timedelta
 from functools import wraps
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterable, Optional, Sequence
+from typing import Any, Awaitable, Callable, Iterable, Optional, Sequence, Union
 from urllib.parse import urlencode
 
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
@@ -83,10 +84,13 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-def csrf_ok(request: Request, submitted: Optional[str]) -> bool:
-    """Whether a submitted token is the session's (compared in constant time)."""
+def csrf_ok(request: Request, submitted: Union[str, UploadFile, None]) -> bool:
+    """Whether a submitted token is the session's (compared in constant time). A form field
+    can also hold a file, or text that is not ASCII: neither is the token."""
     expected = request.session.get("csrf")
-    return bool(expected and submitted and hmac.compare_digest(expected, submitted))
+    if not expected or not submitted or not isinstance(submitted, str):
+        return False
+    return hmac.compare_digest(str(expected).encode(), submitted.encode())
 
 
 def wants_data(request: Request) -> bool:
@@ -104,7 +108,8 @@ def current_member(request: Request, services: StaffServices) -> Optional[StaffM
     now = time.time()
     if not staff_id or not login_at or not last:
         return None
-    if now - login_at > SESSION_LIFETIME.total_seconds() or now - last > IDLE_TIMEOUT.total_seconds():
+    if (now - login_at > SESSION_LIFETIME.total_seconds()
+            or now - last > IDLE_TIMEOUT.total_seconds()):
         session.clear()
         return None
     member = services.directory.get(staff_id)
@@ -160,7 +165,7 @@ def guarded(services: StaffServices, permission: str, handler: Handler) -> Endpo
                                 status_code=403)
         services.directory.seen(me.id)
         return await handler(services, request, me)
-    endpoint.permission = permission  # type: ignore[attr-defined]
+    endpoint.permission = permission  # type: ignore[attr-defined]  # read off the endpoint
     return endpoint
 
 

@@ -1,0 +1,45 @@
+"""Fixtures of tests/unit: the request store with a clock the test sets, and the encoder that
+keeps what it encoded. Nothing here needs a server, a trained model or a browser."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.requests.store import RequestStore
+from bot.storage.db import make_engine
+from tests.support import Clock
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def store(database_url, clock):
+    """Overridden by modules that need the store wired differently."""
+    store = RequestStore(make_engine(database_url), secret="test-secret", working_days=15,
+                         clock=clock)
+    yield store
+    store.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def session_encoder():
+    import bot.nlu.encoder as encoder_module
+    from tests.support.encoders import CachingEncoder
+
+    return CachingEncoder(encoder_module.load_encoder())
+
+
+@pytest.fixture
+def cached_encoder(session_encoder, monkeypatch):
+    """`load_encoder()` gives the session's caching encoder (tests/support/encoders.py) to the
+    code under test: the Rasa components and calibration. (Imported here, not at the top: Rasa
+    takes seconds to import, and only the tests that ask for this need it.)"""
+    import bot.nlu.encoder as encoder_module
+    import bot.rasa.components as components_module
+
+    monkeypatch.setattr(encoder_module, "load_encoder", lambda: session_encoder)
+    monkeypatch.setattr(components_module, "load_encoder", lambda: session_encoder)
+    return session_encoder
