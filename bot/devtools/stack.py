@@ -206,6 +206,10 @@ def child_environment(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.setdefault("PYTHONWARNINGS", "ignore")  # rasa's dependencies print pages of deprecations
+    # The sentence encoder multiplies a few tokens' vectors by its weights: too small a product to
+    # share, and OpenBLAS's second thread spins on the core Rasa's event loop needs (make bench:
+    # README, "Performance"). A value in the environment wins.
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
 

@@ -15,7 +15,7 @@ import asyncio
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from bot.nlu.encoder import Encoded
 
@@ -67,20 +67,56 @@ class EncodingCache:
 
 
 class Prefetcher:
-    """Encodes a text in one worker thread, off the event loop, into the cache."""
+    """Encodes texts in one worker thread, off the event loop, into the cache, in batches.
+
+    For a short message the encoder's time goes into reading its weights (about 40 MB per pass),
+    not into arithmetic, so one pass over eight messages costs little more than over one. Texts
+    that arrive while a pass runs wait for the next one, which takes them all: under load the
+    batches grow by themselves, and a visitor alone waits for one pass as before."""
 
     def __init__(self, cache: EncodingCache,
-                 encode: Callable[[Sequence[str]], List[Encoded]]) -> None:
+                 encode: Callable[[Sequence[str]], List[Encoded]], max_batch: int = 32) -> None:
         self.cache = cache
         self.encode = encode
+        self.max_batch = max(1, max_batch)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encoder")
+        self._waiting: Dict[str, asyncio.Future] = {}
+        self._draining = False
+        self.batches: List[int] = []  # the size of each pass, for the benchmark and the tests
 
     async def prefetch(self, text: str) -> None:
         if not text or text.startswith("/") or not self.cache.size or text in self.cache:
             return
+        future = self._waiting.get(text)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._waiting[text] = future
+            if not self._draining:
+                self._draining = True
+                asyncio.ensure_future(self._drain())
+        await future
+
+    async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
-        [encoded] = await loop.run_in_executor(self._pool, self.encode, [text])
-        self.cache.put(text, encoded)
+        try:
+            while self._waiting:
+                texts = list(self._waiting)[:self.max_batch]
+                futures = [self._waiting.pop(text) for text in texts]
+                try:
+                    encoded = await loop.run_in_executor(self._pool, self.encode, texts)
+                except Exception as error:  # noqa: BLE001 - each waiting message gets it
+                    for future in futures:
+                        if not future.done():
+                            future.set_exception(error)
+                    continue
+                self.batches.append(len(texts))
+                del self.batches[:-1000]
+                for text, future, one in zip(texts, futures, encoded, strict=True):
+                    self.cache.put(text, one)
+                    if not future.done():
+                        future.set_result(None)
+        finally:
+            self._draining = False
 
 
 _CACHE: Optional[EncodingCache] = None

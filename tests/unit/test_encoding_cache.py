@@ -1,6 +1,7 @@
 """Encodings made ahead of NLU are found by the featurizer, and the cache stays bounded."""
 
 import asyncio
+import time
 
 import numpy as np
 
@@ -54,3 +55,59 @@ def test_prefetch_encodes_off_the_event_loop_once_and_skips_button_payloads():
     asyncio.run(scenario())
     assert encoder.calls == [["who gets my data"]]
     assert "who gets my data" in cache
+
+
+def test_messages_waiting_together_share_one_pass_and_a_repeat_is_encoded_once():
+    cache, encoder = EncodingCache(10), CountingEncoder()
+    prefetcher = Prefetcher(cache, encoder)
+    texts = ["who gets my data", "where is it kept", "delete my account", "who gets my data"]
+
+    async def scenario():
+        await asyncio.gather(*(prefetcher.prefetch(text) for text in texts))
+
+    asyncio.run(scenario())
+    assert encoder.calls == [["who gets my data", "where is it kept", "delete my account"]]
+    assert all(text in cache for text in texts)
+
+
+def test_messages_that_arrive_while_a_pass_runs_go_together_into_the_next():
+    cache = EncodingCache(10)
+    calls = []
+
+    def slow_encoder(texts):
+        calls.append(list(texts))
+        time.sleep(0.05)
+        return [encoded(1.0) for _ in texts]
+
+    prefetcher = Prefetcher(cache, slow_encoder)
+
+    async def later(text):
+        await asyncio.sleep(0.01)  # the first pass is running by now
+        await prefetcher.prefetch(text)
+
+    async def scenario():
+        await asyncio.gather(prefetcher.prefetch("first"), later("second"), later("third"))
+
+    asyncio.run(scenario())
+    assert calls == [["first"], ["second", "third"]] and prefetcher.batches == [1, 2]
+
+
+def test_a_failed_pass_reaches_every_message_waiting_for_it_and_the_next_pass_still_runs():
+    cache = EncodingCache(10)
+    calls = []
+
+    def encoder(texts):
+        calls.append(list(texts))
+        if "boom" in texts:
+            raise RuntimeError("encoder failed")
+        return [encoded(1.0) for _ in texts]
+
+    prefetcher = Prefetcher(cache, encoder)
+
+    async def scenario():
+        return await asyncio.gather(prefetcher.prefetch("boom"), return_exceptions=True)
+
+    [outcome] = asyncio.run(scenario())
+    assert isinstance(outcome, RuntimeError) and "boom" not in cache
+    asyncio.run(prefetcher.prefetch("fine"))
+    assert "fine" in cache and calls[-1] == ["fine"]

@@ -6,7 +6,7 @@ import pytest
 from rasa.__main__ import create_argument_parser
 
 from bot.core.settings import load_settings
-from bot.devtools.stack import actions_service, rasa_service, services
+from bot.devtools.stack import actions_service, child_environment, rasa_service, services
 
 
 @pytest.mark.parametrize("token", ["-starts-with-a-dash", "plain0123", "--double"])
@@ -147,3 +147,10 @@ def test_the_scaled_stack_takes_what_is_set_and_defaults_the_rest():
     assert env["ACTION_ENDPOINT_URL"] == "http://127.0.0.1:6055/webhook"
     assert env["DATABASE_URL"] == "postgresql://postgres@127.0.0.1:5432/videopro_requests"
     assert env["TRACKER_DB_NAME"] == "videopro_tracker" and env["REDIS_DB"] == "1"
+
+
+def test_children_get_one_openblas_thread_unless_the_environment_says_otherwise(monkeypatch):
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    assert child_environment()["OPENBLAS_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    assert child_environment()["OPENBLAS_NUM_THREADS"] == "2"
