@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from importlib import import_module
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
+from zoneinfo import ZoneInfo
 
+from bot.requests.deadlines import JURISDICTIONS
 from bot.retention.ages import AGE_HELP, parse_age
 
 Handler = Callable[[argparse.Namespace], int]
@@ -111,6 +113,41 @@ def _purge(args: argparse.Namespace) -> int:
     return run(args.older_than, args.dry_run)
 
 
+def _due(args: argparse.Namespace) -> int:
+    from bot.core.settings import load_settings
+    from bot.requests.deadlines import due_date, jurisdiction
+
+    where = jurisdiction(args.jurisdiction)
+    zone = ZoneInfo(where.zone)
+    # Received at noon local time on that day: what the desk gives a request of that day.
+    received = datetime.combine(args.start, datetime.min.time().replace(hour=12), tzinfo=zone)
+    days = (load_settings().request_due_working_days if args.working_days is None
+            else args.working_days)
+    deadline = due_date(received, days, where)
+    count = "one calendar month" if where.working_day is None else f"{days} working days"
+    print(f"jurisdiction: {where.label} ({', '.join(JURISDICTIONS)} known)")
+    print(f"received: {args.start.isoformat()}, {count}")
+    if deadline.estimated:
+        years = ", ".join(str(year) for year in deadline.unknown_years)
+        print(f"estimated: the statutory calendar does not know {years} yet; those days are "
+              "counted Monday to Friday")
+    print(deadline.due.astimezone(zone).date().isoformat())
+    return 0
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-09-28") from None
+
+
+def _days(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days (0 or more)")
+    return int(text)
+
+
 def _age(text: str) -> timedelta:
     """`--older-than`: a bad age is argparse's error (usage, the sentence, exit status 2)."""
     try:
@@ -194,6 +231,17 @@ def _add_handoffs(commands: Commands) -> None:
     listing.add_argument("--format", choices=["json", "text"], default="text")
 
 
+def _add_due(commands: Commands) -> None:
+    due = _command(commands, "due", "the due date the desk gives a request received on a day",
+                   _due)
+    due.add_argument("--from", dest="start", required=True, type=_iso_date, metavar="YYYY-MM-DD",
+                     help="the day the request was received")
+    due.add_argument("--working-days", type=_days, default=None, metavar="N",
+                     help="working days allowed (default REQUEST_DUE_WORKING_DAYS)")
+    due.add_argument("--jurisdiction", default=None, choices=sorted(JURISDICTIONS),
+                     help="how days are counted (default REQUEST_JURISDICTION)")
+
+
 def _add_purge(commands: Commands) -> None:
     purge = _command(commands, "purge", "remove chat data older than --older-than AGE",
                      _purge, description=PURGE_DESCRIPTION)
@@ -236,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_handoffs(commands)
     _add_delegated(commands, "bench")
     _add_purge(commands)
+    _add_due(commands)
     _add_delegated(commands, "calibrate")
     _add_delegated(commands, "compare")
     return parser

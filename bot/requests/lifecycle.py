@@ -1,4 +1,4 @@
-"""The status lifecycle of a privacy request, and its due date.
+"""The status lifecycle of a privacy request (its due date: bot.requests.deadlines).
 
 unverified -> received -> in_progress -> completed | rejected. A request may be rejected from any
 open state, always with a reason: China's PIPL (Art. 50) requires reasons for refusing a
@@ -7,7 +7,6 @@ request. Anything else is an illegal transition and raises.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Dict, FrozenSet
 
 UNVERIFIED = "unverified"
@@ -27,10 +26,6 @@ TRANSITIONS: Dict[str, FrozenSet[str]] = {
     REJECTED: frozenset(),
 }
 
-# 15 working days: the limit China's app rules set for correction, deletion and cancellation.
-DEFAULT_DUE_WORKING_DAYS = 15
-
-
 class IllegalTransition(ValueError):
     pass
 
@@ -40,16 +35,3 @@ def check_transition(current: str, target: str, note: str | None = None) -> None
         raise IllegalTransition(f"a {current} request cannot become {target}")
     if target == REJECTED and not (note and note.strip()):
         raise IllegalTransition("rejecting a request requires a reason")
-
-
-def add_working_days(start: datetime, days: int) -> datetime:
-    """`start` plus `days` Monday-to-Friday days (public holidays are not modelled)."""
-    if days < 0:
-        raise ValueError("days must not be negative")
-    current = start
-    remaining = days
-    while remaining:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            remaining -= 1
-    return current

@@ -20,7 +20,7 @@ from bot.core import texts
 from bot.core.masking import mask_email
 from bot.core.settings import load_settings
 from bot.mail.outbox import enqueue, utcnow
-from bot.requests import lifecycle, ratelimit, verification
+from bot.requests import deadlines, lifecycle, ratelimit, verification
 from bot.requests.notifications import status_email
 from bot.requests.references import new_reference
 from bot.requests.registry import BY_KIND, NAMES
@@ -154,7 +154,7 @@ class RequestStore:
                 made_by_or_for_minor=requester_role != "self", requester_role=requester_role,
                 channel=channel, conversation_id=conversation_id,
                 idempotency_key=idempotency_key, transcript=transcript, created_at=now,
-                due_at=lifecycle.add_working_days(now, self.working_days), updated_at=now,
+                due_at=deadlines.due_date(now, self.working_days).due, updated_at=now,
             )
             session.add(request)
             session.flush()

@@ -97,7 +97,7 @@ OWN_OPTION = {"eval": "--min-accuracy", "bench": "--concurrency",
 def test_the_parser_has_every_command_of_the_readme():
     assert {words[0] for words in COMMANDS} == {
         "run", "eval", "env", "pipeline", "policy", "db", "requests", "outbox", "staff",
-        "handoffs", "bench", "purge", "calibrate", "compare"}
+        "handoffs", "bench", "purge", "due", "calibrate", "compare"}
     assert {words for words in COMMANDS if len(words) == 2} == {
         ("db", "upgrade"), ("requests", "export"), ("outbox", "list"), ("outbox", "deliver"),
         ("staff", "add"), ("staff", "list"), ("staff", "disable"), ("handoffs", "list")}
@@ -179,3 +179,25 @@ def test_the_policy_command_and_the_help_load_neither_rasa_nor_the_encoder(argv)
              if name.split(".")[0] in ("rasa", "tensorflow") or name == "bot.nlu.encoder"}
     assert heavy == set()
     assert "tensorflow" not in done.stderr
+
+
+@pytest.mark.parametrize("argv, last, estimated", [
+    (["--from", "2026-02-11", "--working-days", "15"], "2026-03-10", False),  # Spring Festival
+    (["--from", "2026-12-20", "--working-days", "15"], "2027-01-08", True),   # 2027 not known
+    (["--from", "2026-01-31", "--jurisdiction", "gdpr"], "2026-02-28", False),
+])
+def test_due_prints_the_date_the_desk_would_give_on_its_last_line(argv, last, estimated, capsys,
+                                                                   no_env_file):
+    assert cli.main(["due", *argv]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1] == last
+    assert any(line.startswith("estimated:") and "2027" in line for line in lines) == estimated
+
+
+@pytest.mark.parametrize("argv", [["--from", "2026-13-01"], ["--from", "2026-02-11",
+                                   "--working-days", "-3"], ["--from", "2026-02-11",
+                                   "--jurisdiction", "mars"]])
+def test_due_refuses_a_bad_date_count_or_jurisdiction_with_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["due", *argv])
+    assert stopped.value.code == 2 and "error:" in capsys.readouterr().err

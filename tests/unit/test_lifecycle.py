@@ -1,13 +1,11 @@
-"""The request status lifecycle and the working-day due date."""
+"""The request status lifecycle (due dates: test_deadlines.py)."""
 
-from datetime import datetime, timedelta, timezone
 from itertools import product
 
 import pytest
 
 from bot.requests.lifecycle import (
     COMPLETED,
-    DEFAULT_DUE_WORKING_DAYS,
     IN_PROGRESS,
     OPEN_STATUSES,
     RECEIVED,
@@ -16,7 +14,6 @@ from bot.requests.lifecycle import (
     TRANSITIONS,
     UNVERIFIED,
     IllegalTransition,
-    add_working_days,
     check_transition,
 )
 
@@ -76,61 +73,3 @@ def test_rejection_requires_a_reason(current, note):
 def test_rejection_with_a_reason_is_allowed(current):
     check_transition(current, REJECTED, "Identity could not be verified.")
 
-
-# -- working days -----------------------------------------------------------------------------
-
-MONDAY = datetime(2024, 3, 4, 9, 30)  # a Monday
-FRIDAY = datetime(2024, 3, 8, 17, 0)
-SATURDAY = datetime(2024, 3, 9, 12, 0)
-SUNDAY = datetime(2024, 3, 10, 12, 0)
-
-
-def test_calendar_of_the_examples():
-    assert [d.weekday() for d in (MONDAY, FRIDAY, SATURDAY, SUNDAY)] == [0, 4, 5, 6]
-
-
-@pytest.mark.parametrize("start, days, expected", [
-    (FRIDAY, 1, datetime(2024, 3, 11, 17, 0)),  # Friday + 1 = Monday
-    (SATURDAY, 1, datetime(2024, 3, 11, 12, 0)),
-    (SUNDAY, 1, datetime(2024, 3, 11, 12, 0)),
-    (MONDAY, 1, datetime(2024, 3, 5, 9, 30)),
-    (MONDAY, 4, datetime(2024, 3, 8, 9, 30)),  # Friday of the same week
-    (MONDAY, 5, datetime(2024, 3, 11, 9, 30)),  # next Monday
-    (MONDAY, 15, MONDAY + timedelta(weeks=3)),
-    (FRIDAY, 15, FRIDAY + timedelta(weeks=3)),
-    (datetime(2024, 2, 28), 2, datetime(2024, 3, 1)),  # across 29 February
-    (datetime(2024, 12, 31), 3, datetime(2025, 1, 3)),  # across the year end
-])
-def test_add_working_days(start, days, expected):
-    assert add_working_days(start, days) == expected
-
-
-@pytest.mark.parametrize("start", [MONDAY, FRIDAY, SATURDAY, SUNDAY])
-def test_zero_working_days_is_the_start(start):
-    assert add_working_days(start, 0) == start
-
-
-@pytest.mark.parametrize("start", [MONDAY, FRIDAY, SATURDAY, SUNDAY])
-@pytest.mark.parametrize("days", [1, 2, 7, 15, 30])
-def test_working_days_never_end_on_a_weekend(start, days):
-    due = add_working_days(start, days)
-    assert due.weekday() < 5
-    weekdays_between = sum(1 for n in range(1, (due - start).days + 1)
-                           if (start + timedelta(days=n)).weekday() < 5)
-    assert weekdays_between == days
-
-
-def test_negative_days_raise():
-    with pytest.raises(ValueError):
-        add_working_days(MONDAY, -1)
-
-
-def test_time_of_day_and_timezone_are_kept():
-    start = datetime(2024, 3, 8, 23, 59, tzinfo=timezone.utc)
-    due = add_working_days(start, DEFAULT_DUE_WORKING_DAYS)
-    assert due.tzinfo is timezone.utc and (due.hour, due.minute) == (23, 59)
-    assert due == start + timedelta(weeks=3)
-
-
-def test_default_due_is_15_working_days():
-    assert DEFAULT_DUE_WORKING_DAYS == 15

@@ -142,9 +142,9 @@ def test_the_purge_finds_the_tracker_store_the_settings_name():
 def test_the_defaults_are_the_ones_the_modules_document():
     from bot.nlu.encoding_cache import DEFAULT_SIZE
     from bot.rasa.entry import DEFAULT_ACTION_TIMEOUT_SECONDS
-    from bot.requests import lifecycle, ratelimit
+    from bot.requests import deadlines, ratelimit
 
-    assert DEFAULTS.request_due_working_days == lifecycle.DEFAULT_DUE_WORKING_DAYS
+    assert DEFAULTS.request_due_working_days == deadlines.DEFAULT_WORKING_DAYS
     assert (DEFAULTS.rate_limit_codes_per_email, DEFAULTS.rate_limit_codes_per_conversation,
             DEFAULTS.rate_limit_requests_per_conversation) == (
         ratelimit.CODES_PER_EMAIL, ratelimit.CODES_PER_CONVERSATION,

@@ -30,7 +30,8 @@ def test_a_verified_request_is_received_with_reference_due_date_trail_and_mail(s
     assert result.created and not result.duplicate
     assert REFERENCE_PATTERN.match(result.reference) and result.reference.startswith("DEL-")
     assert result.status == lifecycle.RECEIVED
-    assert result.due_at == MONDAY + timedelta(days=21)  # 15 working days = 3 weeks
+    # 15 PRC working days (no holiday in between) = 3 weeks; due at the end of that day in Beijing.
+    assert result.due_at == (MONDAY + timedelta(days=21)).replace(hour=15, minute=59, second=59)
     row = store.get(result.reference)
     assert row.verified_at is not None and row.details == {"scope": "all"}
     assert [(e.from_status, e.to_status, e.actor) for e in row.events] == [
