@@ -134,6 +134,17 @@ def disable_staff(username: str) -> int:
     return _staff(disable)
 
 
+def verify_audit() -> int:
+    """`audit verify`: 0 when every link of the audit trail holds, 1 naming the first that
+    does not."""
+    from bot.staff.audit import verify
+
+    with transaction(session_factory(make_engine())) as session:
+        verdict = verify(session)
+    print(verdict)
+    return 0 if verdict.intact else 1
+
+
 def _staff(action: StaffAction) -> int:
     """Run `action` on the staff directory; a refusal (`StaffError`) is a message and status 1."""
     from bot.staff.accounts import StaffDirectory, StaffError

@@ -73,6 +73,11 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     return db_upgrade()
 
 
+def _audit_verify(args: argparse.Namespace) -> int:
+    from bot.cli.data import verify_audit
+    return verify_audit()
+
+
 def _requests_export(args: argparse.Namespace) -> int:
     from bot.cli.data import export_requests
     return export_requests(args.format)
@@ -197,6 +202,12 @@ def _add_db(commands: Commands) -> None:
     _action(db, "upgrade", "apply the migrations to DATABASE_URL", _db_upgrade)
 
 
+def _add_audit(commands: Commands) -> None:
+    audit = _actions_of(_command(commands, "audit", "the audit trail: verify"))
+    _action(audit, "verify", "check every link of the audit trail's hash chain (exit 1: broken)",
+            _audit_verify)
+
+
 def _add_requests(commands: Commands) -> None:
     requests = _actions_of(_command(commands, "requests", "the privacy requests: export"))
     export = _action(requests, "export", "every request", _requests_export)
@@ -279,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
              _policy)
     _add_db(commands)
     _add_requests(commands)
+    _add_audit(commands)
     _add_outbox(commands)
     _add_staff(commands)
     _add_handoffs(commands)

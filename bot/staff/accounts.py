@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot.mail.outbox import utcnow
+from bot.staff import audit
 from bot.storage.db import make_engine, session_factory, transaction
 from bot.storage.models import AuditEntry, StaffUser
 
@@ -97,9 +98,9 @@ PERMISSIONS = {
 def record(session: Session, actor: str, action: str, target: Optional[str] = None,
            detail: Optional[str] = None, client: Optional[str] = None,
            now: Optional[datetime] = None) -> None:
-    """Add an entry to the audit log in the caller's transaction."""
-    session.add(AuditEntry(actor=actor, action=action, target=target, detail=detail,
-                           client=client, created_at=now or utcnow()))
+    """Add an entry to the audit trail (a hash chain: bot.staff.audit) in the caller's
+    transaction."""
+    audit.append(session, actor, action, target, detail, client, now)
 
 
 def _member(row: StaffUser) -> StaffMember:

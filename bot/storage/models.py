@@ -155,6 +155,21 @@ class AuditEntry(Base):
     detail = Column(Text)
     client = Column(String(64))
     created_at = Column(UTCDateTime(), nullable=False, index=True)
+    # The hash chain (bot.staff.audit): this entry's HMAC over its fields and the one before it.
+    prev_hash = Column(String(64))
+    entry_hash = Column(String(64))
+
+
+class AuditHead(Base):
+    """The chain's last link, one row: writing it first serialises audit entries (a row lock on
+    PostgreSQL, the write lock on SQLite), and it tells a deleted last entry from none."""
+
+    __tablename__ = "audit_head"
+
+    id = Column(Integer, primary_key=True)
+    last_id = Column(Integer)
+    last_hash = Column(String(64))
+    entries = Column(Integer, nullable=False, default=0)
 
 
 class HandoffTicket(Base):

@@ -97,10 +97,11 @@ OWN_OPTION = {"eval": "--min-accuracy", "bench": "--concurrency",
 def test_the_parser_has_every_command_of_the_readme():
     assert {words[0] for words in COMMANDS} == {
         "run", "eval", "env", "pipeline", "policy", "db", "requests", "outbox", "staff",
-        "handoffs", "bench", "purge", "due", "calibrate", "compare"}
+        "handoffs", "bench", "purge", "due", "calibrate", "compare", "audit"}
     assert {words for words in COMMANDS if len(words) == 2} == {
         ("db", "upgrade"), ("requests", "export"), ("outbox", "list"), ("outbox", "deliver"),
-        ("staff", "add"), ("staff", "list"), ("staff", "disable"), ("handoffs", "list")}
+        ("staff", "add"), ("staff", "list"), ("staff", "disable"), ("handoffs", "list"),
+        ("audit", "verify")}
 
 
 @pytest.mark.parametrize("words", COMMANDS, ids=" ".join)
