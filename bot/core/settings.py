@@ -120,6 +120,7 @@ class Settings:
     app_secret: Optional[str] = _setting("APP_SECRET", secret=True)
     request_due_working_days: int = _setting("REQUEST_DUE_WORKING_DAYS", 15)
     request_jurisdiction: str = _setting("REQUEST_JURISDICTION", "prc")  # bot.requests.deadlines
+    request_max_extension_working_days: int = _setting("REQUEST_MAX_EXTENSION_WORKING_DAYS", 15)
     rate_limit_codes_per_email: int = _setting("RATE_LIMIT_CODES_PER_EMAIL", 5)
     rate_limit_codes_per_conversation: int = _setting("RATE_LIMIT_CODES_PER_CONVERSATION", 5)
     rate_limit_requests_per_conversation: int = _setting("RATE_LIMIT_REQUESTS_PER_CONVERSATION",

@@ -51,13 +51,15 @@ class Jurisdiction:
     zone: str  # whose days count: a request in at 23:30 UTC is in the next day in Beijing
     working_day: Optional[WorkingDay] = None  # counts working days (REQUEST_DUE_WORKING_DAYS)
     months: int = 0                           # or, without working_day, calendar months
+    # The most one extension may add: calendar months, or (0) REQUEST_MAX_EXTENSION_WORKING_DAYS.
+    extension_months: int = 0
 
 
 JURISDICTIONS: Dict[str, Jurisdiction] = {
     "prc": Jurisdiction("prc", "PRC statutory working days (PIPL)", "Asia/Shanghai",
                         working_day=prc_working_day),
     "gdpr": Jurisdiction("gdpr", "one calendar month (GDPR Art. 12(3))", "Europe/Brussels",
-                         months=1),
+                         months=1, extension_months=2),
 }
 
 
@@ -129,3 +131,22 @@ def working_days_left(due: datetime, now: datetime,
 
     low, high, sign = (today, last, 1) if last >= today else (last, today, -1)
     return sign * sum(working(low + timedelta(days=n)) for n in range(1, (high - low).days + 1))
+
+
+def latest_extension(original_due: datetime, where: Optional[Jurisdiction] = None) -> Deadline:
+    """The latest date one extension may set: two further months under the GDPR
+    (Art. 12(3)); under a working-day jurisdiction REQUEST_MAX_EXTENSION_WORKING_DAYS more."""
+    where = where or jurisdiction()
+    if where.working_day is None:
+        months = Jurisdiction(where.key, where.label, where.zone, months=where.extension_months)
+        return due_date(original_due, where=months)
+    return due_date(original_due, load_settings().request_max_extension_working_days, where)
+
+
+def add_working_days_held(due: datetime, held_from: datetime, resumed: datetime,
+                          where: Optional[Jurisdiction] = None) -> datetime:
+    """The due date moved on by the working days a request spent on hold with its clock
+    stopped (the working days after the day it was put on hold, up to the day it resumed)."""
+    where = where or jurisdiction()
+    held = max(0, working_days_left(resumed, held_from, where))
+    return due_date(due, held, where).due if held else due

@@ -2,7 +2,8 @@
 
 unverified -> received -> in_progress -> completed | rejected. A request may be rejected from any
 open state, always with a reason: China's PIPL (Art. 50) requires reasons for refusing a
-request. Anything else is an illegal transition and raises.
+request. The requester may withdraw it while it is open. Anything else is an illegal transition
+and raises.
 """
 
 from __future__ import annotations
@@ -14,16 +15,18 @@ RECEIVED = "received"
 IN_PROGRESS = "in_progress"
 COMPLETED = "completed"
 REJECTED = "rejected"
+WITHDRAWN = "withdrawn"
 
-STATUSES = (UNVERIFIED, RECEIVED, IN_PROGRESS, COMPLETED, REJECTED)
+STATUSES = (UNVERIFIED, RECEIVED, IN_PROGRESS, COMPLETED, REJECTED, WITHDRAWN)
 OPEN_STATUSES: FrozenSet[str] = frozenset({UNVERIFIED, RECEIVED, IN_PROGRESS})
 
 TRANSITIONS: Dict[str, FrozenSet[str]] = {
-    UNVERIFIED: frozenset({RECEIVED, REJECTED}),
-    RECEIVED: frozenset({IN_PROGRESS, REJECTED}),
-    IN_PROGRESS: frozenset({COMPLETED, REJECTED}),
+    UNVERIFIED: frozenset({RECEIVED, REJECTED, WITHDRAWN}),
+    RECEIVED: frozenset({IN_PROGRESS, REJECTED, WITHDRAWN}),
+    IN_PROGRESS: frozenset({COMPLETED, REJECTED, WITHDRAWN}),
     COMPLETED: frozenset(),
     REJECTED: frozenset(),
+    WITHDRAWN: frozenset(),
 }
 
 class IllegalTransition(ValueError):

@@ -49,7 +49,7 @@ __all__ = ["PurgeReport", "describe", "erase_requester_conversations", "purge"]
 
 log = logging.getLogger(__name__)
 
-CLOSED_STATUSES = (lifecycle.COMPLETED, lifecycle.REJECTED)
+CLOSED_STATUSES = (lifecycle.COMPLETED, lifecycle.REJECTED, lifecycle.WITHDRAWN)
 # Codes are counted by the rate limits on sending them (`bot.requests.ratelimit`) while in these
 # windows.
 CODE_RATE_WINDOW = max(ratelimit.CODES_PER_EMAIL_WINDOW, ratelimit.CODES_PER_CONVERSATION_WINDOW)

@@ -72,9 +72,38 @@ class PrivacyRequest(Base):
     # (bot.retention.erasure); empty while that is still to be done, so `python -m bot purge`
     # retries it.
     conversations_erased_at = Column(UTCDateTime())
+    # Working the request (bot.requests.casework): who has it, one extension, a hold, and how a
+    # rejected one was closed ("duplicate", "spam"; empty for a refusal on the merits).
+    assignee = Column(String(64), index=True)
+    original_due_at = Column(UTCDateTime())  # the due date before the extension
+    extension_reason = Column(Text)
+    held_at = Column(UTCDateTime())  # on hold since; empty when not on hold
+    hold_reason = Column(String(32))
+    hold_note = Column(Text)
+    hold_stops_clock = Column(Boolean)
+    closed_as = Column(String(16))
 
     events = relationship("RequestEvent", back_populates="request", order_by="RequestEvent.id",
                           cascade="all, delete-orphan")
+    notes = relationship("RequestNote", back_populates="request", order_by="RequestNote.id",
+                         cascade="all, delete-orphan")
+
+
+class RequestNote(Base):
+    """An internal note (never sent) or a message to the requester (sent through the outbox,
+    and shown when they look the request up in the chat)."""
+
+    __tablename__ = "request_notes"
+
+    id = Column(Integer, primary_key=True)
+    request_id = Column(Integer, ForeignKey("privacy_requests.id", ondelete="CASCADE"),
+                        nullable=False, index=True)
+    kind = Column(String(16), nullable=False)  # "note" or "message"
+    author = Column(String(64), nullable=False)
+    body = Column(Text, nullable=False)
+    created_at = Column(UTCDateTime(), nullable=False)
+
+    request = relationship("PrivacyRequest", back_populates="notes")
 
 
 class RequestEvent(Base):

@@ -13,6 +13,7 @@ from bot.requests.lifecycle import (
     STATUSES,
     TRANSITIONS,
     UNVERIFIED,
+    WITHDRAWN,
     IllegalTransition,
     check_transition,
 )
@@ -25,9 +26,10 @@ def test_the_lifecycle_is_the_documented_one():
     assert set(LEGAL) == {
         (UNVERIFIED, RECEIVED), (RECEIVED, IN_PROGRESS), (IN_PROGRESS, COMPLETED),
         (UNVERIFIED, REJECTED), (RECEIVED, REJECTED), (IN_PROGRESS, REJECTED),
+        (UNVERIFIED, WITHDRAWN), (RECEIVED, WITHDRAWN), (IN_PROGRESS, WITHDRAWN),
     }
     assert set(TRANSITIONS) == set(STATUSES)
-    assert len(ILLEGAL) == len(STATUSES) ** 2 - len(LEGAL) == 19
+    assert len(ILLEGAL) == len(STATUSES) ** 2 - len(LEGAL) == 27
     assert OPEN_STATUSES == {UNVERIFIED, RECEIVED, IN_PROGRESS}
     # Closed states are final; every open state can be rejected.
     assert all(not TRANSITIONS[s] for s in set(STATUSES) - OPEN_STATUSES)
