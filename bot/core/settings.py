@@ -121,6 +121,8 @@ class Settings:
     request_due_working_days: int = _setting("REQUEST_DUE_WORKING_DAYS", 15)
     request_jurisdiction: str = _setting("REQUEST_JURISDICTION", "prc")  # bot.requests.deadlines
     request_max_extension_working_days: int = _setting("REQUEST_MAX_EXTENSION_WORKING_DAYS", 15)
+    delivery_expiry_days: int = _setting("DELIVERY_EXPIRY_DAYS", 7)
+    delivery_max_bytes: int = _setting("DELIVERY_MAX_BYTES", 25_000_000)
     rate_limit_codes_per_email: int = _setting("RATE_LIMIT_CODES_PER_EMAIL", 5)
     rate_limit_codes_per_conversation: int = _setting("RATE_LIMIT_CODES_PER_CONVERSATION", 5)
     rate_limit_requests_per_conversation: int = _setting("RATE_LIMIT_REQUESTS_PER_CONVERSATION",

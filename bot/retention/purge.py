@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.mail.outbox import FAILED, SENT, utcnow
 from bot.policy.gaps import GapLog
 from bot.requests import lifecycle, ratelimit
+from bot.requests.delivery import purge_expired
 from bot.retention.ages import age_words, plural
 
 # `erase_requester_conversations` is also imported from here: the eraser that whoever builds a
@@ -37,6 +38,7 @@ from bot.retention.trackers import (
 )
 from bot.storage.db import make_engine, session_factory, transaction
 from bot.storage.models import (
+    Delivery,
     HandoffMessage,
     HandoffTicket,
     OutboxMessage,
@@ -73,6 +75,7 @@ class PurgeReport:
     handoff_messages: int = 0
     policy_gaps: int = 0  # masked unanswered questions kept for the legal department
     answer_feedback: int = 0  # visitors' ratings of answers
+    delivered_files: int = 0  # access copies past their link's expiry (bot.requests.delivery)
     erasures_done: int = 0
     erasures_pending: int = 0
     erasure_error: Optional[str] = None
@@ -97,7 +100,9 @@ def purge(older_than: timedelta, *, now: Optional[datetime] = None,
       cutoff: open requests keep theirs, since staff still work from it;
     - the messages and transcript of handoff tickets closed before the cutoff;
     - policy gaps (masked unanswered questions) and answer ratings made before the cutoff
-      (bot.policy.gaps): masked as they are, they are chat data all the same.
+      (bot.policy.gaps): masked as they are, they are chat data all the same;
+    - whatever the retention period, the stored file of every access copy whose download link
+      has expired (bot.requests.delivery).
 
     Kept: request rows, their status history and the audit log (the record of what was asked and
     done), and the handoff ticket rows. Also finishes erasures left pending by an unreachable
@@ -179,6 +184,10 @@ def _purge_request_database(sessions: sessionmaker, report: PurgeReport, now: da
         report.transcripts = _purge_closed_transcripts(session, report.cutoff, report.dry_run)
         report.handoff_tickets, report.handoff_messages = _purge_closed_handoffs(
             session, remove, report.cutoff, report.dry_run)
+        report.delivered_files = (
+            session.execute(select(func.count()).select_from(Delivery).where(
+                Delivery.content.is_not(None), Delivery.expires_at <= now)).scalar_one()
+            if report.dry_run else purge_expired(session, now))
 
 
 def _purge_codes(remove: _Removal, cutoff: datetime, now: datetime) -> int:
@@ -253,6 +262,9 @@ def describe(report: PurgeReport) -> List[str]:
     lines.append(f"{verb} {plural(report.policy_gaps, 'policy gap entry', 'policy gap entries')}"
                  f" (masked unanswered questions) and "
                  f"{plural(report.answer_feedback, 'answer rating')}.")
+    if report.delivered_files:
+        lines.append(f"{verb} {plural(report.delivered_files, 'access copy', 'access copies')} "
+                     "whose download link had expired.")
     if report.erasures_done:
         lines.append(f"Erased the conversations of "
                      f"{plural(report.erasures_done, 'completed deletion request')} "

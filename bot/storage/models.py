@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -87,6 +88,28 @@ class PrivacyRequest(Base):
                           cascade="all, delete-orphan")
     notes = relationship("RequestNote", back_populates="request", order_by="RequestNote.id",
                          cascade="all, delete-orphan")
+
+
+class Delivery(Base):
+    """A copy for an access request (bot.requests.delivery): the file, encrypted, until it is
+    fetched or its link expires; the row stays as the record of what was delivered."""
+
+    __tablename__ = "deliveries"
+
+    id = Column(Integer, primary_key=True)
+    request_id = Column(Integer, ForeignKey("privacy_requests.id", ondelete="CASCADE"),
+                        nullable=False, index=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    filename = Column(String(200), nullable=False)
+    content_type = Column(String(64), nullable=False)
+    size = Column(Integer, nullable=False)
+    content = Column(LargeBinary)  # nonce + AES-GCM ciphertext; None once fetched or expired
+    created_by = Column(String(64), nullable=False)
+    created_at = Column(UTCDateTime(), nullable=False)
+    expires_at = Column(UTCDateTime(), nullable=False)
+    downloaded_at = Column(UTCDateTime())
+
+    request = relationship("PrivacyRequest")
 
 
 class RequestNote(Base):
