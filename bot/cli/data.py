@@ -134,6 +134,27 @@ def disable_staff(username: str) -> int:
     return _staff(disable)
 
 
+def enrol_two_factor(username: str) -> int:
+    """`staff two-factor --username U`: a new TOTP secret to put in an authenticator app, then
+    a first code from it (read from standard input), then the recovery codes, shown once."""
+    from bot.staff.accounts import StaffError
+
+    def enrol(directory: StaffDirectory) -> None:
+        enrolment = directory.begin_two_factor(username)
+        print(f"Add this account to an authenticator app: {enrolment.uri}")
+        print(f"(or type the key by hand: {enrolment.secret})")
+        print("Then type the 6-digit code the app shows:", flush=True)
+        codes = directory.confirm_two_factor(username, sys.stdin.readline(), "cli")
+        if codes is None:
+            raise StaffError("That code is not right (check the phone's clock); nothing "
+                             "changed: run the command again.")
+        print(f"Two-factor sign-in is on for {username}. Recovery codes (each works once; keep "
+              "them somewhere safe, they are not shown again):")
+        for code in codes:
+            print(f"  {code}")
+    return _staff(enrol)
+
+
 def verify_audit() -> int:
     """`audit verify`: 0 when every link of the audit trail holds, 1 naming the first that
     does not."""

@@ -108,6 +108,11 @@ def _staff_disable(args: argparse.Namespace) -> int:
     return disable_staff(args.username)
 
 
+def _staff_two_factor(args: argparse.Namespace) -> int:
+    from bot.cli.data import enrol_two_factor
+    return enrol_two_factor(args.username)
+
+
 def _handoffs_list(args: argparse.Namespace) -> int:
     from bot.cli.data import list_handoffs
     return list_handoffs(args.format)
@@ -234,6 +239,9 @@ def _add_staff(commands: Commands) -> None:
     disable = _action(staff, "disable", "disable an account (it can no longer log in)",
                       _staff_disable)
     disable.add_argument("--username", required=True)
+    two = _action(staff, "two-factor", "enrol an account in two-factor sign-in (TOTP)",
+                  _staff_two_factor)
+    two.add_argument("--username", required=True)
 
 
 def _add_handoffs(commands: Commands) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import hmac
 import io
 import json
 import os
@@ -22,11 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from bot.core.sealing import seal, unseal
 from bot.core.settings import load_settings
 from bot.core.texts import text
 from bot.mail.outbox import enqueue, utcnow
@@ -42,7 +41,7 @@ ALLOWED: Dict[str, Tuple[str, Optional[bytes]]] = {
     ".csv": ("text/csv", None),
     ".txt": ("text/plain", None),
 }
-NONCE_BYTES = 12
+PURPOSE = b"delivery"
 
 
 class DeliveryError(ValueError):
@@ -56,19 +55,14 @@ class Prepared:
     size: int
 
 
-def _key(secret: str) -> bytes:
-    return hmac.new(secret.encode(), b"videopro delivery key v1", hashlib.sha256).digest()
-
-
 def encrypt(data: bytes, secret: str, context: bytes) -> bytes:
-    """Nonce then ciphertext; `context` (the delivery's token hash) is authenticated with it,
-    so a stored file moved onto another delivery's row does not decrypt."""
-    nonce = os.urandom(NONCE_BYTES)
-    return nonce + AESGCM(_key(secret)).encrypt(nonce, data, context)
+    """`context` (the delivery's token hash) is authenticated with the file, so a stored file
+    moved onto another delivery's row does not decrypt."""
+    return seal(data, secret, PURPOSE, context)
 
 
 def decrypt(blob: bytes, secret: str, context: bytes) -> bytes:
-    return AESGCM(_key(secret)).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], context)
+    return unseal(blob, secret, PURPOSE, context)
 
 
 def _token_hash(token: str) -> str:

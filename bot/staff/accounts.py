@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot.mail.outbox import utcnow
-from bot.staff import audit
+from bot.staff import audit, two_factor
 from bot.storage.db import make_engine, session_factory, transaction
 from bot.storage.models import AuditEntry, StaffUser
 
@@ -71,6 +71,16 @@ def verify_password(password: str, stored: str) -> bool:
 # A hash to check against when the username does not exist, so a wrong username takes as long
 # as a wrong password and does not reveal which accounts exist.
 _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+
+
+# What a sign-in comes to (StaffDirectory.sign_in).
+OK, ENROL, CODE_NEEDED, BAD_CODE, REFUSED = "ok", "enrol", "code_needed", "bad_code", "refused"
+
+
+@dataclass(frozen=True)
+class Login:
+    outcome: str
+    member: Optional[StaffMember] = None
 
 
 @dataclass(frozen=True)
@@ -161,20 +171,83 @@ class StaffDirectory:
                 AuditEntry.created_at >= since)).scalar_one()
         return max(by_user, by_client)
 
-    def authenticate(self, username: str, password: str, client: str) -> Optional[StaffMember]:
-        """The member when the password is right and the account enabled; every try audited."""
+    def sign_in(self, username: str, password: str, client: str,
+                code: Optional[str] = None) -> Login:
+        """Password, then (where enrolled) a TOTP or recovery code; every try audited, and a
+        wrong code counts toward the login limits like a wrong password."""
         username = username.strip().lower()[:64]
         with transaction(self.sessions) as session:
             row = session.execute(select(StaffUser).where(
-                StaffUser.username == username)).scalar_one_or_none()
+                StaffUser.username == username).with_for_update()).scalar_one_or_none()
             good = verify_password(password, row.password_hash if row else _DUMMY_HASH)
             if row is None or row.disabled or not good:
                 record(session, username or "?", "login_failed", username, client=client)
                 log.warning("Failed staff login from %s", client)
-                return None
+                return Login(REFUSED)
+            if row.totp_enabled:
+                if not (code or "").strip():
+                    return Login(CODE_NEEDED)
+                used = two_factor.check(session, row, code or "")
+                if used is None:
+                    record(session, row.username, "login_failed", username,
+                           "wrong second factor", client=client)
+                    log.warning("Failed staff login (second factor) from %s", client)
+                    return Login(BAD_CODE)
+            else:
+                used = None
             row.last_seen_at = utcnow()
-            record(session, row.username, "login", row.username, client=client)
-            return _member(row)
+            record(session, row.username, "login", row.username,
+                   f"with a {used} code" if used else None, client=client)
+            enrol = not row.totp_enabled and two_factor.required(row)
+            return Login(ENROL if enrol else OK, _member(row))
+
+    def authenticate(self, username: str, password: str, client: str,
+                     code: Optional[str] = None) -> Optional[StaffMember]:
+        """The member when `sign_in` lets them in (an admin still to enrol included: the web
+        app then asks for enrolment before anything else); None otherwise."""
+        login = self.sign_in(username, password, client, code)
+        return login.member if login.outcome in (OK, ENROL) else None
+
+    def _row(self, session: Session, username: str) -> StaffUser:
+        row = session.execute(select(StaffUser).where(
+            StaffUser.username == username.strip().lower()).with_for_update()
+        ).scalar_one_or_none()
+        if row is None:
+            raise StaffError(f"There is no staff member called {username}.")
+        return row
+
+    def begin_two_factor(self, username: str) -> two_factor.Enrolment:
+        """A new TOTP secret for the account, in force once `confirm_two_factor` sees a code."""
+        with transaction(self.sessions) as session:
+            try:
+                return two_factor.begin(session, self._row(session, username))
+            except two_factor.TwoFactorError as problem:
+                raise StaffError(f"{problem}.") from None
+
+    def confirm_two_factor(self, username: str, code: str, actor: str,
+                           moment: Optional[float] = None) -> Optional[List[str]]:
+        """The recovery codes once the first code checks (None: a wrong code)."""
+        with transaction(self.sessions) as session:
+            row = self._row(session, username)
+            try:
+                codes = two_factor.confirm(session, row, code, moment)
+            except two_factor.TwoFactorError as problem:
+                raise StaffError(f"{problem}.") from None
+            if codes is not None:
+                record(session, actor, "two_factor_enrolled", row.username)
+            return codes
+
+    def disable_two_factor(self, username: str, actor: str) -> None:
+        with transaction(self.sessions) as session:
+            row = self._row(session, username)
+            two_factor.disable(session, row)
+            record(session, actor, "two_factor_disabled", row.username)
+
+    def has_two_factor(self, username: str) -> bool:
+        with transaction(self.sessions) as session:
+            row = session.execute(select(StaffUser).where(
+                StaffUser.username == username.strip().lower())).scalar_one_or_none()
+            return bool(row and row.totp_enabled)
 
     def seen(self, staff_id: int) -> None:
         with transaction(self.sessions) as session:

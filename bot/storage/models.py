@@ -193,6 +193,23 @@ class StaffUser(Base):
     disabled = Column(Boolean, nullable=False, default=False)
     created_at = Column(UTCDateTime(), nullable=False)
     last_seen_at = Column(UTCDateTime())
+    # Two-factor sign-in (bot.staff.two_factor): the TOTP secret sealed with APP_SECRET, set at
+    # enrolment and in force once a first code confirmed it; the last time step used.
+    totp_secret = Column(LargeBinary)
+    totp_enabled = Column(Boolean, nullable=False, default=False)
+    totp_last_step = Column(Integer)
+
+
+class RecoveryCode(Base):
+    """A one-use code that stands in for the authenticator (a lost phone); kept hashed."""
+
+    __tablename__ = "staff_recovery_codes"
+
+    id = Column(Integer, primary_key=True)
+    user_id = Column(Integer, ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False,
+                     index=True)
+    code_hash = Column(String(64), nullable=False)
+    used_at = Column(UTCDateTime())
 
 
 class AuditEntry(Base):

@@ -101,7 +101,7 @@ def test_the_parser_has_every_command_of_the_readme():
     assert {words for words in COMMANDS if len(words) == 2} == {
         ("db", "upgrade"), ("requests", "export"), ("outbox", "list"), ("outbox", "deliver"),
         ("staff", "add"), ("staff", "list"), ("staff", "disable"), ("handoffs", "list"),
-        ("audit", "verify")}
+        ("audit", "verify"), ("staff", "two-factor")}
 
 
 @pytest.mark.parametrize("words", COMMANDS, ids=" ".join)

@@ -44,6 +44,21 @@ def test_fifteen_working_days_across_the_spring_festival():
         2026, 3, 4)
 
 
+def test_fifteen_working_days_across_mid_autumn_and_national_day_2026():
+    # Received Monday 28 September: Sep 29, 30, then Oct 1-7 off, Oct 8, 9, 10 (a Saturday
+    # worked), 12-16, 19-23. Monday to Friday would give 16 October.
+    deadline = due_date(at_beijing(2026, 9, 28), 15, PRC)
+    assert local_day(deadline) == date(2026, 10, 23)
+    assert prc_working_day(date(2026, 9, 20)) is True and prc_working_day(date(2026, 9, 25)) \
+        is False  # a Sunday worked before Mid-Autumn, which is a Friday off
+
+
+def test_across_the_new_year_2026_with_its_sunday_worked():
+    # Dec 25, 26, 29, 30, 31; Jan 1-3 off; Jan 4 (a Sunday worked), 5-9, 12-15.
+    deadline = due_date(at_beijing(2025, 12, 24), 15, PRC)
+    assert local_day(deadline) == date(2026, 1, 15) and not deadline.estimated
+
+
 def test_the_due_date_is_the_end_of_the_last_local_day():
     deadline = due_date(at_beijing(2026, 11, 30), 1, PRC)
     assert deadline.due.astimezone(BEIJING).replace(tzinfo=None) == datetime(
