@@ -1,6 +1,7 @@
 """The catalogue of everything the assistant says: reply texts, buttons and e-mails, as data.
 
-Each language is one file, `data/texts/<language>.yml` (`en.yml` today). A file is a mapping,
+Each language is one file, `data/texts/<language>.yml`, and/or a folder of files by area,
+`data/texts/<language>/*.yml`, merged (a key defined twice is an error). A file is a mapping,
 nested by topic, whose leaves are
 
 - a text: a `str.format` template, `{name}` filled from the caller's values (format specs work:
@@ -154,28 +155,44 @@ class Catalogue:
 
     @property
     def languages(self) -> Tuple[str, ...]:
-        """The languages with a file, English first, then the others in name order."""
-        found = sorted(path.stem for path in self.directory.glob("*.yml"))
-        return tuple(sorted(found, key=lambda language: language != DEFAULT_LANGUAGE))
+        """The languages with a file or a folder, English first, then the others by name."""
+        found = {path.stem for path in self.directory.glob("*.yml")}
+        found |= {path.parent.name for path in self.directory.glob("*/*.yml")}
+        return tuple(sorted(sorted(found), key=lambda language: language != DEFAULT_LANGUAGE))
+
+    def files(self, language: str) -> List[Path]:
+        """A language's files: `<language>.yml`, then `<language>/*.yml` by name (one file per
+        area, so that the chat's, the e-mails' and the staff pages' texts can be kept apart)."""
+        single = self.directory / f"{language}.yml"
+        return ([single] if single.is_file() else []) + sorted(
+            (self.directory / language).glob("*.yml"))
 
     def entries(self, language: str = DEFAULT_LANGUAGE) -> Dict[str, Entry]:
         if language not in self._loaded:
-            path = self.directory / f"{language}.yml"
-            if not path.is_file():
+            paths = self.files(language)
+            if not paths:
                 raise UnknownLanguage(
-                    f"no texts for language {language!r}: {path} does not exist (languages: "
+                    f"no texts for language {language!r}: neither {language}.yml nor "
+                    f"{language}/ in {self.directory} (languages: "
                     f"{', '.join(self.languages) or 'none'})")
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            if not isinstance(data, dict):
-                raise TextError(f"{path}: the catalogue must be a mapping")
-            self._loaded[language] = flatten(data, str(path))
+            merged: Dict[str, Entry] = {}
+            for path in paths:
+                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+                if not isinstance(data, dict):
+                    raise TextError(f"{path}: the catalogue must be a mapping")
+                for key, entry in flatten(data, str(path)).items():
+                    if key in merged:
+                        raise TextError(f"{path}: {key} is already defined in another "
+                                        f"{language!r} file")
+                    merged[key] = entry
+            self._loaded[language] = merged
         return self._loaded[language]
 
     def entry(self, key: str, language: str = DEFAULT_LANGUAGE) -> Entry:
         entries = self.entries(language)
         if key not in entries:
             raise UnknownText(f"no text {key!r} in the {language!r} catalogue "
-                              f"({self.directory / f'{language}.yml'})")
+                              f"({', '.join(str(p) for p in self.files(language))})")
         return entries[key]
 
     def has(self, key: str, language: str = DEFAULT_LANGUAGE) -> bool:
