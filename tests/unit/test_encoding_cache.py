@@ -54,3 +54,12 @@ def test_prefetch_encodes_off_the_event_loop_once_and_skips_button_payloads():
     asyncio.run(scenario())
     assert encoder.calls == [["who gets my data"]]
     assert "who gets my data" in cache
+
+
+def test_prefetch_keys_the_text_as_the_pipeline_normalises_it():
+    """The featurizer looks up the LanguageDetector's text (half-width, Simplified)."""
+    cache, encoder = EncodingCache(10), CountingEncoder()
+    prefetcher = Prefetcher(cache, encoder)
+    asyncio.run(prefetcher.prefetch("請刪除ＡＢＣ"))
+    assert encoder.calls == [["请删除ABC"]]
+    assert "请删除ABC" in cache and "請刪除ＡＢＣ" not in cache
