@@ -9,8 +9,10 @@ STAMP := $(VENV)/.installed
 MODEL := models/privacy-assistant.tar.gz
 PIPELINE := spacy_pipeline/en_privacy/meta.json
 TRAINING_DATA := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml data/rules/*.yml data/stories/*.yml) \
-	bot/rasa/components.py bot/nlu/encoder.py bot/nlu/evidence.py $(PIPELINE)
-EVAL_FILES ?= ../shared/eval/dev_questions.yml ../shared/eval/privacyqa_dev.yml
+	data/policy/privacy_policy.zh.yml bot/rasa/components.py bot/nlu/encoder.py bot/nlu/evidence.py \
+	bot/nlu/chinese.py bot/core/language.py $(PIPELINE)
+EVAL_FILES ?= ../shared/eval/dev_questions.yml ../shared/eval/privacyqa_dev.yml \
+	../shared/eval/dev_questions_zh.yml
 
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -24,7 +26,7 @@ help:
 	@echo "make unit  - the tests that need no trained model, services or browser (tests/unit, < 1 min)"
 	@echo "make lint  - ruff (lint, import order) on the whole tree and mypy on bot/ and actions/"
 	@echo "make eval  - accuracy and confidently-wrong rate on $(EVAL_FILES) against the running assistant"
-	@echo "make crossval - macro-F1 from rasa test nlu --cross-validation -f 3"
+	@echo "make crossval - macro-F1 from rasa test nlu --cross-validation -f 3 (all, English, Chinese)"
 	@echo "make bench - throughput and latency beside a stock rasa init bot, then scaled"
 	@echo "make run-scaled - two processes per server, PostgreSQL tracker store, Redis locks"
 
@@ -103,6 +105,7 @@ eval: $(STAMP)
 crossval: $(STAMP) $(PIPELINE)
 	@PYTHONWARNINGS=ignore $(BIN)/rasa test nlu --nlu data/nlu --cross-validation --folds 3 --successes --out results/crossval
 	@$(BIN)/python -c "import json;r=json.load(open('results/crossval/intent_report.json'));m=r['macro avg'];print(f\"intent macro-F1 {m['f1-score']:.3f} (precision {m['precision']:.3f}, recall {m['recall']:.3f})\")"
+	@$(BIN)/python -c "from bot.devtools.compare import crossval_report; crossval_report()"
 
 # Every NLU pipeline in docs/pipelines/ on the same folds and held-out split (about 10 min each).
 compare: $(STAMP) $(PIPELINE)

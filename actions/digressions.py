@@ -7,7 +7,7 @@ from typing import Tuple
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.replies import question_text, reading_of, send
+from actions.replies import language_of, question_text, reading_of, send
 from actions.unanswered import answer_ref, record_gap
 from bot.conversation import handoff_replies as handoff
 from bot.conversation.policy_reply import answer
@@ -31,24 +31,25 @@ def is_digression(tracker: Tracker, strict: bool = True) -> bool:
     name, confidence = _intent(tracker)
     if not (name.startswith("ask_") or name in DIGRESSION_INTENTS):
         return False
-    asks = question_text(tracker).rstrip().endswith("?")
+    asks = question_text(tracker).rstrip().endswith(("?", "？"))
     return confidence >= (STRICT_CONFIDENCE if strict or asks else LOOSE_CONFIDENCE)
 
 
 def answer_digression(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     name, _ = _intent(tracker)
+    language = language_of(tracker)
     if name.startswith("ask_"):
-        answered = answer(load_policy(), reading_of(tracker))
+        answered = answer(load_policy(), reading_of(tracker), language=language)
         if answered.reply is None:
             dispatcher.utter_message(response="utter_help")
             return
         # No buttons: the form's question follows straight away.
         dispatcher.utter_message(text=answered.reply.text)
         if answered.decision.abstains:
-            record_gap(answer_ref(answered, question_text(tracker)))
+            record_gap(answer_ref(answered, question_text(tracker), language))
     elif name == "bot_challenge":
         dispatcher.utter_message(response="utter_iamabot")
     elif name == "human_handoff":
-        send(dispatcher, handoff.during_request())
+        send(dispatcher, handoff.during_request(language))
     else:
         dispatcher.utter_message(response="utter_help")

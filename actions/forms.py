@@ -3,7 +3,8 @@
 The reading of answers lives in `bot.conversation.flows`; here the tracker's values go in and slot
 values come out. Every slot is filled from the visitor's text, so that this one place decides
 whether an answer is usable, a question about the policy to answer in passing, or a sign of a minor.
-The validation action of each kind of request is made from bot.requests.registry below.
+Everything said is in the conversation's language (`actions.replies.language_of`). The validation
+action of each kind of request is made from bot.requests.registry below.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.digressions import answer_digression, is_digression
-from actions.replies import latest_intent, send
+from actions.replies import language_of, latest_intent, send
 from actions.store_access import get_handoffs, get_staff, get_store
 from actions.transcripts import transcript_of
 from bot.conversation import faults, flows
@@ -70,6 +71,11 @@ class RequestFormValidation(FormValidationAction, ABC):
         failed = faults.failed_message(tracker.events)
         if latest_intent(tracker) == faults.RETRY_INTENT and failed is not None:
             return self._retry(slot, failed, dispatcher, tracker)
+        language = language_of(tracker)
+        if slot != "confirm_request" and flows.is_stop(text):
+            # "取消", "stop" read as an answer (NLU did not call it `stop`): the visitor gives up.
+            dispatcher.utter_message(text=texts.text("flow.cancelled", language))
+            return {slot: None, "invalid_attempts": None, "request_abandoned": True}
         events: Dict[str, Any] = self._note_minor(text, dispatcher, tracker)
         try:
             if slot in FREE_TEXT_SLOTS and is_digression(tracker, strict=False):
@@ -77,15 +83,20 @@ class RequestFormValidation(FormValidationAction, ABC):
             events.update(self._read(slot, text, dispatcher, tracker))
         except validators.Invalid as problem:
             if is_digression(tracker, strict=slot not in FREE_TEXT_SLOTS):
-                answer_digression(dispatcher, tracker)
-                dispatcher.utter_message(text=texts.text("flow.back_to_request"))
-                events[slot] = None
-                return events
+                return {**events, **self._digression(slot, dispatcher, tracker)}
             events.update(self._invalid(slot, str(problem), dispatcher, tracker))
             return events
         if events.get(slot) is not None:
             events["invalid_attempts"] = None
         return events
+
+    @staticmethod
+    def _digression(slot: str, dispatcher: CollectingDispatcher,
+                    tracker: Tracker) -> Dict[str, Any]:
+        """A question instead of an answer: answered in passing, then the form asks again."""
+        answer_digression(dispatcher, tracker)
+        dispatcher.utter_message(text=texts.text("flow.back_to_request", language_of(tracker)))
+        return {slot: None}
 
     def _retry(self, slot: str, failed: Mapping[str, Any], dispatcher: CollectingDispatcher,
                tracker: Tracker) -> Dict[str, Any]:
@@ -102,58 +113,61 @@ class RequestFormValidation(FormValidationAction, ABC):
 
     def _read(self, slot: str, text: str, dispatcher: CollectingDispatcher,
               tracker: Tracker, intent: Optional[str] = None) -> Dict[str, Any]:
+        language = language_of(tracker)
         if slot == "confirm_request":
             answer = flows.read_yes_no(text, intent or latest_intent(tracker))
             if answer is None:
-                raise validators.Invalid(texts.text("validation.yes_or_no"))
+                raise validators.Invalid(texts.text("validation.yes_or_no", language))
             return {slot: answer}
         if slot == "verification_code":
             return self._read_code(text, dispatcher, tracker)
         if slot == "correction_value":
             item = tracker.get_slot("correction_item") or "other"
-            return {slot: validators.CORRECTABLE[item](text)}
+            return {slot: validators.CORRECTABLE[item](text, language)}
         if slot == "request_reason":
-            return {slot: flows.read_reason(self.kind, text)}
-        return {slot: flows.SLOT_VALIDATORS[slot](text)}
+            return {slot: flows.read_reason(self.kind, text, language)}
+        return {slot: flows.SLOT_VALIDATORS[slot](text, language)}
 
     def _read_code(self, text: str, dispatcher: CollectingDispatcher,
                    tracker: Tracker) -> Dict[str, Any]:
         email = tracker.get_slot("account_email")
         store = get_store()
+        language = language_of(tracker)
         if flows.cannot_verify(text):
-            dispatcher.utter_message(text=texts.text("flow.code.cannot_receive"))
+            dispatcher.utter_message(text=texts.text("flow.code.cannot_receive", language))
             hand_over_verification(dispatcher, tracker, email=None)
             return {"verification_code": flows.UNVERIFIED}
         if flows.wants_resend(text):
             if send_code(dispatcher, tracker, email):
-                dispatcher.utter_message(text=texts.text("flow.code.resent"))
+                dispatcher.utter_message(text=texts.text("flow.code.resent", language))
             return {"verification_code": None}
-        code = validators.verification_code(text)
+        code = validators.verification_code(text, language)
         result = store.check_code(email, tracker.sender_id, code)
         if result.ok:
             return {"verification_code": flows.VERIFIED}
         if result.outcome == verification.WRONG:
-            dispatcher.utter_message(text=flows.wrong_code(result.attempts_left))
+            dispatcher.utter_message(text=flows.wrong_code(result.attempts_left, language))
             return {"verification_code": None}
         if result.outcome in (verification.EXPIRED, verification.MISSING):
             if send_code(dispatcher, tracker, email):
-                dispatcher.utter_message(text=texts.text("flow.code.expired"))
+                dispatcher.utter_message(text=texts.text("flow.code.expired", language))
             return {"verification_code": None}
-        dispatcher.utter_message(text=texts.text("flow.code.locked"))
+        dispatcher.utter_message(text=texts.text("flow.code.locked", language))
         hand_over_verification(dispatcher, tracker, email=email)
         return {"verification_code": flows.UNVERIFIED}
 
     def _invalid(self, slot: str, problem: str, dispatcher: CollectingDispatcher,
                  tracker: Tracker) -> Dict[str, Any]:
+        language = language_of(tracker)
         previous = tracker.get_slot("invalid_attempts") or ""
         name, _, count = previous.partition(":")
         attempts = (int(count) if name == slot and count.isdigit() else 0) + 1
         if attempts >= MAX_INVALID:
-            dispatcher.utter_message(text=texts.text("flow.abandoned"))
+            dispatcher.utter_message(text=texts.text("flow.abandoned", language))
             return {slot: None, "invalid_attempts": None, "request_abandoned": True}
         if attempts >= 2:
-            dispatcher.utter_message(text=flows.explain(slot),
-                                     buttons=[texts.button("flow.stop_button")])
+            dispatcher.utter_message(text=flows.explain(slot, language),
+                                     buttons=[texts.button("flow.stop_button", language)])
         else:
             dispatcher.utter_message(text=problem)
         return {slot: None, "invalid_attempts": f"{slot}:{attempts}"}
@@ -163,16 +177,18 @@ class RequestFormValidation(FormValidationAction, ABC):
         role = flows.requester_role([text])
         if not role or tracker.get_slot("requester_role") == role:
             return {}
-        dispatcher.utter_message(text=flows.guardian_notice(load_policy(), role))
+        dispatcher.utter_message(text=flows.guardian_notice(load_policy(), role,
+                                                            language_of(tracker)))
         return {"requester_role": role}
 
 
 def send_code(dispatcher: CollectingDispatcher, tracker: Tracker, email: str) -> bool:
     """E-mail a code unless the address or the conversation has had too many lately."""
     try:
-        get_store().send_code(email, tracker.sender_id)
+        get_store().send_code(email, tracker.sender_id, language=language_of(tracker))
     except RateLimited as limit:
-        dispatcher.utter_message(text=flows.too_many_codes(limit.retry_after))
+        dispatcher.utter_message(text=flows.too_many_codes(limit.retry_after,
+                                                           language_of(tracker)))
         return False
     return True
 
@@ -181,9 +197,10 @@ def hand_over_verification(dispatcher: CollectingDispatcher, tracker: Tracker,
                            email: Optional[str]) -> None:
     """Verification failed: a handoff ticket, so a person confirms the identity."""
     live = get_staff().support_online()
+    language = language_of(tracker)
     get_handoffs().create(tracker.sender_id, "verification_failed", transcript_of(tracker),
-                          live=live, contact_email=email)
-    send(dispatcher, handoff.verification_handed_over(live))
+                          live=live, contact_email=email, language=language)
+    send(dispatcher, handoff.verification_handed_over(live, language))
 
 
 FREE_TEXT_SLOTS = ("deletion_items", "access_items", "request_reason", "correction_note")
@@ -237,15 +254,18 @@ class ActionAskAccountEmail(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[Dict[str, Any]]:
         flow = active_flow(tracker)
+        language = language_of(tracker)
         events = []
         if flow and not tracker.get_slot("intro_shown"):
-            dispatcher.utter_message(text=flows.intro(load_policy(), flow.kind))
+            dispatcher.utter_message(text=flows.intro(load_policy(), flow.kind, language))
             events.append(SlotSet("intro_shown", True))
             role = flows.requester_role([(tracker.latest_message or {}).get("text") or ""])
             if role and tracker.get_slot("requester_role") != role:
-                dispatcher.utter_message(text=flows.guardian_notice(load_policy(), role))
+                dispatcher.utter_message(text=flows.guardian_notice(load_policy(), role,
+                                                                    language))
                 events.append(SlotSet("requester_role", role))
-        dispatcher.utter_message(text=flows.account_email_question(flow.kind if flow else None))
+        dispatcher.utter_message(text=flows.account_email_question(flow.kind if flow else None,
+                                                                   language))
         return events
 
 
@@ -256,11 +276,13 @@ class ActionAskCorrectionValue(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[Dict[str, Any]]:
         item = tracker.get_slot("correction_item") or "other"
+        language = language_of(tracker)
         if item == "other":
-            dispatcher.utter_message(text=texts.text("flow.ask_correction_value.other"))
+            dispatcher.utter_message(text=texts.text("flow.ask_correction_value.other", language))
         else:
-            dispatcher.utter_message(text=texts.text("flow.ask_correction_value.item",
-                                                     label=flows.correction_label(item)))
+            dispatcher.utter_message(text=texts.text(
+                "flow.ask_correction_value.item", language,
+                label=flows.correction_label(item, language)))
         return []
 
 
@@ -275,9 +297,10 @@ class ActionAskConfirmRequest(Action):
         flow = active_flow(tracker)
         if flow is None:
             return []
+        language = language_of(tracker)
         text = flows.confirmation_prompt(flow.kind, slot_values(tracker, flow),
-                                         tracker.get_slot("requester_role"))
-        dispatcher.utter_message(text=text, buttons=flows.confirmation_buttons())
+                                         tracker.get_slot("requester_role"), language)
+        dispatcher.utter_message(text=text, buttons=flows.confirmation_buttons(language))
         return []
 
 
@@ -292,7 +315,7 @@ class ActionAskVerificationCode(Action):
         email = tracker.get_slot("account_email")
         if get_store().has_active_code(email, tracker.sender_id) or send_code(
                 dispatcher, tracker, email):
-            dispatcher.utter_message(text=flows.code_sent_prompt(email))
+            dispatcher.utter_message(text=flows.code_sent_prompt(email, language_of(tracker)))
         return []
 
 
@@ -310,7 +333,8 @@ class AskQuestion(Action, ABC):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[Dict[str, Any]]:
         flow = active_flow(tracker)
-        text, buttons = flows.question(self.slot, flow.kind if flow else None)
+        text, buttons = flows.question(self.slot, flow.kind if flow else None,
+                                       language_of(tracker))
         dispatcher.utter_message(text=text, buttons=[{"title": t, "payload": p}
                                                      for t, p in buttons])
         return []

@@ -9,7 +9,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.replies import latest_intent, offered_person, send
+from actions.replies import language_of, latest_intent, offered_person, send
 from actions.store_access import get_handoffs, get_staff
 from actions.transcripts import transcript_of
 from bot.conversation import flows
@@ -29,13 +29,16 @@ def handoff_reason(tracker: Tracker) -> str:
 
 def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker,
               reason: str) -> List[Dict[str, Any]]:
-    """Create (or reuse) the ticket and tell the visitor what happens next."""
+    """Create (or reuse) the ticket, in the conversation's language, and tell the visitor what
+    happens next."""
     live = get_staff().support_online()
-    get_handoffs().create(tracker.sender_id, reason, transcript_of(tracker), live=live)
+    language = language_of(tracker)
+    get_handoffs().create(tracker.sender_id, reason, transcript_of(tracker), live=live,
+                          language=language)
     if live:
-        send(dispatcher, handoff.handing_over(reason))
+        send(dispatcher, handoff.handing_over(reason, language))
         return []
-    send(dispatcher, handoff.nobody_online(reason))
+    send(dispatcher, handoff.nobody_online(reason, language))
     return [FollowupAction("handoff_form")]
 
 
@@ -67,7 +70,7 @@ class ActionAskHandoffEmail(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[Dict[str, Any]]:
-        send(dispatcher, handoff.ask_email())
+        send(dispatcher, handoff.ask_email(language_of(tracker)))
         return []
 
 
@@ -81,7 +84,7 @@ class ValidateHandoffForm(FormValidationAction):
         if flows.is_skip(text):
             return {"handoff_email": flows.NONE}
         try:
-            return {"handoff_email": validators.email(text)}
+            return {"handoff_email": validators.email(text, language_of(tracker))}
         except validators.Invalid as problem:
             dispatcher.utter_message(text=str(problem))
             return {"handoff_email": None}
@@ -94,9 +97,10 @@ class ActionSubmitHandoffContact(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[Dict[str, Any]]:
         email = tracker.get_slot("handoff_email")
+        language = language_of(tracker)
         if email and email != flows.NONE:
             get_handoffs().set_contact(tracker.sender_id, email)
-            send(dispatcher, handoff.will_email(mask_email(email)))
+            send(dispatcher, handoff.will_email(mask_email(email), language))
         else:
-            send(dispatcher, handoff.no_email(load_policy()))
+            send(dispatcher, handoff.no_email(load_policy(), language))
         return [SlotSet("handoff_email", None)]

@@ -3,6 +3,7 @@ and "yes" to the offer of a person."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any, Dict, List, Optional
 
@@ -12,16 +13,22 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import hand_over, handle_fallback
 from actions.replies import latest_intent, offered_person, question_text, reading_of, send
-from actions.unanswered import LANGUAGE, answer_ref, record_gap
+from actions.unanswered import answer_ref, record_gap
 from bot.conversation.policy_reply import answer
 from bot.conversation.routing import NOT_POLICY
+from bot.core.language import or_default
 from bot.policy.answers import Reply, full_section, no_section_yet
 from bot.policy.document import load_policy
 from bot.policy.gaps import AnswerRef
 from bot.requests.store import app_secret
 
 log = logging.getLogger(__name__)
+LANGUAGE_SLOT = "language"
 
+
+def conversation_language(tracker: Tracker) -> str:
+    """The conversation's language, "en" or "zh", from the `language` slot (unset: English)."""
+    return or_default(tracker.get_slot(LANGUAGE_SLOT))
 
 
 def send_answer(dispatcher: CollectingDispatcher, tracker: Tracker, reply: Reply,
@@ -47,11 +54,12 @@ class ActionAnswerPolicy(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         policy = load_policy()
-        answered = answer(policy, reading_of(tracker))
+        language = conversation_language(tracker)
+        answered = answer(policy, reading_of(tracker), language=language)
         intent = latest_intent(tracker)
         if answered.decision.kind == NOT_POLICY or answered.reply is None:
             if intent == "nlu_fallback":
-                record_gap(AnswerRef("fallback", (), None, LANGUAGE, question_text(tracker)))
+                record_gap(AnswerRef("fallback", (), None, language, question_text(tracker)))
                 return handle_fallback(dispatcher, tracker)
             if intent == "bot_challenge":
                 dispatcher.utter_message(response="utter_iamabot")
@@ -59,7 +67,8 @@ class ActionAnswerPolicy(Action):
             dispatcher.utter_message(response="utter_out_of_scope")
             dispatcher.utter_message(response="utter_help")
             return []
-        ref = answer_ref(answered, question_text(tracker))
+        # The gap log and the rating keep the language the visitor asked in.
+        ref = dataclasses.replace(answer_ref(answered, question_text(tracker)), language=language)
         send_answer(dispatcher, tracker, answered.reply, ref)
         if answered.decision.abstains:
             record_gap(ref)
@@ -76,11 +85,12 @@ class ActionShowSection(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         policy = load_policy()
+        language = conversation_language(tracker)
         section_id: Optional[str] = tracker.get_slot("last_section")
         if not section_id or not policy.has_section(section_id):
-            send(dispatcher, no_section_yet())
+            send(dispatcher, no_section_yet(language))
             return []
-        send(dispatcher, full_section(policy, section_id))
+        send(dispatcher, full_section(policy, section_id, language))
         return []
 
 

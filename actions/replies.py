@@ -8,8 +8,18 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.conversation.routing import Reading
+from bot.core.language import or_default
 from bot.core.texts import button
 from bot.policy.answers import CONNECT, Reply
+
+LANGUAGE_SLOT = "language"  # domain.yml: filled from the `language` entity NLU adds
+
+
+def language_of(tracker: Tracker) -> str:
+    """The conversation's language, "en" or "zh": every reply an action makes is in it. The
+    slot is set from the latest message before any action runs, so a first message in Chinese
+    is answered in Chinese; unset (or anything else) is English."""
+    return or_default(tracker.get_slot(LANGUAGE_SLOT))
 
 
 def send(dispatcher: CollectingDispatcher, reply: Reply,

@@ -1,6 +1,7 @@
 """Storing a confirmed request, cancelling one, and looking up a request's status.
 
-The submit action of each kind of request is made from bot.requests.registry below.
+The submit action of each kind of request is made from bot.requests.registry below. Replies are
+in the conversation's language, and a request is stored with it, so that its e-mails are too.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.digressions import answer_digression, is_digression
 from actions.forms import class_name
+from actions.replies import language_of
 from actions.store_access import get_store
 from actions.transcripts import transcript_of
 from bot.conversation import faults, flows
@@ -72,9 +74,10 @@ def idempotency_key(tracker: Tracker, kind: str) -> str:
     return f"{tracker.sender_id}:{kind}:{run}"
 
 
-def not_saved(dispatcher: CollectingDispatcher, kind: str, text: str) -> List[Dict[str, Any]]:
+def not_saved(dispatcher: CollectingDispatcher, kind: str, text: str,
+              language: str = texts.DEFAULT_LANGUAGE) -> List[Dict[str, Any]]:
     """The answers stay in their slots; `pending_submission` lets "try again" store them."""
-    dispatcher.utter_message(text=text, buttons=[faults.retry_button()],
+    dispatcher.utter_message(text=text, buttons=[faults.retry_button(language)],
                              **faults.failure_metadata(BY_KIND[kind].submit_action))
     return [SlotSet(slot, value) for slot, value in faults.pending_slots(kind).items()]
 
@@ -87,6 +90,7 @@ def store_request(kind: str, dispatcher: CollectingDispatcher,
     role = tracker.get_slot("requester_role") or flows.requester_role(
         user_texts_since_form_start(tracker, flow.form))
     store = get_store()
+    language = language_of(tracker)
     try:
         result = store.submit(
             kind, values["account_email"],
@@ -98,16 +102,17 @@ def store_request(kind: str, dispatcher: CollectingDispatcher,
             conversation_id=tracker.sender_id,
             idempotency_key=idempotency_key(tracker, kind),
             transcript=transcript_of(tracker),
+            language=language,
         )
     except RateLimited as limit:
-        dispatcher.utter_message(text=flows.too_many_requests(limit.retry_after))
+        dispatcher.utter_message(text=flows.too_many_requests(limit.retry_after, language))
         return reset(FLOW_SLOTS)
     except SQLAlchemyError as error:
         log.error("Could not store a %s request: %s", kind, type(error).__name__)
-        return not_saved(dispatcher, kind, faults.not_saved())
+        return not_saved(dispatcher, kind, faults.not_saved(language), language)
     dispatcher.utter_message(text=flows.submitted_message(
         load_policy(), kind, result.reference, result.due_at, result.status,
-        result.duplicate, store.working_days))
+        result.duplicate, store.working_days, language))
     # The address and new values now live in the request database only.
     return reset(FLOW_SLOTS) + [SlotSet("last_reference", result.reference)]
 
@@ -129,7 +134,7 @@ class SubmitRequest(Action, ABC):
         if tracker.get_slot("request_abandoned"):
             return reset(FLOW_SLOTS)
         if tracker.get_slot("confirm_request") is not True:
-            dispatcher.utter_message(text=texts.text("flow.stopped"))
+            dispatcher.utter_message(text=texts.text("flow.stopped", language_of(tracker)))
             return reset(FLOW_SLOTS)
         return store_request(self.kind, dispatcher, tracker)
 
@@ -146,7 +151,8 @@ class ActionRetry(Action):
         kind = tracker.get_slot(faults.PENDING_SLOT)
         if kind in flows.FLOWS and tracker.get_slot("account_email"):
             return store_request(kind, dispatcher, tracker)
-        dispatcher.utter_message(text=faults.nothing_to_retry(tracker.events))
+        dispatcher.utter_message(text=faults.nothing_to_retry(tracker.events,
+                                                              language_of(tracker)))
         return [SlotSet(faults.PENDING_SLOT, None)]
 
 
@@ -176,10 +182,11 @@ class ActionCancelRequest(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[Dict[str, Any]]:
+        language = language_of(tracker)
         if tracker.get_slot(faults.PENDING_SLOT):
-            dispatcher.utter_message(text=faults.dropped())
+            dispatcher.utter_message(text=faults.dropped(language))
         elif tracker.latest_action_name == "action_deactivate_loop":
-            dispatcher.utter_message(text=texts.text("flow.cancelled"))
+            dispatcher.utter_message(text=texts.text("flow.cancelled", language))
         else:  # nothing going on
             dispatcher.utter_message(response="utter_anything_else")
         return reset(FLOW_SLOTS + STATUS_SLOTS)
@@ -193,9 +200,11 @@ class ValidateStatusForm(FormValidationAction):
                                         tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
         entities = [e.get("value") for e in (tracker.latest_message or {}).get("entities", [])
                     if e.get("entity") == "reference"]
+        language = language_of(tracker)
+        error = ""
         for candidate in entities + [str(value or "")]:
             try:
-                return {"status_reference": validators.reference(candidate)}
+                return {"status_reference": validators.reference(candidate, language)}
             except validators.Invalid as problem:
                 error = str(problem)
         return self._unusable("status_reference", error, dispatcher, tracker)
@@ -203,7 +212,7 @@ class ValidateStatusForm(FormValidationAction):
     async def validate_status_email(self, value: Any, dispatcher: CollectingDispatcher,
                                     tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
         try:
-            return {"status_email": validators.email(str(value or ""))}
+            return {"status_email": validators.email(str(value or ""), language_of(tracker))}
         except validators.Invalid as problem:
             return self._unusable("status_email", str(problem), dispatcher, tracker)
 
@@ -211,9 +220,10 @@ class ValidateStatusForm(FormValidationAction):
     def _unusable(slot: str, problem: str, dispatcher: CollectingDispatcher,
                   tracker: Tracker) -> Dict[str, Any]:
         """Not a reference or an address: a question in passing is answered, else explained."""
+        language = language_of(tracker)
         if is_digression(tracker):
             answer_digression(dispatcher, tracker)
-            dispatcher.utter_message(text=texts.text("flow.back_to_status"))
+            dispatcher.utter_message(text=texts.text("flow.back_to_status", language))
         else:
             dispatcher.utter_message(text=problem)
         return {slot: None}
@@ -230,9 +240,10 @@ class ActionCheckStatus(Action):
         reference = tracker.get_slot("status_reference")
         email = tracker.get_slot("status_email")
         answer = get_store().status_for(reference, email) if reference and email else None
+        language = language_of(tracker)
         if answer is None:
-            dispatcher.utter_message(text=texts.text("flow.status.not_found"))
+            dispatcher.utter_message(text=texts.text("flow.status.not_found", language))
         else:
             dispatcher.utter_message(text=flows.status_reply(
-                answer.reference, answer.kind, answer.status, answer.due_at))
+                answer.reference, answer.kind, answer.status, answer.due_at, language))
         return reset(STATUS_SLOTS)

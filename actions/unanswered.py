@@ -9,13 +9,14 @@ from bot.conversation.policy_reply import Answered
 from bot.policy.gaps import AnswerRef
 
 log = logging.getLogger(__name__)
-LANGUAGE = "en"
+LANGUAGE = "en"  # of an answer whose caller names no language
 
 
-def answer_ref(answered: Answered, question: str) -> AnswerRef:
+def answer_ref(answered: Answered, question: str, language: str = LANGUAGE) -> AnswerRef:
+    """What the gap log and the rating keep of an answer: `language` is the conversation's."""
     decision = answered.decision
     return AnswerRef(kind=decision.kind, sections=tuple(decision.sections),
-                     topic=decision.topic.id if decision.topic else None, language=LANGUAGE,
+                     topic=decision.topic.id if decision.topic else None, language=language,
                      question=question)
 
 

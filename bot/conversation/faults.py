@@ -6,14 +6,14 @@ the work. When either fails, the answers the visitor gave are still in Rasa's sl
 promise is: tell them plainly, keep the answers, and let "try again" finish the job. A request
 whose storing failed is remembered in the `pending_submission` slot; the apology is marked in
 its metadata so that the next "try again" knows there is something to retry. What the visitor is
-told is in the catalogue of texts (`fault.*`).
+told is in the catalogue of texts (`fault.*`), in the conversation's language.
 """
 
 from __future__ import annotations
 
 from typing import Any, Dict, Iterable, Mapping, Optional
 
-from bot.core.texts import button, text
+from bot.core.texts import DEFAULT_LANGUAGE, button, text
 from bot.requests.registry import BY_SUBMIT_ACTION
 
 PENDING_SLOT = "pending_submission"
@@ -21,29 +21,31 @@ FAILURE_MARK = "service_failure"  # key in a BotUttered's metadata
 RETRY_INTENT = "retry"
 
 
-def retry_button() -> Dict[str, str]:
+def retry_button(language: str = DEFAULT_LANGUAGE) -> Dict[str, str]:
     """"Try again" under every apology; its payload is `/retry` (`RETRY_INTENT`)."""
-    return button("fault.retry_button")
+    return button("fault.retry_button", language)
 
 
-def not_saved() -> str:
+def not_saved(language: str = DEFAULT_LANGUAGE) -> str:
     """A confirmed request could not be stored: the answers are kept for "try again"."""
-    return text("fault.not_saved")
+    return text("fault.not_saved", language)
 
 
-def not_done() -> str:
+def not_done(language: str = DEFAULT_LANGUAGE) -> str:
     """Any other step failed: nothing the visitor said is lost."""
-    return text("fault.not_done")
+    return text("fault.not_done", language)
 
 
-def dropped() -> str:
+def dropped(language: str = DEFAULT_LANGUAGE) -> str:
     """"Stop" after a failed save: the pending request is given up."""
-    return text("fault.dropped")
+    return text("fault.dropped", language)
 
 
-def nothing_to_retry(events: Iterable[Mapping[str, Any]]) -> str:
+def nothing_to_retry(events: Iterable[Mapping[str, Any]],
+                     language: str = DEFAULT_LANGUAGE) -> str:
     """"Try again" with no request pending: the message again, if the last turn failed."""
-    return text("fault.send_again" if last_reply_was_failure(events) else "fault.nothing_pending")
+    return text("fault.send_again" if last_reply_was_failure(events) else "fault.nothing_pending",
+                language)
 
 
 def pending_kind(action_name: str) -> Optional[str]:
@@ -52,8 +54,8 @@ def pending_kind(action_name: str) -> Optional[str]:
     return found.kind if found else None
 
 
-def failure_text(action_name: str) -> str:
-    return not_saved() if pending_kind(action_name) else not_done()
+def failure_text(action_name: str, language: str = DEFAULT_LANGUAGE) -> str:
+    return not_saved(language) if pending_kind(action_name) else not_done(language)
 
 
 def pending_slots(kind: str) -> Dict[str, Any]:

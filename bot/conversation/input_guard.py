@@ -9,10 +9,12 @@ listens on (`bot.rasa.channels`, named in `credentials.yml`), whatever channel i
 - control characters and bidirectional-override characters are removed: they can make a
   transcript read differently to the legal team than what was sent ("Trojan source");
 - a `/command` is kept only when it is exactly a button payload the assistant offers
-  (`/affirm`, `/stop`, ...: an intent of our own domain, no entities); anything else loses its
-  leading slashes and is read as words;
+  (`/affirm`, `/stop`, ...: an intent of our own domain, no entities), or exactly the chat
+  window's language switch (`/set_language{"language": "zh"}` or `"en"`: that one entity, one of
+  the two languages, nothing else); anything else loses its leading slashes and is read as words;
 - an empty message or one longer than the cap is not processed at all: the visitor gets a
-  friendly reply and the conversation's state is untouched.
+  friendly reply (in the language the message is written in, if it tells: there is no
+  conversation to read one from) and the conversation's state is untouched.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from typing import Collection, Optional
 
 from bot.core import texts
+from bot.core.language import LANGUAGES, detect, or_default
 
 # Bidirectional embeddings, overrides and isolates, and the marks that steer them.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -31,6 +34,10 @@ BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u206
 INVISIBLE = frozenset("\u200b\u2060\ufeff\u00ad")
 KEPT_CONTROLS = frozenset("\n\t")
 BUTTON_COMMAND = re.compile(r"/([a-z][a-z0-9_]*)")
+LANGUAGE_INTENT = "set_language"
+# The language switch's payload, exactly: `/set_language{"language": "zh"}` (spaces allowed).
+LANGUAGE_COMMAND = re.compile(
+    rf'/{LANGUAGE_INTENT}\{{\s*"language"\s*:\s*"(?P<language>[a-z]{{2}})"\s*\}}')
 
 SENDER_MAX_CHARS = 128  # a conversation id; the web app's are 8-64 characters
 
@@ -63,10 +70,20 @@ def clean(text: Optional[str]) -> str:
     return "".join(kept).strip()
 
 
+def is_language_command(text: str, intents: Collection[str]) -> bool:
+    """The chat window's language switch, exactly: our `set_language` intent with a `language`
+    entity that is one of our languages (no other entity can ride along)."""
+    match = LANGUAGE_COMMAND.fullmatch(text)
+    return (match is not None and match.group("language") in LANGUAGES
+            and LANGUAGE_INTENT in intents)
+
+
 def is_button_command(text: str, intents: Collection[str]) -> bool:
-    """`/affirm` as a button sends it: exactly one of our intents, nothing more."""
+    """`/affirm` as a button sends it: exactly one of our intents, nothing more (or the
+    language switch, `is_language_command`)."""
     match = BUTTON_COMMAND.fullmatch(text)
-    return match is not None and match.group(1) in intents
+    return (match is not None and match.group(1) in intents) or is_language_command(text,
+                                                                                   intents)
 
 
 def neutralise_command(text: str, intents: Collection[str]) -> str:
@@ -86,8 +103,10 @@ def prepare(text: Optional[str], intents: Collection[str], max_chars: int) -> Pr
     return Prepared(cleaned, None, len(cleaned))
 
 
-def reply_for(prepared: Prepared, max_chars: int) -> str:
-    """The friendly reply to a message that is not processed (texts: `input.*`)."""
+def reply_for(prepared: Prepared, max_chars: int, language: Optional[str] = None) -> str:
+    """The friendly reply to a message that is not processed (texts: `input.*`), in `language`,
+    else in the language the message is written in (`detect`), else English."""
+    language = or_default(language or detect(prepared.text))
     if prepared.problem == TOO_LONG:
-        return texts.text("input.too_long", length=prepared.length, limit=max_chars)
-    return texts.text("input.empty")
+        return texts.text("input.too_long", language, length=prepared.length, limit=max_chars)
+    return texts.text("input.empty", language)

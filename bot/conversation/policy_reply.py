@@ -15,10 +15,12 @@ from bot.conversation.routing import (
     decide,
     load_thresholds,
 )
+from bot.core.language import or_default
+from bot.core.texts import DEFAULT_LANGUAGE
 from bot.nlu.evidence import by_section
 from bot.policy import answers
 from bot.policy.answers import Reply
-from bot.policy.coverage import Coverage, load_coverage
+from bot.policy.coverage import Coverage, Topic, load_coverage
 from bot.policy.document import Policy
 
 
@@ -39,7 +41,24 @@ def _scores(policy: Policy, reading: Reading,
     return by_section(policy, scores, evidence.digest) or {}
 
 
-def render(policy: Policy, decision: Decision, reading: Reading) -> Optional[Reply]:
+def _topic_name(topic: Optional[Topic], language: str) -> Optional[str]:
+    if topic is None:
+        return None
+    return topic.name if language == DEFAULT_LANGUAGE else (topic.name_zh or topic.name)
+
+
+def _leaves_out(topic: Optional[Topic], language: str) -> str:
+    if topic is None:
+        return ""
+    return topic.leaves_out if language == DEFAULT_LANGUAGE else topic.leaves_out_zh
+
+
+def render(policy: Policy, decision: Decision, reading: Reading,
+           language: str = DEFAULT_LANGUAGE) -> Optional[Reply]:
+    """The reply in ``language``: the same decision and the same quoted English sentences in
+    every language; the framing, the topic's name and (for Chinese) the reference translation of
+    each quoted sentence in the visitor's. The evidence reaches the sentence choice by the same
+    route in both languages (for a Chinese message, NLU scores it against the translation)."""
     question = reading.text
     if decision.kind == DIRECT:
         if decision.parts:
@@ -47,20 +66,20 @@ def render(policy: Policy, decision: Decision, reading: Reading) -> Optional[Rep
             for index, (section_id, text) in enumerate(zip(decision.sections, decision.parts,
                                                                   strict=True)):
                 parts.append((section_id, text, _scores(policy, reading, index).get(section_id)))
-            return answers.answer_from_sections(policy, parts)
+            return answers.answer_from_sections(policy, parts, language)
         section_id = decision.sections[0]
         return answers.answer_from_section(policy, section_id, question,
-                                           _scores(policy, reading).get(section_id))
+                                           _scores(policy, reading).get(section_id), language)
     if decision.kind == CLOSEST:
         section_id = decision.sections[0]
         topic = decision.topic
         return answers.closest(
-            policy, section_id, question, topic.name if topic else None,
-            leaves_out=topic.leaves_out if topic else "",
+            policy, section_id, question, _topic_name(topic, language),
+            leaves_out=_leaves_out(topic, language),
             evidence=topic.evidence if topic else (),
-            scores=_scores(policy, reading).get(section_id))
+            scores=_scores(policy, reading).get(section_id), language=language)
     if decision.kind == NOT_COVERED:
-        return answers.not_covered(policy, decision.topic.name if decision.topic else None)
+        return answers.not_covered(policy, _topic_name(decision.topic, language), language)
     return None
 
 
@@ -71,7 +90,12 @@ def support(policy: Policy, reading: Reading) -> Optional[Dict[str, float]]:
 
 
 def answer(policy: Policy, reading: Reading, coverage: Optional[Coverage] = None,
-           thresholds: Optional[Thresholds] = None) -> Answered:
-    decision = decide(reading, coverage or load_coverage(), thresholds or load_thresholds(),
-                      policy.section_ids, support(policy, reading))
-    return Answered(decision, render(policy, decision, reading))
+           thresholds: Optional[Thresholds] = None,
+           language: str = DEFAULT_LANGUAGE) -> Answered:
+    """The decision and its reply in ``language`` ("en" or "zh"), with that language's
+    calibrated thresholds unless some are given."""
+    language = or_default(language)
+    chosen = thresholds or load_thresholds(language=language)
+    decision = decide(reading, coverage or load_coverage(), chosen, policy.section_ids,
+                      support(policy, reading))
+    return Answered(decision, render(policy, decision, reading, language))

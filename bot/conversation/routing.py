@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-import yaml
-
 from bot.core.paths import ROOT
+from bot.core.texts import DEFAULT_LANGUAGE
 from bot.nlu.evidence import Evidence, Part
+from bot.nlu.evidence import thresholds as evidence_thresholds
 from bot.policy.coverage import PARTLY, SILENT, Coverage, Topic
 
 DIRECT, CLOSEST, NOT_COVERED, NOT_POLICY = "direct", "closest", "not_covered", "not_policy"
@@ -56,16 +56,17 @@ class Thresholds:
     evidence: float = 0.0
 
 
-@functools.lru_cache(maxsize=4)
-def load_thresholds(path: Path = CALIBRATION_FILE) -> Thresholds:
-    """The calibrated thresholds (read once per process); the defaults where none were fitted."""
-    if not path.exists():
-        return Thresholds()
-    with open(path, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle) or {}
-    chosen = data.get("thresholds") or {}
-    known = {k: float(v) for k, v in chosen.items() if k in Thresholds.__dataclass_fields__}
-    return Thresholds(**known)
+@functools.lru_cache(maxsize=8)
+def load_thresholds(path: Path = CALIBRATION_FILE, language: str = DEFAULT_LANGUAGE) -> Thresholds:
+    """The calibrated thresholds (read once per process); the defaults where none were fitted.
+
+    English: the file's `thresholds:`. Chinese: its own `zh:` block over the English ones, and no
+    evidence floor unless the block fits one, since a Chinese message's evidence (character
+    n-grams against the reference translation) is on another scale than the English encoder's
+    cosine. The file is read by `bot.nlu.evidence.thresholds`, its one reader."""
+    chosen = evidence_thresholds(language, path)
+    return Thresholds(**{k: float(v) for k, v in chosen.items()
+                         if k in Thresholds.__dataclass_fields__})
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,19 @@ from bot.core.reference_shape import CODE_LENGTH, PREFIX_LENGTH, REFERENCE_ALPHA
 # last 64 characters masked instead of nothing.
 EMAIL_PATTERN = re.compile(r"([\w.!#$%&'*+/=?^`{|}~-]{1,64})@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 # Seven or more digits, optionally grouped by spaces, dashes, dots or parentheses, with a leading +.
-PHONE_PATTERN = re.compile(r"(?<![\w])\+?\(?\d[\d\s().-]{5,}\d(?![\w])")
+# Not inside a Latin word or a longer number, but right next to Chinese ("手机号13800138000谢谢":
+# Han characters are word characters for `\w`), so the edges are ASCII letters and digits only.
+PHONE_PATTERN = re.compile(r"(?<![A-Za-z0-9_])\+?\(?\d[\d\s().-]{5,}\d(?![A-Za-z0-9_])")
+
+
+# What of a Chinese keyboard's full-width forms can spell an address or a number (letters, digits,
+# ＋＠．－（）＿), as ASCII; its other punctuation (？，！) is left as the visitor typed it.
+_PII_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)
+              if chr(code - 0xFEE0).isalnum() or chr(code - 0xFEE0) in "+@.-()_"}
+
+
+def _pii_half_width(text: str) -> str:
+    return text.translate(_PII_WIDTH)
 
 
 def mask_email(address: str) -> str:
@@ -45,6 +57,9 @@ def _mask_phone(match: re.Match) -> str:
 
 
 def mask_pii(text: str) -> str:
+    """E-mail addresses and phone numbers masked, as typed on any keyboard: full-width digits,
+    letters, `＋` and `＠` (a Chinese input method) are read as their ASCII twins first."""
+    text = _pii_half_width(text)
     text = EMAIL_PATTERN.sub(lambda m: mask_email(m.group(0)), text)
     return PHONE_PATTERN.sub(_mask_phone, text)
 
@@ -237,7 +252,8 @@ def mask_free_text(text: str) -> str:
     far less; see bot.policy.gaps)."""
     if not isinstance(text, str):
         return ""
-    text = text[:MAX_FREE_TEXT_SCAN]
+    # Full-width digits and ＠ (a Chinese keyboard) as ASCII, so that they are masked too.
+    text = _pii_half_width(text[:MAX_FREE_TEXT_SCAN])
     text = EMAIL_PATTERN.sub(EMAIL_PLACEHOLDER, text)
     # Phone numbers before references: a reference has at most six digits, so seven or more
     # are a phone number even right after a word ("abcd12345 67" is not `abc-d12345` and 67).

@@ -2,9 +2,10 @@
 
 Drives N concurrent conversations through each bot's REST channel for a fixed time and prints
 throughput, per-message latency (p50/p95/p99), errors, and the resident memory of every process.
-Our mix is what the website sees: policy questions, a full deletion request with e-mail
-verification (the code read from the outbox), and small talk; the stock bot gets its own small
-talk at the same concurrency. A script that prints figures, not a timed test.
+Our mix is what the website sees: policy questions in English and in Chinese (Chinese goes
+through jieba and the n-gram evidence, not the encoder's), a full deletion request with e-mail
+verification (the code read from the outbox), and small talk in both languages; the stock bot
+gets its own small talk at the same concurrency. A script that prints figures, not a timed test.
 """
 
 from __future__ import annotations
@@ -40,7 +41,15 @@ POLICY_QUESTIONS = [
     "will you email me promotions", "what if the privacy policy changes",
     "how long do you keep my data", "is my name personal information",
 ]
+# Our own Chinese questions (not from an evaluation set), some in Traditional or full-width form.
+CHINESE_QUESTIONS = [
+    "你们会出售我的个人信息吗", "我的资料保存在哪个国家", "你们怎么保护我的数据",
+    "你们收集了我哪些信息", "小朋友能用这个软件吗", "隱私問題應該聯繫誰",
+    "会给我发推广邮件吗", "隐私政策改了会通知我吗", "我的数据会保留多长时间",
+    "名字算个人信息吗？",
+]
 SMALL_TALK = ["hello", "are you a bot?", "thanks"]
+CHINESE_TALK = ["你好", "你是机器人吗？", "谢谢"]
 STOCK_TALK = ["hello", "I am great", "bye"]
 
 
@@ -108,8 +117,11 @@ _DATABASE_URL: Optional[str] = None
 
 async def our_conversation(conversation: Conversation) -> None:
     roll = random.random()
-    if roll < 0.6:
+    if roll < 0.4:
         for question in random.sample(POLICY_QUESTIONS, 3):
+            await conversation.say(question)
+    elif roll < 0.6:
+        for question in random.sample(CHINESE_QUESTIONS, 3):
             await conversation.say(question)
     elif roll < 0.8:
         email = f"bench.{uuid.uuid4().hex[:10]}@example.com"
@@ -120,7 +132,7 @@ async def our_conversation(conversation: Conversation) -> None:
         if "DEL-" not in reply:
             conversation.run.errors += 1
     else:
-        for text in SMALL_TALK:
+        for text in random.choice((SMALL_TALK, CHINESE_TALK)):
             await conversation.say(text)
 
 

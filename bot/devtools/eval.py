@@ -65,6 +65,10 @@ class Outcome:
     parse: Dict = field(default_factory=dict, compare=False, repr=False)
 
 
+# How a reply says the policy is silent, in each language (dev_questions_zh.yml: "政策没有").
+NOT_COVERED_MARKERS = ("the policy does not", "政策没有")
+
+
 def load_items(path: Path) -> List[Dict[str, str]]:
     with open(path, encoding="utf-8") as handle:
         items = yaml.safe_load(handle) or []
@@ -98,7 +102,7 @@ def meets(policy: Policy, alternative: str, seen: Observation) -> bool:
         return seen.intent == value or (seen.active_form is not None
                                         and seen.active_form == form_of(value))
     if kind == "not_covered":
-        return "the policy does not" in seen.reply.lower()
+        return any(marker in seen.reply.lower() for marker in NOT_COVERED_MARKERS)
     if kind == "out_of_scope":
         return seen.intent in OUT_OF_SCOPE_INTENTS and not cited_sections(policy, seen.reply)
     raise ValueError(f"unknown expectation {alternative!r}")

@@ -17,6 +17,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Dict, List, Optional, Sequence
 
+from bot.core.language import normalise
 from bot.nlu.encoder import Encoded
 
 DEFAULT_SIZE = 2048
@@ -85,7 +86,13 @@ class Prefetcher:
         self.batches: List[int] = []  # the size of each pass, for the benchmark and the tests
 
     async def prefetch(self, text: str) -> None:
-        if not text or text.startswith("/") or not self.cache.size or text in self.cache:
+        """Encodes the text the featurizer will see: normalised (bot.core.language.normalise) as
+        the pipeline's LanguageDetector leaves it, so a full-width or Traditional message is a
+        hit too."""
+        if not text or text.startswith("/") or not self.cache.size:
+            return
+        text = normalise(text)
+        if text in self.cache:
             return
         future = self._waiting.get(text)
         if future is None:

@@ -5,6 +5,14 @@ intent classifier reads, it leaves this evidence in the parse data: how close th
 every sentence of the policy (to choose what to quote), and, for a question that asks two things
 ("who do you share my data with and where is it kept?"), the intent of each part. The action
 server then needs no model of its own, and nothing is encoded twice.
+
+The encoder knows no Chinese. For a Chinese message the scores are the cosine similarity of
+character n-gram vectors (`bot.nlu.chinese.NgramSpace`) between the question and the reference
+translation of each policy sentence (data/policy/privacy_policy.zh.yml), in the same order and
+under the same digest as the English scores, so the action server reads both the same way; the
+parts of a two-part Chinese question are read by a classifier over the same n-grams. The
+thresholds the router applies are calibrated per language (`thresholds(language)`), since the
+two kinds of score live on different scales.
 """
 
 from __future__ import annotations
@@ -13,10 +21,15 @@ import functools
 import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+import yaml
 
+from bot.core.language import has_han
+from bot.core.paths import ROOT
+from bot.nlu import chinese
 from bot.nlu.linear import LinearModel
 from bot.nlu.linear import fit as fit_linear
 from bot.policy.answers import candidates
@@ -60,7 +73,10 @@ def digest(sentences: Sequence[IndexedSentence]) -> str:
 
 
 def split_clauses(text: str) -> List[str]:
-    """The separate questions in a message; one element when it asks one thing."""
+    """The separate questions in a message; one element when it asks one thing. Chinese (any
+    Han character) is split by `bot.nlu.chinese.split_clauses`."""
+    if has_han(text):
+        return chinese.split_clauses(text)
     parts = [p.strip(" ,.;?!") for p in _SPLIT.split(text.strip())]
     parts = [p for p in parts if p]
     if len(parts) < 2 or any(len(p.split()) < MIN_PART_WORDS for p in parts):
@@ -147,3 +163,91 @@ def by_section(policy: Policy, scores: Sequence[float],
     for sentence, score in zip(sentences, scores, strict=True):
         out.setdefault(sentence.section_id, []).append(float(score))
     return out
+
+
+# ------------------------------------------------------------------ Chinese evidence
+
+TRANSLATION_FILE = ROOT / "data" / "policy" / "privacy_policy.zh.yml"
+
+
+def translated_texts(sentences: Sequence[IndexedSentence],
+                     path: Path = TRANSLATION_FILE) -> List[str]:
+    """The reference translation of each of `sentences`, in their order (matched by section and
+    English text); a sentence without one keeps its English, so its n-grams still count (names,
+    "Cookie", "Weidijia"). The effective date line is the only one the file cannot have."""
+    by_text: Dict[Tuple[str, str], str] = {}
+    if path.exists():
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for section in data.get("sections") or ():
+            for pair in section.get("sentences") or ():
+                if isinstance(pair, dict) and pair.get("en") and pair.get("zh"):
+                    by_text[(str(section.get("id")), str(pair["en"]))] = str(pair["zh"])
+    out = []
+    for sentence in sentences:
+        found = by_text.get((sentence.section_id, sentence.text))
+        if found is None and sentence.text.startswith("Effective date:"):
+            found = "生效日期 " + sentence.text
+        out.append(found or sentence.text)
+    return out
+
+
+def chinese_space(sentences: Sequence[IndexedSentence],
+                  path: Path = TRANSLATION_FILE) -> chinese.NgramSpace:
+    """Character n-gram vectors of the translated policy sentences, in `sentences` order."""
+    return chinese.NgramSpace.fit(translated_texts(sentences, path))
+
+
+def gather_chinese(text: str, space: chinese.NgramSpace, policy_digest: str,
+                   parts: Sequence[str] = (),
+                   part_classifier: Optional[LinearModel] = None,
+                   part_space: Optional[chinese.NgramSpace] = None) -> Evidence:
+    """The evidence for one Chinese message: n-gram similarity to each translated sentence, and
+    each part of a two-part question read by the Chinese part classifier."""
+    scores = rounded(space.similarities(text))
+    found: List[Part] = []
+    if len(parts) >= 2 and part_classifier is not None and part_space is not None:
+        for part in parts:
+            intent, confidence = read_part(part_classifier, part_space.vector(part))
+            found.append(Part(part, intent, round(confidence, SCORE_DECIMALS),
+                              rounded(space.similarities(part))))
+    return Evidence(policy_digest, scores, tuple(found))
+
+
+def fit_chinese_parts(texts: Sequence[str], labels: Sequence[str]
+                      ) -> Tuple[chinese.NgramSpace, LinearModel]:
+    """The Chinese part classifier: a softmax over character n-grams of the Chinese examples."""
+    space = chinese.NgramSpace.fit(texts)
+    return space, fit_part_classifier(space.documents, labels)
+
+
+# ------------------------------------------------------------------ calibrated thresholds
+
+CALIBRATION_FILE = ROOT / "data" / "calibration" / "thresholds.yml"
+
+
+@functools.lru_cache(maxsize=8)
+def _calibration(path: Path) -> Dict[str, Any]:
+    if not path.exists():
+        return {}
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def thresholds(language: Optional[str] = "en", path: Path = CALIBRATION_FILE) -> Dict[str, float]:
+    """The router's calibrated thresholds for a language ("en" or "zh"), read once per process.
+
+    data/calibration/thresholds.yml holds English at the top (`thresholds:`, as before) and each
+    other language in a block of its own (`zh: {thresholds: ..., fitted: ...}`). A key the
+    language's block lacks is English's, except `evidence`, whose scale differs by language (the
+    encoder's cosine for English, character n-gram cosine for Chinese): without a calibrated
+    Chinese value there is no evidence floor (0.0). Unknown languages read as English."""
+    data = _calibration(path)
+    english = {k: float(v) for k, v in (data.get("thresholds") or {}).items()}
+    if language in (None, "en"):
+        return english
+    block = data.get(str(language)) or {}
+    own = {k: float(v) for k, v in (block.get("thresholds") or {}).items()}
+    if language not in ("zh",) and not block:
+        return english
+    merged = {**english, "evidence": 0.0}
+    merged.update(own)
+    return merged

@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
+from bot.core.language import has_han, normalise
 from bot.core.paths import POLICY_DIR
 from bot.policy.document import Policy
 
@@ -76,6 +77,10 @@ class Topic:
     absent: Tuple[str, ...] = ()
     cues: Tuple[Cue, ...] = ()
     requires: Tuple[Cue, ...] = ()
+    # Chinese: substrings of the question (simplified, half-width), since Chinese is written
+    # without spaces; `requires_zh` is to `cues_zh` what `requires` is to `cues`.
+    cues_zh: Tuple[str, ...] = ()
+    requires_zh: Tuple[str, ...] = ()
 
     @property
     def open(self) -> bool:
@@ -89,6 +94,28 @@ class Topic:
         if self.requires and not any(cue.found_in(words) for cue in self.requires):
             return None
         return max(found, key=lambda cue: cue.weight)
+
+    def _required_in(self, words: Sequence[str], chinese: str) -> bool:
+        return (any(cue.found_in(words) for cue in self.requires)
+                or any(word in chinese for word in self.requires_zh))
+
+    def cue_in(self, words: Sequence[str], chinese: str) -> Optional[str]:
+        """The strongest cue of this topic in a question: its English words (Latin words of a
+        mixed question count too) or, in ``chinese`` (the question normalised, "" for one without
+        Chinese characters), its longest Chinese cue. A required word may come in either
+        language ("你们会访问我的camera吗")."""
+        if not chinese:
+            cue = self.strongest_cue(words)
+            return " ".join(cue.words) if cue else None
+        english = [cue for cue in self.cues if cue.found_in(words)]
+        found = [" ".join(cue.words) for cue in sorted(english, key=lambda c: -c.weight)]
+        if english and self.requires and not self._required_in(words, chinese):
+            found = []
+        needs = self.requires or self.requires_zh
+        if not (needs and not self._required_in(words, chinese)):
+            found += sorted((cue for cue in self.cues_zh if cue in chinese), key=len,
+                            reverse=True)
+        return found[0] if found else None
 
 
 @dataclass(frozen=True)
@@ -110,10 +137,11 @@ class Coverage:
     def match(self, question: str) -> Optional[TopicMatch]:
         """The first topic (in the map's order: narrow ones first) that the question cues."""
         words = _words(question)
+        chinese = normalise(question).lower() if has_han(question) else ""
         for topic in self.topics:
-            cue = topic.strongest_cue(words)
+            cue = topic.cue_in(words, chinese)
             if cue is not None:
-                return TopicMatch(topic, " ".join(cue.words))
+                return TopicMatch(topic, cue)
         return None
 
     def by_status(self) -> Dict[str, List[Topic]]:
@@ -136,6 +164,8 @@ def _topic(entry: dict) -> Topic:
         evidence=tuple(entry.get("evidence") or ()), absent=tuple(entry.get("absent") or ()),
         cues=tuple(Cue.parse(c) for c in entry.get("cues") or ()),
         requires=tuple(Cue.parse(c) for c in entry.get("requires") or ()),
+        cues_zh=tuple(str(c) for c in entry.get("cues_zh") or ()),
+        requires_zh=tuple(str(c) for c in entry.get("requires_zh") or ()),
     )
 
 
@@ -182,4 +212,25 @@ def check_against(coverage: Coverage, policy: Policy) -> List[str]:
                 problems.append(f"{topic.id}: {quote!r} is not in {', '.join(topic.sections)}")
         if topic.status == PARTLY and not (topic.says and topic.leaves_out):
             problems.append(f"{topic.id}: partly needs `says` and `leaves_out`")
+        if topic.status == PARTLY and not (topic.says_zh and topic.leaves_out_zh):
+            problems.append(f"{topic.id}: partly needs `says_zh` and `leaves_out_zh`")
+    return problems
+
+
+def check_chinese(coverage: Coverage) -> List[str]:
+    """Every way the map's Chinese falls short: an open topic with English cues and no Chinese
+    ones, a topic whose cues need a privacy word in English and not in Chinese, and a Chinese cue
+    that could never match (not simplified and half-width, or without a Chinese character:
+    Latin words are matched by the English cues, as whole words)."""
+    problems: List[str] = []
+    for topic in coverage.topics:
+        if topic.open and topic.cues and not topic.cues_zh:
+            problems.append(f"{topic.id}: English cues but no `cues_zh`")
+        if topic.requires and not topic.requires_zh:
+            problems.append(f"{topic.id}: `requires` but no `requires_zh`")
+        for cue in (*topic.cues_zh, *topic.requires_zh):
+            if not has_han(cue):
+                problems.append(f"{topic.id}: {cue!r} has no Chinese character")
+            elif normalise(cue).lower() != cue:
+                problems.append(f"{topic.id}: {cue!r} is not simplified, half-width, lower case")
     return problems

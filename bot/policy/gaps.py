@@ -371,9 +371,7 @@ class GapLog:
 # -- names for people ---------------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=1)
-def section_headings() -> Dict[str, str]:
-    """Section id -> heading, from data/policy/sections.yml; empty if it cannot be read (the
-    staff page then shows ids)."""
+def _published_headings() -> Dict[str, str]:
     try:
         with open(SECTION_MAP, encoding="utf-8") as handle:
             return {s["id"]: s["heading"] for s in yaml.safe_load(handle)["sections"]}
@@ -382,13 +380,36 @@ def section_headings() -> Dict[str, str]:
         return {}
 
 
-def topic_names() -> Dict[str, str]:
-    """Topic id -> name from the coverage map (bot.policy.coverage); empty when it cannot be loaded.
-    Only for display: a topic stored under an id the map no longer has still shows, by id."""
+def section_headings(language: str = "en") -> Dict[str, str]:
+    """Section id -> heading, from data/policy/sections.yml; empty if it cannot be read (the
+    staff page then shows ids). In Chinese the published heading keeps its place and the
+    translation's name stands beside it, as in the answers: "Policy update（政策更新）"."""
+    headings = _published_headings()
+    if language == "en":
+        return dict(headings)
+    try:
+        from bot.core.texts import text
+        from bot.policy.translation import load_translation
+
+        translation = load_translation(language)
+        return {section_id: text("policy.translation.heading", language, heading=heading,
+                                 heading_zh=translation.heading(section_id))
+                if translation.heading(section_id) else heading
+                for section_id, heading in headings.items()}
+    except Exception as error:  # noqa: BLE001 - a display nicety must not break the page
+        log.warning("Translated section headings unavailable: %s", type(error).__name__)
+        return dict(headings)
+
+
+def topic_names(language: str = "en") -> Dict[str, str]:
+    """Topic id -> name from the coverage map (bot.policy.coverage), in `language` ("zh": the
+    map's name_zh, where it has one); empty when it cannot be loaded. Only for display: a topic
+    stored under an id the map no longer has still shows, by id."""
     try:
         from bot.policy.coverage import load_coverage
 
-        return {t.id: t.name for t in load_coverage().topics}
+        return {t.id: (t.name_zh or t.name) if language == "zh" else t.name
+                for t in load_coverage().topics}
     except Exception as error:  # noqa: BLE001 - a display nicety must not break the page
         log.warning("Topic names unavailable: %s", type(error).__name__)
         return {}

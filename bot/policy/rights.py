@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import List, Protocol, Tuple
 
-from bot.core.texts import text
-from bot.policy.answers import quote, select_sentences
-from bot.policy.document import Policy
+from bot.core.texts import DEFAULT_LANGUAGE, text
+from bot.policy.answers import cited_heading, quoted, select_sentences
+from bot.policy.document import Policy, Sentence
 
 
 class Right(Protocol):
@@ -28,18 +28,27 @@ class Right(Protocol):
         """One cue per sentence to quote: the words that find it."""
 
 
-def right_sentences(policy: Policy, right: Right) -> Tuple[str, List[str]]:
-    """The heading and the verbatim sentences on a right."""
+def _sentences(policy: Policy, right: Right) -> List[Sentence]:
     section = policy.section(right.right_section)
-    sentences = []
-    for cue in right.right_cues:
+    sentences: List[Sentence] = []
+    for cue in right.right_cues:  # English cues, matched against the English text
         sentences += [s for s in select_sentences(policy, section, cue, limit=1)
                       if s not in sentences]
     sentences.sort(key=section.sentences.index)
-    return section.heading, [s.text for s in sentences]
+    return sentences
 
 
-def right_quote(policy: Policy, right: Right) -> str:
-    heading, sentences = right_sentences(policy, right)
-    return text("policy.section_says", heading=heading) + "\n\n" + "\n\n".join(
-        quote(s) for s in sentences)
+def right_sentences(policy: Policy, right: Right) -> Tuple[str, List[str]]:
+    """The heading and the verbatim sentences on a right."""
+    return policy.section(right.right_section).heading, [s.text for s in _sentences(policy,
+                                                                                   right)]
+
+
+def right_quote(policy: Policy, right: Right, language: str = DEFAULT_LANGUAGE) -> str:
+    """What the policy says on a right, under its heading; in another language the heading has
+    its translated name beside it and each sentence its reference translation after it. The same
+    sentences in every language: the cues find them in the English text."""
+    section = policy.section(right.right_section)
+    return (text("policy.section_says", language,
+                 heading=cited_heading(policy, section, language))
+            + "\n\n" + quoted(policy, section, _sentences(policy, right), language))

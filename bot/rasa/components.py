@@ -7,12 +7,26 @@ it beside the sparse n-grams. `PolicyEvidence` reuses that same vector (nothing 
 for a one-part question) to score every policy sentence and to read each part of a two-part
 question; the result travels in the parse data to the action server (`bot.nlu.evidence`).
 `LinearIntentClassifier` is Rasa's logistic regression with a faster prediction (`bot.nlu.linear`).
+
+Two languages (`bot.core.language`): `LanguageDetector`, first in the pipeline, gives every
+component after it the normalised text (half-width, Simplified; one character for one, so
+offsets hold) and notes the language the visitor wrote in; `LanguageEntity`, last, puts the
+visitor's own text back and adds the entity `language` ("zh"/"en") the `language` slot is mapped
+from. `HanSegmentingTokenizer` is spaCy's tokenizer with jieba's words inside runs of Han.
+
+What the text change does to the tracker (checked on rasa 3.6.21, tests/unit/test_rasa_components.py
+and the README): Rasa stores `UserUttered(message.text, ...)` with the text the channel received,
+so `tracker.latest_message.text` and `from_text` slots are what the visitor typed either way; but
+the parse data's "text" is the Message's TEXT after the pipeline, and the action server's
+`tracker.latest_message["text"]` is read from the parse data. Without `LanguageEntity` putting
+the typed text back, actions would see "请删除wang@x.cn" for "請刪除ｗａｎｇ＠ｘ．ｃｎ". Validators
+normalise with bot.core.language themselves.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Type
+from typing import Any, Dict, List, Optional, Tuple, Type
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -20,14 +34,21 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.classifiers.fallback_classifier import (
+    AMBIGUITY_THRESHOLD_KEY,
+    THRESHOLD_KEY,
+    FallbackClassifier,
+)
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
-from rasa.nlu.tokenizers.tokenizer import Tokenizer
-from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, TEXT
+from rasa.nlu.tokenizers.spacy_tokenizer import POS_TAG_KEY, SpacyTokenizer
+from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
+from rasa.shared.nlu.constants import ENTITIES, FEATURE_TYPE_SENTENCE, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu import evidence, linear
+from bot.core import language
+from bot.nlu import chinese, evidence, linear
 from bot.nlu.encoder import DIMENSION, Encoded, load_encoder
 from bot.nlu.encoding_cache import process_cache
 
@@ -37,8 +58,123 @@ SENTENCE_VECTOR = "sentence_vector"  # the message's own vector, kept for the co
 TOKENS = TOKENS_NAMES[TEXT]
 
 
+LANGUAGE = "language"  # the message property and the entity: "zh", "en" or absent
+TYPED_TEXT = "typed_text"  # what the visitor typed, before normalisation
+SET_LANGUAGE = "set_language"  # the intent whose `language` entity is the language asked for
+
+
 def _texts(messages: List[Message]) -> List[Message]:
     return [m for m in messages if m.get(TEXT)]
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
+class LanguageDetector(GraphComponent):
+    """First in the pipeline: every later component reads the normalised text (half-width,
+    Simplified), and the language the visitor wrote in is noted (`bot.core.language.detect`)."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        return []
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {}
+
+    @classmethod
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> LanguageDetector:
+        return cls()
+
+    @staticmethod
+    def _normalise(message: Message) -> None:
+        typed = message.get(TEXT)
+        normalised = language.normalise(typed)
+        message.set(TYPED_TEXT, typed)
+        if normalised != typed:
+            message.set(TEXT, normalised)
+        message.set(LANGUAGE, language.detect(typed), add_to_output=True)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        for message in _texts(training_data.training_examples):
+            self._normalise(message)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in _texts(messages):
+            self._normalise(message)
+        return messages
+
+
+def requested_language(message: Message) -> Optional[str]:
+    """For a `set_language` message, the language it names ("说英文" -> "en"); None otherwise."""
+    intent = message.get(INTENT) or {}
+    if intent.get("name") != SET_LANGUAGE:
+        return None
+    return language.named_language(message.get(TEXT) or "")
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
+class LanguageEntity(GraphComponent):
+    """Last in the pipeline: the visitor's own text back in the parse data, and the entity
+    `language`: the language asked for in a `set_language` message ("请用英文" -> "en"),
+    otherwise the language written in when `detect` is sure (nothing for "ok", an e-mail, a code),
+    so the slot keeps the conversation's language until the visitor writes in the other one."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        return [LanguageDetector]
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {}
+
+    @classmethod
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> LanguageEntity:
+        return cls()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in _texts(messages):
+            typed = message.get(TYPED_TEXT)
+            if typed is not None and typed != message.get(TEXT):
+                message.set(TEXT, typed)
+            value = requested_language(message) or message.get(LANGUAGE)
+            entities = [e for e in message.get(ENTITIES, []) if e.get("entity") != LANGUAGE]
+            if value in language.LANGUAGES:
+                text = message.get(TEXT)
+                entities.append({"entity": LANGUAGE, "value": value, "start": 0,
+                                 "end": len(text), "confidence_entity": 1.0,
+                                 "extractor": type(self).__name__})
+            message.set(ENTITIES, entities, add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
+class HanSegmentingTokenizer(SpacyTokenizer):
+    """spaCy's tokens, with each token that holds Han characters split into jieba's words
+    (`bot.nlu.chinese.segment`): "我想注销账号" is 我/想/注销账号, not one token. English tokens
+    and their lemmas are spaCy's, unchanged."""
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {**SpacyTokenizer.get_default_config(), "segment_han": True}
+
+    def tokenize(self, message: Message, attribute: str) -> List[Token]:
+        tokens = super().tokenize(message, attribute)
+        if not self._config.get("segment_han", True):
+            return tokens
+        out: List[Token] = []
+        for token in tokens:
+            if not language.has_han(token.text):
+                out.append(token)
+                continue
+            for word, start, end in chinese.segment(token.text):
+                out.append(Token(word, token.start + start, token.start + end, lemma=word,
+                                 data={POS_TAG_KEY: ""}))
+        return out
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
@@ -55,17 +191,23 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {**DenseFeaturizer.get_default_config(), "scale": 1.0, "sequence_features": True}
+        return {**DenseFeaturizer.get_default_config(), "scale": 1.0, "sequence_features": True,
+                "han": "encode"}
 
     @classmethod
     def validate_config(cls, config: Dict[str, Any]) -> None:
         if float(config.get("scale", 1.0)) <= 0:
             raise ValueError("SentenceEncoderFeaturizer: `scale` must be positive")
+        if config.get("han", "encode") not in ("encode", "zero"):
+            raise ValueError("SentenceEncoderFeaturizer: `han` is `encode` or `zero`")
 
     def __init__(self, config: Dict[str, Any], name: str) -> None:
         super().__init__(name, config)
         self.scale = float(self._config["scale"])
         self.sequence_features = bool(self._config["sequence_features"])
+        # "zero": a message with Han gets a zero vector (the encoder knows no Chinese; measured
+        # in the README, "Languages"), so the classifier reads its n-grams alone.
+        self.zero_han = self._config["han"] == "zero"
         self.encoder = load_encoder()
 
     @classmethod
@@ -93,6 +235,10 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
                      else self.encoder.encode_detailed(texts))
         for message, encoded in zip(messages, encodings, strict=True):
             message.set(SENTENCE_VECTOR, encoded.sentence)
+            if self.zero_han and language.has_han(message.get(TEXT)):
+                zero = np.zeros((1, DIMENSION), dtype=np.float32)
+                self.add_features_to_message(None, zero, TEXT, message)
+                continue
             sequence = self._token_matrix(message, encoded) if self.sequence_features else None
             if self.sequence_features and sequence is None:
                 continue  # no tokens: nothing a sequence model could line up with
@@ -112,9 +258,11 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=True)
 class PolicyEvidence(GraphComponent):
     """Scores every policy sentence against the message, and reads each part of a two-part
-    question with a small classifier over sentence vectors fitted here at training."""
+    question with a small classifier fitted here at training: over sentence vectors for English,
+    over character n-grams (against the reference translation) for Chinese."""
 
     FILE = "part_classifier.npz"
+    ZH_FILE = "part_classifier_zh.npz"
 
     @classmethod
     def required_components(cls) -> List[Type]:
@@ -125,17 +273,21 @@ class PolicyEvidence(GraphComponent):
         return {}
 
     def __init__(self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-                 part_classifier: Optional[linear.LinearModel] = None) -> None:
+                 part_classifier: Optional[linear.LinearModel] = None,
+                 zh_parts: Optional[Tuple[chinese.NgramSpace, linear.LinearModel]] = None
+                 ) -> None:
         self.config = {**self.get_default_config(), **config}
         self.model_storage = model_storage
         self.resource = resource
         self.part_classifier = part_classifier
+        self.zh_parts = zh_parts
         self.encoder = load_encoder()
         from bot.policy.document import load_policy
 
         sentences = evidence.policy_sentences(load_policy())
         self.digest = evidence.digest(sentences)
         self.policy_vectors = self.encoder.encode([s.text for s in sentences])
+        self.zh_space = evidence.chinese_space(sentences)
 
     @classmethod
     def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -145,31 +297,62 @@ class PolicyEvidence(GraphComponent):
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples
                     if m.get(INTENT) and m.get(SENTENCE_VECTOR) is not None]
-        if len({m.get(INTENT) for m in examples}) < 2:
-            return self.resource
-        vectors = np.stack([m.get(SENTENCE_VECTOR) for m in examples])
-        self.part_classifier = evidence.fit_part_classifier(vectors,
-                                                            [m.get(INTENT) for m in examples])
+        english = [m for m in examples if not language.has_han(m.get(TEXT))]
+        han = [m for m in training_data.intent_examples
+               if m.get(INTENT) and m.get(TEXT) and language.has_han(m.get(TEXT))]
+        if len({m.get(INTENT) for m in english}) >= 2:
+            vectors = np.stack([m.get(SENTENCE_VECTOR) for m in english])
+            self.part_classifier = evidence.fit_part_classifier(
+                vectors, [m.get(INTENT) for m in english])
+        if len({m.get(INTENT) for m in han}) >= 2:
+            self.zh_parts = evidence.fit_chinese_parts([m.get(TEXT) for m in han],
+                                                       [m.get(INTENT) for m in han])
         with self.model_storage.write_to(self.resource) as directory:
-            np.savez(directory / self.FILE, **self.part_classifier.to_arrays())
+            if self.part_classifier is not None:
+                np.savez(directory / self.FILE, **self.part_classifier.to_arrays())
+            if self.zh_parts is not None:
+                space, model = self.zh_parts
+                np.savez(directory / self.ZH_FILE, **model.to_arrays(),
+                         vocabulary=np.array([g for g, _ in sorted(space.vocabulary.items(),
+                                                              key=lambda item: item[1])]),
+                         idf=space.idf)
         return self.resource
 
     @classmethod
     def load(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> PolicyEvidence:
         part_classifier = None
+        zh_parts = None
         try:
             with model_storage.read_from(resource) as directory:
-                part_classifier = linear.LinearModel.from_arrays(np.load(directory / cls.FILE))
-        except (ValueError, FileNotFoundError, OSError):
+                if (directory / cls.FILE).exists():
+                    part_classifier = linear.LinearModel.from_arrays(np.load(directory / cls.FILE))
+                if (directory / cls.ZH_FILE).exists():
+                    arrays = np.load(directory / cls.ZH_FILE)
+                    vocabulary = {str(g): i for i, g in enumerate(arrays["vocabulary"])}
+                    space = chinese.NgramSpace(vocabulary, np.asarray(arrays["idf"]),
+                                               np.zeros((0, len(vocabulary))))
+                    zh_parts = (space, linear.LinearModel.from_arrays(arrays))
+        except (ValueError, FileNotFoundError, OSError, KeyError):
             log.warning("No part classifier in the model: two-part questions get one answer")
-        return cls(config, model_storage, resource, part_classifier)
+        return cls(config, model_storage, resource, part_classifier, zh_parts)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
 
+    def _chinese(self, message: Message) -> evidence.Evidence:
+        text = message.get(TEXT)
+        clauses = evidence.split_clauses(text)
+        space, model = self.zh_parts if self.zh_parts is not None else (None, None)
+        return evidence.gather_chinese(text, self.zh_space, self.digest,
+                                       clauses if len(clauses) >= 2 else (), model, space)
+
     def process(self, messages: List[Message]) -> List[Message]:
         for message in _texts(messages):
+            if language.has_han(message.get(TEXT)):
+                message.set(evidence.EVIDENCE_KEY, self._chinese(message).to_dict(),
+                            add_to_output=True)
+                continue
             vector = message.get(SENTENCE_VECTOR)
             if vector is None:
                 continue
@@ -260,4 +443,34 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             shown = ranking[:length] if length > 0 else ranking
             message.set("intent_ranking", [{"name": n, "confidence": c} for n, c in shown],
                         add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class LanguageFallbackClassifier(FallbackClassifier):
+    """Rasa's FallbackClassifier with its own thresholds for Chinese messages (`threshold_zh`,
+    `ambiguity_threshold_zh`): over the same intents the classifier is less sure of a Chinese
+    message (fewer features fire on a short run of Han than on an English sentence), and one
+    threshold for both sends too many answerable Chinese messages to the fallback (README,
+    "Languages")."""
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {**FallbackClassifier.get_default_config(), "threshold_zh": None,
+                "ambiguity_threshold_zh": None}
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        default: Dict[str, Any] = dict(self.component_config)  # type: ignore[has-type]
+        chinese = {**default}
+        if default.get("threshold_zh") is not None:
+            chinese[THRESHOLD_KEY] = float(default["threshold_zh"])
+        if default.get("ambiguity_threshold_zh") is not None:
+            chinese[AMBIGUITY_THRESHOLD_KEY] = float(default["ambiguity_threshold_zh"])
+        for message in messages:
+            is_chinese = language.has_han(message.get(TEXT) or "")
+            self.component_config = chinese if is_chinese else default
+            try:
+                super().process([message])
+            finally:
+                self.component_config = default
         return messages

@@ -10,9 +10,10 @@ differs from what the catalogue renders.
 
 Every response has one variation per language. A language other than English is chosen by the
 `language` slot (`condition: [{type: slot, name: language, value: zh}]`); English comes last,
-without a condition, so that it is what Rasa says whenever no other variation applies. Today
-only English exists, so each response has just that one variation (and the domain needs no
-`language` slot yet: it must declare one before a second language is added).
+without a condition, so that it is what Rasa says whenever no other variation applies. The
+`language` slot is set from the message's `language` entity before the response is chosen, so a
+reply is in the language of the message it answers (or of the switch it confirms). A domain
+must declare the slot before a second language is added (`render` refuses otherwise).
 
     python -m bot.rasa.domain_responses           # rewrite domain.yml's responses
     python -m bot.rasa.domain_responses --check   # exit 1 when they are out of date

@@ -4,27 +4,49 @@ A blank English pipeline gives Rasa tokens; the lookup lemmatizer (tables from
 `spacy-lookups-data`, bundled into the saved pipeline) lets `CountVectorsFeaturizer` see
 "deleting" and "deleted" as one word; the entity ruler marks e-mail addresses, phone numbers
 and request reference codes so `SpacyEntityExtractor` can hand them to forms.
+
+Chinese is written without spaces, so the tokenizer also splits at every run of Han characters
+and at Chinese punctuation: "我的邮箱是wang@x.com。谢谢" gives `我的邮箱是`, `wang@x.com`, `。`,
+`谢谢`, and the entity ruler finds the address (one token of the whole sentence before). English
+is tokenized as before (the added patterns match only Han and Chinese punctuation). Splitting a
+Han run into words is the Rasa tokenizer's work (`bot.rasa.components.HanSegmentingTokenizer`).
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Dict, List, cast
+from typing import Any, Dict, List, cast
 
 import spacy
 from spacy.language import Language
 from spacy.pipeline import EntityRuler
+from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
 
 from bot.core.paths import SPACY_PIPELINE
 from bot.requests.references import PREFIXES, REFERENCE_ALPHABET
 
 PIPELINE_NAME = "en_privacy"
-PIPELINE_VERSION = "1.0.0"
+PIPELINE_VERSION = "1.1.0"
 
 REFERENCE_PREFIXES = tuple(PREFIXES.values())
 _REFERENCE_TOKEN = f"(?i)^(?:{'|'.join(REFERENCE_PREFIXES)})-[{REFERENCE_ALPHABET}]{{6}}$"
 _REFERENCE_TAIL = f"(?i)^[{REFERENCE_ALPHABET}]{{6}}$"
+
+
+HAN_RUN = "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
+# Chinese punctuation that survives width folding (bot.core.language.to_half_width).
+CHINESE_PUNCTUATION = "[。、，；：？！“”‘’（）《》〈〉【】「」『』…—～·]"
+
+
+def split_chinese(nlp: Language) -> None:
+    """Han runs and Chinese punctuation become tokens of their own, wherever they are."""
+    extra: List[Any] = [HAN_RUN, CHINESE_PUNCTUATION]
+    defaults = nlp.Defaults
+    tokenizer: Any = nlp.tokenizer  # spacy.tokenizer.Tokenizer (Cython, no stubs)
+    tokenizer.prefix_search = compile_prefix_regex(list(defaults.prefixes or []) + extra).search
+    tokenizer.suffix_search = compile_suffix_regex(list(defaults.suffixes or []) + extra).search
+    tokenizer.infix_finditer = compile_infix_regex(list(defaults.infixes or []) + extra).finditer
 
 
 def entity_patterns() -> List[Dict]:
@@ -41,6 +63,10 @@ def entity_patterns() -> List[Dict]:
         # Split by the tokenizer: 010 - 62345678, (010) 6234 5678
         {"label": "phone", "pattern": [digits, {"TEXT": "-"}, {"TEXT": {"REGEX": r"^\d{6,8}$"}}]},
         {"label": "phone", "pattern": [{"TEXT": "("}, group, {"TEXT": ")"}, group, group]},
+        # Dashed mobile numbers: 138-0013-8000
+        {"label": "phone", "pattern": [{"TEXT": {"REGEX": r"^\d{3,4}$"}}, {"TEXT": "-"},
+                                       {"TEXT": {"REGEX": r"^\d{3,4}$"}}, {"TEXT": "-"},
+                                       {"TEXT": {"REGEX": r"^\d{4}$"}}]},
         {"label": "reference", "pattern": [{"TEXT": {"REGEX": _REFERENCE_TOKEN}}]},
         {
             "label": "reference",
@@ -55,6 +81,7 @@ def entity_patterns() -> List[Dict]:
 
 def build_pipeline() -> Language:
     nlp = spacy.blank("en")
+    split_chinese(nlp)
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
     ruler = cast(EntityRuler, nlp.add_pipe("entity_ruler", config={"overwrite_ents": True}))
     nlp.initialize()  # loads the lookup tables from spacy-lookups-data into the pipeline
@@ -62,7 +89,7 @@ def build_pipeline() -> Language:
     nlp.meta["name"] = PIPELINE_NAME
     nlp.meta["version"] = PIPELINE_VERSION
     nlp.meta["description"] = ("Blank English + lookup lemmatizer + entity ruler "
-                               "(email, phone, reference)")
+                               "(email, phone, reference); Han runs and Chinese punctuation split")
     return nlp
 
 

@@ -1,8 +1,10 @@
 """Rasa's rules for the kinds of request, rendered from the registry.
 
-Rasa cannot template rules, and every kind needs the same three: its intent starts its form,
-the form's end stores the request, and "stop" inside the form cancels it. Writing them out by
-hand five times is how a sixth kind ends up with two of the three; so they are rendered from
+Rasa cannot template rules, and every kind needs the same four: its intent starts its form,
+the form's end stores the request, "stop" inside the form cancels it, and a language switch
+inside the form is answered in the new language and the form goes on (asking its question again,
+in that language). Writing them out by
+hand five times is how a sixth kind ends up with three of the four; so they are rendered from
 bot.requests.registry into data/rules/requests.yml, which is committed (Rasa reads it from
 there) and checked against this rendering by tests/test_registry.py.
 
@@ -22,6 +24,8 @@ from bot.requests.registry import KINDS, RequestKind
 
 RULES_FILE = ROOT / "data" / "rules" / "requests.yml"
 CANCEL_ACTION = "action_cancel_request"  # "stop" in any flow: nothing stored, answers forgotten
+LANGUAGE_INTENT = "set_language"  # "请用中文", "English please", the chat window's switch
+LANGUAGE_RESPONSE = "utter_language_set"  # said in the language switched to
 
 HEADER = """\
 # Generated from bot/requests/registry.py by `python -m bot.requests.rules`: do not edit.
@@ -29,8 +33,9 @@ HEADER = """\
 # differs from what the registry renders.
 version: "3.1"
 
-# Per kind of request: its intent starts its form, the form's end stores the request, and
-# "stop" inside the form cancels it.
+# Per kind of request: its intent starts its form, the form's end stores the request,
+# "stop" inside the form cancels it, and a language switch inside it changes the language
+# and goes on with the form.
 rules:
 """
 
@@ -61,13 +66,23 @@ _RULES = """\
       - slot_was_set:
           - requested_slot: null
       - action: {cancel_action}
+
+  - rule: switch language during a {kind} request
+    condition:
+      - active_loop: {form}
+    steps:
+      - intent: {language_intent}
+      - action: {language_response}
+      - action: {form}
+      - active_loop: {form}
 """
 
 
 def kind_rules(request: RequestKind) -> str:
-    """The start, submit and stop rules of one kind."""
+    """The start, submit, stop and language-switch rules of one kind."""
     return _RULES.format(kind=request.kind, intent=request.intent, form=request.form,
-                         submit_action=request.submit_action, cancel_action=CANCEL_ACTION)
+                         submit_action=request.submit_action, cancel_action=CANCEL_ACTION,
+                         language_intent=LANGUAGE_INTENT, language_response=LANGUAGE_RESPONSE)
 
 
 def render() -> str:
@@ -100,7 +115,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
     RULES_FILE.parent.mkdir(parents=True, exist_ok=True)
     RULES_FILE.write_text(render(), encoding="utf-8")
-    print(f"Wrote {_shown(RULES_FILE)} ({len(KINDS)} kinds of request, {3 * len(KINDS)} rules)")
+    print(f"Wrote {_shown(RULES_FILE)} ({len(KINDS)} kinds of request, {4 * len(KINDS)} rules)")
     return 0
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.core import texts
+from bot.core.language import or_default
 from bot.core.masking import mask_email
 from bot.core.settings import load_settings
 from bot.mail.outbox import enqueue, utcnow
@@ -95,9 +96,12 @@ class RequestStore:
                requester_role: str = "self", channel: str = "chat",
                conversation_id: Optional[str] = None,
                idempotency_key: Optional[str] = None,
-               transcript: Optional[List[Dict[str, Any]]] = None) -> Submitted:
+               transcript: Optional[List[Dict[str, Any]]] = None,
+               language: str = texts.DEFAULT_LANGUAGE) -> Submitted:
         """Store a request once. A retried call with the same key, or a second open request of
-        the same kind for the same address, returns the request that exists.
+        the same kind for the same address, returns the request that exists. `language` is the
+        conversation's: the request keeps it, and its e-mails (this confirmation and every later
+        status e-mail) are written in it.
 
         Raises `ratelimit.RateLimited` (storing nothing) when a new request would exceed the
         conversation's limit; retries and duplicates are answered even then."""
@@ -107,7 +111,7 @@ class RequestStore:
             try:
                 return self._submit_once(kind, email, details or {}, reason, verified,
                                          requester_role, channel, conversation_id,
-                                         idempotency_key, transcript)
+                                         idempotency_key, transcript, or_default(language))
             except IntegrityError:
                 # A concurrent submit won the race for the key or the reference: look again.
                 if attempt == 4:
@@ -117,7 +121,7 @@ class RequestStore:
     def _submit_once(self, kind: str, email: str, details: Dict[str, Any],
                      reason: Optional[str], verified: bool, requester_role: str, channel: str,
                      conversation_id: Optional[str], idempotency_key: Optional[str],
-                     transcript: Optional[List[Dict[str, Any]]]) -> Submitted:
+                     transcript: Optional[List[Dict[str, Any]]], language: str) -> Submitted:
         now = self.clock()
         with transaction(self.sessions) as session:
             if conversation_id:
@@ -155,6 +159,7 @@ class RequestStore:
                 channel=channel, conversation_id=conversation_id,
                 idempotency_key=idempotency_key, transcript=transcript, created_at=now,
                 due_at=deadlines.due_date(now, self.working_days).due, updated_at=now,
+                language=language,
             )
             session.add(request)
             session.flush()
@@ -167,7 +172,7 @@ class RequestStore:
                 for target in (lifecycle.IN_PROGRESS, lifecycle.COMPLETED):
                     self._move(session, request, target, ASSISTANT, at_once.note, now)
             enqueue(session, email,
-                    texts.text("email.request_subject", reference=request.reference),
+                    texts.text("email.request_subject", language, reference=request.reference),
                     self._confirmation_body(request), dedupe_key=f"confirm:{request.reference}",
                     now=now)
             log.info("Stored %s request %s for %s (%s)", kind, request.reference,
@@ -176,15 +181,18 @@ class RequestStore:
 
     @staticmethod
     def _confirmation_body(request: PrivacyRequest) -> str:
-        """The e-mail that confirms a stored request (texts: `email.confirmation.*`)."""
+        """The e-mail that confirms a stored request (texts: `email.confirmation.*`), in the
+        request's language."""
         kind = BY_KIND[request.kind]
+        language = or_default(request.language)
         if kind.at_once:
-            return kind.wording("done_email", reference=request.reference)
-        due = texts.text("format.date", date=request.due_at)
-        body = texts.text("email.confirmation.body", title=kind.wording("title"),
+            return kind.wording("done_email", language, reference=request.reference)
+        due = texts.text("format.date", language, date=request.due_at)
+        body = texts.text("email.confirmation.body", language,
+                          title=kind.wording("title", language),
                           reference=request.reference, due=due)
         if request.status == lifecycle.UNVERIFIED:
-            body += "\n" + texts.text("email.confirmation.unverified")
+            body += "\n" + texts.text("email.confirmation.unverified", language)
         return body
 
     @staticmethod
@@ -288,10 +296,13 @@ class RequestStore:
 
     # -- verification ---------------------------------------------------------------------
 
-    def send_code(self, email: str, conversation_id: str) -> None:
-        """Queue a new code for the address; `ratelimit.RateLimited` when it has had enough."""
+    def send_code(self, email: str, conversation_id: str,
+                  language: str = texts.DEFAULT_LANGUAGE) -> None:
+        """Queue a new code for the address, the e-mail in the conversation's `language`;
+        `ratelimit.RateLimited` when it has had enough."""
         with transaction(self.sessions) as session:
-            verification.issue_code(session, self.secret, email, conversation_id, self.clock())
+            verification.issue_code(session, self.secret, email, conversation_id, self.clock(),
+                                    language=language)
 
     def has_active_code(self, email: str, conversation_id: str) -> bool:
         with transaction(self.sessions) as session:

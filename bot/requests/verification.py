@@ -19,8 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
+from bot.core.language import or_default
 from bot.core.masking import mask_email
-from bot.core.texts import text
+from bot.core.texts import DEFAULT_LANGUAGE, text
 from bot.mail.outbox import enqueue, utcnow
 from bot.requests import ratelimit
 from bot.storage.models import VerificationCode
@@ -70,8 +71,9 @@ def active_code(session: Session, email: str, conversation_id: str,
 
 
 def issue_code(session: Session, secret: str, email: str, conversation_id: str,
-               now: Optional[datetime] = None) -> str:
-    """Create a code and queue the e-mail that carries it; earlier codes stop working.
+               now: Optional[datetime] = None, language: str = DEFAULT_LANGUAGE) -> str:
+    """Create a code and queue the e-mail that carries it, in the conversation's `language`;
+    earlier codes stop working.
 
     Raises `ratelimit.RateLimited`, having created and queued nothing, when this address or this
     conversation has had its share of codes for now."""
@@ -95,9 +97,10 @@ def issue_code(session: Session, secret: str, email: str, conversation_id: str,
         email=email, conversation_id=conversation_id, code_hash=_digest(secret, salt, code),
         salt=salt, attempts=0, created_at=now, expires_at=now + CODE_TTL,
     ))
-    enqueue(session, email, text("email.verification.subject"), text(
-        "email.verification.body", code=code, minutes=int(CODE_TTL.total_seconds() // 60)),
-        now=now)
+    language = or_default(language)
+    enqueue(session, email, text("email.verification.subject", language), text(
+        "email.verification.body", language, code=code,
+        minutes=int(CODE_TTL.total_seconds() // 60)), now=now)
     return code
 
 

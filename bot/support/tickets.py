@@ -5,7 +5,7 @@ was online when it began) the web app routes the visitor's messages to it instea
 staff replies reach the chat window when the visitor's page is open, and otherwise go out by
 e-mail through the outbox when the visitor left an address. The lines the support side adds for
 the visitor, and the reply e-mail, are in the catalogue of texts (`handoff.*`,
-`email.support_reply.*`).
+`email.support_reply.*`), in the ticket's language: the conversation's when it was handed over.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot.core import texts
+from bot.core.language import or_default
 from bot.core.masking import mask_email
 from bot.mail.outbox import enqueue, utcnow
 from bot.staff.accounts import record
@@ -45,6 +46,7 @@ class TicketView:
     created_at: datetime
     transcript: List[Dict[str, Any]]
     messages: List[Dict[str, Any]]
+    language: str = texts.DEFAULT_LANGUAGE  # the conversation's: "en" or "zh"
 
 
 def _message(m: HandoffMessage) -> Dict[str, Any]:
@@ -55,7 +57,11 @@ def _message(m: HandoffMessage) -> Dict[str, Any]:
 def _view(t: HandoffTicket) -> TicketView:
     return TicketView(t.id, t.conversation_id, t.status, t.reason, t.live, t.contact_email,
                       t.assigned_to, t.created_at, list(t.transcript or []),
-                      [_message(m) for m in t.messages])
+                      [_message(m) for m in t.messages], _language(t))
+
+
+def _language(ticket: HandoffTicket) -> str:
+    return or_default(ticket.language)
 
 
 class Handoffs:
@@ -70,21 +76,27 @@ class Handoffs:
         ).scalars().first()
 
     def create(self, conversation_id: str, reason: str, transcript: List[Dict[str, Any]],
-               live: bool, contact_email: Optional[str] = None) -> TicketView:
-        """A ticket for the conversation; an unfinished one is reused rather than duplicated."""
+               live: bool, contact_email: Optional[str] = None,
+               language: str = texts.DEFAULT_LANGUAGE) -> TicketView:
+        """A ticket for the conversation, in its `language`; an unfinished one is reused rather
+        than duplicated (and takes the language the conversation has now)."""
+        language = or_default(language)
         with transaction(self.sessions) as session:
             ticket = self._active(session, conversation_id)
             if ticket is None:
                 ticket = HandoffTicket(conversation_id=conversation_id, status=WAITING,
                                        reason=reason if reason in REASONS else "asked",
                                        live=live, contact_email=contact_email,
-                                       transcript=transcript, created_at=utcnow())
+                                       transcript=transcript, created_at=utcnow(),
+                                       language=language)
                 session.add(ticket)
                 record(session, "assistant", "handoff_created", conversation_id[:64], reason)
                 session.flush()
                 log.info("Handoff ticket %s created (%s)", ticket.id, reason)
-            elif contact_email:
-                ticket.contact_email = contact_email
+            else:
+                ticket.language = language
+                if contact_email:
+                    ticket.contact_email = contact_email
             return _view(ticket)
 
     def set_contact(self, conversation_id: str, email: str) -> Optional[TicketView]:
@@ -140,7 +152,7 @@ class Handoffs:
                 ticket.opened_at = utcnow()
                 session.add(HandoffMessage(
                     ticket_id=ticket.id, sender="system", created_at=utcnow(),
-                    text=texts.text("handoff.staff_joined", staff=staff)))
+                    text=texts.text("handoff.staff_joined", _language(ticket), staff=staff)))
                 record(session, staff, "handoff_opened", str(ticket.id))
             return _view(ticket)
 
@@ -158,8 +170,10 @@ class Handoffs:
             if seen is not None and now - seen <= VISITOR_PRESENT:
                 return "chat"
             if ticket.contact_email:
-                enqueue(session, ticket.contact_email, texts.text("email.support_reply.subject"),
-                        texts.text("email.support_reply.body", text=text, staff=staff),
+                language = _language(ticket)
+                enqueue(session, ticket.contact_email,
+                        texts.text("email.support_reply.subject", language),
+                        texts.text("email.support_reply.body", language, text=text, staff=staff),
                         now=now)
                 return "email"
             return "none"
@@ -173,7 +187,8 @@ class Handoffs:
                 ticket.status = CLOSED
                 ticket.closed_at = utcnow()
                 session.add(HandoffMessage(ticket_id=ticket.id, sender="system",
-                                           text=texts.text("handoff.back_to_assistant"),
+                                           text=texts.text("handoff.back_to_assistant",
+                                                           _language(ticket)),
                                            created_at=utcnow()))
                 record(session, staff, "handoff_closed", str(ticket.id))
             return _view(ticket)

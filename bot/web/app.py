@@ -4,6 +4,11 @@ The browser talks only to this app; the app relays to Rasa's REST channel. Keepi
 the web app means Rasa's port never has to face the internet, and the app is the one place that
 checks what visitors send (length, shape) before any of it reaches the assistant.
 
+The page is rendered in the visitor's language (bot.web.i18n: their 中文 / English switch, else
+their browser's); the chat relay answers its own errors in the page's language and passes the
+switch (`/set_language{"language": "zh"}`) to Rasa like any message, also during a handoff, where
+it is not a line for the person: the conversation's language is Rasa's `language` slot.
+
 Nothing is built at import: `create_app` makes an app, and `serve` the one uvicorn serves
 (`uvicorn --factory bot.web.app:serve`, as bot.devtools.stack starts it).
 """
@@ -23,16 +28,18 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.conversation import input_guard
+from bot.core.language import LANGUAGES
 from bot.core.masking import install_log_masking
 from bot.core.settings import Settings, load_settings
 from bot.core.texts import text
 from bot.policy.gaps import AnswerRef, clean_answer_payload
 from bot.requests.store import app_secret
+from bot.web import i18n
 from bot.web.staff import SESSION_LIFETIME, StaffServices
 from bot.web.staff import routes as staff_routes
 
@@ -44,7 +51,18 @@ log = logging.getLogger(__name__)
 install_log_masking()
 
 # What visitors are told when their message or rating cannot be handled: the catalogue of
-# texts, `web.*` (`_error(400, text("web.no_message"))`).
+# texts, `web.*` (`_error(400, text("web.no_message", language))`), in the page's language.
+# The texts the page's script needs, for both languages (the switch relabels the page in place).
+SCRIPT_TEXTS = ("web.page.", "web.chat.", "web.unreachable")
+
+
+def chat_language(request: Request, body: Optional[Dict[str, Any]] = None) -> str:
+    """The language of the page that sent a chat request: what the page says it shows (the
+    `language` field of the body), else the visitor's cookie or browser. Only for the web app's
+    own messages: the conversation's language is Rasa's `language` slot."""
+    stated = i18n.known(body.get("language")) if isinstance(body, dict) else None
+    return stated or i18n.known(request.query_params.get("language")) or i18n.visitor_language(
+        request)
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -59,6 +77,14 @@ def _answer_of(item: Dict[str, Any]) -> Optional[Dict[str, Any]]:
     """The rating reference of a policy answer (`{"custom": {"answer": {...}}}`), or None."""
     custom = item.get("custom")
     return clean_answer_payload(custom.get("answer")) if isinstance(custom, dict) else None
+
+
+LANGUAGE_SWITCH = re.compile(r"^\s*/set_language(?:\{.*\})?\s*$", re.DOTALL)
+
+
+def is_language_switch(message: str) -> bool:
+    """Whether a message is the chat window's language switch (`/set_language{...}`)."""
+    return LANGUAGE_SWITCH.match(message) is not None
 
 
 def normalise_rasa_messages(payload: Any) -> List[Dict[str, Any]]:
@@ -102,8 +128,17 @@ def create_app(settings: Optional[Settings] = None,
     settings = settings or load_settings()
     services = services or StaffServices()
 
-    async def index(_: Request) -> FileResponse:
-        return FileResponse(WEB_DIR / "templates" / "index.html")
+    async def index(request: Request) -> Response:
+        """The product page in the visitor's language (their switch, else their browser's)."""
+        language = i18n.visitor_language(request)
+        response = i18n.templates.TemplateResponse(request, "index.html", {
+            "lang": language, "html_lang": i18n.HTML_LANG[language], "html_langs": i18n.HTML_LANG,
+            "languages": LANGUAGES, "t": i18n.translator(language),
+            "texts": {"language": language, "html_lang": i18n.HTML_LANG,
+                      "texts": i18n.bundle(SCRIPT_TEXTS)}})
+        response.headers["Content-Language"] = i18n.HTML_LANG[language]
+        response.headers["Vary"] = "Accept-Language, Cookie"
+        return response
 
     async def health(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -112,26 +147,31 @@ def create_app(settings: Optional[Settings] = None,
         try:
             body = await request.json()
         except ValueError:
-            return _error(400, text("web.unreadable"))
+            return _error(400, text("web.unreadable", chat_language(request)))
+        language = chat_language(request, body)
         if not isinstance(body, dict):
-            return _error(400, text("web.unreadable"))
+            return _error(400, text("web.unreadable", language))
         sender = body.get("sender")
         message = body.get("message")
         if not isinstance(sender, str) or not SENDER_PATTERN.match(sender):
-            return _error(400, text("web.bad_session"))
+            return _error(400, text("web.bad_session", language))
         if not isinstance(message, str):
-            return _error(400, text("web.no_message"))
+            return _error(400, text("web.no_message", language))
         # Rasa checks again (other channels reach it directly); checking here too keeps
         # what goes to a person in a handoff just as clean.
         prepared = input_guard.prepare(message, (), settings.max_message_chars)
         if prepared.problem == input_guard.EMPTY:
-            return _error(400, text("web.no_message"))
+            return _error(400, text("web.no_message", language))
         if prepared.problem == input_guard.TOO_LONG:
-            return JSONResponse({"messages": [{"text": input_guard.reply_for(
-                prepared, settings.max_message_chars)}]})
+            # input_guard.reply_for's text (`input.too_long`), in the page's language.
+            return JSONResponse({"messages": [{"text": text(
+                "input.too_long", language, length=prepared.length,
+                limit=settings.max_message_chars)}]})
         message = input_guard.clean(message)
         ticket_id = await asyncio.to_thread(services.handoffs.routed_ticket, sender)
-        if ticket_id is not None:
+        if ticket_id is not None and not is_language_switch(message):
+            # The language switch is for the assistant (its `language` slot), never a line
+            # for the person on the other end of a handoff.
             # A person has the conversation: the message goes to them, not to the assistant.
             await asyncio.to_thread(services.handoffs.from_visitor, ticket_id, message)
             return JSONResponse({"messages": [], "handoff": True})
@@ -145,7 +185,7 @@ def create_app(settings: Optional[Settings] = None,
                 payload = response.json()
             except (httpx.HTTPError, ValueError) as error:
                 log.warning("Rasa did not answer: %s", type(error).__name__)
-                return _error(503, text("web.unreachable"))
+                return _error(503, text("web.unreachable", language))
         return JSONResponse({"messages": normalise_rasa_messages(payload)})
 
     async def feedback(request: Request) -> JSONResponse:
@@ -153,36 +193,37 @@ def create_app(settings: Optional[Settings] = None,
         try:
             body = await request.json()
         except ValueError:
-            return _feedback_error(400, text("web.feedback.unreadable"))
+            return _feedback_error(400, text("web.feedback.unreadable", chat_language(request)))
+        language = chat_language(request, body)
         if not isinstance(body, dict):
-            return _feedback_error(400, text("web.feedback.unreadable"))
+            return _feedback_error(400, text("web.feedback.unreadable", language))
         sender = body.get("sender")
         if not isinstance(sender, str) or not SENDER_PATTERN.match(sender):
-            return _feedback_error(400, text("web.bad_session"))
+            return _feedback_error(400, text("web.bad_session", language))
         helpful = body.get("helpful")
         if not isinstance(helpful, bool):
-            return _feedback_error(400, text("web.feedback.no_choice"))
+            return _feedback_error(400, text("web.feedback.no_choice", language))
         try:
             secret = app_secret()
         except RuntimeError:
             log.warning("Answer rating refused: APP_SECRET is not set")
-            return _feedback_error(503, text("web.feedback.unavailable"))
+            return _feedback_error(503, text("web.feedback.unavailable", language))
         try:
             ref = AnswerRef.from_payload(body.get("answer"), secret, sender)
         except ValueError:
-            return _feedback_error(400, text("web.feedback.unreadable"))
+            return _feedback_error(400, text("web.feedback.unreadable", language))
         try:
             await asyncio.to_thread(services.gaps.feedback, ref, helpful)
         except SQLAlchemyError as error:
             log.warning("Answer rating not saved: %s", type(error).__name__)
-            return _feedback_error(503, text("web.feedback.unavailable"))
+            return _feedback_error(503, text("web.feedback.unavailable", language))
         return JSONResponse({"ok": True})
 
     async def news(request: Request) -> JSONResponse:
         """What staff (or the system) said since the page last asked: the page polls this."""
         sender = request.query_params.get("sender", "")
         if not SENDER_PATTERN.match(sender):
-            return _error(400, text("web.bad_session"))
+            return _error(400, text("web.bad_session", chat_language(request)))
         try:
             after = int(request.query_params.get("after", "0"))
         except ValueError:

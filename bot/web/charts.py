@@ -14,6 +14,7 @@ from typing import List, Sequence
 
 from markupsafe import Markup
 
+from bot.core.texts import DEFAULT_LANGUAGE, text
 from bot.policy.gaps import WeekCount
 
 WIDTH, HEIGHT = 760, 280
@@ -28,28 +29,35 @@ def _ticks(highest: int) -> List[int]:
     return list(range(0, step * math.ceil(top / step) + 1, step))
 
 
-def _questions(count: int) -> str:
-    return f"{count} question{'' if count == 1 else 's'}"
+def _questions(count: int, language: str = DEFAULT_LANGUAGE) -> str:
+    return text("web.staff.chart.questions_one" if count == 1
+                else "web.staff.chart.questions_many", language, count=count)
 
 
 def weekly_bars(weeks: Sequence[WeekCount], *, chart_id: str = "gap-chart",
-                title: str = "Unanswered questions per week") -> Markup:
-    """A bar per ISO week (oldest on the left), its count above it and its Monday below."""
+                title: str = "", language: str = DEFAULT_LANGUAGE) -> Markup:
+    """A bar per ISO week (oldest on the left), its count above it and its Monday below; every
+    word from the catalogue (`web.staff.chart.*`) in `language`."""
+    def t(key: str, **values: object) -> str:
+        return text(f"web.staff.chart.{key}", language, **values)
+
+    title = title or t("title")
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     ticks = _ticks(max((w.count for w in weeks), default=0))
     scale = plot_h / ticks[-1]
     slot = plot_w / max(1, len(weeks))
     bottom = TOP + plot_h
     total = sum(w.count for w in weeks)
-    span = (f"from the week of {weeks[0].start:%d %b %Y} to the week of {weeks[-1].start:%d %b %Y}"
-            if weeks else "no weeks")
+    span = (t("span", first=weeks[0].start, last=weeks[-1].start) if weeks else t("no_weeks"))
+    description = t("description", weeks=len(weeks), span=span,
+                    questions=_questions(total, language))
     parts = [
         f'<svg class="chart" id="{escape(chart_id)}" role="img" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="100%" preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg" '
         f'aria-labelledby="{escape(chart_id)}-title {escape(chart_id)}-desc">',
         f'<title id="{escape(chart_id)}-title">{escape(title)}</title>',
-        f'<desc id="{escape(chart_id)}-desc">Bar chart of {len(weeks)} weeks {escape(span)}: '
-        f'{escape(_questions(total))} in all.</desc>',
+        f'<desc id="{escape(chart_id)}-desc">'
+        f'{escape(description)}</desc>',
     ]
     for tick in ticks:  # the y axis: grid lines with their counts
         y = bottom - tick * scale
@@ -61,12 +69,13 @@ def weekly_bars(weeks: Sequence[WeekCount], *, chart_id: str = "gap-chart",
         x = LEFT + index * slot + slot * (1 - BAR_SHARE) / 2
         width = slot * BAR_SHARE
         height = week.count * scale
-        label = f"{week.start:%d %b}"
+        label = t("label", start=week.start)
         centre = x + width / 2
+        bar_title = t("bar", start=week.start, week=week.iso_week,
+                      questions=_questions(week.count, language))
         parts.append(
             f'<g class="chart-bar" data-week="{escape(week.iso_week)}" data-count="{week.count}">'
-            f'<title>Week of {week.start:%d %b %Y} ({escape(week.iso_week)}): '
-            f'{escape(_questions(week.count))}</title>'
+            f'<title>{escape(bar_title)}</title>'
             f'<rect x="{x:.1f}" y="{bottom - height:.1f}" width="{width:.1f}" '
             f'height="{height:.1f}" fill="#1a4db3"/>'
             f'<text class="chart-count" x="{centre:.1f}" y="{bottom - height - 5:.1f}" '
@@ -78,10 +87,10 @@ def weekly_bars(weeks: Sequence[WeekCount], *, chart_id: str = "gap-chart",
         f'<line class="chart-axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{bottom}" y2="{bottom}" '
         f'stroke="#334155" stroke-width="1.5"/>',
         f'<text class="chart-axis-title" x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 14}" '
-        f'text-anchor="middle" font-size="12" fill="#334155">Week starting (Monday, UTC)</text>',
+        f'text-anchor="middle" font-size="12" fill="#334155">{escape(t("axis_x"))}</text>',
         f'<text class="chart-axis-title" x="14" y="{TOP + plot_h / 2:.1f}" text-anchor="middle" '
         f'font-size="12" fill="#334155" transform="rotate(-90 14 {TOP + plot_h / 2:.1f})">'
-        f'Questions</text>',
+        f'{escape(t("axis_y"))}</text>',
         "</svg>",
     ]
     return Markup("".join(parts))

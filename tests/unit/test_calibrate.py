@@ -66,3 +66,27 @@ def test_the_evidence_floor_is_what_most_of_our_own_section_questions_reach():
     from bot.devtools.calibrate import evidence_floor
 
     assert 0.1 < evidence_floor(0.9) < evidence_floor(0.5) < 0.9
+
+
+def test_each_language_is_fitted_on_its_own_messages(tmp_path):
+    from bot.nlu.evidence import thresholds
+
+    english = [Prediction("ask_use", "ask_use", 0.9)] * 30 + [
+        Prediction("ask_storage", "ask_use", 0.55)] * 2
+    # Chinese: right only from 0.7 on
+    chinese = [Prediction("ask_use", "ask_use", 0.8)] * 30 + [
+        Prediction("ask_storage", "ask_use", 0.62)] * 10
+    rows = ([{"text": "where is it", "intent": p.target,
+              "intent_prediction": {"name": p.predicted, "confidence": p.confidence}}
+             for p in english]
+            + [{"text": "数据存在哪里", "intent": p.target,
+                "intent_prediction": {"name": p.predicted, "confidence": p.confidence}}
+               for p in chinese])
+    (tmp_path / "intent_successes.json").write_text(json.dumps(rows), encoding="utf-8")
+    assert len(load_predictions(tmp_path, "zh")) == 40
+    assert len(load_predictions(tmp_path, "en")) == 32
+    out = tmp_path / "thresholds.yml"
+    assert main([str(tmp_path), "--out", str(out), "--evidence-share", "0"]) == 0
+    assert thresholds("en", out)["direct"] == 0.6
+    assert thresholds("zh", out)["direct"] == 0.65
+    assert load_thresholds(out).direct == 0.6  # the router's English reading is unchanged

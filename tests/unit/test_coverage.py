@@ -102,3 +102,77 @@ def test_questions_find_their_topic(question, topic):
 def test_no_open_topic_where_there_is_none(question):
     match = COVERAGE.match(question)
     assert match is None or not match.topic.open
+
+
+# -- Chinese questions --------------------------------------------------------------------------
+
+def test_the_chinese_cues_are_complete_and_can_match():
+    from bot.policy.coverage import check_chinese
+
+    assert check_chinese(COVERAGE) == []
+
+
+@pytest.mark.parametrize("changes,problem", [
+    ({"cues": ["zebra*"]}, "English cues but no `cues_zh`"),
+    ({"cues": ["zebra*"], "cues_zh": ["斑马"], "requires": ["see"]}, "no `requires_zh`"),
+    ({"cues": ["zebra*"], "cues_zh": ["zebra"]}, "has no Chinese character"),
+    ({"cues": ["zebra*"], "cues_zh": ["斑馬"]}, "is not simplified"),
+    ({"cues": ["zebra*"], "cues_zh": ["ＧＰＳ定位"]}, "is not simplified, half-width"),
+])
+def test_the_chinese_check_finds_cues_that_cannot_work(changes, problem):
+    from bot.policy.coverage import check_chinese
+
+    problems = check_chinese(entry(**changes))
+    assert any(problem in p for p in problems), problems
+
+
+@pytest.mark.parametrize("question,topic", [
+    ("你们的软件会不会偷偷打开我的摄像头", "camera_microphone"),
+    ("开会时你们能监听我的麦克风吗", "camera_microphone"),
+    ("会议会被你们录制下来吗", "meeting_recordings"),
+    ("你们会把会议录像存到云端吗", "meeting_recordings"),
+    ("App会获取我的地理位置吗", "location"),
+    ("你们会定位我吗", "location"),
+    ("会不会拿我的信息做定向广告", "targeted_advertising"),
+    ("你们收集人脸信息吗", "biometrics"),
+    ("我的数据你们保存多久", "retention"),
+    ("警方来要我的资料你们会给吗", "law_enforcement"),
+    ("我的聊天记录你们能看到吗", "chat_messages"),
+    ("你們會收集我的位置信息嗎", "location"),  # Traditional characters
+    ("你们会用我的数据训练AI吗", "transcription_ai"),  # an English word in a Chinese question
+    ("会不会偷偷访问我的camera", "camera_microphone"),
+    ("我的银行卡号你们存在哪", "payment_information"),
+    ("你们的员工能看到我的个人信息吗", "staff_access"),
+    ("个人信息保护负责人是谁", "data_protection_officer"),
+    ("怎么撤回同意", "opting_out_of_sharing"),
+])
+def test_chinese_questions_find_their_topic(question, topic):
+    match = COVERAGE.match(question)
+    assert match is not None and match.topic.id == topic, match
+
+
+@pytest.mark.parametrize("question", [
+    "我的摄像头黑屏了",  # support, not privacy: camera topics need a privacy word
+    "麦克风怎么静音",
+    "你们会把我的数据卖给别人吗",  # the policy addresses it: no open topic
+    "我的数据存储在什么位置",  # storage is addressed; "位置" alone is not location data
+    "支付宝账号算个人信息吗",  # the definitions name Alipay accounts
+    "我想转人工",
+    "隐私政策什么时候生效",
+])
+def test_no_open_topic_in_a_chinese_question_where_there_is_none(question):
+    match = COVERAGE.match(question)
+    assert match is None or not match.topic.open, match
+
+
+@pytest.mark.parametrize("question", [
+    "can the app turn on my webcam and watch me", "how do I mute my microphone",
+    "how long do you keep my recordings", "do you show me adverts", "is my card number stored",
+])
+def test_an_english_question_is_matched_by_the_english_cues_alone(question):
+    from bot.policy.coverage import _words
+
+    words = _words(question)
+    for topic in COVERAGE.topics:
+        cue = topic.strongest_cue(words)
+        assert topic.cue_in(words, "") == (" ".join(cue.words) if cue else None)

@@ -33,17 +33,47 @@ def test_every_response_has_exactly_the_catalogues_words():
     responses = yaml.safe_load(DOMAIN_TEXT)["responses"]
     catalogue = Catalogue(TEXTS_DIR)
     assert list(responses) == domain_responses.response_names(catalogue)
-    assert responses["utter_greet"] == [{"text": catalogue.text("utter_greet")}]
-    assert responses["utter_help"] == [{"text": catalogue.text("utter_help.text"),
-                                        "buttons": catalogue.buttons("utter_help.buttons")}]
+    zh = [{"type": "slot", "name": "language", "value": "zh"}]
+    assert responses["utter_greet"] == [
+        {"text": catalogue.text("utter_greet", "zh"), "condition": zh},
+        {"text": catalogue.text("utter_greet")}]
+    assert responses["utter_help"] == [
+        {"text": catalogue.text("utter_help.text", "zh"),
+         "buttons": catalogue.buttons("utter_help.buttons", "zh"), "condition": zh},
+        {"text": catalogue.text("utter_help.text"),
+         "buttons": catalogue.buttons("utter_help.buttons")}]
+
+
+def test_the_language_switch_is_confirmed_in_the_language_switched_to():
+    responses = yaml.safe_load(DOMAIN_TEXT)["responses"]
+    catalogue = Catalogue(TEXTS_DIR)
+    zh, en = responses["utter_language_set"]
+    assert zh["text"] == catalogue.text("utter_language_set", "zh") and "中文" in zh["text"]
+    assert "English" in en["text"] and "condition" not in en
+
+
+def test_the_language_slot_is_filled_from_the_language_entity_only():
+    domain = yaml.safe_load(DOMAIN_TEXT)
+    slot = domain["slots"]["language"]
+    assert slot["type"] == "text" and slot["influence_conversation"] is False
+    assert slot["mappings"] == [{"type": "from_entity", "entity": "language"}]
+    assert {"language": {"influence_conversation": False}} in domain["entities"]
+    assert "set_language" in domain["intents"]
+    # A language switch inside a form is never taken as the answer to its question.
+    for name, other in domain["slots"].items():
+        for mapping in other["mappings"]:
+            if mapping["type"] == "from_text":
+                assert "set_language" in mapping.get("not_intent", []), name
 
 
 def test_only_the_responses_section_is_rewritten():
-    domain = ("version: \"3.1\"\n# a comment\nintents:\n  - greet\n\nresponses:\n"
+    domain = ("version: \"3.1\"\n# a comment\nintents:\n  - greet\n\nslots:\n  language:\n"
+              "    type: text\n\nresponses:\n"
               "  utter_old:\n    - text: \"stale\"\n\n  # an old comment\n\n"
               "actions:\n  - action_x   # kept\n\n# the end\n")
     rendered = domain_responses.render(domain)
-    head = "version: \"3.1\"\n# a comment\nintents:\n  - greet\n\n"
+    head = ("version: \"3.1\"\n# a comment\nintents:\n  - greet\n\nslots:\n  language:\n"
+            "    type: text\n\n")
     tail = "actions:\n  - action_x   # kept\n\n# the end\n"
     assert rendered == head + domain_responses.render_responses() + tail
     assert "utter_old" not in rendered
@@ -87,9 +117,15 @@ def bilingual(tmp_path: Path) -> Catalogue:
 
 
 def with_language_slot(domain: str) -> str:
-    return domain.replace("\nslots:\n", "\nslots:\n  language:\n    type: text\n"
-                          "    influence_conversation: false\n    mappings:\n"
-                          "      - type: custom\n", 1)
+    """The domain as it is (it declares the `language` slot)."""
+    assert "\n  language:\n    type: text\n" in domain
+    return domain
+
+
+def without_language_slot(domain: str) -> str:
+    start = domain.index("\n  language:\n    type: text\n")
+    end = domain.index("\n  last_section:", start)
+    return domain[:start] + domain[end:]
 
 
 def test_a_second_language_is_a_variation_before_the_english_default(bilingual, tmp_path):
@@ -117,7 +153,7 @@ def test_a_second_language_is_a_variation_before_the_english_default(bilingual, 
 
 def test_a_second_language_needs_the_language_slot(bilingual):
     with pytest.raises(ValueError, match="`language` slot"):
-        domain_responses.render(DOMAIN_TEXT, bilingual)
+        domain_responses.render(without_language_slot(DOMAIN_TEXT), bilingual)
 
 
 def test_rasa_loads_the_committed_domain_with_every_response():

@@ -111,3 +111,12 @@ def test_a_failed_pass_reaches_every_message_waiting_for_it_and_the_next_pass_st
     assert isinstance(outcome, RuntimeError) and "boom" not in cache
     asyncio.run(prefetcher.prefetch("fine"))
     assert "fine" in cache and calls[-1] == ["fine"]
+
+
+def test_prefetch_keys_the_text_as_the_pipeline_normalises_it():
+    """The featurizer looks up the LanguageDetector's text (half-width, Simplified)."""
+    cache, encoder = EncodingCache(10), CountingEncoder()
+    prefetcher = Prefetcher(cache, encoder)
+    asyncio.run(prefetcher.prefetch("請刪除ＡＢＣ"))
+    assert encoder.calls == [["请删除ABC"]]
+    assert "请删除ABC" in cache and "請刪除ＡＢＣ" not in cache

@@ -31,6 +31,8 @@ SECURITY = "The policy section \u201cSecurity of your personal information\u201d
     ("not_covered", Observation("I'm sorry: the policy does not say anything", "ask_not_covered",
                                 None), True),
     ("not_covered", Observation("The policy says nothing", "ask_not_covered", None), False),
+    ("not_covered", Observation("抱歉，隐私政策没有提到人脸识别。", "ask_not_covered", None), True),
+    ("not_covered", Observation("隐私政策未提及人脸识别。", "ask_not_covered", None), False),
     ("out_of_scope", Observation("Sorry, I can only help with privacy", "out_of_scope", None),
      True),
     ("out_of_scope", Observation("Sorry", "nlu_fallback", None), True),

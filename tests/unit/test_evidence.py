@@ -78,3 +78,76 @@ def test_gather_scores_every_sentence_and_reads_parts():
                  [("a b c", np.array([5, 0, 0, 0], dtype=np.float32)),
                   ("d e f", np.array([0, 5, 0, 0], dtype=np.float32))], model)
     assert [p.intent for p in two.parts] == ["ask_use", "ask_storage"]
+
+
+# ------------------------------------------------------------------ Chinese
+
+@pytest.mark.parametrize("text,parts", [
+    ("你们和谁共享我的数据，数据存在哪里？", ["你们和谁共享我的数据", "数据存在哪里"]),
+    ("数据保存多久？还有你们会卖给第三方吗", ["数据保存多久", "你们会卖给第三方吗"]),
+    ("你们会把我的数据卖给别人吗？另外怎么删除", ["你们会把我的数据卖给别人吗", "怎么删除"]),
+    ("我想知道数据存在哪里，以及保存多久", ["我想知道数据存在哪里", "保存多久"]),
+    # one question: the pieces without a question of their own join the next one
+    ("请问，你们收集哪些数据？", ["请问，你们收集哪些数据？"]),
+    ("你们收集姓名以及电话吗", ["你们收集姓名以及电话吗"]),
+    ("我想注销账号", ["我想注销账号"]),
+    # a part too short to be a question of its own
+    ("存哪里？谁能看？", ["存哪里？谁能看？"]),
+])
+def test_a_chinese_message_splits_where_a_second_question_starts(text, parts):
+    assert split_clauses(text) == parts
+
+
+def test_every_policy_sentence_is_read_in_its_reference_translation():
+    from bot.nlu.evidence import translated_texts
+
+    sentences = policy_sentences(POLICY)
+    translated = translated_texts(sentences)
+    assert len(translated) == len(sentences)
+    untranslated = [s.text for s, t in zip(sentences, translated, strict=True) if t == s.text]
+    assert untranslated == []
+
+
+@pytest.mark.parametrize("question,section", [
+    ("你们会把我的个人信息卖给别人吗", "sharing"),
+    ("我的数据会传到国外吗", "storage"),
+    ("隐私政策从什么时候开始生效", "overview"),
+    ("孩子可以用你们的产品吗", "minors"),
+])
+def test_chinese_evidence_finds_the_section_that_answers(question, section):
+    from bot.nlu.evidence import chinese_space, gather_chinese
+
+    sentences = policy_sentences(POLICY)
+    found = gather_chinese(question, chinese_space(sentences), digest(sentences))
+    assert len(found.scores) == len(sentences)
+    assert sentences[int(np.argmax(found.scores))].section_id == section
+    assert by_section(POLICY, found.scores, found.digest) is not None
+
+
+def test_chinese_parts_are_read_by_their_own_classifier():
+    from bot.nlu.evidence import chinese_space, fit_chinese_parts, gather_chinese
+
+    space, model = fit_chinese_parts(
+        ["你们和谁共享数据", "会不会把信息给第三方", "数据给哪些公司", "卖我的信息吗",
+         "数据存在哪里", "服务器在哪个国家", "信息存储在境外吗", "数据放在哪"],
+        ["ask_sharing"] * 4 + ["ask_storage"] * 4)
+    sentences = policy_sentences(POLICY)
+    found = gather_chinese("你们和谁共享我的数据", chinese_space(sentences), digest(sentences),
+                           ["你们和谁共享我的数据", "数据存储在哪里"], model, space)
+    assert [p.intent for p in found.parts] == ["ask_sharing", "ask_storage"]
+
+
+def test_thresholds_per_language(tmp_path):
+    from bot.nlu.evidence import thresholds
+
+    path = tmp_path / "thresholds.yml"
+    path.write_text("thresholds: {direct: 0.6, closest: 0.45, evidence: 0.34}\n"
+                    "zh:\n  thresholds: {direct: 0.55}\n", encoding="utf-8")
+    assert thresholds("en", path) == {"direct": 0.6, "closest": 0.45, "evidence": 0.34}
+    # Chinese: its own values over English's, but never English's evidence scale
+    assert thresholds("zh", path) == {"direct": 0.55, "closest": 0.45, "evidence": 0.0}
+    assert thresholds(None, path) == thresholds("en", path)
+    bare = tmp_path / "bare.yml"
+    bare.write_text("thresholds: {direct: 0.6, evidence: 0.34}\n", encoding="utf-8")
+    assert thresholds("zh", bare) == {"direct": 0.6, "evidence": 0.0}
+    assert thresholds("en", tmp_path / "missing.yml") == {}

@@ -176,6 +176,16 @@ def test_record_stores_a_masked_question_with_its_topic_kind_language_and_date(l
     assert gap.created_at == NOW
 
 
+def test_record_keeps_the_language_the_question_was_asked_in(log):
+    log.record(question="你们会录制会议吗？", reply_kind="not_covered",
+               topic="meeting_recordings", sections=[], language="zh")
+    log.record(question="do you record meetings?", reply_kind="not_covered",
+               topic="meeting_recordings", sections=[], language="en")
+    assert [(g.language, g.question[:8]) for g in rows(log, PolicyGap)] == [
+        ("zh", "你们会录制会议吗"), ("en", "do you r")]
+    assert [r["language"] for r in log.export_rows()] == ["zh", "en"]
+
+
 def test_record_caps_the_question_after_masking(log):
     address = "someone.with.a.long.name@example.com"
     question = "x" * (MAX_QUESTION_CHARS - 10) + " " + address + " and more" * 100
@@ -459,3 +469,13 @@ def test_the_migration_creates_and_drops_the_tables(database_url):
                language="en")
     assert log.report().total == 1
     log.engine.dispose()
+
+
+def test_names_for_the_staff_pages_in_both_languages():
+    from bot.policy.gaps import section_headings, topic_names
+
+    assert section_headings()["storage"] == "Transmission and storage of personal data"
+    assert section_headings("zh")["storage"] == (
+        "Transmission and storage of personal data（个人数据的传输和存储）")
+    assert topic_names()["location"] == "location data"
+    assert topic_names("zh")["location"] == "位置信息"

@@ -104,15 +104,54 @@ def test_an_address_for_an_offline_handoff(handoffs):
     handoffs.create("visitor-7", "asked", [], live=False)
     form = ValidateHandoffForm()
     dispatcher = CollectingDispatcher()
-    assert (await_(form.validate_handoff_email("not an address", dispatcher, None, {}))
+    tracker = conversation([("not an address", "inform")])
+    assert (await_(form.validate_handoff_email("not an address", dispatcher, tracker, {}))
             == {"handoff_email": None})
-    assert await_(form.validate_handoff_email("V@Example.com", dispatcher, None, {})) == {
+    assert await_(form.validate_handoff_email("V@Example.com", dispatcher, tracker, {})) == {
         "handoff_email": "v@example.com"}
     dispatcher = CollectingDispatcher()
     ActionSubmitHandoffContact().run(dispatcher, conversation(
         [("v@example.com", "inform")], {"handoff_email": "v@example.com"}), {})
     assert handoffs.list()[0].contact_email == "v@example.com"
     assert "v***@e***.com" in dispatcher.messages[0]["text"]
+
+
+def test_a_handoff_in_chinese_makes_a_chinese_ticket_and_replies_in_chinese(handoffs,
+                                                                          monkeypatch):
+    monkeypatch.setattr(handoff_module, "get_staff", lambda: Staff(False))
+    dispatcher = CollectingDispatcher()
+    events = ActionHumanHandoff().run(dispatcher, conversation(
+        [("转人工", "human_handoff")], {"language": "zh"}), {})
+    assert events == [FollowupAction("handoff_form")]
+    [ticket] = handoffs.list()
+    assert ticket.language == "zh"
+    assert "支持团队" in dispatcher.messages[0]["text"]
+    # Full-width ＠ and letters typed on a Chinese keyboard; "跳过" skips.
+    form = ValidateHandoffForm()
+    tracker = conversation([("ｗａｎｇ＠ｅｘａｍｐｌｅ．ｃｎ", "inform")], {"language": "zh"})
+    assert await_(form.validate_handoff_email("ｗａｎｇ＠ｅｘａｍｐｌｅ．ｃｎ", dispatcher, tracker,
+                                              {})) == {"handoff_email": "wang@example.cn"}
+    assert await_(form.validate_handoff_email("跳过", dispatcher, tracker, {})) == {
+        "handoff_email": "none"}
+    dispatcher = CollectingDispatcher()
+    await_(form.validate_handoff_email("不是地址", dispatcher, tracker, {}))
+    assert "电子邮件地址" in dispatcher.messages[0]["text"]
+    dispatcher = CollectingDispatcher()
+    ActionSubmitHandoffContact().run(dispatcher, conversation(
+        [("跳过", "inform")], {"language": "zh", "handoff_email": "none"}), {})
+    assert "法务部" in dispatcher.messages[0]["text"]
+
+
+def test_a_chinese_ticket_speaks_chinese_on_the_support_side(handoffs):
+    ticket = handoffs.create("visitor-8", "asked", [], live=True, language="zh")
+    handoffs.set_contact("visitor-8", "wang@example.cn")
+    opened = handoffs.open(ticket.id, "sam")
+    assert "已加入对话" in opened.messages[-1]["text"]
+    assert handoffs.reply(ticket.id, "sam", "您好") == "email"
+    closed = handoffs.close(ticket.id, "sam")
+    assert "人工客服对话已结束" in closed.messages[-1]["text"]
+    english = handoffs.create("visitor-9", "asked", [], live=True)
+    assert english.language == "en"
 
 
 def await_(coroutine):

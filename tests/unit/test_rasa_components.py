@@ -124,3 +124,111 @@ def test_the_linear_classifier_predicts_what_rasas_logistic_regression_predicts(
         mine, theirs = read(ours, text), read(rasas, text)
         assert mine.keys() == theirs.keys()
         assert all(abs(mine[k] - theirs[k]) < 1e-4 for k in mine), (mine, theirs)
+
+
+# ------------------------------------------------------------------ two languages
+
+def _detected(text):
+    from bot.rasa.components import LanguageDetector
+
+    message = Message(data={TEXT: text})
+    LanguageDetector.create({}, None, None, CONTEXT).process([message])
+    return message
+
+
+def test_the_detector_normalises_what_later_components_read_and_notes_the_language():
+    message = _detected("請刪除ｗａｎｇ＠ｅｘａｍｐｌｅ．ｃｎ的帳戶")
+    assert message.get(TEXT) == "请删除wang@example.cn的帐户"
+    assert message.get("typed_text") == "請刪除ｗａｎｇ＠ｅｘａｍｐｌｅ．ｃｎ的帳戶"
+    assert message.as_dict(only_output_properties=True)["language"] == "zh"
+    assert _detected("ok").get("language") is None
+
+
+def _entity(text, intent=None):
+    from bot.rasa.components import LanguageEntity
+
+    message = _detected(text)
+    if intent:
+        message.set(INTENT, {"name": intent, "confidence": 0.9})
+    message.set("entities", [{"entity": "email", "value": "a@b.cn"}])
+    LanguageEntity.create({}, None, None, CONTEXT).process([message])
+    return message
+
+
+def test_the_entity_is_the_language_written_in_and_the_visitor_text_comes_back():
+    message = _entity("刪除我的帳戶")
+    output = message.as_dict(only_output_properties=True)
+    assert output["text"] == "刪除我的帳戶"  # what the visitor typed, for the action server
+    language = [e for e in output["entities"] if e["entity"] == "language"]
+    assert [e["value"] for e in language] == ["zh"]
+    assert {"entity": "email", "value": "a@b.cn"} in output["entities"]
+    assert [e["value"] for e in _entity("Do you sell my data?").get("entities")
+            if e["entity"] == "language"] == ["en"]
+    assert [e for e in _entity("wang@example.cn").get("entities")
+            if e["entity"] == "language"] == []
+
+
+def test_a_language_switch_gives_the_language_asked_for():
+    values = [e["value"] for e in _entity("请用英文回答", "set_language").get("entities")
+              if e["entity"] == "language"]
+    assert values == ["en"]
+    values = [e["value"] for e in _entity("Chinese please", "set_language").get("entities")
+              if e["entity"] == "language"]
+    assert values == ["zh"]
+    # naming a language is no switch in another intent
+    values = [e["value"] for e in _entity("你们有英文的政策吗", "ask_overview").get("entities")
+              if e["entity"] == "language"]
+    assert values == ["zh"]
+
+
+def test_rasa_keeps_the_typed_text_on_the_event_but_the_action_server_reads_the_parse_data():
+    """Why LanguageEntity puts the typed text back: Rasa 3.6 stores UserUttered(message.text),
+    but its `parse_data` (and so the action server's `latest_message["text"]`) carries the
+    pipeline's TEXT."""
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    event = UserUttered("請刪除", {"name": "request_deletion"}, [],
+                        {"text": "请删除", "intent": {"name": "request_deletion"}, "entities": []})
+    tracker = DialogueStateTracker.from_events("s", [event])
+    assert tracker.latest_message.text == "請刪除"
+    assert tracker.current_state()["latest_message"]["text"] == "请删除"
+
+
+def test_the_tokenizer_splits_han_runs_into_words_and_leaves_english_alone():
+    from bot.rasa.components import HanSegmentingTokenizer
+    from bot.rasa.spacy_pipeline import build_pipeline
+
+    nlp = build_pipeline()
+    tokenizer = HanSegmentingTokenizer(HanSegmentingTokenizer.get_default_config())
+
+    def tokens(text):
+        message = Message(data={TEXT: text, "text_spacy_doc": nlp(text)})
+        return [(t.text, t.start, t.end, t.lemma) for t in tokenizer.tokenize(message, TEXT)]
+
+    words = tokens("我想注销账号，邮箱wang@x.cn")
+    assert [w for w, *_ in words] == ["我", "想", "注销账号", "，", "邮箱", "wang@x.cn"]
+    text = "我想注销账号，邮箱wang@x.cn"
+    assert all(text[start:end] == word for word, start, end, _ in words)
+    assert [lemma for *_, lemma in tokens("deleting my accounts")] == ["delete", "my", "account"]
+
+
+def test_the_fallback_has_its_own_thresholds_for_chinese():
+    from bot.rasa.components import LanguageFallbackClassifier
+
+    config = {**LanguageFallbackClassifier.get_default_config(), "threshold": 0.3,
+              "ambiguity_threshold": 0.05, "threshold_zh": 0.15, "ambiguity_threshold_zh": 0.02}
+    fallback = LanguageFallbackClassifier.create(config, None, None, CONTEXT)
+
+    def intent(text, confidence=0.2, second=0.1):
+        message = Message(data={TEXT: text, INTENT: {"name": "ask_use", "confidence": confidence},
+                                "intent_ranking": [{"name": "ask_use", "confidence": confidence},
+                                                   {"name": "ask_sharing", "confidence": second}]})
+        fallback.process([message])
+        return message.get(INTENT)["name"]
+
+    assert intent("how do you use my data") == "nlu_fallback"  # 0.2 < 0.3
+    assert intent("你们怎么使用我的数据") == "ask_use"  # 0.2 >= 0.15
+    assert intent("你们怎么使用我的数据", 0.12, 0.05) == "nlu_fallback"
+    assert intent("你们怎么使用我的数据", 0.4, 0.39) == "nlu_fallback"  # ambiguous
+    assert fallback.component_config["threshold"] == 0.3

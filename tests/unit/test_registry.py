@@ -146,11 +146,16 @@ def expected_rules(request_kind: RequestKind) -> List[Dict[str, Any]]:
          "condition": [{"active_loop": request_kind.form}],
          "steps": [{"intent": "stop"}, {"action": "action_deactivate_loop"}] + deactivated
          + [{"action": "action_cancel_request"}]},
+        # A language switch inside the form: said in the new language, then the form asks again.
+        {"rule": f"switch language during a {request_kind.kind} request",
+         "condition": [{"active_loop": request_kind.form}],
+         "steps": [{"intent": "set_language"}, {"action": "utter_language_set"},
+                   {"action": request_kind.form}, {"active_loop": request_kind.form}]},
     ]
 
 
 @pytest.mark.parametrize("request_kind", KINDS, ids=IDS)
-def test_the_rules_start_submit_and_stop_each_kind(request_kind):
+def test_the_rules_start_submit_stop_and_switch_language_in_each_kind(request_kind):
     for rule in expected_rules(request_kind):
         assert rule in RULES, rule["rule"]
 

@@ -172,3 +172,74 @@ def test_a_confident_section_the_text_does_not_bear_out_is_only_the_closest():
     assert (decision.kind, decision.sections) == (CLOSEST, ("overview",))
     decision = decide(reading, COVERAGE, floor, POLICY.section_ids, {"overview": 0.6})
     assert decision.kind == DIRECT
+
+
+# -- Chinese ----------------------------------------------------------------------------------
+
+def test_a_language_has_its_own_thresholds_over_the_english_ones(tmp_path):
+    path = tmp_path / "thresholds.yml"
+    path.write_text("thresholds: {direct: 0.61, closest: 0.33, evidence: 0.34}\n"
+                    "zh:\n  thresholds: {direct: 0.55, evidence: 0.2}\n")
+    english, chinese = load_thresholds(path), load_thresholds(path, language="zh")
+    assert (english.direct, english.evidence) == (0.61, 0.34)
+    assert (chinese.direct, chinese.closest, chinese.evidence) == (0.55, 0.33, 0.2)
+
+
+def test_without_a_chinese_block_the_english_evidence_floor_is_not_applied(tmp_path):
+    path = tmp_path / "thresholds.yml"
+    path.write_text("thresholds: {direct: 0.61, evidence: 0.34}\n")
+    chinese = load_thresholds(path, language="zh")
+    assert (chinese.direct, chinese.evidence) == (0.61, 0.0)
+    assert load_thresholds(tmp_path / "missing.yml", language="zh") == Thresholds()
+
+
+def test_a_silent_topic_in_chinese_is_never_answered_from_a_section():
+    decision = route(read("你们会收集我的位置信息吗", ("ask_collection", 0.95)))
+    assert decision.kind == NOT_COVERED and decision.topic.id == "location"
+
+
+def test_a_partly_covered_topic_in_chinese_is_the_closest():
+    decision = route(read("你们怎么保护我的银行卡信息", ("ask_security", 0.9)))
+    assert (decision.kind, decision.sections, decision.topic.id) == (
+        CLOSEST, ("security",), "payment_information")
+
+
+def test_the_reply_is_rendered_in_the_conversations_language():
+    from bot.conversation.policy_reply import answer
+
+    reading = read("你们会把我的信息卖给别人吗", ("ask_sharing", 0.9))
+    english = answer(POLICY, reading, thresholds=THRESHOLDS)
+    chinese = answer(POLICY, reading, thresholds=THRESHOLDS, language="zh")
+    assert english.decision == chinese.decision
+    assert english.reply.text.startswith("The policy section")
+    assert chinese.reply.text.startswith("隐私政策\u201cShare your personal information（")
+    assert "参考译文，以英文原文为准" in chinese.reply.text
+    silent = answer(POLICY, read("会议会被录制吗", ("ask_storage", 0.9)), thresholds=THRESHOLDS,
+                    language="zh")
+    assert silent.decision.kind == NOT_COVERED
+    assert "政策没有" in silent.reply.text and "会议录制" in silent.reply.text
+    unknown = answer(POLICY, reading, thresholds=THRESHOLDS, language="fr")
+    assert unknown.reply.text == english.reply.text  # anything else is English
+
+
+def test_a_chinese_closest_reply_names_the_topic_and_what_the_policy_leaves_out():
+    from bot.conversation.policy_reply import answer
+
+    topic = COVERAGE.topic("targeted_advertising")
+    closest_reply = answer(POLICY, read("你们会推送个性化广告吗", ("ask_sharing", 0.9)),
+                           thresholds=THRESHOLDS, language="zh").reply
+    assert closest_reply.text.startswith(f"隐私政策没有专门说明{topic.name_zh}")
+    assert topic.leaves_out_zh in closest_reply.text
+
+
+def test_a_chinese_two_part_question_cites_both_sections():
+    from bot.conversation.policy_reply import answer
+
+    parts = (Part("你们和谁共享我的数据", "ask_sharing", 0.8),
+             Part("数据存在哪里", "ask_storage", 0.7))
+    answered = answer(POLICY, read("你们和谁共享我的数据，数据存在哪里？", ("ask_sharing", 0.5),
+                                   ("ask_storage", 0.4), parts=parts),
+                      thresholds=THRESHOLDS, language="zh")
+    assert answered.decision.sections == ("sharing", "storage")
+    for section_id in ("sharing", "storage"):
+        assert POLICY.section(section_id).heading in answered.reply.text

@@ -3,6 +3,7 @@ legal review (status changes and their e-mails, CSV export, audit), support hand
 
 import csv
 import io
+import json
 import re
 from dataclasses import replace
 from types import SimpleNamespace
@@ -14,9 +15,14 @@ from starlette.testclient import TestClient
 
 import bot.web.staff.auth as staff_auth
 from bot.core.settings import load_settings
-from bot.requests.store import RequestStore
+from bot.core.texts import text
+from bot.requests import lifecycle
+from bot.requests.store import KINDS, RequestStore
+from bot.staff.accounts import ROLES
 from bot.storage.db import make_engine, transaction
 from bot.storage.models import AuditEntry, OutboxMessage
+from bot.support.tickets import REASONS
+from bot.web import i18n
 from bot.web.app import create_app
 from bot.web.staff import PUBLIC_STAFF_PATHS, StaffServices
 from tests.support.databases import copy_sqlite
@@ -314,3 +320,174 @@ def test_support_opens_replies_and_closes_a_ticket(app, services):
     response = sam.post(f"/staff/handoffs/{ticket.id}/reply", data={
         "text": "too late", "csrf_token": token}, headers={"accept": "application/json"})
     assert response.status_code == 409
+
+
+# -- the staff pages in Chinese and English ------------------------------------------------
+
+
+def html_lang(html):
+    return re.search(r'<html lang="([^"]+)"', html).group(1)
+
+
+def choose(c, language, next_path="/staff/requests", token=None):
+    token = token or csrf_of(c.get("/staff/login").text)
+    return c.post("/staff/language", data={"language": language, "csrf_token": token,
+                                           "next": next_path})
+
+
+def test_the_login_page_follows_the_browser_and_the_switch(app):
+    c = client(app)
+    page = c.get("/staff/login", headers={"accept-language": "zh-CN,zh;q=0.9"})
+    assert html_lang(page.text) == "zh-CN" and text("web.staff.login.heading", "zh") in page.text
+    assert html_lang(c.get("/staff/login", headers={"accept-language": "en"}).text) == "en"
+    response = choose(c, "zh", "/staff/login")
+    assert response.status_code == 303 and response.headers["location"] == "/staff/login"
+    cookie = response.headers["set-cookie"].lower()
+    assert "vp_staff_lang=zh" in cookie and "httponly" in cookie and "path=/staff" in cookie
+    # The choice wins over the browser's preference.
+    assert html_lang(c.get("/staff/login", headers={"accept-language": "en"}).text) == "zh-CN"
+
+
+def test_a_wrong_password_is_told_in_the_members_language(app):
+    c = client(app)
+    token = csrf_of(c.get("/staff/login").text)
+    choose(c, "zh", token=token)
+    response = c.post("/staff/login", data={"username": "lena", "password": "wrong password!!",
+                                            "csrf_token": token, "next": "/staff/"})
+    assert response.status_code == 401 and text("web.staff.login.wrong", "zh") in response.text
+
+
+def test_the_choice_survives_login_and_logout_and_can_be_changed_back(app):
+    c = client(app)
+    choose(c, "zh")
+    token = csrf_of(c.get("/staff/login").text)
+    c.post("/staff/login", data={"username": "lena", "password": PASSWORD, "csrf_token": token,
+                                 "next": "/staff/requests"})
+    page = c.get("/staff/requests", headers={"accept-language": "en"})
+    assert html_lang(page.text) == "zh-CN"
+    assert text("web.staff.queue.heading", "zh") in page.text
+    c.post("/staff/logout", data={"csrf_token": csrf_of(page.text)})
+    assert html_lang(c.get("/staff/login").text) == "zh-CN"  # the cookie outlives the session
+    response = choose(c, "en", "/staff/login")
+    assert html_lang(c.get("/staff/login", headers={"accept-language": "zh"}).text) == "en"
+    assert "vp_staff_lang=en" in response.headers["set-cookie"]
+
+
+def test_the_switch_refuses_a_forged_form_an_unknown_language_and_other_sites(app):
+    c = client(app)
+    c.get("/staff/login")
+    response = c.post("/staff/language", data={"language": "zh", "next": "/staff/requests"})
+    assert response.status_code == 303
+    assert "vp_staff_lang" not in response.headers.get("set-cookie", "")
+    assert html_lang(c.get("/staff/login").text) == "en"
+    response = choose(c, "fr")
+    assert "vp_staff_lang" not in response.headers.get("set-cookie", "")
+    assert choose(c, "zh", "https://evil.example/").headers["location"] == "/staff/"
+    assert choose(c, "zh", "//evil.example/").headers["location"] == "/staff/"
+
+
+def staff_pages(services):
+    """Every staff page, with data that reaches every part of each template."""
+    en = services.store.submit("deletion", "en@example.com", verified=True,
+                               details={"scope": "specific", "items": "my recordings"},
+                               transcript=[{"from": "visitor", "text": "delete", "at": ""},
+                                           {"from": "assistant", "text": "ok", "at": ""}])
+    zh = services.store.submit("access", "zh@example.com", verified=False,
+                               requester_role="guardian", language="zh", reason="想看看")
+    services.store.transition(zh.reference, "rejected", "lena", "无此账号", notify=False) \
+        if "rejected" in lifecycle.TRANSITIONS[services.store.get(zh.reference).status] else None
+    ticket = services.handoffs.create("conv-zh", "fallback",
+                                      [{"from": "visitor", "text": "转人工", "at": ""}],
+                                      live=False, language="zh")
+    services.gaps.record(question="录像保存多久", reply_kind="not_covered",
+                         topic="meeting_recordings", sections=[], language="zh")
+    services.gaps.record(question="blorp", reply_kind="fallback", topic=None, sections=[],
+                         language="en")
+    return {"en": en.reference, "zh": zh.reference, "ticket": ticket.id,
+            "pages": ["/staff/requests", f"/staff/requests/{en.reference}",
+                      f"/staff/requests/{zh.reference}", "/staff/gaps", "/staff/handoffs",
+                      f"/staff/handoffs/{ticket.id}"]}
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_every_staff_page_renders_in_both_languages_with_no_missing_text(app, services,
+                                                                         language):
+    made = staff_pages(services)
+    admin = logged_in(app, "ada")
+    choose(admin, language, token=page_csrf(admin, "/staff/requests"))
+    other = "zh" if language == "en" else "en"
+    for path in made["pages"]:
+        page = admin.get(path)
+        assert page.status_code == 200, path
+        assert html_lang(page.text) == i18n.HTML_LANG[language], path
+        assert not re.search(r">\s*web\.[a-z_.]+\s*<", page.text), path
+        assert text("web.staff.nav.requests", language) in page.text, path
+        assert f'>{text("web.staff.logout", other)}<' not in page.text, path
+        texts = json.loads(re.search(r'id="staff-texts">(.*?)</script>', page.text,
+                                     re.S).group(1))
+        assert texts["web.staff.live.problem"] == text("web.staff.live.problem", language)
+    queue = admin.get("/staff/requests").text
+    assert text("web.staff.kind.access", language) in queue
+    assert text("web.staff.status.received", language) in queue
+
+
+def test_the_queue_and_the_request_page_show_and_filter_the_requests_language(app, services):
+    made = staff_pages(services)
+    legal = logged_in(app, "lena")
+    queue = legal.get("/staff/requests").text
+    rows = dict(re.findall(r'<tr class="[^"]*" data-language="(en|zh)">\s*<td class="mono">'
+                           r'<a href="/staff/requests/([A-Z0-9-]+)"', queue))
+    assert {reference: language for language, reference in rows.items()} == {
+        made["en"]: "en", made["zh"]: "zh"}
+    only_zh = legal.get("/staff/requests", params={"language": "zh"}).text
+    assert made["zh"] in only_zh and made["en"] not in only_zh
+    page = legal.get(f"/staff/requests/{made['zh']}").text
+    assert 'id="request-language" data-language="zh"' in page
+    assert text("web.staff.language_name.zh", "en") in page
+    export = legal.get("/staff/requests.csv").text
+    rows = {row["reference"]: row for row in csv.DictReader(io.StringIO(export))}
+    assert rows[made["zh"]]["language"] == "zh" and rows[made["en"]]["language"] == "en"
+
+
+def test_handoff_pages_show_the_conversations_language(app, services):
+    made = staff_pages(services)
+    sam = logged_in(app, "sam")
+    listing = sam.get("/staff/handoffs.json").json()["tickets"]
+    assert [(t["id"], t["language"]) for t in listing] == [(made["ticket"], "zh")]
+    assert f'data-id="{made["ticket"]}" data-language="zh"' in sam.get("/staff/handoffs").text
+    page = sam.get(f"/staff/handoffs/{made['ticket']}").text
+    assert 'id="ticket-language" data-language="zh"' in page
+
+
+def test_a_refused_status_change_is_explained_in_the_members_language(app, services):
+    reference = services.store.submit("access", "v@example.com", verified=True).reference
+    legal = logged_in(app, "lena")
+    token = page_csrf(legal, f"/staff/requests/{reference}")
+    choose(legal, "zh", token=token)
+    response = legal.post(f"/staff/requests/{reference}/status",
+                          data={"status": "completed", "csrf_token": token})
+    assert response.status_code == 400
+    assert text("web.staff.request.cannot_become", "zh",
+                current=text("web.staff.status.received", "zh"),
+                target=text("web.staff.status.completed", "zh")) in response.text
+    response = legal.post(f"/staff/requests/{reference}/status",
+                          data={"status": "rejected", "note": " ", "csrf_token": token})
+    assert text("web.staff.request.reason_required", "zh") in response.text
+    response = legal.post(f"/staff/requests/{reference}/status",
+                          data={"status": "in_progress", "csrf_token": token})
+    assert text("web.staff.request.changed", "zh",
+                status=text("web.staff.status.in_progress", "zh")) in response.text
+
+
+@pytest.mark.parametrize("group,values", [
+    ("status", lifecycle.STATUSES), ("kind", KINDS), ("role", ROLES),
+    ("ticket_status", ("waiting", "open", "closed")), ("reason", REASONS),
+    ("gap_kind", ("closest", "not_covered", "fallback", "unhelpful")),
+    ("language_name", ("en", "zh")), ("requester_role", ("self", "guardian", "minor")),
+])
+def test_every_value_the_code_knows_has_a_name_in_both_languages(group, values):
+    from bot.core.texts import has_text
+    for value in values:
+        for language in ("en", "zh"):
+            assert has_text(f"web.staff.{group}.{value}", language), (group, value, language)
+    assert i18n.label("web.staff.status", "something_new", "zh") == "something new"

@@ -16,7 +16,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.staff.accounts import FAILED_LOGIN_WINDOW, MAX_FAILED_LOGINS, StaffMember
-from bot.web.staff.common import StaffServices, client_of, csrf_ok, guarded, page
+from bot.web import i18n
+from bot.web.staff.common import StaffServices, client_of, csrf_ok, guarded, page, staff_text
 
 LOGIN_PAGE = "staff/login.html"
 
@@ -44,24 +45,25 @@ async def login(services: StaffServices, request: Request) -> Response:
     form = await request.form()
     if not csrf_ok(request, form.get("csrf_token")):
         return page(request, LOGIN_PAGE, None, next="/staff/",
-                    error="The form expired. Please try again.")
+                    error=staff_text(request, "web.staff.login.expired"))
     username = str(form.get("username") or "")[:64]
     client = client_of(request)
     failures = services.directory.recent_failures(username.strip().lower(), client)
     if failures >= MAX_FAILED_LOGINS:
         minutes = int(FAILED_LOGIN_WINDOW.total_seconds() // 60)
         return page(request, LOGIN_PAGE, None, next="/staff/",
-                    error=f"Too many failed attempts. Please wait {minutes} minutes.")
+                    error=staff_text(request, "web.staff.login.too_many", minutes=minutes))
     member = services.directory.authenticate(username, str(form.get("password") or ""), client)
     if member is None:
         await asyncio.sleep(_failed_login_delay(failures))
         response = page(request, LOGIN_PAGE, None, next=str(form.get("next") or ""),
-                        error="Wrong username or password.")
+                        error=staff_text(request, "web.staff.login.wrong"))
         response.status_code = 401
         return response
+    language = i18n.staff_language(request)
     request.session.clear()  # a fresh session (and CSRF token) on every login
     request.session.update({"staff_id": member.id, "login_at": time.time(),
-                            "seen": time.time()})
+                            "seen": time.time(), i18n.STAFF_SESSION_KEY: language})
     return RedirectResponse(_landing(str(form.get("next") or "/staff/")), status_code=303)
 
 
@@ -71,6 +73,25 @@ async def logout(request: Request) -> Response:
     if csrf_ok(request, form.get("csrf_token")):
         request.session.clear()
     return RedirectResponse("/staff/login", status_code=303)
+
+
+async def choose_language(request: Request) -> Response:
+    """The member's language for the staff pages, from the switch every page has (the login
+    page too): kept in the session and, so that it outlives a logout, in a cookie. Back to the
+    page it was chosen on; a forged form (no CSRF token) changes nothing."""
+    form = await request.form()
+    target = _landing(str(form.get("next") or "/staff/"))
+    if target.startswith("/staff/language"):
+        target = "/staff/"
+    response = RedirectResponse(target, status_code=303)
+    language = i18n.known(form.get("language"))
+    if language is None or not csrf_ok(request, form.get("csrf_token")):
+        return response
+    request.session[i18n.STAFF_SESSION_KEY] = language
+    response.set_cookie(i18n.STAFF_COOKIE, language, max_age=i18n.COOKIE_MAX_AGE, path="/staff",
+                        httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")
+    return response
 
 
 async def home(services: StaffServices, request: Request, me: StaffMember) -> Response:
@@ -88,5 +109,6 @@ def routes(services: StaffServices) -> List[Route]:
         Route("/staff/login", login_page, methods=["GET"]),
         Route("/staff/login", login_endpoint, methods=["POST"], name="login"),
         Route("/staff/logout", logout, methods=["POST"]),
+        Route("/staff/language", choose_language, methods=["POST"]),
         Route("/staff/", guarded(services, "read_requests", home)),
     ]

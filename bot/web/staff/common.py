@@ -5,6 +5,10 @@ logged in (a redirect to the login page for pages, 401 for JSON and CSV) and any
 lacks the permission (403). Every state-changing request is a POST carrying the session's CSRF
 token. The guard is one function for every module's routes, so who may do what is decided in
 one place and cannot drift between the pages.
+
+Each page is in the member's language (`bot.web.i18n.staff_language`: their choice on the pages,
+kept in the session and a cookie, else their browser's); `page` hands templates `t(key)` and
+`name(group, value)` bound to it, and staff.js the texts it writes itself.
 """
 
 from __future__ import annotations
@@ -24,19 +28,26 @@ from urllib.parse import urlencode
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.templating import Jinja2Templates
 
+from bot.core.language import LANGUAGES
 from bot.policy.gaps import GapLog
 from bot.requests.store import RequestStore
 from bot.retention.erasure import erase_requester_conversations
 from bot.staff.accounts import StaffDirectory, StaffMember
 from bot.support.tickets import Handoffs
+from bot.web import i18n
 
 SESSION_LIFETIME = timedelta(hours=8)
 IDLE_TIMEOUT = timedelta(minutes=30)
 WEB_DIR = Path(__file__).resolve().parent.parent  # bot/web: the templates stay beside the app
-templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
-PUBLIC_STAFF_PATHS = ("/staff/login", "/staff/logout")
+templates = i18n.templates
+# Login, logout and the language switch (which the login page has too) need no login.
+PUBLIC_STAFF_PATHS = ("/staff/login", "/staff/logout", "/staff/language")
+# What staff.js writes itself (the live queue, a ticket's messages, the reply notes).
+SCRIPT_TEXTS = ("web.staff.live.", "web.staff.age.", "web.staff.delivery.", "web.staff.handoffs.",
+                "web.staff.ticket_status.", "web.staff.reason.", "web.staff.line.",
+                "web.staff.language_name.", "web.staff.reject_placeholder",
+                "web.staff.ticket.write_first")
 # A cell a spreadsheet would run as a formula when it starts with one of these.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -120,10 +131,23 @@ def current_member(request: Request, services: StaffServices) -> Optional[StaffM
     return member
 
 
+def staff_text(request: Request, key: str, **values: Any) -> str:
+    """A catalogue text in the member's language, for what the handlers say themselves."""
+    return i18n.text(key, i18n.staff_language(request), **values)
+
+
 def page(request: Request, name: str, me: Optional[StaffMember], **context: Any) -> Response:
-    """A staff template, always given the member and the CSRF token its forms need."""
-    return templates.TemplateResponse(request, name, {"me": me, "csrf": csrf_token(request),
-                                                      **context})
+    """A staff template, always given the member, the CSRF token its forms need, and the texts
+    of the member's language (`t`, `name`, and staff.js's in `script_texts`)."""
+    language = i18n.staff_language(request)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    response = templates.TemplateResponse(request, name, {
+        "me": me, "csrf": csrf_token(request), "lang": language,
+        "html_lang": i18n.HTML_LANG[language], "languages": LANGUAGES, "here": here,
+        "t": i18n.translator(language), "name": i18n.labeller(language),
+        "script_texts": i18n.bundle(SCRIPT_TEXTS, (language,))[language], **context})
+    response.headers["Content-Language"] = i18n.HTML_LANG[language]
+    return response
 
 
 def _login_required(request: Request) -> Response:
@@ -138,7 +162,8 @@ def _not_allowed(request: Request) -> Response:
     """A member whose role lacks the permission: 403, as JSON for data callers."""
     if wants_data(request):
         return JSONResponse({"error": "not allowed for your role"}, status_code=403)
-    return Response("Not allowed for your role.", status_code=403)
+    return Response(staff_text(request, "web.staff.not_allowed"), status_code=403,
+                    media_type="text/plain; charset=utf-8")
 
 
 async def _csrf_passes(request: Request) -> bool:
@@ -161,7 +186,7 @@ def guarded(services: StaffServices, permission: str, handler: Handler) -> Endpo
         if not me.can(permission):
             return _not_allowed(request)
         if not await _csrf_passes(request):
-            return JSONResponse({"error": "the form has expired: reload the page"},
+            return JSONResponse({"error": staff_text(request, "web.staff.form_expired")},
                                 status_code=403)
         services.directory.seen(me.id)
         return await handler(services, request, me)

@@ -8,16 +8,21 @@ audited.
 from __future__ import annotations
 
 import asyncio
-from typing import List
+import logging
+from typing import Dict, List
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.policy.gaps import GAP_KINDS, NO_SECTION_LABEL, section_headings, topic_names
+from bot.core.texts import DEFAULT_LANGUAGE
+from bot.policy.gaps import GAP_KINDS, section_headings, topic_names
 from bot.staff.accounts import StaffMember
+from bot.web import i18n
 from bot.web.charts import weekly_bars
 from bot.web.staff.common import StaffServices, client_of, csv_download, guarded, page
+
+log = logging.getLogger(__name__)
 
 GAP_COLUMNS = ("created_at", "reply_kind", "topic", "sections", "language", "question")
 
@@ -29,10 +34,40 @@ async def gaps_page(services: StaffServices, request: Request, me: StaffMember) 
     services.directory.audit(me.username, "view_gaps", "gaps",
                              f"{report.total} gaps, {len(report.topics)} topics",
                              client_of(request))
+    language = i18n.staff_language(request)
     return page(request, "staff/gaps.html", me, report=report,
-                chart=weekly_bars(report.weeks), kinds=GAP_KINDS,
+                chart=weekly_bars(report.weeks, language=language), kinds=GAP_KINDS,
                 topic_names=topic_names(), headings=section_headings(),
-                no_section=NO_SECTION_LABEL)
+                translated_topics=translated_topic_names(language),
+                translated_headings=translated_headings(language))
+
+
+def translated_headings(language: str) -> Dict[str, str]:
+    """Section id -> its name in `language` (the reference translation's), beside the published
+    English heading, which stays the section's name; empty for English or when unreadable."""
+    if language == DEFAULT_LANGUAGE:
+        return {}
+    try:
+        from bot.policy.translation import load_translation
+
+        translation = load_translation(language)
+    except Exception as error:  # noqa: BLE001 - a display nicety must not break the page
+        log.warning("Translated headings unavailable: %s", type(error).__name__)
+        return {}
+    return {s.id: s.heading_zh for s in translation.sections if s.heading_zh}
+
+
+def translated_topic_names(language: str) -> Dict[str, str]:
+    """Topic id -> its Chinese name from the coverage map (`name_zh`), for a Chinese page."""
+    if language != "zh":
+        return {}
+    try:
+        from bot.policy.coverage import load_coverage
+
+        return {t.id: t.name_zh for t in load_coverage().topics if t.name_zh}
+    except Exception as error:  # noqa: BLE001 - a display nicety must not break the page
+        log.warning("Translated topic names unavailable: %s", type(error).__name__)
+        return {}
 
 
 async def gaps_csv(services: StaffServices, request: Request, me: StaffMember) -> Response:

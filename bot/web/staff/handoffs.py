@@ -13,18 +13,39 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from bot.core.language import or_default
 from bot.staff.accounts import StaffMember
 from bot.support.tickets import TicketView
-from bot.web.staff.common import Endpoint, Handler, StaffServices, guarded, page, wants_data
+from bot.web.staff.common import (
+    Endpoint,
+    Handler,
+    StaffServices,
+    guarded,
+    page,
+    staff_text,
+    wants_data,
+)
 
 MAX_REPLY_CHARS = 4000
+
+
+def language_of(t: object) -> str:
+    """The conversation's language a ticket carries ("en" for tickets from before languages were
+    kept, and until the ticket view has the field)."""
+    return or_default(getattr(t, "language", None))
 
 
 def ticket_json(t: TicketView) -> Dict[str, Any]:
     """A ticket as the queue's JSON lists it (no messages: those come with the ticket)."""
     return {"id": t.id, "status": t.status, "reason": t.reason,
             "conversation_id": t.conversation_id, "created_at": t.created_at.isoformat(),
-            "assigned_to": t.assigned_to, "contact_email": t.contact_email, "live": t.live}
+            "assigned_to": t.assigned_to, "contact_email": t.contact_email, "live": t.live,
+            "language": language_of(t)}
+
+
+def no_such_ticket(request: Request) -> Response:
+    return Response(staff_text(request, "web.staff.ticket.not_found"), status_code=404,
+                    media_type="text/plain; charset=utf-8")
 
 
 def ticket_id_of(request: Request) -> int:
@@ -32,7 +53,8 @@ def ticket_id_of(request: Request) -> int:
 
 
 async def handoffs_page(services: StaffServices, request: Request, me: StaffMember) -> Response:
-    return page(request, "staff/handoffs.html", me, tickets=services.handoffs.list())
+    return page(request, "staff/handoffs.html", me, tickets=services.handoffs.list(),
+                language_of=language_of)
 
 
 async def handoffs_json(services: StaffServices, request: Request, me: StaffMember) -> Response:
@@ -45,8 +67,9 @@ async def ticket_page(services: StaffServices, request: Request, me: StaffMember
     try:
         ticket = services.handoffs.open(ticket_id_of(request), me.username)
     except KeyError:
-        return Response("No such ticket.", status_code=404)
-    return page(request, "staff/handoff.html", me, t=ticket)
+        return no_such_ticket(request)
+    return page(request, "staff/handoff.html", me, ticket=ticket,
+                ticket_language=language_of(ticket))
 
 
 async def ticket_json_view(services: StaffServices, request: Request,
@@ -64,11 +87,13 @@ async def reply(services: StaffServices, request: Request, me: StaffMember) -> R
     text = str(form.get("text") or "").strip()
     ticket_id = ticket_id_of(request)
     if not text:
-        return JSONResponse({"error": "Please write a reply first."}, status_code=400)
+        return JSONResponse({"error": staff_text(request, "web.staff.ticket.write_first")},
+                            status_code=400)
     try:
         delivery = services.handoffs.reply(ticket_id, me.username, text[:MAX_REPLY_CHARS])
     except KeyError:
-        return JSONResponse({"error": "This ticket is closed."}, status_code=409)
+        return JSONResponse({"error": staff_text(request, "web.staff.ticket.closed")},
+                            status_code=409)
     ticket = services.handoffs.get(ticket_id)
     if wants_data(request):
         return JSONResponse({"ok": True, "delivery": delivery,
@@ -82,7 +107,7 @@ async def close(services: StaffServices, request: Request, me: StaffMember) -> R
     try:
         services.handoffs.close(ticket_id, me.username)
     except KeyError:
-        return Response("No such ticket.", status_code=404)
+        return no_such_ticket(request)
     return RedirectResponse(f"/staff/handoffs/{ticket_id}", status_code=303)
 
 

@@ -17,16 +17,26 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.core.language import LANGUAGES, or_default
 from bot.mail.outbox import utcnow
 from bot.requests import lifecycle
 from bot.requests.store import KINDS
 from bot.staff.accounts import StaffMember
 from bot.storage.models import PrivacyRequest
-from bot.web.staff.common import StaffServices, client_of, csv_download, guarded, page
+from bot.web import i18n
+from bot.web.staff.common import (
+    StaffServices,
+    client_of,
+    csv_download,
+    guarded,
+    page,
+    staff_text,
+)
 
 DUE_SOON = timedelta(days=3)
 CSV_COLUMNS = ("reference", "type", "status", "email", "created_at", "due_at", "verified_at",
-               "made_by_or_for_minor", "requester_role", "details", "reason", "rejection_reason")
+               "made_by_or_for_minor", "requester_role", "details", "reason", "rejection_reason",
+               "language")
 # What a request's page and the queue show of a row, besides its due date.
 VIEW_FIELDS = ("reference", "kind", "status", "email", "verified_at", "details", "reason",
                "made_by_or_for_minor", "requester_role", "channel", "conversation_id",
@@ -39,6 +49,12 @@ class Row(dict):
     __getattr__ = dict.__getitem__
 
 
+def language_of(r: object) -> str:
+    """The language the request was made in ("en" for rows from before languages were kept,
+    and until the request model has the column)."""
+    return or_default(getattr(r, "language", None))
+
+
 def iso(moment: Optional[datetime]) -> str:
     return moment.isoformat() if moment else ""
 
@@ -49,15 +65,19 @@ def filters_of(request: Request) -> Dict[str, str]:
     return {"kind": q.get("kind", "") if q.get("kind", "") in KINDS else "",
             "status": q.get("status", "") if q.get("status", "") in lifecycle.STATUSES else "",
             "overdue": "1" if q.get("overdue") else "", "minor": "1" if q.get("minor") else "",
+            "language": q.get("language", "") if q.get("language", "") in LANGUAGES else "",
             "q": q.get("q", "")[:254]}
 
 
 def filtered(services: StaffServices, filters: Dict[str, str]) -> List[PrivacyRequest]:
     """The requests the filters select: the queue and the CSV export show the same list."""
-    return services.store.search(kind=filters["kind"] or None,
-                                 status=filters["status"] or None,
-                                 overdue=bool(filters["overdue"]),
-                                 minor=bool(filters["minor"]), text=filters["q"] or None)
+    found = services.store.search(kind=filters["kind"] or None,
+                                  status=filters["status"] or None,
+                                  overdue=bool(filters["overdue"]),
+                                  minor=bool(filters["minor"]), text=filters["q"] or None)
+    if filters["language"]:
+        found = [r for r in found if language_of(r) == filters["language"]]
+    return found
 
 
 def row_view(r: PrivacyRequest) -> Row:
@@ -66,7 +86,7 @@ def row_view(r: PrivacyRequest) -> Row:
     now = utcnow()
     is_open = r.status in lifecycle.OPEN_STATUSES
     return Row({**{c: getattr(r, c) for c in VIEW_FIELDS},
-                "due_at": due, "overdue": is_open and due < now,
+                "language": language_of(r), "due_at": due, "overdue": is_open and due < now,
                 "due_soon": is_open and now <= due < now + DUE_SOON})
 
 
@@ -77,14 +97,15 @@ async def queue(services: StaffServices, request: Request, me: StaffMember) -> R
     export = "/staff/requests.csv?" + urlencode({k: v for k, v in filters.items() if v})
     return page(request, "staff/requests.html", me, requests=rows,
                 counts=services.store.counts(), filters=filters, kinds=list(KINDS),
-                statuses=list(lifecycle.STATUSES), export_url=export)
+                statuses=list(lifecycle.STATUSES), export_url=export,
+                request_languages=list(LANGUAGES))
 
 
 def csv_row(r: PrivacyRequest) -> List[Any]:
     """One request as a line of the export."""
     return [r.reference, r.kind, r.status, r.email, iso(r.created_at), iso(r.due_at),
             iso(r.verified_at), r.made_by_or_for_minor, r.requester_role,
-            json.dumps(r.details or {}), r.reason or "", r.rejection_reason or ""]
+            json.dumps(r.details or {}), r.reason or "", r.rejection_reason or "", language_of(r)]
 
 
 async def export_csv(services: StaffServices, request: Request, me: StaffMember) -> Response:
@@ -106,7 +127,7 @@ async def show_request(services: StaffServices, request: Request, me: StaffMembe
     reference = request.path_params["reference"]
     row = services.store.get(reference)
     if row is None:
-        return Response("No such request.", status_code=404)
+        return not_found(request)
     services.directory.audit(me.username, "view_request", reference, None, client_of(request))
     response = page(
         request, "staff/request.html", me, r=row_view(row), events=list(row.events),
@@ -128,18 +149,39 @@ async def change_status(services: StaffServices, request: Request, me: StaffMemb
     reference = request.path_params["reference"]
     target = str(form.get("status") or "")
     note = str(form.get("note") or "").strip() or None
-    if services.store.get(reference) is None:
-        return Response("No such request.", status_code=404)
+    row = services.store.get(reference)
+    if row is None:
+        return not_found(request)
+    current = row.status
     try:
         # In a thread: completing a deletion also erases conversations, which may wait on
         # Rasa's API; the site keeps serving meanwhile.
         await asyncio.to_thread(services.store.transition, reference, target, me.username,
                                 note, notify=True)
-    except lifecycle.IllegalTransition as problem:
-        return await show_request(services, request, me, error=f"Not changed: {problem}.",
-                                  status_code=400)
-    return await show_request(services, request, me, message=(
-        f"Status changed to {target.replace('_', ' ')}; the requester has been e-mailed."))
+    except lifecycle.IllegalTransition:
+        return await show_request(services, request, me, error=staff_text(
+            request, "web.staff.request.not_changed",
+            problem=why_not(request, current, target)), status_code=400)
+    return await show_request(services, request, me, message=staff_text(
+        request, "web.staff.request.changed", status=status_name(request, target)))
+
+
+def status_name(request: Request, status: str) -> str:
+    return i18n.label("web.staff.status", status, i18n.staff_language(request))
+
+
+def why_not(request: Request, current: str, target: str) -> str:
+    """Why the lifecycle refused a change, in the member's language (the two refusals of
+    `lifecycle.check_transition`: a move it does not allow, a rejection without a reason)."""
+    if target in lifecycle.TRANSITIONS.get(current, frozenset()):
+        return staff_text(request, "web.staff.request.reason_required")
+    return staff_text(request, "web.staff.request.cannot_become",
+                      current=status_name(request, current), target=status_name(request, target))
+
+
+def not_found(request: Request) -> Response:
+    return Response(staff_text(request, "web.staff.request.not_found"), status_code=404,
+                    media_type="text/plain; charset=utf-8")
 
 
 def routes(services: StaffServices) -> List[Route]:

@@ -12,24 +12,144 @@
  *   visitor rates it with
  *   POST /api/feedback  {"sender": "<id>", "answer": {...as received...}, "helpful": true|false}
  *   -> {"ok": true}, or {"error": "..."} with 400 / 503.
+ *   Both carry "language": the page's language, for the server's own error messages.
+ *
+ * Languages: every text comes from the catalogue (data/texts/*), handed to the page as JSON in
+ * #chat-texts for both languages, so the 中文 / English switch relabels the page in place
+ * (elements with data-t="key", attributes with data-t-<attribute>="key"). The visitor's choice is
+ * kept in localStorage and in the cookie vp_lang (the server renders the next page in it); with
+ * no choice the page follows the browser (Accept-Language on the server, navigator.languages
+ * here). The assistant is told the language with the payload /set_language{"language":"zh"}:
+ * visibly when the visitor switches (its confirmation is shown), silently before the first
+ * message when the conversation does not yet know the page's language (a Chinese page starts
+ * the conversation in Chinese).
  */
 (function () {
   'use strict';
 
-  /* Every text the visitor sees, in one place (a Chinese translation follows). */
-  const TEXT = {
-    unreachable: "Sorry, I can't reach the assistant right now. Please try again in a moment.",
-    suggestedReplies: 'Suggested replies',
-    typing: '\u2026',
-    supportSuffix: ' (support): ',
-    feedbackQuestion: 'Was this helpful?',
-    feedbackYes: 'Yes',
-    feedbackNo: 'No',
-    feedbackYesLabel: 'Yes, this answer was helpful',
-    feedbackNoLabel: 'No, this answer was not helpful',
-    feedbackThanks: 'Thanks for your feedback.',
-    feedbackFailed: 'Sorry, your feedback could not be sent. Please try again.'
-  };
+  /* ------------------------------------------------------------------ */
+  /* Texts and languages                                                 */
+  /* ------------------------------------------------------------------ */
+  const LANGUAGES = ['en', 'zh'];
+  const DEFAULT_LANGUAGE = 'en';
+  const KEY_LANGUAGE = 'vp_lang'; // the visitor's choice (localStorage and cookie)
+  const KEY_CONVERSATION_LANGUAGE = 'vp_chat_lang'; // what the assistant was last told
+  const COOKIE_MAX_AGE = 365 * 24 * 3600;
+
+  function readBundle() {
+    const node = document.getElementById('chat-texts');
+    try {
+      const data = node ? JSON.parse(node.textContent) : null;
+      if (data && data.texts && typeof data.texts === 'object') return data;
+    } catch (e) { /* fall through */ }
+    return { language: DEFAULT_LANGUAGE, html_lang: { en: 'en', zh: 'zh-CN' }, texts: {} };
+  }
+
+  const BUNDLE = readBundle();
+  let language = LANGUAGES.indexOf(BUNDLE.language) !== -1 ? BUNDLE.language : DEFAULT_LANGUAGE;
+
+  /** A catalogue template filled as str.format fills it: {name} from values, {{ and }} literal. */
+  function format(template, values) {
+    return String(template).replace(/\{\{|\}\}|\{(\w+)\}/g, function (match, name) {
+      if (match === '{{') return '{';
+      if (match === '}}') return '}';
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : match;
+    });
+  }
+
+  /** The text under `key` in the page's language (the key itself if the bundle lacks it). */
+  function t(key, values) {
+    const texts = BUNDLE.texts[language] || {};
+    return key in texts ? format(texts[key], values) : key;
+  }
+
+  function isLanguage(value) {
+    return LANGUAGES.indexOf(value) !== -1;
+  }
+
+  function languageOfTag(tag) {
+    const primary = String(tag || '').toLowerCase().split('-')[0];
+    return isLanguage(primary) ? primary : null;
+  }
+
+  function browserLanguage() {
+    const list = Array.isArray(navigator.languages) && navigator.languages.length
+      ? navigator.languages : [navigator.language];
+    for (let i = 0; i < list.length; i++) {
+      const found = languageOfTag(list[i]);
+      if (found) return found;
+    }
+    return null;
+  }
+
+  function cookieLanguage() {
+    const match = /(?:^|;\s*)vp_lang=([a-z]{2})(?:;|$)/.exec(document.cookie || '');
+    return match && isLanguage(match[1]) ? match[1] : null;
+  }
+
+  function rememberLanguage(value) {
+    storageSet(KEY_LANGUAGE, value);
+    document.cookie = KEY_LANGUAGE + '=' + value + '; path=/; max-age=' + COOKIE_MAX_AGE +
+      '; samesite=lax';
+  }
+
+  /** The visitor's own choice, if they made one (on this page, or on an earlier one). */
+  function chosenLanguage() {
+    const stored = storageGet(KEY_LANGUAGE);
+    if (isLanguage(stored)) return stored;
+    return cookieLanguage();
+  }
+
+  /** Every text of the page in the current language; `<html lang>` and the switch too. */
+  function relabel() {
+    document.documentElement.lang = (BUNDLE.html_lang && BUNDLE.html_lang[language]) || language;
+    document.documentElement.setAttribute('data-lang', language);
+    const labelled = document.querySelectorAll('[data-t]');
+    for (let i = 0; i < labelled.length; i++) {
+      const key = labelled[i].getAttribute('data-t');
+      if (labelled[i].tagName === 'TITLE') document.title = t(key);
+      else labelled[i].textContent = t(key);
+    }
+    ['aria-label', 'placeholder', 'title', 'content'].forEach(function (attribute) {
+      const nodes = document.querySelectorAll('[data-t-' + attribute + ']');
+      for (let i = 0; i < nodes.length; i++) {
+        nodes[i].setAttribute(attribute, t(nodes[i].getAttribute('data-t-' + attribute)));
+      }
+    });
+    const switches = document.querySelectorAll('.chat-lang-btn[data-language]');
+    for (let i = 0; i < switches.length; i++) {
+      const pressed = switches[i].getAttribute('data-language') === language;
+      switches[i].setAttribute('aria-pressed', pressed ? 'true' : 'false');
+    }
+    // What the script itself wrote: rating groups and their thanks.
+    const questions = document.querySelectorAll('.chat-feedback-question');
+    for (let i = 0; i < questions.length; i++) questions[i].textContent = t('web.chat.feedback.question');
+    const done = document.querySelectorAll('.chat-feedback-done');
+    for (let i = 0; i < done.length; i++) done[i].textContent = t('web.chat.feedback.thanks');
+    const yes = document.querySelectorAll('.chat-feedback-btn[data-helpful="yes"]');
+    for (let i = 0; i < yes.length; i++) {
+      yes[i].textContent = t('web.chat.feedback.yes');
+      yes[i].setAttribute('aria-label', t('web.chat.feedback.yes_label'));
+    }
+    const no = document.querySelectorAll('.chat-feedback-btn[data-helpful="no"]');
+    for (let i = 0; i < no.length; i++) {
+      no[i].textContent = t('web.chat.feedback.no');
+      no[i].setAttribute('aria-label', t('web.chat.feedback.no_label'));
+    }
+    const groups = document.querySelectorAll('.chat-buttons[role="group"]');
+    for (let i = 0; i < groups.length; i++) groups[i].setAttribute('aria-label', t('web.chat.suggested_replies'));
+  }
+
+  function setLanguage(value) {
+    if (!isLanguage(value)) return;
+    language = value;
+    relabel();
+  }
+
+  /** The payload that tells the assistant the conversation's language. */
+  function languagePayload(value) {
+    return '/set_language' + JSON.stringify({ language: value });
+  }
 
   const API_URL = '/api/chat';
   const FEEDBACK_URL = '/api/feedback';
@@ -201,7 +321,7 @@
     const group = document.createElement('div');
     group.className = 'chat-buttons';
     group.setAttribute('role', 'group');
-    group.setAttribute('aria-label', TEXT.suggestedReplies);
+    group.setAttribute('aria-label', t('web.chat.suggested_replies'));
     const used = typeof entry.chosen === 'number';
 
     entry.buttons.forEach(function (button, index) {
@@ -244,7 +364,7 @@
     const done = document.createElement('p');
     done.className = 'chat-feedback chat-feedback-done';
     if (announce) done.setAttribute('role', 'status');
-    done.textContent = TEXT.feedbackThanks;
+    done.textContent = t('web.chat.feedback.thanks');
     return done;
   }
 
@@ -266,10 +386,10 @@
     const question = document.createElement('span');
     question.className = 'chat-feedback-question';
     question.id = 'feedback-q-' + randomHex(6);
-    question.textContent = TEXT.feedbackQuestion;
+    question.textContent = t('web.chat.feedback.question');
     group.setAttribute('aria-labelledby', question.id);
-    const yes = feedbackButton(TEXT.feedbackYes, TEXT.feedbackYesLabel, true);
-    const no = feedbackButton(TEXT.feedbackNo, TEXT.feedbackNoLabel, false);
+    const yes = feedbackButton(t('web.chat.feedback.yes'), t('web.chat.feedback.yes_label'), true);
+    const no = feedbackButton(t('web.chat.feedback.no'), t('web.chat.feedback.no_label'), false);
     const problem = document.createElement('span');
     problem.className = 'chat-feedback-error';
     problem.setAttribute('role', 'alert');
@@ -296,7 +416,8 @@
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
         credentials: 'same-origin',
-        body: JSON.stringify({ sender: sender, answer: entry.answer, helpful: helpful })
+        body: JSON.stringify({ sender: sender, answer: entry.answer, helpful: helpful,
+          language: language })
       });
       ok = res.ok;
     } catch (e) {
@@ -305,7 +426,7 @@
     group.setAttribute('aria-busy', 'false');
     if (!ok) {
       btn.setAttribute('aria-pressed', 'false');
-      problem.textContent = TEXT.feedbackFailed;
+      problem.textContent = t('web.chat.feedback.failed');
       return;
     }
     entry.feedback = helpful ? FEEDBACK_HELPFUL : FEEDBACK_UNHELPFUL;
@@ -340,7 +461,7 @@
   }
 
   function showError() {
-    insertBeforeTyping(createBubble('bot', TEXT.unreachable, 'error'));
+    insertBeforeTyping(createBubble('bot', t('web.unreachable'), 'error'));
     scrollToBottom();
   }
 
@@ -356,7 +477,7 @@
     }
     const label = document.createElement('span');
     label.className = 'visually-hidden';
-    label.textContent = TEXT.typing;
+    label.textContent = t('web.chat.typing');
     typingEl.appendChild(label);
     els.log.appendChild(typingEl);
     scrollToBottom();
@@ -379,12 +500,11 @@
   /* ------------------------------------------------------------------ */
 
   /**
-   * Send one message to the backend and render the bot replies.
+   * Send one message to the backend and render the bot replies (none when `silent`).
    * Resolves to true on success, false on HTTP/network failure
    * (in which case a friendly error line has been shown).
    */
-  async function postMessage(message) {
-    setBusy(true);
+  async function postOne(message, silent) {
     showTyping();
     const controller = typeof AbortController === 'function' ? new AbortController() : null;
     const timer = controller ? setTimeout(function () { controller.abort(); }, TIMEOUT_MS) : null;
@@ -394,7 +514,7 @@
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
         credentials: 'same-origin',
-        body: JSON.stringify({ sender: sender, message: message }),
+        body: JSON.stringify({ sender: sender, message: message, language: language }),
         signal: controller ? controller.signal : undefined
       });
       if (!res.ok) throw new Error('HTTP ' + res.status);
@@ -403,13 +523,12 @@
       if (timer) clearTimeout(timer);
       hideTyping();
       showError();
-      setBusy(false);
       return false;
     }
     if (timer) clearTimeout(timer);
     hideTyping();
 
-    const messages = data && Array.isArray(data.messages) ? data.messages : [];
+    const messages = !silent && data && Array.isArray(data.messages) ? data.messages : [];
     messages.forEach(function (m) {
       const entry = normalizeEntry({
         from: 'bot',
@@ -419,9 +538,54 @@
       });
       if (entry) addEntry(entry);
     });
-    setBusy(false);
     scrollToBottom();
     return true;
+  }
+
+  /** Tell the assistant the page's language, unless it was told already. */
+  async function syncLanguage(visible) {
+    if (storageGet(KEY_CONVERSATION_LANGUAGE) === language) return true;
+    // A new conversation is English until told otherwise (Rasa's `language` slot is unset).
+    if (!visible && !storageGet(KEY_CONVERSATION_LANGUAGE) && language === DEFAULT_LANGUAGE) {
+      return true;
+    }
+    const told = language;
+    const ok = await postOne(languagePayload(told), !visible);
+    if (ok) storageSet(KEY_CONVERSATION_LANGUAGE, told);
+    return ok;
+  }
+
+  /**
+   * Send one message, the language first if the assistant does not know it yet; resolves to
+   * true on success. The language switch pressed meanwhile is sent once this is done.
+   */
+  async function postMessage(message) {
+    setBusy(true);
+    let ok = await syncLanguage(false);
+    if (ok) ok = await postOne(message, false);
+    setBusy(false);
+    if (switchPending) sendSwitch();
+    return ok;
+  }
+
+  /* The 中文 / English switch: relabel now, tell the assistant (visibly) when it is free. */
+  let switchPending = false;
+
+  async function sendSwitch() {
+    switchPending = false;
+    if (!els || busy || !log.length) return; // no conversation yet: the first message tells it
+    setBusy(true);
+    await syncLanguage(true);
+    setBusy(false);
+    if (switchPending) sendSwitch();
+  }
+
+  function onSwitch(value) {
+    if (!isLanguage(value) || value === language) return;
+    rememberLanguage(value);
+    setLanguage(value);
+    switchPending = true;
+    if (!busy) sendSwitch();
   }
 
   function sendGreeting() {
@@ -538,8 +702,9 @@
       if (!res.ok) return;
       const data = await res.json();
       (data.messages || []).forEach(function (m) {
-        const label = m.from === 'staff' && m.author ? m.author + TEXT.supportSuffix : '';
-        addEntry({ from: 'bot', text: label + asText(m.text), buttons: [] });
+        const line = m.from === 'staff' && m.author
+          ? t('web.chat.support_line', { author: m.author, text: asText(m.text) }) : asText(m.text);
+        addEntry({ from: 'bot', text: line, buttons: [] });
         storageSet(NEWS_KEY, String(m.id));
       });
     } catch (e) {
@@ -553,6 +718,23 @@
   /* Init                                                                */
   /* ------------------------------------------------------------------ */
   function init() {
+    // The visitor's choice wins; on a first visit the browser's preference (navigator.languages),
+    // which the server's Accept-Language rendering normally already matches.
+    const chosen = chosenLanguage();
+    if (chosen) {
+      rememberLanguage(chosen); // both stores, should one of them have been cleared
+      if (chosen !== language) setLanguage(chosen);
+    } else {
+      const preferred = browserLanguage();
+      if (preferred && preferred !== language) setLanguage(preferred);
+    }
+    const switches = document.querySelectorAll('.chat-lang-btn[data-language]');
+    for (let i = 0; i < switches.length; i++) {
+      switches[i].addEventListener('click', function () {
+        onSwitch(this.getAttribute('data-language'));
+      });
+    }
+
     els = {
       panel: document.getElementById('chat-panel'),
       launcher: document.getElementById('chat-launcher') ||

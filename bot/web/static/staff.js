@@ -9,6 +9,9 @@
  *   - One ticket (/staff/handoffs/{id}, <main data-ticket-id>): polls /staff/handoffs/{id}.json
  *     every 2 s, appends new messages, sends replies without reloading the page.
  *   - One request (#status-form): a note is required when rejecting.
+ *
+ * Every text it writes comes from the catalogue, in the member's language, handed to the page
+ * as JSON in #staff-texts (keys web.staff.*, templates filled here as str.format fills them).
  */
 (function () {
   'use strict';
@@ -20,6 +23,32 @@
   /* ------------------------------------------------------------------ */
   /* Helpers                                                             */
   /* ------------------------------------------------------------------ */
+
+  const TEXTS = (function () {
+    const node = document.getElementById('staff-texts');
+    try {
+      return (node && JSON.parse(node.textContent)) || {};
+    } catch (e) {
+      return {};
+    }
+  })();
+
+  /** The text under web.staff.<key>, `{name}` filled from values ({{ and }} are braces). */
+  function T(key, values) {
+    const template = TEXTS['web.staff.' + key];
+    if (typeof template !== 'string') return key;
+    return template.replace(/\{\{|\}\}|\{(\w+)\}/g, function (match, name) {
+      if (match === '{{') return '{';
+      if (match === '}}') return '}';
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : match;
+    });
+  }
+
+  /** A stored value's name (a status, a reason), or the value itself when it has none. */
+  function named(group, value) {
+    const key = 'web.staff.' + group + '.' + value;
+    return typeof TEXTS[key] === 'string' ? TEXTS[key] : words(value);
+  }
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -59,11 +88,11 @@
     const then = Date.parse(iso);
     if (isNaN(then)) return '';
     const minutes = Math.max(0, Math.floor((Date.now() - then) / 60000));
-    if (minutes < 1) return 'just now';
-    if (minutes < 60) return minutes + ' min';
+    if (minutes < 1) return T('age.just_now');
+    if (minutes < 60) return T('age.minutes', { minutes: minutes });
     const hours = Math.floor(minutes / 60);
-    if (hours < 24) return hours + ' h ' + (minutes % 60) + ' min';
-    return Math.floor(hours / 24) + ' d ' + (hours % 24) + ' h';
+    if (hours < 24) return T('age.hours', { hours: hours, minutes: minutes % 60 });
+    return T('age.days', { days: Math.floor(hours / 24), hours: hours % 24 });
   }
 
   function words(s) {
@@ -128,17 +157,17 @@
       tick().then(function (result) {
         if (result.status === 401) {
           stopped = true;
-          setLive('stopped', 'Session expired — reload the page to log in again');
+          setLive('stopped', T('live.session_expired'));
         } else if (result.status === 403) {
           stopped = true;
-          setLive('stopped', 'Not allowed for your role — updates stopped');
+          setLive('stopped', T('live.not_allowed'));
         } else if (!result.ok || !result.data) {
-          setLive('error', 'Connection problem — retrying…');
+          setLive('error', T('live.problem'));
         } else {
-          setLive('ok', 'Live · updated ' + clockNow());
+          setLive('ok', T('live.updated', { time: clockNow() }));
         }
       }).catch(function () {
-        setLive('error', 'Connection problem — retrying…');
+        setLive('error', T('live.problem'));
       }).then(schedule);
     }
     run();
@@ -172,16 +201,22 @@
       row.appendChild(idCell);
 
       const statusCell = el('td');
-      statusCell.appendChild(el('span', 'badge status-' + status, t.status));
+      statusCell.appendChild(el('span', 'badge status-' + status, named('ticket_status', t.status)));
       if (!t.live) {
         statusCell.appendChild(document.createTextNode(' '));
-        const tag = el('span', 'tag', 'offline');
-        tag.title = 'No support member was online when this handoff began';
+        const tag = el('span', 'tag', T('handoffs.offline'));
+        tag.title = T('handoffs.offline_title');
         statusCell.appendChild(tag);
       }
       row.appendChild(statusCell);
 
-      row.appendChild(el('td', null, words(t.reason)));
+      row.appendChild(el('td', null, named('reason', t.reason)));
+
+      const language = t.language === 'zh' ? 'zh' : 'en';
+      row.setAttribute('data-language', language);
+      const languageCell = el('td', 'ticket-language');
+      languageCell.appendChild(el('span', 'tag lang-tag', named('language_name', language)));
+      row.appendChild(languageCell);
 
       const since = el('td', 'nowrap');
       if (t.created_at) {
@@ -202,7 +237,7 @@
 
       const contact = el('td', 'email');
       if (t.contact_email) contact.textContent = t.contact_email;
-      else contact.appendChild(el('span', 'muted', 'in chat'));
+      else contact.appendChild(el('span', 'muted', T('handoffs.in_chat')));
       row.appendChild(contact);
       return row;
     }
@@ -231,8 +266,8 @@
       });
       if (!tickets.length) {
         const empty = el('tr', 'empty');
-        const cell = el('td', null, 'No handoff tickets.');
-        cell.colSpan = 6;
+        const cell = el('td', null, T('handoffs.empty'));
+        cell.colSpan = 7;
         empty.appendChild(cell);
         fragment.appendChild(empty);
       }
@@ -247,7 +282,8 @@
       }
 
       const waiting = tickets.filter(function (t) { return t.status === 'waiting'; }).length;
-      document.title = (waiting ? '(' + waiting + ' waiting) ' : '') + baseTitle;
+      document.title = (waiting ? T('handoffs.waiting_title', { count: waiting }) + ' ' : '') +
+        baseTitle;
     }
 
     poll(function () {
@@ -271,9 +307,9 @@
     const li = el('li', 'line ' + sender + ' is-new');
     li.setAttribute('data-id', String(m.id));
     const head = el('div', 'line-head');
-    let who = 'System';
-    if (sender === 'visitor') who = 'Visitor';
-    else if (sender === 'staff') who = m.author || 'Staff';
+    let who = T('line.system');
+    if (sender === 'visitor') who = T('line.visitor');
+    else if (sender === 'staff') who = m.author || T('line.staff');
     head.appendChild(el('span', 'who', who));
     head.appendChild(document.createTextNode(' '));
     if (m.at) head.appendChild(timeElement(m.at));
@@ -327,7 +363,7 @@
       status = String(next);
       main.setAttribute('data-ticket-status', status);
       if (statusBadge) {
-        statusBadge.textContent = status;
+        statusBadge.textContent = named('ticket_status', status);
         statusBadge.className = 'badge badge-lg status-' + safeClass(status);
       }
       const closed = status === 'closed';
@@ -343,21 +379,21 @@
     }
 
     const DELIVERY = {
-      chat: ["Delivered to the visitor's chat window.", 'ok'],
-      email: ['The visitor has left; sent by e-mail.', 'warn'],
-      none: ['The visitor is not connected and left no e-mail address.', 'error']
+      chat: [T('delivery.chat'), 'ok'],
+      email: [T('delivery.email'), 'warn'],
+      none: [T('delivery.none'), 'error']
     };
 
     function send() {
       if (!replyForm || sending) return;
       if (!textarea || !textarea.value.trim()) {
-        showNote('Please write a reply first.', 'error');
+        showNote(T('ticket.write_first'), 'error');
         if (textarea) textarea.focus();
         return;
       }
       sending = true;
       if (sendButton) sendButton.disabled = true;
-      showNote('Sending…', null);
+      showNote(T('delivery.sending'), null);
       const body = new URLSearchParams(new FormData(replyForm));
       request(replyForm.getAttribute('action') || replyForm.action, {
         method: 'POST',
@@ -368,16 +404,16 @@
         if (result.ok && data.ok) {
           if (data.message) append([data.message], true);
           textarea.value = '';
-          const d = DELIVERY[data.delivery] || ['Reply saved.', 'ok'];
+          const d = DELIVERY[data.delivery] || [T('delivery.saved'), 'ok'];
           showNote(d[0], d[1]);
         } else if (result.status === 401) {
-          showNote('Your session has expired. Copy your text, then reload the page to log in.', 'error');
+          showNote(T('delivery.session_expired'), 'error');
         } else {
           showNote(typeof data.error === 'string' && data.error ? data.error
-            : 'The reply could not be sent. Please try again.', 'error');
+            : T('delivery.failed'), 'error');
         }
       }).catch(function () {
-        showNote('The reply could not be sent (no connection). Please try again.', 'error');
+        showNote(T('delivery.no_connection'), 'error');
       }).then(function () {
         sending = false;
         if (sendButton) sendButton.disabled = false;
@@ -424,7 +460,7 @@
       const rejecting = select.value === 'rejected';
       note.required = rejecting;
       note.setAttribute('aria-required', rejecting ? 'true' : 'false');
-      note.placeholder = rejecting ? 'The reason for rejecting, as the requester will read it' : '';
+      note.placeholder = rejecting ? T('reject_placeholder') : '';
     }
     select.addEventListener('change', sync);
     sync();
