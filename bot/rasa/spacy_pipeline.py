@@ -15,6 +15,7 @@ Han run into words is the Rasa tokenizer's work (`bot.rasa.components.HanSegment
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import Any, Dict, List, cast
 
@@ -27,11 +28,16 @@ from bot.core.paths import SPACY_PIPELINE
 from bot.requests.references import PREFIXES, REFERENCE_ALPHABET
 
 PIPELINE_NAME = "en_privacy"
-PIPELINE_VERSION = "1.1.0"
+PIPELINE_VERSION = "1.2.0"
 
 REFERENCE_PREFIXES = tuple(PREFIXES.values())
 _REFERENCE_TOKEN = f"(?i)^(?:{'|'.join(REFERENCE_PREFIXES)})-[{REFERENCE_ALPHABET}]{{6}}$"
 _REFERENCE_TAIL = f"(?i)^[{REFERENCE_ALPHABET}]{{6}}$"
+# A bare code is kept whole only when it holds a digit, so six-letter words tokenise as before.
+_WHOLE_REFERENCE = re.compile(
+    f"(?i)^(?:(?:{'|'.join(REFERENCE_PREFIXES)})-[{REFERENCE_ALPHABET}]{{6}}"
+    f"|(?=[A-Z]*[0-9])[{REFERENCE_ALPHABET}]{{6}})$"
+)
 
 
 HAN_RUN = "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
@@ -39,14 +45,27 @@ HAN_RUN = "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
 CHINESE_PUNCTUATION = "[。、，；：？！“”‘’（）《》〈〉【】「」『』…—～·]"
 
 
-def split_chinese(nlp: Language) -> None:
-    """Han runs and Chinese punctuation become tokens of their own, wherever they are."""
-    extra: List[Any] = [HAN_RUN, CHINESE_PUNCTUATION]
+def set_tokenizer_rules(nlp: Language) -> None:
+    """Han runs and Chinese punctuation become tokens of their own, wherever they are, and
+    reference-shaped strings stay one token whatever the English prefix and suffix rules say.
+
+    Without the second, English suffix rules cut a unit off a code that ends in a digit and a
+    letter (`DEL-6C8F4M` -> `DEL-6C8F4`, `M`; `COR-ABC4KB` in four) and read the full stop after
+    `DEL-00000A.` as part of an abbreviation, and the entity ruler then finds no reference.
+    token_match is a bound `re.Pattern.match`, not a closure: spaCy saves it as its pattern and
+    compiles it again on load. Blank English has no token_match of its own to combine with."""
+    chinese: List[Any] = [HAN_RUN, CHINESE_PUNCTUATION]
+    either_case = REFERENCE_ALPHABET + REFERENCE_ALPHABET.lower()
+    after_code = rf"(?<=-[{either_case}]{{6}})[.,;:!?]"
     defaults = nlp.Defaults
     tokenizer: Any = nlp.tokenizer  # spacy.tokenizer.Tokenizer (Cython, no stubs)
-    tokenizer.prefix_search = compile_prefix_regex(list(defaults.prefixes or []) + extra).search
-    tokenizer.suffix_search = compile_suffix_regex(list(defaults.suffixes or []) + extra).search
-    tokenizer.infix_finditer = compile_infix_regex(list(defaults.infixes or []) + extra).finditer
+    if tokenizer.token_match is not None:
+        raise RuntimeError("the blank English tokenizer now has a token_match; combine the two")
+    tokenizer.prefix_search = compile_prefix_regex(list(defaults.prefixes or []) + chinese).search
+    tokenizer.suffix_search = compile_suffix_regex(
+        list(defaults.suffixes or []) + chinese + [after_code]).search
+    tokenizer.infix_finditer = compile_infix_regex(list(defaults.infixes or []) + chinese).finditer
+    tokenizer.token_match = _WHOLE_REFERENCE.match
 
 
 def entity_patterns() -> List[Dict]:
@@ -81,7 +100,7 @@ def entity_patterns() -> List[Dict]:
 
 def build_pipeline() -> Language:
     nlp = spacy.blank("en")
-    split_chinese(nlp)
+    set_tokenizer_rules(nlp)
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
     ruler = cast(EntityRuler, nlp.add_pipe("entity_ruler", config={"overwrite_ents": True}))
     nlp.initialize()  # loads the lookup tables from spacy-lookups-data into the pipeline
