@@ -193,6 +193,14 @@ def send_code(dispatcher: CollectingDispatcher, tracker: Tracker, email: str) ->
     return True
 
 
+def ask_for_code(dispatcher: CollectingDispatcher, tracker: Tracker, email: str) -> None:
+    """Sends a code unless one is still valid for this address in this conversation (it proves
+    the same thing), and asks for it."""
+    if get_store().has_active_code(email, tracker.sender_id) or send_code(
+            dispatcher, tracker, email):
+        dispatcher.utter_message(text=flows.code_sent_prompt(email, language_of(tracker)))
+
+
 def hand_over_verification(dispatcher: CollectingDispatcher, tracker: Tracker,
                            email: Optional[str]) -> None:
     """Verification failed: a handoff ticket, so a person confirms the identity."""
@@ -312,10 +320,7 @@ class ActionAskVerificationCode(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[Dict[str, Any]]:
-        email = tracker.get_slot("account_email")
-        if get_store().has_active_code(email, tracker.sender_id) or send_code(
-                dispatcher, tracker, email):
-            dispatcher.utter_message(text=flows.code_sent_prompt(email, language_of(tracker)))
+        ask_for_code(dispatcher, tracker, tracker.get_slot("account_email"))
         return []
 
 

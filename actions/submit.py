@@ -19,9 +19,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.digressions import answer_digression, is_digression
 from actions.forms import class_name
 from actions.replies import language_of
-from actions.store_access import get_store
+from actions.store_access import get_casework, get_store
 from actions.transcripts import transcript_of
-from bot.conversation import faults, flows
+from bot.conversation import faults, flows, withdrawal
 from bot.core import texts
 from bot.policy.document import load_policy
 from bot.requests import validators
@@ -189,7 +189,22 @@ class ActionCancelRequest(Action):
             dispatcher.utter_message(text=texts.text("flow.cancelled", language))
         else:  # nothing going on
             dispatcher.utter_message(response="utter_anything_else")
-        return reset(FLOW_SLOTS + STATUS_SLOTS)
+        return reset(FLOW_SLOTS + STATUS_SLOTS + list(withdrawal.SLOTS))
+
+
+def reference_in(tracker: Tracker, value: Any) -> str:
+    """The reference the visitor gave: the entity NLU found, else the slot's text;
+    `validators.Invalid` (with the reason, in the conversation's language) when neither is one."""
+    entities = [e.get("value") for e in (tracker.latest_message or {}).get("entities", [])
+                if e.get("entity") == "reference"]
+    language = language_of(tracker)
+    problem = validators.Invalid(texts.text("validation.reference", language))
+    for candidate in entities + [str(value or "")]:
+        try:
+            return validators.reference(str(candidate or ""), language)
+        except validators.Invalid as invalid:
+            problem = invalid
+    raise problem
 
 
 class ValidateStatusForm(FormValidationAction):
@@ -198,16 +213,10 @@ class ValidateStatusForm(FormValidationAction):
 
     async def validate_status_reference(self, value: Any, dispatcher: CollectingDispatcher,
                                         tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
-        entities = [e.get("value") for e in (tracker.latest_message or {}).get("entities", [])
-                    if e.get("entity") == "reference"]
-        language = language_of(tracker)
-        error = ""
-        for candidate in entities + [str(value or "")]:
-            try:
-                return {"status_reference": validators.reference(candidate, language)}
-            except validators.Invalid as problem:
-                error = str(problem)
-        return self._unusable("status_reference", error, dispatcher, tracker)
+        try:
+            return {"status_reference": reference_in(tracker, value)}
+        except validators.Invalid as problem:
+            return self._unusable("status_reference", str(problem), dispatcher, tracker)
 
     async def validate_status_email(self, value: Any, dispatcher: CollectingDispatcher,
                                     tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
@@ -230,7 +239,9 @@ class ValidateStatusForm(FormValidationAction):
 
 
 class ActionCheckStatus(Action):
-    """Answers only when reference and e-mail match; otherwise the same neutral reply."""
+    """Answers only when reference and e-mail match; otherwise the same neutral reply. What the
+    legal department wrote to the requester follows the status (issue 13: shown when the
+    requester looks the request up)."""
 
     def name(self) -> str:
         return "action_check_status"
@@ -244,6 +255,9 @@ class ActionCheckStatus(Action):
         if answer is None:
             dispatcher.utter_message(text=texts.text("flow.status.not_found", language))
         else:
-            dispatcher.utter_message(text=flows.status_reply(
-                answer.reference, answer.kind, answer.status, answer.due_at, language))
+            reply = flows.status_reply(answer.reference, answer.kind, answer.status,
+                                       answer.due_at, language)
+            written = withdrawal.messages_block(
+                get_casework().messages_for(answer.reference, email), language)
+            dispatcher.utter_message(text=f"{reply}\n\n{written}" if written else reply)
         return reset(STATUS_SLOTS)

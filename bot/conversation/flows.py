@@ -41,7 +41,8 @@ UNVERIFIED = "unverified"
 
 # Slots that carry personal data and are cleared from the conversation once a request is stored.
 PII_SLOTS = ("account_email", "correction_value", "verification_code", "deletion_items",
-             "access_items", "request_reason", "correction_note", "status_email")
+             "access_items", "request_reason", "correction_note", "status_email",
+             "withdraw_email", "withdraw_code")
 
 
 # Slots asked only when their scope question was answered "only specific data".
@@ -564,7 +565,7 @@ def account_email_question(kind: Optional[str], language: str = DEFAULT_LANGUAGE
 # payloads are plain words, read like anything the visitor types).
 QUESTION_SLOTS = ("deletion_scope", "deletion_items", "request_reason", "correction_item",
                   "correction_note", "access_scope", "access_items", "status_reference",
-                  "status_email")
+                  "status_email", "withdraw_reference", "withdraw_email")
 
 
 def question(slot: str, kind: Optional[str],

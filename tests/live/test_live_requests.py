@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.core.paths import VAR_DIR
+from bot.requests.store import RequestStore
 from bot.storage.db import make_engine, session_factory, transaction
 from bot.storage.models import OutboxMessage, PrivacyRequest
 from tests.support.live import latest_code
@@ -115,6 +116,24 @@ def test_status_of_a_request(live_stack, sessions):
     other = Visitor(live_stack)
     other.say(f"what is the status of {reference}?")
     assert "couldn't find" in other.say(f"someone.else.{RUN}@example.com")
+
+
+@pytest.mark.parametrize("opening, yes", [
+    ("I changed my mind, please withdraw my request {reference}", "yes"),
+    ("我不想要了，请撤回申请{reference}", "是"),
+])
+def test_the_requester_withdraws_an_open_request(live_stack, sessions, opening, yes):
+    email = f"withdrawer.{uuid.uuid4().hex[:8]}@example.com"
+    reference = RequestStore().submit("suspension", email, verified=True).reference
+    visitor = Visitor(live_stack)
+    visitor.say(opening.format(reference=reference))
+    reply = visitor.say(email)
+    assert reference in reply  # what withdrawing means, and the question
+    visitor.say(yes)
+    assert stored(sessions, reference).status == "received"  # nothing before the code
+    reply = visitor.say(latest_code(sessions, email))
+    assert reference in reply
+    assert stored(sessions, reference).status == "withdrawn"
 
 
 def test_completing_a_deletion_erases_the_requesters_conversation(live_stack, sessions):

@@ -20,7 +20,9 @@ def latest_code(sessions, email: str) -> str:
         bodies = [m.body for m in session.execute(
             select(OutboxMessage).where(OutboxMessage.to_address == email)
             .order_by(OutboxMessage.id)).scalars()]
-    codes = [m.group(1) for body in bodies for m in [re.search(r"code is (\d{6})", body)] if m]
+    # The e-mail is in the conversation's language: "code is 123456", "验证码是 123456".
+    found = (re.search(r"(?:code is|验证码是) (\d{6})", body) for body in bodies)
+    codes = [m.group(1) for m in found if m]
     assert codes, f"no verification code in the outbox for {email}"
     return codes[-1]
 
