@@ -116,7 +116,9 @@ class Bar:
     shown: str
 
 
-ROW, LABEL_W, VALUE_W = 30, 190, 150  # a bar's row; room for the names and the written values
+# A narrower canvas than the weekly chart's, drawn in half a page; a bar's row; room for the
+# names and for the written values.
+H_WIDTH, ROW, LABEL_W, VALUE_W = 480, 30, 150, 130
 
 
 def horizontal_bars(bars: Sequence[Bar], *, chart_id: str, title: str, description: str,
@@ -124,12 +126,12 @@ def horizontal_bars(bars: Sequence[Bar], *, chart_id: str, title: str, descripti
     """A bar per category, its name on the left and its value written after it, so that no
     number needs the colour or the length of a bar to be read. `title`, `description` and
     `axis` (what the values are) come from the caller's catalogue texts, in its language."""
-    plot_w = WIDTH - LABEL_W - VALUE_W - RIGHT
+    plot_w = H_WIDTH - LABEL_W - VALUE_W - RIGHT
     height = TOP + ROW * max(1, len(bars)) + 34
     highest = max((b.value or 0 for b in bars), default=0) or 1
     ident = escape(chart_id)
     parts = [
-        f'<svg class="chart chart-h" id="{ident}" role="img" viewBox="0 0 {WIDTH} {height}" '
+        f'<svg class="chart chart-h" id="{ident}" role="img" viewBox="0 0 {H_WIDTH} {height}" '
         f'width="100%" preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg" '
         f'aria-labelledby="{ident}-title {ident}-desc">',
         f'<title id="{ident}-title">{escape(title)}</title>',
