@@ -194,13 +194,16 @@ def test_days_left_are_working_days_red_when_overdue_amber_within_three(app, ser
                    email="today@example.com")  # due Thursday 3 December
     ahead = submit(services, clock, MONDAY, kind="correction", email="ahead@example.com")
     closed = submit(services, clock, MONDAY, kind="unsubscribe", email="u@example.com")
+    from bot.requests.casework import Casework
+    Casework(services.store.engine, clock=clock).hold(ahead, "clarification", "which one?",
+                                                     False, "lena")
     clock.now = MONDAY + timedelta(days=3)  # Thursday 3 December, 09:00 in Beijing
     rows = rows_of(logged_in(app, "lena").get("/staff/requests").text)
     assert rows[late][:2] == ("overdue", "overdue") and "⚠" in rows[late][2]
     assert re.search(r"⚠ overdue by \d+ working days", rows[late][2])
     assert rows[soon][:3] == ("due-soon", "due_soon", "◷ due soon 1 working day left")
     assert rows[today][:3] == ("due-soon", "due_soon", "◷ due today")
-    assert rows[ahead][:3] == ("", "on_time", "12 working days left")  # due Fri 18 Dec
+    assert rows[ahead][:3] == ("", "on_time", "12 working days left on hold")  # due 18 Dec
     assert rows[closed][:3] == ("", "closed", "—")
 
 

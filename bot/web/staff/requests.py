@@ -118,7 +118,8 @@ def queue_row(r: PrivacyRequest, now: datetime) -> Row:
     """A request as the queue shows it: its working days left (and whether that is overdue or
     due soon), who has it, and its address masked."""
     return Row({**row_view(r), "assignee": r.assignee, "masked_email": mask_email(r.email),
-                "left": days_left(r.status, r.due_at, now)})
+                "left": days_left(r.status, r.due_at, now),
+                "held": r.held_at is not None and r.status in lifecycle.OPEN_STATUSES})
 
 
 def assignable(services: StaffServices) -> List[str]:
