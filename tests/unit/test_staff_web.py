@@ -117,7 +117,7 @@ def test_every_staff_route_refuses_a_visitor_who_is_not_logged_in(app):
             assert response.status_code == 303, (method, path)
             assert response.headers["location"].startswith("/staff/login"), (method, path)
         checked += 1
-    assert checked == 13  # every guarded route of bot/web/staff/
+    assert checked == 14  # every guarded route of bot/web/staff/
 
 
 def test_login_sets_a_strict_httponly_cookie_and_lands_by_role(app):
@@ -125,7 +125,7 @@ def test_login_sets_a_strict_httponly_cookie_and_lands_by_role(app):
     assert response.status_code == 303
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie and "max-age=" in cookie
-    assert c.get("/staff/").headers["location"] == "/staff/requests"
+    assert c.get("/staff/").status_code == 200  # legal opens on the desk's overview
     assert logged_in(app, "sam").get("/staff/").headers["location"] == "/staff/handoffs"
 
 
@@ -404,7 +404,7 @@ def staff_pages(services):
     services.gaps.record(question="blorp", reply_kind="fallback", topic=None, sections=[],
                          language="en")
     return {"en": en.reference, "zh": zh.reference, "ticket": ticket.id,
-            "pages": ["/staff/requests", f"/staff/requests/{en.reference}",
+            "pages": ["/staff/", "/staff/requests", f"/staff/requests/{en.reference}",
                       f"/staff/requests/{zh.reference}", "/staff/gaps", "/staff/handoffs",
                       f"/staff/handoffs/{ticket.id}"]}
 
@@ -435,8 +435,9 @@ def test_the_queue_and_the_request_page_show_and_filter_the_requests_language(ap
     made = staff_pages(services)
     legal = logged_in(app, "lena")
     queue = legal.get("/staff/requests").text
-    rows = dict(re.findall(r'<tr class="[^"]*" data-language="(en|zh)">\s*<td class="mono">'
-                           r'<a href="/staff/requests/([A-Z0-9-]+)"', queue))
+    rows = dict(re.findall(r'<tr class="[^"]*" data-language="(en|zh)"[^>]*>\s*(?:<td class="pick">'
+                           r'.*?</td>\s*)?<td class="mono"><a href="/staff/requests/([A-Z0-9-]+)"',
+                           queue))
     assert {reference: language for language, reference in rows.items()} == {
         made["en"]: "en", made["zh"]: "zh"}
     only_zh = legal.get("/staff/requests", params={"language": "zh"}).text

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from bot.staff.accounts import FAILED_LOGIN_WINDOW, MAX_FAILED_LOGINS, StaffMember
 from bot.web import i18n
+from bot.web.staff import dashboard
 from bot.web.staff.common import StaffServices, client_of, csrf_ok, guarded, page, staff_text
 
 LOGIN_PAGE = "staff/login.html"
@@ -95,9 +96,8 @@ async def choose_language(request: Request) -> Response:
 
 
 async def home(services: StaffServices, request: Request, me: StaffMember) -> Response:
-    """Support lands on the handoffs, everyone else on the legal queue."""
-    target = "/staff/handoffs" if me.role == "support" else "/staff/requests"
-    return RedirectResponse(target, status_code=303)
+    """Legal and admin land on the desk's overview (`dashboard`), support on the handoffs."""
+    return await dashboard.dashboard(services, request, me)
 
 
 def routes(services: StaffServices) -> List[Route]:

@@ -10,16 +10,19 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import datetime, timedelta
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.core.language import LANGUAGES, or_default
+from bot.core.masking import mask_email
 from bot.mail.outbox import utcnow
 from bot.requests import lifecycle
+from bot.requests.casework import Casework, CaseworkError
+from bot.requests.overview import days_left
 from bot.requests.store import KINDS
 from bot.staff.accounts import StaffMember
 from bot.storage.models import PrivacyRequest
@@ -34,6 +37,10 @@ from bot.web.staff.common import (
 )
 
 DUE_SOON = timedelta(days=3)
+NOBODY = "-"  # the assignee filter's and the bulk form's "assigned to nobody"
+BULK_ACTIONS = ("assign", "assign_me", "duplicate", "spam", "reject")
+MAX_BULK = 500  # requests one bulk action may name
+FLASH = "desk_flash"  # what a bulk action did, shown once on the list it returns to
 CSV_COLUMNS = ("reference", "type", "status", "email", "created_at", "due_at", "verified_at",
                "made_by_or_for_minor", "requester_role", "details", "reason", "rejection_reason",
                "language")
@@ -60,16 +67,28 @@ def iso(moment: Optional[datetime]) -> str:
 
 
 def filters_of(request: Request) -> Dict[str, str]:
-    """The queue's filters from the query string; an unknown kind or status is no filter."""
-    q = request.query_params
-    return {"kind": q.get("kind", "") if q.get("kind", "") in KINDS else "",
-            "status": q.get("status", "") if q.get("status", "") in lifecycle.STATUSES else "",
-            "overdue": "1" if q.get("overdue") else "", "minor": "1" if q.get("minor") else "",
-            "language": q.get("language", "") if q.get("language", "") in LANGUAGES else "",
-            "q": q.get("q", "")[:254]}
+    """The queue's filters from the query string."""
+    return filters_from(request.query_params)
 
 
-def filtered(services: StaffServices, filters: Dict[str, str]) -> List[PrivacyRequest]:
+def filters_from(values: Mapping[str, Any]) -> Dict[str, str]:
+    """The queue's filters from a query string or a form (the bulk form carries the list's);
+    an unknown kind or status is no filter. `mine`: assigned to the member; `assignee`: to that
+    username, or to nobody (`NOBODY`)."""
+    def value(name: str) -> str:
+        found = values.get(name)
+        return found if isinstance(found, str) else ""
+
+    return {"kind": value("kind") if value("kind") in KINDS else "",
+            "status": value("status") if value("status") in lifecycle.STATUSES else "",
+            "overdue": "1" if value("overdue") else "", "minor": "1" if value("minor") else "",
+            "language": value("language") if value("language") in LANGUAGES else "",
+            "mine": "1" if value("mine") else "", "assignee": value("assignee")[:64],
+            "q": value("q")[:254]}
+
+
+def filtered(services: StaffServices, filters: Dict[str, str],
+             me: Optional[StaffMember] = None) -> List[PrivacyRequest]:
     """The requests the filters select: the queue and the CSV export show the same list."""
     found = services.store.search(kind=filters["kind"] or None,
                                   status=filters["status"] or None,
@@ -77,6 +96,11 @@ def filtered(services: StaffServices, filters: Dict[str, str]) -> List[PrivacyRe
                                   minor=bool(filters["minor"]), text=filters["q"] or None)
     if filters["language"]:
         found = [r for r in found if language_of(r) == filters["language"]]
+    if filters.get("mine") and me is not None:
+        found = [r for r in found if r.assignee == me.username]
+    if filters.get("assignee"):
+        wanted = None if filters["assignee"] == NOBODY else filters["assignee"]
+        found = [r for r in found if r.assignee == wanted]
     return found
 
 
@@ -90,15 +114,92 @@ def row_view(r: PrivacyRequest) -> Row:
                 "due_soon": is_open and now <= due < now + DUE_SOON})
 
 
+def queue_row(r: PrivacyRequest, now: datetime) -> Row:
+    """A request as the queue shows it: its working days left (and whether that is overdue or
+    due soon), who has it, and its address masked."""
+    return Row({**row_view(r), "assignee": r.assignee, "masked_email": mask_email(r.email),
+                "left": days_left(r.status, r.due_at, now),
+                "held": r.held_at is not None and r.status in lifecycle.OPEN_STATUSES})
+
+
+def assignable(services: StaffServices) -> List[str]:
+    """Who requests can be given to: the active members who work them."""
+    return [m.username for m in services.directory.list()
+            if not m.disabled and m.can("change_requests")]
+
+
 async def queue(services: StaffServices, request: Request, me: StaffMember) -> Response:
-    """The queue with counts per status, the filters and the export link for the same list."""
-    filters = filters_of(request)
-    rows = [row_view(r) for r in filtered(services, filters)]
+    return await show_queue(services, request, me, filters_of(request),
+                            message=request.session.pop(FLASH, None))
+
+
+async def show_queue(services: StaffServices, request: Request, me: StaffMember,
+                     filters: Dict[str, str], message: Optional[str] = None,
+                     error: Optional[str] = None, bulk: Optional[Dict[str, Any]] = None,
+                     status_code: int = 200) -> Response:
+    """The queue with counts per status, the filters, the export link for the same list, and
+    the bulk form (given back as it was sent, with `error`, when it was refused)."""
+    now = services.store.clock()
+    rows = [queue_row(r, now) for r in filtered(services, filters, me)]
     export = "/staff/requests.csv?" + urlencode({k: v for k, v in filters.items() if v})
-    return page(request, "staff/requests.html", me, requests=rows,
-                counts=services.store.counts(), filters=filters, kinds=list(KINDS),
-                statuses=list(lifecycle.STATUSES), export_url=export,
-                request_languages=list(LANGUAGES))
+    response = page(request, "staff/requests.html", me, requests=rows,
+                    counts=services.store.counts(), filters=filters, kinds=list(KINDS),
+                    statuses=list(lifecycle.STATUSES), export_url=export,
+                    request_languages=list(LANGUAGES), assignees=assignable(services),
+                    nobody=NOBODY, can_change=me.can("change_requests"), message=message,
+                    error=error, bulk=bulk or {"selected": set(), "reason": "",
+                                               "assignee": "", "action": ""})
+    response.status_code = status_code
+    return response
+
+
+async def bulk_action(services: StaffServices, request: Request, me: StaffMember) -> Response:
+    """Assign, or close as duplicate, spam or rejected with one reason, the requests ticked on
+    the filtered list (`bot.requests.casework`), then back to the same list. Nothing ticked, no
+    reason, an unknown assignee: the list again with the form as it was sent, and why (400)."""
+    form = await request.form()
+    filters = filters_from(form)
+    selected = list(dict.fromkeys(str(v) for v in form.getlist("reference") if v))[:MAX_BULK]
+    action = str(form.get("action") or "")
+    reason = str(form.get("reason") or "")
+    assignee = str(form.get("assign_to") or "")  # "assignee" is the list's filter
+    sent = {"selected": set(selected), "reason": reason, "assignee": assignee,
+            "action": action}
+
+    async def refused(key: str, **values: Any) -> Response:
+        return await show_queue(services, request, me, filters, bulk=sent, status_code=400,
+                                error=staff_text(request, key, **values))
+
+    if not selected:
+        return await refused("web.staff.desk.bulk.none_selected")
+    if action not in BULK_ACTIONS:
+        return await refused("web.staff.desk.bulk.no_action")
+    desk = Casework(services.store.engine, clock=services.store.clock)
+    try:
+        if action in ("assign", "assign_me"):
+            target: Optional[str] = me.username if action == "assign_me" else assignee
+            if target == NOBODY:
+                target = None
+            elif target not in assignable(services):
+                return await refused("web.staff.desk.bulk.unknown_assignee")
+            changed = await asyncio.to_thread(desk.assign, selected, target, me.username)
+            message = staff_text(request, "web.staff.desk.bulk.assigned", count=changed,
+                                 selected=len(selected), assignee=target or staff_text(
+                                     request, "web.staff.desk.nobody"))
+        else:
+            if not reason.strip():
+                return await refused("web.staff.desk.bulk.reason_required")
+            how = lifecycle.REJECTED if action == "reject" else action
+            closed = await asyncio.to_thread(desk.close, selected, how, reason, me.username)
+            message = staff_text(request, "web.staff.desk.bulk.closed", count=closed,
+                                 selected=len(selected),
+                                 how=staff_text(request, f"web.staff.desk.bulk.as.{action}"))
+    except CaseworkError as problem:
+        return await refused("web.staff.desk.bulk.failed", problem=str(problem))
+    request.session[FLASH] = message
+    target_url = "/staff/requests"
+    query = urlencode({k: v for k, v in filters.items() if v})
+    return RedirectResponse(f"{target_url}?{query}" if query else target_url, status_code=303)
 
 
 def csv_row(r: PrivacyRequest) -> List[Any]:
@@ -111,7 +212,7 @@ def csv_row(r: PrivacyRequest) -> List[Any]:
 async def export_csv(services: StaffServices, request: Request, me: StaffMember) -> Response:
     """The filtered list as CSV (formula-safe: it carries what requesters typed), audited."""
     filters = filters_of(request)
-    rows = filtered(services, filters)
+    rows = filtered(services, filters, me)
     response = csv_download(CSV_COLUMNS, (csv_row(r) for r in rows), "privacy-requests.csv")
     services.directory.audit(me.username, "export", None,
                              f"{len(rows)} requests; filters {urlencode(filters)}",
@@ -189,6 +290,8 @@ def routes(services: StaffServices) -> List[Route]:
     return [
         Route("/staff/requests", guarded(services, "read_requests", queue)),
         Route("/staff/requests.csv", guarded(services, "export_requests", export_csv)),
+        Route("/staff/requests/bulk", guarded(services, "change_requests", bulk_action),
+              methods=["POST"]),
         Route("/staff/requests/{reference}", guarded(services, "read_requests", request_page)),
         Route("/staff/requests/{reference}/status",
               guarded(services, "change_requests", change_status), methods=["POST"]),

@@ -1,0 +1,130 @@
+"""The legal desk's overview and a bulk assignment in headless Chromium, against the web app
+served in this process on a free port with its own request database (the staff pages need
+neither Rasa nor the action server)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import replace
+from typing import Iterator
+
+import pytest
+
+from bot.core.settings import load_settings
+from bot.requests.store import RequestStore
+from bot.storage.db import make_engine
+from bot.web.app import create_app
+from bot.web.staff import StaffServices
+
+pytestmark = [pytest.mark.live, pytest.mark.browser]
+
+PASSWORD = "browser test password"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def site(migrated_sqlite, set_env) -> Iterator[dict]:
+    """The web app on 127.0.0.1:<free port>, with two legal members and three requests."""
+    import uvicorn
+
+    set_env(APP_SECRET="browser-desk-secret", REQUEST_JURISDICTION="prc")
+    services = StaffServices(RequestStore(make_engine(migrated_sqlite("browser-desk.db")),
+                                          secret="s"))
+    for name in ("lena", "mia"):
+        services.directory.add(name, "legal", PASSWORD)
+    references = [services.store.submit(kind, f"{kind}.person@example.com",
+                                        verified=True).reference
+                  for kind in ("deletion", "access", "correction")]
+    app = create_app(replace(load_settings(), rasa_url="http://rasa.test"),
+                     services=services, session_secret="browser-desk")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the web app did not start")
+        time.sleep(0.05)
+    try:
+        yield {"base": f"http://127.0.0.1:{port}", "services": services,
+               "references": references}
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        services.store.engine.dispose()
+
+
+def log_in(browser, base: str, username: str):
+    page = browser.new_page()
+    page.goto(f"{base}/staff/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(lambda url: "/staff/login" not in url)
+    return page
+
+
+def test_the_dashboard_draws_its_charts_and_the_audit_verdict(site, browser):
+    page = log_in(browser, site["base"], "lena")
+    assert page.url.rstrip("/").endswith("/staff")  # the landing page is the overview
+    assert page.get_attribute("#audit-verdict", "data-intact") == "true"
+    assert page.inner_text("#fig-open") == "3"
+    for chart in ("#desk-status", "#desk-kind", "#desk-median", "#desk-weeks"):
+        box = page.locator(chart).bounding_box()
+        assert box and box["width"] > 300 and box["height"] > 50, chart
+        assert page.locator(f"{chart} > title").count() == 1
+    received = page.locator("#desk-status .chart-bar[data-key=received]")
+    assert received.get_attribute("data-value") == "3"
+    assert received.locator("rect").bounding_box()["width"] > 100
+    assert received.locator(".chart-count").text_content() == "3"
+    # The weekly table is there for whoever does not read charts.
+    page.click("#desk-weeks-table >> xpath=ancestor::details/summary")
+    assert page.locator("#desk-weeks-table tbody tr").count() == 12
+    page.close()
+
+
+def test_legal_assigns_two_requests_in_bulk_and_a_missing_reason_keeps_the_selection(
+        site, browser):
+    first, second, third = site["references"]
+    page = log_in(browser, site["base"], "lena")
+    page.goto(f"{site['base']}/staff/requests")
+    # Tick every request, then untick the third.
+    page.check("#pick-all")
+    assert page.locator("input[name=reference]:checked").count() == 3
+    page.uncheck(f"#pick-{third}")
+    assert page.evaluate("document.getElementById('pick-all').indeterminate")
+    page.select_option("#bulk-assignee", "mia")
+    page.click("#bulk-form button[value=assign]")
+    page.wait_for_selector("#bulk-message")
+    assert "2 of 2" in page.inner_text("#bulk-message")
+    assignees = {r: page.inner_text(f"tr[data-reference='{r}'] td.assignee")
+                 for r in (first, second, third)}
+    assert assignees == {first: "mia", second: "mia", third: "nobody"}
+    store = site["services"].store
+    assert [store.get(r).assignee for r in (first, second, third)] == ["mia", "mia", None]
+
+    # Enter in the reason field sends nothing; rejecting without a reason is explained, and
+    # the ticked request stays ticked.
+    page.check(f"#pick-{third}")
+    page.fill("#bulk-reason", "   ")
+    page.press("#bulk-reason", "Enter")
+    page.click("#bulk-form button[value=reject]")
+    page.wait_for_selector("#bulk-error")
+    assert "reason" in page.inner_text("#bulk-error")
+    assert page.is_checked(f"#pick-{third}") and not page.is_checked(f"#pick-{first}")
+    assert store.get(third).status == "received"
+    page.fill("#bulk-reason", "The same person asked twice.")
+    page.click("#bulk-form button[value=duplicate]")
+    page.wait_for_selector("#bulk-message")
+    assert store.get(third).status == "rejected" and store.get(third).closed_as == "duplicate"
+    # The address is masked in the list.
+    assert "correction.person@example.com" not in page.content()
+    page.close()
