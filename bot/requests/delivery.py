@@ -45,7 +45,15 @@ PURPOSE = b"delivery"
 
 
 class DeliveryError(ValueError):
-    """Not deliverable (the message says why, for the staff member or the requester)."""
+    """Not deliverable (the message says why, for the staff member or the requester). `reason`
+    names the case for a page to explain it in the requester's words: "unknown" (no such
+    link), "used", "expired", "code_<outcome>" (a verification outcome: code_wrong,
+    code_expired, code_locked, code_missing), or "invalid" (anything else)."""
+
+    def __init__(self, message: str, reason: str = "invalid", attempts_left: int = 0) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.attempts_left = attempts_left
 
 
 @dataclass(frozen=True)
@@ -199,9 +207,12 @@ class Deliveries:
         found = session.execute(select(Delivery).where(
             Delivery.token_hash == _token_hash(token)).with_for_update()).scalar_one_or_none()
         if found is None or found.content is None:
-            raise DeliveryError("this link is not valid, or it has been used already")
+            # A fetched copy is deleted at once; one deleted unfetched was purged after expiry.
+            reason = ("unknown" if found is None else
+                      "used" if found.downloaded_at is not None else "expired")
+            raise DeliveryError("this link is not valid, or it has been used already", reason)
         if found.expires_at <= self.clock():
-            raise DeliveryError("this link has expired")
+            raise DeliveryError("this link has expired", "expired")
         return found
 
     def send_code(self, token: str) -> str:
@@ -212,7 +223,8 @@ class Deliveries:
             delivery = self._usable(session, token)
             email = delivery.request.email
             verification.issue_code(session, self.secret, email, f"delivery:{delivery.id}",
-                                    self.clock())
+                                    self.clock(), language=getattr(
+                                        delivery.request, "language", None) or "en")
         return mask_email(email)
 
     def download(self, token: str, code: str,
@@ -221,20 +233,28 @@ class Deliveries:
         deleted, so the link works once. DeliveryError otherwise (a wrong code counts)."""
         from bot.staff.accounts import record
 
+        refused: Optional[DeliveryError] = None
         with transaction(self.sessions) as session:
             delivery = self._usable(session, token)
             request = delivery.request
             checked = verification.check_code(session, self.secret, request.email,
                                               f"delivery:{delivery.id}", code.strip(),
                                               self.clock())
-            if not checked.ok:
-                raise DeliveryError(f"the code was not accepted ({checked.outcome})")
-            content = decrypt(delivery.content, self.secret, delivery.token_hash.encode())
-            now = self.clock()
-            delivery.downloaded_at, delivery.content = now, None
-            record(session, "requester", "download", request.reference, delivery.filename,
-                   client=client, now=now)
-            return delivery.filename, delivery.content_type, content
+            if checked.ok:
+                content = decrypt(delivery.content, self.secret, delivery.token_hash.encode())
+                now = self.clock()
+                delivery.downloaded_at, delivery.content = now, None
+                record(session, "requester", "download", request.reference, delivery.filename,
+                       client=client, now=now)
+                fetched = (delivery.filename, delivery.content_type, content)
+            else:
+                # Raised once the transaction has kept the wrong try: raising inside it would
+                # roll the count back, and the code could be guessed without limit.
+                refused = DeliveryError(f"the code was not accepted ({checked.outcome})",
+                                        f"code_{checked.outcome}", checked.attempts_left)
+        if refused is not None:
+            raise refused
+        return fetched
 
     def for_request(self, reference: str) -> List[Delivery]:
         with transaction(self.sessions) as session:
