@@ -46,9 +46,11 @@ PURPOSE = b"delivery"
 
 class DeliveryError(ValueError):
     """Not deliverable (the message says why, for the staff member or the requester). `reason`
-    names the case for a page to explain it in the requester's words: "unknown" (no such
-    link), "used", "expired", "code_<outcome>" (a verification outcome: code_wrong,
-    code_expired, code_locked, code_missing), or "invalid" (anything else)."""
+    names the case for a page to explain it in its reader's words: for the requester "unknown"
+    (no such link), "used", "expired", "code_<outcome>" (a verification outcome: code_wrong,
+    code_expired, code_locked, code_missing); for the desk "file_type", "file_empty",
+    "file_size", "file_content", "file_text" (`check_file`), "unknown_request", "not_access",
+    "closed"; "invalid" for anything else."""
 
     def __init__(self, message: str, reason: str = "invalid", attempts_left: int = 0) -> None:
         super().__init__(message)
@@ -81,19 +83,19 @@ def check_file(filename: str, content: bytes, max_bytes: int) -> str:
     """The content type of an acceptable export; DeliveryError for anything else."""
     extension = os.path.splitext(filename.lower())[1]
     if extension not in ALLOWED:
-        raise DeliveryError(f"only {', '.join(ALLOWED)} files can be delivered")
+        raise DeliveryError(f"only {', '.join(ALLOWED)} files can be delivered", "file_type")
     if not content:
-        raise DeliveryError("the file is empty")
+        raise DeliveryError("the file is empty", "file_empty")
     if len(content) > max_bytes:
-        raise DeliveryError(f"the file is larger than {max_bytes // 1_000_000} MB")
+        raise DeliveryError(f"the file is larger than {max_bytes // 1_000_000} MB", "file_size")
     content_type, magic = ALLOWED[extension]
     if magic is not None and not content.startswith(magic):
-        raise DeliveryError(f"the file is not a {extension[1:].upper()} file")
+        raise DeliveryError(f"the file is not a {extension[1:].upper()} file", "file_content")
     if magic is None:
         try:
             content.decode("utf-8")
         except UnicodeDecodeError:
-            raise DeliveryError(f"a {extension} file must be UTF-8 text") from None
+            raise DeliveryError(f"a {extension} file must be UTF-8 text", "file_text") from None
     return content_type
 
 
@@ -155,11 +157,11 @@ class Deliveries:
         request = session.execute(select(PrivacyRequest).where(
             PrivacyRequest.reference == reference).with_for_update()).scalar_one_or_none()
         if request is None:
-            raise DeliveryError(f"no request {reference}")
+            raise DeliveryError(f"no request {reference}", "unknown_request")
         if request.kind != "access":
-            raise DeliveryError("only an access/copy request gets a copy delivered")
+            raise DeliveryError("only an access/copy request gets a copy delivered", "not_access")
         if request.status not in lifecycle.OPEN_STATUSES:
-            raise DeliveryError(f"{reference} is {request.status}, no longer open")
+            raise DeliveryError(f"{reference} is {request.status}, no longer open", "closed")
         return request
 
     def attach(self, reference: str, filename: str, content: bytes, actor: str,
@@ -214,6 +216,15 @@ class Deliveries:
         if found.expires_at <= self.clock():
             raise DeliveryError("this link has expired", "expired")
         return found
+
+    def check(self, token: str) -> Tuple[str, datetime]:
+        """Whether a link can still be used (DeliveryError, naming why, if not): the address
+        the code will go to, masked, and when the link expires. Changes nothing."""
+        from bot.core.masking import mask_email
+
+        with transaction(self.sessions) as session:
+            delivery = self._usable(session, token)
+            return mask_email(delivery.request.email), delivery.expires_at
 
     def send_code(self, token: str) -> str:
         """E-mail a fresh code to the requester for this link; the address, masked, to show."""

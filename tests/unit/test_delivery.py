@@ -201,3 +201,15 @@ def test_the_download_code_is_mailed_in_the_requests_language(store, desk):
             OutboxMessage.id.desc())).scalars().first()
     from bot.core.texts import text
     assert subject == text("email.verification.subject", "zh")
+
+
+def test_checking_a_link_changes_nothing(store, desk):
+    reference = access_request(store)
+    prepared = desk.attach(reference, "export.txt", b"data", "legal1", BASE)
+    before = last_mail(store)
+    masked, expires = desk.check(prepared.token)
+    assert masked == "a***@e***.com" and expires == prepared.expires_at
+    assert last_mail(store) == before  # no code sent
+    with pytest.raises(DeliveryError) as unknown:
+        desk.check("nope")
+    assert unknown.value.reason == "unknown"
