@@ -166,6 +166,17 @@ def test_days_left_say_in_words_how_urgent_a_request_is(app, services):
     assert "flag-overdue" in flag and shown("web.staff.case.days.overdue", days=overdue) in flag
 
 
+def test_a_due_date_in_a_year_the_calendar_does_not_know_is_marked_estimated(app, services):
+    from datetime import datetime, timezone
+    known = submit(services)
+    assert 'id="deadline-estimated"' not in Desk(app, "lena", known).page()
+    services.store.clock = lambda: datetime(2026, 12, 21, 2, tzinfo=timezone.utc)
+    reference = submit(services, kind="access")  # not the same kind: not a duplicate
+    services.store.clock = lambda: datetime(2026, 12, 22, 2, tzinfo=timezone.utc)
+    page = Desk(app, "lena", reference).page()
+    assert shown("web.staff.case.deadline.estimated_text", years="2027") in page
+
+
 # -- assignment -----------------------------------------------------------------------------
 
 

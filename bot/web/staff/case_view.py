@@ -9,7 +9,7 @@ Only reading here; the forms' handlers are in `bot.web.staff.casework`. Kept apa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Dict, List, Mapping, Optional
 from zoneinfo import ZoneInfo
 
@@ -121,7 +121,9 @@ def context(services: StaffServices, row: PrivacyRequest, me: StaffMember, langu
         "hold_stops_clock": bool(row.hold_stops_clock),
         "original_due_at": row.original_due_at, "extension_reason": row.extension_reason,
         "extended": row.original_due_at is not None,
-        "extension_min": local_date(row.due_at).isoformat(),
+        "extension_min": (local_date(row.due_at) + timedelta(days=1)).isoformat(),
+        "unknown_years": ", ".join(str(y) for y in deadlines.unknown_years(
+            row.created_at, row.due_at)) if is_open else "",
         "extension_max": local_date(latest).isoformat() if latest else "",
         "deliveries": deliveries(services).for_request(row.reference)
         if row.kind == "access" else [],
