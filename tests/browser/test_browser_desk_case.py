@@ -98,6 +98,7 @@ def test_notes_refusal_templates_and_an_extension(site, browser):
     reason = page.input_value("#note")
     assert reason.startswith("We cannot delete") and "Art. 47" in reason
     assert page.input_value("#status") == "rejected"
+    assert page.evaluate("document.getElementById('note').required")  # a rejection's reason
     page.fill("#note", reason + " Kept until 2029.")
     assert page.input_value("#note").endswith("Kept until 2029.")
 

@@ -494,6 +494,16 @@ def test_a_code_for_another_requests_link_does_not_open_this_one(app, services):
     assert one.download(code).status_code == 200
 
 
+def test_too_many_codes_for_a_link_are_refused_kindly(app, services):
+    _, token = prepared_link(app, services)
+    requester = Requester(app, token)
+    for _ in range(5):
+        assert requester.send().status_code == 200
+    refused = requester.send()
+    assert refused.status_code == 429
+    assert shown("web.download.error.too_many_codes") in refused.text
+
+
 def test_the_download_page_follows_the_visitors_language(app, services):
     _, token = prepared_link(app, services)
     page = client(app).get(f"/download/{token}", headers={"accept-language": "zh-CN"})

@@ -30,6 +30,7 @@
       }
       note.value = text;
       status.value = 'rejected';
+      status.dispatchEvent(new Event('change'));  // staff.js: a rejection needs its reason
       note.focus();
     });
   }
