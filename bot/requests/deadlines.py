@@ -115,6 +115,19 @@ def due_date(start: datetime, working_days: Optional[int] = None,
     return Deadline(end, where.key, tuple(sorted(unknown)))
 
 
+def unknown_years(start: datetime, end: datetime,
+                  where: Optional[Jurisdiction] = None) -> Tuple[int, ...]:
+    """The years from `start` to `end` (local days) whose working days the calendar does not
+    know, and so counts Monday to Friday: what a request's page warns of."""
+    where = where or jurisdiction()
+    if where.working_day is None:
+        return ()
+    zone = ZoneInfo(where.zone)
+    first, last = (moment.astimezone(zone).year for moment in (start, end))
+    return tuple(year for year in range(first, max(first, last) + 1)
+                 if where.working_day(date(year, 1, 1)) is None)
+
+
 def working_days_left(due: datetime, now: datetime,
                       where: Optional[Jurisdiction] = None) -> int:
     """Working days after today up to the due day: 0 on the due day itself; negative once the

@@ -45,7 +45,17 @@ PURPOSE = b"delivery"
 
 
 class DeliveryError(ValueError):
-    """Not deliverable (the message says why, for the staff member or the requester)."""
+    """Not deliverable (the message says why, for the staff member or the requester). `reason`
+    names the case for a page to explain it in its reader's words: for the requester "unknown"
+    (no such link), "used", "expired", "code_<outcome>" (a verification outcome: code_wrong,
+    code_expired, code_locked, code_missing); for the desk "file_type", "file_empty",
+    "file_size", "file_content", "file_text" (`check_file`), "unknown_request", "not_access",
+    "closed"; "invalid" for anything else."""
+
+    def __init__(self, message: str, reason: str = "invalid", attempts_left: int = 0) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.attempts_left = attempts_left
 
 
 @dataclass(frozen=True)
@@ -73,19 +83,19 @@ def check_file(filename: str, content: bytes, max_bytes: int) -> str:
     """The content type of an acceptable export; DeliveryError for anything else."""
     extension = os.path.splitext(filename.lower())[1]
     if extension not in ALLOWED:
-        raise DeliveryError(f"only {', '.join(ALLOWED)} files can be delivered")
+        raise DeliveryError(f"only {', '.join(ALLOWED)} files can be delivered", "file_type")
     if not content:
-        raise DeliveryError("the file is empty")
+        raise DeliveryError("the file is empty", "file_empty")
     if len(content) > max_bytes:
-        raise DeliveryError(f"the file is larger than {max_bytes // 1_000_000} MB")
+        raise DeliveryError(f"the file is larger than {max_bytes // 1_000_000} MB", "file_size")
     content_type, magic = ALLOWED[extension]
     if magic is not None and not content.startswith(magic):
-        raise DeliveryError(f"the file is not a {extension[1:].upper()} file")
+        raise DeliveryError(f"the file is not a {extension[1:].upper()} file", "file_content")
     if magic is None:
         try:
             content.decode("utf-8")
         except UnicodeDecodeError:
-            raise DeliveryError(f"a {extension} file must be UTF-8 text") from None
+            raise DeliveryError(f"a {extension} file must be UTF-8 text", "file_text") from None
     return content_type
 
 
@@ -147,11 +157,11 @@ class Deliveries:
         request = session.execute(select(PrivacyRequest).where(
             PrivacyRequest.reference == reference).with_for_update()).scalar_one_or_none()
         if request is None:
-            raise DeliveryError(f"no request {reference}")
+            raise DeliveryError(f"no request {reference}", "unknown_request")
         if request.kind != "access":
-            raise DeliveryError("only an access/copy request gets a copy delivered")
+            raise DeliveryError("only an access/copy request gets a copy delivered", "not_access")
         if request.status not in lifecycle.OPEN_STATUSES:
-            raise DeliveryError(f"{reference} is {request.status}, no longer open")
+            raise DeliveryError(f"{reference} is {request.status}, no longer open", "closed")
         return request
 
     def attach(self, reference: str, filename: str, content: bytes, actor: str,
@@ -199,10 +209,22 @@ class Deliveries:
         found = session.execute(select(Delivery).where(
             Delivery.token_hash == _token_hash(token)).with_for_update()).scalar_one_or_none()
         if found is None or found.content is None:
-            raise DeliveryError("this link is not valid, or it has been used already")
+            # A fetched copy is deleted at once; one deleted unfetched was purged after expiry.
+            reason = ("unknown" if found is None else
+                      "used" if found.downloaded_at is not None else "expired")
+            raise DeliveryError("this link is not valid, or it has been used already", reason)
         if found.expires_at <= self.clock():
-            raise DeliveryError("this link has expired")
+            raise DeliveryError("this link has expired", "expired")
         return found
+
+    def check(self, token: str) -> Tuple[str, datetime]:
+        """Whether a link can still be used (DeliveryError, naming why, if not): the address
+        the code will go to, masked, and when the link expires. Changes nothing."""
+        from bot.core.masking import mask_email
+
+        with transaction(self.sessions) as session:
+            delivery = self._usable(session, token)
+            return mask_email(delivery.request.email), delivery.expires_at
 
     def send_code(self, token: str) -> str:
         """E-mail a fresh code to the requester for this link; the address, masked, to show."""
@@ -212,7 +234,8 @@ class Deliveries:
             delivery = self._usable(session, token)
             email = delivery.request.email
             verification.issue_code(session, self.secret, email, f"delivery:{delivery.id}",
-                                    self.clock())
+                                    self.clock(), language=getattr(
+                                        delivery.request, "language", None) or "en")
         return mask_email(email)
 
     def download(self, token: str, code: str,
@@ -221,20 +244,28 @@ class Deliveries:
         deleted, so the link works once. DeliveryError otherwise (a wrong code counts)."""
         from bot.staff.accounts import record
 
+        refused: Optional[DeliveryError] = None
         with transaction(self.sessions) as session:
             delivery = self._usable(session, token)
             request = delivery.request
             checked = verification.check_code(session, self.secret, request.email,
                                               f"delivery:{delivery.id}", code.strip(),
                                               self.clock())
-            if not checked.ok:
-                raise DeliveryError(f"the code was not accepted ({checked.outcome})")
-            content = decrypt(delivery.content, self.secret, delivery.token_hash.encode())
-            now = self.clock()
-            delivery.downloaded_at, delivery.content = now, None
-            record(session, "requester", "download", request.reference, delivery.filename,
-                   client=client, now=now)
-            return delivery.filename, delivery.content_type, content
+            if checked.ok:
+                content = decrypt(delivery.content, self.secret, delivery.token_hash.encode())
+                now = self.clock()
+                delivery.downloaded_at, delivery.content = now, None
+                record(session, "requester", "download", request.reference, delivery.filename,
+                       client=client, now=now)
+                fetched = (delivery.filename, delivery.content_type, content)
+            else:
+                # Raised once the transaction has kept the wrong try: raising inside it would
+                # roll the count back, and the code could be guessed without limit.
+                refused = DeliveryError(f"the code was not accepted ({checked.outcome})",
+                                        f"code_{checked.outcome}", checked.attempts_left)
+        if refused is not None:
+            raise refused
+        return fetched
 
     def for_request(self, reference: str) -> List[Delivery]:
         with transaction(self.sessions) as session:

@@ -224,6 +224,11 @@ class StaffDirectory:
             except two_factor.TwoFactorError as problem:
                 raise StaffError(f"{problem}.") from None
 
+    def pending_two_factor(self, username: str) -> Optional[two_factor.Enrolment]:
+        """The enrolment begun and waiting for its first code, if there is one."""
+        with transaction(self.sessions) as session:
+            return two_factor.pending(session, self._row(session, username))
+
     def confirm_two_factor(self, username: str, code: str, actor: str,
                            moment: Optional[float] = None) -> Optional[List[str]]:
         """The recovery codes once the first code checks (None: a wrong code)."""

@@ -64,6 +64,15 @@ def begin(session: Session, row: StaffUser) -> Enrolment:
     return Enrolment(secret, totp.provisioning_uri(secret, row.username))
 
 
+def pending(session: Session, row: StaffUser) -> Optional[Enrolment]:
+    """The enrolment waiting for its first code (begun, not confirmed), to show again: the
+    sign-in page asks again after a wrong first code without making a new secret."""
+    if row.totp_enabled or row.totp_secret is None:
+        return None
+    secret = unseal(row.totp_secret, _secret(), PURPOSE, _context(row)).decode()
+    return Enrolment(secret, totp.provisioning_uri(secret, row.username))
+
+
 def _recovery_hash(code: str) -> str:
     return hashlib.sha256(("".join(code.split()).lower()).encode()).hexdigest()
 

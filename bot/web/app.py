@@ -39,7 +39,7 @@ from bot.core.settings import Settings, load_settings
 from bot.core.texts import text
 from bot.policy.gaps import AnswerRef, clean_answer_payload
 from bot.requests.store import app_secret
-from bot.web import i18n
+from bot.web import download, i18n
 from bot.web.staff import SESSION_LIFETIME, StaffServices
 from bot.web.staff import routes as staff_routes
 
@@ -247,6 +247,7 @@ def create_app(settings: Optional[Settings] = None,
         Route("/api/chat/news", news),
         Route("/api/feedback", feedback, methods=["POST"]),
         *staff_routes(services),
+        *download.routes(services),
         Mount("/static", app=StaticFiles(directory=WEB_DIR / "static"), name="static"),
     ]
     middleware = [Middleware(

@@ -11,6 +11,7 @@ from bot.requests.deadlines import (
     due_date,
     jurisdiction,
     prc_working_day,
+    unknown_years,
     weekday,
     working_days_left,
 )
@@ -131,3 +132,11 @@ def test_days_left_skip_the_holidays_of_the_calendar():
     due = due_date(at_beijing(2026, 2, 11), 15, PRC).due
     # From Friday 13 February: 14 (Sat, worked), 24-28, Mar 2-6, 9, 10 = 13 working days.
     assert working_days_left(due, at_beijing(2026, 2, 13), PRC) == 13
+
+
+def test_the_years_a_request_spans_that_the_calendar_does_not_know():
+    assert unknown_years(at_beijing(2026, 3, 2), at_beijing(2026, 3, 23), PRC) == ()
+    assert unknown_years(at_beijing(2026, 12, 20), at_beijing(2027, 1, 8), PRC) == (2027,)
+    # A request received in Beijing on 1 January 2027 (still 31 December in UTC).
+    assert unknown_years(at_beijing(2027, 1, 1, 2), at_beijing(2027, 1, 20), PRC) == (2027,)
+    assert unknown_years(at_beijing(2026, 12, 20), at_beijing(2027, 1, 20), GDPR) == ()

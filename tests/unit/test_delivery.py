@@ -148,3 +148,68 @@ def test_only_an_open_access_request_gets_a_copy(store, desk):
         desk.generate(deletion, "legal1", BASE)
     with pytest.raises(DeliveryError, match="no request"):
         desk.attach("ACC-000000", "x.txt", b"x", "legal1", BASE)
+
+
+def test_wrong_codes_are_counted_and_each_refusal_names_its_case(store, desk, clock):
+    reference = access_request(store)
+    prepared = desk.attach(reference, "export.txt", b"data", "legal1", BASE)
+    with pytest.raises(DeliveryError) as unknown:
+        desk.send_code("no-such-token")
+    assert unknown.value.reason == "unknown"
+    with pytest.raises(DeliveryError) as missing:
+        desk.download(prepared.token, "123456")
+    assert missing.value.reason == "code_missing"
+    desk.send_code(prepared.token)
+    right = code_from(last_mail(store))
+    wrong = "000000" if right != "000000" else "111111"
+    lefts = []
+    for _ in range(5):
+        with pytest.raises(DeliveryError) as refused:
+            desk.download(prepared.token, wrong)
+        lefts.append((refused.value.reason, refused.value.attempts_left))
+    # Each wrong try is kept although the download is refused: after five the code is dead.
+    assert lefts == [("code_wrong", 4), ("code_wrong", 3), ("code_wrong", 2), ("code_wrong", 1),
+                     ("code_locked", 0)]
+    with pytest.raises(DeliveryError) as locked:
+        desk.download(prepared.token, right)
+    assert locked.value.reason == "code_locked"
+    desk.send_code(prepared.token)
+    desk.download(prepared.token, code_from(last_mail(store)))
+    with pytest.raises(DeliveryError) as used:
+        desk.send_code(prepared.token)
+    assert used.value.reason == "used"
+    other = desk.attach(reference, "export.txt", b"data", "legal1", BASE)
+    clock.now += timedelta(days=8)
+    with pytest.raises(DeliveryError) as expired:
+        desk.send_code(other.token)
+    assert expired.value.reason == "expired"
+    with transaction(store.sessions) as session:
+        purge_expired(session, clock.now)
+    with pytest.raises(DeliveryError) as purged:
+        desk.send_code(other.token)
+    assert purged.value.reason == "expired"
+
+
+def test_the_download_code_is_mailed_in_the_requests_language(store, desk):
+    reference = store.submit("access", "li@example.com", verified=True,
+                             details={"scope": "all"}, language="zh").reference
+    prepared = desk.attach(reference, "export.txt", b"data", "legal1", BASE)
+    desk.send_code(prepared.token)
+    with transaction(store.sessions) as session:
+        subject = session.execute(select(OutboxMessage.subject).where(
+            OutboxMessage.to_address == "li@example.com").order_by(
+            OutboxMessage.id.desc())).scalars().first()
+    from bot.core.texts import text
+    assert subject == text("email.verification.subject", "zh")
+
+
+def test_checking_a_link_changes_nothing(store, desk):
+    reference = access_request(store)
+    prepared = desk.attach(reference, "export.txt", b"data", "legal1", BASE)
+    before = last_mail(store)
+    masked, expires = desk.check(prepared.token)
+    assert masked == "a***@e***.com" and expires == prepared.expires_at
+    assert last_mail(store) == before  # no code sent
+    with pytest.raises(DeliveryError) as unknown:
+        desk.check("nope")
+    assert unknown.value.reason == "unknown"

@@ -22,10 +22,12 @@ from bot.web.app import create_app, normalise_rasa_messages
 from bot.web.staff import StaffServices
 from tests.support import Clock
 from tests.support.databases import copy_sqlite
+from tests.support.staff import SecondFactors, enrol
 
 SECRET = "web-test-secret"
 SENDER = "b" * 32
 PASSWORD = "a long enough password"
+SECOND_FACTORS = SecondFactors()
 XSS = "<script>alert(1)</script>"
 ANSWER_TEXT = "The policy section “Transmission and storage of personal data” says: …"
 
@@ -70,6 +72,11 @@ def staff_database(sqlite_template, tmp_path_factory):
     services = make_services(copy_sqlite(sqlite_template, path))
     for name, role in (("lena", "legal"), ("sam", "support"), ("ada", "admin")):
         services.directory.add(name, role, PASSWORD)
+    with pytest.MonkeyPatch.context() as patch:  # the admin has two-factor, as admins must
+        patch.setenv("APP_SECRET", SECRET)
+        load_settings.cache_clear()
+        SECOND_FACTORS.codes["ada"] = enrol(services.directory, "ada")
+    load_settings.cache_clear()
     services.store.engine.dispose()
     return path
 
@@ -100,8 +107,11 @@ def client(app):
 def logged_in(app, username):
     c = client(app)
     token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/staff/login").text).group(1)
-    response = c.post("/staff/login", data={"username": username, "password": PASSWORD,
-                                            "csrf_token": token, "next": "/staff/"})
+    data = {"username": username, "password": PASSWORD, "csrf_token": token, "next": "/staff/"}
+    code = SECOND_FACTORS.next_code(app, username)
+    if code:
+        data["code"] = code
+    response = c.post("/staff/login", data=data)
     assert response.status_code == 303, response.text
     return c
 

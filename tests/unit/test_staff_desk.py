@@ -24,20 +24,36 @@ from bot.web.charts import Bar, horizontal_bars, weekly_bars
 from bot.web.staff import StaffServices
 from tests.support import Clock
 from tests.support.databases import copy_sqlite
+from tests.support.staff import SecondFactors, enrol
 
 PASSWORD = "a long enough password"
 MONDAY = datetime(2026, 11, 30, 1, 0, tzinfo=timezone.utc)  # 09:00 in Beijing
+SECRET = "desk-test-app-secret"
+SECOND_FACTORS = SecondFactors()
+
+
+@pytest.fixture(autouse=True)
+def app_secret(set_env):
+    """What seals the admin's TOTP secret (admins must enroll): the same for every login."""
+    set_env(APP_SECRET=SECRET)
 
 
 @pytest.fixture(scope="module")
 def desk_database(sqlite_template, tmp_path_factory):
+    """The accounts, made once for the module under the tests' APP_SECRET (it keys the audit
+    chain as well as sealing the admin's TOTP secret)."""
     path = tmp_path_factory.mktemp("desk") / "desk.db"
-    services = StaffServices(RequestStore(make_engine(copy_sqlite(sqlite_template, path)),
-                                          secret="s"))
-    for name, role in (("lena", "legal"), ("mia", "legal"), ("sam", "support"),
-                       ("ada", "admin"), ("gone", "legal")):
-        services.directory.add(name, role, PASSWORD)
-    services.directory.disable("gone")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("APP_SECRET", SECRET)
+        load_settings.cache_clear()
+        services = StaffServices(RequestStore(make_engine(copy_sqlite(sqlite_template, path)),
+                                              secret="s"))
+        for name, role in (("lena", "legal"), ("mia", "legal"), ("sam", "support"),
+                           ("ada", "admin"), ("gone", "legal")):
+            services.directory.add(name, role, PASSWORD)
+        services.directory.disable("gone")
+        SECOND_FACTORS.codes["ada"] = enrol(services.directory, "ada")
+    load_settings.cache_clear()
     services.store.engine.dispose()
     return path
 
@@ -69,8 +85,11 @@ def csrf_of(html):
 def logged_in(app, username):
     c = TestClient(app, follow_redirects=False)
     token = csrf_of(c.get("/staff/login").text)
-    response = c.post("/staff/login", data={"username": username, "password": PASSWORD,
-                                            "csrf_token": token, "next": "/staff/"})
+    data = {"username": username, "password": PASSWORD, "csrf_token": token, "next": "/staff/"}
+    code = SECOND_FACTORS.next_code(app, username)
+    if code:
+        data["code"] = code
+    response = c.post("/staff/login", data=data)
     assert response.status_code == 303, response.text
     return c
 

@@ -386,7 +386,7 @@ def response_references() -> Set[str]:
 # Keys the web pages name in templates and scripts, which this file's reading of Python cannot
 # see; tests/unit/test_web.py checks them both ways (every key a page names exists in both
 # languages, every such key is named by a page).
-WEB_PAGE_PREFIXES = ("web.page.", "web.chat.", "web.staff.")
+WEB_PAGE_PREFIXES = ("web.page.", "web.chat.", "web.staff.", "web.download.")
 
 
 def test_every_key_is_used():

@@ -120,3 +120,12 @@ def test_the_cli_enrols_with_a_code_from_standard_input(directory, database_url)
     assert process.returncode == 0 and "Two-factor sign-in is on for legal2" in out
     assert len(re.findall(r"^  [0-9a-f]{6}-[0-9a-f]{6}$", out, re.M)) == 10
     assert directory.has_two_factor("legal2")
+
+
+def test_an_enrolment_waiting_for_its_first_code_can_be_shown_again(directory):
+    directory.add("legal2", "legal", PASSWORD)
+    assert directory.pending_two_factor("legal2") is None
+    begun = directory.begin_two_factor("legal2")
+    assert directory.pending_two_factor("legal2") == begun
+    directory.confirm_two_factor("legal2", totp.code_at(begun.secret, time.time()), "cli")
+    assert directory.pending_two_factor("legal2") is None  # in force: nothing waits

@@ -291,7 +291,7 @@ def test_the_chat_script_sends_the_payload_the_server_expects():
 # -- the keys the pages name and the catalogue agree ---------------------------------------
 
 WEB_DIR = Path(i18n.__file__).resolve().parent
-PAGE_PREFIXES = ("web.page.", "web.chat.", "web.staff.")
+PAGE_PREFIXES = ("web.page.", "web.chat.", "web.staff.", "web.download.")
 
 
 def page_key_uses():

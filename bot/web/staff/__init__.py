@@ -14,7 +14,7 @@ from typing import List
 
 from starlette.routing import Route
 
-from bot.web.staff import auth, gaps, handoffs, requests
+from bot.web.staff import auth, casework, gaps, handoffs, requests
 from bot.web.staff.common import (
     FORMULA_STARTS,
     PUBLIC_STAFF_PATHS,
@@ -30,5 +30,5 @@ __all__ = ["FORMULA_STARTS", "GAP_COLUMNS", "PUBLIC_STAFF_PATHS", "SESSION_LIFET
 
 def routes(services: StaffServices) -> List[Route]:
     """Every staff route, in the order Starlette tries them."""
-    return [*auth.routes(services), *requests.routes(services), *gaps.routes(services),
-            *handoffs.routes(services)]
+    return [*auth.routes(services), *requests.routes(services), *casework.routes(services),
+            *gaps.routes(services), *handoffs.routes(services)]

@@ -1,32 +1,58 @@
-"""Logging staff in and out, and the landing page that sends each role to its queue.
+"""Logging staff in and out, two-factor enrolment, and the landing page that sends each role to
+its queue.
 
-Failed logins cost growing delays and, past `MAX_FAILED_LOGINS` in the window (per username or
-per client), are refused for a while: the password is the only thing between the internet and
-the requests. Login and logout are the only staff routes the guard does not cover.
+Failed logins (a wrong password or a wrong code) cost growing delays and, past
+`MAX_FAILED_LOGINS` in the window (per username or per client), are refused for a while. An
+account with two-factor sign-in needs its code (TOTP or a recovery code) in the same form; an
+admin without it is not logged in until enrolled (`/staff/two-factor`, which any member can
+also use to turn it on). Login, logout and enrolment are the staff routes the guard does not
+cover: enrolment checks who is enrolling itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import List
+from typing import Any, List, Optional, Tuple
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.staff.accounts import FAILED_LOGIN_WINDOW, MAX_FAILED_LOGINS, StaffMember
+from bot.staff.accounts import (
+    BAD_CODE,
+    CODE_NEEDED,
+    ENROL,
+    FAILED_LOGIN_WINDOW,
+    MAX_FAILED_LOGINS,
+    REFUSED,
+    StaffError,
+    StaffMember,
+)
 from bot.web import i18n
 from bot.web.staff import dashboard
-from bot.web.staff.common import StaffServices, client_of, csrf_ok, guarded, page, staff_text
+from bot.web.staff.common import (
+    StaffServices,
+    client_of,
+    csrf_ok,
+    current_member,
+    guarded,
+    page,
+    staff_text,
+)
 
 LOGIN_PAGE = "staff/login.html"
+ENROL_PAGE = "staff/two_factor.html"
+ENROL_PATH = "/staff/two-factor"
+# The session key of a login that passed the password but must enrol first, and how long it
+# may take to.
+ENROL_KEY = "enrol"
+ENROL_TIMEOUT = 600
 
 
 async def login_page(request: Request) -> Response:
     """The login form, remembering where the visitor was going."""
-    return page(request, LOGIN_PAGE, None, error=None,
-                next=request.query_params.get("next", "/staff/"))
+    return _login_form(request, next=request.query_params.get("next", "/staff/"))
 
 
 def _failed_login_delay(failures: int) -> float:
@@ -41,31 +67,112 @@ def _landing(target: str) -> str:
     return target
 
 
+def _login_form(request: Request, status_code: int = 200, **context: Any) -> Response:
+    values = {"error": None, "next": "/staff/", "username": "", "need_code": False, **context}
+    response = page(request, LOGIN_PAGE, None, **values)
+    response.status_code = status_code
+    return response
+
+
 async def login(services: StaffServices, request: Request) -> Response:
-    """Check the CSRF token, the throttle and the password, then start a fresh session."""
+    """Check the CSRF token, the throttle, the password and (where the account has two-factor
+    sign-in) the code, then start a fresh session; an admin still to enrol goes to enrolment
+    first, and nowhere else."""
     form = await request.form()
     if not csrf_ok(request, form.get("csrf_token")):
-        return page(request, LOGIN_PAGE, None, next="/staff/",
-                    error=staff_text(request, "web.staff.login.expired"))
+        return _login_form(request, error=staff_text(request, "web.staff.login.expired"))
     username = str(form.get("username") or "")[:64]
+    target = str(form.get("next") or "")
     client = client_of(request)
     failures = services.directory.recent_failures(username.strip().lower(), client)
     if failures >= MAX_FAILED_LOGINS:
         minutes = int(FAILED_LOGIN_WINDOW.total_seconds() // 60)
-        return page(request, LOGIN_PAGE, None, next="/staff/",
-                    error=staff_text(request, "web.staff.login.too_many", minutes=minutes))
-    member = services.directory.authenticate(username, str(form.get("password") or ""), client)
-    if member is None:
+        return _login_form(request, error=staff_text(request, "web.staff.login.too_many",
+                                                     minutes=minutes))
+    code = str(form.get("code") or "").strip()[:64]
+    result = services.directory.sign_in(username, str(form.get("password") or ""), client,
+                                        code or None)
+    if result.outcome == CODE_NEEDED:
+        return _login_form(request, next=target, username=username, need_code=True,
+                           error=staff_text(request, "web.staff.case.login.code_needed"))
+    if result.outcome in (REFUSED, BAD_CODE) or result.member is None:
         await asyncio.sleep(_failed_login_delay(failures))
-        response = page(request, LOGIN_PAGE, None, next=str(form.get("next") or ""),
-                        error=staff_text(request, "web.staff.login.wrong"))
-        response.status_code = 401
-        return response
+        wrong_code = result.outcome == BAD_CODE
+        return _login_form(request, 401, next=target, username=username if wrong_code else "",
+                           need_code=wrong_code, error=staff_text(
+                               request, "web.staff.case.login.wrong_code" if wrong_code
+                               else "web.staff.login.wrong"))
     language = i18n.staff_language(request)
     request.session.clear()  # a fresh session (and CSRF token) on every login
-    request.session.update({"staff_id": member.id, "login_at": time.time(),
+    if result.outcome == ENROL:
+        # Not logged in yet: only the enrolment page knows this marker.
+        request.session.update({ENROL_KEY: {"id": result.member.id, "at": time.time(),
+                                            "next": _landing(target or "/staff/")},
+                                i18n.STAFF_SESSION_KEY: language})
+        return RedirectResponse(ENROL_PATH, status_code=303)
+    start_session(request, result.member.id, language)
+    return RedirectResponse(_landing(target or "/staff/"), status_code=303)
+
+
+def start_session(request: Request, staff_id: int, language: str) -> None:
+    request.session.clear()
+    request.session.update({"staff_id": staff_id, "login_at": time.time(),
                             "seen": time.time(), i18n.STAFF_SESSION_KEY: language})
-    return RedirectResponse(_landing(str(form.get("next") or "/staff/")), status_code=303)
+
+
+def _enrolling(services: StaffServices, request: Request) -> Tuple[Optional[StaffMember], bool]:
+    """Who is enrolling: the member a login sent here (True: they must, and are not logged in
+    until they have), else the logged-in member (False), else nobody."""
+    pending = request.session.get(ENROL_KEY)
+    if isinstance(pending, dict) and time.time() - float(pending.get("at") or 0) < ENROL_TIMEOUT:
+        member = services.directory.get(int(pending.get("id") or 0))
+        if member is not None and not member.disabled:
+            return member, True
+    return current_member(request, services), False
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"  # a secret or recovery codes are on it
+    return response
+
+
+async def enrolment(services: StaffServices, request: Request) -> Response:
+    """Two-factor enrolment: the secret (and its otpauth:// address) to put in an
+    authenticator app, and the first code from it; then the recovery codes, shown once."""
+    member, required = _enrolling(services, request)
+    if member is None:
+        return RedirectResponse("/staff/login", status_code=303)
+    if services.directory.has_two_factor(member.username):
+        return page(request, ENROL_PAGE, None if required else member, enabled=True,
+                    required=required, enrolment=None, codes=None, error=None)
+    error = None
+    if request.method == "POST":
+        form = await request.form()
+        if not csrf_ok(request, form.get("csrf_token")):
+            error = staff_text(request, "web.staff.login.expired")
+        else:
+            code = str(form.get("code") or "").strip()[:64]
+            try:
+                codes = services.directory.confirm_two_factor(member.username, code,
+                                                              member.username)
+            except StaffError:
+                codes = None
+            if codes is not None:
+                target = "/staff/"
+                if required:
+                    target = str(request.session[ENROL_KEY].get("next") or "/staff/")
+                    start_session(request, member.id, i18n.staff_language(request))
+                return _no_store(page(request, ENROL_PAGE, member, enabled=True,
+                                      required=False, enrolment=None, codes=codes, error=None,
+                                      next=_landing(target)))
+            error = staff_text(request, "web.staff.case.two_factor.wrong_code")
+    enrolled = (services.directory.pending_two_factor(member.username)
+                or services.directory.begin_two_factor(member.username))
+    response = page(request, ENROL_PAGE, None if required else member, enabled=False,
+                    required=required, enrolment=enrolled, codes=None, error=error)
+    if error:
+        response.status_code = 400
+    return _no_store(response)
 
 
 async def logout(request: Request) -> Response:
@@ -105,10 +212,14 @@ def routes(services: StaffServices) -> List[Route]:
     async def login_endpoint(request: Request) -> Response:
         return await login(services, request)
 
+    async def enrolment_endpoint(request: Request) -> Response:
+        return await enrolment(services, request)
+
     return [
         Route("/staff/login", login_page, methods=["GET"]),
         Route("/staff/login", login_endpoint, methods=["POST"], name="login"),
         Route("/staff/logout", logout, methods=["POST"]),
+        Route(ENROL_PATH, enrolment_endpoint, methods=["GET", "POST"]),
         Route("/staff/language", choose_language, methods=["POST"]),
         Route("/staff/", guarded(services, "read_requests", home)),
     ]

@@ -27,6 +27,7 @@ from bot.requests.store import KINDS
 from bot.staff.accounts import StaffMember
 from bot.storage.models import PrivacyRequest
 from bot.web import i18n
+from bot.web.staff import case_view
 from bot.web.staff.common import (
     StaffServices,
     client_of,
@@ -40,7 +41,9 @@ DUE_SOON = timedelta(days=3)
 NOBODY = "-"  # the assignee filter's and the bulk form's "assigned to nobody"
 BULK_ACTIONS = ("assign", "assign_me", "duplicate", "spam", "reject")
 MAX_BULK = 500  # requests one bulk action may name
-FLASH = "desk_flash"  # what a bulk action did, shown once on the list it returns to
+# What a handler that redirects (back to the request's page, or to the list a bulk action came
+# from) leaves that page to say once (the session key).
+FLASH = "flash"
 CSV_COLUMNS = ("reference", "type", "status", "email", "created_at", "due_at", "verified_at",
                "made_by_or_for_minor", "requester_role", "details", "reason", "rejection_reason",
                "language")
@@ -222,19 +225,25 @@ async def export_csv(services: StaffServices, request: Request, me: StaffMember)
 
 async def show_request(services: StaffServices, request: Request, me: StaffMember,
                        message: Optional[str] = None, error: Optional[str] = None,
-                       status_code: int = 200) -> Response:
-    """A request's page (every field, history, access log, chat), audited as a view; also the
-    answer to a status change, with what happened."""
+                       status_code: int = 200, revealed: bool = False,
+                       form: Optional[Mapping[str, str]] = None) -> Response:
+    """A request's page (every field, history, access log, chat, and the work on it:
+    `case_view`), audited as a view; also the answer to a form, with what happened (a
+    refused form is shown again as typed: `form`). Personal data is masked unless `revealed`
+    (the reveal is audited by its handler)."""
     reference = request.path_params["reference"]
     row = services.store.get(reference)
     if row is None:
         return not_found(request)
     services.directory.audit(me.username, "view_request", reference, None, client_of(request))
+    message = message or request.session.pop(FLASH, None)
     response = page(
         request, "staff/request.html", me, r=row_view(row), events=list(row.events),
         audit=services.directory.audit_for(reference), transcript=row.transcript or [],
         next_statuses=sorted(lifecycle.TRANSITIONS[row.status]),
-        can_change=me.can("change_requests"), message=message, error=error)
+        can_change=me.can("change_requests"), message=message, error=error,
+        case=case_view.context(services, row, me, i18n.staff_language(request), revealed,
+                               form, request.query_params.get("refusal")))
     response.status_code = status_code
     return response
 

@@ -1,0 +1,137 @@
+"""What a request's page shows of the work on it (bot.requests.casework, bot.requests.delivery):
+the working days left, who has it, notes and messages, the extension and the hold, the copies
+delivered, the refusal templates, and its personal data masked unless revealed.
+
+Only reading here; the forms' handlers are in `bot.web.staff.casework`. Kept apart from
+`requests` so that the request page and those handlers share it without importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Dict, List, Mapping, Optional
+from zoneinfo import ZoneInfo
+
+from bot.core.masking import mask_email, mask_pii
+from bot.core.settings import load_settings
+from bot.requests import deadlines, lifecycle, refusals
+from bot.requests.casework import HOLD_REASONS, MESSAGE, NOTE, Casework
+from bot.requests.delivery import Deliveries
+from bot.staff.accounts import StaffMember
+from bot.storage.models import PrivacyRequest
+from bot.web.staff.common import StaffServices
+
+# Within this many working days of its due date an open request is "due soon" (amber).
+DUE_SOON_WORKING_DAYS = 3
+
+
+@dataclass(frozen=True)
+class DaysLeft:
+    """The working days to a request's due date, and how urgent that is: "overdue" (red),
+    "soon" (amber, within DUE_SOON_WORKING_DAYS), "ok", or "closed" (no longer counted)."""
+
+    days: int
+    state: str
+    held: bool = False
+
+
+def days_left(row: PrivacyRequest, now: datetime) -> DaysLeft:
+    held = row.held_at is not None
+    if row.status not in lifecycle.OPEN_STATUSES:
+        return DaysLeft(0, "closed", held)
+    days = deadlines.working_days_left(row.due_at, now)
+    if row.due_at < now:
+        return DaysLeft(min(days, -1) if days >= 0 else days, "overdue", held)
+    return DaysLeft(days, "soon" if days <= DUE_SOON_WORKING_DAYS else "ok", held)
+
+
+def local_date(moment: datetime) -> date:
+    """The day a moment falls on where the desk's jurisdiction counts days."""
+    return moment.astimezone(ZoneInfo(deadlines.jurisdiction().zone)).date()
+
+
+def casework(services: StaffServices) -> Casework:
+    return Casework(services.store.engine, services.store.clock)
+
+
+def deliveries(services: StaffServices) -> Deliveries:
+    return Deliveries(services.store.engine, services.store.secret, services.store.clock)
+
+
+def assignable(services: StaffServices) -> List[str]:
+    """Who a request can be given to: active members who may work requests."""
+    return [m.username for m in services.directory.list()
+            if not m.disabled and m.can("change_requests")]
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_pii(value)
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
+
+
+def personal_data(row: PrivacyRequest, revealed: bool) -> Dict[str, Any]:
+    """The requester's e-mail, their words and the chat, masked (e-mail addresses and phone
+    numbers) unless the member has revealed them, which is audited."""
+    transcript = row.transcript or []
+    if revealed:
+        return {"email": row.email, "details": row.details or {}, "reason": row.reason,
+                "transcript": transcript, "revealed": True}
+    return {"email": mask_email(row.email), "details": _masked(row.details or {}),
+            "reason": _masked(row.reason), "transcript": [
+                {**line, "text": _masked(line.get("text"))} if isinstance(line, dict) else line
+                for line in transcript], "revealed": False}
+
+
+def refusal_choices(row: PrivacyRequest, member_language: str) -> List[Dict[str, str]]:
+    """The refusal templates: titled in the member's language, worded in the request's (the
+    requester reads the reason)."""
+    language = getattr(row, "language", None) or "en"
+    return [{"key": t.key, "title": t.title.get(member_language, t.title["en"]),
+             "text": t.reason(language, row.reference)} for t in refusals.templates()]
+
+
+def context(services: StaffServices, row: PrivacyRequest, me: StaffMember, language: str,
+            revealed: bool = False, form: Optional[Mapping[str, str]] = None,
+            refusal: Optional[str] = None) -> Dict[str, Any]:
+    """Everything the request page's casework panels need; `form` is what the member typed
+    in a form that was refused, shown again; `refusal` a template chosen without script."""
+    now = services.store.clock()
+    settings = load_settings()
+    notes = casework(services).notes(row.reference)
+    is_open = row.status in lifecycle.OPEN_STATUSES
+    latest = deadlines.latest_extension(row.due_at).due if is_open else None
+    choices = refusal_choices(row, language)
+    chosen = next((c for c in choices if c["key"] == refusal), None)
+    return {
+        "days": days_left(row, now),
+        "is_open": is_open,
+        "assignee": row.assignee,
+        "assignable": assignable(services),
+        "notes": [n for n in notes if n.kind == NOTE],
+        "messages": [n for n in notes if n.kind == MESSAGE],
+        "hold_reasons": HOLD_REASONS,
+        "held": row.held_at is not None,
+        "held_at": row.held_at, "hold_reason": row.hold_reason, "hold_note": row.hold_note,
+        "hold_stops_clock": bool(row.hold_stops_clock),
+        "original_due_at": row.original_due_at, "extension_reason": row.extension_reason,
+        "extended": row.original_due_at is not None,
+        "extension_min": (local_date(row.due_at) + timedelta(days=1)).isoformat(),
+        "unknown_years": ", ".join(str(y) for y in deadlines.unknown_years(
+            row.created_at, row.due_at)) if is_open else "",
+        "extension_max": local_date(latest).isoformat() if latest else "",
+        "deliveries": deliveries(services).for_request(row.reference)
+        if row.kind == "access" else [],
+        "delivery_max_mb": settings.delivery_max_bytes // 1_000_000,
+        "delivery_days": settings.delivery_expiry_days,
+        "refusals": choices,
+        "refusal_chosen": chosen,
+        "pii": personal_data(row, revealed),
+        "form": dict(form or {}),
+        "now": now,
+    }
