@@ -30,7 +30,8 @@ from bot.requests.registry import (
 
 DOMAIN: Dict[str, Any] = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 RULES_DIR = ROOT / "data" / "rules"
-OTHER_FORMS = {"handoff_form", "status_form", "withdraw_form"}  # forms that are not a kind of request
+# Forms that are not a kind of request.
+OTHER_FORMS = {"handoff_form", "status_form", "withdraw_form"}
 IDS = [request.kind for request in KINDS]
 
 
