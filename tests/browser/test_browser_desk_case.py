@@ -9,8 +9,6 @@ pages need no Rasa), like tests/browser/test_browser_gaps.py.
 from __future__ import annotations
 
 import re
-import threading
-import time
 from dataclasses import replace
 from datetime import timedelta
 from typing import Iterator
@@ -26,7 +24,7 @@ from bot.storage.db import make_engine, transaction
 from bot.storage.models import OutboxMessage
 from bot.web.app import create_app
 from bot.web.staff import StaffServices
-from tests.browser.test_browser_gaps import free_port
+from tests.support.web_server import serving
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
@@ -38,28 +36,16 @@ EMAIL = "mei.lin@example.com"
 @pytest.fixture
 def site(migrated_sqlite, set_env, no_env_file) -> Iterator[dict]:
     """The web app on 127.0.0.1:<free port>, with its own request database and a legal member."""
-    import uvicorn
-
     set_env(APP_SECRET=SECRET)
     url = migrated_sqlite("browser-desk.db")
     services = StaffServices(RequestStore(make_engine(url), secret=SECRET))
     services.directory.add("legal-desk", "legal", PASSWORD)
     app = create_app(replace(load_settings(), rasa_url="http://rasa.test"), services=services,
                      session_secret="browser-desk")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the web app did not start")
-        time.sleep(0.05)
     try:
-        yield {"base": f"http://127.0.0.1:{port}", "services": services}
+        with serving(app) as base:
+            yield {"base": base, "services": services}
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         services.store.engine.dispose()
 
 

@@ -4,9 +4,6 @@ neither Rasa nor the action server)."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from dataclasses import replace
 from typing import Iterator
 
@@ -17,23 +14,16 @@ from bot.requests.store import RequestStore
 from bot.storage.db import make_engine
 from bot.web.app import create_app
 from bot.web.staff import StaffServices
+from tests.support.web_server import serving
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
 PASSWORD = "browser test password"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def site(migrated_sqlite, set_env) -> Iterator[dict]:
     """The web app on 127.0.0.1:<free port>, with two legal members and three requests."""
-    import uvicorn
-
     set_env(APP_SECRET="browser-desk-secret", REQUEST_JURISDICTION="prc")
     services = StaffServices(RequestStore(make_engine(migrated_sqlite("browser-desk.db")),
                                           secret="s"))
@@ -44,21 +34,10 @@ def site(migrated_sqlite, set_env) -> Iterator[dict]:
                   for kind in ("deletion", "access", "correction")]
     app = create_app(replace(load_settings(), rasa_url="http://rasa.test"),
                      services=services, session_secret="browser-desk")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the web app did not start")
-        time.sleep(0.05)
     try:
-        yield {"base": f"http://127.0.0.1:{port}", "services": services,
-               "references": references}
+        with serving(app) as base:
+            yield {"base": base, "services": services, "references": references}
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         services.store.engine.dispose()
 
 

@@ -4,9 +4,6 @@ process on a free port, with Rasa stood in for by a fake transport (no live stac
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from dataclasses import replace
 from typing import Iterator
 
@@ -21,6 +18,7 @@ from bot.storage.db import make_engine, transaction
 from bot.storage.models import AnswerFeedback, PolicyGap
 from bot.web.app import create_app
 from bot.web.staff import StaffServices
+from tests.support.web_server import serving
 
 pytestmark = [pytest.mark.browser]
 
@@ -49,36 +47,19 @@ def fake_rasa() -> httpx.MockTransport:
     return httpx.MockTransport(handler)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 @pytest.fixture
 def site(migrated_sqlite, set_env) -> Iterator[dict]:
     """The web app on 127.0.0.1:<free port>, with its own request database."""
-    import uvicorn
-
     set_env(APP_SECRET=SECRET)
     url = migrated_sqlite("browser-gaps.db")
     services = StaffServices(RequestStore(make_engine(url), secret="s"))
     app = create_app(replace(load_settings(), rasa_url="http://rasa.test"),
                      transport=fake_rasa(), services=services, session_secret="browser-test")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the web app did not start")
-        time.sleep(0.05)
     try:
-        yield {"base": f"http://127.0.0.1:{port}", "services": services}
+        with serving(app) as base:
+            yield {"base": base, "services": services}
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         services.store.engine.dispose()
 
 

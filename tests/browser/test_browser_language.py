@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
-import time
 from dataclasses import replace
 from typing import Dict, Iterator, List
 
@@ -23,6 +20,7 @@ from bot.requests.store import RequestStore
 from bot.storage.db import make_engine
 from bot.web.app import create_app
 from bot.web.staff import StaffServices
+from tests.support.web_server import serving
 
 pytestmark = [pytest.mark.browser]
 
@@ -59,16 +57,8 @@ class FakeRasa:
         return httpx.MockTransport(handler)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def site(migrated_sqlite, set_env) -> Iterator[dict]:
-    import uvicorn
-
     set_env(APP_SECRET=SECRET)
     rasa = FakeRasa()
     services = StaffServices(RequestStore(make_engine(migrated_sqlite("browser-lang.db")),
@@ -76,20 +66,10 @@ def site(migrated_sqlite, set_env) -> Iterator[dict]:
     app = create_app(replace(load_settings(), rasa_url="http://rasa.test"),
                      transport=rasa.transport(), services=services,
                      session_secret="browser-language")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the web app did not start")
-        time.sleep(0.05)
     try:
-        yield {"base": f"http://127.0.0.1:{port}", "rasa": rasa, "services": services}
+        with serving(app) as base:
+            yield {"base": base, "rasa": rasa, "services": services}
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         services.store.engine.dispose()
 
 

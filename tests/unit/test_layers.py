@@ -201,3 +201,16 @@ def test_notifications_and_store_do_not_import_each_other():
 
 def test_the_registry_imports_at_most_bot_core():
     assert {layer_of(target) for target in GRAPH["bot.requests.registry"]} <= {0}
+
+
+def test_no_test_module_imports_another():
+    """Shared test code lives in tests/support; a test module that imports another runs (and
+    couples to) that module's fixtures and tests."""
+    offending = []
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
+                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            offending += [f"{path.relative_to(ROOT)}: {name}" for name in names
+                          if name.startswith("tests.") and not name.startswith("tests.support")]
+    assert offending == []

@@ -4,10 +4,7 @@ real Trackers, the real domain, and a real request store."""
 import re
 
 import pytest
-from rasa.shared.core.domain import Domain
-from rasa_sdk import Tracker
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
-from sqlalchemy import select
 
 import actions.forms as forms_module
 import actions.submit as submit_module
@@ -31,15 +28,11 @@ from actions.submit import (
 )
 from bot.conversation import faults, flows
 from bot.core import texts
-from bot.core.paths import ROOT
 from bot.requests.store import RequestStore
 from bot.staff.accounts import StaffDirectory
-from bot.storage.db import make_engine, transaction
-from bot.storage.models import OutboxMessage
+from bot.storage.db import make_engine
 from bot.support.tickets import Handoffs
-
-DOMAIN = Domain.load(str(ROOT / "domain.yml")).as_dict()
-SENDER = "conversation-1"
+from tests.support.actions import DOMAIN, outbox, tracker, validate
 
 
 @pytest.fixture
@@ -52,35 +45,6 @@ def store(database_url, monkeypatch):
     monkeypatch.setattr(submit_module, "get_store", lambda: store)
     yield store
     store.engine.dispose()
-
-
-def tracker(form, slots=None, text="", intent="inform", confidence=0.95, set_slot=None,
-            message_id="m1", events=None, latest_action="action_listen"):
-    """A tracker as Rasa sends it to a form's validation action: the user's message, then the
-    slot candidate extracted from it."""
-    trail = list(events or []) + [{"event": "user", "text": text}]
-    if set_slot:
-        trail.append({"event": "slot", "name": set_slot, "value": text})
-    return Tracker(
-        sender_id=SENDER, slots={**(slots or {}), "requested_slot": set_slot},
-        latest_message={"text": text, "intent": {"name": intent, "confidence": confidence},
-                        "entities": [], "message_id": message_id},
-        events=trail, paused=False, followup_action=None,
-        active_loop={"name": form} if form else {}, latest_action_name=latest_action)
-
-
-async def validate(action, form, slot, text, slots=None, **kwargs):
-    dispatcher = CollectingDispatcher()
-    events = await action.run(dispatcher, tracker(form, slots, text, set_slot=slot, **kwargs),
-                              DOMAIN)
-    values = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
-    return values, [m.get("text") or m.get("response") for m in dispatcher.messages], dispatcher
-
-
-def outbox(store):
-    with transaction(store.sessions) as session:
-        messages = session.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars()
-        return [(m.to_address, m.subject, m.body) for m in messages]
 
 
 def test_every_domain_action_is_served_and_every_served_action_is_in_the_domain():

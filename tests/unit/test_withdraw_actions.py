@@ -22,7 +22,7 @@ from bot.core import texts
 from bot.requests.casework import Casework
 from bot.requests.store import RequestStore
 from bot.storage.db import make_engine
-from tests.unit.test_request_actions import DOMAIN, outbox, tracker, validate
+from tests.support.actions import DOMAIN, outbox, tracker, validate
 
 FORM = withdrawal.FORM
 EMAIL = "wang.li@example.com"
