@@ -50,7 +50,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.core import language
 from bot.nlu import chinese, evidence, linear
 from bot.nlu.encoder import DIMENSION, Encoded, load_encoder
-from bot.nlu.encoding_cache import process_cache
+from bot.nlu.encoding_cache import encoder_text, process_cache
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +230,10 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         messages = _texts(messages)
         if not messages:
             return
-        texts = [m.get(TEXT) for m in messages]
+        # Identifiers as stand-ins (`encoder_text`), unless per-token vectors must line up with
+        # the message's own tokens.
+        texts = [m.get(TEXT) if self.sequence_features else encoder_text(m.get(TEXT))
+                 for m in messages]
         encodings = (process_cache().encode(texts, self.encoder.encode_detailed) if cached
                      else self.encoder.encode_detailed(texts))
         for message, encoded in zip(messages, encodings, strict=True):
@@ -359,7 +362,10 @@ class PolicyEvidence(GraphComponent):
             clauses = evidence.split_clauses(message.get(TEXT))
             parts = []
             if len(clauses) >= 2:
-                parts = list(zip(clauses, self.encoder.encode(clauses), strict=True))
+                encoded = process_cache().encode([encoder_text(c) for c in clauses],
+                                                 self.encoder.encode_detailed)
+                parts = [(clause, one.sentence)
+                         for clause, one in zip(clauses, encoded, strict=True)]
             found = evidence.gather(vector, self.policy_vectors, self.digest, parts,
                                     self.part_classifier)
             message.set(evidence.EVIDENCE_KEY, found.to_dict(), add_to_output=True)
