@@ -34,10 +34,11 @@ EMAIL = "mei.lin@example.com"
 
 
 @pytest.fixture
-def site(migrated_sqlite, set_env, no_env_file) -> Iterator[dict]:
-    """The web app on 127.0.0.1:<free port>, with its own request database and a legal member."""
+def site(database_url, set_env, no_env_file) -> Iterator[dict]:
+    """The web app on 127.0.0.1:<free port>, with its own request database (SQLite, and
+    PostgreSQL where it answers) and a legal member."""
     set_env(APP_SECRET=SECRET)
-    url = migrated_sqlite("browser-desk.db")
+    url = database_url
     services = StaffServices(RequestStore(make_engine(url), secret=SECRET))
     services.directory.add("legal-desk", "legal", PASSWORD)
     app = create_app(replace(load_settings(), rasa_url="http://rasa.test"), services=services,

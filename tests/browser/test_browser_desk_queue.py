@@ -22,10 +22,11 @@ PASSWORD = "browser test password"
 
 
 @pytest.fixture
-def site(migrated_sqlite, set_env) -> Iterator[dict]:
-    """The web app on 127.0.0.1:<free port>, with two legal members and three requests."""
+def site(database_url, set_env) -> Iterator[dict]:
+    """The web app on 127.0.0.1:<free port>, on SQLite and on PostgreSQL (where it answers), with
+    two legal members and three requests."""
     set_env(APP_SECRET="browser-desk-secret", REQUEST_JURISDICTION="prc")
-    services = StaffServices(RequestStore(make_engine(migrated_sqlite("browser-desk.db")),
+    services = StaffServices(RequestStore(make_engine(database_url),
                                           secret="s"))
     for name in ("lena", "mia"):
         services.directory.add(name, "legal", PASSWORD)

@@ -8,6 +8,7 @@ database, so the codes are counted per app (one app per test), from the first.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, Dict, List, Optional
 
@@ -41,3 +42,29 @@ class SecondFactors:
         used[username] = index + 1
         state.recovery_codes_used = used
         return self.codes[username][index]
+
+
+def add_members(directory: StaffDirectory, accounts: Any, password: str, secret: str,
+                factors: SecondFactors, enrolled: Any = ("ada",), disabled: Any = ()) -> None:
+    """The (username, role) accounts, two-factor sign-in for those `enrolled`, and those
+    `disabled` turned off, all under
+    APP_SECRET=`secret` (it seals the TOTP secrets and keys the audit chain the accounts start);
+    their recovery codes go to `factors`."""
+    from bot.core.settings import load_settings
+
+    previous = os.environ.get("APP_SECRET")
+    os.environ["APP_SECRET"] = secret
+    load_settings.cache_clear()
+    try:
+        for name, role in accounts:
+            directory.add(name, role, password)
+        for name in enrolled:
+            factors.codes[name] = enrol(directory, name)
+        for name in disabled:
+            directory.disable(name)
+    finally:
+        if previous is None:
+            os.environ.pop("APP_SECRET", None)
+        else:
+            os.environ["APP_SECRET"] = previous
+        load_settings.cache_clear()

@@ -25,7 +25,7 @@ from bot.storage.models import OutboxMessage
 from bot.web.app import create_app
 from bot.web.staff import StaffServices
 from tests.support.databases import copy_sqlite
-from tests.support.staff import SecondFactors, enrol
+from tests.support.staff import SecondFactors, add_members
 
 PASSWORD = "a long enough password"
 SECRET = "desk-case-test-secret"
@@ -40,27 +40,35 @@ def app_secret(set_env, no_env_file):
     set_env(APP_SECRET=SECRET)
 
 
+ACCOUNTS = (("lena", "legal"), ("leo", "legal"), ("sam", "support"), ("ada", "admin"),
+            ("tess", "legal"), ("newadmin", "admin"))
+
+
+def add_accounts(services: StaffServices) -> None:
+    add_members(services.directory, ACCOUNTS, PASSWORD, SECRET, SECOND_FACTORS)
+
+
 @pytest.fixture(scope="module")
 def staff_database(sqlite_template, tmp_path_factory):
+    """SQLite with the accounts, made once for the module (each scrypt hash takes ~0.1 s)."""
     path = tmp_path_factory.mktemp("desk-case") / "desk.db"
     services = StaffServices(RequestStore(make_engine(copy_sqlite(sqlite_template, path)),
                                           secret=SECRET))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("APP_SECRET", SECRET)
-        load_settings.cache_clear()
-        for name, role in (("lena", "legal"), ("leo", "legal"), ("sam", "support"),
-                           ("ada", "admin"), ("tess", "legal"), ("newadmin", "admin")):
-            services.directory.add(name, role, PASSWORD)
-        SECOND_FACTORS.codes["ada"] = enrol(services.directory, "ada")
-    load_settings.cache_clear()
+    add_accounts(services)
     services.store.engine.dispose()
     return path
 
 
 @pytest.fixture
-def services(staff_database, tmp_path):
-    services = StaffServices(RequestStore(
-        make_engine(copy_sqlite(staff_database, tmp_path / "desk.db")), secret=SECRET))
+def services(database_url, staff_database, tmp_path):
+    """On SQLite a copy of the module's database; on PostgreSQL (where it answers) the empty
+    database of `database_url` with the accounts added."""
+    if database_url.startswith("sqlite"):
+        services = StaffServices(RequestStore(
+            make_engine(copy_sqlite(staff_database, tmp_path / "desk.db")), secret=SECRET))
+    else:
+        services = StaffServices(RequestStore(make_engine(database_url), secret=SECRET))
+        add_accounts(services)
     yield services
     services.store.engine.dispose()
 

@@ -22,7 +22,7 @@ from bot.web.app import create_app, normalise_rasa_messages
 from bot.web.staff import StaffServices
 from tests.support import Clock
 from tests.support.databases import copy_sqlite
-from tests.support.staff import SecondFactors, enrol
+from tests.support.staff import SecondFactors, add_members
 
 SECRET = "web-test-secret"
 SENDER = "b" * 32
@@ -70,13 +70,9 @@ def staff_database(sqlite_template, tmp_path_factory):
     gets a copy of this database, accounts included."""
     path = tmp_path_factory.mktemp("gaps-web") / "gaps-web.db"
     services = make_services(copy_sqlite(sqlite_template, path))
-    for name, role in (("lena", "legal"), ("sam", "support"), ("ada", "admin")):
-        services.directory.add(name, role, PASSWORD)
-    with pytest.MonkeyPatch.context() as patch:  # the admin has two-factor, as admins must
-        patch.setenv("APP_SECRET", SECRET)
-        load_settings.cache_clear()
-        SECOND_FACTORS.codes["ada"] = enrol(services.directory, "ada")
-    load_settings.cache_clear()
+    # the admin has two-factor, as admins must
+    add_members(services.directory, (("lena", "legal"), ("sam", "support"), ("ada", "admin")),
+                PASSWORD, SECRET, SECOND_FACTORS)
     services.store.engine.dispose()
     return path
 

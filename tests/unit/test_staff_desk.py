@@ -24,7 +24,7 @@ from bot.web.charts import Bar, horizontal_bars, weekly_bars
 from bot.web.staff import StaffServices
 from tests.support import Clock
 from tests.support.databases import copy_sqlite
-from tests.support.staff import SecondFactors, enrol
+from tests.support.staff import SecondFactors, add_members
 
 PASSWORD = "a long enough password"
 MONDAY = datetime(2026, 11, 30, 1, 0, tzinfo=timezone.utc)  # 09:00 in Beijing
@@ -38,22 +38,22 @@ def app_secret(set_env):
     set_env(APP_SECRET=SECRET)
 
 
+ACCOUNTS = (("lena", "legal"), ("mia", "legal"), ("sam", "support"), ("ada", "admin"),
+            ("gone", "legal"))
+
+
+def add_accounts(services: StaffServices) -> None:
+    add_members(services.directory, ACCOUNTS, PASSWORD, SECRET, SECOND_FACTORS,
+                disabled=("gone",))
+
+
 @pytest.fixture(scope="module")
 def desk_database(sqlite_template, tmp_path_factory):
-    """The accounts, made once for the module under the tests' APP_SECRET (it keys the audit
-    chain as well as sealing the admin's TOTP secret)."""
+    """SQLite with the accounts, made once for the module (each scrypt hash takes ~0.1 s)."""
     path = tmp_path_factory.mktemp("desk") / "desk.db"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("APP_SECRET", SECRET)
-        load_settings.cache_clear()
-        services = StaffServices(RequestStore(make_engine(copy_sqlite(sqlite_template, path)),
-                                              secret="s"))
-        for name, role in (("lena", "legal"), ("mia", "legal"), ("sam", "support"),
-                           ("ada", "admin"), ("gone", "legal")):
-            services.directory.add(name, role, PASSWORD)
-        services.directory.disable("gone")
-        SECOND_FACTORS.codes["ada"] = enrol(services.directory, "ada")
-    load_settings.cache_clear()
+    services = StaffServices(RequestStore(make_engine(copy_sqlite(sqlite_template, path)),
+                                          secret="s"))
+    add_accounts(services)
     services.store.engine.dispose()
     return path
 
@@ -64,10 +64,15 @@ def clock():
 
 
 @pytest.fixture
-def services(desk_database, tmp_path, clock, set_env):
+def services(database_url, desk_database, tmp_path, clock, set_env):
+    """On SQLite a copy of the module's database; on PostgreSQL (where it answers) the empty
+    database of `database_url` with the accounts added."""
     set_env(REQUEST_JURISDICTION="prc", REQUEST_DUE_WORKING_DAYS="15")
-    url = copy_sqlite(desk_database, tmp_path / "desk.db")
+    fresh = not database_url.startswith("sqlite")
+    url = database_url if fresh else copy_sqlite(desk_database, tmp_path / "desk.db")
     services = StaffServices(RequestStore(make_engine(url), secret="s", clock=clock))
+    if fresh:
+        add_accounts(services)
     yield services
     services.store.engine.dispose()
 

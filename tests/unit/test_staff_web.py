@@ -26,7 +26,7 @@ from bot.web import i18n
 from bot.web.app import create_app
 from bot.web.staff import PUBLIC_STAFF_PATHS, StaffServices
 from tests.support.databases import copy_sqlite
-from tests.support.staff import SecondFactors, enrol
+from tests.support.staff import SecondFactors, add_members
 
 PASSWORD = "a long enough password"
 XSS = "<script>alert(1)</script>"
@@ -59,14 +59,9 @@ def staff_database(sqlite_template, tmp_path_factory):
     path = tmp_path_factory.mktemp("staff") / "staff.db"
     services = StaffServices(RequestStore(make_engine(copy_sqlite(sqlite_template, path)),
                                           secret="s"))
-    for name, role in (("lena", "legal"), ("sam", "support"), ("ada", "admin"), ("gone", "legal")):
-        services.directory.add(name, role, PASSWORD)
-    services.directory.disable("gone")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("APP_SECRET", SECRET)
-        load_settings.cache_clear()
-        SECOND_FACTORS.codes["ada"] = enrol(services.directory, "ada")
-    load_settings.cache_clear()
+    add_members(services.directory, (("lena", "legal"), ("sam", "support"), ("ada", "admin"),
+                                     ("gone", "legal")),
+                PASSWORD, SECRET, SECOND_FACTORS, disabled=("gone",))
     services.store.engine.dispose()
     return path
 
