@@ -81,6 +81,9 @@ class ValidateWithdrawForm(FormValidationAction):
         text = str(value or "")
         email = tracker.get_slot("withdraw_email")
         language = language_of(tracker)
+        if flows.cannot_verify(text):  # without the code nothing is withdrawn here
+            dispatcher.utter_message(text=texts.text("flow.withdraw.cannot_receive", language))
+            return {"withdraw_code": None, "request_abandoned": True}
         if flows.wants_resend(text):
             if send_code(dispatcher, tracker, email):
                 dispatcher.utter_message(text=texts.text("flow.code.resent", language))

@@ -188,3 +188,13 @@ def test_the_status_answer_shows_what_legal_wrote_to_the_requester(store):
     assert texts.text("flow.status.messages_heading") in answer
     assert "Which meetings should the copy cover?" in answer
     assert "internal" not in answer  # notes stay internal
+
+
+async def test_no_way_to_receive_the_code_ends_without_withdrawing(store):
+    reference = store.submit("deletion", EMAIL, verified=True).reference
+    slots = {"withdraw_reference": reference, "withdraw_email": EMAIL, "withdraw_confirm": True}
+    values, said, _ = await validate(ValidateWithdrawForm(), FORM, "withdraw_code",
+                                     "I can't receive email there anymore", slots=slots)
+    assert values["request_abandoned"] is True
+    assert said == [texts.text("flow.withdraw.cannot_receive")]
+    assert finish({**slots, **values})[0] == [] and status_of(store, reference) == "received"
