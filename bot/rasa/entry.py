@@ -1,12 +1,16 @@
 """`rasa`, as the stack starts it: personal data masked in every log record, the action
-endpoint checked at start, and two patches of Rasa's internals that Rasa offers no extension
+endpoint checked at start, and three patches of Rasa's internals that Rasa offers no extension
 point for (both through `bot.rasa.patches.replace`, which stops the server at start if Rasa is
 not the version they were written for):
 
 - the action server's replies are validated with a schema validator built once instead of once
   per action. Rasa 3.6 checks every reply with `jsonschema.validate`, which re-checks the schema
   itself on each call: profiled with py-spy, that was 85% of the time Rasa spent running a
-  custom action. The reply is still validated against the same schema, with the same error;
+  custom action. The reply is still validated against the same schema, with the same verdict
+  and error (`bot.rasa.response_check`, which also spares jsonschema trying all 23 event schemas
+  of each event);
+- the graph of NLU components and policies is run without rebuilding its task graph for every
+  message (`bot.rasa.graph_run`: the same nodes called in dependency order, the same results);
 - a failing or slow action server is answered with an apology that keeps the visitor's answers
   (`bot.conversation.faults`) instead of silence.
 
@@ -33,21 +37,20 @@ RASA_VERSION = patches.WRITTEN_FOR
 
 
 def cache_action_response_validation() -> None:
-    """Validate action server replies with a validator built on first use, not per call."""
-    from jsonschema import exceptions, validators
+    """Validate action server replies with a check built on first use, not per call, that
+    gives jsonschema's verdicts without trying every event schema (`bot.rasa.response_check`)."""
     from rasa.core.actions.action import RemoteAction
     from rasa.shared.constants import DOCS_BASE_URL
 
-    compiled: Dict[str, Any] = {}
+    from bot.rasa.response_check import ResponseCheck
+
+    compiled: Dict[str, ResponseCheck] = {}
 
     def validate(self: RemoteAction, result: Dict[str, Any]) -> bool:
-        validator = compiled.get("validator")
-        if validator is None:
-            schema = self.action_response_format_spec()
-            cls = validators.validator_for(schema)
-            cls.check_schema(schema)
-            validator = compiled["validator"] = cls(schema)
-        error = exceptions.best_match(validator.iter_errors(result))
+        check = compiled.get("check")
+        if check is None:
+            check = compiled["check"] = ResponseCheck(self.action_response_format_spec())
+        error = check.error(result)
         if error is None:
             return True
         error.message += (
@@ -57,6 +60,16 @@ def cache_action_response_validation() -> None:
         raise error
 
     patches.replace(RemoteAction, "_validate_action_result", validate, RASA_VERSION)
+
+
+def cache_graph_runs() -> None:
+    """Each target list's task graph built once per loaded model, and run in order
+    (`bot.rasa.graph_run`)."""
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    from bot.rasa.graph_run import run_cached
+
+    patches.replace(DaskGraphRunner, "run", run_cached, RASA_VERSION)
 
 
 # -- a failing action server -------------------------------------------------------------------
@@ -210,6 +223,7 @@ def main() -> None:
     if is_rasa_server(arguments):
         check_action_endpoint(arguments[1:])
         cache_action_response_validation()
+        cache_graph_runs()
         guard_remote_actions()
     from rasa.__main__ import main as rasa_main
 

@@ -1,12 +1,13 @@
 """The one way this project changes Rasa's own code: `replace`, checked at start.
 
 Whatever Rasa offers an extension point for (input channels, components, tracker stores) is done
-through it. Two changes have no such point and stay patches (see `bot.rasa.entry`): the action
-server's replies validated with a schema validator built once, and the apology around
-`RemoteAction.run`. A patch silently depends on Rasa's internals, so each one is written for one
-Rasa version; on any other version, or when the attribute it replaces is gone or has changed
-kind, the server stops at start with a message saying what to check, instead of running with a
-patch that no longer does what it says (or that raises on a visitor's message).
+through it. Three changes have no such point and stay patches (see `bot.rasa.entry`): the action
+server's replies validated with a check built once, the graph runner's task graphs built once
+per model, and the apology around `RemoteAction.run`. A patch silently depends on Rasa's
+internals, so each one is written for one Rasa version; on any other version, or when the
+attribute it replaces is gone or has changed kind, the server stops at start with a message
+saying what to check, instead of running with a patch that no longer does what it says (or that
+raises on a visitor's message).
 """
 
 from __future__ import annotations
