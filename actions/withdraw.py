@@ -22,9 +22,8 @@ from bot.core import texts
 from bot.requests import validators, verification
 
 
-def _found(tracker: Tracker) -> withdrawal.Found | None:
-    reference = tracker.get_slot("withdraw_reference")
-    email = tracker.get_slot("withdraw_email")
+def found(reference: str | None, email: str | None) -> withdrawal.Found | None:
+    """The request only when reference and address both match, like the status lookup."""
     answer = get_store().status_for(reference, email) if reference and email else None
     if answer is None:
         return None
@@ -56,14 +55,12 @@ class ValidateWithdrawForm(FormValidationAction):
             email = validators.email(str(value or ""), language)
         except validators.Invalid as problem:
             return self._unusable("withdraw_email", str(problem), dispatcher, tracker)
-        reference = tracker.get_slot("withdraw_reference")
-        answer = get_store().status_for(reference, email) if reference else None
-        if answer is None:
+        request = found(tracker.get_slot("withdraw_reference"), email)
+        if request is None:
             dispatcher.utter_message(text=texts.text("flow.status.not_found", language))
             return {"withdraw_email": email, "request_abandoned": True}
-        found = withdrawal.Found(answer.reference, answer.kind, answer.status, answer.due_at)
-        if not found.is_open:
-            dispatcher.utter_message(text=withdrawal.closed_reply(found, language))
+        if not request.is_open:
+            dispatcher.utter_message(text=withdrawal.closed_reply(request, language))
             return {"withdraw_email": email, "request_abandoned": True}
         return {"withdraw_email": email}
 
@@ -147,12 +144,12 @@ class AskWithdrawConfirm(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: DomainDict) -> List[Dict[str, Any]]:
-        found = _found(tracker)
+        request = found(tracker.get_slot("withdraw_reference"), tracker.get_slot("withdraw_email"))
         language = language_of(tracker)
-        if found is None:  # gone since the address was checked
+        if request is None:  # gone since the address was checked
             dispatcher.utter_message(text=texts.text("flow.status.not_found", language))
             return [SlotSet("request_abandoned", True)]
-        dispatcher.utter_message(text=withdrawal.confirm_prompt(found, language),
+        dispatcher.utter_message(text=withdrawal.confirm_prompt(request, language),
                                  buttons=withdrawal.confirm_buttons(language))
         return []
 
