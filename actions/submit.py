@@ -50,6 +50,14 @@ def _activation_index(tracker: Tracker, form: str) -> Optional[int]:
     return None
 
 
+def latest_form(tracker: Tracker) -> Optional[str]:
+    """The form that ran last (the one a "stop" just ended)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name"):
+            return str(event["name"])
+    return None
+
+
 def form_activation(tracker: Tracker, form: str) -> Optional[Dict[str, Any]]:
     """The event that started the latest run of `form`."""
     index = _activation_index(tracker, form)
@@ -186,7 +194,9 @@ class ActionCancelRequest(Action):
         if tracker.get_slot(faults.PENDING_SLOT):
             dispatcher.utter_message(text=faults.dropped(language))
         elif tracker.latest_action_name == "action_deactivate_loop":
-            dispatcher.utter_message(text=texts.text("flow.cancelled", language))
+            stopped = latest_form(tracker) == withdrawal.FORM  # nothing was to be stored there
+            dispatcher.utter_message(text=texts.text(
+                "flow.withdraw.stopped" if stopped else "flow.cancelled", language))
         else:  # nothing going on
             dispatcher.utter_message(response="utter_anything_else")
         return reset(FLOW_SLOTS + STATUS_SLOTS + list(withdrawal.SLOTS))

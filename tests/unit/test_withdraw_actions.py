@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 import actions.forms as forms_module
 import actions.submit as submit_module
 import actions.withdraw as withdraw_module
-from actions.submit import ActionCheckStatus
+from actions.submit import ActionCancelRequest, ActionCheckStatus
 from actions.withdraw import (
     ActionWithdrawRequest,
     AskWithdrawCode,
@@ -198,3 +198,14 @@ async def test_no_way_to_receive_the_code_ends_without_withdrawing(store):
     assert values["request_abandoned"] is True
     assert said == [texts.text("flow.withdraw.cannot_receive")]
     assert finish({**slots, **values})[0] == [] and status_of(store, reference) == "received"
+
+
+def test_stop_while_withdrawing_says_the_request_is_unchanged(store):
+    started = [{"event": "active_loop", "name": FORM}, {"event": "active_loop", "name": None}]
+    dispatcher = CollectingDispatcher()
+    events = ActionCancelRequest().run(dispatcher, tracker(
+        None, {"withdraw_reference": "DEL-7K3M9Q"}, text="stop", intent="stop", events=started,
+        latest_action="action_deactivate_loop"), DOMAIN)
+    assert [m["text"] for m in dispatcher.messages] == [texts.text("flow.withdraw.stopped")]
+    assert {"event": "slot", "name": "withdraw_reference", "value": None, "timestamp": None} in [
+        {**e, "timestamp": None} for e in events]
