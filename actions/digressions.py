@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Any, Dict, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -53,3 +53,16 @@ def answer_digression(dispatcher: CollectingDispatcher, tracker: Tracker) -> Non
         send(dispatcher, handoff.during_request(language))
     else:
         dispatcher.utter_message(response="utter_help")
+
+
+def unusable(slot: str, problem: str, back: str, dispatcher: CollectingDispatcher,
+             tracker: Tracker) -> Dict[str, Any]:
+    """Not an answer to the form's question: a question in passing is answered and `back` (the
+    text that leads back to the form) said; anything else gets `problem`. The slot stays empty,
+    so the form asks again."""
+    if is_digression(tracker):
+        answer_digression(dispatcher, tracker)
+        dispatcher.utter_message(text=back)
+    else:
+        dispatcher.utter_message(text=problem)
+    return {slot: None}

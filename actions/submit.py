@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.digressions import answer_digression, is_digression
+from actions.digressions import unusable
 from actions.forms import class_name
 from actions.replies import language_of
 from actions.store_access import get_casework, get_store
@@ -238,14 +238,8 @@ class ValidateStatusForm(FormValidationAction):
     @staticmethod
     def _unusable(slot: str, problem: str, dispatcher: CollectingDispatcher,
                   tracker: Tracker) -> Dict[str, Any]:
-        """Not a reference or an address: a question in passing is answered, else explained."""
-        language = language_of(tracker)
-        if is_digression(tracker):
-            answer_digression(dispatcher, tracker)
-            dispatcher.utter_message(text=texts.text("flow.back_to_status", language))
-        else:
-            dispatcher.utter_message(text=problem)
-        return {slot: None}
+        back = texts.text("flow.back_to_status", language_of(tracker))
+        return unusable(slot, problem, back, dispatcher, tracker)
 
 
 class ActionCheckStatus(Action):

@@ -12,7 +12,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.digressions import answer_digression, is_digression
+from actions.digressions import unusable
 from actions.forms import ask_for_code, send_code
 from actions.replies import language_of, latest_intent
 from actions.store_access import get_casework, get_store
@@ -104,14 +104,8 @@ class ValidateWithdrawForm(FormValidationAction):
     @staticmethod
     def _unusable(slot: str, problem: str, dispatcher: CollectingDispatcher,
                   tracker: Tracker) -> Dict[str, Any]:
-        """A question in passing is answered and the form goes on; anything else is explained."""
-        language = language_of(tracker)
-        if is_digression(tracker):
-            answer_digression(dispatcher, tracker)
-            dispatcher.utter_message(text=texts.text("flow.withdraw.back", language))
-        else:
-            dispatcher.utter_message(text=problem)
-        return {slot: None}
+        back = texts.text("flow.withdraw.back", language_of(tracker))
+        return unusable(slot, problem, back, dispatcher, tracker)
 
 
 class AskWithdrawReference(Action):

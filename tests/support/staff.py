@@ -9,8 +9,9 @@ database, so the codes are counted per app (one app per test), from the first.
 from __future__ import annotations
 
 import os
+import re
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from bot.staff import totp
 from bot.staff.accounts import StaffDirectory
@@ -68,3 +69,36 @@ def add_members(directory: StaffDirectory, accounts: Any, password: str, secret:
         else:
             os.environ["APP_SECRET"] = previous
         load_settings.cache_clear()
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of a staff page's form."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def client(app: Any) -> Any:
+    from starlette.testclient import TestClient
+
+    return TestClient(app, follow_redirects=False)
+
+
+def log_in(app: Any, username: str, password: str, factors: SecondFactors,
+           code: Optional[str] = None) -> Tuple[Any, Any]:
+    """A fresh client signing in through the login form (with the account's next recovery code
+    where it has two-factor sign-in, unless `code` is given): the client and the response."""
+    c = client(app)
+    data = {"username": username, "password": password, "next": "/staff/",
+            "csrf_token": csrf_of(c.get("/staff/login").text)}
+    code = code or factors.next_code(app, username)
+    if code:
+        data["code"] = code
+    return c, c.post("/staff/login", data=data)
+
+
+def logged_in(app: Any, username: str, password: str, factors: SecondFactors) -> Any:
+    """A client signed in (the login must succeed)."""
+    c, response = log_in(app, username, password, factors)
+    assert response.status_code == 303, response.text
+    return c

@@ -13,7 +13,6 @@ from datetime import timedelta
 import pytest
 from markupsafe import escape
 from sqlalchemy import select
-from starlette.testclient import TestClient
 
 from bot.core.settings import load_settings
 from bot.core.texts import text
@@ -25,7 +24,8 @@ from bot.storage.models import OutboxMessage
 from bot.web.app import create_app
 from bot.web.staff import StaffServices
 from tests.support.databases import copy_sqlite
-from tests.support.staff import SecondFactors, add_members
+from tests.support.staff import SecondFactors, add_members, client, csrf_of, log_in
+from tests.support.staff import logged_in as staff_logged_in
 
 PASSWORD = "a long enough password"
 SECRET = "desk-case-test-secret"
@@ -84,28 +84,12 @@ def shown(key, language="en", **values):
     return str(escape(text(key, language, **values)))
 
 
-def client(app):
-    return TestClient(app, follow_redirects=False)
-
-
-def csrf_of(html):
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
 def login(app, username, code=None, password=PASSWORD):
-    c = client(app)
-    data = {"username": username, "password": password, "next": "/staff/",
-            "csrf_token": csrf_of(c.get("/staff/login").text)}
-    code = code or SECOND_FACTORS.next_code(app, username)
-    if code:
-        data["code"] = code
-    return c, c.post("/staff/login", data=data)
+    return log_in(app, username, password, SECOND_FACTORS, code)
 
 
 def logged_in(app, username):
-    c, response = login(app, username)
-    assert response.status_code == 303, response.text
-    return c
+    return staff_logged_in(app, username, PASSWORD, SECOND_FACTORS)
 
 
 def submit(services, kind="deletion", **extra):

@@ -10,7 +10,6 @@ from dataclasses import replace
 import httpx
 import pytest
 from sqlalchemy import select
-from starlette.testclient import TestClient
 
 from bot.core.settings import load_settings
 from bot.core.texts import text
@@ -22,7 +21,8 @@ from bot.web.app import create_app, normalise_rasa_messages
 from bot.web.staff import StaffServices
 from tests.support import Clock
 from tests.support.databases import copy_sqlite
-from tests.support.staff import SecondFactors, add_members
+from tests.support.staff import SecondFactors, add_members, client
+from tests.support.staff import logged_in as staff_logged_in
 
 SECRET = "web-test-secret"
 SENDER = "b" * 32
@@ -52,6 +52,10 @@ def rasa_stub():
         sender = json.loads(request.content)["sender"]
         return httpx.Response(200, json=rasa_reply(sender))
     return httpx.MockTransport(handler)
+
+
+def logged_in(app, username):
+    return staff_logged_in(app, username, PASSWORD, SECOND_FACTORS)
 
 
 @pytest.fixture(autouse=True)
@@ -96,28 +100,13 @@ def app(services):
     return app_for(services)
 
 
-def client(app):
-    return TestClient(app, follow_redirects=False)
-
-
-def logged_in(app, username):
-    c = client(app)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/staff/login").text).group(1)
-    data = {"username": username, "password": PASSWORD, "csrf_token": token, "next": "/staff/"}
-    code = SECOND_FACTORS.next_code(app, username)
-    if code:
-        data["code"] = code
-    response = c.post("/staff/login", data=data)
-    assert response.status_code == 303, response.text
-    return c
-
-
 def all_rows(services, model):
     with transaction(services.store.sessions) as session:
         return list(session.execute(select(model).order_by(model.id)).scalars())
 
 
 # -- the answer reference, relayed to the page ---------------------------------------------
+
 
 def test_an_answer_is_attached_to_the_text_before_it():
     messages = normalise_rasa_messages(rasa_reply(SENDER))
@@ -166,6 +155,7 @@ def test_the_chat_relays_the_answer_to_the_page(app):
 
 
 # -- POST /api/feedback ---------------------------------------------------------------------
+
 
 def rate(app, helpful, sender=SENDER, answer=None):
     answer = answer if answer is not None else answer_ref().payload(SECRET, sender)
@@ -272,6 +262,7 @@ def test_the_rating_log_line_names_no_address(app, caplog, migrated_sqlite):
 
 
 # -- /staff/gaps ------------------------------------------------------------------------------
+
 
 def test_only_legal_and_admin_see_the_gaps(app):
     anonymous = client(app)

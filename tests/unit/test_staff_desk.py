@@ -11,7 +11,6 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select, update
-from starlette.testclient import TestClient
 
 from bot.core.settings import load_settings
 from bot.core.texts import text
@@ -24,12 +23,17 @@ from bot.web.charts import Bar, horizontal_bars, weekly_bars
 from bot.web.staff import StaffServices
 from tests.support import Clock
 from tests.support.databases import copy_sqlite
-from tests.support.staff import SecondFactors, add_members
+from tests.support.staff import SecondFactors, add_members, csrf_of
+from tests.support.staff import logged_in as staff_logged_in
 
 PASSWORD = "a long enough password"
 MONDAY = datetime(2026, 11, 30, 1, 0, tzinfo=timezone.utc)  # 09:00 in Beijing
 SECRET = "desk-test-app-secret"
 SECOND_FACTORS = SecondFactors()
+
+
+def logged_in(app, username):
+    return staff_logged_in(app, username, PASSWORD, SECOND_FACTORS)
 
 
 @pytest.fixture(autouse=True)
@@ -83,22 +87,6 @@ def app(services):
     return create_app(settings, services=services, session_secret="test-secret")
 
 
-def csrf_of(html):
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def logged_in(app, username):
-    c = TestClient(app, follow_redirects=False)
-    token = csrf_of(c.get("/staff/login").text)
-    data = {"username": username, "password": PASSWORD, "csrf_token": token, "next": "/staff/"}
-    code = SECOND_FACTORS.next_code(app, username)
-    if code:
-        data["code"] = code
-    response = c.post("/staff/login", data=data)
-    assert response.status_code == 303, response.text
-    return c
-
-
 def submit(services, clock, when, kind="deletion", email="v@example.com", verified=True):
     clock.now = when
     return services.store.submit(kind, email, verified=verified).reference
@@ -122,6 +110,7 @@ def rows_of(html):
 
 
 # -- the dashboard ----------------------------------------------------------------------------
+
 
 def test_legal_and_admin_land_on_the_dashboard_support_on_the_handoffs(app):
     for name in ("lena", "ada"):
@@ -210,6 +199,7 @@ def test_the_charts_write_every_value_and_draw_no_bar_for_missing_ones():
 
 # -- the queue --------------------------------------------------------------------------------
 
+
 def test_days_left_are_working_days_red_when_overdue_amber_within_three(app, services, clock):
     late = submit(services, clock, MONDAY - timedelta(days=60), email="late@example.com")
     soon = submit(services, clock, MONDAY - timedelta(days=17), kind="access",
@@ -269,6 +259,7 @@ def test_the_assignee_column_the_mine_filter_and_the_assignee_filter(app, servic
 
 
 # -- bulk actions -----------------------------------------------------------------------------
+
 
 def three(services, clock):
     return [submit(services, clock, MONDAY, kind=kind, email=f"{kind}@example.com")

@@ -11,7 +11,6 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 from starlette.routing import Route
-from starlette.testclient import TestClient
 
 import bot.web.staff.auth as staff_auth
 from bot.core.settings import load_settings
@@ -26,13 +25,22 @@ from bot.web import i18n
 from bot.web.app import create_app
 from bot.web.staff import PUBLIC_STAFF_PATHS, StaffServices
 from tests.support.databases import copy_sqlite
-from tests.support.staff import SecondFactors, add_members
+from tests.support.staff import SecondFactors, add_members, client, csrf_of, log_in
+from tests.support.staff import logged_in as staff_logged_in
 
 PASSWORD = "a long enough password"
 XSS = "<script>alert(1)</script>"
 SECRET = "staff-web-test-secret"
 # The admin has two-factor sign-in, as admins must; `login` gives one of its codes.
 SECOND_FACTORS = SecondFactors()
+
+
+def login(app, username, password=PASSWORD):
+    return log_in(app, username, password, SECOND_FACTORS)
+
+
+def logged_in(app, username):
+    return staff_logged_in(app, username, PASSWORD, SECOND_FACTORS)
 
 
 @pytest.fixture(autouse=True)
@@ -78,31 +86,6 @@ def services(staff_database, tmp_path):
 def app(services):
     settings = replace(load_settings(), rasa_url="http://rasa.invalid")
     return create_app(settings, services=services, session_secret="test-secret")
-
-
-def client(app):
-    return TestClient(app, follow_redirects=False)
-
-
-def csrf_of(html):
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def login(app, username, password=PASSWORD):
-    c = client(app)
-    token = csrf_of(c.get("/staff/login").text)
-    data = {"username": username, "password": password, "csrf_token": token, "next": "/staff/"}
-    code = SECOND_FACTORS.next_code(app, username)
-    if code:
-        data["code"] = code
-    response = c.post("/staff/login", data=data)
-    return c, response
-
-
-def logged_in(app, username):
-    c, response = login(app, username)
-    assert response.status_code == 303, response.text
-    return c
 
 
 def page_csrf(c, path):

@@ -209,3 +209,12 @@ def test_stop_while_withdrawing_says_the_request_is_unchanged(store):
     assert [m["text"] for m in dispatcher.messages] == [texts.text("flow.withdraw.stopped")]
     assert {"event": "slot", "name": "withdraw_reference", "value": None, "timestamp": None} in [
         {**e, "timestamp": None} for e in events]
+
+
+async def test_a_policy_question_while_withdrawing_is_answered_and_the_form_goes_on(store):
+    values, said, _ = await validate(ValidateWithdrawForm(), FORM, "withdraw_email",
+                                     "do you sell my data?", intent="ask_sharing",
+                                     slots={"withdraw_reference": "DEL-7K3M9Q"})
+    assert values["withdraw_email"] is None and "request_abandoned" not in values
+    assert "Share your personal information" in said[0]
+    assert said[-1] == texts.text("flow.withdraw.back")
