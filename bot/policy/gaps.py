@@ -220,6 +220,24 @@ def _iso_week(monday: date) -> str:
     return f"{year}-W{week:02d}"
 
 
+def weekly_counts(session: Session, created_at: Any, now: datetime,
+                  weeks: int) -> Tuple[WeekCount, ...]:
+    """How many rows have `created_at` (a timestamp column) in each of the last `weeks` ISO
+    weeks, oldest first, the current week last. Bucketed here rather than in SQL: a week of a
+    timestamp is said differently by each database, and a week's rows are few."""
+    current = week_start(now)
+    first = current - timedelta(weeks=weeks - 1)
+    start = datetime.combine(first, time(0), tzinfo=timezone.utc)
+    end = datetime.combine(current + timedelta(weeks=1), time(0), tzinfo=timezone.utc)
+    counts = [0] * weeks
+    for moment in session.execute(select(created_at).where(created_at >= start,
+                                                           created_at < end)).scalars():
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        counts[(week_start(aware) - first).days // 7] += 1
+    return tuple(WeekCount(first + timedelta(weeks=i), _iso_week(first + timedelta(weeks=i)),
+                           counts[i]) for i in range(weeks))
+
+
 def _topic_label(topic: Optional[str]) -> str:
     return topic if topic is not None else NO_TOPIC_LABEL
 
@@ -277,7 +295,7 @@ class GapLog:
         now = now or self.clock()
         with transaction(self.sessions) as session:
             topics = self._topics(session, examples)
-            week_counts = self._weeks(session, max(1, weeks), now)
+            week_counts = weekly_counts(session, PolicyGap.created_at, now, max(1, weeks))
             sections = self._sections(session)
         total = sum(t.count for t in topics)
         return GapReport(topics, week_counts, sections, total, now)
@@ -309,21 +327,6 @@ class GapLog:
             if len(seen) == limit:
                 break
         return tuple(seen)
-
-    @staticmethod
-    def _weeks(session: Session, weeks: int, now: datetime) -> Tuple[WeekCount, ...]:
-        current = week_start(now)
-        first = current - timedelta(weeks=weeks - 1)
-        start = datetime.combine(first, time(0), tzinfo=timezone.utc)
-        end = datetime.combine(current + timedelta(weeks=1), time(0), tzinfo=timezone.utc)
-        counts = [0] * weeks
-        # Bucketed here rather than in SQL: a week of a timestamp is said differently by each
-        # database, and a week's rows are few.
-        for moment in session.execute(select(PolicyGap.created_at).where(
-                PolicyGap.created_at >= start, PolicyGap.created_at < end)).scalars():
-            counts[(week_start(moment) - first).days // 7] += 1
-        return tuple(WeekCount(first + timedelta(weeks=i), _iso_week(first + timedelta(weeks=i)),
-                               counts[i]) for i in range(weeks))
 
     @staticmethod
     def _sections(session: Session) -> Tuple[SectionRating, ...]:

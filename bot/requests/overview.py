@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.mail.outbox import utcnow
-from bot.policy.gaps import WeekCount, week_start
+from bot.policy.gaps import WeekCount, week_start, weekly_counts
 from bot.requests import deadlines, lifecycle
 from bot.requests.registry import NAMES as KINDS
 from bot.storage.db import transaction
@@ -104,25 +104,6 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _iso_week(monday: date) -> str:
-    year, week, _ = monday.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def _weeks(session: Session, now: datetime, weeks: int) -> Tuple[WeekCount, ...]:
-    current = week_start(now)
-    first = current - timedelta(weeks=weeks - 1)
-    start = datetime.combine(first, time(0), tzinfo=timezone.utc)
-    end = datetime.combine(current + timedelta(weeks=1), time(0), tzinfo=timezone.utc)
-    counts = [0] * weeks
-    # Bucketed here, not in SQL: each database says "the week of a timestamp" differently.
-    for moment in session.execute(select(PrivacyRequest.created_at).where(
-            PrivacyRequest.created_at >= start, PrivacyRequest.created_at < end)).scalars():
-        counts[(week_start(_aware(moment)) - first).days // 7] += 1
-    return tuple(WeekCount(first + timedelta(weeks=i), _iso_week(first + timedelta(weeks=i)),
-                           counts[i]) for i in range(weeks))
-
-
 def _completion(session: Session, since: datetime,
                 where: deadlines.Jurisdiction) -> Tuple[KindTime, ...]:
     completed_at = func.max(RequestEvent.created_at)
@@ -170,7 +151,7 @@ def overview(sessions: sessionmaker, now: Optional[datetime] = None, weeks: int 
             elif due <= end_of_week:
                 due_this_week += 1
         completion = _completion(session, since, where)
-        counted = _weeks(session, now, weeks)
+        counted = weekly_counts(session, PrivacyRequest.created_at, now, weeks)
     return Overview(by_status, by_kind, on_hold, overdue, due_this_week, week_ends, completion,
                     counted, since, generated_at=now)
 
