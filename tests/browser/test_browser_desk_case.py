@@ -24,7 +24,7 @@ from bot.storage.db import make_engine, transaction
 from bot.storage.models import OutboxMessage
 from bot.web.app import create_app
 from bot.web.staff import StaffServices
-from tests.support.web_server import serving
+from tests.support.web_server import serving, sign_in
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
@@ -52,13 +52,7 @@ def site(database_url, set_env, no_env_file) -> Iterator[dict]:
 
 def log_in(browser, base):
     context = browser.new_context()
-    page = context.new_page()
-    page.goto(f"{base}/staff/login")
-    page.fill("#username", "legal-desk")
-    page.fill("#password", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(lambda url: "/staff/login" not in url)
-    return context, page
+    return context, sign_in(context, base, "legal-desk", PASSWORD)
 
 
 def last_mail(services, to=EMAIL):

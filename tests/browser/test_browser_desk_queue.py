@@ -14,7 +14,7 @@ from bot.requests.store import RequestStore
 from bot.storage.db import make_engine
 from bot.web.app import create_app
 from bot.web.staff import StaffServices
-from tests.support.web_server import serving
+from tests.support.web_server import serving, sign_in
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
@@ -43,13 +43,7 @@ def site(database_url, set_env) -> Iterator[dict]:
 
 
 def log_in(browser, base: str, username: str):
-    page = browser.new_page()
-    page.goto(f"{base}/staff/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(lambda url: "/staff/login" not in url)
-    return page
+    return sign_in(browser, base, username, PASSWORD)
 
 
 def test_the_dashboard_draws_its_charts_and_the_audit_verdict(site, browser):

@@ -9,6 +9,7 @@ import pytest
 from bot.requests.store import RequestStore
 from bot.staff.accounts import StaffDirectory
 from bot.support.tickets import Handoffs
+from tests.support.web_server import sign_in
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
@@ -22,13 +23,7 @@ def staff_member(role: str) -> str:
 
 
 def log_in(context, base: str, username: str):
-    page = context.new_page()
-    page.goto(f"{base}/staff/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(lambda url: "/staff/login" not in url)
-    return page
+    return sign_in(context, base, username, PASSWORD)
 
 
 def test_support_takes_over_a_conversation_and_hands_it_back(live_stack, browser):

@@ -37,3 +37,15 @@ def serving(app: Any, start_timeout: float = 15) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def sign_in(opener: Any, base: str, username: str, password: str) -> Any:
+    """A new page (of a Playwright browser or context: anything with `new_page`) signed in to
+    the staff pages through the login form, on the page staff land on."""
+    page = opener.new_page()
+    page.goto(f"{base}/staff/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(lambda url: "/staff/login" not in url)
+    return page
