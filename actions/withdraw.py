@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.digressions import unusable
-from actions.forms import ask_for_code, send_code
+from actions.forms import AskQuestion, ask_for_code, send_code
 from actions.replies import language_of, latest_intent
 from actions.store_access import get_casework, get_store
 from actions.submit import reference_in, reset
@@ -108,26 +108,12 @@ class ValidateWithdrawForm(FormValidationAction):
         return unusable(slot, problem, back, dispatcher, tracker)
 
 
-class AskWithdrawReference(Action):
-    def name(self) -> str:
-        return "action_ask_withdraw_reference"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[str, Any]]:
-        text, _ = flows.question("withdraw_reference", None, language_of(tracker))
-        dispatcher.utter_message(text=text)
-        return []
+class AskWithdrawReference(AskQuestion):
+    slot = "withdraw_reference"
 
 
-class AskWithdrawEmail(Action):
-    def name(self) -> str:
-        return "action_ask_withdraw_email"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[str, Any]]:
-        text, _ = flows.question("withdraw_email", None, language_of(tracker))
-        dispatcher.utter_message(text=text)
-        return []
+class AskWithdrawEmail(AskQuestion):
+    slot = "withdraw_email"
 
 
 class AskWithdrawConfirm(Action):
