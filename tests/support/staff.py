@@ -102,3 +102,14 @@ def logged_in(app: Any, username: str, password: str, factors: SecondFactors) ->
     c, response = log_in(app, username, password, factors)
     assert response.status_code == 303, response.text
     return c
+
+
+def staff_app(services: Any) -> Any:
+    """The web app over `services`, with no Rasa behind it (the staff pages need none)."""
+    from dataclasses import replace
+
+    from bot.core.settings import load_settings
+    from bot.web.app import create_app
+
+    settings = replace(load_settings(), rasa_url="http://rasa.invalid")
+    return create_app(settings, services=services, session_secret="test-secret")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -21,10 +20,9 @@ from bot.requests.store import RequestStore
 from bot.staff import totp
 from bot.storage.db import make_engine, transaction
 from bot.storage.models import OutboxMessage
-from bot.web.app import create_app
 from bot.web.staff import StaffServices
 from tests.support.databases import copy_sqlite
-from tests.support.staff import SecondFactors, add_members, client, csrf_of, log_in
+from tests.support.staff import SecondFactors, add_members, client, csrf_of, log_in, staff_app
 from tests.support.staff import logged_in as staff_logged_in
 
 PASSWORD = "a long enough password"
@@ -63,11 +61,10 @@ def staff_database(sqlite_template, tmp_path_factory):
 def services(database_url, staff_database, tmp_path):
     """On SQLite a copy of the module's database; on PostgreSQL (where it answers) the empty
     database of `database_url` with the accounts added."""
-    if database_url.startswith("sqlite"):
-        services = StaffServices(RequestStore(
-            make_engine(copy_sqlite(staff_database, tmp_path / "desk.db")), secret=SECRET))
-    else:
-        services = StaffServices(RequestStore(make_engine(database_url), secret=SECRET))
+    fresh = not database_url.startswith("sqlite")
+    url = database_url if fresh else copy_sqlite(staff_database, tmp_path / "desk.db")
+    services = StaffServices(RequestStore(make_engine(url), secret=SECRET))
+    if fresh:
         add_accounts(services)
     yield services
     services.store.engine.dispose()
@@ -75,8 +72,7 @@ def services(database_url, staff_database, tmp_path):
 
 @pytest.fixture
 def app(services):
-    settings = replace(load_settings(), rasa_url="http://rasa.invalid")
-    return create_app(settings, services=services, session_secret="test-secret")
+    return staff_app(services)
 
 
 def shown(key, language="en", **values):

@@ -6,24 +6,21 @@ the permission, a selection or a reason, with nothing lost."""
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select, update
 
-from bot.core.settings import load_settings
 from bot.core.texts import text
 from bot.policy.gaps import WeekCount
 from bot.requests.store import RequestStore
 from bot.storage.db import make_engine, transaction
 from bot.storage.models import AuditEntry, OutboxMessage
-from bot.web.app import create_app
 from bot.web.charts import Bar, horizontal_bars, weekly_bars
 from bot.web.staff import StaffServices
 from tests.support import Clock
 from tests.support.databases import copy_sqlite
-from tests.support.staff import SecondFactors, add_members, csrf_of
+from tests.support.staff import SecondFactors, add_members, csrf_of, staff_app
 from tests.support.staff import logged_in as staff_logged_in
 
 PASSWORD = "a long enough password"
@@ -83,8 +80,7 @@ def services(database_url, desk_database, tmp_path, clock, set_env):
 
 @pytest.fixture
 def app(services):
-    settings = replace(load_settings(), rasa_url="http://rasa.invalid")
-    return create_app(settings, services=services, session_secret="test-secret")
+    return staff_app(services)
 
 
 def submit(services, clock, when, kind="deletion", email="v@example.com", verified=True):

@@ -5,7 +5,6 @@ import csv
 import io
 import json
 import re
-from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -13,7 +12,6 @@ from sqlalchemy import select
 from starlette.routing import Route
 
 import bot.web.staff.auth as staff_auth
-from bot.core.settings import load_settings
 from bot.core.texts import text
 from bot.requests import lifecycle
 from bot.requests.store import KINDS, RequestStore
@@ -22,10 +20,9 @@ from bot.storage.db import make_engine, transaction
 from bot.storage.models import AuditEntry, OutboxMessage
 from bot.support.tickets import REASONS
 from bot.web import i18n
-from bot.web.app import create_app
 from bot.web.staff import PUBLIC_STAFF_PATHS, StaffServices
 from tests.support.databases import copy_sqlite
-from tests.support.staff import SecondFactors, add_members, client, csrf_of, log_in
+from tests.support.staff import SecondFactors, add_members, client, csrf_of, log_in, staff_app
 from tests.support.staff import logged_in as staff_logged_in
 
 PASSWORD = "a long enough password"
@@ -84,8 +81,7 @@ def services(staff_database, tmp_path):
 
 @pytest.fixture
 def app(services):
-    settings = replace(load_settings(), rasa_url="http://rasa.invalid")
-    return create_app(settings, services=services, session_secret="test-secret")
+    return staff_app(services)
 
 
 def page_csrf(c, path):
