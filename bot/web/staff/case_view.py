@@ -15,21 +15,19 @@ from zoneinfo import ZoneInfo
 
 from bot.core.masking import mask_email, mask_pii
 from bot.core.settings import load_settings
-from bot.requests import deadlines, lifecycle, refusals
+from bot.requests import deadlines, lifecycle, overview, refusals
 from bot.requests.casework import HOLD_REASONS, MESSAGE, NOTE, Casework
 from bot.requests.delivery import Deliveries
 from bot.staff.accounts import StaffMember
 from bot.storage.models import PrivacyRequest
 from bot.web.staff.common import StaffServices
 
-# Within this many working days of its due date an open request is "due soon" (amber).
-DUE_SOON_WORKING_DAYS = 3
-
 
 @dataclass(frozen=True)
 class DaysLeft:
     """The working days to a request's due date, and how urgent that is: "overdue" (red),
-    "soon" (amber, within DUE_SOON_WORKING_DAYS), "ok", or "closed" (no longer counted)."""
+    "soon" (amber, within `overview.DUE_SOON_WORKING_DAYS`), "ok", or "closed" (no longer
+    counted)."""
 
     days: int
     state: str
@@ -37,13 +35,15 @@ class DaysLeft:
 
 
 def days_left(row: PrivacyRequest, now: datetime) -> DaysLeft:
+    """The queue's reckoning (`overview.days_left`), as the request page says it: an overdue
+    request is at least one day late."""
     held = row.held_at is not None
-    if row.status not in lifecycle.OPEN_STATUSES:
+    left = overview.days_left(row.status, row.due_at, now)
+    if left is None:
         return DaysLeft(0, "closed", held)
-    days = deadlines.working_days_left(row.due_at, now)
-    if row.due_at < now:
-        return DaysLeft(min(days, -1) if days >= 0 else days, "overdue", held)
-    return DaysLeft(days, "soon" if days <= DUE_SOON_WORKING_DAYS else "ok", held)
+    if left.overdue:
+        return DaysLeft(min(left.days, -1), "overdue", held)
+    return DaysLeft(left.days, "soon" if left.due_soon else "ok", held)
 
 
 def local_date(moment: datetime) -> date:

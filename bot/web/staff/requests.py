@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Dict, List, Mapping, Optional
 from urllib.parse import urlencode
 
@@ -19,7 +19,6 @@ from starlette.routing import Route
 
 from bot.core.language import LANGUAGES, or_default
 from bot.core.masking import mask_email
-from bot.mail.outbox import utcnow
 from bot.requests import lifecycle
 from bot.requests.casework import Casework, CaseworkError
 from bot.requests.overview import days_left
@@ -37,7 +36,6 @@ from bot.web.staff.common import (
     staff_text,
 )
 
-DUE_SOON = timedelta(days=3)
 NOBODY = "-"  # the assignee filter's and the bulk form's "assigned to nobody"
 BULK_ACTIONS = ("assign", "assign_me", "duplicate", "spam", "reject")
 MAX_BULK = 500  # requests one bulk action may name
@@ -108,13 +106,9 @@ def filtered(services: StaffServices, filters: Dict[str, str],
 
 
 def row_view(r: PrivacyRequest) -> Row:
-    """A request as the templates read it, with whether it is overdue or due soon."""
-    due = r.due_at
-    now = utcnow()
-    is_open = r.status in lifecycle.OPEN_STATUSES
+    """A request as the templates read it (how urgent it is: `queue_row`, `case_view`)."""
     return Row({**{c: getattr(r, c) for c in VIEW_FIELDS},
-                "language": language_of(r), "due_at": due, "overdue": is_open and due < now,
-                "due_soon": is_open and now <= due < now + DUE_SOON})
+                "language": language_of(r), "due_at": r.due_at})
 
 
 def queue_row(r: PrivacyRequest, now: datetime) -> Row:
@@ -123,12 +117,6 @@ def queue_row(r: PrivacyRequest, now: datetime) -> Row:
     return Row({**row_view(r), "assignee": r.assignee, "masked_email": mask_email(r.email),
                 "left": days_left(r.status, r.due_at, now),
                 "held": r.held_at is not None and r.status in lifecycle.OPEN_STATUSES})
-
-
-def assignable(services: StaffServices) -> List[str]:
-    """Who requests can be given to: the active members who work them."""
-    return [m.username for m in services.directory.list()
-            if not m.disabled and m.can("change_requests")]
 
 
 async def queue(services: StaffServices, request: Request, me: StaffMember) -> Response:
@@ -148,7 +136,7 @@ async def show_queue(services: StaffServices, request: Request, me: StaffMember,
     response = page(request, "staff/requests.html", me, requests=rows,
                     counts=services.store.counts(), filters=filters, kinds=list(KINDS),
                     statuses=list(lifecycle.STATUSES), export_url=export,
-                    request_languages=list(LANGUAGES), assignees=assignable(services),
+                    request_languages=list(LANGUAGES), assignees=case_view.assignable(services),
                     nobody=NOBODY, can_change=me.can("change_requests"), message=message,
                     error=error, bulk=bulk or {"selected": set(), "reason": "",
                                                "assignee": "", "action": ""})
@@ -183,7 +171,7 @@ async def bulk_action(services: StaffServices, request: Request, me: StaffMember
             target: Optional[str] = me.username if action == "assign_me" else assignee
             if target == NOBODY:
                 target = None
-            elif target not in assignable(services):
+            elif target not in case_view.assignable(services):
                 return await refused("web.staff.desk.bulk.unknown_assignee")
             changed = await asyncio.to_thread(desk.assign, selected, target, me.username)
             message = staff_text(request, "web.staff.desk.bulk.assigned", count=changed,
