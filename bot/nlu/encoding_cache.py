@@ -16,13 +16,17 @@ import re
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, Generic, List, Optional, Sequence, TypeVar
+
+import numpy as np
 
 from bot.core.language import normalise
 from bot.core.reference_shape import CODE_LENGTH, PREFIX_LENGTH, REFERENCE_ALPHABET
 from bot.nlu.encoder import Encoded
 
 DEFAULT_SIZE = 2048
+# What a cache holds: the English encoder's `Encoded`, or the multilingual encoder's vector.
+T = TypeVar("T")
 
 # What an identifier tells a sentence encoder is its kind, not its value: every e-mail address,
 # request reference and run of four or more digits (a code, a phone number) is encoded as one
@@ -48,15 +52,15 @@ def encoder_text(text: str) -> str:
     return text
 
 
-class EncodingCache:
+class EncodingCache(Generic[T]):
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
         self.size = max(0, size)
-        self._items: OrderedDict[str, Encoded] = OrderedDict()
+        self._items: OrderedDict[str, T] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, text: str) -> Optional[Encoded]:
+    def get(self, text: str) -> Optional[T]:
         with self._lock:
             found = self._items.get(text)
             if found is None:
@@ -66,7 +70,7 @@ class EncodingCache:
             self.hits += 1
             return found
 
-    def put(self, text: str, encoded: Encoded) -> None:
+    def put(self, text: str, encoded: T) -> None:
         if not self.size:
             return
         with self._lock:
@@ -80,7 +84,7 @@ class EncodingCache:
             return text in self._items
 
     def encode(self, texts: Sequence[str],
-               encode: Callable[[Sequence[str]], List[Encoded]]) -> List[Encoded]:
+               encode: Callable[[Sequence[str]], List[T]]) -> List[T]:
         """Each text's encoding, computing (in one batch) only those not held already."""
         found = [self.get(t) for t in texts]
         missing = [t for t, e in zip(texts, found, strict=True) if e is None]
@@ -92,7 +96,7 @@ class EncodingCache:
         return [e for e in found if e is not None]
 
 
-class Prefetcher:
+class Prefetcher(Generic[T]):
     """Encodes texts in one worker thread, off the event loop, into the cache, in batches.
 
     For a short message the encoder's time goes into reading its weights (about 40 MB per pass),
@@ -100,10 +104,12 @@ class Prefetcher:
     that arrive while a pass runs wait for the next one, which takes them all: under load the
     batches grow by themselves, and a visitor alone waits for one pass as before."""
 
-    def __init__(self, cache: EncodingCache,
-                 encode: Callable[[Sequence[str]], List[Encoded]], max_batch: int = 32) -> None:
+    def __init__(self, cache: EncodingCache[T],
+                 encode: Callable[[Sequence[str]], List[T]], max_batch: int = 32,
+                 wants: Callable[[str], bool] = lambda text: True) -> None:
         self.cache = cache
         self.encode = encode
+        self.wants = wants  # which (normalised) texts this encoder is asked to encode at all
         self.max_batch = max(1, max_batch)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encoder")
         self._waiting: Dict[str, asyncio.Future] = {}
@@ -117,6 +123,8 @@ class Prefetcher:
         if not text or text.startswith("/") or not self.cache.size:
             return
         text = encoder_text(normalise(text))
+        if not self.wants(text):
+            return
         if text in self.cache:
             return
         future = self._waiting.get(text)
@@ -151,15 +159,28 @@ class Prefetcher:
             self._draining = False
 
 
-_CACHE: Optional[EncodingCache] = None
+_CACHE: Optional[EncodingCache[Encoded]] = None
+_MULTILINGUAL_CACHE: Optional[EncodingCache[np.ndarray]] = None
 
 
-def process_cache() -> EncodingCache:
-    """The one cache of this process (the channels fill it, the featurizer reads it);
-    `ENCODER_CACHE_SIZE` entries, 0 to switch it off (`make bench` measures both)."""
+def _size() -> int:
+    from bot.core.settings import load_settings
+
+    return load_settings().encoder_cache_size
+
+
+def process_cache() -> EncodingCache[Encoded]:
+    """The English encoder's cache in this process (the channels fill it, the featurizer reads
+    it); `ENCODER_CACHE_SIZE` entries, 0 to switch it off (`make bench` measures both)."""
     global _CACHE
     if _CACHE is None:
-        from bot.core.settings import load_settings
-
-        _CACHE = EncodingCache(load_settings().encoder_cache_size)
+        _CACHE = EncodingCache(_size())
     return _CACHE
+
+
+def multilingual_cache() -> EncodingCache[np.ndarray]:
+    """The multilingual encoder's cache (`bot.nlu.multilingual`), under the same keys and size."""
+    global _MULTILINGUAL_CACHE
+    if _MULTILINGUAL_CACHE is None:
+        _MULTILINGUAL_CACHE = EncodingCache(_size())
+    return _MULTILINGUAL_CACHE

@@ -8,8 +8,8 @@ Named in `credentials.yml` (Rasa's documented custom connectors). They behave as
   is not processed at all (nothing reaches the tracker). A typed `/command` stays one only when
   it is exactly one of our own intents, taken from the domain of the agent the server has
   loaded (`app.ctx.agent`, which a model reload replaces), worked out once per domain;
-- the message is then encoded in a worker thread (`bot.nlu.encoding_cache`), so the encoder's
-  20 ms run on the second core while Rasa's event loop serves other conversations;
+- the message is then encoded in worker threads (`bot.nlu.encoding_cache`), one per sentence
+  encoder, so the encoders run on both cores while Rasa's event loop serves other conversations;
 - REST: a body that is not what the channel expects gets a 400 with a sentence instead of a
   500, and the channel name recorded is always the channel's own, never the visitor's.
   Socketio: only the site's own pages (`SITE_ORIGIN`) may connect.
@@ -17,8 +17,9 @@ Named in `credentials.yml` (Rasa's documented custom connectors). They behave as
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Any, Awaitable, Callable, Collection, Dict, FrozenSet, Optional
+from typing import Any, Awaitable, Callable, Collection, Dict, FrozenSet, Optional, Tuple
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput as RasaRestInput
@@ -30,21 +31,33 @@ from sanic.request import Request
 
 from bot.conversation import input_guard
 from bot.conversation.input_guard import SENDER_MAX_CHARS
+from bot.core.language import has_han
 from bot.core.settings import load_settings
 from bot.nlu.encoder import load_encoder
-from bot.nlu.encoding_cache import Prefetcher, process_cache
+from bot.nlu.encoding_cache import Prefetcher, multilingual_cache, process_cache
+from bot.nlu.multilingual import load_multilingual
 
 log = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
-_PREFETCHER: Prefetcher | None = None
+_PREFETCHERS: Tuple[Prefetcher, ...] = ()
 
 
-def prefetcher() -> Prefetcher:
-    global _PREFETCHER
-    if _PREFETCHER is None:
-        _PREFETCHER = Prefetcher(process_cache(), load_encoder().encode_detailed)
-    return _PREFETCHER
+def prefetchers() -> Tuple[Prefetcher, ...]:
+    """One per sentence encoder, each with its own worker thread: the two encoders of a message
+    run side by side on the two cores while the event loop serves other visitors."""
+    global _PREFETCHERS
+    if not _PREFETCHERS:
+        # The English encoder is not asked for Chinese messages: config.yml gives them a zero
+        # vector from it (`han: zero`) and reads them with the multilingual encoder.
+        _PREFETCHERS = (Prefetcher(process_cache(), load_encoder().encode_detailed,
+                                   wants=lambda text: not has_han(text)),
+                        Prefetcher(multilingual_cache(), load_multilingual().encode_rows))
+    return _PREFETCHERS
+
+
+async def prefetch(text: str) -> None:
+    await asyncio.gather(*(one.prefetch(text) for one in prefetchers()))
 
 
 class OwnIntents:
@@ -89,7 +102,7 @@ def guarded(on_new_message: OnNewMessage, intents: Callable[[], Collection[str]]
                 message.sender_id, input_guard.reply_for(prepared, max_chars))
             return None
         message.text = prepared.text
-        await prefetcher().prefetch(prepared.text)
+        await prefetch(prepared.text)
         return await on_new_message(message)
 
     return handler

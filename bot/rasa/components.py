@@ -48,13 +48,15 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.core import language
-from bot.nlu import chinese, evidence, linear
+from bot.nlu import chinese, evidence, linear, question_kind
 from bot.nlu.encoder import DIMENSION, Encoded, load_encoder
-from bot.nlu.encoding_cache import encoder_text, process_cache
+from bot.nlu.encoding_cache import encoder_text, multilingual_cache, process_cache
+from bot.nlu.multilingual import load_multilingual
 
 log = logging.getLogger(__name__)
 
 SENTENCE_VECTOR = "sentence_vector"  # the message's own vector, kept for the components after
+MULTILINGUAL_VECTOR = "multilingual_vector"  # the same from the multilingual encoder
 TOKENS = TOKENS_NAMES[TEXT]
 
 
@@ -205,8 +207,8 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         super().__init__(name, config)
         self.scale = float(self._config["scale"])
         self.sequence_features = bool(self._config["sequence_features"])
-        # "zero": a message with Han gets a zero vector (the encoder knows no Chinese; measured
-        # in the README, "Languages"), so the classifier reads its n-grams alone.
+        # "zero": a message with Han gets a zero vector and is not encoded (the encoder knows no
+        # Chinese; the multilingual encoder reads it; docs/pipelines/languages.md).
         self.zero_han = self._config["han"] == "zero"
         self.encoder = load_encoder()
 
@@ -232,16 +234,18 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
             return
         # Identifiers as stand-ins (`encoder_text`), unless per-token vectors must line up with
         # the message's own tokens.
+        if self.zero_han:
+            for message in messages:
+                if language.has_han(message.get(TEXT)):
+                    zero = np.zeros((1, DIMENSION), dtype=np.float32)
+                    self.add_features_to_message(None, zero, TEXT, message)
+            messages = [m for m in messages if not language.has_han(m.get(TEXT))]
         texts = [m.get(TEXT) if self.sequence_features else encoder_text(m.get(TEXT))
                  for m in messages]
         encodings = (process_cache().encode(texts, self.encoder.encode_detailed) if cached
                      else self.encoder.encode_detailed(texts))
         for message, encoded in zip(messages, encodings, strict=True):
             message.set(SENTENCE_VECTOR, encoded.sentence)
-            if self.zero_han and language.has_han(message.get(TEXT)):
-                zero = np.zeros((1, DIMENSION), dtype=np.float32)
-                self.add_features_to_message(None, zero, TEXT, message)
-                continue
             sequence = self._token_matrix(message, encoded) if self.sequence_features else None
             if self.sequence_features and sequence is None:
                 continue  # no tokens: nothing a sequence model could line up with
@@ -254,6 +258,56 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Messages the channels encoded ahead (or that came before) cost a look-up."""
+        self._featurize(messages, cached=True)
+        return messages
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
+class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
+    """A sentence vector from the multilingual encoder (`bot.nlu.multilingual`), for English and
+    Chinese alike: the feature that lets the classifier read a Chinese question by its meaning,
+    not by the characters it shares with a training example. Sentence features only (the
+    logistic regression reads no others); `scale` as for `SentenceEncoderFeaturizer`."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        return []
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {**DenseFeaturizer.get_default_config(), "scale": 1.0}
+
+    @classmethod
+    def validate_config(cls, config: Dict[str, Any]) -> None:
+        if float(config.get("scale", 1.0)) <= 0:
+            raise ValueError("MultilingualSentenceFeaturizer: `scale` must be positive")
+
+    def __init__(self, config: Dict[str, Any], name: str) -> None:
+        super().__init__(name, config)
+        self.scale = float(self._config["scale"])
+        self.encoder = load_multilingual()
+
+    @classmethod
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> MultilingualSentenceFeaturizer:
+        return cls(config, execution_context.node_name)
+
+    def _featurize(self, messages: List[Message], cached: bool) -> None:
+        messages = _texts(messages)
+        if not messages:
+            return
+        texts = [encoder_text(m.get(TEXT)) for m in messages]
+        vectors = (multilingual_cache().encode(texts, self.encoder.encode_rows) if cached
+                   else self.encoder.encode_rows(texts))
+        for message, vector in zip(messages, vectors, strict=True):
+            message.set(MULTILINGUAL_VECTOR, vector)
+            self.add_features_to_message(None, vector[None, :] * self.scale, TEXT, message)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self._featurize(training_data.training_examples, cached=False)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
         self._featurize(messages, cached=True)
         return messages
 
@@ -448,6 +502,52 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
                         add_to_output=True)
             shown = ranking[:length] if length > 0 else ranking
             message.set("intent_ranking", [{"name": n, "confidence": c} for n, c in shown],
+                        add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class HowLongIsAQuestion(GraphComponent):
+    """After the classifier: a message read as a request that only asks how long something takes
+    (`bot.nlu.question_kind`) is a policy question the policy does not answer (`intent`, by
+    default ask_not_covered), with the same confidence; the request stays second in the ranking.
+    Which intents are requests comes from the request registry."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        return []
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {"intent": "ask_not_covered"}
+
+    @classmethod
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> HowLongIsAQuestion:
+        return cls({**cls.get_default_config(), **config})
+
+    def __init__(self, config: Dict[str, Any]) -> None:
+        from bot.requests.registry import BY_INTENT
+
+        self.intent = str(config["intent"])
+        self.requests = frozenset(BY_INTENT)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            if (intent.get("name") not in self.requests
+                    or not question_kind.asks_how_long_only(message.get(TEXT) or "")):
+                continue
+            confidence = intent.get("confidence")
+            ranking = [r for r in message.get("intent_ranking") or []
+                       if r.get("name") != self.intent]
+            message.set(INTENT, {"name": self.intent, "confidence": confidence},
+                        add_to_output=True)
+            message.set("intent_ranking",
+                        [{"name": self.intent, "confidence": confidence}] + ranking,
                         add_to_output=True)
         return messages
 

@@ -69,7 +69,7 @@ async def serving(channel: InputChannel, reached: Reached, monkeypatch: Any,
 
 
 def quiet_test_sanic(reached: Reached, monkeypatch: Any) -> None:
-    monkeypatch.setattr(channels, "prefetcher", lambda: reached)
+    monkeypatch.setattr(channels, "prefetch", reached.prefetch)
     # What sanic-testing does: lets Sanic start several apps in one process (it rewrites some of
     # its own methods at each start, from the originals only in test mode).
     monkeypatch.setattr(Sanic, "test_mode", True)

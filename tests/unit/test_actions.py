@@ -92,8 +92,9 @@ def test_a_silent_topic_says_so_offers_a_person_and_is_logged_masked(gap_log):
 def test_an_unsure_question_gets_the_closest_the_policy_comes(gap_log):
     calibrated = load_thresholds()
     between = (calibrated.closest + calibrated.direct) / 2  # sure enough to quote, not to answer
+    rest = (1 - between) / 2  # below `between`, whatever the thresholds
     messages, events = run(ActionAnswerPolicy(), "what happens with my stuff",
-                           [("ask_use", between), ("ask_sharing", 1 - between)])
+                           [("ask_use", between), ("ask_sharing", rest), ("ask_storage", rest)])
     text = messages[0]["text"]
     assert "The policy does not address exactly what you asked" in text
     assert POLICY.section("use").heading in text

@@ -87,6 +87,8 @@ def test_cues_match_whole_words_and_prefixes(cue, words, found):
     ("is my card number stored", "payment_information"),
     ("do you use cookies on the site", "cookies"),
     ("will the government get my data", "law_enforcement"),
+    ("is the policy available in other languages", "policy_languages"),
+    ("隐私政策有没有简体中文版", "policy_languages"),
 ])
 def test_questions_find_their_topic(question, topic):
     match = COVERAGE.match(question)
@@ -95,6 +97,8 @@ def test_questions_find_their_topic(question, topic):
 
 @pytest.mark.parametrize("question", [
     "how do I mute my microphone",  # support, not privacy: camera topics need a privacy word
+    "can you answer in chinese",  # a language switch, not a question about the policy's versions
+    "请用中文回答",
     "my webcam shows a black screen",
     "who do you share my data with",  # the policy addresses it: no open topic
     "",

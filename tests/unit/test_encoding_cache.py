@@ -58,6 +58,21 @@ def test_prefetch_encodes_off_the_event_loop_once_and_skips_button_payloads():
     assert "who gets my data" in cache
 
 
+def test_a_prefetcher_asks_its_encoder_only_for_the_texts_it_wants():
+    """The English encoder's prefetcher leaves Chinese messages to the multilingual one."""
+    from bot.core.language import has_han
+
+    cache, encoder = EncodingCache(10), CountingEncoder()
+    prefetcher = Prefetcher(cache, encoder, wants=lambda text: not has_han(text))
+
+    async def scenario():
+        await prefetcher.prefetch("請刪除我的賬戶")  # normalised first, then asked: still Chinese
+        await prefetcher.prefetch("delete my account")
+
+    asyncio.run(scenario())
+    assert encoder.calls == [["delete my account"]]
+
+
 def test_messages_waiting_together_share_one_pass_and_a_repeat_is_encoded_once():
     cache, encoder = EncodingCache(10), CountingEncoder()
     prefetcher = Prefetcher(cache, encoder)

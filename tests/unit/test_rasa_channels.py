@@ -210,3 +210,13 @@ async def test_rasa_builds_our_channels_from_credentials_and_serves_them(monkeyp
     assert bad.status_code == 400 and bad.json()["status"] == 400
     assert answers[0] == "processed: session_start" and "didn't get any" in answers[1]
     assert reached.texts == ["restart", "session_start"]
+
+
+def test_each_encoder_is_prefetched_and_the_english_one_not_for_chinese():
+    from bot.nlu.encoding_cache import multilingual_cache, process_cache
+    from bot.rasa.channels import prefetchers
+
+    english, multilingual = prefetchers()
+    assert english.cache is process_cache() and multilingual.cache is multilingual_cache()
+    assert english.wants("delete my account") and not english.wants("请删除我的账户")
+    assert multilingual.wants("请删除我的账户") and multilingual.wants("delete my account")

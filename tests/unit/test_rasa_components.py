@@ -12,7 +12,13 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.evidence import EVIDENCE_KEY, Evidence, policy_sentences
 from bot.policy.document import load_policy
-from bot.rasa.components import SENTENCE_VECTOR, PolicyEvidence, SentenceEncoderFeaturizer
+from bot.rasa.components import (
+    MULTILINGUAL_VECTOR,
+    SENTENCE_VECTOR,
+    MultilingualSentenceFeaturizer,
+    PolicyEvidence,
+    SentenceEncoderFeaturizer,
+)
 
 # The components get the session's caching encoder (tests/unit/conftest.py): PolicyEvidence
 # encodes every policy sentence each time it is created or loaded, the same batch every time.
@@ -34,9 +40,14 @@ def tokenized(texts):
     return messages
 
 
-def featurizer(scale=1.0):
-    config = {**SentenceEncoderFeaturizer.get_default_config(), "scale": scale}
+def featurizer(scale=1.0, **options):
+    config = {**SentenceEncoderFeaturizer.get_default_config(), "scale": scale, **options}
     return SentenceEncoderFeaturizer.create(config, None, None, CONTEXT)
+
+
+def multilingual_featurizer(scale=1.0):
+    config = {**MultilingualSentenceFeaturizer.get_default_config(), "scale": scale}
+    return MultilingualSentenceFeaturizer.create(config, None, None, CONTEXT)
 
 
 def test_the_featurizer_gives_a_sentence_vector_and_one_vector_per_token():
@@ -51,6 +62,32 @@ def test_the_featurizer_gives_a_sentence_vector_and_one_vector_per_token():
 def test_a_scale_that_is_not_positive_is_refused():
     with pytest.raises(ValueError):
         featurizer(scale=0)
+
+
+def test_a_chinese_message_gets_a_zero_english_vector_without_being_encoded():
+    english, chinese = tokenized(["who keeps my data", "谁保存我的数据"])
+    featurizer(scale=10, sequence_features=False, han="zero").process_training_data(
+        TrainingData([english, chinese]))
+    _, zero = chinese.get_dense_features(TEXT)
+    assert zero.features.shape == (1, 384) and not zero.features.any()
+    assert chinese.get(SENTENCE_VECTOR) is None  # never encoded by the English encoder
+    _, sentence = english.get_dense_features(TEXT)
+    assert np.isclose(np.linalg.norm(sentence.features), 10.0, atol=1e-3)
+    assert english.get(SENTENCE_VECTOR) is not None
+
+
+def test_the_multilingual_featurizer_gives_both_languages_one_scaled_sentence_vector():
+    english, chinese, other = tokenized(["please delete my account", "请删除我的账户",
+                                         "what cookies does the website use"])
+    multilingual_featurizer(scale=10).process([english, chinese, other])
+    for message in (english, chinese, other):
+        sequence, sentence = message.get_dense_features(TEXT)
+        assert sequence is None and sentence.features.shape == (1, 512)
+        assert np.isclose(np.linalg.norm(sentence.features), 10.0, atol=1e-3)
+    assert (chinese.get(MULTILINGUAL_VECTOR) @ english.get(MULTILINGUAL_VECTOR)
+            > chinese.get(MULTILINGUAL_VECTOR) @ other.get(MULTILINGUAL_VECTOR) + 0.1)
+    with pytest.raises(ValueError):
+        multilingual_featurizer(scale=-1)
 
 
 def test_evidence_is_trained_persisted_loaded_and_put_in_the_parse_data(tmp_path):

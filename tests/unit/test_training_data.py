@@ -69,13 +69,24 @@ def jaccard(a: Set[str], b: Set[str]) -> float:
     return len(a & b) / len(a | b) if a | b else 0.0
 
 
+def contained(a: Set[str], b: Set[str]) -> float:
+    """The share of the smaller set's bigrams found in the other: a question cut down to its core
+    ("消息推送都推些什么内容" inside "App的消息推送都会推些什么内容") is a copy too."""
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    return len(small & large) / len(small) if small else 0.0
+
+
 def near_copy(example: str, question: str) -> bool:
-    """Chinese (either side has Han): character bigram Jaccard >= 0.6 after folding; otherwise the
-    same words, or word sets that overlap by 0.8 or more (at least four words)."""
+    """Chinese (either side has Han): character bigram Jaccard >= 0.6 after folding, or 0.8 of
+    the Han bigrams of the one with fewer (eight or more) among the other's; otherwise the same
+    words, or word sets that overlap by 0.8 or more (at least four words)."""
     if HAN.search(example) or HAN.search(question):
         if folded(example) == folded(question):
             return True
-        return jaccard(bigrams(example), bigrams(question)) >= 0.6
+        a, b = bigrams(example), bigrams(question)
+        han_a, han_b = ({g for g in grams if HAN.search(g)} for grams in (a, b))
+        return jaccard(a, b) >= 0.6 or (min(len(han_a), len(han_b)) >= 8
+                                         and contained(han_a, han_b) >= 0.8)
     words_a, words_b = normalise(example).split(), normalise(question).split()
     if words_a == words_b:
         return True
@@ -129,6 +140,8 @@ def test_near_copy_measure_tells_copies_from_different_questions() -> None:
     assert near_copy("刪除我的帳戶資料", "删除我的帐户资料")
     assert near_copy("[注销]{\"entity\": \"x\"}我的账号吧", "注销我的账号")
     assert not near_copy("我想注销账号", "你们会卖我的数据吗")
+    assert near_copy("消息推送都推些什么内容", "App的消息推送都会推些什么内容")
+    assert not near_copy("隐私政策什么时候更新", "你们会把我的数据卖给别人吗")
     assert near_copy("How long do you keep my data?", "how long do you keep my data")
     assert not near_copy("how long do you keep my data", "who do you share my data with")
 
