@@ -57,6 +57,15 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def check_pinned(path: Path, pinned: str, what: str) -> None:
+    """Refuses a model file whose sha256 is not the one this project was built and tested with."""
+    found = sha256_of(path)
+    if found != pinned:
+        raise EncoderUnavailable(
+            f"{what} at {path} has sha256 {found}, not the pinned {pinned}. Refusing to run with "
+            "a model nobody has checked: reinstall it with `make install`.")
+
+
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
     mean = x.mean(axis=-1, keepdims=True)
     var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
@@ -118,12 +127,7 @@ class SentenceEncoder:
         weights_path = directory / "model.safetensors"
         if not weights_path.exists():
             raise EncoderUnavailable(f"No model weights at {weights_path}.")
-        found = sha256_of(weights_path)
-        if found != WEIGHTS_SHA256:
-            raise EncoderUnavailable(
-                f"The sentence encoder's weights at {weights_path} have sha256 {found}, not the "
-                f"pinned {WEIGHTS_SHA256}. Refusing to run with a model nobody has checked: "
-                "reinstall it with `make install`.")
+        check_pinned(weights_path, WEIGHTS_SHA256, "The sentence encoder's weights")
         self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length=MAX_TOKENS)

