@@ -10,7 +10,7 @@ MODEL := models/privacy-assistant.tar.gz
 PIPELINE := spacy_pipeline/en_privacy/meta.json
 TRAINING_DATA := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml data/rules/*.yml data/stories/*.yml) \
 	data/policy/privacy_policy.zh.yml bot/rasa/components.py bot/nlu/encoder.py bot/nlu/evidence.py \
-	bot/nlu/chinese.py bot/core/language.py $(PIPELINE)
+	bot/nlu/chinese.py bot/nlu/multilingual.py bot/core/language.py $(PIPELINE)
 EVAL_FILES ?= ../shared/eval/dev_questions.yml ../shared/eval/privacyqa_dev.yml \
 	../shared/eval/dev_questions_zh.yml
 

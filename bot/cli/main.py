@@ -41,6 +41,7 @@ DELEGATED: Dict[str, Tuple[str, str]] = {
     "calibrate": ("bot.devtools.calibrate",
                   "fit the router's thresholds on cross-validation results"),
     "compare": ("bot.devtools.compare", "cross-validate every NLU pipeline in docs/pipelines/"),
+    "parts": ("bot.devtools.parts", "compare part classifiers on two-part questions"),
 }
 
 
@@ -307,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_due(commands)
     _add_delegated(commands, "calibrate")
     _add_delegated(commands, "compare")
+    _add_delegated(commands, "parts")
     return parser
 
 

@@ -158,7 +158,7 @@ class NgramSpace:
 # Something in the clause that makes it a question of its own.
 _QUESTION = re.compile(
     r"谁|哪|什么|啥|怎么|怎样|如何|吗|多久|多长|多少|是否|能否|可否|会不会|能不能|可不可以|"
-    r"有没有|是不是|为什么|为何|几|呢|\?")
+    r"有没有|是不是|为什么|为何|干嘛|干吗|几|呢|\?")
 # Where a second question may start: question marks, semicolons, commas, and the words that
 # join two questions. The joining words are kept with the second part.
 _BREAK = re.compile(r"[?？;；,，。!！]+|(?=还有|以及|另外|此外|并且|而且|同时|顺便问一下|顺便)")

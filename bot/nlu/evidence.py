@@ -6,11 +6,12 @@ every sentence of the policy (to choose what to quote), and, for a question that
 ("who do you share my data with and where is it kept?"), the intent of each part. The action
 server then needs no model of its own, and nothing is encoded twice.
 
-The encoder knows no Chinese. For a Chinese message the scores are the cosine similarity of
-character n-gram vectors (`bot.nlu.chinese.NgramSpace`) between the question and the reference
+The English encoder knows no Chinese. For a Chinese message the scores are the cosine similarity
+of character n-gram vectors (`bot.nlu.chinese.NgramSpace`) between the question and the reference
 translation of each policy sentence (data/policy/privacy_policy.zh.yml), in the same order and
-under the same digest as the English scores, so the action server reads both the same way; the
-parts of a two-part Chinese question are read by a classifier over the same n-grams. The
+under the same digest as the English scores, so the action server reads both the same way. The
+parts of a two-part question, in either language, are read by one classifier over the sentence
+vectors (the multilingual encoder's, and the English encoder's for English). The
 thresholds the router applies are calibrated per language (`thresholds(language)`), since the
 two kinds of score live on different scales.
 """
@@ -22,7 +23,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import yaml
@@ -125,31 +126,63 @@ def rounded(values: np.ndarray) -> Tuple[float, ...]:
     return tuple(round(float(v), SCORE_DECIMALS) for v in values)
 
 
-PART_BLOCK = "sentence"  # the part classifier reads one feature block: the sentence vector
+# What the part classifier reads of a clause: the same two sentence vectors the intent
+# classifier reads of a whole message, each scaled alike (English's encoder gives a Chinese clause
+# no block, as it gives a Chinese message a zero vector). Measured against one encoder alone and
+# against character n-grams for Chinese parts: `python -m bot parts` (README, "Two-part questions").
+ENGLISH_BLOCK = "sentence"
+MULTILINGUAL_BLOCK = "multilingual"
 
 
-def fit_part_classifier(vectors: np.ndarray, labels: Sequence[str]) -> LinearModel:
-    """A softmax over sentence vectors, fitted at training: reads each part of a two-part
-    question without the sparse features that only exist for the whole message."""
-    return fit_linear([{PART_BLOCK: v[None, :]} for v in vectors], labels, max_iter=2000)
+def part_features(english: Optional[np.ndarray], multilingual: Optional[np.ndarray],
+                  scale: float) -> Dict[str, np.ndarray]:
+    """The part classifier's feature blocks for one text, from its unit vectors (None: none)."""
+    features: Dict[str, np.ndarray] = {}
+    if english is not None:
+        features[ENGLISH_BLOCK] = np.asarray(english)[None, :] * scale
+    if multilingual is not None:
+        features[MULTILINGUAL_BLOCK] = np.asarray(multilingual)[None, :] * scale
+    return features
 
 
-def read_part(model: LinearModel, vector: np.ndarray) -> Tuple[str, float]:
-    return model.ranking({PART_BLOCK: vector})[0]
+def fit_part_classifier(features: Sequence[Mapping[str, np.ndarray]],
+                        labels: Sequence[str]) -> LinearModel:
+    """A softmax over sentence vectors, fitted at training on every example of both languages:
+    reads each part of a two-part question without the sparse features that only exist for the
+    whole message."""
+    return fit_linear(features, labels, max_iter=2000)
 
 
-def gather(sentence_vector: np.ndarray, policy_vectors: np.ndarray, policy_digest: str,
-           parts: Sequence[Tuple[str, np.ndarray]] = (),
+def read_part(model: LinearModel, features: Mapping[str, np.ndarray]) -> Tuple[str, float]:
+    return model.ranking(features)[0]
+
+
+def reads(model: LinearModel, block: str) -> bool:
+    """Whether the part classifier was fitted with that block (a pipeline may lack an encoder)."""
+    return any(name == block for name, _ in model.blocks)
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One part of a two-part question, ready to be read: its features and its similarity to
+    every policy sentence (on the message's language's scale)."""
+
+    text: str
+    features: Mapping[str, np.ndarray]
+    scores: np.ndarray
+
+
+def gather(scores: np.ndarray, policy_digest: str, clauses: Sequence[Clause] = (),
            part_classifier: Optional[LinearModel] = None) -> Evidence:
-    """The evidence for one message, from vectors already computed."""
-    scores = rounded(policy_vectors @ sentence_vector)
+    """The evidence for one message, from its similarity to every policy sentence and, for a
+    two-part question, its clauses."""
     found: List[Part] = []
-    if len(parts) >= 2 and part_classifier is not None:
-        for text, vector in parts:
-            intent, confidence = read_part(part_classifier, vector)
-            found.append(Part(text, intent, round(confidence, SCORE_DECIMALS),
-                              rounded(policy_vectors @ vector)))
-    return Evidence(policy_digest, scores, tuple(found))
+    if len(clauses) >= 2 and part_classifier is not None:
+        for clause in clauses:
+            intent, confidence = read_part(part_classifier, clause.features)
+            found.append(Part(clause.text, intent, round(confidence, SCORE_DECIMALS),
+                              rounded(clause.scores)))
+    return Evidence(policy_digest, rounded(scores), tuple(found))
 
 
 def by_section(policy: Policy, scores: Sequence[float],
@@ -195,29 +228,6 @@ def chinese_space(sentences: Sequence[IndexedSentence],
                   path: Path = TRANSLATION_FILE) -> chinese.NgramSpace:
     """Character n-gram vectors of the translated policy sentences, in `sentences` order."""
     return chinese.NgramSpace.fit(translated_texts(sentences, path))
-
-
-def gather_chinese(text: str, space: chinese.NgramSpace, policy_digest: str,
-                   parts: Sequence[str] = (),
-                   part_classifier: Optional[LinearModel] = None,
-                   part_space: Optional[chinese.NgramSpace] = None) -> Evidence:
-    """The evidence for one Chinese message: n-gram similarity to each translated sentence, and
-    each part of a two-part question read by the Chinese part classifier."""
-    scores = rounded(space.similarities(text))
-    found: List[Part] = []
-    if len(parts) >= 2 and part_classifier is not None and part_space is not None:
-        for part in parts:
-            intent, confidence = read_part(part_classifier, part_space.vector(part))
-            found.append(Part(part, intent, round(confidence, SCORE_DECIMALS),
-                              rounded(space.similarities(part))))
-    return Evidence(policy_digest, scores, tuple(found))
-
-
-def fit_chinese_parts(texts: Sequence[str], labels: Sequence[str]
-                      ) -> Tuple[chinese.NgramSpace, LinearModel]:
-    """The Chinese part classifier: a softmax over character n-grams of the Chinese examples."""
-    space = chinese.NgramSpace.fit(texts)
-    return space, fit_part_classifier(space.documents, labels)
 
 
 # ------------------------------------------------------------------ calibrated thresholds

@@ -81,6 +81,10 @@ class Topic:
     # without spaces; `requires_zh` is to `cues_zh` what `requires` is to `cues`.
     cues_zh: Tuple[str, ...] = ()
     requires_zh: Tuple[str, ...] = ()
+    # Words that make a cue mean something else, which the policy addresses: "their parents'
+    # permission" is a minor's consent, not the app's device permissions.
+    unless: Tuple[Cue, ...] = ()
+    unless_zh: Tuple[str, ...] = ()
 
     @property
     def open(self) -> bool:
@@ -139,6 +143,9 @@ class Coverage:
         words = _words(question)
         chinese = normalise(question).lower() if has_han(question) else ""
         for topic in self.topics:
+            if (any(cue.found_in(words) for cue in topic.unless)
+                    or any(word in chinese for word in topic.unless_zh)):
+                continue
             cue = topic.cue_in(words, chinese)
             if cue is not None:
                 return TopicMatch(topic, cue)
@@ -166,6 +173,8 @@ def _topic(entry: dict) -> Topic:
         requires=tuple(Cue.parse(c) for c in entry.get("requires") or ()),
         cues_zh=tuple(str(c) for c in entry.get("cues_zh") or ()),
         requires_zh=tuple(str(c) for c in entry.get("requires_zh") or ()),
+        unless=tuple(Cue.parse(c) for c in entry.get("unless") or ()),
+        unless_zh=tuple(str(c) for c in entry.get("unless_zh") or ()),
     )
 
 
@@ -228,7 +237,9 @@ def check_chinese(coverage: Coverage) -> List[str]:
             problems.append(f"{topic.id}: English cues but no `cues_zh`")
         if topic.requires and not topic.requires_zh:
             problems.append(f"{topic.id}: `requires` but no `requires_zh`")
-        for cue in (*topic.cues_zh, *topic.requires_zh):
+        if topic.unless and not topic.unless_zh:
+            problems.append(f"{topic.id}: `unless` but no `unless_zh`")
+        for cue in (*topic.cues_zh, *topic.requires_zh, *topic.unless_zh):
             if not has_han(cue):
                 problems.append(f"{topic.id}: {cue!r} has no Chinese character")
             elif normalise(cue).lower() != cue:

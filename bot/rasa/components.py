@@ -26,7 +26,7 @@ normalise with bot.core.language themselves.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Tuple, Type
+from typing import Any, Dict, List, Optional, Type
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -313,12 +313,15 @@ class MultilingualSentenceFeaturizer(_EncoderFeaturizer):
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=True)
 class PolicyEvidence(GraphComponent):
-    """Scores every policy sentence against the message, and reads each part of a two-part
-    question with a small classifier fitted here at training: over sentence vectors for English,
-    over character n-grams (against the reference translation) for Chinese."""
+    """Scores every policy sentence against the message (the English encoder's cosine for
+    English, character n-grams against the reference translation for Chinese), and reads each
+    part of a two-part question with one small classifier for both languages, fitted here at
+    training over the sentence vectors the featurizers left (`bot.nlu.evidence.part_features`).
+
+    `scale` weighs those unit vectors against the classifier's one regularisation strength, as
+    the featurizers' `scale` does for the intent classifier (measured: `python -m bot parts`)."""
 
     FILE = "part_classifier.npz"
-    ZH_FILE = "part_classifier_zh.npz"
 
     @classmethod
     def required_components(cls) -> List[Type]:
@@ -326,17 +329,15 @@ class PolicyEvidence(GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {}
+        return {"scale": 10.0}
 
     def __init__(self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-                 part_classifier: Optional[linear.LinearModel] = None,
-                 zh_parts: Optional[Tuple[chinese.NgramSpace, linear.LinearModel]] = None
-                 ) -> None:
+                 part_classifier: Optional[linear.LinearModel] = None) -> None:
         self.config = {**self.get_default_config(), **config}
+        self.scale = float(self.config["scale"])
         self.model_storage = model_storage
         self.resource = resource
         self.part_classifier = part_classifier
-        self.zh_parts = zh_parts
         self.encoder = load_encoder()
         from bot.policy.document import load_policy
 
@@ -352,75 +353,69 @@ class PolicyEvidence(GraphComponent):
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples
-                    if m.get(INTENT) and m.get(SENTENCE_VECTOR) is not None]
-        english = [m for m in examples if not language.has_han(m.get(TEXT))]
-        han = [m for m in training_data.intent_examples
-               if m.get(INTENT) and m.get(TEXT) and language.has_han(m.get(TEXT))]
-        if len({m.get(INTENT) for m in english}) >= 2:
-            vectors = np.stack([m.get(SENTENCE_VECTOR) for m in english])
+                    if m.get(INTENT) and m.get(TEXT)
+                    and (m.get(SENTENCE_VECTOR) is not None
+                         or m.get(MULTILINGUAL_VECTOR) is not None)]
+        if len({m.get(INTENT) for m in examples}) >= 2:
             self.part_classifier = evidence.fit_part_classifier(
-                vectors, [m.get(INTENT) for m in english])
-        if len({m.get(INTENT) for m in han}) >= 2:
-            self.zh_parts = evidence.fit_chinese_parts([m.get(TEXT) for m in han],
-                                                       [m.get(INTENT) for m in han])
+                [evidence.part_features(m.get(SENTENCE_VECTOR), m.get(MULTILINGUAL_VECTOR),
+                                        self.scale) for m in examples],
+                [m.get(INTENT) for m in examples])
         with self.model_storage.write_to(self.resource) as directory:
             if self.part_classifier is not None:
                 np.savez(directory / self.FILE, **self.part_classifier.to_arrays())
-            if self.zh_parts is not None:
-                space, model = self.zh_parts
-                np.savez(directory / self.ZH_FILE, **model.to_arrays(),
-                         vocabulary=np.array([g for g, _ in sorted(space.vocabulary.items(),
-                                                              key=lambda item: item[1])]),
-                         idf=space.idf)
         return self.resource
 
     @classmethod
     def load(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> PolicyEvidence:
         part_classifier = None
-        zh_parts = None
         try:
             with model_storage.read_from(resource) as directory:
                 if (directory / cls.FILE).exists():
                     part_classifier = linear.LinearModel.from_arrays(np.load(directory / cls.FILE))
-                if (directory / cls.ZH_FILE).exists():
-                    arrays = np.load(directory / cls.ZH_FILE)
-                    vocabulary = {str(g): i for i, g in enumerate(arrays["vocabulary"])}
-                    space = chinese.NgramSpace(vocabulary, np.asarray(arrays["idf"]),
-                                               np.zeros((0, len(vocabulary))))
-                    zh_parts = (space, linear.LinearModel.from_arrays(arrays))
         except (ValueError, FileNotFoundError, OSError, KeyError):
             log.warning("No part classifier in the model: two-part questions get one answer")
-        return cls(config, model_storage, resource, part_classifier, zh_parts)
+        return cls(config, model_storage, resource, part_classifier)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
 
-    def _chinese(self, message: Message) -> evidence.Evidence:
-        text = message.get(TEXT)
-        clauses = evidence.split_clauses(text)
-        space, model = self.zh_parts if self.zh_parts is not None else (None, None)
-        return evidence.gather_chinese(text, self.zh_space, self.digest,
-                                       clauses if len(clauses) >= 2 else (), model, space)
+    def _clauses(self, clauses: List[str], han: bool) -> List[evidence.Clause]:
+        """Each clause's features and sentence scores, its vectors through the caches the
+        featurizers use (a clause typed again, or as a message of its own, costs a look-up)."""
+        model = self.part_classifier
+        if model is None:
+            return []
+        texts = [encoder_text(c) for c in clauses]
+        multilingual: List[Optional[np.ndarray]] = [None] * len(clauses)
+        if evidence.reads(model, evidence.MULTILINGUAL_BLOCK):
+            multilingual = list(multilingual_cache().encode(texts, load_multilingual().encode_rows))
+        english: List[Optional[np.ndarray]] = [None] * len(clauses)
+        if not han:
+            english = [e.sentence for e in process_cache().encode(texts,
+                                                                   self.encoder.encode_detailed)]
+        reads_english = evidence.reads(model, evidence.ENGLISH_BLOCK)
+        out = []
+        for clause, own, shared in zip(clauses, english, multilingual, strict=True):
+            scores = (self.zh_space.similarities(clause) if own is None
+                      else self.policy_vectors @ own)
+            features = evidence.part_features(own if reads_english else None, shared, self.scale)
+            out.append(evidence.Clause(clause, features, scores))
+        return out
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in _texts(messages):
-            if language.has_han(message.get(TEXT)):
-                message.set(evidence.EVIDENCE_KEY, self._chinese(message).to_dict(),
-                            add_to_output=True)
-                continue
+            text = message.get(TEXT)
+            han = language.has_han(text)
             vector = message.get(SENTENCE_VECTOR)
-            if vector is None:
+            if not han and vector is None:
                 continue
-            clauses = evidence.split_clauses(message.get(TEXT))
-            parts = []
-            if len(clauses) >= 2:
-                encoded = process_cache().encode([encoder_text(c) for c in clauses],
-                                                 self.encoder.encode_detailed)
-                parts = [(clause, one.sentence)
-                         for clause, one in zip(clauses, encoded, strict=True)]
-            found = evidence.gather(vector, self.policy_vectors, self.digest, parts,
-                                    self.part_classifier)
+            scores = self.zh_space.similarities(text) if han else self.policy_vectors @ vector
+            clauses = evidence.split_clauses(text)
+            found = evidence.gather(
+                scores, self.digest,
+                self._clauses(clauses, han) if len(clauses) >= 2 else (), self.part_classifier)
             message.set(evidence.EVIDENCE_KEY, found.to_dict(), add_to_output=True)
         return messages
 

@@ -91,13 +91,14 @@ def subcommands(parser, words=()):
 COMMANDS = list(subcommands(cli.build_parser()))
 # What each delegated command's own parser offers: its help is the module's, not a stub.
 OWN_OPTION = {"eval": "--min-accuracy", "bench": "--concurrency",
-              "calibrate": "--direct-precision", "compare": "--folds", "pipeline": "--output"}
+              "calibrate": "--direct-precision", "compare": "--folds", "pipeline": "--output",
+              "parts": "--scale"}
 
 
 def test_the_parser_has_every_command_of_the_readme():
     assert {words[0] for words in COMMANDS} == {
         "run", "eval", "env", "pipeline", "policy", "db", "requests", "outbox", "staff",
-        "handoffs", "bench", "purge", "due", "calibrate", "compare", "audit"}
+        "handoffs", "bench", "purge", "due", "calibrate", "compare", "audit", "parts"}
     assert {words for words in COMMANDS if len(words) == 2} == {
         ("db", "upgrade"), ("requests", "export"), ("outbox", "list"), ("outbox", "deliver"),
         ("staff", "add"), ("staff", "list"), ("staff", "disable"), ("handoffs", "list"),

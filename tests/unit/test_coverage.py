@@ -89,6 +89,10 @@ def test_cues_match_whole_words_and_prefixes(cue, words, found):
     ("will the government get my data", "law_enforcement"),
     ("is the policy available in other languages", "policy_languages"),
     ("隐私政策有没有简体中文版", "policy_languages"),
+    ("can you hear me during meetings", "camera_microphone"),
+    ("what permissions does the app need on my phone", "device_permissions"),
+    ("do I have to sign up to join a meeting", "account_registration"),
+    ("do you keep my location data", "location"),
 ])
 def test_questions_find_their_topic(question, topic):
     match = COVERAGE.match(question)
@@ -101,6 +105,11 @@ def test_questions_find_their_topic(question, topic):
     "请用中文回答",
     "my webcam shows a black screen",
     "who do you share my data with",  # the policy addresses it: no open topic
+    # words that make a cue mean something the policy addresses (`unless`, or a narrower cue)
+    "how will I hear about changes to the policy",  # updates, not the microphone
+    "where are your servers located",  # storage, not location data
+    "do kids need their parents' permission",  # a minor's consent, not device permissions
+    "can children sign up",  # the minors section
     "",
 ])
 def test_no_open_topic_where_there_is_none(question):
@@ -122,6 +131,9 @@ def test_the_chinese_cues_are_complete_and_can_match():
     ({"cues": ["zebra*"], "cues_zh": ["zebra"]}, "has no Chinese character"),
     ({"cues": ["zebra*"], "cues_zh": ["斑馬"]}, "is not simplified"),
     ({"cues": ["zebra*"], "cues_zh": ["ＧＰＳ定位"]}, "is not simplified, half-width"),
+    ({"cues": ["zebra*"], "cues_zh": ["斑马"], "unless": ["zoo"]}, "`unless` but no `unless_zh`"),
+    ({"cues": ["zebra*"], "cues_zh": ["斑马"], "unless": ["zoo"], "unless_zh": ["動物園"]},
+     "is not simplified"),
 ])
 def test_the_chinese_check_finds_cues_that_cannot_work(changes, problem):
     from bot.policy.coverage import check_chinese
@@ -163,6 +175,7 @@ def test_chinese_questions_find_their_topic(question, topic):
     "支付宝账号算个人信息吗",  # the definitions name Alipay accounts
     "我想转人工",
     "隐私政策什么时候生效",
+    "孩子注册需要家长同意吗",  # the minors section, not account registration
 ])
 def test_no_open_topic_in_a_chinese_question_where_there_is_none(question):
     match = COVERAGE.match(question)

@@ -4,14 +4,19 @@ import numpy as np
 import pytest
 
 from bot.nlu.evidence import (
+    ENGLISH_BLOCK,
+    MULTILINGUAL_BLOCK,
+    Clause,
     Evidence,
     Part,
     by_section,
     digest,
     fit_part_classifier,
     gather,
+    part_features,
     policy_sentences,
     read_part,
+    reads,
     split_clauses,
 )
 from bot.nlu.linear import LinearModel
@@ -38,6 +43,17 @@ def test_a_message_splits_only_where_a_second_question_starts(text, parts):
     assert split_clauses(text) == parts
 
 
+def test_each_measured_two_part_question_splits_into_its_parts():
+    """docs/pipelines/two_part_questions.yml measures the part classifier (`python -m bot
+    parts`) and the live answers: each question must reach it as its two parts."""
+    from bot.devtools.parts import load_questions
+
+    questions = load_questions()
+    assert len(questions["en"]) >= 20 and len(questions["zh"]) >= 15
+    for question in questions["en"] + questions["zh"]:
+        assert len(split_clauses(question.text)) == len(question.intents) == 2, question
+
+
 def test_evidence_survives_the_tracker_and_junk_is_not_evidence():
     evidence = Evidence("abc", (0.1, 0.25), (Part("a b c", "ask_use", 0.7, (0.3,)),))
     assert Evidence.from_dict(evidence.to_dict()) == evidence
@@ -61,23 +77,49 @@ def test_the_part_classifier_reads_vectors_it_was_fitted_on():
     centres = rng.normal(size=(2, 384))
     vectors = np.vstack([centres[i] + 0.05 * rng.normal(size=(20, 384)) for i in (0, 1)])
     labels = ["ask_use"] * 20 + ["ask_storage"] * 20
-    model = fit_part_classifier(vectors.astype(np.float32), labels)
-    predicted = [read_part(model, c.astype(np.float32)) for c in centres]
+    model = fit_part_classifier([part_features(v.astype(np.float32), None, 1.0) for v in vectors],
+                                labels)
+    predicted = [read_part(model, part_features(c.astype(np.float32), None, 1.0))
+                 for c in centres]
     assert [p[0] for p in predicted] == ["ask_use", "ask_storage"]
     assert all(p[1] > 0.9 for p in predicted)
 
 
+def test_a_clause_with_one_encoders_block_is_read_by_a_classifier_fitted_on_both():
+    """A Chinese clause has no English encoder block: the multilingual block alone decides."""
+    rng = np.random.default_rng(3)
+    shared = rng.normal(size=(2, 16))
+    english = rng.normal(size=(2, 8))
+    examples, labels = [], []
+    for label in (0, 1):
+        for _ in range(15):
+            noise = 0.05 * rng.normal(size=16)
+            examples.append(part_features(english[label], shared[label] + noise, 3.0))
+            examples.append(part_features(None, shared[label] + noise, 3.0))
+            labels += [f"ask_{label}"] * 2
+    model = fit_part_classifier(examples, labels)
+    assert reads(model, ENGLISH_BLOCK) and reads(model, MULTILINGUAL_BLOCK)
+    assert [read_part(model, part_features(None, c, 3.0))[0] for c in shared] == ["ask_0",
+                                                                                  "ask_1"]
+    only_english = fit_part_classifier([part_features(e, None, 1.0) for e in english],
+                                       ["ask_0", "ask_1"])
+    assert not reads(only_english, MULTILINGUAL_BLOCK)
+
+
 def test_gather_scores_every_sentence_and_reads_parts():
     sentences = policy_sentences(POLICY)
-    vectors = np.eye(len(sentences), 4, dtype=np.float32)
-    model = LinearModel(("ask_use", "ask_storage"), (("sentence", 4),), np.eye(2, 4) * 5,
+    scores = np.linspace(1, 0, len(sentences))
+    model = LinearModel(("ask_use", "ask_storage"), ((ENGLISH_BLOCK, 4),), np.eye(2, 4) * 5,
                         np.zeros(2))
-    one = gather(np.array([1, 0, 0, 0], dtype=np.float32), vectors, "d")
-    assert one.scores[0] == 1.0 and one.parts == ()
-    two = gather(np.array([1, 0, 0, 0], dtype=np.float32), vectors, "d",
-                 [("a b c", np.array([5, 0, 0, 0], dtype=np.float32)),
-                  ("d e f", np.array([0, 5, 0, 0], dtype=np.float32))], model)
+    one = gather(scores, "d")
+    assert one.scores[0] == 1.0 and len(one.scores) == len(sentences) and one.parts == ()
+    clauses = [Clause("a b c", part_features(np.array([5, 0, 0, 0]), None, 1.0), scores),
+               Clause("d e f", part_features(np.array([0, 5, 0, 0]), None, 1.0), scores[::-1])]
+    two = gather(scores, "d", clauses, model)
     assert [p.intent for p in two.parts] == ["ask_use", "ask_storage"]
+    assert two.parts[1].scores[-1] == 1.0
+    assert gather(scores, "d", clauses, None).parts == ()
+    assert gather(scores, "d", clauses[:1], model).parts == ()
 
 
 # ------------------------------------------------------------------ Chinese
@@ -87,6 +129,7 @@ def test_gather_scores_every_sentence_and_reads_parts():
     ("数据保存多久？还有你们会卖给第三方吗", ["数据保存多久", "你们会卖给第三方吗"]),
     ("你们会把我的数据卖给别人吗？另外怎么删除", ["你们会把我的数据卖给别人吗", "怎么删除"]),
     ("我想知道数据存在哪里，以及保存多久", ["我想知道数据存在哪里", "保存多久"]),
+    ("要我的手机号干嘛？会给别的公司吗", ["要我的手机号干嘛", "会给别的公司吗"]),
     # one question: the pieces without a question of their own join the next one
     ("请问，你们收集哪些数据？", ["请问，你们收集哪些数据？"]),
     ("你们收集姓名以及电话吗", ["你们收集姓名以及电话吗"]),
@@ -115,26 +158,13 @@ def test_every_policy_sentence_is_read_in_its_reference_translation():
     ("孩子可以用你们的产品吗", "minors"),
 ])
 def test_chinese_evidence_finds_the_section_that_answers(question, section):
-    from bot.nlu.evidence import chinese_space, gather_chinese
+    from bot.nlu.evidence import chinese_space
 
     sentences = policy_sentences(POLICY)
-    found = gather_chinese(question, chinese_space(sentences), digest(sentences))
+    found = gather(chinese_space(sentences).similarities(question), digest(sentences))
     assert len(found.scores) == len(sentences)
     assert sentences[int(np.argmax(found.scores))].section_id == section
     assert by_section(POLICY, found.scores, found.digest) is not None
-
-
-def test_chinese_parts_are_read_by_their_own_classifier():
-    from bot.nlu.evidence import chinese_space, fit_chinese_parts, gather_chinese
-
-    space, model = fit_chinese_parts(
-        ["你们和谁共享数据", "会不会把信息给第三方", "数据给哪些公司", "卖我的信息吗",
-         "数据存在哪里", "服务器在哪个国家", "信息存储在境外吗", "数据放在哪"],
-        ["ask_sharing"] * 4 + ["ask_storage"] * 4)
-    sentences = policy_sentences(POLICY)
-    found = gather_chinese("你们和谁共享我的数据", chinese_space(sentences), digest(sentences),
-                           ["你们和谁共享我的数据", "数据存储在哪里"], model, space)
-    assert [p.intent for p in found.parts] == ["ask_sharing", "ask_storage"]
 
 
 def test_thresholds_per_language(tmp_path):

@@ -117,6 +117,46 @@ def test_evidence_is_trained_persisted_loaded_and_put_in_the_parse_data(tmp_path
     assert best.section_id == "storage", best
 
 
+ZH_EXAMPLES = {
+    "ask_sharing": ["你们和谁共享我的数据", "会把我的信息卖给别人吗", "哪些公司能拿到我的资料",
+                    "数据会提供给合作伙伴吗"],
+    "ask_storage": ["我的数据存在哪里", "服务器在哪个国家", "信息会存到国外吗", "你们把数据放在哪"],
+}
+
+
+def test_one_part_classifier_reads_the_parts_of_questions_in_both_languages(tmp_path):
+    """Fitted on the English and Chinese examples' sentence vectors: a Chinese clause is read by
+    the multilingual vector alone, an English one by both encoders' vectors."""
+    storage = LocalModelStorage(tmp_path)
+    resource = Resource("policy_evidence")
+    english = featurizer(sequence_features=False, han="zero")
+    multilingual = multilingual_featurizer(scale=10)
+    messages = []
+    for examples in (EXAMPLES, ZH_EXAMPLES):
+        for intent, texts in examples.items():
+            for message in tokenized(texts):
+                message.set(INTENT, intent)
+                messages.append(message)
+    training = TrainingData(training_examples=messages)
+    english.process_training_data(training)
+    multilingual.process_training_data(training)
+    PolicyEvidence.create({}, storage, resource, CONTEXT).train(training)
+    loaded = PolicyEvidence.load({}, storage, resource, CONTEXT)
+    assert {name for name, _ in loaded.part_classifier.blocks} == {"sentence", "multilingual"}
+
+    asked = tokenized(["你们会把数据卖给其他公司吗？另外数据存放在哪个国家？",
+                       "do you sell my details to other firms and where are they stored"])
+    english.process(asked)
+    multilingual.process(asked)
+    loaded.process(asked)
+    sentences = policy_sentences(load_policy())
+    for message in asked:
+        found = Evidence.from_dict(message.as_dict(only_output_properties=True)[EVIDENCE_KEY])
+        assert [p.intent for p in found.parts] == ["ask_sharing", "ask_storage"], message.get(TEXT)
+        best = sentences[int(np.argmax(found.parts[1].scores))]
+        assert best.section_id == "storage", (message.get(TEXT), best)
+
+
 def test_a_model_without_a_part_classifier_still_loads(tmp_path):
     storage = LocalModelStorage(tmp_path)
     loaded = PolicyEvidence.load({}, storage, Resource("nothing"), CONTEXT)
