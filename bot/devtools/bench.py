@@ -322,6 +322,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("==> The assistant is already running, with its own encoder cache setting: stop it "
               "to measure with --encoder-cache-size", file=sys.stderr)
         return 2
+    if not started_here and stack.scaled:
+        # Which stores a running stack uses cannot be asked of it: its figures would be labelled
+        # with a configuration it may not have, and its requests looked for in the wrong database.
+        print("==> The assistant is already running: stop it (Ctrl-C in `make run`) to measure "
+              "the scaled configuration, which the bench starts itself", file=sys.stderr)
+        return 2
     chosen = args.encoder_cache_size is not None
     cache_size = (args.encoder_cache_size if chosen else
                   getattr(stack.settings, "encoder_cache_size", None) if started_here else None)

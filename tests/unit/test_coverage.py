@@ -108,6 +108,8 @@ def test_questions_find_their_topic(question, topic):
     # words that make a cue mean something the policy addresses (`unless`, or a narrower cue)
     "how will I hear about changes to the policy",  # updates, not the microphone
     "where are your servers located",  # storage, not location data
+    "what is the location of your servers",
+    "which data centre location hosts my data",
     "do kids need their parents' permission",  # a minor's consent, not device permissions
     "can children sign up",  # the minors section
     "",
@@ -172,6 +174,7 @@ def test_chinese_questions_find_their_topic(question, topic):
     "麦克风怎么静音",
     "你们会把我的数据卖给别人吗",  # the policy addresses it: no open topic
     "我的数据存储在什么位置",  # storage is addressed; "位置" alone is not location data
+    "你们服务器的地理位置在哪",  # where the servers are: storage, not the visitor's location
     "支付宝账号算个人信息吗",  # the definitions name Alipay accounts
     "我想转人工",
     "隐私政策什么时候生效",

@@ -116,6 +116,18 @@ def test_the_bench_will_not_label_a_running_stack_with_a_cache_size(monkeypatch)
     assert bench.main(["--encoder-cache-size", "0", "--no-stock"]) == 2
 
 
+@pytest.mark.parametrize("argv", [["--scaled"], ["--workers", "2"]])
+def test_the_bench_will_not_measure_a_running_stack_as_the_scaled_one(monkeypatch, capsys, argv):
+    """`make bench` with `make run` going: the scaled runs must not measure the plain stack."""
+    import bot.devtools.bench as bench
+
+    monkeypatch.setattr(bench.Stack, "all_healthy", lambda self: True)
+    monkeypatch.setattr(bench.Stack, "start", lambda self, *a, **k: pytest.fail("started"))
+    monkeypatch.setattr(bench, "measure", lambda *a, **k: pytest.fail("measured"))
+    assert bench.main([*argv, "--no-stock"]) == 2
+    assert "stop it" in capsys.readouterr().err
+
+
 def test_the_bench_header_says_how_the_encoder_cache_was_set():
     from bot.devtools.bench import encoder_cache_note
 
