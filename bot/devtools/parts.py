@@ -164,7 +164,7 @@ def measure(variant: Variant, vectors: Vectors, examples: Sequence[Tuple[str, st
         for question in questions.get(lang) or ():
             clauses = evidence.split_clauses(question.text)
             expected = question.intents
-            read = _read(variant, vectors, model, texts, clauses)
+            read = _read(variant, vectors, model, texts, evidence.as_read(clauses))
             sure = [intent == want and confidence >= _part(lang)
                     for (intent, confidence), want in zip(read, expected, strict=False)]
             wrong = [intent != want and intent.startswith(SECTION_PREFIX)

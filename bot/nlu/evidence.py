@@ -85,6 +85,39 @@ def split_clauses(text: str) -> List[str]:
     return parts
 
 
+# A later clause that points back with a pronoun ("… and who can see it?") says nothing of its
+# own about what it asks: read alone, "who can see it" is a follow-up request for more. Read with
+# the thing it points back to, it is a question about sharing. On a privacy assistant that thing
+# is nearly always the visitor's data; where the clause before speaks only of the policy, the
+# policy. Measured with `python -m bot parts` (README, "Two-part questions").
+# Not the "it" that points at nothing ("is it possible …", "how long does it take"), nor "them",
+# which points at people as often (kids, partner companies) as at data.
+_POINTS_BACK = re.compile(
+    r"\b(?:it(?!\s+(?:is\s+)?(?:possible|true|ok|okay|legal|necessary|mandatory|required"
+    r"|allowed|fine|normal|safe\s+to|too\s+late|takes?|matters?|costs?)\b))\b",
+    re.IGNORECASE)
+_POLICY_WORDS = re.compile(r"\b(polic(y|ies)|notice|terms|statement)\b", re.IGNORECASE)
+_DATA_WORDS = re.compile(r"\b(data|info\w*|details?|number|e-?mail|address|records?)\b",
+                         re.IGNORECASE)
+DATA_ANTECEDENT = "my personal information"
+POLICY_ANTECEDENT = "the privacy policy"
+
+
+def as_read(clauses: Sequence[str]) -> List[str]:
+    """The clauses as the part classifier reads them: each English clause after the first with a
+    pronoun pointing back replaced by what it points back to (Chinese clauses unchanged: the
+    subject is left out rather than pointed back to)."""
+    out = list(clauses[:1])
+    for before, clause in zip(clauses[:-1], clauses[1:], strict=True):
+        if has_han(clause) or not _POINTS_BACK.search(clause):
+            out.append(clause)
+            continue
+        about_policy = _POLICY_WORDS.search(before) and not _DATA_WORDS.search(before)
+        out.append(_POINTS_BACK.sub(POLICY_ANTECEDENT if about_policy else DATA_ANTECEDENT,
+                                    clause))
+    return out
+
+
 @dataclass(frozen=True)
 class Part:
     """One question of several in a message, as the encoder's own small classifier reads it."""

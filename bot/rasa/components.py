@@ -387,19 +387,26 @@ class PolicyEvidence(GraphComponent):
         model = self.part_classifier
         if model is None:
             return []
-        texts = [encoder_text(c) for c in clauses]
+        # The classifier reads a clause that points back as what it points to; the sentences
+        # are still scored against the clause as typed ("where is it kept" is nearer the storage
+        # sentences than "where is my personal information kept", which is near every one).
+        read = [encoder_text(c) for c in evidence.as_read(clauses)]
+        typed = [encoder_text(c) for c in clauses]
         multilingual: List[Optional[np.ndarray]] = [None] * len(clauses)
         if evidence.reads(model, evidence.MULTILINGUAL_BLOCK):
-            multilingual = list(multilingual_cache().encode(texts, load_multilingual().encode_rows))
-        english: List[Optional[np.ndarray]] = [None] * len(clauses)
+            multilingual = list(multilingual_cache().encode(read, load_multilingual().encode_rows))
+        english: Dict[str, np.ndarray] = {}
         if not han:
-            english = [e.sentence for e in process_cache().encode(texts,
-                                                                   self.encoder.encode_detailed)]
+            wanted = list(dict.fromkeys(read + typed))
+            english = {text: e.sentence for text, e in zip(
+                wanted, process_cache().encode(wanted, self.encoder.encode_detailed), strict=True)}
         reads_english = evidence.reads(model, evidence.ENGLISH_BLOCK)
         out = []
-        for clause, own, shared in zip(clauses, english, multilingual, strict=True):
+        for clause, as_read, as_typed, shared in zip(clauses, read, typed, multilingual,
+                                                     strict=True):
+            own = english.get(as_read)
             scores = (self.zh_space.similarities(clause) if own is None
-                      else self.policy_vectors @ own)
+                      else self.policy_vectors @ english[as_typed])
             features = evidence.part_features(own if reads_english else None, shared, self.scale)
             out.append(evidence.Clause(clause, features, scores))
         return out

@@ -118,21 +118,24 @@ def test_a_question_that_asks_two_things_gets_both_sections(assistant):
 
 def test_two_part_questions_in_both_languages_get_both_sections_and_no_other(assistant):
     """Our measured two-part questions (docs/pipelines/two_part_questions.yml): most get both
-    sections quoted (2026-12-05: 14/20 English, 13/16 Chinese), none a section not asked for."""
+    sections quoted (2026-12-05: 18/20 English, 13/16 Chinese), none a section not asked for."""
     from bot.devtools.parts import load_questions
 
-    both, others = [], []
-    questions = [q for lang in ("en", "zh") for q in load_questions()[lang]]
-    for question in questions:
-        reply = assistant.ask(question.text).reply
-        cited = {s.id for s in POLICY.sections if s.heading in reply}
-        asked = {intent.removeprefix("ask_") for intent in question.intents}
-        if cited == asked:
-            both.append(question.text)
-        if cited - asked:
-            others.append((question.text, sorted(cited)))
+    others = []
+    share = {"en": 3 / 4, "zh": 2 / 3}  # with room for a retrained model's drift
+    for language, questions in load_questions().items():
+        both = []
+        for question in questions:
+            reply = assistant.ask(question.text).reply
+            cited = {s.id for s in POLICY.sections if s.heading in reply}
+            asked = {intent.removeprefix("ask_") for intent in question.intents}
+            if cited == asked:
+                both.append(question.text)
+            if cited - asked:
+                others.append((question.text, sorted(cited)))
+        assert len(both) >= share[language] * len(questions), (language, len(both),
+                                                               len(questions))
     assert others == []
-    assert len(both) >= 2 * len(questions) // 3, (len(both), len(questions))
 
 
 def test_a_topic_the_policy_is_silent_on_is_named_and_never_quoted(assistant):

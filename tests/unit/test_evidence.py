@@ -9,6 +9,7 @@ from bot.nlu.evidence import (
     Clause,
     Evidence,
     Part,
+    as_read,
     by_section,
     digest,
     fit_part_classifier,
@@ -52,6 +53,32 @@ def test_each_measured_two_part_question_splits_into_its_parts():
     assert len(questions["en"]) >= 20 and len(questions["zh"]) >= 15
     for question in questions["en"] + questions["zh"]:
         assert len(split_clauses(question.text)) == len(question.intents) == 2, question
+
+
+@pytest.mark.parametrize("clauses,read", [
+    (["how is my data protected", "who can see it"],
+     ["how is my data protected", "who can see my personal information"]),
+    (["why do you need my phone number", "what do you do with it afterwards"],
+     ["why do you need my phone number", "what do you do with my personal information afterwards"]),
+    # only the policy was spoken of: "it" is the policy
+    (["when did the policy take effect", "where can I read it"],
+     ["when did the policy take effect", "where can I read the privacy policy"]),
+    (["when did the policy change", "what data does it say you keep"],
+     ["when did the policy change", "what data does the privacy policy say you keep"]),
+    # an "it" that points at nothing, "them" (people as often as data), the first clause, Chinese
+    (["what do you collect", "is it possible to opt out"],
+     ["what do you collect", "is it possible to opt out"]),
+    (["what do you collect", "how long does it take to delete"],
+     ["what do you collect", "how long does it take to delete"]),
+    (["do you share my data", "can I stop them"], ["do you share my data", "can I stop them"]),
+    (["is it encrypted", "where is it stored"],
+     ["is it encrypted", "where is my personal information stored"]),
+    (["我的数据存在哪", "它安全吗"], ["我的数据存在哪", "它安全吗"]),
+    (["what does the Items policy cover", "Item lists"], ["what does the Items policy cover",
+                                                        "Item lists"]),
+])
+def test_a_later_clause_that_points_back_is_read_with_what_it_points_to(clauses, read):
+    assert as_read(clauses) == read
 
 
 def test_evidence_survives_the_tracker_and_junk_is_not_evidence():
