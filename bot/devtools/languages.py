@@ -107,8 +107,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                  "langdetect, others by script": _langdetect(by_script=True)}
     for name, detector in detectors.items():
         result = measure(detector)
+        by_label = result["by_label"]
+        assert isinstance(by_label, dict)
         labels = "  ".join(f"{label}: {ok}/{total}"
-                           for label, (ok, total) in sorted(result["by_label"].items()))  # type: ignore[attr-defined]
+                           for label, (ok, total) in sorted(by_label.items()))
         print(f"{name:40s} accuracy {result['accuracy']:.3f} ({result['right']}/{result['total']})"
               f"  [{labels}]  {result['ms_per_text']:.2f} ms/text")
         if args.errors:

@@ -101,7 +101,8 @@ def test_questions_find_their_topic(question, topic):
 
 @pytest.mark.parametrize("question", [
     "how do I mute my microphone",  # support, not privacy: camera topics need a privacy word
-    "can you answer in chinese",  # a language switch, not a question about the policy's versions
+    # a language switch, not a question about the policy's versions
+    "can you answer in chinese",
     "请用中文回答",
     "my webcam shows a black screen",
     "who do you share my data with",  # the policy addresses it: no open topic

@@ -65,7 +65,8 @@ def test_each_measured_two_part_question_splits_into_its_parts():
      ["when did the policy take effect", "where can I read the privacy policy"]),
     (["when did the policy change", "what data does it say you keep"],
      ["when did the policy change", "what data does the privacy policy say you keep"]),
-    # an "it" that points at nothing, "them" (people as often as data), the first clause, Chinese
+    # an "it" that points at nothing, "them" (people as often as data), the first clause,
+    # Chinese
     (["what do you collect", "is it possible to opt out"],
      ["what do you collect", "is it possible to opt out"]),
     (["what do you collect", "how long does it take to delete"],

@@ -219,8 +219,10 @@ class FakeRasa:
 def test_in_memory_erasure_uses_rasas_api_and_a_failure_waits_for_the_next_purge(
         store, monkeypatch):
     rasa = FakeRasa()
-    make = lambda: RasaApiTracker("http://rasa.test", "tok",  # noqa: E731
-                                  transport=httpx.MockTransport(rasa))
+
+    def make() -> RasaApiTracker:
+        return RasaApiTracker("http://rasa.test", "tok", transport=httpx.MockTransport(rasa))
+
     monkeypatch.setattr(erasure, "tracker_from_environment", lambda transport=None: make())
     reference = store.submit("deletion", "a@example.com", verified=True,
                              conversation_id="conv-a1", transcript=TRANSCRIPT).reference
@@ -272,8 +274,10 @@ def test_a_store_without_an_eraser_leaves_the_erasure_to_the_purge(store, monkey
     """The store itself erases nothing: a deletion completed through a store built without
     the eraser stays pending, and the next purge erases it."""
     rasa = FakeRasa()
-    make = lambda: RasaApiTracker("http://rasa.test", "tok",  # noqa: E731
-                                  transport=httpx.MockTransport(rasa))
+
+    def make() -> RasaApiTracker:
+        return RasaApiTracker("http://rasa.test", "tok", transport=httpx.MockTransport(rasa))
+
     monkeypatch.setattr(erasure, "tracker_from_environment", lambda transport=None: make())
     bare = RequestStore(store.engine, secret="test-secret", working_days=15, clock=Clock())
     reference = bare.submit("deletion", "a@example.com", verified=True,
