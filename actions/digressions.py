@@ -55,8 +55,9 @@ def answer_digression(dispatcher: CollectingDispatcher, tracker: Tracker) -> Non
         dispatcher.utter_message(response="utter_help")
 
 
-def unusable(slot: str, problem: str, back: str, dispatcher: CollectingDispatcher,
-             tracker: Tracker) -> Dict[str, Any]:
+def unusable(
+    slot: str, problem: str, back: str, dispatcher: CollectingDispatcher, tracker: Tracker
+) -> Dict[str, Any]:
     """Not an answer to the form's question: a question in passing is answered and `back` (the
     text that leads back to the form) said; anything else gets `problem`. The slot stays empty,
     so the form asks again."""

@@ -56,8 +56,13 @@ class RequestFormValidation(FormValidationAction, ABC):
     def flow(self) -> flows.Flow:
         return flows.FLOWS[self.kind]
 
-    async def required_slots(self, domain_slots: List[str], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[str]:
+    async def required_slots(
+        self,
+        domain_slots: List[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[str]:
         if tracker.get_slot("request_abandoned"):
             return []
         values = slot_values(tracker, self.flow)
@@ -65,8 +70,9 @@ class RequestFormValidation(FormValidationAction, ABC):
 
     # -- the one place answers are read ---------------------------------------------------
 
-    def _check(self, slot: str, value: Any, dispatcher: CollectingDispatcher,
-               tracker: Tracker) -> Dict[str, Any]:
+    def _check(
+        self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Dict[str, Any]:
         text = str(value or "")
         failed = faults.failed_message(tracker.events)
         if latest_intent(tracker) == faults.RETRY_INTENT and failed is not None:
@@ -91,28 +97,41 @@ class RequestFormValidation(FormValidationAction, ABC):
         return events
 
     @staticmethod
-    def _digression(slot: str, dispatcher: CollectingDispatcher,
-                    tracker: Tracker) -> Dict[str, Any]:
+    def _digression(
+        slot: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Dict[str, Any]:
         """A question instead of an answer: answered in passing, then the form asks again."""
         answer_digression(dispatcher, tracker)
         dispatcher.utter_message(text=texts.text("flow.back_to_request", language_of(tracker)))
         return {slot: None}
 
-    def _retry(self, slot: str, failed: Mapping[str, Any], dispatcher: CollectingDispatcher,
-               tracker: Tracker) -> Dict[str, Any]:
-        """"Try again" after an apology: read the answer that could not be processed."""
+    def _retry(
+        self,
+        slot: str,
+        failed: Mapping[str, Any],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+    ) -> Dict[str, Any]:
+        """ "Try again" after an apology: read the answer that could not be processed."""
         intent = (failed.get("parse_data") or {}).get("intent", {}).get("name") or ""
         try:
-            events = self._read(slot, str(failed.get("text") or ""), dispatcher, tracker,
-                                intent=intent)
+            events = self._read(
+                slot, str(failed.get("text") or ""), dispatcher, tracker, intent=intent
+            )
         except validators.Invalid as problem:
             return self._invalid(slot, str(problem), dispatcher, tracker)
         if events.get(slot) is not None:
             events["invalid_attempts"] = None
         return events
 
-    def _read(self, slot: str, text: str, dispatcher: CollectingDispatcher,
-              tracker: Tracker, intent: Optional[str] = None) -> Dict[str, Any]:
+    def _read(
+        self,
+        slot: str,
+        text: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        intent: Optional[str] = None,
+    ) -> Dict[str, Any]:
         language = language_of(tracker)
         if slot == "confirm_request":
             answer = flows.read_yes_no(text, intent or latest_intent(tracker))
@@ -128,8 +147,9 @@ class RequestFormValidation(FormValidationAction, ABC):
             return {slot: flows.read_reason(self.kind, text, language)}
         return {slot: flows.SLOT_VALIDATORS[slot](text, language)}
 
-    def _read_code(self, text: str, dispatcher: CollectingDispatcher,
-                   tracker: Tracker) -> Dict[str, Any]:
+    def _read_code(
+        self, text: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Dict[str, Any]:
         email = tracker.get_slot("account_email")
         store = get_store()
         language = language_of(tracker)
@@ -156,8 +176,9 @@ class RequestFormValidation(FormValidationAction, ABC):
         hand_over_verification(dispatcher, tracker, email=email)
         return {"verification_code": flows.UNVERIFIED}
 
-    def _invalid(self, slot: str, problem: str, dispatcher: CollectingDispatcher,
-                 tracker: Tracker) -> Dict[str, Any]:
+    def _invalid(
+        self, slot: str, problem: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Dict[str, Any]:
         language = language_of(tracker)
         previous = tracker.get_slot("invalid_attempts") or ""
         name, _, count = previous.partition(":")
@@ -166,19 +187,23 @@ class RequestFormValidation(FormValidationAction, ABC):
             dispatcher.utter_message(text=texts.text("flow.abandoned", language))
             return {slot: None, "invalid_attempts": None, "request_abandoned": True}
         if attempts >= 2:
-            dispatcher.utter_message(text=flows.explain(slot, language),
-                                     buttons=[texts.button("flow.stop_button", language)])
+            dispatcher.utter_message(
+                text=flows.explain(slot, language),
+                buttons=[texts.button("flow.stop_button", language)],
+            )
         else:
             dispatcher.utter_message(text=problem)
         return {slot: None, "invalid_attempts": f"{slot}:{attempts}"}
 
-    def _note_minor(self, text: str, dispatcher: CollectingDispatcher,
-                    tracker: Tracker) -> Dict[str, Any]:
+    def _note_minor(
+        self, text: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Dict[str, Any]:
         role = flows.requester_role([text])
         if not role or tracker.get_slot("requester_role") == role:
             return {}
-        dispatcher.utter_message(text=flows.guardian_notice(load_policy(), role,
-                                                            language_of(tracker)))
+        dispatcher.utter_message(
+            text=flows.guardian_notice(load_policy(), role, language_of(tracker))
+        )
         return {"requester_role": role}
 
 
@@ -187,8 +212,7 @@ def send_code(dispatcher: CollectingDispatcher, tracker: Tracker, email: str) ->
     try:
         get_store().send_code(email, tracker.sender_id, language=language_of(tracker))
     except RateLimited as limit:
-        dispatcher.utter_message(text=flows.too_many_codes(limit.retry_after,
-                                                           language_of(tracker)))
+        dispatcher.utter_message(text=flows.too_many_codes(limit.retry_after, language_of(tracker)))
         return False
     return True
 
@@ -197,17 +221,25 @@ def ask_for_code(dispatcher: CollectingDispatcher, tracker: Tracker, email: str)
     """Sends a code unless one is still valid for this address in this conversation (it proves
     the same thing), and asks for it."""
     if get_store().has_active_code(email, tracker.sender_id) or send_code(
-            dispatcher, tracker, email):
+        dispatcher, tracker, email
+    ):
         dispatcher.utter_message(text=flows.code_sent_prompt(email, language_of(tracker)))
 
 
-def hand_over_verification(dispatcher: CollectingDispatcher, tracker: Tracker,
-                           email: Optional[str]) -> None:
+def hand_over_verification(
+    dispatcher: CollectingDispatcher, tracker: Tracker, email: Optional[str]
+) -> None:
     """Verification failed: a handoff ticket, so a person confirms the identity."""
     live = get_staff().support_online()
     language = language_of(tracker)
-    get_handoffs().create(tracker.sender_id, "verification_failed", transcript_of(tracker),
-                          live=live, contact_email=email, language=language)
+    get_handoffs().create(
+        tracker.sender_id,
+        "verification_failed",
+        transcript_of(tracker),
+        live=live,
+        contact_email=email,
+        language=language,
+    )
     send(dispatcher, handoff.verification_handed_over(live, language))
 
 
@@ -217,9 +249,15 @@ SlotValidator = Callable[..., Awaitable[Dict[str, Any]]]
 
 
 def _slot_validator(slot: str) -> SlotValidator:
-    async def validate(self: RequestFormValidation, value: Any, dispatcher: CollectingDispatcher,
-                       tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
+    async def validate(
+        self: RequestFormValidation,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> Dict[str, Any]:
         return self._check(slot, value, dispatcher, tracker)
+
     validate.__name__ = f"validate_{slot}"
     return validate
 
@@ -237,10 +275,18 @@ def class_name(kind: str) -> str:
 
 def _form_validation(request: RequestKind) -> Type[RequestFormValidation]:
     """The `validate_<kind>_form` action of one kind of request."""
-    return cast(Type[RequestFormValidation], type(
-        f"Validate{class_name(request.kind)}Form", (RequestFormValidation,),
-        {"kind": request.kind, "__module__": __name__,
-         "__doc__": f"Validates `{request.form}` (made from bot.requests.registry)."}))
+    return cast(
+        Type[RequestFormValidation],
+        type(
+            f"Validate{class_name(request.kind)}Form",
+            (RequestFormValidation,),
+            {
+                "kind": request.kind,
+                "__module__": __name__,
+                "__doc__": f"Validates `{request.form}` (made from bot.requests.registry).",
+            },
+        ),
+    )
 
 
 # One class per kind, bound to a module-level name (ValidateDeletionForm, ...): rasa_sdk finds
@@ -253,14 +299,16 @@ for _request in KINDS:
 
 # -- questions whose wording depends on the conversation ---------------------------------------
 
+
 class ActionAskAccountEmail(Action):
     """Opens each flow with the policy's words on the right, then asks for the address."""
 
     def name(self) -> str:
         return "action_ask_account_email"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[str, Any]]:
         flow = active_flow(tracker)
         language = language_of(tracker)
         events = []
@@ -269,11 +317,11 @@ class ActionAskAccountEmail(Action):
             events.append(SlotSet("intro_shown", True))
             role = flows.requester_role([(tracker.latest_message or {}).get("text") or ""])
             if role and tracker.get_slot("requester_role") != role:
-                dispatcher.utter_message(text=flows.guardian_notice(load_policy(), role,
-                                                                    language))
+                dispatcher.utter_message(text=flows.guardian_notice(load_policy(), role, language))
                 events.append(SlotSet("requester_role", role))
-        dispatcher.utter_message(text=flows.account_email_question(flow.kind if flow else None,
-                                                                   language))
+        dispatcher.utter_message(
+            text=flows.account_email_question(flow.kind if flow else None, language)
+        )
         return events
 
 
@@ -281,16 +329,21 @@ class ActionAskCorrectionValue(Action):
     def name(self) -> str:
         return "action_ask_correction_value"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[str, Any]]:
         item = tracker.get_slot("correction_item") or "other"
         language = language_of(tracker)
         if item == "other":
             dispatcher.utter_message(text=texts.text("flow.ask_correction_value.other", language))
         else:
-            dispatcher.utter_message(text=texts.text(
-                "flow.ask_correction_value.item", language,
-                label=flows.correction_label(item, language)))
+            dispatcher.utter_message(
+                text=texts.text(
+                    "flow.ask_correction_value.item",
+                    language,
+                    label=flows.correction_label(item, language),
+                )
+            )
         return []
 
 
@@ -300,14 +353,16 @@ class ActionAskConfirmRequest(Action):
     def name(self) -> str:
         return "action_ask_confirm_request"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[str, Any]]:
         flow = active_flow(tracker)
         if flow is None:
             return []
         language = language_of(tracker)
-        text = flows.confirmation_prompt(flow.kind, slot_values(tracker, flow),
-                                         tracker.get_slot("requester_role"), language)
+        text = flows.confirmation_prompt(
+            flow.kind, slot_values(tracker, flow), tracker.get_slot("requester_role"), language
+        )
         dispatcher.utter_message(text=text, buttons=flows.confirmation_buttons(language))
         return []
 
@@ -318,8 +373,9 @@ class ActionAskVerificationCode(Action):
     def name(self) -> str:
         return "action_ask_verification_code"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[str, Any]]:
         ask_for_code(dispatcher, tracker, tracker.get_slot("account_email"))
         return []
 
@@ -335,13 +391,14 @@ class AskQuestion(Action, ABC):
     def name(self) -> str:
         return f"action_ask_{self.slot}"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[str, Any]]:
         flow = active_flow(tracker)
-        text, buttons = flows.question(self.slot, flow.kind if flow else None,
-                                       language_of(tracker))
-        dispatcher.utter_message(text=text, buttons=[{"title": t, "payload": p}
-                                                     for t, p in buttons])
+        text, buttons = flows.question(self.slot, flow.kind if flow else None, language_of(tracker))
+        dispatcher.utter_message(
+            text=text, buttons=[{"title": t, "payload": p} for t, p in buttons]
+        )
         return []
 
 

@@ -27,14 +27,16 @@ def handoff_reason(tracker: Tracker) -> str:
     return "asked"
 
 
-def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker,
-              reason: str) -> List[Dict[str, Any]]:
+def hand_over(
+    dispatcher: CollectingDispatcher, tracker: Tracker, reason: str
+) -> List[Dict[str, Any]]:
     """Create (or reuse) the ticket, in the conversation's language, and tell the visitor what
     happens next."""
     live = get_staff().support_online()
     language = language_of(tracker)
-    get_handoffs().create(tracker.sender_id, reason, transcript_of(tracker), live=live,
-                          language=language)
+    get_handoffs().create(
+        tracker.sender_id, reason, transcript_of(tracker), live=live, language=language
+    )
     if live:
         send(dispatcher, handoff.handing_over(reason, language))
         return []
@@ -46,17 +48,20 @@ class ActionHumanHandoff(Action):
     def name(self) -> str:
         return "action_human_handoff"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[str, Any]]:
         return hand_over(dispatcher, tracker, handoff_reason(tracker))
 
 
-def handle_fallback(dispatcher: CollectingDispatcher,
-                    tracker: Tracker) -> List[Dict[str, Any]]:
+def handle_fallback(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[str, Any]]:
     """Asks to rephrase; when the previous message was not understood either, a person helps."""
     users = [e for e in tracker.events if e.get("event") == "user"]
-    previous = ((users[-2].get("parse_data") or {}).get("intent") or {}).get("name") \
-        if len(users) >= 2 else None
+    previous = (
+        ((users[-2].get("parse_data") or {}).get("intent") or {}).get("name")
+        if len(users) >= 2
+        else None
+    )
     if previous == "nlu_fallback":
         return hand_over(dispatcher, tracker, "fallback")
     dispatcher.utter_message(response="utter_please_rephrase")
@@ -68,8 +73,9 @@ class ActionAskHandoffEmail(Action):
     def name(self) -> str:
         return "action_ask_handoff_email"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[str, Any]]:
         send(dispatcher, handoff.ask_email(language_of(tracker)))
         return []
 
@@ -78,8 +84,9 @@ class ValidateHandoffForm(FormValidationAction):
     def name(self) -> str:
         return "validate_handoff_form"
 
-    async def validate_handoff_email(self, value: Any, dispatcher: CollectingDispatcher,
-                                     tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
+    async def validate_handoff_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
         text = str(value or "")
         if flows.is_skip(text):
             return {"handoff_email": flows.NONE}
@@ -94,8 +101,9 @@ class ActionSubmitHandoffContact(Action):
     def name(self) -> str:
         return "action_submit_handoff_contact"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[str, Any]]:
         email = tracker.get_slot("handoff_email")
         language = language_of(tracker)
         if email and email != flows.NONE:

@@ -31,13 +31,13 @@ def conversation_language(tracker: Tracker) -> str:
     return or_default(tracker.get_slot(LANGUAGE_SLOT))
 
 
-def send_answer(dispatcher: CollectingDispatcher, tracker: Tracker, reply: Reply,
-                ref: AnswerRef) -> None:
+def send_answer(
+    dispatcher: CollectingDispatcher, tracker: Tracker, reply: Reply, ref: AnswerRef
+) -> None:
     """The reply, with what the page needs to let the visitor rate it; without the secret that
     signs it (a misconfigured server), the answer still goes out, only unrated."""
     try:
-        custom: Optional[Dict[str, Any]] = {"answer": ref.payload(app_secret(),
-                                                                  tracker.sender_id)}
+        custom: Optional[Dict[str, Any]] = {"answer": ref.payload(app_secret(), tracker.sender_id)}
     except (RuntimeError, ValueError) as error:
         log.error("Answer sent without a feedback reference: %s", error)
         custom = None
@@ -51,8 +51,9 @@ class ActionAnswerPolicy(Action):
     def name(self) -> str:
         return "action_answer_policy"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         policy = load_policy()
         language = conversation_language(tracker)
         answered = answer(policy, reading_of(tracker), language=language)
@@ -82,8 +83,9 @@ class ActionShowSection(Action):
     def name(self) -> str:
         return "action_show_section"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         policy = load_policy()
         language = conversation_language(tracker)
         section_id: Optional[str] = tracker.get_slot("last_section")
@@ -95,13 +97,14 @@ class ActionShowSection(Action):
 
 
 class ActionAnswerYes(Action):
-    """"Yes" outside a form: to the offer of a person, a person; otherwise the help menu."""
+    """ "Yes" outside a form: to the offer of a person, a person; otherwise the help menu."""
 
     def name(self) -> str:
         return "action_answer_yes"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         if offered_person(tracker):
             return hand_over(dispatcher, tracker, "not_covered")
         dispatcher.utter_message(response="utter_help")

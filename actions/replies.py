@@ -22,10 +22,12 @@ def language_of(tracker: Tracker) -> str:
     return or_default(tracker.get_slot(LANGUAGE_SLOT))
 
 
-def send(dispatcher: CollectingDispatcher, reply: Reply,
-         custom: Optional[Dict[str, Any]] = None) -> None:
-    dispatcher.utter_message(text=reply.text, buttons=[dict(b) for b in reply.buttons],
-                             json_message=custom)
+def send(
+    dispatcher: CollectingDispatcher, reply: Reply, custom: Optional[Dict[str, Any]] = None
+) -> None:
+    dispatcher.utter_message(
+        text=reply.text, buttons=[dict(b) for b in reply.buttons], json_message=custom
+    )
 
 
 def question_text(tracker: Tracker) -> str:

@@ -31,9 +31,16 @@ from bot.requests.registry import BY_KIND, KINDS, RequestKind
 log = logging.getLogger(__name__)
 
 # Everything a flow leaves in the conversation; cleared once the flow ends either way.
-FLOW_SLOTS = sorted({slot for flow in flows.FLOWS.values() for slot in flow.slots}
-                    | {"requester_role", "invalid_attempts", "intro_shown", "request_abandoned",
-                       faults.PENDING_SLOT})
+FLOW_SLOTS = sorted(
+    {slot for flow in flows.FLOWS.values() for slot in flow.slots}
+    | {
+        "requester_role",
+        "invalid_attempts",
+        "intro_shown",
+        "request_abandoned",
+        faults.PENDING_SLOT,
+    }
+)
 STATUS_SLOTS = ["status_reference", "status_email"]
 
 
@@ -82,26 +89,33 @@ def idempotency_key(tracker: Tracker, kind: str) -> str:
     return f"{tracker.sender_id}:{kind}:{run}"
 
 
-def not_saved(dispatcher: CollectingDispatcher, kind: str, text: str,
-              language: str = texts.DEFAULT_LANGUAGE) -> List[Dict[str, Any]]:
+def not_saved(
+    dispatcher: CollectingDispatcher, kind: str, text: str, language: str = texts.DEFAULT_LANGUAGE
+) -> List[Dict[str, Any]]:
     """The answers stay in their slots; `pending_submission` lets "try again" store them."""
-    dispatcher.utter_message(text=text, buttons=[faults.retry_button(language)],
-                             **faults.failure_metadata(BY_KIND[kind].submit_action))
+    dispatcher.utter_message(
+        text=text,
+        buttons=[faults.retry_button(language)],
+        **faults.failure_metadata(BY_KIND[kind].submit_action),
+    )
     return [SlotSet(slot, value) for slot, value in faults.pending_slots(kind).items()]
 
 
-def store_request(kind: str, dispatcher: CollectingDispatcher,
-                  tracker: Tracker) -> List[Dict[str, Any]]:
+def store_request(
+    kind: str, dispatcher: CollectingDispatcher, tracker: Tracker
+) -> List[Dict[str, Any]]:
     """Store the confirmed answers of a `kind` flow, or keep them for "try again"."""
     flow = flows.FLOWS[kind]
     values = {slot: tracker.get_slot(slot) for slot in flow.slots}
     role = tracker.get_slot("requester_role") or flows.requester_role(
-        user_texts_since_form_start(tracker, flow.form))
+        user_texts_since_form_start(tracker, flow.form)
+    )
     store = get_store()
     language = language_of(tracker)
     try:
         result = store.submit(
-            kind, values["account_email"],
+            kind,
+            values["account_email"],
             details=flows.details_for(kind, values),
             reason=flows.reason_for(kind, values),
             verified=values.get("verification_code") == flows.VERIFIED,
@@ -118,9 +132,18 @@ def store_request(kind: str, dispatcher: CollectingDispatcher,
     except SQLAlchemyError as error:
         log.error("Could not store a %s request: %s", kind, type(error).__name__)
         return not_saved(dispatcher, kind, faults.not_saved(language), language)
-    dispatcher.utter_message(text=flows.submitted_message(
-        load_policy(), kind, result.reference, result.due_at, result.status,
-        result.duplicate, store.working_days, language))
+    dispatcher.utter_message(
+        text=flows.submitted_message(
+            load_policy(),
+            kind,
+            result.reference,
+            result.due_at,
+            result.status,
+            result.duplicate,
+            store.working_days,
+            language,
+        )
+    )
     # The address and new values now live in the request database only.
     return reset(FLOW_SLOTS) + [SlotSet("last_reference", result.reference)]
 
@@ -137,8 +160,9 @@ class SubmitRequest(Action, ABC):
     def name(self) -> str:
         return BY_KIND[self.kind].submit_action
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[str, Any]]:
         if tracker.get_slot("request_abandoned"):
             return reset(FLOW_SLOTS)
         if tracker.get_slot("confirm_request") is not True:
@@ -148,29 +172,37 @@ class SubmitRequest(Action, ABC):
 
 
 class ActionRetry(Action):
-    """"Try again" after a failure: store the request that could not be stored. (Inside a
+    """ "Try again" after a failure: store the request that could not be stored. (Inside a
     form, the form's validation reads "try again" instead: see `actions.forms`.)"""
 
     def name(self) -> str:
         return "action_retry"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[str, Any]]:
         kind = tracker.get_slot(faults.PENDING_SLOT)
         if kind in flows.FLOWS and tracker.get_slot("account_email"):
             return store_request(kind, dispatcher, tracker)
-        dispatcher.utter_message(text=faults.nothing_to_retry(tracker.events,
-                                                              language_of(tracker)))
+        dispatcher.utter_message(text=faults.nothing_to_retry(tracker.events, language_of(tracker)))
         return [SlotSet(faults.PENDING_SLOT, None)]
 
 
 def _submit_action(request: RequestKind) -> Type[SubmitRequest]:
     """The `action_submit_<kind>` action of one kind of request."""
-    return cast(Type[SubmitRequest], type(
-        f"Submit{class_name(request.kind)}", (SubmitRequest,),
-        {"kind": request.kind, "__module__": __name__,
-         "__doc__": f"Stores a confirmed {request.kind} request (made from "
-                    "bot.requests.registry)."}))
+    return cast(
+        Type[SubmitRequest],
+        type(
+            f"Submit{class_name(request.kind)}",
+            (SubmitRequest,),
+            {
+                "kind": request.kind,
+                "__module__": __name__,
+                "__doc__": f"Stores a confirmed {request.kind} request (made from "
+                "bot.requests.registry).",
+            },
+        ),
+    )
 
 
 # One class per kind, bound to a module-level name (SubmitDeletion, ...): rasa_sdk finds actions
@@ -182,21 +214,23 @@ for _request in KINDS:
 
 
 class ActionCancelRequest(Action):
-    """"Stop" during any flow, or after a request could not be saved: nothing is stored and the
+    """ "Stop" during any flow, or after a request could not be saved: nothing is stored and the
     answers are forgotten, so a later "try again" cannot store what the visitor gave up."""
 
     def name(self) -> str:
         return "action_cancel_request"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[str, Any]]:
         language = language_of(tracker)
         if tracker.get_slot(faults.PENDING_SLOT):
             dispatcher.utter_message(text=faults.dropped(language))
         elif tracker.latest_action_name == "action_deactivate_loop":
             stopped = latest_form(tracker) == withdrawal.FORM  # nothing was to be stored there
-            dispatcher.utter_message(text=texts.text(
-                "flow.withdraw.stopped" if stopped else "flow.cancelled", language))
+            dispatcher.utter_message(
+                text=texts.text("flow.withdraw.stopped" if stopped else "flow.cancelled", language)
+            )
         else:  # nothing going on
             dispatcher.utter_message(response="utter_anything_else")
         return reset(FLOW_SLOTS + STATUS_SLOTS + list(withdrawal.SLOTS))
@@ -205,8 +239,11 @@ class ActionCancelRequest(Action):
 def reference_in(tracker: Tracker, value: Any) -> str:
     """The reference the visitor gave: the entity NLU found, else the slot's text;
     `validators.Invalid` (with the reason, in the conversation's language) when neither is one."""
-    entities = [e.get("value") for e in (tracker.latest_message or {}).get("entities", [])
-                if e.get("entity") == "reference"]
+    entities = [
+        e.get("value")
+        for e in (tracker.latest_message or {}).get("entities", [])
+        if e.get("entity") == "reference"
+    ]
     language = language_of(tracker)
     problem = validators.Invalid(texts.text("validation.reference", language))
     for candidate in entities + [str(value or "")]:
@@ -221,23 +258,26 @@ class ValidateStatusForm(FormValidationAction):
     def name(self) -> str:
         return "validate_status_form"
 
-    async def validate_status_reference(self, value: Any, dispatcher: CollectingDispatcher,
-                                        tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
+    async def validate_status_reference(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
         try:
             return {"status_reference": reference_in(tracker, value)}
         except validators.Invalid as problem:
             return self._unusable("status_reference", str(problem), dispatcher, tracker)
 
-    async def validate_status_email(self, value: Any, dispatcher: CollectingDispatcher,
-                                    tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
+    async def validate_status_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
         try:
             return {"status_email": validators.email(str(value or ""), language_of(tracker))}
         except validators.Invalid as problem:
             return self._unusable("status_email", str(problem), dispatcher, tracker)
 
     @staticmethod
-    def _unusable(slot: str, problem: str, dispatcher: CollectingDispatcher,
-                  tracker: Tracker) -> Dict[str, Any]:
+    def _unusable(
+        slot: str, problem: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Dict[str, Any]:
         back = texts.text("flow.back_to_status", language_of(tracker))
         return unusable(slot, problem, back, dispatcher, tracker)
 
@@ -250,8 +290,9 @@ class ActionCheckStatus(Action):
     def name(self) -> str:
         return "action_check_status"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[str, Any]]:
         reference = tracker.get_slot("status_reference")
         email = tracker.get_slot("status_email")
         answer = get_store().status_for(reference, email) if reference and email else None
@@ -259,9 +300,11 @@ class ActionCheckStatus(Action):
         if answer is None:
             dispatcher.utter_message(text=texts.text("flow.status.not_found", language))
         else:
-            reply = flows.status_reply(answer.reference, answer.kind, answer.status,
-                                       answer.due_at, language)
+            reply = flows.status_reply(
+                answer.reference, answer.kind, answer.status, answer.due_at, language
+            )
             written = withdrawal.messages_block(
-                get_casework().messages_for(answer.reference, email), language)
+                get_casework().messages_for(answer.reference, email), language
+            )
             dispatcher.utter_message(text=f"{reply}\n\n{written}" if written else reply)
         return reset(STATUS_SLOTS)

@@ -15,9 +15,11 @@ def transcript_of(tracker: Tracker, limit: int = 200) -> List[Dict[str, Any]]:
         if kind not in ("user", "bot") or not (event.get("text") or "").strip():
             continue
         at = event.get("timestamp")
-        lines.append({
-            "from": "visitor" if kind == "user" else "assistant",
-            "text": event["text"],
-            "at": datetime.fromtimestamp(at, timezone.utc).isoformat() if at else "",
-        })
+        lines.append(
+            {
+                "from": "visitor" if kind == "user" else "assistant",
+                "text": event["text"],
+                "at": datetime.fromtimestamp(at, timezone.utc).isoformat() if at else "",
+            }
+        )
     return lines[-limit:]

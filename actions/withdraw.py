@@ -34,20 +34,28 @@ class ValidateWithdrawForm(FormValidationAction):
     def name(self) -> str:
         return "validate_withdraw_form"
 
-    async def required_slots(self, domain_slots: List[str], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[str]:
-        return withdrawal.required_slots({slot: tracker.get_slot(slot)
-                                          for slot in withdrawal.ALL_SLOTS})
+    async def required_slots(
+        self,
+        domain_slots: List[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[str]:
+        return withdrawal.required_slots(
+            {slot: tracker.get_slot(slot) for slot in withdrawal.ALL_SLOTS}
+        )
 
-    async def validate_withdraw_reference(self, value: Any, dispatcher: CollectingDispatcher,
-                                          tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
+    async def validate_withdraw_reference(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
         try:
             return {"withdraw_reference": reference_in(tracker, value)}
         except validators.Invalid as problem:
             return self._unusable("withdraw_reference", str(problem), dispatcher, tracker)
 
-    async def validate_withdraw_email(self, value: Any, dispatcher: CollectingDispatcher,
-                                      tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
+    async def validate_withdraw_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
         """The address must be the request's, and the request still open: the same neutral
         reply as the status lookup when either does not match, so nothing leaks."""
         language = language_of(tracker)
@@ -64,17 +72,22 @@ class ValidateWithdrawForm(FormValidationAction):
             return {"withdraw_email": email, "request_abandoned": True}
         return {"withdraw_email": email}
 
-    async def validate_withdraw_confirm(self, value: Any, dispatcher: CollectingDispatcher,
-                                        tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
+    async def validate_withdraw_confirm(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
         answer = flows.read_yes_no(str(value or ""), latest_intent(tracker))
         if answer is None:
-            return self._unusable("withdraw_confirm",
-                                  texts.text("flow.withdraw.yes_or_no", language_of(tracker)),
-                                  dispatcher, tracker)
+            return self._unusable(
+                "withdraw_confirm",
+                texts.text("flow.withdraw.yes_or_no", language_of(tracker)),
+                dispatcher,
+                tracker,
+            )
         return {"withdraw_confirm": answer}
 
-    async def validate_withdraw_code(self, value: Any, dispatcher: CollectingDispatcher,
-                                     tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
+    async def validate_withdraw_code(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
         text = str(value or "")
         email = tracker.get_slot("withdraw_email")
         language = language_of(tracker)
@@ -102,8 +115,9 @@ class ValidateWithdrawForm(FormValidationAction):
         return {"withdraw_code": flows.UNVERIFIED}  # locked: the last step says so
 
     @staticmethod
-    def _unusable(slot: str, problem: str, dispatcher: CollectingDispatcher,
-                  tracker: Tracker) -> Dict[str, Any]:
+    def _unusable(
+        slot: str, problem: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Dict[str, Any]:
         back = texts.text("flow.withdraw.back", language_of(tracker))
         return unusable(slot, problem, back, dispatcher, tracker)
 
@@ -122,15 +136,18 @@ class AskWithdrawConfirm(Action):
     def name(self) -> str:
         return "action_ask_withdraw_confirm"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[str, Any]]:
         request = found(tracker.get_slot("withdraw_reference"), tracker.get_slot("withdraw_email"))
         language = language_of(tracker)
         if request is None:  # gone since the address was checked
             dispatcher.utter_message(text=texts.text("flow.status.not_found", language))
             return [SlotSet("request_abandoned", True)]
-        dispatcher.utter_message(text=withdrawal.confirm_prompt(request, language),
-                                 buttons=withdrawal.confirm_buttons(language))
+        dispatcher.utter_message(
+            text=withdrawal.confirm_prompt(request, language),
+            buttons=withdrawal.confirm_buttons(language),
+        )
         return []
 
 
@@ -138,8 +155,9 @@ class AskWithdrawCode(Action):
     def name(self) -> str:
         return "action_ask_withdraw_code"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[str, Any]]:
         ask_for_code(dispatcher, tracker, tracker.get_slot("withdraw_email"))
         return []
 
@@ -150,15 +168,20 @@ class ActionWithdrawRequest(Action):
     def name(self) -> str:
         return "action_withdraw_request"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> List[Dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[str, Any]]:
         reference = tracker.get_slot("withdraw_reference")
         if tracker.get_slot("request_abandoned") or not reference:
             return reset(list(withdrawal.ALL_SLOTS))  # already explained
         confirmed = tracker.get_slot("withdraw_confirm")
         verified = tracker.get_slot("withdraw_code") == flows.VERIFIED
-        withdrawn = bool(confirmed is True and verified and get_casework().withdraw(
-            reference, tracker.get_slot("withdraw_email")))
-        dispatcher.utter_message(text=withdrawal.outcome(reference, confirmed, verified,
-                                                         withdrawn, language_of(tracker)))
+        withdrawn = bool(
+            confirmed is True
+            and verified
+            and get_casework().withdraw(reference, tracker.get_slot("withdraw_email"))
+        )
+        dispatcher.utter_message(
+            text=withdrawal.outcome(reference, confirmed, verified, withdrawn, language_of(tracker))
+        )
         return reset(list(withdrawal.ALL_SLOTS))

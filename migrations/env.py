@@ -14,8 +14,9 @@ def url() -> str:
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=url(), target_metadata=target_metadata, literal_binds=True,
-                      render_as_batch=True)
+    context.configure(
+        url=url(), target_metadata=target_metadata, literal_binds=True, render_as_batch=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -23,8 +24,9 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = make_engine(url())
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=True)  # SQLite can only ALTER through batch mode
+        context.configure(
+            connection=connection, target_metadata=target_metadata, render_as_batch=True
+        )  # SQLite can only ALTER through batch mode
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -36,6 +36,7 @@ hypothesis_settings.load_profile("full")
 
 # -- the settings (bot.core.settings): read once per process, so once per test here ----------
 
+
 @pytest.fixture(autouse=True)
 def fresh_settings():
     """Each test starts from the settings as the environment and `.env` give them, and none
@@ -49,6 +50,7 @@ def fresh_settings():
 def set_env(monkeypatch):
     """`set_env(NAME="value", OTHER=None)`: set (or, with None, unset) variables in this
     process's environment and reload the settings; undone after the test."""
+
     def set_env(**values):
         for name, value in values.items():
             if value is None:
@@ -56,6 +58,7 @@ def set_env(monkeypatch):
             else:
                 monkeypatch.setenv(name, value)
         load_settings.cache_clear()
+
     return set_env
 
 
@@ -73,6 +76,7 @@ def no_env_file(monkeypatch, tmp_path):
 def default_rate_limits(set_env, no_env_file):
     """The built-in rate limits, whatever this machine's environment or .env says."""
     from bot.requests import ratelimit
+
     set_env(**{name: None for name in ratelimit.ENV_NAMES.values()})
 
 
@@ -80,8 +84,15 @@ def default_rate_limits(set_env, no_env_file):
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # As root in a closed network: no sandbox, and none of Chromium's own calls home.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -89,14 +100,17 @@ def browser():
     if not CHROMIUM:
         pytest.skip("Chromium is not installed (Debian package `chromium`; .ci/run installs it)")
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         yield browser
         browser.close()
 
 
 # -- the request database, on SQLite and (where it answers) PostgreSQL ------------------------
+
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory):
@@ -110,8 +124,10 @@ def sqlite_template(tmp_path_factory):
 def migrated_sqlite(sqlite_template, tmp_path):
     """`migrated_sqlite("name.db")`: the URL of an empty, migrated SQLite request database of
     this test's own (in its tmp_path), as `upgrade()` would have made it, only faster."""
+
     def make(name: str = "requests.db") -> str:
         return copy_sqlite(sqlite_template, tmp_path / name)
+
     return make
 
 
@@ -140,6 +156,7 @@ def database_url(request, migrated_sqlite):
 
 
 # -- the running stack (tests/live and tests/browser) ------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def live_stack():

@@ -25,12 +25,22 @@ def _iso(value: Any) -> Optional[str]:
 
 
 def request_rows(store: RequestStore) -> List[Dict[str, Any]]:
-    return [{
-        "reference": r.reference, "type": r.kind, "status": r.status, "email": r.email,
-        "created_at": _iso(r.created_at), "due_at": _iso(r.due_at), "details": r.details,
-        "verified_at": _iso(r.verified_at), "reason": r.reason,
-        "made_by_or_for_minor": r.made_by_or_for_minor, "requester_role": r.requester_role,
-    } for r in store.all_requests()]
+    return [
+        {
+            "reference": r.reference,
+            "type": r.kind,
+            "status": r.status,
+            "email": r.email,
+            "created_at": _iso(r.created_at),
+            "due_at": _iso(r.due_at),
+            "details": r.details,
+            "verified_at": _iso(r.verified_at),
+            "reason": r.reason,
+            "made_by_or_for_minor": r.made_by_or_for_minor,
+            "requester_role": r.requester_role,
+        }
+        for r in store.all_requests()
+    ]
 
 
 def write_rows(rows: List[Dict[str, Any]], fmt: str, fields: Iterable[str]) -> None:
@@ -42,8 +52,12 @@ def write_rows(rows: List[Dict[str, Any]], fmt: str, fields: Iterable[str]) -> N
     writer = csv.DictWriter(sys.stdout, fieldnames=list(fields), extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list))
-                         else v for k, v in row.items()})
+        writer.writerow(
+            {
+                k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v
+                for k, v in row.items()
+            }
+        )
 
 
 def db_upgrade() -> int:
@@ -56,6 +70,7 @@ def db_upgrade() -> int:
 def export_requests(fmt: str) -> int:
     """`requests export --format json|csv`: every request."""
     from bot.requests.store import RequestStore
+
     rows = request_rows(RequestStore(secret=""))
     write_rows(rows, fmt, EXPORT_FIELDS)
     return 0
@@ -65,22 +80,34 @@ def list_outbox(to: Optional[str], fmt: str) -> int:
     """`outbox list [--to EMAIL] [--format json|text]`."""
     sessions = session_factory(make_engine())
     with transaction(sessions) as session:
-        rows = [{"id": m.id, "to": m.to_address, "subject": m.subject, "status": m.status,
-                 "attempts": m.attempts, "created_at": _iso(m.created_at),
-                 "sent_at": _iso(m.sent_at), "body": m.body}
-                for m in list_messages(session, to)]
+        rows = [
+            {
+                "id": m.id,
+                "to": m.to_address,
+                "subject": m.subject,
+                "status": m.status,
+                "attempts": m.attempts,
+                "created_at": _iso(m.created_at),
+                "sent_at": _iso(m.sent_at),
+                "body": m.body,
+            }
+            for m in list_messages(session, to)
+        ]
     if fmt == "json":
         write_rows(rows, "json", ())
     else:
         for row in rows:
-            print(f"#{row['id']} {row['status']:<7} {row['created_at']} to {row['to']}: "
-                  f"{row['subject']}")
+            print(
+                f"#{row['id']} {row['status']:<7} {row['created_at']} to {row['to']}: "
+                f"{row['subject']}"
+            )
     return 0
 
 
 def deliver_outbox() -> int:
     """`outbox deliver`: send what is due over SMTP; 1 when SMTP is not configured."""
     from bot.mail.smtp import deliver_due, smtp_settings
+
     sessions = session_factory(make_engine())
     settings = smtp_settings()
     if settings is None:
@@ -93,16 +120,28 @@ def deliver_outbox() -> int:
 def list_handoffs(fmt: str) -> int:
     """`handoffs list [--format json|text]`."""
     from bot.support.tickets import Handoffs
-    tickets = [{"id": t.id, "status": t.status, "reason": t.reason,
-                "conversation_id": t.conversation_id, "created_at": _iso(t.created_at),
-                "assigned_to": t.assigned_to, "contact_email": t.contact_email,
-                "messages": len(t.messages)} for t in Handoffs().list()]
+
+    tickets = [
+        {
+            "id": t.id,
+            "status": t.status,
+            "reason": t.reason,
+            "conversation_id": t.conversation_id,
+            "created_at": _iso(t.created_at),
+            "assigned_to": t.assigned_to,
+            "contact_email": t.contact_email,
+            "messages": len(t.messages),
+        }
+        for t in Handoffs().list()
+    ]
     if fmt == "json":
         write_rows(tickets, "json", ())
     else:
         for t in tickets:
-            print(f"#{t['id']} {t['status']:<7} {t['reason']:<19} {t['created_at']} "
-                  f"assigned to {t['assigned_to'] or '-'}; {t['messages']} message(s)")
+            print(
+                f"#{t['id']} {t['status']:<7} {t['reason']:<19} {t['created_at']} "
+                f"assigned to {t['assigned_to'] or '-'}; {t['messages']} message(s)"
+            )
     return 0
 
 
@@ -110,27 +149,33 @@ def add_staff(username: str, role: str) -> int:
     """`staff add --username U --role R --password-stdin`: the password is read from standard
     input, never from the command line (where the process list and shell history would show
     it)."""
+
     def add(directory: StaffDirectory) -> None:
         password = sys.stdin.readline().rstrip("\n")
         member = directory.add(username, role, password)
         print(f"Added {member.username} ({member.role}).")
+
     return _staff(add)
 
 
 def list_staff() -> int:
     """`staff list`: every account, with its role and whether it is disabled."""
+
     def listing(directory: StaffDirectory) -> None:
         for member in directory.list():
             state = "disabled" if member.disabled else "active"
             print(f"{member.username:<24} {member.role:<8} {state}")
+
     return _staff(listing)
 
 
 def disable_staff(username: str) -> int:
     """`staff disable --username U`: the account can no longer log in."""
+
     def disable(directory: StaffDirectory) -> None:
         directory.disable(username)
         print(f"Disabled {username}.")
+
     return _staff(disable)
 
 
@@ -146,12 +191,17 @@ def enrol_two_factor(username: str) -> int:
         print("Then type the 6-digit code the app shows:", flush=True)
         codes = directory.confirm_two_factor(username, sys.stdin.readline(), "cli")
         if codes is None:
-            raise StaffError("That code is not right (check the phone's clock); nothing "
-                             "changed: run the command again.")
-        print(f"Two-factor sign-in is on for {username}. Recovery codes (each works once; keep "
-              "them somewhere safe, they are not shown again):")
+            raise StaffError(
+                "That code is not right (check the phone's clock); nothing "
+                "changed: run the command again."
+            )
+        print(
+            f"Two-factor sign-in is on for {username}. Recovery codes (each works once; keep "
+            "them somewhere safe, they are not shown again):"
+        )
         for code in codes:
             print(f"  {code}")
+
     return _staff(enrol)
 
 

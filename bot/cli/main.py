@@ -31,15 +31,18 @@ PURGE_DESCRIPTION = (
     "Remove chat data older than the retention period: conversations in the SQL tracker store, "
     "expired verification codes, delivered e-mails, transcripts of closed requests and "
     "handoffs, policy gaps and answer ratings. Requests, their history and the audit log are "
-    "kept.")
+    "kept."
+)
 
 # Commands whose module parses its own arguments: name -> (module, line in --help).
 DELEGATED: Dict[str, Tuple[str, str]] = {
     "eval": ("bot.devtools.eval", "evaluate the running assistant on FILE [FILE ...]"),
     "pipeline": ("bot.rasa.spacy_pipeline", "build the project's spaCy pipeline"),
     "bench": ("bot.devtools.bench", "throughput and latency under load, beside a stock bot"),
-    "calibrate": ("bot.devtools.calibrate",
-                  "fit the router's thresholds on cross-validation results"),
+    "calibrate": (
+        "bot.devtools.calibrate",
+        "fit the router's thresholds on cross-validation results",
+    ),
     "compare": ("bot.devtools.compare", "cross-validate every NLU pipeline in docs/pipelines/"),
     "parts": ("bot.devtools.parts", "compare part classifiers on two-part questions"),
 }
@@ -47,13 +50,16 @@ DELEGATED: Dict[str, Tuple[str, str]] = {
 
 # -- what each command does (imported when it runs) --------------------------------------------
 
+
 def _run(args: argparse.Namespace) -> int:
     from bot.devtools.stack import run_foreground
+
     return run_foreground(workers=args.workers)
 
 
 def _env(args: argparse.Namespace) -> int:
     from bot.core.settings import ensure_env_file
+
     added = ensure_env_file()
     print(f"==> Added {', '.join(added)} to .env" if added else "==> .env is complete")
     return 0
@@ -61,6 +67,7 @@ def _env(args: argparse.Namespace) -> int:
 
 def _policy(args: argparse.Namespace) -> int:
     from bot.policy.document import load_policy
+
     policy = load_policy()
     print(f"{policy.title} (effective {policy.effective_date})")
     for section in policy.sections:
@@ -71,56 +78,67 @@ def _policy(args: argparse.Namespace) -> int:
 
 def _db_upgrade(args: argparse.Namespace) -> int:
     from bot.cli.data import db_upgrade
+
     return db_upgrade()
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
     from bot.cli.data import verify_audit
+
     return verify_audit()
 
 
 def _requests_export(args: argparse.Namespace) -> int:
     from bot.cli.data import export_requests
+
     return export_requests(args.format)
 
 
 def _outbox_list(args: argparse.Namespace) -> int:
     from bot.cli.data import list_outbox
+
     return list_outbox(args.to, args.format)
 
 
 def _outbox_deliver(args: argparse.Namespace) -> int:
     from bot.cli.data import deliver_outbox
+
     return deliver_outbox()
 
 
 def _staff_add(args: argparse.Namespace) -> int:
     from bot.cli.data import add_staff
+
     return add_staff(args.username, args.role)
 
 
 def _staff_list(args: argparse.Namespace) -> int:
     from bot.cli.data import list_staff
+
     return list_staff()
 
 
 def _staff_disable(args: argparse.Namespace) -> int:
     from bot.cli.data import disable_staff
+
     return disable_staff(args.username)
 
 
 def _staff_two_factor(args: argparse.Namespace) -> int:
     from bot.cli.data import enrol_two_factor
+
     return enrol_two_factor(args.username)
 
 
 def _handoffs_list(args: argparse.Namespace) -> int:
     from bot.cli.data import list_handoffs
+
     return list_handoffs(args.format)
 
 
 def _purge(args: argparse.Namespace) -> int:
     from bot.cli.retention import run
+
     return run(args.older_than, args.dry_run)
 
 
@@ -132,16 +150,19 @@ def _due(args: argparse.Namespace) -> int:
     zone = ZoneInfo(where.zone)
     # Received at noon local time on that day: what the desk gives a request of that day.
     received = datetime.combine(args.start, datetime.min.time().replace(hour=12), tzinfo=zone)
-    days = (load_settings().request_due_working_days if args.working_days is None
-            else args.working_days)
+    days = (
+        load_settings().request_due_working_days if args.working_days is None else args.working_days
+    )
     deadline = due_date(received, days, where)
     count = "one calendar month" if where.working_day is None else f"{days} working days"
     print(f"jurisdiction: {where.label} ({', '.join(JURISDICTIONS)} known)")
     print(f"received: {args.start.isoformat()}, {count}")
     if deadline.estimated:
         years = ", ".join(str(year) for year in deadline.unknown_years)
-        print(f"estimated: the statutory calendar does not know {years} yet; those days are "
-              "counted Monday to Friday")
+        print(
+            f"estimated: the statutory calendar does not know {years} yet; those days are "
+            "counted Monday to Friday"
+        )
     print(deadline.due.astimezone(zone).date().isoformat())
     return 0
 
@@ -169,16 +190,23 @@ def _age(text: str) -> timedelta:
 
 # -- the parser ---------------------------------------------------------------------------------
 
-def _command(commands: Commands, name: str, summary: str, handler: Optional[Handler] = None,
-             description: Optional[str] = None) -> argparse.ArgumentParser:
+
+def _command(
+    commands: Commands,
+    name: str,
+    summary: str,
+    handler: Optional[Handler] = None,
+    description: Optional[str] = None,
+) -> argparse.ArgumentParser:
     """A command parsed here; `summary` is its line in `python -m bot --help`."""
     parser = commands.add_parser(name, help=summary, description=description)
     parser.set_defaults(handler=handler, delegate=None)
     return parser
 
 
-def _action(actions: Commands, name: str, summary: str,
-            handler: Handler) -> argparse.ArgumentParser:
+def _action(
+    actions: Commands, name: str, summary: str, handler: Handler
+) -> argparse.ArgumentParser:
     """The second word of `db`, `requests`, `outbox`, `staff` or `handoffs`."""
     parser = actions.add_parser(name, help=summary)
     parser.set_defaults(handler=handler)
@@ -198,9 +226,13 @@ def _add_delegated(commands: Commands, name: str) -> None:
 
 def _add_run(commands: Commands) -> None:
     run = _command(commands, "run", "start Rasa, the action server and the web app", _run)
-    run.add_argument("--workers", type=int, default=1,
-                     help="processes per server (default 1); more than one uses the scaled "
-                     "stores, PostgreSQL and Redis")
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes per server (default 1); more than one uses the scaled "
+        "stores, PostgreSQL and Redis",
+    )
 
 
 def _add_db(commands: Commands) -> None:
@@ -210,8 +242,12 @@ def _add_db(commands: Commands) -> None:
 
 def _add_audit(commands: Commands) -> None:
     audit = _actions_of(_command(commands, "audit", "the audit trail: verify"))
-    _action(audit, "verify", "check every link of the audit trail's hash chain (exit 1: broken)",
-            _audit_verify)
+    _action(
+        audit,
+        "verify",
+        "check every link of the audit trail's hash chain (exit 1: broken)",
+        _audit_verify,
+    )
 
 
 def _add_requests(commands: Commands) -> None:
@@ -225,8 +261,7 @@ def _add_outbox(commands: Commands) -> None:
     listing = _action(outbox, "list", "messages in the outbox", _outbox_list)
     listing.add_argument("--to", help="only messages to this address")
     listing.add_argument("--format", choices=["json", "text"], default="text")
-    _action(outbox, "deliver", "send what is due over SMTP (SMTP_HOST/PORT/FROM)",
-            _outbox_deliver)
+    _action(outbox, "deliver", "send what is due over SMTP (SMTP_HOST/PORT/FROM)", _outbox_deliver)
 
 
 def _add_staff(commands: Commands) -> None:
@@ -234,14 +269,20 @@ def _add_staff(commands: Commands) -> None:
     add = _action(staff, "add", "a new staff account", _staff_add)
     add.add_argument("--username", required=True)
     add.add_argument("--role", required=True, choices=["legal", "support", "admin"])
-    add.add_argument("--password-stdin", action="store_true", required=True,
-                     help="read the password from standard input (never from the command line)")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        required=True,
+        help="read the password from standard input (never from the command line)",
+    )
     _action(staff, "list", "every staff account", _staff_list)
-    disable = _action(staff, "disable", "disable an account (it can no longer log in)",
-                      _staff_disable)
+    disable = _action(
+        staff, "disable", "disable an account (it can no longer log in)", _staff_disable
+    )
     disable.add_argument("--username", required=True)
-    two = _action(staff, "two-factor", "enrol an account in two-factor sign-in (TOTP)",
-                  _staff_two_factor)
+    two = _action(
+        staff, "two-factor", "enrol an account in two-factor sign-in (TOTP)", _staff_two_factor
+    )
     two.add_argument("--username", required=True)
 
 
@@ -252,23 +293,48 @@ def _add_handoffs(commands: Commands) -> None:
 
 
 def _add_due(commands: Commands) -> None:
-    due = _command(commands, "due", "the due date the desk gives a request received on a day",
-                   _due)
-    due.add_argument("--from", dest="start", required=True, type=_iso_date, metavar="YYYY-MM-DD",
-                     help="the day the request was received")
-    due.add_argument("--working-days", type=_days, default=None, metavar="N",
-                     help="working days allowed (default REQUEST_DUE_WORKING_DAYS)")
-    due.add_argument("--jurisdiction", default=None, choices=sorted(JURISDICTIONS),
-                     help="how days are counted (default REQUEST_JURISDICTION)")
+    due = _command(commands, "due", "the due date the desk gives a request received on a day", _due)
+    due.add_argument(
+        "--from",
+        dest="start",
+        required=True,
+        type=_iso_date,
+        metavar="YYYY-MM-DD",
+        help="the day the request was received",
+    )
+    due.add_argument(
+        "--working-days",
+        type=_days,
+        default=None,
+        metavar="N",
+        help="working days allowed (default REQUEST_DUE_WORKING_DAYS)",
+    )
+    due.add_argument(
+        "--jurisdiction",
+        default=None,
+        choices=sorted(JURISDICTIONS),
+        help="how days are counted (default REQUEST_JURISDICTION)",
+    )
 
 
 def _add_purge(commands: Commands) -> None:
-    purge = _command(commands, "purge", "remove chat data older than --older-than AGE",
-                     _purge, description=PURGE_DESCRIPTION)
-    purge.add_argument("--older-than", required=True, type=_age, metavar="AGE",
-                       help=f"the retention period: {AGE_HELP}")
-    purge.add_argument("--dry-run", action="store_true",
-                       help="count what would be removed, and remove nothing")
+    purge = _command(
+        commands,
+        "purge",
+        "remove chat data older than --older-than AGE",
+        _purge,
+        description=PURGE_DESCRIPTION,
+    )
+    purge.add_argument(
+        "--older-than",
+        required=True,
+        type=_age,
+        metavar="AGE",
+        help=f"the retention period: {AGE_HELP}",
+    )
+    purge.add_argument(
+        "--dry-run", action="store_true", help="count what would be removed, and remove nothing"
+    )
 
 
 class _OneLineEach(argparse.HelpFormatter):
@@ -287,16 +353,17 @@ class _OneLineEach(argparse.HelpFormatter):
 
 def build_parser() -> argparse.ArgumentParser:
     """Every command, in the order `python -m bot --help` lists them."""
-    parser = argparse.ArgumentParser(prog="python -m bot",
-                                     description="VideoPro privacy assistant",
-                                     formatter_class=_OneLineEach)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="VideoPro privacy assistant", formatter_class=_OneLineEach
+    )
     commands = parser.add_subparsers(dest="command", metavar="command", required=True)
     _add_run(commands)
     _add_delegated(commands, "eval")
     _command(commands, "env", "add RASA_API_TOKEN and APP_SECRET to .env if missing", _env)
     _add_delegated(commands, "pipeline")
-    _command(commands, "policy", "print the policy's sections as the assistant parsed them",
-             _policy)
+    _command(
+        commands, "policy", "print the policy's sections as the assistant parsed them", _policy
+    )
     _add_db(commands)
     _add_requests(commands)
     _add_audit(commands)

@@ -22,7 +22,7 @@ RETRY_INTENT = "retry"
 
 
 def retry_button(language: str = DEFAULT_LANGUAGE) -> Dict[str, str]:
-    """"Try again" under every apology; its payload is `/retry` (`RETRY_INTENT`)."""
+    """ "Try again" under every apology; its payload is `/retry` (`RETRY_INTENT`)."""
     return button("fault.retry_button", language)
 
 
@@ -37,15 +37,15 @@ def not_done(language: str = DEFAULT_LANGUAGE) -> str:
 
 
 def dropped(language: str = DEFAULT_LANGUAGE) -> str:
-    """"Stop" after a failed save: the pending request is given up."""
+    """ "Stop" after a failed save: the pending request is given up."""
     return text("fault.dropped", language)
 
 
-def nothing_to_retry(events: Iterable[Mapping[str, Any]],
-                     language: str = DEFAULT_LANGUAGE) -> str:
-    """"Try again" with no request pending: the message again, if the last turn failed."""
-    return text("fault.send_again" if last_reply_was_failure(events) else "fault.nothing_pending",
-                language)
+def nothing_to_retry(events: Iterable[Mapping[str, Any]], language: str = DEFAULT_LANGUAGE) -> str:
+    """ "Try again" with no request pending: the message again, if the last turn failed."""
+    return text(
+        "fault.send_again" if last_reply_was_failure(events) else "fault.nothing_pending", language
+    )
 
 
 def pending_kind(action_name: str) -> Optional[str]:

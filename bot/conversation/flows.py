@@ -40,9 +40,18 @@ VERIFIED = "verified"
 UNVERIFIED = "unverified"
 
 # Slots that carry personal data and are cleared from the conversation once a request is stored.
-PII_SLOTS = ("account_email", "correction_value", "verification_code", "deletion_items",
-             "access_items", "request_reason", "correction_note", "status_email",
-             "withdraw_email", "withdraw_code")
+PII_SLOTS = (
+    "account_email",
+    "correction_value",
+    "verification_code",
+    "deletion_items",
+    "access_items",
+    "request_reason",
+    "correction_note",
+    "status_email",
+    "withdraw_email",
+    "withdraw_code",
+)
 
 
 # Slots asked only when their scope question was answered "only specific data".
@@ -79,8 +88,9 @@ class Flow:
         for slot in self.slots:
             if slot in SCOPE_OF_ITEMS and values.get(SCOPE_OF_ITEMS[slot]) != "specific":
                 continue
-            if slot == "verification_code" and (not self.verify
-                                                or values.get("confirm_request") is not True):
+            if slot == "verification_code" and (
+                not self.verify or values.get("confirm_request") is not True
+            ):
                 continue
             wanted.append(slot)
         return wanted
@@ -116,71 +126,202 @@ def correction_label(item: str, language: str = DEFAULT_LANGUAGE) -> str:
     return texts.text(f"flow.correction_item.{item}", language)
 
 
-_SKIP = ("skip", "none", "no", "nope", "nothing", "n/a", "na", "no reason", "rather not say",
-         "prefer not to say", "no comment", "no thanks", "-", "no note")
-_YES = ("yes", "y", "yeah", "yep", "sure", "ok", "okay", "correct", "confirm", "confirmed",
-        "right", "that's right", "go ahead", "submit", "send it", "yes please", "do it")
+_SKIP = (
+    "skip",
+    "none",
+    "no",
+    "nope",
+    "nothing",
+    "n/a",
+    "na",
+    "no reason",
+    "rather not say",
+    "prefer not to say",
+    "no comment",
+    "no thanks",
+    "-",
+    "no note",
+)
+_YES = (
+    "yes",
+    "y",
+    "yeah",
+    "yep",
+    "sure",
+    "ok",
+    "okay",
+    "correct",
+    "confirm",
+    "confirmed",
+    "right",
+    "that's right",
+    "go ahead",
+    "submit",
+    "send it",
+    "yes please",
+    "do it",
+)
 _NO = ("no", "n", "nope", "not", "don't", "do not", "wrong", "incorrect", "nah")
 _WHOLE = ("whole", "all", "entire", "everything", "account", "complete", "full", "close")
 _SPECIFIC = ("specific", "some", "part", "certain", "particular", "only", "just", "selected")
-_RESEND = ("resend", "send again", "new code", "another code", "send it again", "didn't get",
-           "did not get", "not received", "haven't received", "no code", "didn't arrive",
-           "hasn't arrived", "not arrived")
-_CANNOT_VERIFY = ("can't receive", "cannot receive", "can not receive", "no access",
-                  "don't have access", "lost access", "can't access", "cannot access",
-                  "no longer have", "not my email anymore", "old email", "can't get",
-                  "cannot get", "unable to receive", "unable to access")
+_RESEND = (
+    "resend",
+    "send again",
+    "new code",
+    "another code",
+    "send it again",
+    "didn't get",
+    "did not get",
+    "not received",
+    "haven't received",
+    "no code",
+    "didn't arrive",
+    "hasn't arrived",
+    "not arrived",
+)
+_CANNOT_VERIFY = (
+    "can't receive",
+    "cannot receive",
+    "can not receive",
+    "no access",
+    "don't have access",
+    "lost access",
+    "can't access",
+    "cannot access",
+    "no longer have",
+    "not my email anymore",
+    "old email",
+    "can't get",
+    "cannot get",
+    "unable to receive",
+    "unable to access",
+)
 # "I'm 12", "I am 13 years old", "I'm under 14", "I am a minor" (an age only when it stands
 # alone or as years: "I am 5 minutes late" is not a child).
 _MINOR_SELF = re.compile(
     r"\b(?:i\s*(?:'m|am)\s*(?:only\s*)?(?:1[0-7]|[1-9])(?:\s*(?:years?|yrs?)(?:\s*old)?)?"
     r"(?=\s*(?:$|[,.!;?)]|and\b|so\b|but\b|years?\b))"
     r"|i\s*(?:'m|am)\s*under\s*(?:14|16|18|age)\b|i\s*(?:'m|am)\s*(?:a\s*)?(?:minor|child|kid|teen"
-    r"|teenager)\b|my\s*age\s*is\s*(?:1[0-7]|[1-9])\b)", re.I)
+    r"|teenager)\b|my\s*age\s*is\s*(?:1[0-7]|[1-9])\b)",
+    re.I,
+)
 _MINOR_GUARDIAN = re.compile(
     r"\b(my\s+(?:\d{1,2}[\s-]*(?:year|yr)[\s-]*old\s+)?(?:son|daughter|child|children|kid|kids"
     r"|boy|girl|ward)(?:'s)?|for\s+my\s+(?:child|son|daughter|kid)|i\s*(?:'m|am)\s*(?:the|his"
     r"|her|their)?\s*(?:legal\s+)?(?:parent|guardian|mother|father|mom|mum|dad)|as\s+(?:a|the|his"
-    r"|her)?\s*(?:legal\s+)?(?:parent|guardian))\b", re.I)
+    r"|her)?\s*(?:legal\s+)?(?:parent|guardian))\b",
+    re.I,
+)
 
 
 # Chinese answers, compared with the answer's plain form (`plain_zh`).
-_SKIP_ZH = frozenset("""跳过 略过 不用 不用了 不需要 不必 没有 没有了 无 没
+_SKIP_ZH = frozenset(
+    """跳过 略过 不用 不用了 不需要 不必 没有 没有了 无 没
     不想说 不想填 不填 不说 不告诉你 没什么 没啥 没有理由 没有原因 不方便说
-    没什么要说的 没有备注 不写 不写了 下一步 pass""".split())
-_YES_ZH = frozenset("""是 是的 是滴 对 对的 对呀 好 好的 好滴 可以 确认 确定 没错
+    没什么要说的 没有备注 不写 不写了 下一步 pass""".split()
+)
+_YES_ZH = frozenset(
+    """是 是的 是滴 对 对的 对呀 好 好的 好滴 可以 确认 确定 没错
     正确 行 嗯 嗯嗯 同意 提交 确认提交 没问题 对没错 是没错 好提交 可以提交
-    确认无误 无误 ok好的 好嘞 就这样""".split())
-_NO_ZH = frozenset("""不 不是 不要 算了 否 不对 不行 错了 不用了 不要了 别 不了
-    不确认 不同意 不提交 有错 错 不正确 不是的""".split())
+    确认无误 无误 ok好的 好嘞 就这样""".split()
+)
+_NO_ZH = frozenset(
+    """不 不是 不要 算了 否 不对 不行 错了 不用了 不要了 别 不了
+    不确认 不同意 不提交 有错 错 不正确 不是的""".split()
+)
 # Anywhere in a Chinese answer: it is not a yes (取消/停止/退出: stop, which is a no here too).
-_NEGATION_ZH = ("不对", "不是", "不要", "不行", "不用", "不确认", "不同意", "不提交", "不正确",
-                "错了", "有错", "弄错", "写错", "算了", "取消", "停止", "退出", "别提交", "否")
+_NEGATION_ZH = (
+    "不对",
+    "不是",
+    "不要",
+    "不行",
+    "不用",
+    "不确认",
+    "不同意",
+    "不提交",
+    "不正确",
+    "错了",
+    "有错",
+    "弄错",
+    "写错",
+    "算了",
+    "取消",
+    "停止",
+    "退出",
+    "别提交",
+    "否",
+)
 # Anywhere in a Chinese answer without a negation: a yes ("好的，提交吧", "确认无误").
 _YES_CUES_ZH = ("确认", "提交", "没问题", "没错", "正确", "同意")
 # "Stop" as the whole answer, in either language: the visitor gives the request up.
-_STOP = frozenset(("stop", "cancel", "quit", "exit", "stop it", "cancel it", "cancel this",
-                   "stop this", "never mind", "forget it"))
-_STOP_ZH = frozenset("""停止 停 取消 退出 不办了 不弄了 算了 结束 终止 取消申请
-    停止申请 不申请了 不删了""".split())
+_STOP = frozenset(
+    (
+        "stop",
+        "cancel",
+        "quit",
+        "exit",
+        "stop it",
+        "cancel it",
+        "cancel this",
+        "stop this",
+        "never mind",
+        "forget it",
+    )
+)
+_STOP_ZH = frozenset(
+    """停止 停 取消 退出 不办了 不弄了 算了 结束 终止 取消申请
+    停止申请 不申请了 不删了""".split()
+)
 _WHOLE_ZH = ("整个", "全部", "所有", "全都", "一切", "整体", "完整", "注销", "都删", "全删")
 _SPECIFIC_ZH = ("特定", "部分", "某些", "某个", "一些", "仅", "只", "个别", "指定", "其中")
-_RESEND_ZH = ("重新发送", "重发", "再发", "没收到", "没有收到", "还没收到", "未收到", "新的验证码",
-              "新验证码", "换一个验证码", "再来一个", "没看到验证码")
-_CANNOT_VERIFY_ZH = ("无法接收", "不能接收", "收不到邮件", "收不了邮件", "无法访问", "不能访问",
-                     "登不上", "登录不了", "进不去", "邮箱不用了", "不再使用", "旧邮箱", "邮箱没了",
-                     "没有这个邮箱", "邮箱停用", "邮箱已停用", "邮箱被盗", "无法登录", "已经不用",
-                     "不用这个邮箱")
+_RESEND_ZH = (
+    "重新发送",
+    "重发",
+    "再发",
+    "没收到",
+    "没有收到",
+    "还没收到",
+    "未收到",
+    "新的验证码",
+    "新验证码",
+    "换一个验证码",
+    "再来一个",
+    "没看到验证码",
+)
+_CANNOT_VERIFY_ZH = (
+    "无法接收",
+    "不能接收",
+    "收不到邮件",
+    "收不了邮件",
+    "无法访问",
+    "不能访问",
+    "登不上",
+    "登录不了",
+    "进不去",
+    "邮箱不用了",
+    "不再使用",
+    "旧邮箱",
+    "邮箱没了",
+    "没有这个邮箱",
+    "邮箱停用",
+    "邮箱已停用",
+    "邮箱被盗",
+    "无法登录",
+    "已经不用",
+    "不用这个邮箱",
+)
 # 我才12岁, 我今年十三岁, 我未满14周岁, 我是未成年人, 我还没成年, 我是初中生
 _ZH_AGE = r"(?:1[0-7]|[1-9]|十[一二三四五六七]?|[一二三四五六七八九])"
 _MINOR_SELF_ZH = re.compile(
     rf"我(?:今年|才|只有|现在|目前)?{_ZH_AGE}(?:周)?岁|我(?:是|还是|还)?(?:一个|一名|个)?"
-    r"(?:未成年|没成年|未满(?:14|十四|18|十八)(?:周)?岁|小学生|初中生)")
+    r"(?:未成年|没成年|未满(?:14|十四|18|十八)(?:周)?岁|小学生|初中生)"
+)
 # 我的孩子, 帮我儿子, 我是她的家长, 作为监护人, 替孩子
 _MINOR_GUARDIAN_ZH = re.compile(
     r"我(?:的)?(?:孩子|儿子|女儿|小孩|宝宝|闺女)|(?:帮|替|给|为)(?:我)?(?:的)?(?:孩子|儿子|女儿|小孩)"
     r"|我是(?:他|她|孩子|他们)?的?(?:家长|监护人|父亲|母亲|爸爸|妈妈)|作为(?:家长|监护人|父母)"
-    r"|监护人身份")
+    r"|监护人身份"
+)
 # Punctuation, spaces and a trailing particle, removed before a Chinese answer is compared.
 _ZH_NOISE = re.compile(r"[\s!-/:-@\[-`{-~。，、；：？！…—·“”‘’「」『』《》（）【】～]+")
 _ZH_PARTICLES = "啊呀吧呢哦啦嘛哈噢喔"
@@ -203,8 +344,10 @@ def _contains_zh(text: str, cues: Iterable[str]) -> bool:
 _SKIP_FORMS = {" ".join(words(s)) for s in _SKIP} - {""}
 _YES_FORMS = {" ".join(words(s)) for s in _YES}
 _NO_FORMS = {" ".join(words(s)) for s in _NO}
-_NEGATION = re.compile(r"\b(?:no|not|nope|nah|don't|do not|isn't|is not|wasn't|wrong|incorrect"
-                       r"|cancel)\b")
+_NEGATION = re.compile(
+    r"\b(?:no|not|nope|nah|don't|do not|isn't|is not|wasn't|wrong|incorrect"
+    r"|cancel)\b"
+)
 
 
 def _straight(text: str) -> str:
@@ -232,8 +375,9 @@ def _read_yes_no_zh(text: str) -> Optional[bool]:
         return True
     if plain in _NO_ZH or any(cue in plain for cue in _NEGATION_ZH):
         return False
-    if any(plain.startswith(form) for form in ("是的", "好的", "对的", "可以", "没错", "确认")) \
-            or any(cue in plain for cue in _YES_CUES_ZH):
+    if any(
+        plain.startswith(form) for form in ("是的", "好的", "对的", "可以", "没错", "确认")
+    ) or any(cue in plain for cue in _YES_CUES_ZH):
         return True
     return None
 
@@ -284,8 +428,9 @@ def wants_resend(text: str) -> bool:
 
 
 def cannot_verify(text: str) -> bool:
-    return (any(cue in _straight(text) for cue in _CANNOT_VERIFY)
-            or _contains_zh(text, _CANNOT_VERIFY_ZH))
+    return any(cue in _straight(text) for cue in _CANNOT_VERIFY) or _contains_zh(
+        text, _CANNOT_VERIFY_ZH
+    )
 
 
 def requester_role(texts: Iterable[str]) -> Optional[str]:
@@ -305,18 +450,25 @@ def guardian_notice(policy: Policy, role: str, language: str = DEFAULT_LANGUAGE)
     """What the policy says to minors and guardians, quoted from "Protection of minors" (in
     another language with the reference translation of each sentence)."""
     section = policy.section("minors")
-    wanted = ("under the age of 14", "reached the age of 14") if role == "minor" else (
-        "guardian of a minor", "minors under your custody")
+    wanted = (
+        ("under the age of 14", "reached the age of 14")
+        if role == "minor"
+        else ("guardian of a minor", "minors under your custody")
+    )
     sentences = [s for s in section.sentences if any(w in s.text for w in wanted)]
-    return texts.text(f"flow.minor_notice.{'minor' if role == 'minor' else 'guardian'}",
-                      language, heading=cited_heading(policy, section, language),
-                      quoted=quoted(policy, section, sentences, language))
+    return texts.text(
+        f"flow.minor_notice.{'minor' if role == 'minor' else 'guardian'}",
+        language,
+        heading=cited_heading(policy, section, language),
+        quoted=quoted(policy, section, sentences, language),
+    )
 
 
 # -- validation: each returns the stored value or raises validators.Invalid -------------------
 
 # Each validator: (the answer, the conversation's language) -> the value stored, or
 # validators.Invalid with what to say, in that language.
+
 
 def validate_scope(text: str, language: str = DEFAULT_LANGUAGE) -> str:
     scope = read_scope(text)
@@ -381,15 +533,19 @@ ITEMS_OF_SCOPE = {scope: items for items, scope in SCOPE_OF_ITEMS.items()}
 SUMMARY_LINES = ("account_email", "request_reason", "correction_value", "correction_note")
 
 
-def _summary_line(request: RequestKind, slot: str, values: Values,
-                  language: str = DEFAULT_LANGUAGE) -> Optional[str]:
+def _summary_line(
+    request: RequestKind, slot: str, values: Values, language: str = DEFAULT_LANGUAGE
+) -> Optional[str]:
     """One slot's line of the summary, or None: the items are shown with their scope, skipped
     optional answers, the yes and the code not at all."""
     value = values.get(slot)
     skipped = value in (None, NONE)
     if slot in ITEMS_OF_SCOPE:
-        what = (texts.text(f"flow.summary.whole.{slot}", language) if value == "all"
-                else values.get(ITEMS_OF_SCOPE[slot]))
+        what = (
+            texts.text(f"flow.summary.whole.{slot}", language)
+            if value == "all"
+            else values.get(ITEMS_OF_SCOPE[slot])
+        )
         return texts.text("flow.summary.what", language, what=what)
     if slot == "request_reason" and skipped and not request.reason_required:
         return None
@@ -403,31 +559,45 @@ def _summary_line(request: RequestKind, slot: str, values: Values,
     return None
 
 
-def summary(kind: str, values: Values, role: Optional[str],
-            language: str = DEFAULT_LANGUAGE) -> str:
+def summary(
+    kind: str, values: Values, role: Optional[str], language: str = DEFAULT_LANGUAGE
+) -> str:
     """The summary shown before the explicit confirmation: a line per answer, in the order
     the form asked them."""
     request = BY_KIND[kind]
-    lines = [texts.text("flow.summary.request", language,
-                        title=request.wording("summary_title", language))]
-    lines += [line for line in (_summary_line(request, slot, values, language)
-                                for slot in request.slots) if line is not None]
+    lines = [
+        texts.text(
+            "flow.summary.request", language, title=request.wording("summary_title", language)
+        )
+    ]
+    lines += [
+        line
+        for line in (_summary_line(request, slot, values, language) for slot in request.slots)
+        if line is not None
+    ]
     if role:
-        lines.append(texts.text(
-            f"flow.summary.made_by.{'minor' if role == 'minor' else 'guardian'}", language))
+        lines.append(
+            texts.text(
+                f"flow.summary.made_by.{'minor' if role == 'minor' else 'guardian'}", language
+            )
+        )
     return "\n".join(lines)
 
 
-def confirmation_prompt(kind: str, values: Values, role: Optional[str],
-                        language: str = DEFAULT_LANGUAGE) -> str:
-    after = texts.text("flow.confirm.after_verify" if FLOWS[kind].verify
-                       else "flow.confirm.after_at_once", language)
-    return texts.text("flow.confirm.text", language,
-                      summary=summary(kind, values, role, language), after=after)
+def confirmation_prompt(
+    kind: str, values: Values, role: Optional[str], language: str = DEFAULT_LANGUAGE
+) -> str:
+    after = texts.text(
+        "flow.confirm.after_verify" if FLOWS[kind].verify else "flow.confirm.after_at_once",
+        language,
+    )
+    return texts.text(
+        "flow.confirm.text", language, summary=summary(kind, values, role, language), after=after
+    )
 
 
 def confirmation_buttons(language: str = DEFAULT_LANGUAGE) -> List[Dict[str, str]]:
-    """"Yes, submit it" and "No, stop" under the summary."""
+    """ "Yes, submit it" and "No, stop" under the summary."""
     return texts.buttons("flow.confirm.buttons", language)
 
 
@@ -437,15 +607,19 @@ def code_sent_prompt(email: str, language: str = DEFAULT_LANGUAGE) -> str:
 
 def wrong_code(attempts_left: int, language: str = DEFAULT_LANGUAGE) -> str:
     """A wrong code, and how many tries are left."""
-    return texts.text("flow.code.wrong.one" if attempts_left == 1 else "flow.code.wrong.other",
-                      language, attempts=attempts_left)
+    return texts.text(
+        "flow.code.wrong.one" if attempts_left == 1 else "flow.code.wrong.other",
+        language,
+        attempts=attempts_left,
+    )
 
 
 def wait_phrase(wait: timedelta, language: str = DEFAULT_LANGUAGE) -> str:
     minutes = max(1, math.ceil(wait.total_seconds() / 60))
     if minutes < 90:
-        return texts.text("flow.wait.minute" if minutes == 1 else "flow.wait.minutes",
-                          language, minutes=minutes)
+        return texts.text(
+            "flow.wait.minute" if minutes == 1 else "flow.wait.minutes", language, minutes=minutes
+        )
     return texts.text("flow.wait.hours", language, hours=math.ceil(minutes / 60))
 
 
@@ -462,18 +636,26 @@ def due_date(due_at: datetime, language: str = DEFAULT_LANGUAGE) -> str:
     return texts.text("format.date", language, date=due_at)
 
 
-def status_reply(reference: str, kind: str, status: str, due_at: datetime,
-                 language: str = DEFAULT_LANGUAGE) -> str:
+def status_reply(
+    reference: str, kind: str, status: str, due_at: datetime, language: str = DEFAULT_LANGUAGE
+) -> str:
     """The answer to "what is the status of DEL-7K3M9Q?" once reference and e-mail match."""
-    return texts.text("flow.status.answer", language, reference=reference,
-                      kind=BY_KIND[kind].wording("name", language),
-                      status=texts.text(f"flow.status_name.{status}", language),
-                      due=due_date(due_at, language))
+    return texts.text(
+        "flow.status.answer",
+        language,
+        reference=reference,
+        kind=BY_KIND[kind].wording("name", language),
+        status=texts.text(f"flow.status_name.{status}", language),
+        due=due_date(due_at, language),
+    )
 
 
 # Where the request row's `details` keeps an answer (the scope questions: see `_detail`).
-DETAIL_KEYS = {"correction_item": "item", "correction_value": "new_value",
-               "correction_note": "note"}
+DETAIL_KEYS = {
+    "correction_item": "item",
+    "correction_value": "new_value",
+    "correction_note": "note",
+}
 OPTIONAL_DETAILS = ("correction_note",)  # left out of `details` when skipped
 
 
@@ -481,8 +663,11 @@ def _detail(slot: str, values: Values) -> Dict[str, str]:
     """What one answer adds to `details`: a scope with its items, or the answer under its key."""
     value = values.get(slot)
     if slot in ITEMS_OF_SCOPE:
-        return ({"scope": "specific", "items": values.get(ITEMS_OF_SCOPE[slot]) or ""}
-                if value == "specific" else {"scope": "all"})
+        return (
+            {"scope": "specific", "items": values.get(ITEMS_OF_SCOPE[slot]) or ""}
+            if value == "specific"
+            else {"scope": "all"}
+        )
     if slot not in DETAIL_KEYS or (slot in OPTIONAL_DETAILS and value in (None, NONE)):
         return {}
     return {DETAIL_KEYS[slot]: value or ""}
@@ -503,28 +688,43 @@ def reason_for(kind: str, values: Values) -> Optional[str]:
     return None if reason in (None, NONE) or not asked else reason
 
 
-def submitted_message(policy: Policy, kind: str, reference: str, due_at: datetime,
-                      status: str, duplicate: bool, working_days: int,
-                      language: str = DEFAULT_LANGUAGE) -> str:
+def submitted_message(
+    policy: Policy,
+    kind: str,
+    reference: str,
+    due_at: datetime,
+    status: str,
+    duplicate: bool,
+    working_days: int,
+    language: str = DEFAULT_LANGUAGE,
+) -> str:
     request = BY_KIND[kind]
     due = due_date(due_at, language)
     name = request.wording("name", language)
     if duplicate:
-        return texts.text("flow.submitted.duplicate", language, kind=name,
-                          reference=reference, due=due)
+        return texts.text(
+            "flow.submitted.duplicate", language, kind=name, reference=reference, due=due
+        )
     if request.at_once:
-        return (request.wording("done_reply", language, reference=reference)
-                + _notice(policy, request.at_once, language))
-    said = texts.text("flow.submitted.stored", language, kind=name,
-                      reference=reference, due=due, working_days=working_days)
+        return request.wording("done_reply", language, reference=reference) + _notice(
+            policy, request.at_once, language
+        )
+    said = texts.text(
+        "flow.submitted.stored",
+        language,
+        kind=name,
+        reference=reference,
+        due=due,
+        working_days=working_days,
+    )
     if status == UNVERIFIED:
-        said += "\n\n" + texts.text("flow.submitted.unverified", language,
-                                     contact=contact_line(policy, language))
+        said += "\n\n" + texts.text(
+            "flow.submitted.unverified", language, contact=contact_line(policy, language)
+        )
     return said
 
 
-def _notice(policy: Policy, at_once: TakesEffectAtOnce,
-            language: str = DEFAULT_LANGUAGE) -> str:
+def _notice(policy: Policy, at_once: TakesEffectAtOnce, language: str = DEFAULT_LANGUAGE) -> str:
     """The policy sentence a request that takes effect at once is followed by, if any: what
     it cannot do (service announcements cannot be unsubscribed from). Quoted in English; in
     another language its reference translation follows, labelled as one."""
@@ -532,24 +732,37 @@ def _notice(policy: Policy, at_once: TakesEffectAtOnce,
         return ""
     section = policy.section(at_once.notice_section)
     sentence = next(s for s in section.sentences if at_once.notice_words in s.text)
-    said = "\n\n" + texts.text("flow.submitted.notice", language,
-                                heading=cited_heading(policy, section, language),
-                                sentence=sentence.text)
+    said = "\n\n" + texts.text(
+        "flow.submitted.notice",
+        language,
+        heading=cited_heading(policy, section, language),
+        sentence=sentence.text,
+    )
     translation = translation_for(policy, language)
     found = translate(policy, translation, section, sentence) if translation else None
     if translation and found:
-        said += "\n" + texts.text("flow.submitted.notice_translation", language,
-                                  label=translation.label, translation=found)
+        said += "\n" + texts.text(
+            "flow.submitted.notice_translation",
+            language,
+            label=translation.label,
+            translation=found,
+        )
     return said
 
 
 def intro(policy: Policy, kind: str, language: str = DEFAULT_LANGUAGE) -> str:
     """How a flow opens: the policy's own words on the right, then what will happen."""
     request = BY_KIND[kind]
-    then = texts.text("flow.intro.then_verify" if request.verify else "flow.intro.then_at_once",
-                      language)
-    return texts.text("flow.intro.text", language, right=right_quote(policy, request, language),
-                      steps=request.wording("steps", language), then=then)
+    then = texts.text(
+        "flow.intro.then_verify" if request.verify else "flow.intro.then_at_once", language
+    )
+    return texts.text(
+        "flow.intro.text",
+        language,
+        right=right_quote(policy, request, language),
+        steps=request.wording("steps", language),
+        then=then,
+    )
 
 
 def account_email_question(kind: Optional[str], language: str = DEFAULT_LANGUAGE) -> str:
@@ -563,13 +776,24 @@ def account_email_question(kind: Optional[str], language: str = DEFAULT_LANGUAGE
 
 # The slots asked with fixed wording (`flow.question.<slot>`: its text and its buttons, whose
 # payloads are plain words, read like anything the visitor types).
-QUESTION_SLOTS = ("deletion_scope", "deletion_items", "request_reason", "correction_item",
-                  "correction_note", "access_scope", "access_items", "status_reference",
-                  "status_email", "withdraw_reference", "withdraw_email")
+QUESTION_SLOTS = (
+    "deletion_scope",
+    "deletion_items",
+    "request_reason",
+    "correction_item",
+    "correction_note",
+    "access_scope",
+    "access_items",
+    "status_reference",
+    "status_email",
+    "withdraw_reference",
+    "withdraw_email",
+)
 
 
-def question(slot: str, kind: Optional[str],
-             language: str = DEFAULT_LANGUAGE) -> Tuple[str, Tuple[Tuple[str, str], ...]]:
+def question(
+    slot: str, kind: Optional[str], language: str = DEFAULT_LANGUAGE
+) -> Tuple[str, Tuple[Tuple[str, str], ...]]:
     """The fixed question for a slot in the active flow, as (text, buttons as (title, payload)
     pairs): a kind that requires a reason asks for it in its own words, without a "Skip"
     button."""
@@ -579,5 +803,7 @@ def question(slot: str, kind: Optional[str],
     if slot == "request_reason" and request and request.reason_required:
         return request.wording("reason_question", language), ()
     buttons = texts.buttons(f"flow.question.{slot}.buttons", language)
-    return (texts.text(f"flow.question.{slot}.text", language),
-            tuple((b["title"], b["payload"]) for b in buttons))
+    return (
+        texts.text(f"flow.question.{slot}.text", language),
+        tuple((b["title"], b["payload"]) for b in buttons),
+    )

@@ -27,14 +27,18 @@ def nobody_online(reason: str, language: str = DEFAULT_LANGUAGE) -> Reply:
 
 def ask_email(language: str = DEFAULT_LANGUAGE) -> Reply:
     """Nobody is online: an address to reply to, which the visitor may skip."""
-    return Reply(text=text("handoff.ask_email", language),
-                 buttons=(button("handoff.skip_button", language),))
+    return Reply(
+        text=text("handoff.ask_email", language), buttons=(button("handoff.skip_button", language),)
+    )
 
 
 def verification_handed_over(live: bool, language: str = DEFAULT_LANGUAGE) -> Reply:
     """The code could not be confirmed: a person takes over, in the chat or by e-mail."""
-    return Reply(text=text("handoff.verification.live" if live
-                           else "handoff.verification.by_email", language))
+    return Reply(
+        text=text(
+            "handoff.verification.live" if live else "handoff.verification.by_email", language
+        )
+    )
 
 
 def will_email(email_masked: str, language: str = DEFAULT_LANGUAGE) -> Reply:

@@ -28,8 +28,9 @@ from bot.core import texts
 from bot.core.language import LANGUAGES, detect, or_default
 
 # Bidirectional embeddings, overrides and isolates, and the marks that steer them.
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-                          "\u200e\u200f\u061c")
+BIDI_CONTROLS = frozenset(
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+)
 # Invisible characters with no use in a chat message (the zero-width joiner stays: emoji need it).
 INVISIBLE = frozenset("\u200b\u2060\ufeff\u00ad")
 KEPT_CONTROLS = frozenset("\n\t")
@@ -37,7 +38,8 @@ BUTTON_COMMAND = re.compile(r"/([a-z][a-z0-9_]*)")
 LANGUAGE_INTENT = "set_language"
 # The language switch's payload, exactly: `/set_language{"language": "zh"}` (spaces allowed).
 LANGUAGE_COMMAND = re.compile(
-    rf'/{LANGUAGE_INTENT}\{{\s*"language"\s*:\s*"(?P<language>[a-z]{{2}})"\s*\}}')
+    rf'/{LANGUAGE_INTENT}\{{\s*"language"\s*:\s*"(?P<language>[a-z]{{2}})"\s*\}}'
+)
 
 SENDER_MAX_CHARS = 128  # a conversation id; the web app's are 8-64 characters
 
@@ -74,16 +76,14 @@ def is_language_command(text: str, intents: Collection[str]) -> bool:
     """The chat window's language switch, exactly: our `set_language` intent with a `language`
     entity that is one of our languages (no other entity can ride along)."""
     match = LANGUAGE_COMMAND.fullmatch(text)
-    return (match is not None and match.group("language") in LANGUAGES
-            and LANGUAGE_INTENT in intents)
+    return match is not None and match.group("language") in LANGUAGES and LANGUAGE_INTENT in intents
 
 
 def is_button_command(text: str, intents: Collection[str]) -> bool:
     """`/affirm` as a button sends it: exactly one of our intents, nothing more (or the
     language switch, `is_language_command`)."""
     match = BUTTON_COMMAND.fullmatch(text)
-    return (match is not None and match.group(1) in intents) or is_language_command(text,
-                                                                                   intents)
+    return (match is not None and match.group(1) in intents) or is_language_command(text, intents)
 
 
 def neutralise_command(text: str, intents: Collection[str]) -> str:

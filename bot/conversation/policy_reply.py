@@ -30,8 +30,7 @@ class Answered:
     reply: Optional[Reply]  # None when the message is not a policy question after all
 
 
-def _scores(policy: Policy, reading: Reading,
-            part: Optional[int] = None) -> Dict[str, List[float]]:
+def _scores(policy: Policy, reading: Reading, part: Optional[int] = None) -> Dict[str, List[float]]:
     evidence = reading.evidence
     if evidence is None:
         return {}
@@ -53,8 +52,9 @@ def _leaves_out(topic: Optional[Topic], language: str) -> str:
     return topic.leaves_out if language == DEFAULT_LANGUAGE else topic.leaves_out_zh
 
 
-def render(policy: Policy, decision: Decision, reading: Reading,
-           language: str = DEFAULT_LANGUAGE) -> Optional[Reply]:
+def render(
+    policy: Policy, decision: Decision, reading: Reading, language: str = DEFAULT_LANGUAGE
+) -> Optional[Reply]:
     """The reply in ``language``: the same decision and the same quoted English sentences in
     every language; the framing, the topic's name and (for Chinese) the reference translation of
     each quoted sentence in the visitor's. The evidence reaches the sentence choice by the same
@@ -63,21 +63,28 @@ def render(policy: Policy, decision: Decision, reading: Reading,
     if decision.kind == DIRECT:
         if decision.parts:
             parts: List[Tuple[str, str, Optional[Sequence[float]]]] = []
-            for index, (section_id, text) in enumerate(zip(decision.sections, decision.parts,
-                                                                  strict=True)):
+            for index, (section_id, text) in enumerate(
+                zip(decision.sections, decision.parts, strict=True)
+            ):
                 parts.append((section_id, text, _scores(policy, reading, index).get(section_id)))
             return answers.answer_from_sections(policy, parts, language)
         section_id = decision.sections[0]
-        return answers.answer_from_section(policy, section_id, question,
-                                           _scores(policy, reading).get(section_id), language)
+        return answers.answer_from_section(
+            policy, section_id, question, _scores(policy, reading).get(section_id), language
+        )
     if decision.kind == CLOSEST:
         section_id = decision.sections[0]
         topic = decision.topic
         return answers.closest(
-            policy, section_id, question, _topic_name(topic, language),
+            policy,
+            section_id,
+            question,
+            _topic_name(topic, language),
             leaves_out=_leaves_out(topic, language),
             evidence=topic.evidence if topic else (),
-            scores=_scores(policy, reading).get(section_id), language=language)
+            scores=_scores(policy, reading).get(section_id),
+            language=language,
+        )
     if decision.kind == NOT_COVERED:
         return answers.not_covered(policy, _topic_name(decision.topic, language), language)
     return None
@@ -89,13 +96,18 @@ def support(policy: Policy, reading: Reading) -> Optional[Dict[str, float]]:
     return {section: max(values) for section, values in scores.items()} if scores else None
 
 
-def answer(policy: Policy, reading: Reading, coverage: Optional[Coverage] = None,
-           thresholds: Optional[Thresholds] = None,
-           language: str = DEFAULT_LANGUAGE) -> Answered:
+def answer(
+    policy: Policy,
+    reading: Reading,
+    coverage: Optional[Coverage] = None,
+    thresholds: Optional[Thresholds] = None,
+    language: str = DEFAULT_LANGUAGE,
+) -> Answered:
     """The decision and its reply in ``language`` ("en" or "zh"), with that language's
     calibrated thresholds unless some are given."""
     language = or_default(language)
     chosen = thresholds or load_thresholds(language=language)
-    decision = decide(reading, coverage or load_coverage(), chosen, policy.section_ids,
-                      support(policy, reading))
+    decision = decide(
+        reading, coverage or load_coverage(), chosen, policy.section_ids, support(policy, reading)
+    )
     return Answered(decision, render(policy, decision, reading, language))

@@ -35,6 +35,8 @@ ROUTED_INTENTS = (OUT_OF_SCOPE, FALLBACK, BOT_CHALLENGE)
 
 def is_routed(intent: Optional[str]) -> bool:
     return bool(intent) and (str(intent).startswith(SECTION_PREFIX) or intent in ROUTED_INTENTS)
+
+
 CALIBRATION_FILE = ROOT / "data" / "calibration" / "thresholds.yml"
 
 
@@ -65,8 +67,9 @@ def load_thresholds(path: Path = CALIBRATION_FILE, language: str = DEFAULT_LANGU
     n-grams against the reference translation) is on another scale than the English encoder's
     cosine. The file is read by `bot.nlu.evidence.thresholds`, its one reader."""
     chosen = evidence_thresholds(language, path)
-    return Thresholds(**{k: float(v) for k, v in chosen.items()
-                         if k in Thresholds.__dataclass_fields__})
+    return Thresholds(
+        **{k: float(v) for k, v in chosen.items() if k in Thresholds.__dataclass_fields__}
+    )
 
 
 @dataclass(frozen=True)
@@ -80,15 +83,21 @@ class Reading:
     @classmethod
     def from_parse(cls, parse: Mapping) -> Reading:
         """From a tracker's `latest_message` (or `/model/parse`)."""
-        ranking = [(str(r.get("name")), float(r.get("confidence") or 0.0))
-                   for r in parse.get("intent_ranking") or () if r.get("name")]
+        ranking = [
+            (str(r.get("name")), float(r.get("confidence") or 0.0))
+            for r in parse.get("intent_ranking") or ()
+            if r.get("name")
+        ]
         intent = parse.get("intent") or {}
         if not ranking and intent.get("name"):
             ranking = [(str(intent["name"]), float(intent.get("confidence") or 0.0))]
         from bot.nlu.evidence import EVIDENCE_KEY
 
-        return cls(text=str(parse.get("text") or ""), ranking=tuple(ranking),
-                   evidence=Evidence.from_dict(parse.get(EVIDENCE_KEY)))
+        return cls(
+            text=str(parse.get("text") or ""),
+            ranking=tuple(ranking),
+            evidence=Evidence.from_dict(parse.get(EVIDENCE_KEY)),
+        )
 
     @property
     def confidences(self) -> Dict[str, float]:
@@ -105,8 +114,11 @@ class Reading:
         return ranked[0] if ranked else ("", 0.0)
 
     def best_section(self) -> Tuple[Optional[str], float]:
-        sections = [(c, n[len(SECTION_PREFIX):]) for n, c in self.confidences.items()
-                    if n.startswith(SECTION_PREFIX) and n != NOT_COVERED_INTENT]
+        sections = [
+            (c, n[len(SECTION_PREFIX) :])
+            for n, c in self.confidences.items()
+            if n.startswith(SECTION_PREFIX) and n != NOT_COVERED_INTENT
+        ]
         if not sections:
             return None, 0.0
         confidence, section = max(sections)
@@ -139,8 +151,9 @@ def _part_is_read(part: Part, reading: Reading, thresholds: Thresholds) -> bool:
     return part.confidence >= thresholds.part / 2 and whole >= thresholds.part / 2
 
 
-def _two_parts(reading: Reading, thresholds: Thresholds,
-               known_sections: Sequence[str]) -> Optional[Decision]:
+def _two_parts(
+    reading: Reading, thresholds: Thresholds, known_sections: Sequence[str]
+) -> Optional[Decision]:
     """Both sections when a message asks two policy questions and each part is read as one."""
     parts = reading.evidence.parts if reading.evidence else ()
     if len(parts) < 2:
@@ -148,9 +161,12 @@ def _two_parts(reading: Reading, thresholds: Thresholds,
     sections: List[str] = []
     texts: List[str] = []
     for part in parts:
-        section = part.intent[len(SECTION_PREFIX):]
-        if (not part.intent.startswith(SECTION_PREFIX) or section not in known_sections
-                or not _part_is_read(part, reading, thresholds)):
+        section = part.intent[len(SECTION_PREFIX) :]
+        if (
+            not part.intent.startswith(SECTION_PREFIX)
+            or section not in known_sections
+            or not _part_is_read(part, reading, thresholds)
+        ):
             return None
         if section not in sections:
             sections.append(section)
@@ -179,13 +195,18 @@ def _open_topic(reading: Reading, topic: Topic, thresholds: Thresholds) -> Decis
     best = ranked[0]
     if confidences.get(SECTION_PREFIX + best, 0.0) < thresholds.closest:
         best = topic.sections[0]
-    return Decision(CLOSEST, (best,), topic=topic, confidence=confidences.get(SECTION_PREFIX + best,
-                                                                                0.0))
+    return Decision(
+        CLOSEST, (best,), topic=topic, confidence=confidences.get(SECTION_PREFIX + best, 0.0)
+    )
 
 
-def decide(reading: Reading, coverage: Coverage, thresholds: Thresholds,
-           known_sections: Sequence[str],
-           support: Optional[Mapping[str, float]] = None) -> Decision:
+def decide(
+    reading: Reading,
+    coverage: Coverage,
+    thresholds: Thresholds,
+    known_sections: Sequence[str],
+    support: Optional[Mapping[str, float]] = None,
+) -> Decision:
     """The reply kind for a message that reached the policy-answering action. ``support``: the
     encoder's best similarity to a sentence of each section (none: no evidence floor)."""
     match = coverage.match(reading.text)
@@ -196,19 +217,37 @@ def decide(reading: Reading, coverage: Coverage, thresholds: Thresholds,
         return both
     section, confidence = reading.best_section()
     not_covered = reading.confidences.get(NOT_COVERED_INTENT, 0.0)
-    if (section is not None and section in known_sections and confidence >= thresholds.direct
-            and confidence > not_covered):
+    if (
+        section is not None
+        and section in known_sections
+        and confidence >= thresholds.direct
+        and confidence > not_covered
+    ):
         if support is None or support.get(section, 1.0) >= thresholds.evidence:
             return Decision(DIRECT, (section,), confidence=confidence)
         return Decision(CLOSEST, (section,), confidence=confidence)
     top, top_confidence = reading.top
     if reading.policy_mass >= thresholds.policy_mass or top.startswith(SECTION_PREFIX):
-        if (section is not None and section in known_sections
-                and confidence >= thresholds.closest and confidence > not_covered):
+        if (
+            section is not None
+            and section in known_sections
+            and confidence >= thresholds.closest
+            and confidence > not_covered
+        ):
             return Decision(CLOSEST, (section,), confidence=confidence)
         return Decision(NOT_COVERED, confidence=max(not_covered, reading.policy_mass))
     return Decision(NOT_POLICY, confidence=top_confidence)
 
 
-__all__ = ["CLOSEST", "DIRECT", "NOT_COVERED", "NOT_POLICY", "PARTLY", "Decision", "Reading",
-           "Thresholds", "decide", "load_thresholds"]
+__all__ = [
+    "CLOSEST",
+    "DIRECT",
+    "NOT_COVERED",
+    "NOT_POLICY",
+    "PARTLY",
+    "Decision",
+    "Reading",
+    "Thresholds",
+    "decide",
+    "load_thresholds",
+]

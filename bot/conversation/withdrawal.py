@@ -54,24 +54,39 @@ def _status_name(status: str, language: str) -> str:
 
 
 def closed_reply(found: Found, language: str = DEFAULT_LANGUAGE) -> str:
-    return texts.text("flow.withdraw.closed", language, reference=found.reference,
-                      status=_status_name(found.status, language))
+    return texts.text(
+        "flow.withdraw.closed",
+        language,
+        reference=found.reference,
+        status=_status_name(found.status, language),
+    )
 
 
 def confirm_prompt(found: Found, language: str = DEFAULT_LANGUAGE) -> str:
-    return texts.text("flow.withdraw.confirm", language, reference=found.reference,
-                      kind=BY_KIND[found.kind].wording("name", language),
-                      status=_status_name(found.status, language),
-                      due=texts.text("format.date", language, date=found.due_at))
+    return texts.text(
+        "flow.withdraw.confirm",
+        language,
+        reference=found.reference,
+        kind=BY_KIND[found.kind].wording("name", language),
+        status=_status_name(found.status, language),
+        due=texts.text("format.date", language, date=found.due_at),
+    )
 
 
 def confirm_buttons(language: str = DEFAULT_LANGUAGE) -> List[Dict[str, str]]:
-    return [texts.button("flow.withdraw.yes_button", language),
-            texts.button("flow.withdraw.no_button", language)]
+    return [
+        texts.button("flow.withdraw.yes_button", language),
+        texts.button("flow.withdraw.no_button", language),
+    ]
 
 
-def outcome(reference: str, confirmed: Optional[bool], verified: bool, withdrawn: bool,
-            language: str = DEFAULT_LANGUAGE) -> str:
+def outcome(
+    reference: str,
+    confirmed: Optional[bool],
+    verified: bool,
+    withdrawn: bool,
+    language: str = DEFAULT_LANGUAGE,
+) -> str:
     """The last word of the flow, once it has run to its end."""
     if confirmed is not True:
         return texts.text("flow.withdraw.kept", language, reference=reference)
@@ -85,10 +100,16 @@ def outcome(reference: str, confirmed: Optional[bool], verified: bool, withdrawn
 def messages_block(messages: Iterable[Message], language: str = DEFAULT_LANGUAGE) -> Optional[str]:
     """What the legal department wrote to the requester, for the status answer; None if
     nothing."""
-    lines = [texts.text("flow.status.message", language,
-                        date=texts.text("format.date", language, date=m.at),
-                        body=m.body.strip())
-             for m in messages if m.body.strip()]
+    lines = [
+        texts.text(
+            "flow.status.message",
+            language,
+            date=texts.text("format.date", language, date=m.at),
+            body=m.body.strip(),
+        )
+        for m in messages
+        if m.body.strip()
+    ]
     if not lines:
         return None
     return "\n".join([texts.text("flow.status.messages_heading", language), *lines])

@@ -29,8 +29,20 @@ from typing import Any, FrozenSet, Optional
 from bot.core.reference_shape import CODE_LENGTH, PREFIX_LENGTH, REFERENCE_ALPHABET
 from bot.core.words import STOPWORDS
 
-__all__ = ["LANGUAGES", "DEFAULT", "to_half_width", "to_simplified", "normalise", "detect",
-           "has_han", "han_count", "latin_words", "strip_neutral", "named_language", "or_default"]
+__all__ = [
+    "LANGUAGES",
+    "DEFAULT",
+    "to_half_width",
+    "to_simplified",
+    "normalise",
+    "detect",
+    "has_han",
+    "han_count",
+    "latin_words",
+    "strip_neutral",
+    "named_language",
+    "or_default",
+]
 
 LANGUAGES = ("en", "zh")
 DEFAULT = "en"
@@ -54,13 +66,15 @@ _CODE = f"[{REFERENCE_ALPHABET}ILOU]"
 _REFERENCE = re.compile(
     rf"(?<![A-Za-z0-9])(?:[A-Z]{{{PREFIX_LENGTH}}}[\s_\-–—]*{_CODE}{{{CODE_LENGTH}}}"
     rf"|(?i:[a-z]{{{PREFIX_LENGTH}}}[\s_\-–—]*(?=[a-z]*[0-9]){_CODE}{{{CODE_LENGTH}}}))"
-    r"(?![A-Za-z0-9])")
+    r"(?![A-Za-z0-9])"
+)
 _DIGITS = re.compile(r"[0-9]+")
 
 # Latin words that a speaker of either language types ("ok", a laugh): they decide nothing.
 NEUTRAL_WORDS: FrozenSet[str] = frozenset(
     "ok okay k kk ha haha hahaha lol hmm um emm en mm hi hey pdf app id qq wechat vip gdpr pipl "
-    "email e mail url http https www com cn".split())
+    "email e mail url http https www com cn".split()
+)
 # Words that make a short Latin text English (one or two words are English only with one of
 # these); three Latin words or more are English whatever they are.
 ENGLISH_WORDS: FrozenSet[str] = (STOPWORDS - NEUTRAL_WORDS) | frozenset(
@@ -69,7 +83,8 @@ ENGLISH_WORDS: FrozenSet[str] = (STOPWORDS - NEUTRAL_WORDS) | frozenset(
     access copy export correct fix update change thanks thank thx bye goodbye hello morning evening
     english chinese language confirm continue done send back menu status request reference code
     none nothing share sell cookies cookie consent withdraw complaint contact address phone name
-    fine great good bad what why how when where who which""".split())
+    fine great good bad what why how when where who which""".split()
+)
 
 
 def to_half_width(text: str) -> str:
@@ -126,7 +141,7 @@ def latin_words(text: str) -> list[str]:
 
 
 def detect(text: Optional[str]) -> Optional[str]:
-    """"zh", "en", or None when the text tells nothing about a language.
+    """ "zh", "en", or None when the text tells nothing about a language.
 
     After removing e-mails, URLs, references, digits and neutral words ("ok", "GDPR"), Chinese
     when there are at least as many Han characters as Latin words (so "你们的privacy policy什么时候
@@ -148,8 +163,11 @@ def detect(text: Optional[str]) -> Optional[str]:
 
 
 # A language named in a message ("请用中文", "说英文", "English please").
-_NAMED = re.compile(r"中文|汉语|漢語|普通话|国语|华语|简体|繁体|chinese|mandarin|putonghua|"
-                    r"英文|英语|英語|english", re.IGNORECASE)
+_NAMED = re.compile(
+    r"中文|汉语|漢語|普通话|国语|华语|简体|繁体|chinese|mandarin|putonghua|"
+    r"英文|英语|英語|english",
+    re.IGNORECASE,
+)
 
 
 def named_language(text: str) -> Optional[str]:

@@ -29,8 +29,11 @@ PHONE_PATTERN = re.compile(r"(?<![A-Za-z0-9_])\+?\(?\d[\d\s().-]{5,}\d(?![A-Za-z
 
 # What of a Chinese keyboard's full-width forms can spell an address or a number (letters, digits,
 # ＋＠．－（）＿), as ASCII; its other punctuation (？，！) is left as the visitor typed it.
-_PII_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)
-              if chr(code - 0xFEE0).isalnum() or chr(code - 0xFEE0) in "+@.-()_"}
+_PII_WIDTH = {
+    code: code - 0xFEE0
+    for code in range(0xFF01, 0xFF5F)
+    if chr(code - 0xFEE0).isalnum() or chr(code - 0xFEE0) in "+@.-()_"
+}
 
 
 def _pii_half_width(text: str) -> str:
@@ -122,9 +125,12 @@ def _reference_pattern() -> re.Pattern[str]:
     prefix, so that every kind of request is masked without a list of them, in any case, with
     or without the dash, read-alikes of the dropped letters too (`del 7k3m9q`, `DEL7K3M9Q`,
     `DEL-7K3M9O`). `_mask_reference` decides which matches are references."""
-    return re.compile(rf"(?<![A-Za-z\d])(?P<prefix>[A-Z]{{{PREFIX_LENGTH}}})"
-                      rf"(?P<joint>[ \t_\-\u2013\u2014]?)"
-                      rf"(?P<code>[0-9A-Z]{{{CODE_LENGTH}}})(?![A-Za-z\d])", re.IGNORECASE)
+    return re.compile(
+        rf"(?<![A-Za-z\d])(?P<prefix>[A-Z]{{{PREFIX_LENGTH}}})"
+        rf"(?P<joint>[ \t_\-\u2013\u2014]?)"
+        rf"(?P<code>[0-9A-Z]{{{CODE_LENGTH}}})(?![A-Za-z\d])",
+        re.IGNORECASE,
+    )
 
 
 _REFERENCE = _reference_pattern()
@@ -139,8 +145,11 @@ def _mask_reference(match: re.Match[str]) -> str:
     text, code = match.group(0), match.group("code").upper()
     letters_and_digits = any(c.isdigit() for c in code) and any(c.isalpha() for c in code)
     of_the_alphabet = all(c in REFERENCE_ALPHABET for c in code)
-    if (REFERENCE_SHAPE.fullmatch(text) or letters_and_digits
-            or (of_the_alphabet and (text.isupper() or match.group("joint").strip(" \t")))):
+    if (
+        REFERENCE_SHAPE.fullmatch(text)
+        or letters_and_digits
+        or (of_the_alphabet and (text.isupper() or match.group("joint").strip(" \t")))
+    ):
         return REFERENCE_PLACEHOLDER
     return text
 
@@ -155,7 +164,8 @@ def _mask_free_phone(match: re.Match[str]) -> str:
 
 # Words that follow "this is" / "I'm" in a capital without being a name ("I'm Sorry",
 # "This is Important"), and that end a name after "my name is" ("my name is Li and ...").
-COMMON_WORDS = frozenset("""
+COMMON_WORDS = frozenset(
+    """
 a about above after afraid again against all almost also always am an and another any anyone
 anything are aren't around as asking at available aware back bad based be because been being
 both but by calling can can't cannot certain checking chinese close closing concerned confused
@@ -174,37 +184,75 @@ without wondering worried would writing wrong yes yet you your yours
 american british canadian french german indian japanese korean
 monday tuesday wednesday thursday friday saturday sunday
 videopro weidijia tianjin
-""".split())
+""".split()
+)
 
 _NAME_WORD = r"[^\W\d_](?:[^\W\d_]|['\u2019-](?=[^\W\d_]))*"
 
 
 def _name_trigger(phrases: str, most_words: int) -> re.Pattern[str]:
-    return re.compile(rf"(?i:\b(?:{phrases}))\s+(?P<words>{_NAME_WORD}"
-                      rf"(?:\s+{_NAME_WORD}){{0,{most_words - 1}}})")
+    return re.compile(
+        rf"(?i:\b(?:{phrases}))\s+(?P<words>{_NAME_WORD}"
+        rf"(?:\s+{_NAME_WORD}){{0,{most_words - 1}}})"
+    )
 
 
 # "my name is X", "my name's X", "I am called X", "I'm called X", "call me X": a name follows,
 # whether or not it has a capital.
-_NAME_SAID = _name_trigger(r"my\s+name\s+is|my\s+name['\u2019]s|my\s+full\s+name\s+is|"
-                           r"i\s+am\s+called|i['\u2019]m\s+called|call\s+me", 4)
+_NAME_SAID = _name_trigger(
+    r"my\s+name\s+is|my\s+name['\u2019]s|my\s+full\s+name\s+is|"
+    r"i\s+am\s+called|i['\u2019]m\s+called|call\s+me",
+    4,
+)
 # "this is X", "I'm X", "I am X": only capitalised words that are not common ones.
 _NAME_MAYBE = _name_trigger(r"this\s+is|i['\u2019]m|i\s+am", 3)
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff"
 _HAN_NAME = rf"[{_HAN}]{{2,3}}"
 # 我叫X, 我的名字是X / 我的名字叫X, 我名叫X: a name follows, in Han characters or Latin letters.
-_NAME_SAID_ZH = re.compile(rf"(?P<lead>我叫|我的名字[是叫]|我名叫|我的姓名是)(?P<gap>\s*)"
-                           rf"(?P<name>{_HAN_NAME}|[A-Za-z][A-Za-z'-]*)")
+_NAME_SAID_ZH = re.compile(
+    rf"(?P<lead>我叫|我的名字[是叫]|我名叫|我的姓名是)(?P<gap>\s*)"
+    rf"(?P<name>{_HAN_NAME}|[A-Za-z][A-Za-z'-]*)"
+)
 # 我是X: a name only when X is 2-3 Han characters that do not start an ordinary phrase:
 # 我是否 (whether I), 我是不是 (am I), 我是一个/个/名 (I am a ...), 我是在 (I was at) ...
 _NAME_MAYBE_ZH = re.compile(rf"(?P<lead>我是)(?P<gap>)(?P<name>{_HAN_NAME})")
 _NOT_A_NAME_START_ZH = frozenset(
-    "否不在说个一这那该从用被为因想要会可能谁什怎多哪第贵你您他她它我们家的真了")
-_NOT_A_NAME_ZH = ("学生", "用户", "会员", "家长", "父母", "母亲", "父亲", "监护", "未成年", "老师",
-                  "客户", "新用户", "老用户", "管理员", "律师", "员工", "老板", "中国", "外国",
-                  "主持", "参会", "企业", "公司", "免费", "付费", "儿童", "孩子", "游客", "访客",
-                  "外卖", "客服")
+    "否不在说个一这那该从用被为因想要会可能谁什怎多哪第贵你您他她它我们家的真了"
+)
+_NOT_A_NAME_ZH = (
+    "学生",
+    "用户",
+    "会员",
+    "家长",
+    "父母",
+    "母亲",
+    "父亲",
+    "监护",
+    "未成年",
+    "老师",
+    "客户",
+    "新用户",
+    "老用户",
+    "管理员",
+    "律师",
+    "员工",
+    "老板",
+    "中国",
+    "外国",
+    "主持",
+    "参会",
+    "企业",
+    "公司",
+    "免费",
+    "付费",
+    "儿童",
+    "孩子",
+    "游客",
+    "访客",
+    "外卖",
+    "客服",
+)
 
 
 def _name_length(words: str, strict: bool) -> int:
@@ -227,8 +275,8 @@ def _mask_name(match: re.Match[str], strict: bool) -> str:
         return match.group(0)
     rest = words
     for part in words.split()[:taken]:
-        rest = rest[rest.index(part) + len(part):]  # the words after the name, spacing kept
-    lead = match.group(0)[:match.start("words") - match.start(0)]
+        rest = rest[rest.index(part) + len(part) :]  # the words after the name, spacing kept
+    lead = match.group(0)[: match.start("words") - match.start(0)]
     return f"{lead}{NAME_PLACEHOLDER}{rest}"
 
 

@@ -17,5 +17,4 @@ CODE_LENGTH = 6
 # A kind's prefix: three capital letters.
 PREFIX_SHAPE = re.compile(rf"[A-Z]{{{PREFIX_LENGTH}}}")
 # A reference as it is made: `DEL-7K3M9Q`, any prefix.
-REFERENCE_SHAPE = re.compile(
-    rf"[A-Z]{{{PREFIX_LENGTH}}}-[{REFERENCE_ALPHABET}]{{{CODE_LENGTH}}}")
+REFERENCE_SHAPE = re.compile(rf"[A-Z]{{{PREFIX_LENGTH}}}-[{REFERENCE_ALPHABET}]{{{CODE_LENGTH}}}")

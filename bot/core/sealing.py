@@ -29,5 +29,6 @@ def seal(data: bytes, secret: str, purpose: bytes, context: bytes = b"") -> byte
 
 def unseal(blob: bytes, secret: str, purpose: bytes, context: bytes = b"") -> bytes:
     """The data; `cryptography.exceptions.InvalidTag` for a wrong secret, purpose or context."""
-    return AESGCM(derive_key(secret, purpose)).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:],
-                                                       context)
+    return AESGCM(derive_key(secret, purpose)).decrypt(
+        blob[:NONCE_BYTES], blob[NONCE_BYTES:], context
+    )

@@ -83,10 +83,14 @@ def _setting(variable: str, default: Any = None, secret: bool = False) -> Any:
 # them (SQLite in var/, conversations in Rasa's memory).
 SCALED_DEFAULTS: Dict[str, str] = {
     "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/videopro_requests",
-    "TRACKER_DB_HOST": "127.0.0.1", "TRACKER_DB_PORT": "5432",
-    "TRACKER_DB_NAME": "videopro_tracker", "TRACKER_DB_USER": "postgres",
+    "TRACKER_DB_HOST": "127.0.0.1",
+    "TRACKER_DB_PORT": "5432",
+    "TRACKER_DB_NAME": "videopro_tracker",
+    "TRACKER_DB_USER": "postgres",
     "TRACKER_DB_PASSWORD": "",
-    "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "6379", "REDIS_DB": "1",
+    "REDIS_HOST": "127.0.0.1",
+    "REDIS_PORT": "6379",
+    "REDIS_DB": "1",
 }
 
 
@@ -125,8 +129,7 @@ class Settings:
     delivery_max_bytes: int = _setting("DELIVERY_MAX_BYTES", 25_000_000)
     rate_limit_codes_per_email: int = _setting("RATE_LIMIT_CODES_PER_EMAIL", 5)
     rate_limit_codes_per_conversation: int = _setting("RATE_LIMIT_CODES_PER_CONVERSATION", 5)
-    rate_limit_requests_per_conversation: int = _setting("RATE_LIMIT_REQUESTS_PER_CONVERSATION",
-                                                         5)
+    rate_limit_requests_per_conversation: int = _setting("RATE_LIMIT_REQUESTS_PER_CONVERSATION", 5)
 
     # -- e-mail: the outbox is delivered over SMTP when host, port and sender are all set -------
     smtp_host: Optional[str] = _setting("SMTP_HOST")
@@ -165,8 +168,11 @@ class Settings:
     @classmethod
     def variables(cls) -> Dict[str, str]:
         """Every variable read, with the field it fills: {"RASA_PORT": "rasa_port", ...}."""
-        return {item.metadata["variable"]: item.name for item in fields(cls)
-                if "variable" in item.metadata}
+        return {
+            item.metadata["variable"]: item.name
+            for item in fields(cls)
+            if "variable" in item.metadata
+        }
 
     @classmethod
     def from_sources(cls, env: Mapping[str, str], env_file: Mapping[str, str]) -> Settings:
@@ -205,8 +211,9 @@ def _parse(variable: str, raw: str, kind: Any) -> Any:
         word = raw.strip().lower()
         if word in TRUE_WORDS or word in FALSE_WORDS:
             return word in TRUE_WORDS
-        raise SettingsError(f"{variable} must be 1 or 0 (or true/false, yes/no, on/off), "
-                            f"not {raw!r}")
+        raise SettingsError(
+            f"{variable} must be 1 or 0 (or true/false, yes/no, on/off), not {raw!r}"
+        )
     if kind is int:
         try:
             return int(raw)

@@ -85,14 +85,16 @@ def placeholders_of(template: str, where: str) -> Tuple[str, ...]:
     try:
         parsed = list(_FORMATTER.parse(template))
     except ValueError as error:
-        raise TextError(f"{where}: not a valid template ({error}); write a literal brace as "
-                        "{{ or }}") from None
+        raise TextError(
+            f"{where}: not a valid template ({error}); write a literal brace as {{{{ or }}}}"
+        ) from None
     for _literal, name, spec, _conversion in parsed:
         if name is None:
             continue
         if not name.isidentifier():
-            raise TextError(f"{where}: placeholder {{{name}}} must be a plain name, "
-                            "like {reference}")
+            raise TextError(
+                f"{where}: placeholder {{{name}}} must be a plain name, like {{reference}}"
+            )
         if spec and "{" in spec:
             raise TextError(f"{where}: nested placeholders are not supported")
         if name not in names:
@@ -106,8 +108,9 @@ def _is_button(value: Any) -> bool:
 
 def _button(value: Any, where: str) -> Button:
     if not _is_button(value) or not all(isinstance(v, str) for v in value.values()):
-        raise TextError(f"{where}: a button is a mapping of exactly `title` and `payload`, "
-                        "both strings")
+        raise TextError(
+            f"{where}: a button is a mapping of exactly `title` and `payload`, both strings"
+        )
     return {"title": value["title"], "payload": value["payload"]}
 
 
@@ -123,8 +126,10 @@ def _leaf(key: str, value: Any, where: str) -> Entry:
         for button in found:
             names += [n for n in placeholders_of(button["title"], where) if n not in names]
         return Entry(key, found, tuple(names))
-    raise TextError(f"{where}: a catalogue leaf is a text, a list of buttons or one button, "
-                    f"not {type(value).__name__}")
+    raise TextError(
+        f"{where}: a catalogue leaf is a text, a list of buttons or one button, "
+        f"not {type(value).__name__}"
+    )
 
 
 def flatten(data: Mapping[str, Any], source: str) -> Dict[str, Entry]:
@@ -134,8 +139,9 @@ def flatten(data: Mapping[str, Any], source: str) -> Dict[str, Entry]:
     def walk(node: Mapping[str, Any], prefix: str) -> None:
         for name, value in node.items():
             if not isinstance(name, str) or not name or not set(name) <= _KEY_PART:
-                raise TextError(f"{source}: {prefix}{name!r} is not a key (letters, digits "
-                                "and _ only)")
+                raise TextError(
+                    f"{source}: {prefix}{name!r} is not a key (letters, digits and _ only)"
+                )
             key = f"{prefix}{name}"
             if isinstance(value, dict) and not _is_button(value):
                 walk(value, key + ".")
@@ -165,7 +171,8 @@ class Catalogue:
         area, so that the chat's, the e-mails' and the staff pages' texts can be kept apart)."""
         single = self.directory / f"{language}.yml"
         return ([single] if single.is_file() else []) + sorted(
-            (self.directory / language).glob("*.yml"))
+            (self.directory / language).glob("*.yml")
+        )
 
     def entries(self, language: str = DEFAULT_LANGUAGE) -> Dict[str, Entry]:
         if language not in self._loaded:
@@ -174,7 +181,8 @@ class Catalogue:
                 raise UnknownLanguage(
                     f"no texts for language {language!r}: neither {language}.yml nor "
                     f"{language}/ in {self.directory} (languages: "
-                    f"{', '.join(self.languages) or 'none'})")
+                    f"{', '.join(self.languages) or 'none'})"
+                )
             merged: Dict[str, Entry] = {}
             for path in paths:
                 data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -182,8 +190,9 @@ class Catalogue:
                     raise TextError(f"{path}: the catalogue must be a mapping")
                 for key, entry in flatten(data, str(path)).items():
                     if key in merged:
-                        raise TextError(f"{path}: {key} is already defined in another "
-                                        f"{language!r} file")
+                        raise TextError(
+                            f"{path}: {key} is already defined in another {language!r} file"
+                        )
                     merged[key] = entry
             self._loaded[language] = merged
         return self._loaded[language]
@@ -191,8 +200,10 @@ class Catalogue:
     def entry(self, key: str, language: str = DEFAULT_LANGUAGE) -> Entry:
         entries = self.entries(language)
         if key not in entries:
-            raise UnknownText(f"no text {key!r} in the {language!r} catalogue "
-                              f"({', '.join(str(p) for p in self.files(language))})")
+            raise UnknownText(
+                f"no text {key!r} in the {language!r} catalogue "
+                f"({', '.join(str(p) for p in self.files(language))})"
+            )
         return entries[key]
 
     def has(self, key: str, language: str = DEFAULT_LANGUAGE) -> bool:
@@ -214,25 +225,29 @@ class Catalogue:
     def _fill(entry: Entry, template: str, language: str, values: Mapping[str, Any]) -> str:
         missing = [name for name in entry.placeholders if name not in values]
         if missing:
-            raise MissingValue(f"text {entry.key!r} ({language}) needs a value for "
-                               f"{', '.join(missing)}")
+            raise MissingValue(
+                f"text {entry.key!r} ({language}) needs a value for {', '.join(missing)}"
+            )
         return template.format(**values)
 
     def text(self, key: str, language: str = DEFAULT_LANGUAGE, **values: Any) -> str:
         entry = self._typed(key, language, "text")  # so its value is a str
         return self._fill(entry, cast(str, entry.value), language, values)
 
-    def buttons(self, key: str, language: str = DEFAULT_LANGUAGE,
-                **values: Any) -> List[Button]:
+    def buttons(self, key: str, language: str = DEFAULT_LANGUAGE, **values: Any) -> List[Button]:
         entry = self._typed(key, language, "buttons")  # so its value is a tuple of buttons
-        return [{"title": self._fill(entry, b["title"], language, values),
-                 "payload": b["payload"]} for b in cast(Tuple[Button, ...], entry.value)]
+        return [
+            {"title": self._fill(entry, b["title"], language, values), "payload": b["payload"]}
+            for b in cast(Tuple[Button, ...], entry.value)
+        ]
 
     def button(self, key: str, language: str = DEFAULT_LANGUAGE, **values: Any) -> Button:
         entry = self._typed(key, language, "button")  # so its value is one button
         button = cast(Button, entry.value)
-        return {"title": self._fill(entry, button["title"], language, values),
-                "payload": button["payload"]}
+        return {
+            "title": self._fill(entry, button["title"], language, values),
+            "payload": button["payload"],
+        }
 
     def check(self) -> List[str]:
         """What each language lacks or adds compared with English: keys, the kind of a leaf,
@@ -245,23 +260,31 @@ class Catalogue:
                 continue
             other = self.entries(language)
             problems += [f"{language}: missing {key}" for key in english if key not in other]
-            problems += [f"{language}: {key} is not in {DEFAULT_LANGUAGE}.yml"
-                         for key in other if key not in english]
+            problems += [
+                f"{language}: {key} is not in {DEFAULT_LANGUAGE}.yml"
+                for key in other
+                if key not in english
+            ]
             for key, entry in other.items():
                 base = english.get(key)
                 if base is None:
                     continue
                 if entry.kind != base.kind:
-                    problems.append(f"{language}: {key} is {entry.kind}, in "
-                                    f"{DEFAULT_LANGUAGE}.yml {base.kind}")
+                    problems.append(
+                        f"{language}: {key} is {entry.kind}, in {DEFAULT_LANGUAGE}.yml {base.kind}"
+                    )
                     continue
                 extra = set(entry.placeholders) - set(base.placeholders)
                 if extra:
-                    problems.append(f"{language}: {key} uses {', '.join(sorted(extra))}, which "
-                                    f"the {DEFAULT_LANGUAGE} text's callers do not give")
+                    problems.append(
+                        f"{language}: {key} uses {', '.join(sorted(extra))}, which "
+                        f"the {DEFAULT_LANGUAGE} text's callers do not give"
+                    )
                 if entry.kind != "text" and _commands(entry) != _commands(base):
-                    problems.append(f"{language}: {key} has other command payloads than in "
-                                    f"{DEFAULT_LANGUAGE}.yml")
+                    problems.append(
+                        f"{language}: {key} has other command payloads than in "
+                        f"{DEFAULT_LANGUAGE}.yml"
+                    )
         return problems
 
 

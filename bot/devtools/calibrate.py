@@ -74,8 +74,13 @@ def load_predictions(folder: Path, language: Optional[str] = None) -> List[Predi
             if language is not None and has_han(str(item.get("text") or "")) != (language == "zh"):
                 continue
             prediction = item.get("intent_prediction") or {}
-            out.append(Prediction(str(item.get("intent")), str(prediction.get("name")),
-                                  float(prediction.get("confidence") or 0.0)))
+            out.append(
+                Prediction(
+                    str(item.get("intent")),
+                    str(prediction.get("name")),
+                    float(prediction.get("confidence") or 0.0),
+                )
+            )
     return out
 
 
@@ -93,8 +98,14 @@ def tradeoff(predictions: Sequence[Prediction]) -> List[Row]:
     for threshold in GRID:
         kept = [p for p in quoting if p.confidence >= threshold]
         right = sum(p.right for p in kept)
-        rows.append(Row(threshold, len(kept) / len(quoting) if quoting else 0.0,
-                        right / len(kept) if kept else 1.0, len(kept) - right))
+        rows.append(
+            Row(
+                threshold,
+                len(kept) / len(quoting) if quoting else 0.0,
+                right / len(kept) if kept else 1.0,
+                len(kept) - right,
+            )
+        )
     return rows
 
 
@@ -113,17 +124,26 @@ def band_precision(predictions: Sequence[Prediction], low: float, high: float) -
     return sum(p.right for p in band) / len(band) if band else 1.0
 
 
-def fit(predictions: Sequence[Prediction], direct_precision: float,
-        closest_precision: float) -> Tuple[Thresholds, List[Row]]:
+def fit(
+    predictions: Sequence[Prediction], direct_precision: float, closest_precision: float
+) -> Tuple[Thresholds, List[Row]]:
     rows = tradeoff(predictions)
     default = Thresholds()
     direct = lowest_meeting(rows, direct_precision) or GRID[-1]
-    meeting = [t for t in GRID if t < direct
-               and band_precision(predictions, t, direct) >= closest_precision]
+    meeting = [
+        t
+        for t in GRID
+        if t < direct and band_precision(predictions, t, direct) >= closest_precision
+    ]
     closest = min(meeting) if meeting else direct
-    return Thresholds(direct=direct, closest=closest, policy_mass=default.policy_mass,
-                      part=closest, out_of_scope=default.out_of_scope,
-                      evidence=default.evidence), rows
+    return Thresholds(
+        direct=direct,
+        closest=closest,
+        policy_mass=default.policy_mass,
+        part=closest,
+        out_of_scope=default.out_of_scope,
+        evidence=default.evidence,
+    ), rows
 
 
 def evidence_floor(share: float, language: str = "en") -> float:
@@ -144,12 +164,17 @@ def evidence_floor(share: float, language: str = "en") -> float:
     sentences = policy_sentences(load_policy())
     encoder = load_encoder()
     policy_vectors = encoder.encode([s.text for s in sentences])
-    examples = [(i[len(SECTION_PREFIX):], t) for i, t in load_examples()
-                if i.startswith(SECTION_PREFIX) and i != NOT_COVERED_INTENT and not has_han(t)]
+    examples = [
+        (i[len(SECTION_PREFIX) :], t)
+        for i, t in load_examples()
+        if i.startswith(SECTION_PREFIX) and i != NOT_COVERED_INTENT and not has_han(t)
+    ]
     similarity = encoder.encode([t for _, t in examples]) @ policy_vectors.T
     sections = np.array([s.section_id for s in sentences])
-    best = [float(row[sections == section].max()) for (section, _), row in
-            zip(examples, similarity, strict=True)]
+    best = [
+        float(row[sections == section].max())
+        for (section, _), row in zip(examples, similarity, strict=True)
+    ]
     return round(float(np.quantile(best, 1.0 - share)), 3)
 
 
@@ -164,9 +189,11 @@ def _chinese_evidence_floor(share: float) -> float:
     sentences = policy_sentences(load_policy())
     space = chinese_space(sentences)
     sections = np.array([s.section_id for s in sentences])
-    best = [float(space.similarities(normalise(t))[sections == i[len(SECTION_PREFIX):]].max())
-            for i, t in load_examples()
-            if i.startswith(SECTION_PREFIX) and i != NOT_COVERED_INTENT and has_han(t)]
+    best = [
+        float(space.similarities(normalise(t))[sections == i[len(SECTION_PREFIX) :]].max())
+        for i, t in load_examples()
+        if i.startswith(SECTION_PREFIX) and i != NOT_COVERED_INTENT and has_han(t)
+    ]
     if not best:
         return 0.0
     return round(float(np.quantile(best, 1.0 - share)), 3)
@@ -175,40 +202,63 @@ def _chinese_evidence_floor(share: float) -> float:
 def table(rows: Sequence[Row], chosen: Thresholds) -> List[str]:
     lines = [f"{'threshold':>9} {'answered':>9} {'precision':>9} {'wrong':>6}"]
     for row in rows:
-        mark = " <- direct" if row.threshold == chosen.direct else (
-            " <- closest" if row.threshold == chosen.closest else "")
-        lines.append(f"{row.threshold:>9.2f} {row.answered:>9.1%} {row.precision:>9.1%} "
-                     f"{row.wrong:>6}{mark}")
+        mark = (
+            " <- direct"
+            if row.threshold == chosen.direct
+            else (" <- closest" if row.threshold == chosen.closest else "")
+        )
+        lines.append(
+            f"{row.threshold:>9.2f} {row.answered:>9.1%} {row.precision:>9.1%} {row.wrong:>6}{mark}"
+        )
     return lines
 
 
-def block(chosen: Thresholds, rows: Sequence[Row], count: int,
-          settings: Dict[str, float]) -> Dict:
+def block(chosen: Thresholds, rows: Sequence[Row], count: int, settings: Dict[str, float]) -> Dict:
     return {
         "thresholds": asdict(chosen),
-        "fitted": {"on": f"{count} out-of-fold predictions of our own examples (make crossval)",
-                   "date": date.today().isoformat(), **settings},
-        "tradeoff": [{"threshold": r.threshold, "answered": round(r.answered, 4),
-                      "precision": round(r.precision, 4), "wrong": r.wrong} for r in rows],
+        "fitted": {
+            "on": f"{count} out-of-fold predictions of our own examples (make crossval)",
+            "date": date.today().isoformat(),
+            **settings,
+        },
+        "tradeoff": [
+            {
+                "threshold": r.threshold,
+                "answered": round(r.answered, 4),
+                "precision": round(r.precision, 4),
+                "wrong": r.wrong,
+            }
+            for r in rows
+        ],
     }
 
 
-def write(path: Path, chosen: Thresholds, rows: Sequence[Row], count: int,
-          settings: Dict[str, float], others: Optional[Dict[str, Dict]] = None) -> None:
+def write(
+    path: Path,
+    chosen: Thresholds,
+    rows: Sequence[Row],
+    count: int,
+    settings: Dict[str, float],
+    others: Optional[Dict[str, Dict]] = None,
+) -> None:
     """English at the top; every other language's `block` under its code (`zh:`)."""
     data = block(chosen, rows, count, settings)
     data.update(others or {})
-    header = ("# Written by `python -m bot calibrate` (make calibrate); read by the action "
-              "server's\n"
-              "# router through bot.nlu.evidence.thresholds(language): English at the top, "
-              "Chinese\n# under `zh:`. Do not edit by hand: re-run after changing data/nlu.\n")
+    header = (
+        "# Written by `python -m bot calibrate` (make calibrate); read by the action "
+        "server's\n"
+        "# router through bot.nlu.evidence.thresholds(language): English at the top, "
+        "Chinese\n# under `zh:`. Do not edit by hand: re-run after changing data/nlu.\n"
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
-                    encoding="utf-8")
+    path.write_text(
+        header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )
 
 
-def fit_language(predictions: Sequence[Prediction], args: argparse.Namespace,
-                 language: str) -> Tuple[Thresholds, List[Row]]:
+def fit_language(
+    predictions: Sequence[Prediction], args: argparse.Namespace, language: str
+) -> Tuple[Thresholds, List[Row]]:
     chosen, rows = fit(predictions, args.direct_precision, args.closest_precision)
     if args.evidence_share > 0:
         chosen = replace(chosen, evidence=evidence_floor(args.evidence_share, language))
@@ -221,14 +271,20 @@ def refit_one(args: argparse.Namespace) -> int:
     if not predictions:
         print(f"No {args.only} predictions in {args.results}.", file=sys.stderr)
         return 2
-    settings = {"direct_precision": args.direct_precision,
-                "closest_precision": args.closest_precision, "evidence_share": args.evidence_share}
+    settings = {
+        "direct_precision": args.direct_precision,
+        "closest_precision": args.closest_precision,
+        "evidence_share": args.evidence_share,
+    }
     chosen, rows = fit_language(predictions, args, args.only)
     print("\n".join(table(rows, chosen)))
-    print(f"\n{args.only} thresholds: direct {chosen.direct}, closest {chosen.closest}, evidence "
-          f"{chosen.evidence} (from {len(predictions)} out-of-fold predictions)")
-    existing = (yaml.safe_load(args.out.read_text(encoding="utf-8")) or {}
-                if args.out.exists() else {})
+    print(
+        f"\n{args.only} thresholds: direct {chosen.direct}, closest {chosen.closest}, evidence "
+        f"{chosen.evidence} (from {len(predictions)} out-of-fold predictions)"
+    )
+    existing = (
+        yaml.safe_load(args.out.read_text(encoding="utf-8")) or {} if args.out.exists() else {}
+    )
     fitted = block(chosen, rows, len(predictions), settings)
     others = {k: v for k, v in existing.items() if k not in ("thresholds", "fitted", "tradeoff")}
     if args.only == "en":
@@ -237,28 +293,46 @@ def refit_one(args: argparse.Namespace) -> int:
         others[args.only] = fitted
         english = {k: existing[k] for k in ("thresholds", "fitted", "tradeoff") if k in existing}
     data = {**english, **others}
-    header = ("# Written by `python -m bot calibrate` (make calibrate); read by the action "
-              "server's\n"
-              "# router through bot.nlu.evidence.thresholds(language): English at the top, "
-              "Chinese\n# under `zh:`. Do not edit by hand: re-run after changing data/nlu.\n")
-    args.out.write_text(header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
-                        encoding="utf-8")
+    header = (
+        "# Written by `python -m bot calibrate` (make calibrate); read by the action "
+        "server's\n"
+        "# router through bot.nlu.evidence.thresholds(language): English at the top, "
+        "Chinese\n# under `zh:`. Do not edit by hand: re-run after changing data/nlu.\n"
+    )
+    args.out.write_text(
+        header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )
     print(f"written to {args.out}")
     return 0
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot calibrate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("results", type=Path, nargs="?", default=Path("results/crossval"),
-                        help="the output folder of `make crossval`")
+    parser = argparse.ArgumentParser(
+        prog="python -m bot calibrate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "results",
+        type=Path,
+        nargs="?",
+        default=Path("results/crossval"),
+        help="the output folder of `make crossval`",
+    )
     parser.add_argument("--direct-precision", type=float, default=0.95)
     parser.add_argument("--closest-precision", type=float, default=0.6)
-    parser.add_argument("--evidence-share", type=float, default=0.9,
-                        help="share of our own section questions that must reach the floor")
+    parser.add_argument(
+        "--evidence-share",
+        type=float,
+        default=0.9,
+        help="share of our own section questions that must reach the floor",
+    )
     parser.add_argument("--out", type=Path, default=CALIBRATION_FILE)
-    parser.add_argument("--only", choices=("en", "zh"),
-                        help="refit this language only; keep the other's thresholds from --out")
+    parser.add_argument(
+        "--only",
+        choices=("en", "zh"),
+        help="refit this language only; keep the other's thresholds from --out",
+    )
     args = parser.parse_args(argv)
     if args.only:
         return refit_one(args)
@@ -266,19 +340,26 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not predictions:
         print(f"No predictions in {args.results}: run `make crossval` first.", file=sys.stderr)
         return 2
-    settings = {"direct_precision": args.direct_precision,
-                "closest_precision": args.closest_precision, "evidence_share": args.evidence_share}
+    settings = {
+        "direct_precision": args.direct_precision,
+        "closest_precision": args.closest_precision,
+        "evidence_share": args.evidence_share,
+    }
     chosen, rows = fit_language(predictions, args, "en")
     print("\n".join(table(rows, chosen)))
-    print(f"\nthresholds: direct {chosen.direct}, closest {chosen.closest}, evidence "
-          f"{chosen.evidence} (from {len(predictions)} out-of-fold predictions)")
+    print(
+        f"\nthresholds: direct {chosen.direct}, closest {chosen.closest}, evidence "
+        f"{chosen.evidence} (from {len(predictions)} out-of-fold predictions)"
+    )
     others: Dict[str, Dict] = {}
     chinese = load_predictions(args.results, "zh")
     if chinese:
         zh, zh_rows = fit_language(chinese, args, "zh")
         print("\nzh:\n" + "\n".join(table(zh_rows, zh)))
-        print(f"\nzh thresholds: direct {zh.direct}, closest {zh.closest}, evidence "
-              f"{zh.evidence} (from {len(chinese)} out-of-fold predictions)")
+        print(
+            f"\nzh thresholds: direct {zh.direct}, closest {zh.closest}, evidence "
+            f"{zh.evidence} (from {len(chinese)} out-of-fold predictions)"
+        )
         others["zh"] = block(zh, zh_rows, len(chinese), settings)
     write(args.out, chosen, rows, len(predictions), settings, others)
     print(f"written to {args.out}")

@@ -99,8 +99,9 @@ def meets(policy: Policy, alternative: str, seen: Observation) -> bool:
     if kind == "section":
         return policy.section(value).heading in seen.reply
     if kind == "intent":
-        return seen.intent == value or (seen.active_form is not None
-                                        and seen.active_form == form_of(value))
+        return seen.intent == value or (
+            seen.active_form is not None and seen.active_form == form_of(value)
+        )
     if kind == "not_covered":
         return any(marker in seen.reply.lower() for marker in NOT_COVERED_MARKERS)
     if kind == "out_of_scope":
@@ -113,8 +114,9 @@ def judge(policy: Policy, expect: str, seen: Observation) -> bool:
 
 
 def allowed_sections(expect: str) -> List[str]:
-    return [a.strip().split(":", 1)[1] for a in expect.split("|")
-            if a.strip().startswith("section:")]
+    return [
+        a.strip().split(":", 1)[1] for a in expect.split("|") if a.strip().startswith("section:")
+    ]
 
 
 def cites_disallowed(policy: Policy, expect: str, reply: str) -> bool:
@@ -152,25 +154,41 @@ class LiveAssistant:
         parse = state.get("latest_message") or {}
         intent = (parse.get("intent") or {}).get("name")
         active_form = (state.get("active_loop") or {}).get("name")
-        kinds = [(m.get("custom") or {}).get("answer", {}).get("kind") for m in response.json()
-                 if isinstance(m.get("custom"), dict)]
-        return Observation(reply=reply, intent=intent, active_form=active_form, parse=parse,
-                           kind=next((k for k in kinds if k), None))
+        kinds = [
+            (m.get("custom") or {}).get("answer", {}).get("kind")
+            for m in response.json()
+            if isinstance(m.get("custom"), dict)
+        ]
+        return Observation(
+            reply=reply,
+            intent=intent,
+            active_form=active_form,
+            parse=parse,
+            kind=next((k for k in kinds if k), None),
+        )
 
 
-def evaluate(items: Iterable[Dict[str, str]], assistant: LiveAssistant,
-             policy: Optional[Policy] = None) -> List[Outcome]:
+def evaluate(
+    items: Iterable[Dict[str, str]], assistant: LiveAssistant, policy: Optional[Policy] = None
+) -> List[Outcome]:
     policy = policy or load_policy()
     outcomes = []
     for item in items:
         seen = assistant.ask(item["text"])
-        outcomes.append(Outcome(
-            text=item["text"], expect=item["expect"], category=category_of(item["expect"]),
-            passed=judge(policy, item["expect"], seen), reply=seen.reply, intent=seen.intent,
-            active_form=seen.active_form,
-            confidently_wrong=confidently_wrong(policy, item["expect"], seen),
-            kind=seen.kind, parse=seen.parse,
-        ))
+        outcomes.append(
+            Outcome(
+                text=item["text"],
+                expect=item["expect"],
+                category=category_of(item["expect"]),
+                passed=judge(policy, item["expect"], seen),
+                reply=seen.reply,
+                intent=seen.intent,
+                active_form=seen.active_form,
+                confidently_wrong=confidently_wrong(policy, item["expect"], seen),
+                kind=seen.kind,
+                parse=seen.parse,
+            )
+        )
     return outcomes
 
 
@@ -185,13 +203,19 @@ def report(outcomes: List[Outcome]) -> str:
     lines = [f"{'category':<14} {'correct':>7} {'total':>5} {'accuracy':>8}"]
     for category in sorted(by_category):
         group = by_category[category]
-        lines.append(f"{category:<14} {sum(o.passed for o in group):>7} {len(group):>5} "
-                     f"{accuracy(group):>8.1%}")
-    lines.append(f"{'overall':<14} {sum(o.passed for o in outcomes):>7} {len(outcomes):>5} "
-                 f"{accuracy(outcomes):>8.1%}")
+        lines.append(
+            f"{category:<14} {sum(o.passed for o in group):>7} {len(group):>5} "
+            f"{accuracy(group):>8.1%}"
+        )
+    lines.append(
+        f"{'overall':<14} {sum(o.passed for o in outcomes):>7} {len(outcomes):>5} "
+        f"{accuracy(outcomes):>8.1%}"
+    )
     wrong = sum(o.confidently_wrong for o in outcomes)
-    lines.append(f"confidently wrong (wrong, and quotes a section the item does not allow): "
-                 f"{wrong} of {len(outcomes)} = {wrong / len(outcomes) if outcomes else 0:.1%}")
+    lines.append(
+        f"confidently wrong (wrong, and quotes a section the item does not allow): "
+        f"{wrong} of {len(outcomes)} = {wrong / len(outcomes) if outcomes else 0:.1%}"
+    )
     kinds: Dict[str, int] = defaultdict(int)
     for o in outcomes:
         kinds[o.kind or "other"] += 1
@@ -201,8 +225,10 @@ def report(outcomes: List[Outcome]) -> str:
         lines.append("\nfailed:")
         for o in failures:
             first_line = o.reply.splitlines()[0] if o.reply else "(no reply)"
-            lines.append(f"- {o.text!r} expected {o.expect}; intent={o.intent} "
-                         f"form={o.active_form}; reply: {first_line[:100]}")
+            lines.append(
+                f"- {o.text!r} expected {o.expect}; intent={o.intent} "
+                f"form={o.active_form}; reply: {first_line[:100]}"
+            )
     return "\n".join(lines)
 
 
@@ -215,18 +241,23 @@ def replay(policy: Policy, outcome: Outcome, thresholds: Thresholds) -> Tuple[bo
     if not is_routed(outcome.intent) or not outcome.parse:
         return outcome.passed, outcome.confidently_wrong, outcome.kind in (CLOSEST, NOT_COVERED)
     reading = Reading.from_parse(outcome.parse)
-    decision = decide(reading, load_coverage(), thresholds, policy.section_ids,
-                      support(policy, reading))
+    decision = decide(
+        reading, load_coverage(), thresholds, policy.section_ids, support(policy, reading)
+    )
     shown = [policy.section(s).heading for s in decision.sections]
     if decision.abstains:
         shown.append("the policy does not")
     seen = Observation("\n".join(shown), outcome.intent, outcome.active_form)
-    return (judge(policy, outcome.expect, seen), confidently_wrong(policy, outcome.expect, seen),
-            decision.abstains)
+    return (
+        judge(policy, outcome.expect, seen),
+        confidently_wrong(policy, outcome.expect, seen),
+        decision.abstains,
+    )
 
 
-def tradeoff(policy: Policy, outcomes: Sequence[Outcome],
-             calibrated: Optional[Thresholds] = None) -> str:
+def tradeoff(
+    policy: Policy, outcomes: Sequence[Outcome], calibrated: Optional[Thresholds] = None
+) -> str:
     """Accuracy, confidently wrong and abstention had the direct-answer threshold been each of
     the grid's values, replayed over the same NLU results."""
     calibrated = calibrated or load_thresholds()
@@ -237,18 +268,25 @@ def tradeoff(policy: Policy, outcomes: Sequence[Outcome],
         results = [replay(policy, o, variant) for o in outcomes]
         n = len(results) or 1
         mark = "  <- calibrated" if threshold == calibrated.direct else ""
-        lines.append(f"{threshold:>9.2f} {sum(r[0] for r in results) / n:>9.1%} "
-                     f"{sum(r[1] for r in results) / n:>11.1%} "
-                     f"{sum(r[2] for r in results) / n:>9.1%}{mark}")
+        lines.append(
+            f"{threshold:>9.2f} {sum(r[0] for r in results) / n:>9.1%} "
+            f"{sum(r[1] for r in results) / n:>11.1%} "
+            f"{sum(r[2] for r in results) / n:>9.1%}{mark}"
+        )
     return "\n".join(lines)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot eval", description=__doc__)
-    parser.add_argument("files", type=Path, nargs="+", metavar="file",
-                        help="evaluation items (text + expect), YAML")
-    parser.add_argument("--min-accuracy", type=float, default=0.0,
-                        help="exit 1 when overall accuracy is below this (0-1)")
+    parser.add_argument(
+        "files", type=Path, nargs="+", metavar="file", help="evaluation items (text + expect), YAML"
+    )
+    parser.add_argument(
+        "--min-accuracy",
+        type=float,
+        default=0.0,
+        help="exit 1 when overall accuracy is below this (0-1)",
+    )
     parser.add_argument("--json", type=Path, help="also write every outcome to this file")
     args = parser.parse_args(argv)
     settings = load_settings()
@@ -259,8 +297,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         try:
             outcomes = evaluate(load_items(path), assistant, policy)
         except httpx.HTTPError as error:
-            print(f"The assistant at {settings.rasa_url} did not answer ({error}). "
-                  "Start it with `make run` first.", file=sys.stderr)
+            print(
+                f"The assistant at {settings.rasa_url} did not answer ({error}). "
+                "Start it with `make run` first.",
+                file=sys.stderr,
+            )
             return 2
         every[str(path)] = outcomes
         print(f"== {path.name} ({len(outcomes)} items)")
@@ -269,7 +310,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(tradeoff(policy, outcomes))
         print()
     if args.json:
-        args.json.write_text(json.dumps({name: [asdict(o) for o in outcomes]
-                                         for name, outcomes in every.items()}, indent=2),
-                             encoding="utf-8")
+        args.json.write_text(
+            json.dumps(
+                {name: [asdict(o) for o in outcomes] for name, outcomes in every.items()}, indent=2
+            ),
+            encoding="utf-8",
+        )
     return 0 if all(accuracy(o) >= args.min_accuracy for o in every.values()) else 1

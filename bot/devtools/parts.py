@@ -48,8 +48,13 @@ class TwoPart:
 
 def load_questions() -> Dict[str, List[TwoPart]]:
     data = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8")) or {}
-    return {lang: [TwoPart(str(q["text"]), tuple(SECTION_PREFIX + s for s in q["sections"]))
-                   for q in data.get(lang) or ()] for lang in LANGUAGES}
+    return {
+        lang: [
+            TwoPart(str(q["text"]), tuple(SECTION_PREFIX + s for s in q["sections"]))
+            for q in data.get(lang) or ()
+        ]
+        for lang in LANGUAGES
+    }
 
 
 class Vectors:
@@ -89,12 +94,17 @@ class Variant:
     features: Callable[[Vectors, Sequence[str], Sequence[str]], Features]  # (vectors, fit, read)
 
 
-def _scaled(use_english: bool, use_multilingual: bool, scale: float
-            ) -> Callable[[Vectors, Sequence[str], Sequence[str]], Features]:
+def _scaled(
+    use_english: bool, use_multilingual: bool, scale: float
+) -> Callable[[Vectors, Sequence[str], Sequence[str]], Features]:
     def features(vectors: Vectors, fitted: Sequence[str], texts: Sequence[str]) -> Features:
-        return [evidence.part_features(own if use_english else None,
-                                       shared if use_multilingual else None, scale)
-                for own, shared in vectors.of(texts)]
+        return [
+            evidence.part_features(
+                own if use_english else None, shared if use_multilingual else None, scale
+            )
+            for own, shared in vectors.of(texts)
+        ]
+
     return features
 
 
@@ -104,10 +114,12 @@ def _ngrams(vectors: Vectors, fitted: Sequence[str], texts: Sequence[str]) -> Fe
 
 
 def variants(scale: float) -> List[Variant]:
-    return [Variant("english", ("en",), _scaled(True, False, 1.0)),
-            Variant("ngrams", ("zh",), _ngrams),
-            Variant("multilingual", LANGUAGES, _scaled(False, True, scale)),
-            Variant("both", LANGUAGES, _scaled(True, True, scale))]
+    return [
+        Variant("english", ("en",), _scaled(True, False, 1.0)),
+        Variant("ngrams", ("zh",), _ngrams),
+        Variant("multilingual", LANGUAGES, _scaled(False, True, scale)),
+        Variant("both", LANGUAGES, _scaled(True, True, scale)),
+    ]
 
 
 def _folds(labels: Sequence[str]) -> List[np.ndarray]:
@@ -117,13 +129,19 @@ def _folds(labels: Sequence[str]) -> List[np.ndarray]:
     return [test for _, test in splitter.split(np.zeros(len(labels)), labels)]
 
 
-def _fit(variant: Variant, vectors: Vectors, texts: Sequence[str],
-         labels: Sequence[str]) -> LinearModel:
+def _fit(
+    variant: Variant, vectors: Vectors, texts: Sequence[str], labels: Sequence[str]
+) -> LinearModel:
     return evidence.fit_part_classifier(variant.features(vectors, texts, texts), labels)
 
 
-def _read(variant: Variant, vectors: Vectors, model: LinearModel, fitted: Sequence[str],
-          texts: Sequence[str]) -> List[Tuple[str, float]]:
+def _read(
+    variant: Variant,
+    vectors: Vectors,
+    model: LinearModel,
+    fitted: Sequence[str],
+    texts: Sequence[str],
+) -> List[Tuple[str, float]]:
     return [evidence.read_part(model, f) for f in variant.features(vectors, fitted, texts)]
 
 
@@ -139,9 +157,13 @@ class Tally:
     wrong_sure: int = 0
 
 
-def measure(variant: Variant, vectors: Vectors, examples: Sequence[Tuple[str, str]],
-            questions: Mapping[str, Sequence[TwoPart]],
-            errors: Optional[List[str]] = None) -> Dict[str, Tally]:
+def measure(
+    variant: Variant,
+    vectors: Vectors,
+    examples: Sequence[Tuple[str, str]],
+    questions: Mapping[str, Sequence[TwoPart]],
+    errors: Optional[List[str]] = None,
+) -> Dict[str, Tally]:
     """Out-of-fold and two-part figures of one variant, per language."""
     texts = [t for _, t in examples if any(_language(t) == lang for lang in variant.languages)]
     labels = [i for i, t in examples if any(_language(t) == lang for lang in variant.languages)]
@@ -165,20 +187,26 @@ def measure(variant: Variant, vectors: Vectors, examples: Sequence[Tuple[str, st
             clauses = evidence.split_clauses(question.text)
             expected = question.intents
             read = _read(variant, vectors, model, texts, evidence.as_read(clauses))
-            sure = [intent == want and confidence >= _part(lang)
-                    for (intent, confidence), want in zip(read, expected, strict=False)]
-            wrong = [intent != want and intent.startswith(SECTION_PREFIX)
-                     and confidence >= _part(lang)
-                     for (intent, confidence), want in zip(read, expected, strict=False)]
+            sure = [
+                intent == want and confidence >= _part(lang)
+                for (intent, confidence), want in zip(read, expected, strict=False)
+            ]
+            wrong = [
+                intent != want and intent.startswith(SECTION_PREFIX) and confidence >= _part(lang)
+                for (intent, confidence), want in zip(read, expected, strict=False)
+            ]
             tally.questions += 1
             tally.parts += len(expected)
             tally.parts_right_sure += sum(sure)
             tally.both += len(clauses) == len(expected) and all(sure)
             tally.wrong_sure += sum(wrong)
             if errors is not None and not (len(clauses) == len(expected) and all(sure)):
-                errors.append(f"  {variant.name} {lang}: {question.text} -> "
-                              + ", ".join(f"{c}: {i} {p:.2f}"
-                                          for c, (i, p) in zip(clauses, read, strict=True)))
+                errors.append(
+                    f"  {variant.name} {lang}: {question.text} -> "
+                    + ", ".join(
+                        f"{c}: {i} {p:.2f}" for c, (i, p) in zip(clauses, read, strict=True)
+                    )
+                )
     return tallies
 
 
@@ -191,25 +219,40 @@ def _part(language: str) -> float:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot parts", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=float, default=10.0,
-                        help="the weight of the scaled variants' unit vectors (default 10)")
-    parser.add_argument("--errors", action="store_true",
-                        help="list the two-part questions a variant does not read in full")
+    parser = argparse.ArgumentParser(
+        prog="python -m bot parts",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=10.0,
+        help="the weight of the scaled variants' unit vectors (default 10)",
+    )
+    parser.add_argument(
+        "--errors",
+        action="store_true",
+        help="list the two-part questions a variant does not read in full",
+    )
     args = parser.parse_args(argv)
     examples = [(intent, normalise(text)) for intent, text in load_examples()]
     questions = load_questions()
     vectors = Vectors()
     errors: List[str] = []
-    print(f"{'variant':13} lang  out-of-fold  right & >= part  | two-part: both read"
-          "  parts read  parts wrong & >= part")
+    print(
+        f"{'variant':13} lang  out-of-fold  right & >= part  | two-part: both read"
+        "  parts read  parts wrong & >= part"
+    )
     for variant in variants(args.scale):
-        for lang, t in measure(variant, vectors, examples, questions,
-                               errors if args.errors else None).items():
-            print(f"{variant.name:13} {lang:4} {t.right / t.out_of_fold:11.3f} "
-                  f"{t.right_sure / t.out_of_fold:16.3f}  | {t.both:9d}/{t.questions:<9d}"
-                  f" {t.parts_right_sure:6d}/{t.parts:<5d} {t.wrong_sure:10d}")
+        for lang, t in measure(
+            variant, vectors, examples, questions, errors if args.errors else None
+        ).items():
+            print(
+                f"{variant.name:13} {lang:4} {t.right / t.out_of_fold:11.3f} "
+                f"{t.right_sure / t.out_of_fold:16.3f}  | {t.both:9d}/{t.questions:<9d}"
+                f" {t.parts_right_sure:6d}/{t.parts:<5d} {t.wrong_sure:10d}"
+            )
     print("\n".join(errors))
     return 0
 

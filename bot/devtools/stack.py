@@ -44,35 +44,64 @@ class Service:
     env: Dict[str, str] = field(default_factory=dict)
 
 
-def rasa_service(settings: Settings, port: int, endpoints: str = "endpoints.yml",
-                 debug: bool = False, name: str = "rasa") -> Service:
+def rasa_service(
+    settings: Settings,
+    port: int,
+    endpoints: str = "endpoints.yml",
+    debug: bool = False,
+    name: str = "rasa",
+) -> Service:
     token = settings.rasa_api_token
     return Service(
         name=name,
-        command=[*RASA, "run", "--enable-api", f"--auth-token={token}",
-                 "--cors", settings.site_origin, "--interface", settings.rasa_host,
-                 "--port", str(port), "--model", str(settings.model_path),
-                 "--endpoints", endpoints, "--credentials", "credentials.yml",
-                 *(["--debug"] if debug else [])],
+        command=[
+            *RASA,
+            "run",
+            "--enable-api",
+            f"--auth-token={token}",
+            "--cors",
+            settings.site_origin,
+            "--interface",
+            settings.rasa_host,
+            "--port",
+            str(port),
+            "--model",
+            str(settings.model_path),
+            "--endpoints",
+            endpoints,
+            "--credentials",
+            "credentials.yml",
+            *(["--debug"] if debug else []),
+        ],
         # /status needs the token and answers only once the model is loaded.
         health_url=f"http://127.0.0.1:{port}/status?token={token}",
     )
 
 
-def actions_service(settings: Settings, port: int, debug: bool = False,
-                    name: str = "actions") -> Service:
+def actions_service(
+    settings: Settings, port: int, debug: bool = False, name: str = "actions"
+) -> Service:
     return Service(
         name=name,
-        command=[*RASA, "run", "actions", "--actions", "actions", "--port", str(port),
-                 *(["--debug"] if debug else [])],
+        command=[
+            *RASA,
+            "run",
+            "actions",
+            "--actions",
+            "actions",
+            "--port",
+            str(port),
+            *(["--debug"] if debug else []),
+        ],
         health_url=f"http://127.0.0.1:{port}/health",
         # rasa_sdk listens on 0.0.0.0 unless told otherwise; only Rasa needs to reach it.
         env={"SANIC_HOST": settings.action_host},
     )
 
 
-def services(settings: Settings, debug: bool = False, workers: int = 1,
-             scaled: bool = False) -> List[Service]:
+def services(
+    settings: Settings, debug: bool = False, workers: int = 1, scaled: bool = False
+) -> List[Service]:
     """The stack; with `workers` > 1, each server runs that many processes on its one port.
     Scaled (always with several workers): conversations in PostgreSQL, locks in Redis."""
     endpoints = "endpoints.scaled.yml" if scaled or workers > 1 else "endpoints.yml"
@@ -82,10 +111,20 @@ def services(settings: Settings, debug: bool = False, workers: int = 1,
         rasa_service(settings, settings.rasa_port, endpoints, debug),
         Service(
             name="web",
-            command=[str(BIN / "python"), "-m", "uvicorn", "--factory", WEB_APP,
-                     "--host", settings.web_host, "--port", str(settings.web_port),
-                     "--no-access-log", *web_workers,
-                     *(["--log-level", "debug"] if debug else [])],
+            command=[
+                str(BIN / "python"),
+                "-m",
+                "uvicorn",
+                "--factory",
+                WEB_APP,
+                "--host",
+                settings.web_host,
+                "--port",
+                str(settings.web_port),
+                "--no-access-log",
+                *web_workers,
+                *(["--log-level", "debug"] if debug else []),
+            ],
             health_url=f"{settings.web_url}/health",
         ),
     ]
@@ -95,13 +134,15 @@ def scaled_environment(settings: Settings, workers: int) -> Dict[str, str]:
     """Where the scaled stack keeps its state: PostgreSQL for conversations and requests, Redis
     for the conversation locks, as the servers' environment. Values set in the environment (or
     .env) win: `settings` has them."""
+
     def either(value: object, default: object) -> str:
         return str(default if value is None else value)
 
     return {
         **settings.scaled_stores(),
-        "ACTION_ENDPOINT_URL": either(settings.action_endpoint_url,
-                                      f"http://127.0.0.1:{settings.action_port}/webhook"),
+        "ACTION_ENDPOINT_URL": either(
+            settings.action_endpoint_url, f"http://127.0.0.1:{settings.action_port}/webhook"
+        ),
         "SANIC_WORKERS": either(settings.sanic_workers, workers),
         "ACTION_SERVER_SANIC_WORKERS": either(settings.action_server_sanic_workers, workers),
     }
@@ -117,16 +158,27 @@ def is_healthy(url: str, timeout: float = 2.0) -> bool:
 def prepare_tracker_store(env: Dict[str, str]) -> None:
     """Create the tracker database and its `events` table once, before several Rasa processes
     start and would each race to create them."""
-    ensure_database(f"postgresql://{env['TRACKER_DB_USER']}:{env['TRACKER_DB_PASSWORD']}@"
-                    f"{env['TRACKER_DB_HOST']}:{env['TRACKER_DB_PORT']}/{env['TRACKER_DB_NAME']}")
+    ensure_database(
+        f"postgresql://{env['TRACKER_DB_USER']}:{env['TRACKER_DB_PASSWORD']}@"
+        f"{env['TRACKER_DB_HOST']}:{env['TRACKER_DB_PORT']}/{env['TRACKER_DB_NAME']}"
+    )
     # The child reads the values from the environment handed to it (the password stays out of
     # its command line); this process reads none.
-    code = ("from rasa.core.tracker_store import SQLTrackerStore; import os; "
-            "SQLTrackerStore(dialect='postgresql', host=os.environ['TRACKER_DB_HOST'], "
-            "port=int(os.environ['TRACKER_DB_PORT']), db=os.environ['TRACKER_DB_NAME'], "
-            "username=os.environ['TRACKER_DB_USER'], password=os.environ['TRACKER_DB_PASSWORD'])")
-    subprocess.run([str(BIN / "python"), "-c", code], cwd=ROOT, env=child_environment(env),
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+    code = (
+        "from rasa.core.tracker_store import SQLTrackerStore; import os; "
+        "SQLTrackerStore(dialect='postgresql', host=os.environ['TRACKER_DB_HOST'], "
+        "port=int(os.environ['TRACKER_DB_PORT']), db=os.environ['TRACKER_DB_NAME'], "
+        "username=os.environ['TRACKER_DB_USER'], password=os.environ['TRACKER_DB_PASSWORD'])"
+    )
+    subprocess.run(
+        [str(BIN / "python"), "-c", code],
+        cwd=ROOT,
+        env=child_environment(env),
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=300,
+    )
 
 
 def _print(message: str, stream: Optional[TextIO] = None) -> None:
@@ -149,8 +201,10 @@ def _die_with_this_process() -> Optional[Callable[[], None]]:
     included, so that a killed supervisor does not leave its servers holding their ports.
     The signal comes when the *thread* that started the child ends, so only children started
     from the main thread get it. None where prctl is not available."""
-    if (not sys.platform.startswith("linux")
-            or threading.current_thread() is not threading.main_thread()):
+    if (
+        not sys.platform.startswith("linux")
+        or threading.current_thread() is not threading.main_thread()
+    ):
         return None
     try:
         prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here, not in the child
@@ -217,10 +271,17 @@ def child_environment(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
 class Stack:
     """The three processes; `start()` waits until all answer their health checks."""
 
-    def __init__(self, settings: Optional[Settings] = None, echo: bool = True,
-                 log_dir: Optional[Path] = None, debug: bool = False, workers: int = 1,
-                 scaled: bool = False, env: Optional[Dict[str, str]] = None,
-                 services: Optional[Sequence[Service]] = None) -> None:
+    def __init__(
+        self,
+        settings: Optional[Settings] = None,
+        echo: bool = True,
+        log_dir: Optional[Path] = None,
+        debug: bool = False,
+        workers: int = 1,
+        scaled: bool = False,
+        env: Optional[Dict[str, str]] = None,
+        services: Optional[Sequence[Service]] = None,
+    ) -> None:
         """`env`: extra environment for every server. `services`: run these instead of the
         assistant's three (for tests of the supervisor); then there is no model to check and no
         database to migrate."""
@@ -228,8 +289,10 @@ class Stack:
         self.debug = debug
         self.workers = workers
         self.scaled = scaled or workers > 1
-        self.extra_env = {**(scaled_environment(self.settings, workers) if self.scaled else {}),
-                          **(env or {})}
+        self.extra_env = {
+            **(scaled_environment(self.settings, workers) if self.scaled else {}),
+            **(env or {}),
+        }
         self.echo = echo
         self.log_dir = log_dir
         self.custom_services = None if services is None else list(services)
@@ -256,7 +319,7 @@ class Stack:
         log = open(self.log_dir / f"{name}.log", "a", encoding="utf-8") if self.log_dir else None
         assert process.stdout is not None
         for line in process.stdout:  # read to the end even when stdout is gone (a closed
-            try:                       # terminal), or the server would block on a full pipe
+            try:  # terminal), or the server would block on a full pipe
                 if log:
                     log.write(line)
                     log.flush()
@@ -280,14 +343,19 @@ class Stack:
                 # Each server leads a process group of its own (its workers join it), which
                 # stop() signals as a whole; on Linux it also gets SIGTERM if this process dies.
                 process = subprocess.Popen(
-                    service.command, cwd=ROOT,
+                    service.command,
+                    cwd=ROOT,
                     env=child_environment({**self.extra_env, **service.env}),
-                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                    start_new_session=True, preexec_fn=_die_with_this_process(),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    start_new_session=True,
+                    preexec_fn=_die_with_this_process(),
                 )
                 self.processes[service.name] = process
-                thread = threading.Thread(target=self._pump, args=(service.name, process),
-                                          daemon=True)
+                thread = threading.Thread(
+                    target=self._pump, args=(service.name, process), daemon=True
+                )
                 thread.start()
                 self._threads.append(thread)
             self.wait_healthy(timeout)
@@ -298,7 +366,8 @@ class Stack:
     def _prepare(self) -> None:
         if not self.settings.model_path.exists():
             raise FileNotFoundError(
-                f"no trained model at {self.settings.model_path}: run `make run`")
+                f"no trained model at {self.settings.model_path}: run `make run`"
+            )
         database = self.extra_env.get("DATABASE_URL")
         self._say("Applying the request database migrations")
         if database:
@@ -327,8 +396,10 @@ class Stack:
                 raise TimeoutError(f"not healthy after {timeout:.0f}s: {', '.join(pending)}")
             if pending and elapsed - last_note >= 10:
                 last_note = elapsed
-                self._say(f"waiting for {', '.join(pending)} ({elapsed:.0f}s; Rasa loads its "
-                          "model and TensorFlow, which takes 20-60s)")
+                self._say(
+                    f"waiting for {', '.join(pending)} ({elapsed:.0f}s; Rasa loads its "
+                    "model and TensorFlow, which takes 20-60s)"
+                )
             if pending:
                 for _ in range(5):
                     if self.stopping.is_set():
@@ -360,8 +431,10 @@ class Stack:
                 break
             if self.stop_requests != seen_requests:
                 seen_requests = self.stop_requests
-                self._say(f"Already stopping: waiting up to {left:.0f}s more for "
-                          f"{', '.join(pending)}, then killing")
+                self._say(
+                    f"Already stopping: waiting up to {left:.0f}s more for "
+                    f"{', '.join(pending)}, then killing"
+                )
             time.sleep(min(0.1, left))
         for name, process in pending.items():
             self._say(f"{name} did not stop within {grace:.0f}s after SIGTERM: killing it")
@@ -371,8 +444,7 @@ class Stack:
         # Workers the server left behind were killed with it; they belong to init by now, and
         # their end is its to see, so wait for it, but not for ever.
         settle = time.monotonic() + 5
-        while (any(_group_alive(p.pid) for p in processes.values())
-               and time.monotonic() < settle):
+        while any(_group_alive(p.pid) for p in processes.values()) and time.monotonic() < settle:
             time.sleep(0.05)
         for thread in self._threads:  # the last lines of output
             thread.join(timeout=2)
@@ -388,8 +460,9 @@ class Stack:
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-def run_foreground(workers: int = 1, services: Optional[Sequence[Service]] = None,
-                   grace: float = 15.0) -> int:
+def run_foreground(
+    workers: int = 1, services: Optional[Sequence[Service]] = None, grace: float = 15.0
+) -> int:
     """`make run`: start everything, print where to go, stop everything on Ctrl-C. With
     `workers` > 1 (`make run-scaled`), each server runs that many processes on its port, with
     conversations in PostgreSQL and their locks in Redis. `services` replaces the three servers
@@ -425,8 +498,10 @@ def run_foreground(workers: int = 1, services: Optional[Sequence[Service]] = Non
     try:
         print("==> Starting the action server, Rasa and the web app (Ctrl-C stops all three)")
         stack.start()
-        print(f"==> Ready. Open http://localhost:{stack.settings.web_port} and ask the assistant.",
-              flush=True)
+        print(
+            f"==> Ready. Open http://localhost:{stack.settings.web_port} and ask the assistant.",
+            flush=True,
+        )
         while not stack.stopping.is_set():
             exited = [(n, p.returncode) for n, p in stack.processes.items() if p.poll() is not None]
             if exited:

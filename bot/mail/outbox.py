@@ -27,8 +27,14 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def enqueue(session: Session, to: str, subject: str, body: str,
-            dedupe_key: Optional[str] = None, now: Optional[datetime] = None) -> OutboxMessage:
+def enqueue(
+    session: Session,
+    to: str,
+    subject: str,
+    body: str,
+    dedupe_key: Optional[str] = None,
+    now: Optional[datetime] = None,
+) -> OutboxMessage:
     """Add a message to the outbox (in the caller's transaction); a repeated key adds nothing."""
     if dedupe_key is not None:
         existing = session.execute(
@@ -37,8 +43,16 @@ def enqueue(session: Session, to: str, subject: str, body: str,
         if existing is not None:
             return existing
     now = now or utcnow()
-    message = OutboxMessage(to_address=to, subject=subject, body=body, status=QUEUED, attempts=0,
-                            dedupe_key=dedupe_key, created_at=now, next_attempt_at=now)
+    message = OutboxMessage(
+        to_address=to,
+        subject=subject,
+        body=body,
+        status=QUEUED,
+        attempts=0,
+        dedupe_key=dedupe_key,
+        created_at=now,
+        next_attempt_at=now,
+    )
     session.add(message)
     session.flush()
     log.info("E-mail queued in the outbox for %s: %s", mask_email(to), subject)

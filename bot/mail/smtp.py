@@ -48,9 +48,14 @@ def smtp_settings(settings: Optional[Settings] = None) -> Optional[SmtpSettings]
     settings = settings or load_settings()
     if not settings.smtp_host or settings.smtp_port is None or not settings.smtp_from:
         return None
-    return SmtpSettings(host=settings.smtp_host, port=settings.smtp_port,
-                        sender=settings.smtp_from, username=settings.smtp_username,
-                        password=settings.smtp_password, starttls=settings.smtp_starttls)
+    return SmtpSettings(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.smtp_from,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        starttls=settings.smtp_starttls,
+    )
 
 
 def backoff(attempts: int) -> timedelta:
@@ -65,6 +70,7 @@ def smtp_transport(settings: SmtpSettings) -> Callable[[EmailMessage], None]:
             if settings.username and settings.password:
                 client.login(settings.username, settings.password)
             client.send_message(message)
+
     return send
 
 
@@ -78,17 +84,25 @@ def build_message(row: OutboxMessage, sender: str) -> EmailMessage:
     return message
 
 
-def deliver_due(sessions: sessionmaker, settings: SmtpSettings,
-                send: Optional[Callable[[EmailMessage], None]] = None,
-                now: Optional[datetime] = None, limit: int = 100) -> int:
+def deliver_due(
+    sessions: sessionmaker,
+    settings: SmtpSettings,
+    send: Optional[Callable[[EmailMessage], None]] = None,
+    now: Optional[datetime] = None,
+    limit: int = 100,
+) -> int:
     """Send what is due; a failure schedules the next try. Returns how many were sent."""
     send = send or smtp_transport(settings)
     now = now or utcnow()
     with transaction(sessions) as session:
-        due = list(session.execute(
-            select(OutboxMessage.id).where(OutboxMessage.status == QUEUED,
-                                           OutboxMessage.next_attempt_at <= now)
-            .order_by(OutboxMessage.id).limit(limit)).scalars())
+        due = list(
+            session.execute(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.status == QUEUED, OutboxMessage.next_attempt_at <= now)
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+            ).scalars()
+        )
     sent = 0
     for message_id in due:
         # Claim the message first, in its own commit: the conditional UPDATE changes the row for
@@ -98,10 +112,14 @@ def deliver_due(sessions: sessionmaker, settings: SmtpSettings,
         with transaction(sessions) as session:
             claimed = session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == message_id, OutboxMessage.status == QUEUED,
-                       OutboxMessage.next_attempt_at <= now)
+                .where(
+                    OutboxMessage.id == message_id,
+                    OutboxMessage.status == QUEUED,
+                    OutboxMessage.next_attempt_at <= now,
+                )
                 .values(attempts=OutboxMessage.attempts + 1, next_attempt_at=now + SEND_LEASE)
-                .execution_options(synchronize_session=False)).rowcount
+                .execution_options(synchronize_session=False)
+            ).rowcount
         if claimed != 1:
             continue  # another sender took it
         with transaction(sessions) as session:
@@ -112,12 +130,21 @@ def deliver_due(sessions: sessionmaker, settings: SmtpSettings,
                 row.last_error = f"{type(error).__name__}: {error}"[:500]
                 if row.attempts >= MAX_ATTEMPTS:
                     row.status = FAILED
-                    log.error("Gave up e-mail %s to %s after %d tries", row.id,
-                              mask_email(row.to_address), row.attempts)
+                    log.error(
+                        "Gave up e-mail %s to %s after %d tries",
+                        row.id,
+                        mask_email(row.to_address),
+                        row.attempts,
+                    )
                 else:
                     row.next_attempt_at = now + backoff(row.attempts)
-                    log.warning("E-mail %s to %s not sent (try %d): %s", row.id,
-                                mask_email(row.to_address), row.attempts, type(error).__name__)
+                    log.warning(
+                        "E-mail %s to %s not sent (try %d): %s",
+                        row.id,
+                        mask_email(row.to_address),
+                        row.attempts,
+                        type(error).__name__,
+                    )
                 continue
             row.status = SENT
             row.sent_at = utcnow()

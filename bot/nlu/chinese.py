@@ -31,12 +31,60 @@ from bot.core.language import HAN
 # here. Without them 注销账号 is 注销/账号 (fine) but 转人工 is 转/人工 and 撤回同意 is 撤回/同意
 # only sometimes; a fixed list keeps training and serving segmentation identical.
 DOMAIN_WORDS: Tuple[str, ...] = (
-    "注销账号", "注销账户", "注销帐号", "个人信息", "敏感个人信息", "个人数据", "隐私政策",
-    "撤回同意", "跨境传输", "监护人", "删除权", "查阅", "复制", "更正", "转人工", "人工客服",
-    "退订", "取消订阅", "冻结", "暂停", "账号", "帐号", "账户", "帐户", "邮箱", "手机号",
-    "验证码", "参考编号", "编号", "进度", "第三方", "共享", "出售", "存储", "保存", "多久",
-    "未成年人", "儿童", "会议录制", "录制", "录音", "录像", "摄像头", "麦克风", "位置信息",
-    "Cookie", "cookie", "加密", "泄露", "投诉", "生效", "更新", "法务部", "联系方式",
+    "注销账号",
+    "注销账户",
+    "注销帐号",
+    "个人信息",
+    "敏感个人信息",
+    "个人数据",
+    "隐私政策",
+    "撤回同意",
+    "跨境传输",
+    "监护人",
+    "删除权",
+    "查阅",
+    "复制",
+    "更正",
+    "转人工",
+    "人工客服",
+    "退订",
+    "取消订阅",
+    "冻结",
+    "暂停",
+    "账号",
+    "帐号",
+    "账户",
+    "帐户",
+    "邮箱",
+    "手机号",
+    "验证码",
+    "参考编号",
+    "编号",
+    "进度",
+    "第三方",
+    "共享",
+    "出售",
+    "存储",
+    "保存",
+    "多久",
+    "未成年人",
+    "儿童",
+    "会议录制",
+    "录制",
+    "录音",
+    "录像",
+    "摄像头",
+    "麦克风",
+    "位置信息",
+    "Cookie",
+    "cookie",
+    "加密",
+    "泄露",
+    "投诉",
+    "生效",
+    "更新",
+    "法务部",
+    "联系方式",
 )
 
 _JIEBA: Any = None
@@ -59,8 +107,7 @@ def _jieba() -> Any:
 def segment(text: str) -> List[Tuple[str, int, int]]:
     """jieba's words of `text` with their offsets, whitespace dropped (Rasa 3's JiebaTokenizer
     keeps whitespace as tokens, a known problem)."""
-    return [(word, start, end) for word, start, end in _jieba().tokenize(text)
-            if word.strip()]
+    return [(word, start, end) for word, start, end in _jieba().tokenize(text) if word.strip()]
 
 
 # ------------------------------------------------------------------ character n-grams
@@ -68,20 +115,52 @@ def segment(text: str) -> List[Tuple[str, int, int]]:
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN_RUN = re.compile(r"[0-9a-z]+")
 # Characters too common to say what a sentence is about.
-_STOP_CHARS = frozenset("的了是在和与或及等您我你们他她它这那个之其对将会"
-                        "可以也都就而被把从向吗呢吧啊")
+_STOP_CHARS = frozenset(
+    "的了是在和与或及等您我你们他她它这那个之其对将会可以也都就而被把从向吗呢吧啊"
+)
 # What a visitor says -> the words the reference translation uses for it. Added to the question's
 # n-grams (never to the policy's), like the English synonyms of bot.core.words.
 QUESTION_SYNONYMS: Dict[str, str] = {
-    "卖": "出售", "卖给": "出售", "别人": "第三方", "其他公司": "第三方", "外人": "第三方",
-    "给谁": "共享 披露 第三方", "分享": "共享", "存在哪": "存储", "存哪": "存储", "放在哪": "存储",
-    "存多久": "保存 期限", "留多久": "保存 期限", "多久": "期限 保存", "删掉": "删除",
-    "删了": "删除", "删": "删除", "注销": "删除 账号", "改": "更正", "修改": "更正",
-    "看我的": "访问", "查看": "访问", "下载": "副本", "安全": "安全 保护", "黑客": "攻击",
-    "小孩": "儿童", "孩子": "儿童 未成年人", "未成年": "未成年人 儿童", "国外": "境外 跨境",
-    "出境": "跨境 境外", "广告": "营销 推广", "邮件": "电子邮件 通讯", "短信": "通讯",
-    "生效": "生效日期", "什么时候更新": "变更 更新", "改变": "变更", "位置": "位置信息",
-    "录像": "录制", "录音": "录制", "cookies": "cookie", "收集什么": "收集 类型",
+    "卖": "出售",
+    "卖给": "出售",
+    "别人": "第三方",
+    "其他公司": "第三方",
+    "外人": "第三方",
+    "给谁": "共享 披露 第三方",
+    "分享": "共享",
+    "存在哪": "存储",
+    "存哪": "存储",
+    "放在哪": "存储",
+    "存多久": "保存 期限",
+    "留多久": "保存 期限",
+    "多久": "期限 保存",
+    "删掉": "删除",
+    "删了": "删除",
+    "删": "删除",
+    "注销": "删除 账号",
+    "改": "更正",
+    "修改": "更正",
+    "看我的": "访问",
+    "查看": "访问",
+    "下载": "副本",
+    "安全": "安全 保护",
+    "黑客": "攻击",
+    "小孩": "儿童",
+    "孩子": "儿童 未成年人",
+    "未成年": "未成年人 儿童",
+    "国外": "境外 跨境",
+    "出境": "跨境 境外",
+    "广告": "营销 推广",
+    "邮件": "电子邮件 通讯",
+    "短信": "通讯",
+    "生效": "生效日期",
+    "什么时候更新": "变更 更新",
+    "改变": "变更",
+    "位置": "位置信息",
+    "录像": "录制",
+    "录音": "录制",
+    "cookies": "cookie",
+    "收集什么": "收集 类型",
 }
 
 
@@ -99,7 +178,7 @@ def grams(text: str, sizes: Sequence[int] = (1, 2)) -> Counter:
     for run in _HAN_RUN.findall(lowered):
         for size in sizes:
             for i in range(len(run) - size + 1):
-                gram = run[i:i + size]
+                gram = run[i : i + size]
                 if size == 1 and gram in _STOP_CHARS:
                     continue
                 counts[gram] += 1
@@ -130,8 +209,13 @@ class NgramSpace:
         total = len(documents)
         idf = np.array([math.log((1 + total) / (1 + frequency[g])) + 1.0 for g in vocabulary])
         space = cls(vocabulary, idf, np.zeros((0, len(vocabulary))))
-        return cls(vocabulary, idf, np.stack([space.vector_of(c) for c in counted])
-                   if counted else np.zeros((0, len(vocabulary))))
+        return cls(
+            vocabulary,
+            idf,
+            np.stack([space.vector_of(c) for c in counted])
+            if counted
+            else np.zeros((0, len(vocabulary))),
+        )
 
     def vector_of(self, counts: Counter) -> np.ndarray:
         vector = np.zeros(len(self.vocabulary))
@@ -158,7 +242,8 @@ class NgramSpace:
 # Something in the clause that makes it a question of its own.
 _QUESTION = re.compile(
     r"谁|哪|什么|啥|怎么|怎样|如何|吗|多久|多长|多少|是否|能否|可否|会不会|能不能|可不可以|"
-    r"有没有|是不是|为什么|为何|干嘛|干吗|几|呢|\?")
+    r"有没有|是不是|为什么|为何|干嘛|干吗|几|呢|\?"
+)
 # Where a second question may start: question marks, semicolons, commas, and the words that
 # join two questions. The joining words are kept with the second part.
 _BREAK = re.compile(r"[?？;；,，。!！]+|(?=还有|以及|另外|此外|并且|而且|同时|顺便问一下|顺便)")

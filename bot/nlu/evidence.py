@@ -41,13 +41,16 @@ SCORE_DECIMALS = 3
 MIN_PART_WORDS = 3
 # A second question starts with a question word after "and", "also", ";" or "?": "who do you share
 # my data with and where is it kept". "stored or sold" stays one question.
-_QUESTION_START = (r"(?:(?:in|for|to|with|from|at|on|by|under)\s+)?"  # "in which country ..."
-                   r"(?:who|whom|what|where|when|why|how|which|whose|do|does|did|is|are|was|were|"
-                   r"can|could|will|would|should|shall|may|might|have|has)\b")
+_QUESTION_START = (
+    r"(?:(?:in|for|to|with|from|at|on|by|under)\s+)?"  # "in which country ..."
+    r"(?:who|whom|what|where|when|why|how|which|whose|do|does|did|is|are|was|were|"
+    r"can|could|will|would|should|shall|may|might|have|has)\b"
+)
 _SPLIT = re.compile(
     r"(?:\?\s*|;\s*|,?\s+(?:and|also|and also|plus|as well as)\s+|\.\s+)"
     r"(?=" + _QUESTION_START + ")",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -95,10 +98,12 @@ def split_clauses(text: str) -> List[str]:
 _POINTS_BACK = re.compile(
     r"\b(?:it(?!\s+(?:is\s+)?(?:possible|true|ok|okay|legal|necessary|mandatory|required"
     r"|allowed|fine|normal|safe\s+to|too\s+late|takes?|matters?|costs?)\b))\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _POLICY_WORDS = re.compile(r"\b(polic(y|ies)|notice|terms|statement)\b", re.IGNORECASE)
-_DATA_WORDS = re.compile(r"\b(data|info\w*|details?|number|e-?mail|address|records?)\b",
-                         re.IGNORECASE)
+_DATA_WORDS = re.compile(
+    r"\b(data|info\w*|details?|number|e-?mail|address|records?)\b", re.IGNORECASE
+)
 DATA_ANTECEDENT = "my personal information"
 POLICY_ANTECEDENT = "the privacy policy"
 
@@ -113,8 +118,7 @@ def as_read(clauses: Sequence[str]) -> List[str]:
             out.append(clause)
             continue
         about_policy = _POLICY_WORDS.search(before) and not _DATA_WORDS.search(before)
-        out.append(_POINTS_BACK.sub(POLICY_ANTECEDENT if about_policy else DATA_ANTECEDENT,
-                                    clause))
+        out.append(_POINTS_BACK.sub(POLICY_ANTECEDENT if about_policy else DATA_ANTECEDENT, clause))
     return out
 
 
@@ -137,8 +141,15 @@ class Evidence:
     def to_dict(self) -> Dict[str, Any]:
         data: Dict[str, Any] = {"digest": self.digest, "scores": list(self.scores)}
         if self.parts:
-            data["parts"] = [{"text": p.text, "intent": p.intent, "confidence": p.confidence,
-                              "scores": list(p.scores)} for p in self.parts]
+            data["parts"] = [
+                {
+                    "text": p.text,
+                    "intent": p.intent,
+                    "confidence": p.confidence,
+                    "scores": list(p.scores),
+                }
+                for p in self.parts
+            ]
         return data
 
     @classmethod
@@ -147,9 +158,15 @@ class Evidence:
         if not isinstance(data, dict) or not isinstance(data.get("scores"), list):
             return None
         try:
-            parts = tuple(Part(str(p["text"]), str(p["intent"]), float(p["confidence"]),
-                               tuple(float(x) for x in p.get("scores") or ()))
-                          for p in data.get("parts") or ())
+            parts = tuple(
+                Part(
+                    str(p["text"]),
+                    str(p["intent"]),
+                    float(p["confidence"]),
+                    tuple(float(x) for x in p.get("scores") or ()),
+                )
+                for p in data.get("parts") or ()
+            )
             return cls(str(data.get("digest", "")), tuple(float(x) for x in data["scores"]), parts)
         except (KeyError, TypeError, ValueError):
             return None
@@ -167,8 +184,9 @@ ENGLISH_BLOCK = "sentence"
 MULTILINGUAL_BLOCK = "multilingual"
 
 
-def part_features(english: Optional[np.ndarray], multilingual: Optional[np.ndarray],
-                  scale: float) -> Dict[str, np.ndarray]:
+def part_features(
+    english: Optional[np.ndarray], multilingual: Optional[np.ndarray], scale: float
+) -> Dict[str, np.ndarray]:
     """The part classifier's feature blocks for one text, from its unit vectors (None: none)."""
     features: Dict[str, np.ndarray] = {}
     if english is not None:
@@ -178,8 +196,9 @@ def part_features(english: Optional[np.ndarray], multilingual: Optional[np.ndarr
     return features
 
 
-def fit_part_classifier(features: Sequence[Mapping[str, np.ndarray]],
-                        labels: Sequence[str]) -> LinearModel:
+def fit_part_classifier(
+    features: Sequence[Mapping[str, np.ndarray]], labels: Sequence[str]
+) -> LinearModel:
     """A softmax over sentence vectors, fitted at training on every example of both languages:
     reads each part of a two-part question without the sparse features that only exist for the
     whole message."""
@@ -205,21 +224,27 @@ class Clause:
     scores: np.ndarray
 
 
-def gather(scores: np.ndarray, policy_digest: str, clauses: Sequence[Clause] = (),
-           part_classifier: Optional[LinearModel] = None) -> Evidence:
+def gather(
+    scores: np.ndarray,
+    policy_digest: str,
+    clauses: Sequence[Clause] = (),
+    part_classifier: Optional[LinearModel] = None,
+) -> Evidence:
     """The evidence for one message, from its similarity to every policy sentence and, for a
     two-part question, its clauses."""
     found: List[Part] = []
     if len(clauses) >= 2 and part_classifier is not None:
         for clause in clauses:
             intent, confidence = read_part(part_classifier, clause.features)
-            found.append(Part(clause.text, intent, round(confidence, SCORE_DECIMALS),
-                              rounded(clause.scores)))
+            found.append(
+                Part(clause.text, intent, round(confidence, SCORE_DECIMALS), rounded(clause.scores))
+            )
     return Evidence(policy_digest, rounded(scores), tuple(found))
 
 
-def by_section(policy: Policy, scores: Sequence[float],
-               evidence_digest: str) -> Optional[Dict[str, List[float]]]:
+def by_section(
+    policy: Policy, scores: Sequence[float], evidence_digest: str
+) -> Optional[Dict[str, List[float]]]:
     """Scores in `policy_sentences` order, regrouped per section; None when they were made for
     another version of the text (then the answer falls back to shared words)."""
     sentences = policy_sentences(policy)
@@ -236,8 +261,9 @@ def by_section(policy: Policy, scores: Sequence[float],
 TRANSLATION_FILE = ROOT / "data" / "policy" / "privacy_policy.zh.yml"
 
 
-def translated_texts(sentences: Sequence[IndexedSentence],
-                     path: Path = TRANSLATION_FILE) -> List[str]:
+def translated_texts(
+    sentences: Sequence[IndexedSentence], path: Path = TRANSLATION_FILE
+) -> List[str]:
     """The reference translation of each of `sentences`, in their order (matched by section and
     English text); a sentence without one keeps its English, so its n-grams still count (names,
     "Cookie", "Weidijia"). The effective date line is the only one the file cannot have."""
@@ -257,8 +283,9 @@ def translated_texts(sentences: Sequence[IndexedSentence],
     return out
 
 
-def chinese_space(sentences: Sequence[IndexedSentence],
-                  path: Path = TRANSLATION_FILE) -> chinese.NgramSpace:
+def chinese_space(
+    sentences: Sequence[IndexedSentence], path: Path = TRANSLATION_FILE
+) -> chinese.NgramSpace:
     """Character n-gram vectors of the translated policy sentences, in `sentences` order."""
     return chinese.NgramSpace.fit(translated_texts(sentences, path))
 

@@ -62,20 +62,33 @@ class LinearModel:
         return [(self.labels[i], float(probs[i])) for i in order]
 
     def to_arrays(self) -> Dict[str, np.ndarray]:
-        return {"labels": np.array(self.labels), "origins": np.array([o for o, _ in self.blocks]),
-                "widths": np.array([w for _, w in self.blocks]), "weights": self.weights,
-                "bias": self.bias}
+        return {
+            "labels": np.array(self.labels),
+            "origins": np.array([o for o, _ in self.blocks]),
+            "widths": np.array([w for _, w in self.blocks]),
+            "weights": self.weights,
+            "bias": self.bias,
+        }
 
     @classmethod
     def from_arrays(cls, data: Mapping[str, np.ndarray]) -> LinearModel:
-        blocks = tuple((str(o), int(w)) for o, w in zip(data["origins"], data["widths"],
-                                                               strict=True))
-        return cls(tuple(str(x) for x in data["labels"]), blocks, np.asarray(data["weights"]),
-                   np.asarray(data["bias"]))
+        blocks = tuple(
+            (str(o), int(w)) for o, w in zip(data["origins"], data["widths"], strict=True)
+        )
+        return cls(
+            tuple(str(x) for x in data["labels"]),
+            blocks,
+            np.asarray(data["weights"]),
+            np.asarray(data["bias"]),
+        )
 
 
-def fit(examples: Sequence[Mapping[str, Block]], labels: Sequence[str],
-        max_iter: int = 500, random_state: int = 42) -> LinearModel:
+def fit(
+    examples: Sequence[Mapping[str, Block]],
+    labels: Sequence[str],
+    max_iter: int = 500,
+    random_state: int = 42,
+) -> LinearModel:
     """The model Rasa's logistic regression would fit on the same sentence features."""
     from sklearn.linear_model import LogisticRegression
 
@@ -85,21 +98,37 @@ def fit(examples: Sequence[Mapping[str, Block]], labels: Sequence[str],
     for features in examples:
         for origin, block in features.items():
             if origin not in widths:
-                widths[origin] = (not scipy.sparse.issparse(block), len(widths),
-                                  int(block.shape[-1]))
+                widths[origin] = (
+                    not scipy.sparse.issparse(block),
+                    len(widths),
+                    int(block.shape[-1]),
+                )
     blocks = tuple((o, w) for o, (_, _, w) in sorted(widths.items(), key=lambda i: i[1][:2]))
     rows = []
     for features in examples:
-        parts = [scipy.sparse.csr_matrix(features[o]) if o in features
-                 else scipy.sparse.csr_matrix((1, w)) for o, w in blocks]
+        parts = [
+            scipy.sparse.csr_matrix(features[o])
+            if o in features
+            else scipy.sparse.csr_matrix((1, w))
+            for o, w in blocks
+        ]
         rows.append(scipy.sparse.hstack(parts))
     x = scipy.sparse.vstack(rows).tocsr()
-    model = LogisticRegression(solver="lbfgs", max_iter=max_iter, class_weight="balanced",
-                               tol=1e-4, random_state=random_state)
+    model = LogisticRegression(
+        solver="lbfgs",
+        max_iter=max_iter,
+        class_weight="balanced",
+        tol=1e-4,
+        random_state=random_state,
+    )
     model.fit(x, list(labels))
     weights, bias = model.coef_, model.intercept_
     if len(model.classes_) == 2:  # scikit-learn keeps one row for two classes
         weights = np.vstack([-weights / 2, weights / 2])
         bias = np.array([-bias[0] / 2, bias[0] / 2])
-    return LinearModel(tuple(str(c) for c in model.classes_), blocks,
-                       weights.astype(np.float64), bias.astype(np.float64))
+    return LinearModel(
+        tuple(str(c) for c in model.classes_),
+        blocks,
+        weights.astype(np.float64),
+        bias.astype(np.float64),
+    )

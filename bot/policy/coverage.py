@@ -47,7 +47,7 @@ class Cue:
     def found_in(self, words: Sequence[str]) -> bool:
         n = len(self.words)
         for start in range(len(words) - n + 1):
-            window = words[start:start + n]
+            window = words[start : start + n]
             if tuple(window[:-1]) != self.words[:-1]:
                 continue
             last = window[-1]
@@ -100,8 +100,9 @@ class Topic:
         return max(found, key=lambda cue: cue.weight)
 
     def _required_in(self, words: Sequence[str], chinese: str) -> bool:
-        return (any(cue.found_in(words) for cue in self.requires)
-                or any(word in chinese for word in self.requires_zh))
+        return any(cue.found_in(words) for cue in self.requires) or any(
+            word in chinese for word in self.requires_zh
+        )
 
     def cue_in(self, words: Sequence[str], chinese: str) -> Optional[str]:
         """The strongest cue of this topic in a question: its English words (Latin words of a
@@ -117,8 +118,7 @@ class Topic:
             found = []
         needs = self.requires or self.requires_zh
         if not (needs and not self._required_in(words, chinese)):
-            found += sorted((cue for cue in self.cues_zh if cue in chinese), key=len,
-                            reverse=True)
+            found += sorted((cue for cue in self.cues_zh if cue in chinese), key=len, reverse=True)
         return found[0] if found else None
 
 
@@ -143,8 +143,9 @@ class Coverage:
         words = _words(question)
         chinese = normalise(question).lower() if has_han(question) else ""
         for topic in self.topics:
-            if (any(cue.found_in(words) for cue in topic.unless)
-                    or any(word in chinese for word in topic.unless_zh)):
+            if any(cue.found_in(words) for cue in topic.unless) or any(
+                word in chinese for word in topic.unless_zh
+            ):
                 continue
             cue = topic.cue_in(words, chinese)
             if cue is not None:
@@ -163,12 +164,18 @@ def _topic(entry: dict) -> Topic:
     if status not in STATUSES:
         raise ValueError(f"coverage topic {entry.get('id')!r}: unknown status {status!r}")
     return Topic(
-        id=entry["id"], name=entry["name"], name_zh=entry.get("name_zh", ""),
-        category=entry.get("category", ""), status=status,
-        sections=tuple(entry.get("sections") or ()), says=entry.get("says", ""),
-        says_zh=entry.get("says_zh", ""), leaves_out=entry.get("leaves_out", ""),
+        id=entry["id"],
+        name=entry["name"],
+        name_zh=entry.get("name_zh", ""),
+        category=entry.get("category", ""),
+        status=status,
+        sections=tuple(entry.get("sections") or ()),
+        says=entry.get("says", ""),
+        says_zh=entry.get("says_zh", ""),
+        leaves_out=entry.get("leaves_out", ""),
         leaves_out_zh=entry.get("leaves_out_zh", ""),
-        evidence=tuple(entry.get("evidence") or ()), absent=tuple(entry.get("absent") or ()),
+        evidence=tuple(entry.get("evidence") or ()),
+        absent=tuple(entry.get("absent") or ()),
         cues=tuple(Cue.parse(c) for c in entry.get("cues") or ()),
         requires=tuple(Cue.parse(c) for c in entry.get("requires") or ()),
         cues_zh=tuple(str(c) for c in entry.get("cues_zh") or ()),

@@ -158,7 +158,7 @@ def _postal_contact(section: Section) -> PostalContact:
         if paragraph.startswith("Address:") and index > 0:
             return PostalContact(
                 addressee=section.paragraphs[index - 1],
-                address=paragraph[len("Address:"):].strip(),
+                address=paragraph[len("Address:") :].strip(),
             )
     raise PolicyFormatError(f"section {section.id!r} gives no 'Address:' line")
 
@@ -180,8 +180,9 @@ def parse_policy(text: str, section_map: dict) -> Policy:
         starts.append(position)
         cursor = position + len(entry["starts_with"])
 
-    heading_offsets = [_heading_before(text, s, e["heading"]) for s, e in zip(starts, entries,
-                                                                                strict=True)]
+    heading_offsets = [
+        _heading_before(text, s, e["heading"]) for s, e in zip(starts, entries, strict=True)
+    ]
     header = text[: heading_offsets[0] if heading_offsets[0] is not None else starts[0]]
     title = next((line.strip() for line in header.splitlines() if line.strip()), "")
     date_match = _EFFECTIVE_DATE.search(header)
@@ -195,7 +196,7 @@ def parse_policy(text: str, section_map: dict) -> Policy:
             end = nxt if nxt is not None else starts[index + 1]
         else:
             end = len(text)
-        paragraphs = _paragraphs(text[starts[index]:end])
+        paragraphs = _paragraphs(text[starts[index] : end])
         if not paragraphs:
             raise PolicyFormatError(f"section {entry['id']!r} is empty")
         gaps = tuple(_parse_gap(d) for d in entry.get("gaps") or ())

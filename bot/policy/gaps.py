@@ -63,8 +63,15 @@ NO_SECTION_LABEL = "no section cited"
 
 # -- what an answer carries to the chat page ---------------------------------------------------
 
-def _check_fields(kind: Any, sections: Any, topic: Any, language: Any, question: Any,
-                 question_limit: Optional[int] = MAX_PAYLOAD_QUESTION_CHARS) -> None:
+
+def _check_fields(
+    kind: Any,
+    sections: Any,
+    topic: Any,
+    language: Any,
+    question: Any,
+    question_limit: Optional[int] = MAX_PAYLOAD_QUESTION_CHARS,
+) -> None:
     """ValueError, saying which field, unless every field is of a known shape and value."""
     if kind not in REPLY_KINDS:
         raise ValueError(f"kind must be one of {', '.join(REPLY_KINDS)}")
@@ -82,16 +89,26 @@ def _check_fields(kind: Any, sections: Any, topic: Any, language: Any, question:
         raise ValueError(f"question must be at most {question_limit} characters")
 
 
-def _token(secret: str, sender: str, kind: str, sections: Sequence[str], topic: Optional[str],
-           language: str, question: str) -> str:
+def _token(
+    secret: str,
+    sender: str,
+    kind: str,
+    sections: Sequence[str],
+    topic: Optional[str],
+    language: str,
+    question: str,
+) -> str:
     """The first 32 hex digits of HMAC-SHA256(secret, canonical JSON of the answer and sender).
 
     Canonical: `json.dumps([sender, kind, [sections...], topic, language, question],
     ensure_ascii=False, separators=(",", ":"))`, encoded as UTF-8."""
     if not secret:
         raise ValueError("no secret to sign answers with")
-    message = json.dumps([sender, kind, list(sections), topic, language, question],
-                         ensure_ascii=False, separators=(",", ":"))
+    message = json.dumps(
+        [sender, kind, list(sections), topic, language, question],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
     digest = hmac.new(secret.encode("utf-8"), message.encode("utf-8"), hashlib.sha256)
     return digest.hexdigest()[:TOKEN_CHARS]
 
@@ -100,11 +117,11 @@ def _token(secret: str, sender: str, kind: str, sections: Sequence[str], topic: 
 class AnswerRef:
     """What a policy answer carries to the chat page so the visitor can rate it."""
 
-    kind: str                  # one of REPLY_KINDS
+    kind: str  # one of REPLY_KINDS
     sections: Tuple[str, ...]  # section ids cited (may be empty)
-    topic: Optional[str]       # coverage topic id or None
-    language: str              # "en" or "zh"
-    question: str              # the visitor's question as the assistant read it
+    topic: Optional[str]  # coverage topic id or None
+    language: str  # "en" or "zh"
+    question: str  # the visitor's question as the assistant read it
 
     def __post_init__(self) -> None:
         # A list is accepted and kept as a tuple, so that a ref is hashable and cannot change;
@@ -117,15 +134,21 @@ class AnswerRef:
         _check_fields(self.kind, self.sections, self.topic, self.language, self.question)
 
     def token(self, secret: str, sender: str) -> str:
-        return _token(secret, sender, self.kind, self.sections, self.topic, self.language,
-                      self.question)
+        return _token(
+            secret, sender, self.kind, self.sections, self.topic, self.language, self.question
+        )
 
     def payload(self, secret: str, sender: str) -> Dict[str, Any]:
         """{"kind","sections"(list),"topic","language","question","token"}: what the action
         sends to the page (`json_message={"answer": ...}`) and the page sends back to rate it."""
-        return {"kind": self.kind, "sections": list(self.sections), "topic": self.topic,
-                "language": self.language, "question": self.question,
-                "token": self.token(secret, sender)}
+        return {
+            "kind": self.kind,
+            "sections": list(self.sections),
+            "topic": self.topic,
+            "language": self.language,
+            "question": self.question,
+            "token": self.token(secret, sender),
+        }
 
     @classmethod
     def from_payload(cls, data: Any, secret: str, sender: str) -> AnswerRef:
@@ -133,12 +156,19 @@ class AnswerRef:
         the known values or too long, or the token does not match this sender."""
         shaped = clean_answer_payload(data)
         if shaped is None:
-            raise ValueError("an answer is an object with kind, sections, topic, language, "
-                             "question and token")
-        ref = cls(shaped["kind"], tuple(shaped["sections"]), shaped["topic"],
-                  shaped["language"], shaped["question"])
+            raise ValueError(
+                "an answer is an object with kind, sections, topic, language, question and token"
+            )
+        ref = cls(
+            shaped["kind"],
+            tuple(shaped["sections"]),
+            shaped["topic"],
+            shaped["language"],
+            shaped["question"],
+        )
         if not isinstance(sender, str) or not hmac.compare_digest(
-                ref.token(secret, sender), shaped["token"]):
+            ref.token(secret, sender), shaped["token"]
+        ):
             raise ValueError("the answer's token does not match")
         return ref
 
@@ -152,12 +182,19 @@ def clean_answer_payload(data: Any) -> Optional[Dict[str, Any]]:
     if not isinstance(token, str) or not re.fullmatch(rf"[0-9a-f]{{{TOKEN_CHARS}}}", token):
         return None
     try:
-        _check_fields(data["kind"], data["sections"], data["topic"], data["language"],
-                      data["question"])
+        _check_fields(
+            data["kind"], data["sections"], data["topic"], data["language"], data["question"]
+        )
     except ValueError:
         return None
-    return {"kind": data["kind"], "sections": list(data["sections"]), "topic": data["topic"],
-            "language": data["language"], "question": data["question"], "token": token}
+    return {
+        "kind": data["kind"],
+        "sections": list(data["sections"]),
+        "topic": data["topic"],
+        "language": data["language"],
+        "question": data["question"],
+        "token": token,
+    }
 
 
 def stored_question(question: str) -> str:
@@ -167,6 +204,7 @@ def stored_question(question: str) -> str:
 
 
 # -- the report for /staff/gaps ----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class TopicGaps:
@@ -220,8 +258,9 @@ def _iso_week(monday: date) -> str:
     return f"{year}-W{week:02d}"
 
 
-def weekly_counts(session: Session, created_at: Any, now: datetime,
-                  weeks: int) -> Tuple[WeekCount, ...]:
+def weekly_counts(
+    session: Session, created_at: Any, now: datetime, weeks: int
+) -> Tuple[WeekCount, ...]:
     """How many rows have `created_at` (a timestamp column) in each of the last `weeks` ISO
     weeks, oldest first, the current week last. Bucketed here rather than in SQL: a week of a
     timestamp is said differently by each database, and a week's rows are few."""
@@ -230,12 +269,15 @@ def weekly_counts(session: Session, created_at: Any, now: datetime,
     start = datetime.combine(first, time(0), tzinfo=timezone.utc)
     end = datetime.combine(current + timedelta(weeks=1), time(0), tzinfo=timezone.utc)
     counts = [0] * weeks
-    for moment in session.execute(select(created_at).where(created_at >= start,
-                                                           created_at < end)).scalars():
+    for moment in session.execute(
+        select(created_at).where(created_at >= start, created_at < end)
+    ).scalars():
         aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
         counts[(week_start(aware) - first).days // 7] += 1
-    return tuple(WeekCount(first + timedelta(weeks=i), _iso_week(first + timedelta(weeks=i)),
-                           counts[i]) for i in range(weeks))
+    return tuple(
+        WeekCount(first + timedelta(weeks=i), _iso_week(first + timedelta(weeks=i)), counts[i])
+        for i in range(weeks)
+    )
 
 
 def _topic_label(topic: Optional[str]) -> str:
@@ -243,6 +285,7 @@ def _topic_label(topic: Optional[str]) -> str:
 
 
 # -- the log -------------------------------------------------------------------------------
+
 
 class GapLog:
     """The `policy_gaps` and `answer_feedback` tables: written by the assistant and the chat
@@ -253,8 +296,15 @@ class GapLog:
         self.sessions = session_factory(engine)
         self.clock = clock
 
-    def record(self, *, question: str, reply_kind: str, topic: Optional[str],
-               sections: Sequence[str], language: str) -> None:
+    def record(
+        self,
+        *,
+        question: str,
+        reply_kind: str,
+        topic: Optional[str],
+        sections: Sequence[str],
+        language: str,
+    ) -> None:
         """Store one gap, its question masked. ValueError for a reply kind that is not a gap
         (GAP_KINDS) or a field of an unknown shape."""
         if reply_kind not in GAP_KINDS:
@@ -266,11 +316,22 @@ class GapLog:
         with transaction(self.sessions) as session:
             session.add(self._gap(question, reply_kind, topic, sections, language))
 
-    def _gap(self, question: str, reply_kind: str, topic: Optional[str], sections: List[str],
-             language: str) -> PolicyGap:
-        return PolicyGap(reply_kind=reply_kind, topic=topic, sections=sections,
-                         language=language, question=stored_question(question),
-                         created_at=self.clock())
+    def _gap(
+        self,
+        question: str,
+        reply_kind: str,
+        topic: Optional[str],
+        sections: List[str],
+        language: str,
+    ) -> PolicyGap:
+        return PolicyGap(
+            reply_kind=reply_kind,
+            topic=topic,
+            sections=sections,
+            language=language,
+            question=stored_question(question),
+            created_at=self.clock(),
+        )
 
     def feedback(self, ref: AnswerRef, helpful: bool) -> None:
         """One rating per section the answer cited (section NULL when it cited none); an
@@ -278,17 +339,26 @@ class GapLog:
         now = self.clock()
         with transaction(self.sessions) as session:
             for section in ref.sections or (None,):
-                session.add(AnswerFeedback(section=section, helpful=bool(helpful),
-                                           reply_kind=ref.kind, topic=ref.topic,
-                                           language=ref.language, created_at=now))
+                session.add(
+                    AnswerFeedback(
+                        section=section,
+                        helpful=bool(helpful),
+                        reply_kind=ref.kind,
+                        topic=ref.topic,
+                        language=ref.language,
+                        created_at=now,
+                    )
+                )
             if not helpful:
-                session.add(self._gap(ref.question, UNHELPFUL, ref.topic, list(ref.sections),
-                                      ref.language))
+                session.add(
+                    self._gap(ref.question, UNHELPFUL, ref.topic, list(ref.sections), ref.language)
+                )
 
     # -- reading ------------------------------------------------------------------------
 
-    def report(self, *, weeks: int = 12, examples: int = 3,
-               now: Optional[datetime] = None) -> GapReport:
+    def report(
+        self, *, weeks: int = 12, examples: int = 3, now: Optional[datetime] = None
+    ) -> GapReport:
         """Topics ranked by how often they came up (ties by label), each with its reply kinds
         and latest `examples` distinct questions; the count of each of the last `weeks` ISO
         weeks (zero-filled, the current one last); and the ratings per section."""
@@ -303,14 +373,24 @@ class GapLog:
     def _topics(self, session: Session, examples: int) -> Tuple[TopicGaps, ...]:
         kinds: Dict[Optional[str], Dict[str, int]] = {}
         for topic, kind, count in session.execute(
-                select(PolicyGap.topic, PolicyGap.reply_kind, func.count())
-                .group_by(PolicyGap.topic, PolicyGap.reply_kind)):
+            select(PolicyGap.topic, PolicyGap.reply_kind, func.count()).group_by(
+                PolicyGap.topic, PolicyGap.reply_kind
+            )
+        ):
             kinds.setdefault(topic, {k: 0 for k in GAP_KINDS})[kind] = int(count)
-        ranked = sorted(kinds.items(), key=lambda item: (-sum(item[1].values()),
-                                                         _topic_label(item[0])))
-        return tuple(TopicGaps(topic, _topic_label(topic), sum(by_kind.values()), by_kind,
-                               self._examples(session, topic, examples))
-                     for topic, by_kind in ranked)
+        ranked = sorted(
+            kinds.items(), key=lambda item: (-sum(item[1].values()), _topic_label(item[0]))
+        )
+        return tuple(
+            TopicGaps(
+                topic,
+                _topic_label(topic),
+                sum(by_kind.values()),
+                by_kind,
+                self._examples(session, topic, examples),
+            )
+            for topic, by_kind in ranked
+        )
 
     @staticmethod
     def _examples(session: Session, topic: Optional[str], limit: int) -> Tuple[str, ...]:
@@ -319,9 +399,11 @@ class GapLog:
         condition = PolicyGap.topic.is_(None) if topic is None else PolicyGap.topic == topic
         seen: List[str] = []
         for question in session.execute(
-                select(PolicyGap.question).where(condition, PolicyGap.question != "")
-                .order_by(PolicyGap.created_at.desc(), PolicyGap.id.desc())
-                .limit(limit * 10)).scalars():
+            select(PolicyGap.question)
+            .where(condition, PolicyGap.question != "")
+            .order_by(PolicyGap.created_at.desc(), PolicyGap.id.desc())
+            .limit(limit * 10)
+        ).scalars():
             if question not in seen:
                 seen.append(question)
             if len(seen) == limit:
@@ -332,8 +414,10 @@ class GapLog:
     def _sections(session: Session) -> Tuple[SectionRating, ...]:
         by_section: Dict[Optional[str], List[int]] = {}
         for section, helpful, count in session.execute(
-                select(AnswerFeedback.section, AnswerFeedback.helpful, func.count())
-                .group_by(AnswerFeedback.section, AnswerFeedback.helpful)):
+            select(AnswerFeedback.section, AnswerFeedback.helpful, func.count()).group_by(
+                AnswerFeedback.section, AnswerFeedback.helpful
+            )
+        ):
             by_section.setdefault(section, [0, 0])[0 if helpful else 1] += int(count)
         ratings = [SectionRating(s, h, u) for s, (h, u) in by_section.items()]
         return tuple(sorted(ratings, key=lambda r: (-r.unhelpful, -r.total, r.section or "~")))
@@ -343,17 +427,26 @@ class GapLog:
         reply_kind, topic ("" for none), sections (ids joined by ";"), language, question
         (masked)."""
         with transaction(self.sessions) as session:
-            rows = session.execute(select(PolicyGap).order_by(PolicyGap.created_at,
-                                                              PolicyGap.id)).scalars()
-            return [{"created_at": r.created_at.astimezone(timezone.utc).isoformat(),
-                     "reply_kind": r.reply_kind, "topic": r.topic or "",
-                     "sections": ";".join(r.sections or []), "language": r.language,
-                     "question": r.question} for r in rows]
+            rows = session.execute(
+                select(PolicyGap).order_by(PolicyGap.created_at, PolicyGap.id)
+            ).scalars()
+            return [
+                {
+                    "created_at": r.created_at.astimezone(timezone.utc).isoformat(),
+                    "reply_kind": r.reply_kind,
+                    "topic": r.topic or "",
+                    "sections": ";".join(r.sections or []),
+                    "language": r.language,
+                    "question": r.question,
+                }
+                for r in rows
+            ]
 
     # -- retention ------------------------------------------------------------------------
 
-    def purge(self, older_than: timedelta, *, now: Optional[datetime] = None,
-              dry_run: bool = False) -> Tuple[int, int]:
+    def purge(
+        self, older_than: timedelta, *, now: Optional[datetime] = None, dry_run: bool = False
+    ) -> Tuple[int, int]:
         """Remove gaps and ratings made before `now - older_than`; (gaps, ratings) removed, or
         with `dry_run` counted and kept."""
         cutoff = (now or self.clock()) - older_than
@@ -362,16 +455,23 @@ class GapLog:
             for model in (PolicyGap, AnswerFeedback):
                 condition = model.created_at < cutoff
                 if dry_run:
-                    counts.append(session.execute(select(func.count()).select_from(model)
-                                                  .where(condition)).scalar_one())
+                    counts.append(
+                        session.execute(
+                            select(func.count()).select_from(model).where(condition)
+                        ).scalar_one()
+                    )
                 else:
-                    counts.append(session.execute(delete(model).where(condition),
-                                                  execution_options={
-                                                      "synchronize_session": False}).rowcount)
+                    counts.append(
+                        session.execute(
+                            delete(model).where(condition),
+                            execution_options={"synchronize_session": False},
+                        ).rowcount
+                    )
         return int(counts[0]), int(counts[1])
 
 
 # -- names for people ---------------------------------------------------------------------------
+
 
 @functools.lru_cache(maxsize=1)
 def _published_headings() -> Dict[str, str]:
@@ -395,10 +495,17 @@ def section_headings(language: str = "en") -> Dict[str, str]:
         from bot.policy.translation import load_translation
 
         translation = load_translation(language)
-        return {section_id: text("policy.translation.heading", language, heading=heading,
-                                 heading_zh=translation.heading(section_id))
-                if translation.heading(section_id) else heading
-                for section_id, heading in headings.items()}
+        return {
+            section_id: text(
+                "policy.translation.heading",
+                language,
+                heading=heading,
+                heading_zh=translation.heading(section_id),
+            )
+            if translation.heading(section_id)
+            else heading
+            for section_id, heading in headings.items()
+        }
     except Exception as error:  # noqa: BLE001 - a display nicety must not break the page
         log.warning("Translated section headings unavailable: %s", type(error).__name__)
         return dict(headings)
@@ -411,8 +518,10 @@ def topic_names(language: str = "en") -> Dict[str, str]:
     try:
         from bot.policy.coverage import load_coverage
 
-        return {t.id: (t.name_zh or t.name) if language == "zh" else t.name
-                for t in load_coverage().topics}
+        return {
+            t.id: (t.name_zh or t.name) if language == "zh" else t.name
+            for t in load_coverage().topics
+        }
     except Exception as error:  # noqa: BLE001 - a display nicety must not break the page
         log.warning("Topic names unavailable: %s", type(error).__name__)
         return {}

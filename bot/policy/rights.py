@@ -32,16 +32,16 @@ def _sentences(policy: Policy, right: Right) -> List[Sentence]:
     section = policy.section(right.right_section)
     sentences: List[Sentence] = []
     for cue in right.right_cues:  # English cues, matched against the English text
-        sentences += [s for s in select_sentences(policy, section, cue, limit=1)
-                      if s not in sentences]
+        sentences += [
+            s for s in select_sentences(policy, section, cue, limit=1) if s not in sentences
+        ]
     sentences.sort(key=section.sentences.index)
     return sentences
 
 
 def right_sentences(policy: Policy, right: Right) -> Tuple[str, List[str]]:
     """The heading and the verbatim sentences on a right."""
-    return policy.section(right.right_section).heading, [s.text for s in _sentences(policy,
-                                                                                   right)]
+    return policy.section(right.right_section).heading, [s.text for s in _sentences(policy, right)]
 
 
 def right_quote(policy: Policy, right: Right, language: str = DEFAULT_LANGUAGE) -> str:
@@ -49,6 +49,8 @@ def right_quote(policy: Policy, right: Right, language: str = DEFAULT_LANGUAGE) 
     its translated name beside it and each sentence its reference translation after it. The same
     sentences in every language: the cues find them in the English text."""
     section = policy.section(right.right_section)
-    return (text("policy.section_says", language,
-                 heading=cited_heading(policy, section, language))
-            + "\n\n" + quoted(policy, section, _sentences(policy, right), language))
+    return (
+        text("policy.section_says", language, heading=cited_heading(policy, section, language))
+        + "\n\n"
+        + quoted(policy, section, _sentences(policy, right), language)
+    )

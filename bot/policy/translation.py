@@ -69,8 +69,7 @@ class Translation:
     label: str  # how each translated sentence is labelled: "参考译文，以英文原文为准"
     title: str
     sections: Tuple[SectionTranslation, ...]
-    _by_id: Dict[str, SectionTranslation] = field(default_factory=dict, repr=False,
-                                                  compare=False)
+    _by_id: Dict[str, SectionTranslation] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._by_id.update({s.id: s for s in self.sections})
@@ -112,16 +111,26 @@ def parse_translation(data: object) -> Translation:
         for number, pair in enumerate(entry.get("sentences") or ()):
             if not isinstance(pair, dict):
                 raise TranslationFormatError(f"{where}.sentences[{number}]: must be a mapping")
-            pairs.append(SentencePair(_string(pair.get("en"), f"{where}.sentences[{number}].en"),
-                                      str(pair.get("zh") or "")))
-        parsed.append(SectionTranslation(
-            id=_string(entry.get("id"), f"{where}.id"),
-            heading=_string(entry.get("heading"), f"{where}.heading"),
-            heading_zh=str(entry.get("heading_zh") or ""),
-            sentences=tuple(pairs)))
-    return Translation(language=_string(data.get("language"), "language"),
-                       label=_string(data.get("label"), "label"),
-                       title=str(data.get("title_zh") or ""), sections=tuple(parsed))
+            pairs.append(
+                SentencePair(
+                    _string(pair.get("en"), f"{where}.sentences[{number}].en"),
+                    str(pair.get("zh") or ""),
+                )
+            )
+        parsed.append(
+            SectionTranslation(
+                id=_string(entry.get("id"), f"{where}.id"),
+                heading=_string(entry.get("heading"), f"{where}.heading"),
+                heading_zh=str(entry.get("heading_zh") or ""),
+                sentences=tuple(pairs),
+            )
+        )
+    return Translation(
+        language=_string(data.get("language"), "language"),
+        label=_string(data.get("label"), "label"),
+        title=str(data.get("title_zh") or ""),
+        sections=tuple(parsed),
+    )
 
 
 def load_translation_from(path: Path) -> Translation:
@@ -145,8 +154,9 @@ def check_alignment(translation: Translation, policy: Policy) -> List[str]:
     parsed sentence, each with a translation that has Chinese characters in it."""
     problems: List[str] = []
     if translation.language not in TRANSLATED_LANGUAGES:
-        problems.append(f"language {translation.language!r} is not one of "
-                        f"{', '.join(TRANSLATED_LANGUAGES)}")
+        problems.append(
+            f"language {translation.language!r} is not one of {', '.join(TRANSLATED_LANGUAGES)}"
+        )
     ids = [s.id for s in translation.sections]
     if ids != policy.section_ids:
         problems.append(f"sections {ids} are not the policy's {policy.section_ids}")
@@ -155,8 +165,9 @@ def check_alignment(translation: Translation, policy: Policy) -> List[str]:
         if found is None:
             continue
         if found.heading != section.heading:
-            problems.append(f"{section.id}: heading {found.heading!r} is not the parsed "
-                            f"{section.heading!r}")
+            problems.append(
+                f"{section.id}: heading {found.heading!r} is not the parsed {section.heading!r}"
+            )
         if not _HAN.search(found.heading_zh):
             problems.append(f"{section.id}: no Chinese heading (heading_zh)")
         english = [s.text for s in section.sentences]
@@ -165,9 +176,11 @@ def check_alignment(translation: Translation, policy: Policy) -> List[str]:
             if position >= len(given):
                 problems.append(f"{section.id}: no translation of {sentence!r}")
             elif given[position] != sentence:
-                problems.append(f"{section.id}: sentence {position + 1} is {given[position]!r}, "
-                                f"the parsed text is {sentence!r}")
-        for extra in given[len(english):]:
+                problems.append(
+                    f"{section.id}: sentence {position + 1} is {given[position]!r}, "
+                    f"the parsed text is {sentence!r}"
+                )
+        for extra in given[len(english) :]:
             problems.append(f"{section.id}: {extra!r} is not a sentence of the parsed text")
         for pair in found.sentences:
             if not _HAN.search(pair.zh):
@@ -183,8 +196,9 @@ def effective_date_of(policy: Policy) -> Optional[date]:
         return None
 
 
-def translate(policy: Policy, translation: Translation, section: Section,
-              sentence: Sentence) -> Optional[str]:
+def translate(
+    policy: Policy, translation: Translation, section: Section, sentence: Sentence
+) -> Optional[str]:
     """The reference translation of a sentence an answer quotes from `section`, or None.
 
     The overview's first candidate is not a sentence of the text but the title block's effective
@@ -197,8 +211,7 @@ def translate(policy: Policy, translation: Translation, section: Section,
     return translation.sentence(section.id, sentence.text)
 
 
-def paragraph_translation(translation: Translation, section: Section,
-                          index: int) -> Optional[str]:
+def paragraph_translation(translation: Translation, section: Section, index: int) -> Optional[str]:
     """A whole paragraph of the section in translation (its sentences' translations joined), or
     None when any of its sentences has none."""
     parts = []
@@ -216,7 +229,11 @@ def log_misalignment(translation: Translation, policy: Policy) -> List[str]:
     """The alignment problems, logged once when a translation is first used."""
     problems = check_alignment(translation, policy)
     if problems:
-        log.warning("The %s reference translation does not match the policy in %d places "
-                    "(first: %s); those sentences are quoted without a translation.",
-                    translation.language, len(problems), problems[0])
+        log.warning(
+            "The %s reference translation does not match the policy in %d places "
+            "(first: %s); those sentences are quoted without a translation.",
+            translation.language,
+            len(problems),
+            problems[0],
+        )
     return problems

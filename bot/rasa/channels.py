@@ -50,9 +50,14 @@ def prefetchers() -> Tuple[Prefetcher, ...]:
     if not _PREFETCHERS:
         # The English encoder is not asked for Chinese messages: config.yml gives them a zero
         # vector from it (`han: zero`) and reads them with the multilingual encoder.
-        _PREFETCHERS = (Prefetcher(process_cache(), load_encoder().encode_detailed,
-                                   wants=lambda text: not has_han(text)),
-                        Prefetcher(multilingual_cache(), load_multilingual().encode_rows))
+        _PREFETCHERS = (
+            Prefetcher(
+                process_cache(),
+                load_encoder().encode_detailed,
+                wants=lambda text: not has_han(text),
+            ),
+            Prefetcher(multilingual_cache(), load_multilingual().encode_rows),
+        )
     return _PREFETCHERS
 
 
@@ -89,8 +94,9 @@ def agent_domain(blueprint: Optional[Blueprint]) -> Any:
     return None
 
 
-def guarded(on_new_message: OnNewMessage, intents: Callable[[], Collection[str]],
-            max_chars: int) -> OnNewMessage:
+def guarded(
+    on_new_message: OnNewMessage, intents: Callable[[], Collection[str]], max_chars: int
+) -> OnNewMessage:
     """`on_new_message` for messages `input_guard.prepare` lets through (with the cleaned text,
     encoded ahead); the friendly reply, through the message's own output channel, for the rest."""
 
@@ -99,7 +105,8 @@ def guarded(on_new_message: OnNewMessage, intents: Callable[[], Collection[str]]
         if prepared.problem is not None:
             log.info("Not processed (%s): %d characters", prepared.problem, prepared.length)
             await message.output_channel.send_text_message(
-                message.sender_id, input_guard.reply_for(prepared, max_chars))
+                message.sender_id, input_guard.reply_for(prepared, max_chars)
+            )
             return None
         message.text = prepared.text
         await prefetch(prepared.text)
@@ -108,8 +115,9 @@ def guarded(on_new_message: OnNewMessage, intents: Callable[[], Collection[str]]
     return handler
 
 
-def guarded_blueprint(build: Callable[[OnNewMessage], Blueprint],
-                      on_new_message: OnNewMessage) -> Blueprint:
+def guarded_blueprint(
+    build: Callable[[OnNewMessage], Blueprint], on_new_message: OnNewMessage
+) -> Blueprint:
     """`build(handler)`, Rasa's own blueprint, with the handler guarding each message against
     the domain of the app the blueprint ends up registered on."""
     own = OwnIntents()
@@ -123,6 +131,7 @@ def guarded_blueprint(build: Callable[[OnNewMessage], Blueprint],
 
 
 # -- REST ----------------------------------------------------------------------------------------
+
 
 def json_object(request: Request) -> Dict[str, Any]:
     """The body as a JSON object, or a 400 saying what it must be."""
@@ -164,6 +173,7 @@ class RestInput(RasaRestInput):
 
 # -- socketio ------------------------------------------------------------------------------------
 
+
 def only_the_site(engine_io: Any, site_origin: str) -> None:
     """Rasa's socketio server accepts a browser connection from any site (its CORS list is
     empty, which python-engineio reads as "do not check"); only the site's own pages may, others
@@ -174,7 +184,8 @@ def only_the_site(engine_io: Any, site_origin: str) -> None:
             "Cannot start: python-engineio's server has no `_cors_headers` any more, which the "
             "socketio channel (bot/rasa/channels.py) replaces so that CORS headers are not sent "
             "twice. Install the python-engineio of requirements.lock, or rewrite "
-            "`only_the_site` for the installed one.")
+            "`only_the_site` for the installed one."
+        )
     engine_io.cors_allowed_origins = [site_origin]
     engine_io._cors_headers = lambda environ: []
 

@@ -83,8 +83,13 @@ class LanguageDetector(GraphComponent):
         return {}
 
     @classmethod
-    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> LanguageDetector:
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> LanguageDetector:
         return cls()
 
     @staticmethod
@@ -131,8 +136,13 @@ class LanguageEntity(GraphComponent):
         return {}
 
     @classmethod
-    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> LanguageEntity:
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> LanguageEntity:
         return cls()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
@@ -147,9 +157,16 @@ class LanguageEntity(GraphComponent):
             entities = [e for e in message.get(ENTITIES, []) if e.get("entity") != LANGUAGE]
             if value in language.LANGUAGES:
                 text = message.get(TEXT)
-                entities.append({"entity": LANGUAGE, "value": value, "start": 0,
-                                 "end": len(text), "confidence_entity": 1.0,
-                                 "extractor": type(self).__name__})
+                entities.append(
+                    {
+                        "entity": LANGUAGE,
+                        "value": value,
+                        "start": 0,
+                        "end": len(text),
+                        "confidence_entity": 1.0,
+                        "extractor": type(self).__name__,
+                    }
+                )
             message.set(ENTITIES, entities, add_to_output=True)
         return messages
 
@@ -174,8 +191,15 @@ class HanSegmentingTokenizer(SpacyTokenizer):
                 out.append(token)
                 continue
             for word, start, end in chinese.segment(token.text):
-                out.append(Token(word, token.start + start, token.start + end, lemma=word,
-                                 data={POS_TAG_KEY: ""}))
+                out.append(
+                    Token(
+                        word,
+                        token.start + start,
+                        token.start + end,
+                        lemma=word,
+                        data={POS_TAG_KEY: ""},
+                    )
+                )
         return out
 
 
@@ -215,8 +239,12 @@ class SentenceEncoderFeaturizer(_EncoderFeaturizer):
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {**DenseFeaturizer.get_default_config(), "scale": 1.0, "sequence_features": True,
-                "han": "encode"}
+        return {
+            **DenseFeaturizer.get_default_config(),
+            "scale": 1.0,
+            "sequence_features": True,
+            "han": "encode",
+        }
 
     @classmethod
     def validate_config(cls, config: Dict[str, Any]) -> None:
@@ -234,8 +262,13 @@ class SentenceEncoderFeaturizer(_EncoderFeaturizer):
         self.encoder = load_encoder()
 
     @classmethod
-    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> SentenceEncoderFeaturizer:
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SentenceEncoderFeaturizer:
         return cls(config, execution_context.node_name)
 
     def _token_matrix(self, message: Message, encoded: Encoded) -> Optional[np.ndarray]:
@@ -261,17 +294,22 @@ class SentenceEncoderFeaturizer(_EncoderFeaturizer):
                     zero = np.zeros((1, DIMENSION), dtype=np.float32)
                     self.add_features_to_message(None, zero, TEXT, message)
             messages = [m for m in messages if not language.has_han(m.get(TEXT))]
-        texts = [m.get(TEXT) if self.sequence_features else encoder_text(m.get(TEXT))
-                 for m in messages]
-        encodings = (process_cache().encode(texts, self.encoder.encode_detailed) if cached
-                     else self.encoder.encode_detailed(texts))
+        texts = [
+            m.get(TEXT) if self.sequence_features else encoder_text(m.get(TEXT)) for m in messages
+        ]
+        encodings = (
+            process_cache().encode(texts, self.encoder.encode_detailed)
+            if cached
+            else self.encoder.encode_detailed(texts)
+        )
         for message, encoded in zip(messages, encodings, strict=True):
             message.set(SENTENCE_VECTOR, encoded.sentence)
             sequence = self._token_matrix(message, encoded) if self.sequence_features else None
             if self.sequence_features and sequence is None:
                 continue  # no tokens: nothing a sequence model could line up with
-            self.add_features_to_message(sequence, encoded.sentence[None, :] * self.scale, TEXT,
-                                         message)
+            self.add_features_to_message(
+                sequence, encoded.sentence[None, :] * self.scale, TEXT, message
+            )
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
@@ -295,8 +333,13 @@ class MultilingualSentenceFeaturizer(_EncoderFeaturizer):
         self.encoder = load_multilingual()
 
     @classmethod
-    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> MultilingualSentenceFeaturizer:
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> MultilingualSentenceFeaturizer:
         return cls(config, execution_context.node_name)
 
     def _featurize(self, messages: List[Message], cached: bool) -> None:
@@ -304,8 +347,11 @@ class MultilingualSentenceFeaturizer(_EncoderFeaturizer):
         if not messages:
             return
         texts = [encoder_text(m.get(TEXT)) for m in messages]
-        vectors = (multilingual_cache().encode(texts, self.encoder.encode_rows) if cached
-                   else self.encoder.encode_rows(texts))
+        vectors = (
+            multilingual_cache().encode(texts, self.encoder.encode_rows)
+            if cached
+            else self.encoder.encode_rows(texts)
+        )
         for message, vector in zip(messages, vectors, strict=True):
             message.set(MULTILINGUAL_VECTOR, vector)
             self.add_features_to_message(None, vector[None, :] * self.scale, TEXT, message)
@@ -331,8 +377,13 @@ class PolicyEvidence(GraphComponent):
     def get_default_config() -> Dict[str, Any]:
         return {"scale": 10.0}
 
-    def __init__(self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-                 part_classifier: Optional[linear.LinearModel] = None) -> None:
+    def __init__(
+        self,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        part_classifier: Optional[linear.LinearModel] = None,
+    ) -> None:
         self.config = {**self.get_default_config(), **config}
         self.scale = float(self.config["scale"])
         self.model_storage = model_storage
@@ -347,28 +398,47 @@ class PolicyEvidence(GraphComponent):
         self.zh_space = evidence.chinese_space(sentences)
 
     @classmethod
-    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> PolicyEvidence:
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> PolicyEvidence:
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        examples = [m for m in training_data.intent_examples
-                    if m.get(INTENT) and m.get(TEXT)
-                    and (m.get(SENTENCE_VECTOR) is not None
-                         or m.get(MULTILINGUAL_VECTOR) is not None)]
+        examples = [
+            m
+            for m in training_data.intent_examples
+            if m.get(INTENT)
+            and m.get(TEXT)
+            and (m.get(SENTENCE_VECTOR) is not None or m.get(MULTILINGUAL_VECTOR) is not None)
+        ]
         if len({m.get(INTENT) for m in examples}) >= 2:
             self.part_classifier = evidence.fit_part_classifier(
-                [evidence.part_features(m.get(SENTENCE_VECTOR), m.get(MULTILINGUAL_VECTOR),
-                                        self.scale) for m in examples],
-                [m.get(INTENT) for m in examples])
+                [
+                    evidence.part_features(
+                        m.get(SENTENCE_VECTOR), m.get(MULTILINGUAL_VECTOR), self.scale
+                    )
+                    for m in examples
+                ],
+                [m.get(INTENT) for m in examples],
+            )
         with self.model_storage.write_to(self.resource) as directory:
             if self.part_classifier is not None:
                 np.savez(directory / self.FILE, **self.part_classifier.to_arrays())
         return self.resource
 
     @classmethod
-    def load(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> PolicyEvidence:
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> PolicyEvidence:
         part_classifier = None
         try:
             with model_storage.read_from(resource) as directory:
@@ -398,15 +468,25 @@ class PolicyEvidence(GraphComponent):
         english: Dict[str, np.ndarray] = {}
         if not han:
             wanted = list(dict.fromkeys(read + typed))
-            english = {text: e.sentence for text, e in zip(
-                wanted, process_cache().encode(wanted, self.encoder.encode_detailed), strict=True)}
+            english = {
+                text: e.sentence
+                for text, e in zip(
+                    wanted,
+                    process_cache().encode(wanted, self.encoder.encode_detailed),
+                    strict=True,
+                )
+            }
         reads_english = evidence.reads(model, evidence.ENGLISH_BLOCK)
         out = []
-        for clause, as_read, as_typed, shared in zip(clauses, read, typed, multilingual,
-                                                     strict=True):
+        for clause, as_read, as_typed, shared in zip(
+            clauses, read, typed, multilingual, strict=True
+        ):
             own = english.get(as_read)
-            scores = (self.zh_space.similarities(clause) if own is None
-                      else self.policy_vectors @ english[as_typed])
+            scores = (
+                self.zh_space.similarities(clause)
+                if own is None
+                else self.policy_vectors @ english[as_typed]
+            )
             features = evidence.part_features(own if reads_english else None, shared, self.scale)
             out.append(evidence.Clause(clause, features, scores))
         return out
@@ -421,8 +501,11 @@ class PolicyEvidence(GraphComponent):
             scores = self.zh_space.similarities(text) if han else self.policy_vectors @ vector
             clauses = evidence.split_clauses(text)
             found = evidence.gather(
-                scores, self.digest,
-                self._clauses(clauses, han) if len(clauses) >= 2 else (), self.part_classifier)
+                scores,
+                self.digest,
+                self._clauses(clauses, han) if len(clauses) >= 2 else (),
+                self.part_classifier,
+            )
             message.set(evidence.EVIDENCE_KEY, found.to_dict(), add_to_output=True)
         return messages
 
@@ -457,33 +540,51 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
     def get_default_config() -> Dict[str, Any]:
         return {"max_iter": 500, "random_state": 42, "ranking_length": 10}
 
-    def __init__(self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-                 model: Optional[linear.LinearModel] = None) -> None:
+    def __init__(
+        self,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: Optional[linear.LinearModel] = None,
+    ) -> None:
         self.config = {**self.get_default_config(), **config}
         self.model_storage = model_storage
         self.resource = resource
         self.model = model
 
     @classmethod
-    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> LinearIntentClassifier:
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> LinearIntentClassifier:
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if m.get(INTENT) and m.get(TEXT)]
         if len({m.get(INTENT) for m in examples}) < 2:
             return self.resource
-        self.model = linear.fit([sentence_features(m) for m in examples],
-                                [m.get(INTENT) for m in examples],
-                                max_iter=int(self.config["max_iter"]),
-                                random_state=int(self.config["random_state"]))
+        self.model = linear.fit(
+            [sentence_features(m) for m in examples],
+            [m.get(INTENT) for m in examples],
+            max_iter=int(self.config["max_iter"]),
+            random_state=int(self.config["random_state"]),
+        )
         with self.model_storage.write_to(self.resource) as directory:
             np.savez(directory / self.FILE, **self.model.to_arrays())
         return self.resource
 
     @classmethod
-    def load(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> LinearIntentClassifier:
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> LinearIntentClassifier:
         model = None
         try:
             with model_storage.read_from(resource) as directory:
@@ -499,11 +600,15 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         for message in messages:
             ranking = self.model.ranking(sentence_features(message))
             top_name, top_confidence = ranking[0]
-            message.set(INTENT, {"name": top_name, "confidence": top_confidence},
-                        add_to_output=True)
+            message.set(
+                INTENT, {"name": top_name, "confidence": top_confidence}, add_to_output=True
+            )
             shown = ranking[:length] if length > 0 else ranking
-            message.set("intent_ranking", [{"name": n, "confidence": c} for n, c in shown],
-                        add_to_output=True)
+            message.set(
+                "intent_ranking",
+                [{"name": n, "confidence": c} for n, c in shown],
+                add_to_output=True,
+            )
         return messages
 
 
@@ -523,8 +628,13 @@ class HowLongIsAQuestion(GraphComponent):
         return {"intent": "ask_not_covered"}
 
     @classmethod
-    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> HowLongIsAQuestion:
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> HowLongIsAQuestion:
         return cls({**cls.get_default_config(), **config})
 
     def __init__(self, config: Dict[str, Any]) -> None:
@@ -539,17 +649,20 @@ class HowLongIsAQuestion(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             intent = message.get(INTENT) or {}
-            if (intent.get("name") not in self.requests
-                    or not question_kind.asks_how_long_only(message.get(TEXT) or "")):
+            if intent.get("name") not in self.requests or not question_kind.asks_how_long_only(
+                message.get(TEXT) or ""
+            ):
                 continue
             confidence = intent.get("confidence")
-            ranking = [r for r in message.get("intent_ranking") or []
-                       if r.get("name") != self.intent]
-            message.set(INTENT, {"name": self.intent, "confidence": confidence},
-                        add_to_output=True)
-            message.set("intent_ranking",
-                        [{"name": self.intent, "confidence": confidence}] + ranking,
-                        add_to_output=True)
+            ranking = [
+                r for r in message.get("intent_ranking") or [] if r.get("name") != self.intent
+            ]
+            message.set(INTENT, {"name": self.intent, "confidence": confidence}, add_to_output=True)
+            message.set(
+                "intent_ranking",
+                [{"name": self.intent, "confidence": confidence}] + ranking,
+                add_to_output=True,
+            )
         return messages
 
 
@@ -563,8 +676,11 @@ class LanguageFallbackClassifier(FallbackClassifier):
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {**FallbackClassifier.get_default_config(), "threshold_zh": None,
-                "ambiguity_threshold_zh": None}
+        return {
+            **FallbackClassifier.get_default_config(),
+            "threshold_zh": None,
+            "ambiguity_threshold_zh": None,
+        }
 
     def process(self, messages: List[Message]) -> List[Message]:
         default: Dict[str, Any] = dict(self.component_config)  # type: ignore[has-type]

@@ -37,8 +37,10 @@ DOMAIN_FILE = ROOT / "domain.yml"
 RESPONSE_PREFIX = "utter_"
 LANGUAGE_SLOT = "language"
 
-HEADER = ("  # Generated from data/texts/*.yml by `python -m bot.rasa.domain_responses`: edit the "
-          "texts there.\n")
+HEADER = (
+    "  # Generated from data/texts/*.yml by `python -m bot.rasa.domain_responses`: edit the "
+    "texts there.\n"
+)
 _SECTION = re.compile(r"^responses:[ \t]*\n(?:(?:[ \t].*|)\n)*", re.M)
 
 
@@ -64,17 +66,22 @@ def _variation(texts: Catalogue, name: str, language: str) -> List[str]:
         text, buttons = texts.text(name, language), []
     else:
         text = texts.text(f"{name}.text", language)
-        buttons = (texts.buttons(f"{name}.buttons", language)
-                   if f"{name}.buttons" in entries else [])
+        buttons = texts.buttons(f"{name}.buttons", language) if f"{name}.buttons" in entries else []
     lines = [f"    - text: {_quoted(text)}"]
     if buttons:
         lines.append("      buttons:")
         for button in buttons:
-            lines += [f"        - title: {_quoted(button['title'])}",
-                      f"          payload: {_quoted(button['payload'])}"]
+            lines += [
+                f"        - title: {_quoted(button['title'])}",
+                f"          payload: {_quoted(button['payload'])}",
+            ]
     if language != DEFAULT_LANGUAGE:
-        lines += ["      condition:", "        - type: slot", f"          name: {LANGUAGE_SLOT}",
-                  f"          value: {_quoted(language)}"]
+        lines += [
+            "      condition:",
+            "        - type: slot",
+            f"          name: {LANGUAGE_SLOT}",
+            f"          value: {_quoted(language)}",
+        ]
     return lines
 
 
@@ -98,11 +105,14 @@ def render(domain: str, texts: Optional[Catalogue] = None) -> str:
     if len(found) != 1:
         raise ValueError("domain.yml must have exactly one top-level `responses:` section")
     if len(texts.languages) > 1 and LANGUAGE_SLOT not in (
-            (yaml.safe_load(domain) or {}).get("slots") or {}):
-        raise ValueError(f"the responses choose a language by the `{LANGUAGE_SLOT}` slot, "
-                         "which domain.yml does not declare")
+        (yaml.safe_load(domain) or {}).get("slots") or {}
+    ):
+        raise ValueError(
+            f"the responses choose a language by the `{LANGUAGE_SLOT}` slot, "
+            "which domain.yml does not declare"
+        )
     match = found[0]
-    return domain[:match.start()] + render_responses(texts) + domain[match.end():]
+    return domain[: match.start()] + render_responses(texts) + domain[match.end() :]
 
 
 def is_current(path: Path = DOMAIN_FILE, texts: Optional[Catalogue] = None) -> bool:
@@ -117,14 +127,19 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def main(argv: Optional[List[str]] = None, path: Optional[Path] = None,
-         texts: Optional[Catalogue] = None) -> int:
+def main(
+    argv: Optional[List[str]] = None, path: Optional[Path] = None, texts: Optional[Catalogue] = None
+) -> int:
     """`path` and `texts` let a test render another domain file from another catalogue."""
     parser = argparse.ArgumentParser(
         prog="python -m bot.rasa.domain_responses",
-        description="Render domain.yml's responses from the catalogue of texts (data/texts/).")
-    parser.add_argument("--check", action="store_true",
-                        help="only compare with the committed domain.yml; exit 1 when stale")
+        description="Render domain.yml's responses from the catalogue of texts (data/texts/).",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="only compare with the committed domain.yml; exit 1 when stale",
+    )
     args = parser.parse_args(argv)
     path = path or DOMAIN_FILE
     texts = texts or catalogue()
@@ -133,12 +148,17 @@ def main(argv: Optional[List[str]] = None, path: Optional[Path] = None,
     if args.check:
         if domain == rendered:
             return 0
-        print(f"The responses in {_shown(path)} are out of date: run "
-              "`python -m bot.rasa.domain_responses`", file=sys.stderr)
+        print(
+            f"The responses in {_shown(path)} are out of date: run "
+            "`python -m bot.rasa.domain_responses`",
+            file=sys.stderr,
+        )
         return 1
     path.write_text(rendered, encoding="utf-8")
-    print(f"Wrote the responses of {_shown(path)} ({len(response_names(texts))} responses, "
-          f"languages: {', '.join(texts.languages)})")
+    print(
+        f"Wrote the responses of {_shown(path)} ({len(response_names(texts))} responses, "
+        f"languages: {', '.join(texts.languages)})"
+    )
     return 0
 
 

@@ -56,7 +56,8 @@ def cache_action_response_validation() -> None:
         error.message += (
             ". Failed to validate Action server response from API, make sure your response from "
             f"the Action endpoint is valid. For more information about the format visit "
-            f"{DOCS_BASE_URL}/custom-actions")
+            f"{DOCS_BASE_URL}/custom-actions"
+        )
         raise error
 
     patches.replace(RemoteAction, "_validate_action_result", validate, RASA_VERSION)
@@ -73,6 +74,7 @@ def cache_graph_runs() -> None:
 
 
 # -- a failing action server -------------------------------------------------------------------
+
 
 def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -116,9 +118,11 @@ def apology_events(name: str, tracker: Any) -> List[Any]:
 
     from bot.conversation import faults
 
-    apology = BotUttered(text=faults.failure_text(name),
-                         data={"buttons": [faults.retry_button()]},
-                         metadata=faults.failure_metadata(name))
+    apology = BotUttered(
+        text=faults.failure_text(name),
+        data={"buttons": [faults.retry_button()]},
+        metadata=faults.failure_metadata(name),
+    )
     result: List[Any] = [apology]
     kind = faults.pending_kind(name)
     if kind:
@@ -141,8 +145,9 @@ def guard_remote_actions() -> None:
     shorten_action_timeout()
     original = RemoteAction.run
 
-    async def run(self: RemoteAction, output_channel: Any, nlg: Any, tracker: Any,
-                  domain: Any) -> List[Any]:
+    async def run(
+        self: RemoteAction, output_channel: Any, nlg: Any, tracker: Any, domain: Any
+    ) -> List[Any]:
         name = self.name()
         if self.action_endpoint is None:
             return await original(self, output_channel, nlg, tracker, domain)  # Rasa's error
@@ -150,7 +155,8 @@ def guard_remote_actions() -> None:
             raise RasaException(
                 f"Failed to execute custom action '{name}' because the action endpoint has no "
                 f"url. Set `action_endpoint: url:` in the endpoints file. "
-                f"{DOCS_BASE_URL}/custom-actions")
+                f"{DOCS_BASE_URL}/custom-actions"
+            )
         if apologised_this_turn(tracker):
             return []  # already apologised this turn: do not wait for the server again
         try:
@@ -158,14 +164,18 @@ def guard_remote_actions() -> None:
         except ActionExecutionRejection:
             raise
         except Exception as error:  # noqa: BLE001 - any failure gets the same honest reply
-            log.error("Custom action %s failed (%s); the visitor was told to try again", name,
-                      type(error).__name__)
+            log.error(
+                "Custom action %s failed (%s); the visitor was told to try again",
+                name,
+                type(error).__name__,
+            )
         return apology_events(name, tracker)
 
     patches.replace(RemoteAction, "run", run, RASA_VERSION)
 
 
 # -- the action endpoint, checked at start -----------------------------------------------------
+
 
 def endpoints_file(run_arguments: Sequence[str]) -> Optional[str]:
     """The endpoints file `rasa run` will read: `--endpoints` if that file exists, else
@@ -186,8 +196,10 @@ def action_endpoint_problem(path: Optional[str]) -> Optional[str]:
     Rasa's own reader, so `${...}` values are filled from the environment as Rasa fills them."""
     from rasa.utils.endpoints import read_endpoint_config
 
-    fix = ('add  action_endpoint: {url: "http://127.0.0.1:5055/webhook"}  (the action '
-           "server's /webhook: ACTION_HOST, ACTION_PORT) and restart")
+    fix = (
+        'add  action_endpoint: {url: "http://127.0.0.1:5055/webhook"}  (the action '
+        "server's /webhook: ACTION_HOST, ACTION_PORT) and restart"
+    )
     if path is None:
         return f"there is no endpoints file (endpoints.yml, or --endpoints FILE): {fix}"
     try:
@@ -208,8 +220,9 @@ def check_action_endpoint(run_arguments: Sequence[str]) -> None:
     to "try again" something that can never succeed."""
     problem = action_endpoint_problem(endpoints_file(run_arguments))
     if problem:
-        log.error("Custom actions cannot run (policy answers, request forms, handoffs): %s",
-                  problem)
+        log.error(
+            "Custom actions cannot run (policy answers, request forms, handoffs): %s", problem
+        )
 
 
 def is_rasa_server(arguments: Sequence[str]) -> bool:

@@ -48,8 +48,9 @@ def run_in_order(graph: Mapping[str, Any], targets: Sequence[str]) -> List[Any]:
 GRAPHS = "_bot_task_graphs"  # where a runner keeps its task graph per target list
 
 
-def run_cached(self: Any, inputs: Optional[Dict[str, Any]] = None,
-               targets: Optional[List[str]] = None) -> Dict[str, Any]:
+def run_cached(
+    self: Any, inputs: Optional[Dict[str, Any]] = None, targets: Optional[List[str]] = None
+) -> Dict[str, Any]:
     """`DaskGraphRunner.run`, with each target list's task graph built once."""
     from rasa.engine.exceptions import GraphRunError
 
@@ -58,13 +59,16 @@ def run_cached(self: Any, inputs: Optional[Dict[str, Any]] = None,
     built = graphs.get(tuple(run_targets))
     if built is None:
         built = graphs[tuple(run_targets)] = self._build_dask_graph(
-            self._graph_schema.minimal_graph_schema(run_targets))
+            self._graph_schema.minimal_graph_schema(run_targets)
+        )
     run_graph = dict(built)
     if inputs:
         self._add_inputs_to_graph(inputs, run_graph)
     if log.isEnabledFor(logging.DEBUG):
-        log.debug(f"Running graph with inputs: {inputs}, targets: {targets} "
-                  f"and {self._execution_context}.")
+        log.debug(
+            f"Running graph with inputs: {inputs}, targets: {targets} "
+            f"and {self._execution_context}."
+        )
     try:
         return dict(run_in_order(run_graph, run_targets))
     except RuntimeError as e:

@@ -41,30 +41,37 @@ def check_version(where: str, written_for: str) -> None:
             f"Cannot start: the patch of {where} was written for Rasa {written_for}, but Rasa "
             f"{found} is installed. Install rasa=={written_for} (requirements.lock), or read "
             f"{where} in Rasa {found}, check that the patch in bot/rasa/entry.py still does what "
-            f"its docstring says, and then change its `written_for` to {found!r}.")
+            f"its docstring says, and then change its `written_for` to {found!r}."
+        )
 
 
-def current_value(owner: Owner, attribute: str, expect: Check, where: str,
-                  written_for: str) -> Any:
+def current_value(owner: Owner, attribute: str, expect: Check, where: str, written_for: str) -> Any:
     """What the patch replaces; stops the server if it is missing or not what was expected."""
     if not hasattr(owner, attribute):
         raise SystemExit(
             f"Cannot start: {where} does not exist in this Rasa (the patch was written for Rasa "
             f"{written_for}, and Rasa {installed_rasa_version()} is installed). Find what "
             f"replaced it in Rasa's source and rewrite the patch in bot/rasa/entry.py, or "
-            f"install rasa=={written_for}.")
+            f"install rasa=={written_for}."
+        )
     value = getattr(owner, attribute)
     if not expect(value):
         raise SystemExit(
             f"Cannot start: {where} is not what the patch expects ({type(value).__name__} "
             f"{value!r}; the patch was written for Rasa {written_for}, and Rasa "
             f"{installed_rasa_version()} is installed). Read it in Rasa's source and rewrite "
-            f"the patch in bot/rasa/entry.py, or install rasa=={written_for}.")
+            f"the patch in bot/rasa/entry.py, or install rasa=={written_for}."
+        )
     return value
 
 
-def replace(owner: Owner, attribute: str, replacement: Any, written_for: str = WRITTEN_FOR,
-            expect: Check = callable) -> Any:
+def replace(
+    owner: Owner,
+    attribute: str,
+    replacement: Any,
+    written_for: str = WRITTEN_FOR,
+    expect: Check = callable,
+) -> Any:
     """Set `owner.attribute` (a class's method, or a module's constant) to `replacement` and
     return what was there, so that the replacement can call it.
 

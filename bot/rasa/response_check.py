@@ -46,8 +46,12 @@ class ResponseCheck:
         properties = schema.get("properties") or {}
         responses = properties.get("responses") or {}
         simple_responses = responses == {"type": "array", "items": {"type": "object"}}
-        shape_known = (schema.get("type") == "object" and set(properties) == {"events", "responses"}
-                       and simple_responses and len(schema) == 2)
+        shape_known = (
+            schema.get("type") == "object"
+            and set(properties) == {"events", "responses"}
+            and simple_responses
+            and len(schema) == 2
+        )
         self.by_event = _event_validators(properties.get("events") or {}) if shape_known else None
 
     def _surely_valid(self, result: Any) -> bool:

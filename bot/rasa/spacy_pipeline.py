@@ -63,7 +63,8 @@ def set_tokenizer_rules(nlp: Language) -> None:
         raise RuntimeError("the blank English tokenizer now has a token_match; combine the two")
     tokenizer.prefix_search = compile_prefix_regex(list(defaults.prefixes or []) + chinese).search
     tokenizer.suffix_search = compile_suffix_regex(
-        list(defaults.suffixes or []) + chinese + [after_code]).search
+        list(defaults.suffixes or []) + chinese + [after_code]
+    ).search
     tokenizer.infix_finditer = compile_infix_regex(list(defaults.infixes or []) + chinese).finditer
     tokenizer.token_match = _WHOLE_REFERENCE.match
 
@@ -83,9 +84,16 @@ def entity_patterns() -> List[Dict]:
         {"label": "phone", "pattern": [digits, {"TEXT": "-"}, {"TEXT": {"REGEX": r"^\d{6,8}$"}}]},
         {"label": "phone", "pattern": [{"TEXT": "("}, group, {"TEXT": ")"}, group, group]},
         # Dashed mobile numbers: 138-0013-8000
-        {"label": "phone", "pattern": [{"TEXT": {"REGEX": r"^\d{3,4}$"}}, {"TEXT": "-"},
-                                       {"TEXT": {"REGEX": r"^\d{3,4}$"}}, {"TEXT": "-"},
-                                       {"TEXT": {"REGEX": r"^\d{4}$"}}]},
+        {
+            "label": "phone",
+            "pattern": [
+                {"TEXT": {"REGEX": r"^\d{3,4}$"}},
+                {"TEXT": "-"},
+                {"TEXT": {"REGEX": r"^\d{3,4}$"}},
+                {"TEXT": "-"},
+                {"TEXT": {"REGEX": r"^\d{4}$"}},
+            ],
+        },
         {"label": "reference", "pattern": [{"TEXT": {"REGEX": _REFERENCE_TOKEN}}]},
         {
             "label": "reference",
@@ -107,8 +115,10 @@ def build_pipeline() -> Language:
     ruler.add_patterns(entity_patterns())
     nlp.meta["name"] = PIPELINE_NAME
     nlp.meta["version"] = PIPELINE_VERSION
-    nlp.meta["description"] = ("Blank English + lookup lemmatizer + entity ruler "
-                               "(email, phone, reference); Han runs and Chinese punctuation split")
+    nlp.meta["description"] = (
+        "Blank English + lookup lemmatizer + entity ruler "
+        "(email, phone, reference); Han runs and Chinese punctuation split"
+    )
     return nlp
 
 

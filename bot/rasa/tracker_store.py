@@ -24,9 +24,15 @@ SWEEP_EVERY_SECONDS = 600.0
 
 
 class RetainingInMemoryTrackerStore(InMemoryTrackerStore):
-    def __init__(self, domain: Any, event_broker: Optional[Any] = None,
-                 retention: str = "30d", host: Optional[str] = None,
-                 clock: Any = time.time, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        domain: Any,
+        event_broker: Optional[Any] = None,
+        retention: str = "30d",
+        host: Optional[str] = None,
+        clock: Any = time.time,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(domain, event_broker, **kwargs)
         self.retention = parse_age(load_settings().conversation_retention or str(retention))
         self.clock = clock

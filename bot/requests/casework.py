@@ -47,8 +47,9 @@ def _language(request: PrivacyRequest) -> str:
     return getattr(request, "language", None) or "en"
 
 
-def _mail(session: Session, request: PrivacyRequest, key: str, now: datetime,
-          **values: str) -> None:
+def _mail(
+    session: Session, request: PrivacyRequest, key: str, now: datetime, **values: str
+) -> None:
     language = _language(request)
     subject = text("email.request_subject", language, reference=request.reference)
     body = text(f"casework.email.{key}", language, reference=request.reference, **values)
@@ -77,8 +78,9 @@ class Casework:
         self.clock = clock
 
     def _locked(self, session: Session, reference: str) -> PrivacyRequest:
-        request = session.execute(select(PrivacyRequest).where(
-            PrivacyRequest.reference == reference).with_for_update()).scalar_one_or_none()
+        request = session.execute(
+            select(PrivacyRequest).where(PrivacyRequest.reference == reference).with_for_update()
+        ).scalar_one_or_none()
         if request is None:
             raise CaseworkError(f"no request {reference}")
         return request
@@ -89,11 +91,19 @@ class Casework:
             raise CaseworkError(f"{request.reference} is {request.status}, no longer open")
 
     @staticmethod
-    def _event(session: Session, request: PrivacyRequest, actor: str, note: str,
-               now: datetime) -> None:
-        session.add(RequestEvent(request_id=request.id, from_status=request.status,
-                                 to_status=request.status, actor=actor, note=note,
-                                 created_at=now))
+    def _event(
+        session: Session, request: PrivacyRequest, actor: str, note: str, now: datetime
+    ) -> None:
+        session.add(
+            RequestEvent(
+                request_id=request.id,
+                from_status=request.status,
+                to_status=request.status,
+                actor=actor,
+                note=note,
+                created_at=now,
+            )
+        )
         request.updated_at = now
 
     # -- assignment ---------------------------------------------------------------------------
@@ -131,8 +141,11 @@ class Casework:
         with transaction(self.sessions) as session:
             now = self.clock()
             request = self._locked(session, reference)
-            session.add(RequestNote(request_id=request.id, kind=kind, author=author, body=body,
-                                    created_at=now))
+            session.add(
+                RequestNote(
+                    request_id=request.id, kind=kind, author=author, body=body, created_at=now
+                )
+            )
             request.updated_at = now
             record(session, author, kind, reference, now=now)
             if kind == MESSAGE:
@@ -140,17 +153,20 @@ class Casework:
 
     def notes(self, reference: str) -> List[RequestNote]:
         with transaction(self.sessions) as session:
-            request = session.execute(select(PrivacyRequest).where(
-                PrivacyRequest.reference == reference)).scalar_one_or_none()
+            request = session.execute(
+                select(PrivacyRequest).where(PrivacyRequest.reference == reference)
+            ).scalar_one_or_none()
             return list(request.notes) if request is not None else []
 
     def messages_for(self, reference: str, email: str) -> List[Message]:
         """What the legal department wrote to the requester: only with the reference *and*
         the e-mail address, like the status."""
         with transaction(self.sessions) as session:
-            request = session.execute(select(PrivacyRequest).where(
-                PrivacyRequest.reference == reference,
-                PrivacyRequest.email == email)).scalar_one_or_none()
+            request = session.execute(
+                select(PrivacyRequest).where(
+                    PrivacyRequest.reference == reference, PrivacyRequest.email == email
+                )
+            ).scalar_one_or_none()
             if request is None:
                 return []
             return [Message(n.body, n.created_at) for n in request.notes if n.kind == MESSAGE]
@@ -176,19 +192,20 @@ class Casework:
             if due <= request.due_at:
                 raise CaseworkError("the new due date must be after the current one")
             if due > latest:
-                raise CaseworkError("the new due date is later than the longest extension "
-                                    f"allowed ({latest.astimezone(zone).date().isoformat()})")
+                raise CaseworkError(
+                    "the new due date is later than the longest extension "
+                    f"allowed ({latest.astimezone(zone).date().isoformat()})"
+                )
             request.original_due_at, request.due_at = request.due_at, due
             request.extension_reason = reason
-            self._event(session, request, actor, f"extended to {new_due.isoformat()}: {reason}",
-                        now)
-            record(session, actor, "extend", reference, f"{new_due.isoformat()}: {reason}",
-                   now=now)
+            self._event(
+                session, request, actor, f"extended to {new_due.isoformat()}: {reason}", now
+            )
+            record(session, actor, "extend", reference, f"{new_due.isoformat()}: {reason}", now=now)
             _mail(session, request, "extended", now, due=_due_text(request, due), reason=reason)
             return due
 
-    def hold(self, reference: str, reason: str, note: str, stops_clock: bool,
-             actor: str) -> None:
+    def hold(self, reference: str, reason: str, note: str, stops_clock: bool, actor: str) -> None:
         """Put an open request on hold (needs clarification, a legal hold), saying whether its
         time limit stops meanwhile."""
         from bot.staff.accounts import record
@@ -205,13 +222,18 @@ class Casework:
             request.held_at, request.hold_reason = now, reason
             request.hold_note, request.hold_stops_clock = note, stops_clock
             clock = "stops" if stops_clock else "runs"
-            self._event(session, request, actor, f"on hold ({reason}; clock {clock}): {note}",
-                        now)
+            self._event(session, request, actor, f"on hold ({reason}; clock {clock}): {note}", now)
             record(session, actor, "hold", reference, f"{reason}; clock {clock}", now=now)
             language = _language(request)
-            _mail(session, request, "held", now, note=note,
-                  reason=text(f"casework.hold_reason.{reason}", language),
-                  clock=text(f"casework.clock.{clock}", language))
+            _mail(
+                session,
+                request,
+                "held",
+                now,
+                note=note,
+                reason=text(f"casework.hold_reason.{reason}", language),
+                clock=text(f"casework.clock.{clock}", language),
+            )
 
     def resume(self, reference: str, actor: str) -> datetime:
         """Take a request off hold; a stopped clock moves the due date on by the working
@@ -224,8 +246,9 @@ class Casework:
             if request.held_at is None:
                 raise CaseworkError(f"{reference} is not on hold")
             if request.hold_stops_clock:
-                request.due_at = deadlines.add_working_days_held(request.due_at,
-                                                                 request.held_at, now)
+                request.due_at = deadlines.add_working_days_held(
+                    request.due_at, request.held_at, now
+                )
             request.held_at = request.hold_reason = request.hold_note = None
             request.hold_stops_clock = None
             self._event(session, request, actor, "resumed", now)
@@ -251,14 +274,27 @@ class Casework:
                 if request.status not in lifecycle.OPEN_STATUSES:
                     continue
                 lifecycle.check_transition(request.status, lifecycle.REJECTED, reason)
-                session.add(RequestEvent(request_id=request.id, from_status=request.status,
-                                         to_status=lifecycle.REJECTED, actor=actor,
-                                         note=reason, created_at=now))
+                session.add(
+                    RequestEvent(
+                        request_id=request.id,
+                        from_status=request.status,
+                        to_status=lifecycle.REJECTED,
+                        actor=actor,
+                        note=reason,
+                        created_at=now,
+                    )
+                )
                 request.status, request.updated_at = lifecycle.REJECTED, now
                 request.rejection_reason = reason
                 request.closed_as = None if how == "rejected" else how
-                record(session, actor, "status_change", reference,
-                       f"{lifecycle.REJECTED} ({how}): {reason}", now=now)
+                record(
+                    session,
+                    actor,
+                    "status_change",
+                    reference,
+                    f"{lifecycle.REJECTED} ({how}): {reason}",
+                    now=now,
+                )
                 mail = status_email(request, lifecycle.REJECTED, reason) if how != "spam" else None
                 if mail:
                     enqueue(session, request.email, mail[0], mail[1], now=now)
@@ -271,15 +307,24 @@ class Casework:
         from bot.staff.accounts import record
 
         with transaction(self.sessions) as session:
-            request = session.execute(select(PrivacyRequest).where(
-                PrivacyRequest.reference == reference,
-                PrivacyRequest.email == email).with_for_update()).scalar_one_or_none()
+            request = session.execute(
+                select(PrivacyRequest)
+                .where(PrivacyRequest.reference == reference, PrivacyRequest.email == email)
+                .with_for_update()
+            ).scalar_one_or_none()
             if request is None or request.status not in lifecycle.OPEN_STATUSES:
                 return False
             now = self.clock()
-            session.add(RequestEvent(request_id=request.id, from_status=request.status,
-                                     to_status=lifecycle.WITHDRAWN, actor=REQUESTER,
-                                     note="withdrawn by the requester", created_at=now))
+            session.add(
+                RequestEvent(
+                    request_id=request.id,
+                    from_status=request.status,
+                    to_status=lifecycle.WITHDRAWN,
+                    actor=REQUESTER,
+                    note="withdrawn by the requester",
+                    created_at=now,
+                )
+            )
             request.status, request.updated_at = lifecycle.WITHDRAWN, now
             request.held_at = None
             record(session, REQUESTER, "status_change", reference, lifecycle.WITHDRAWN, now=now)

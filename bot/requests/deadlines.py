@@ -47,19 +47,25 @@ class Jurisdiction:
     """How one jurisdiction counts the time a request may take."""
 
     key: str
-    label: str            # shown on the desk beside the due date
+    label: str  # shown on the desk beside the due date
     zone: str  # whose days count: a request in at 23:30 UTC is in the next day in Beijing
     working_day: Optional[WorkingDay] = None  # counts working days (REQUEST_DUE_WORKING_DAYS)
-    months: int = 0                           # or, without working_day, calendar months
+    months: int = 0  # or, without working_day, calendar months
     # The most one extension may add: calendar months, or (0) REQUEST_MAX_EXTENSION_WORKING_DAYS.
     extension_months: int = 0
 
 
 JURISDICTIONS: Dict[str, Jurisdiction] = {
-    "prc": Jurisdiction("prc", "PRC statutory working days (PIPL)", "Asia/Shanghai",
-                        working_day=prc_working_day),
-    "gdpr": Jurisdiction("gdpr", "one calendar month (GDPR Art. 12(3))", "Europe/Brussels",
-                         months=1, extension_months=2),
+    "prc": Jurisdiction(
+        "prc", "PRC statutory working days (PIPL)", "Asia/Shanghai", working_day=prc_working_day
+    ),
+    "gdpr": Jurisdiction(
+        "gdpr",
+        "one calendar month (GDPR Art. 12(3))",
+        "Europe/Brussels",
+        months=1,
+        extension_months=2,
+    ),
 }
 
 
@@ -89,8 +95,9 @@ def _add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, month_calendar.monthrange(year, month)[1]))
 
 
-def due_date(start: datetime, working_days: Optional[int] = None,
-             where: Optional[Jurisdiction] = None) -> Deadline:
+def due_date(
+    start: datetime, working_days: Optional[int] = None, where: Optional[Jurisdiction] = None
+) -> Deadline:
     """When a request received at `start` is due: the end (23:59:59 local time) of the last
     day it may take, as an aware UTC datetime."""
     where = where or jurisdiction()
@@ -100,8 +107,9 @@ def due_date(start: datetime, working_days: Optional[int] = None,
     if where.working_day is None:
         day = _add_months(day, where.months)
     else:
-        remaining = (load_settings().request_due_working_days if working_days is None
-                     else working_days)
+        remaining = (
+            load_settings().request_due_working_days if working_days is None else working_days
+        )
         if remaining < 0:
             raise ValueError("working days must not be negative")
         while remaining:
@@ -115,8 +123,9 @@ def due_date(start: datetime, working_days: Optional[int] = None,
     return Deadline(end, where.key, tuple(sorted(unknown)))
 
 
-def unknown_years(start: datetime, end: datetime,
-                  where: Optional[Jurisdiction] = None) -> Tuple[int, ...]:
+def unknown_years(
+    start: datetime, end: datetime, where: Optional[Jurisdiction] = None
+) -> Tuple[int, ...]:
     """The years from `start` to `end` (local days) whose working days the calendar does not
     know, and so counts Monday to Friday: what a request's page warns of."""
     where = where or jurisdiction()
@@ -124,12 +133,14 @@ def unknown_years(start: datetime, end: datetime,
         return ()
     zone = ZoneInfo(where.zone)
     first, last = (moment.astimezone(zone).year for moment in (start, end))
-    return tuple(year for year in range(first, max(first, last) + 1)
-                 if where.working_day(date(year, 1, 1)) is None)
+    return tuple(
+        year
+        for year in range(first, max(first, last) + 1)
+        if where.working_day(date(year, 1, 1)) is None
+    )
 
 
-def working_days_left(due: datetime, now: datetime,
-                      where: Optional[Jurisdiction] = None) -> int:
+def working_days_left(due: datetime, now: datetime, where: Optional[Jurisdiction] = None) -> int:
     """Working days after today up to the due day: 0 on the due day itself; negative once the
     request is overdue (minus the working days since the due day, today included). Days the
     calendar does not know count Monday to Friday."""
@@ -156,8 +167,9 @@ def latest_extension(original_due: datetime, where: Optional[Jurisdiction] = Non
     return due_date(original_due, load_settings().request_max_extension_working_days, where)
 
 
-def add_working_days_held(due: datetime, held_from: datetime, resumed: datetime,
-                          where: Optional[Jurisdiction] = None) -> datetime:
+def add_working_days_held(
+    due: datetime, held_from: datetime, resumed: datetime, where: Optional[Jurisdiction] = None
+) -> datetime:
     """The due date moved on by the working days a request spent on hold with its clock
     stopped (the working days after the day it was put on hold, up to the day it resumed)."""
     where = where or jurisdiction()

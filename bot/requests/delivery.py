@@ -107,29 +107,63 @@ def package(session: Session, email: str) -> bytes:
     """A ZIP of what the assistant holds about the address: its requests with their history,
     the legal department's messages (not its internal notes), the chat transcripts they were
     made in, and handoff tickets that gave this address; JSON and CSV."""
-    requests = list(session.execute(select(PrivacyRequest).where(
-        PrivacyRequest.email == email).order_by(PrivacyRequest.id)).scalars())
+    requests = list(
+        session.execute(
+            select(PrivacyRequest).where(PrivacyRequest.email == email).order_by(PrivacyRequest.id)
+        ).scalars()
+    )
     conversations = {r.conversation_id for r in requests if r.conversation_id}
-    tickets = list(session.execute(select(HandoffTicket).where(or_(
-        HandoffTicket.contact_email == email,
-        HandoffTicket.conversation_id.in_(conversations or {""}))).order_by(
-        HandoffTicket.id)).scalars())
+    tickets = list(
+        session.execute(
+            select(HandoffTicket)
+            .where(
+                or_(
+                    HandoffTicket.contact_email == email,
+                    HandoffTicket.conversation_id.in_(conversations or {""}),
+                )
+            )
+            .order_by(HandoffTicket.id)
+        ).scalars()
+    )
     data: Dict[str, Any] = {
         "email": email,
-        "requests": [{
-            "reference": r.reference, "kind": r.kind, "status": r.status,
-            "created_at": _when(r.created_at), "due_at": _when(r.due_at),
-            "details": r.details, "reason": r.reason, "rejection_reason": r.rejection_reason,
-            "history": [{"at": _when(e.created_at), "from": e.from_status, "to": e.to_status,
-                         "note": e.note} for e in r.events],
-            "messages_from_legal": [{"at": _when(n.created_at), "text": n.body}
-                                    for n in r.notes if n.kind == "message"],
-            "transcript": r.transcript or [],
-        } for r in requests],
-        "handoff_tickets": [{
-            "created_at": _when(t.created_at), "reason": t.reason, "status": t.status,
-            "transcript": t.transcript or [],
-        } for t in tickets],
+        "requests": [
+            {
+                "reference": r.reference,
+                "kind": r.kind,
+                "status": r.status,
+                "created_at": _when(r.created_at),
+                "due_at": _when(r.due_at),
+                "details": r.details,
+                "reason": r.reason,
+                "rejection_reason": r.rejection_reason,
+                "history": [
+                    {
+                        "at": _when(e.created_at),
+                        "from": e.from_status,
+                        "to": e.to_status,
+                        "note": e.note,
+                    }
+                    for e in r.events
+                ],
+                "messages_from_legal": [
+                    {"at": _when(n.created_at), "text": n.body}
+                    for n in r.notes
+                    if n.kind == "message"
+                ],
+                "transcript": r.transcript or [],
+            }
+            for r in requests
+        ],
+        "handoff_tickets": [
+            {
+                "created_at": _when(t.created_at),
+                "reason": t.reason,
+                "status": t.status,
+                "transcript": t.transcript or [],
+            }
+            for t in tickets
+        ],
     }
     rows = io.StringIO()
     writer = csv.writer(rows)
@@ -139,23 +173,24 @@ def package(session: Session, email: str) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("README.txt", text("delivery.package_readme"))
-        archive.writestr("privacy-assistant.json",
-                         json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        archive.writestr(
+            "privacy-assistant.json", json.dumps(data, ensure_ascii=False, indent=2, default=str)
+        )
         archive.writestr("requests.csv", rows.getvalue())
     return out.getvalue()
 
 
 class Deliveries:
-    def __init__(self, engine: Engine, secret: str,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, engine: Engine, secret: str, clock: Callable[[], datetime] = utcnow) -> None:
         self.sessions = session_factory(engine)
         self.secret = secret
         self.clock = clock
 
     @staticmethod
     def _access_request(session: Session, reference: str) -> PrivacyRequest:
-        request = session.execute(select(PrivacyRequest).where(
-            PrivacyRequest.reference == reference).with_for_update()).scalar_one_or_none()
+        request = session.execute(
+            select(PrivacyRequest).where(PrivacyRequest.reference == reference).with_for_update()
+        ).scalar_one_or_none()
         if request is None:
             raise DeliveryError(f"no request {reference}", "unknown_request")
         if request.kind != "access":
@@ -164,24 +199,39 @@ class Deliveries:
             raise DeliveryError(f"{reference} is {request.status}, no longer open", "closed")
         return request
 
-    def attach(self, reference: str, filename: str, content: bytes, actor: str,
-               link_base: str) -> Prepared:
+    def attach(
+        self, reference: str, filename: str, content: bytes, actor: str, link_base: str
+    ) -> Prepared:
         """Store an export for the requester and e-mail them the link."""
         settings = load_settings()
         content_type = check_file(filename, content, settings.delivery_max_bytes)
-        return self._prepare(reference, os.path.basename(filename), content_type, content,
-                             actor, link_base)
+        return self._prepare(
+            reference, os.path.basename(filename), content_type, content, actor, link_base
+        )
 
     def generate(self, reference: str, actor: str, link_base: str) -> Prepared:
         """The package of what this assistant holds about the request's address."""
         with transaction(self.sessions) as session:
             email = self._access_request(session, reference).email
             content = package(session, email)
-        return self._prepare(reference, f"{reference}-privacy-assistant.zip", "application/zip",
-                             content, actor, link_base)
+        return self._prepare(
+            reference,
+            f"{reference}-privacy-assistant.zip",
+            "application/zip",
+            content,
+            actor,
+            link_base,
+        )
 
-    def _prepare(self, reference: str, filename: str, content_type: str, content: bytes,
-                 actor: str, link_base: str) -> Prepared:
+    def _prepare(
+        self,
+        reference: str,
+        filename: str,
+        content_type: str,
+        content: bytes,
+        actor: str,
+        link_base: str,
+    ) -> Prepared:
         from bot.staff.accounts import record
 
         token = secrets.token_urlsafe(32)
@@ -190,28 +240,56 @@ class Deliveries:
             request = self._access_request(session, reference)
             now = self.clock()
             expires = now + timedelta(days=load_settings().delivery_expiry_days)
-            session.add(Delivery(
-                request_id=request.id, token_hash=digest, filename=filename,
-                content_type=content_type, size=len(content), created_by=actor,
-                content=encrypt(content, self.secret, digest.encode()), created_at=now,
-                expires_at=expires))
-            record(session, actor, "delivery_prepared", reference,
-                   f"{filename}, {len(content)} bytes", now=now)
+            session.add(
+                Delivery(
+                    request_id=request.id,
+                    token_hash=digest,
+                    filename=filename,
+                    content_type=content_type,
+                    size=len(content),
+                    created_by=actor,
+                    content=encrypt(content, self.secret, digest.encode()),
+                    created_at=now,
+                    expires_at=expires,
+                )
+            )
+            record(
+                session,
+                actor,
+                "delivery_prepared",
+                reference,
+                f"{filename}, {len(content)} bytes",
+                now=now,
+            )
             language = getattr(request, "language", None) or "en"
-            enqueue(session, request.email,
-                    text("email.request_subject", language, reference=reference),
-                    text("delivery.email", language, reference=reference,
-                         link=f"{link_base.rstrip('/')}/download/{token}",
-                         date=expires.date().isoformat()), now=now)
+            enqueue(
+                session,
+                request.email,
+                text("email.request_subject", language, reference=reference),
+                text(
+                    "delivery.email",
+                    language,
+                    reference=reference,
+                    link=f"{link_base.rstrip('/')}/download/{token}",
+                    date=expires.date().isoformat(),
+                ),
+                now=now,
+            )
         return Prepared(token, expires, len(content))
 
     def _usable(self, session: Session, token: str) -> Delivery:
-        found = session.execute(select(Delivery).where(
-            Delivery.token_hash == _token_hash(token)).with_for_update()).scalar_one_or_none()
+        found = session.execute(
+            select(Delivery).where(Delivery.token_hash == _token_hash(token)).with_for_update()
+        ).scalar_one_or_none()
         if found is None or found.content is None:
             # A fetched copy is deleted at once; one deleted unfetched was purged after expiry.
-            reason = ("unknown" if found is None else
-                      "used" if found.downloaded_at is not None else "expired")
+            reason = (
+                "unknown"
+                if found is None
+                else "used"
+                if found.downloaded_at is not None
+                else "expired"
+            )
             raise DeliveryError("this link is not valid, or it has been used already", reason)
         if found.expires_at <= self.clock():
             raise DeliveryError("this link has expired", "expired")
@@ -233,13 +311,19 @@ class Deliveries:
         with transaction(self.sessions) as session:
             delivery = self._usable(session, token)
             email = delivery.request.email
-            verification.issue_code(session, self.secret, email, f"delivery:{delivery.id}",
-                                    self.clock(), language=getattr(
-                                        delivery.request, "language", None) or "en")
+            verification.issue_code(
+                session,
+                self.secret,
+                email,
+                f"delivery:{delivery.id}",
+                self.clock(),
+                language=getattr(delivery.request, "language", None) or "en",
+            )
         return mask_email(email)
 
-    def download(self, token: str, code: str,
-                 client: Optional[str] = None) -> Tuple[str, str, bytes]:
+    def download(
+        self, token: str, code: str, client: Optional[str] = None
+    ) -> Tuple[str, str, bytes]:
         """(filename, content type, the file) once the code checks; the stored copy is then
         deleted, so the link works once. DeliveryError otherwise (a wrong code counts)."""
         from bot.staff.accounts import record
@@ -248,36 +332,60 @@ class Deliveries:
         with transaction(self.sessions) as session:
             delivery = self._usable(session, token)
             request = delivery.request
-            checked = verification.check_code(session, self.secret, request.email,
-                                              f"delivery:{delivery.id}", code.strip(),
-                                              self.clock())
+            checked = verification.check_code(
+                session,
+                self.secret,
+                request.email,
+                f"delivery:{delivery.id}",
+                code.strip(),
+                self.clock(),
+            )
             if checked.ok:
                 content = decrypt(delivery.content, self.secret, delivery.token_hash.encode())
                 now = self.clock()
                 delivery.downloaded_at, delivery.content = now, None
-                record(session, "requester", "download", request.reference, delivery.filename,
-                       client=client, now=now)
+                record(
+                    session,
+                    "requester",
+                    "download",
+                    request.reference,
+                    delivery.filename,
+                    client=client,
+                    now=now,
+                )
                 fetched = (delivery.filename, delivery.content_type, content)
             else:
                 # Raised once the transaction has kept the wrong try: raising inside it would
                 # roll the count back, and the code could be guessed without limit.
-                refused = DeliveryError(f"the code was not accepted ({checked.outcome})",
-                                        f"code_{checked.outcome}", checked.attempts_left)
+                refused = DeliveryError(
+                    f"the code was not accepted ({checked.outcome})",
+                    f"code_{checked.outcome}",
+                    checked.attempts_left,
+                )
         if refused is not None:
             raise refused
         return fetched
 
     def for_request(self, reference: str) -> List[Delivery]:
         with transaction(self.sessions) as session:
-            return list(session.execute(select(Delivery).join(PrivacyRequest).where(
-                PrivacyRequest.reference == reference).order_by(Delivery.id)).scalars())
+            return list(
+                session.execute(
+                    select(Delivery)
+                    .join(PrivacyRequest)
+                    .where(PrivacyRequest.reference == reference)
+                    .order_by(Delivery.id)
+                ).scalars()
+            )
 
 
 def purge_expired(session: Session, now: datetime) -> int:
     """Delete the stored files of deliveries past their expiry (a fetched one is gone already);
     the row stays, as the record that a copy was delivered. How many files were deleted."""
-    expired = list(session.execute(select(Delivery).where(
-        Delivery.content.is_not(None), Delivery.expires_at <= now)).scalars())
+    expired = list(
+        session.execute(
+            select(Delivery).where(Delivery.content.is_not(None), Delivery.expires_at <= now)
+        ).scalars()
+    )
     for delivery in expired:
         delivery.content = None
     return len(expired)

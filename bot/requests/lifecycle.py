@@ -29,6 +29,7 @@ TRANSITIONS: Dict[str, FrozenSet[str]] = {
     WITHDRAWN: frozenset(),
 }
 
+
 class IllegalTransition(ValueError):
     pass
 

@@ -26,22 +26,31 @@ def language_of(request: PrivacyRequest) -> str:
     return or_default(getattr(request, "language", None))
 
 
-def status_email(request: PrivacyRequest, target: str,
-                 note: Optional[str]) -> Optional[Tuple[str, str]]:
+def status_email(
+    request: PrivacyRequest, target: str, note: Optional[str]
+) -> Optional[Tuple[str, str]]:
     """(subject, body) of the e-mail for a status change, in the request's language, or None
     when none is owed. The staff's note is quoted as they wrote it."""
     kind = BY_KIND[request.kind]
     reference = request.reference
     language = language_of(request)
     if target == "received":
-        body = text("email.status.received", language, title=kind.wording("title", language),
-                    reference=reference)
+        body = text(
+            "email.status.received",
+            language,
+            title=kind.wording("title", language),
+            reference=reference,
+        )
     elif target == "in_progress":
         body = text("email.status.in_progress", language, reference=reference)
     elif target == "completed":
-        body = text("email.status.completed", language, reference=reference,
-                    completed=kind.wording("completed", language),
-                    what=_what(request, language))
+        body = text(
+            "email.status.completed",
+            language,
+            reference=reference,
+            completed=kind.wording("completed", language),
+            what=_what(request, language),
+        )
     elif target == "rejected":
         body = text("email.status.rejected", language, reference=reference, note=note)
     else:

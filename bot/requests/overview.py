@@ -55,8 +55,9 @@ class DaysLeft:
         return self.state == DUE_SOON
 
 
-def days_left(status: str, due_at: datetime, now: datetime,
-              where: Optional[deadlines.Jurisdiction] = None) -> Optional[DaysLeft]:
+def days_left(
+    status: str, due_at: datetime, now: datetime, where: Optional[deadlines.Jurisdiction] = None
+) -> Optional[DaysLeft]:
     """How much time an open request has left; None for a closed one. Overdue once the due
     moment (the end of the due day) has passed, whatever the count of working days says (a
     request due on Friday is overdue on Saturday with 0 working days since)."""
@@ -104,27 +105,37 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _completion(session: Session, since: datetime,
-                where: deadlines.Jurisdiction) -> Tuple[KindTime, ...]:
+def _completion(
+    session: Session, since: datetime, where: deadlines.Jurisdiction
+) -> Tuple[KindTime, ...]:
     completed_at = func.max(RequestEvent.created_at)
     rows = session.execute(
         select(PrivacyRequest.kind, PrivacyRequest.created_at, completed_at)
         .join(RequestEvent, RequestEvent.request_id == PrivacyRequest.id)
-        .where(PrivacyRequest.status == lifecycle.COMPLETED,
-               RequestEvent.to_status == lifecycle.COMPLETED)
+        .where(
+            PrivacyRequest.status == lifecycle.COMPLETED,
+            RequestEvent.to_status == lifecycle.COMPLETED,
+        )
         .group_by(PrivacyRequest.id, PrivacyRequest.kind, PrivacyRequest.created_at)
-        .having(completed_at >= since)).all()
+        .having(completed_at >= since)
+    ).all()
     taken: Dict[str, List[int]] = {kind: [] for kind in KINDS}
     for kind, received, done in rows:
         # Working days after the day it came in, up to the day it was completed.
         days = deadlines.working_days_left(_aware(done), _aware(received), where)
         taken.setdefault(kind, []).append(max(0, days))
-    return tuple(KindTime(kind, len(days), float(statistics.median(days)) if days else None)
-                 for kind, days in taken.items())
+    return tuple(
+        KindTime(kind, len(days), float(statistics.median(days)) if days else None)
+        for kind, days in taken.items()
+    )
 
 
-def overview(sessions: sessionmaker, now: Optional[datetime] = None, weeks: int = WEEKS,
-             where: Optional[deadlines.Jurisdiction] = None) -> Overview:
+def overview(
+    sessions: sessionmaker,
+    now: Optional[datetime] = None,
+    weeks: int = WEEKS,
+    where: Optional[deadlines.Jurisdiction] = None,
+) -> Overview:
     """The dashboard's numbers at `now` (the store's clock by default: UTC now)."""
     now = _aware(now or utcnow())
     where = where or deadlines.jurisdiction()
@@ -132,16 +143,21 @@ def overview(sessions: sessionmaker, now: Optional[datetime] = None, weeks: int 
     today = now.astimezone(zone).date()
     week_ends = today + timedelta(days=6 - today.weekday())
     end_of_week = datetime.combine(week_ends, time(23, 59, 59), tzinfo=zone)
-    since = datetime.combine(week_start(now) - timedelta(weeks=weeks - 1), time(0),
-                             tzinfo=timezone.utc)
+    since = datetime.combine(
+        week_start(now) - timedelta(weeks=weeks - 1), time(0), tzinfo=timezone.utc
+    )
     by_status = {status: 0 for status in OPEN_ORDER}
     by_kind = {kind: 0 for kind in KINDS}
     on_hold = overdue = due_this_week = 0
     with transaction(sessions) as session:
         for kind, status, due, held in session.execute(
-                select(PrivacyRequest.kind, PrivacyRequest.status, PrivacyRequest.due_at,
-                       PrivacyRequest.held_at)
-                .where(PrivacyRequest.status.in_(lifecycle.OPEN_STATUSES))):
+            select(
+                PrivacyRequest.kind,
+                PrivacyRequest.status,
+                PrivacyRequest.due_at,
+                PrivacyRequest.held_at,
+            ).where(PrivacyRequest.status.in_(lifecycle.OPEN_STATUSES))
+        ):
             by_status[status] += 1
             by_kind[kind] = by_kind.get(kind, 0) + 1
             on_hold += held is not None
@@ -152,6 +168,15 @@ def overview(sessions: sessionmaker, now: Optional[datetime] = None, weeks: int 
                 due_this_week += 1
         completion = _completion(session, since, where)
         counted = weekly_counts(session, PrivacyRequest.created_at, now, weeks)
-    return Overview(by_status, by_kind, on_hold, overdue, due_this_week, week_ends, completion,
-                    counted, since, generated_at=now)
-
+    return Overview(
+        by_status,
+        by_kind,
+        on_hold,
+        overdue,
+        due_this_week,
+        week_ends,
+        completion,
+        counted,
+        since,
+        generated_at=now,
+    )

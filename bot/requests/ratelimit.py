@@ -57,14 +57,15 @@ _WINDOWS = {
 class RateLimited(Exception):
     """Refused: `what` has reached its limit; one more is possible after `retry_after`."""
 
-    def __init__(self, what: str, retry_after: timedelta, limit: int,
-                 window: timedelta) -> None:
+    def __init__(self, what: str, retry_after: timedelta, limit: int, window: timedelta) -> None:
         self.what = what
         self.retry_after = retry_after
         self.limit = limit
         self.window = window
-        super().__init__(f"rate limit reached: {what} (at most {limit} per {window}); "
-                         f"next one possible in {retry_after}")
+        super().__init__(
+            f"rate limit reached: {what} (at most {limit} per {window}); "
+            f"next one possible in {retry_after}"
+        )
 
     @property
     def retry_after_minutes(self) -> int:
@@ -106,8 +107,9 @@ def lock(session: Session, *keys: str) -> None:
         session.execute(text("UPDATE verification_codes SET id = id WHERE 0"))
 
 
-def retry_after(session: Session, rule: Limit, created_at: Any, conditions: Sequence[Any],
-                now: datetime) -> Optional[timedelta]:
+def retry_after(
+    session: Session, rule: Limit, created_at: Any, conditions: Sequence[Any], now: datetime
+) -> Optional[timedelta]:
     """None while there is room for one more under `rule`; otherwise how long until there is.
 
     `created_at` is the counted table's creation-time column, `conditions` select what counts.
@@ -115,9 +117,14 @@ def retry_after(session: Session, rule: Limit, created_at: Any, conditions: Sequ
     `count` rows: the oldest)."""
     if rule.count <= 0:
         return None
-    newest = list(session.execute(
-        select(created_at).where(*conditions, created_at > now - rule.window)
-        .order_by(created_at.desc()).limit(rule.count)).scalars())
+    newest = list(
+        session.execute(
+            select(created_at)
+            .where(*conditions, created_at > now - rule.window)
+            .order_by(created_at.desc())
+            .limit(rule.count)
+        ).scalars()
+    )
     if len(newest) < rule.count:
         return None
     return newest[-1] + rule.window - now

@@ -15,8 +15,15 @@ from typing import Dict, Optional
 from bot.core.reference_shape import CODE_LENGTH, PREFIX_LENGTH, REFERENCE_ALPHABET
 from bot.requests.registry import BY_PREFIX, KINDS
 
-__all__ = ["CODE_LENGTH", "PREFIXES", "REFERENCE_ALPHABET", "REFERENCE_PATTERN", "kind_of",
-           "new_reference", "normalise_reference"]
+__all__ = [
+    "CODE_LENGTH",
+    "PREFIXES",
+    "REFERENCE_ALPHABET",
+    "REFERENCE_PATTERN",
+    "kind_of",
+    "new_reference",
+    "normalise_reference",
+]
 
 # kind -> prefix, from the registry (the spaCy pipeline builds its patterns from it).
 PREFIXES: Dict[str, str] = {record.kind: record.prefix for record in KINDS}

@@ -77,9 +77,10 @@ class RequestKind:
         # The address comes first because its question opens the flow with the policy's words;
         # the yes and the code come last because nothing is stored before them.
         closing = ("confirm_request", "verification_code") if self.verify else ("confirm_request",)
-        if self.slots[:1] != ("account_email",) or self.slots[-len(closing):] != closing:
-            raise ValueError(f"{self.kind}: a form asks account_email first and ends with "
-                             f"{', '.join(closing)}")
+        if self.slots[:1] != ("account_email",) or self.slots[-len(closing) :] != closing:
+            raise ValueError(
+                f"{self.kind}: a form asks account_email first and ends with {', '.join(closing)}"
+            )
 
     # Names that follow from the kind, one convention for domain.yml, the rules and the actions.
 
@@ -116,16 +117,20 @@ class RequestKind:
     def has_wording(self, field: str, language: str = DEFAULT_LANGUAGE) -> bool:
         return has_text(self.text_key(field), language)
 
-    def done_what(self, details: Mapping[str, object],
-                  language: str = DEFAULT_LANGUAGE) -> str:
+    def done_what(self, details: Mapping[str, object], language: str = DEFAULT_LANGUAGE) -> str:
         """What the completion e-mail says was done, from the request's stored details: a
         detail the request lacks reads as its `default_<detail>` text, or as nothing."""
         if self.has_wording("what_all", language) and details.get("scope") == "all":
             return self.wording("what_all", language)
         if self.has_wording("what_some", language):
-            values = {name: details[name] if name in details else (
-                self.wording(f"default_{name}", language) if name in self.what_defaults else "")
-                for name in placeholders(self.text_key("what_some"), language)}
+            values = {
+                name: details[name]
+                if name in details
+                else (
+                    self.wording(f"default_{name}", language) if name in self.what_defaults else ""
+                )
+                for name in placeholders(self.text_key("what_some"), language)
+            }
             return self.wording("what_some", language, **values)
         return self.wording("title", language)
 
@@ -134,39 +139,66 @@ _ACCESS_CORRECT_DELETE = ("access correct delete manage authorization",)
 
 KINDS: Tuple[RequestKind, ...] = (
     RequestKind(
-        kind="deletion", prefix="DEL",
-        slots=("account_email", "deletion_scope", "deletion_items", "request_reason",
-               "confirm_request", "verification_code"),
-        right_section="collection", right_cues=_ACCESS_CORRECT_DELETE,
+        kind="deletion",
+        prefix="DEL",
+        slots=(
+            "account_email",
+            "deletion_scope",
+            "deletion_items",
+            "request_reason",
+            "confirm_request",
+            "verification_code",
+        ),
+        right_section="collection",
+        right_cues=_ACCESS_CORRECT_DELETE,
         erases_conversations=True,
     ),
     RequestKind(
-        kind="correction", prefix="COR",
-        slots=("account_email", "correction_item", "correction_value", "correction_note",
-               "confirm_request", "verification_code"),
-        right_section="collection", right_cues=_ACCESS_CORRECT_DELETE,
+        kind="correction",
+        prefix="COR",
+        slots=(
+            "account_email",
+            "correction_item",
+            "correction_value",
+            "correction_note",
+            "confirm_request",
+            "verification_code",
+        ),
+        right_section="collection",
+        right_cues=_ACCESS_CORRECT_DELETE,
         what_defaults=("item",),
     ),
     RequestKind(
-        kind="suspension", prefix="SUS",
+        kind="suspension",
+        prefix="SUS",
         slots=("account_email", "request_reason", "confirm_request", "verification_code"),
-        right_section="use", right_cues=("request account suspended",),
+        right_section="use",
+        right_cues=("request account suspended",),
         reason_required=True,
     ),
     RequestKind(
-        kind="access", prefix="ACC",
-        slots=("account_email", "access_scope", "access_items", "confirm_request",
-               "verification_code"),
-        right_section="collection", right_cues=_ACCESS_CORRECT_DELETE,
+        kind="access",
+        prefix="ACC",
+        slots=(
+            "account_email",
+            "access_scope",
+            "access_items",
+            "confirm_request",
+            "verification_code",
+        ),
+        right_section="collection",
+        right_cues=_ACCESS_CORRECT_DELETE,
     ),
     RequestKind(
-        kind="unsubscribe", prefix="UNS",
+        kind="unsubscribe",
+        prefix="UNS",
         slots=("account_email", "confirm_request"),
         right_section="communications",
         right_cues=("unsubscribe prompts", "cancel service announcements"),
         at_once=TakesEffectAtOnce(
             note="unsubscribed from promotional e-mail",
-            notice_section="communications", notice_words="may not be able to cancel",
+            notice_section="communications",
+            notice_words="may not be able to cancel",
         ),
     ),
 )

@@ -80,9 +80,15 @@ _RULES = """\
 
 def kind_rules(request: RequestKind) -> str:
     """The start, submit, stop and language-switch rules of one kind."""
-    return _RULES.format(kind=request.kind, intent=request.intent, form=request.form,
-                         submit_action=request.submit_action, cancel_action=CANCEL_ACTION,
-                         language_intent=LANGUAGE_INTENT, language_response=LANGUAGE_RESPONSE)
+    return _RULES.format(
+        kind=request.kind,
+        intent=request.intent,
+        form=request.form,
+        submit_action=request.submit_action,
+        cancel_action=CANCEL_ACTION,
+        language_intent=LANGUAGE_INTENT,
+        language_response=LANGUAGE_RESPONSE,
+    )
 
 
 def render() -> str:
@@ -102,16 +108,23 @@ def _shown(path: Path) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.requests.rules",
-                                     description="Render Rasa's rules for the kinds of request.")
-    parser.add_argument("--check", action="store_true",
-                        help="only compare with the committed file; exit 1 when it is stale")
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.requests.rules",
+        description="Render Rasa's rules for the kinds of request.",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="only compare with the committed file; exit 1 when it is stale",
+    )
     args = parser.parse_args(argv)
     if args.check:
         if is_current():
             return 0
-        print(f"{_shown(RULES_FILE)} is out of date: run `python -m bot.requests.rules`",
-              file=sys.stderr)
+        print(
+            f"{_shown(RULES_FILE)} is out of date: run `python -m bot.requests.rules`",
+            file=sys.stderr,
+        )
         return 1
     RULES_FILE.parent.mkdir(parents=True, exist_ok=True)
     RULES_FILE.write_text(render(), encoding="utf-8")

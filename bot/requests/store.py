@@ -70,10 +70,14 @@ def due_working_days() -> int:
 
 
 class RequestStore:
-    def __init__(self, engine: Optional[Engine] = None, secret: Optional[str] = None,
-                 working_days: Optional[int] = None,
-                 clock: Callable[[], datetime] = utcnow,
-                 eraser: Optional[Eraser] = None) -> None:
+    def __init__(
+        self,
+        engine: Optional[Engine] = None,
+        secret: Optional[str] = None,
+        working_days: Optional[int] = None,
+        clock: Callable[[], datetime] = utcnow,
+        eraser: Optional[Eraser] = None,
+    ) -> None:
         """`eraser`: what completing a request of a kind that erases conversations runs
         (`Eraser`); without one, those erasures wait for `python -m bot purge`."""
         self.engine = engine or make_engine()
@@ -91,13 +95,21 @@ class RequestStore:
 
     # -- requests -------------------------------------------------------------------------
 
-    def submit(self, kind: str, email: str, *, details: Optional[Dict[str, Any]] = None,
-               reason: Optional[str] = None, verified: bool = False,
-               requester_role: str = "self", channel: str = "chat",
-               conversation_id: Optional[str] = None,
-               idempotency_key: Optional[str] = None,
-               transcript: Optional[List[Dict[str, Any]]] = None,
-               language: str = texts.DEFAULT_LANGUAGE) -> Submitted:
+    def submit(
+        self,
+        kind: str,
+        email: str,
+        *,
+        details: Optional[Dict[str, Any]] = None,
+        reason: Optional[str] = None,
+        verified: bool = False,
+        requester_role: str = "self",
+        channel: str = "chat",
+        conversation_id: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+        transcript: Optional[List[Dict[str, Any]]] = None,
+        language: str = texts.DEFAULT_LANGUAGE,
+    ) -> Submitted:
         """Store a request once. A retried call with the same key, or a second open request of
         the same kind for the same address, returns the request that exists. `language` is the
         conversation's: the request keeps it, and its e-mails (this confirmation and every later
@@ -109,19 +121,39 @@ class RequestStore:
             raise ValueError(f"unknown request kind {kind!r}")
         for attempt in range(5):
             try:
-                return self._submit_once(kind, email, details or {}, reason, verified,
-                                         requester_role, channel, conversation_id,
-                                         idempotency_key, transcript, or_default(language))
+                return self._submit_once(
+                    kind,
+                    email,
+                    details or {},
+                    reason,
+                    verified,
+                    requester_role,
+                    channel,
+                    conversation_id,
+                    idempotency_key,
+                    transcript,
+                    or_default(language),
+                )
             except IntegrityError:
                 # A concurrent submit won the race for the key or the reference: look again.
                 if attempt == 4:
                     raise
         raise AssertionError("unreachable")
 
-    def _submit_once(self, kind: str, email: str, details: Dict[str, Any],
-                     reason: Optional[str], verified: bool, requester_role: str, channel: str,
-                     conversation_id: Optional[str], idempotency_key: Optional[str],
-                     transcript: Optional[List[Dict[str, Any]]], language: str) -> Submitted:
+    def _submit_once(
+        self,
+        kind: str,
+        email: str,
+        details: Dict[str, Any],
+        reason: Optional[str],
+        verified: bool,
+        requester_role: str,
+        channel: str,
+        conversation_id: Optional[str],
+        idempotency_key: Optional[str],
+        transcript: Optional[List[Dict[str, Any]]],
+        language: str,
+    ) -> Submitted:
         now = self.clock()
         with transaction(self.sessions) as session:
             if conversation_id:
@@ -129,54 +161,96 @@ class RequestStore:
                 # and a retry waiting here finds the request its first call stored.
                 ratelimit.lock(session, f"requests-conversation:{conversation_id}")
             if idempotency_key:
-                existing = session.execute(select(PrivacyRequest).where(
-                    PrivacyRequest.idempotency_key == idempotency_key)).scalar_one_or_none()
+                existing = session.execute(
+                    select(PrivacyRequest).where(PrivacyRequest.idempotency_key == idempotency_key)
+                ).scalar_one_or_none()
                 if existing is not None:
                     return self._submitted(existing, created=False)
-            duplicate = session.execute(select(PrivacyRequest).where(
-                PrivacyRequest.kind == kind, PrivacyRequest.email == email,
-                PrivacyRequest.status.in_(lifecycle.OPEN_STATUSES),
-            ).order_by(PrivacyRequest.id)).scalars().first()
+            duplicate = (
+                session.execute(
+                    select(PrivacyRequest)
+                    .where(
+                        PrivacyRequest.kind == kind,
+                        PrivacyRequest.email == email,
+                        PrivacyRequest.status.in_(lifecycle.OPEN_STATUSES),
+                    )
+                    .order_by(PrivacyRequest.id)
+                )
+                .scalars()
+                .first()
+            )
             if duplicate is not None:
                 return self._submitted(duplicate, created=False, duplicate=True)
             if conversation_id:
                 try:
-                    ratelimit.enforce(session, now, (
-                        ratelimit.limit(ratelimit.REQUESTS_PER_CONVERSATION_WHAT),
-                        PrivacyRequest.created_at,
-                        [PrivacyRequest.conversation_id == conversation_id]))
+                    ratelimit.enforce(
+                        session,
+                        now,
+                        (
+                            ratelimit.limit(ratelimit.REQUESTS_PER_CONVERSATION_WHAT),
+                            PrivacyRequest.created_at,
+                            [PrivacyRequest.conversation_id == conversation_id],
+                        ),
+                    )
                 except ratelimit.RateLimited as refused:
-                    log.warning("Did not store a %s request for %s: %s", kind,
-                                mask_email(email), refused)
+                    log.warning(
+                        "Did not store a %s request for %s: %s", kind, mask_email(email), refused
+                    )
                     raise
 
             at_once = BY_KIND[kind].at_once
             status = lifecycle.RECEIVED if verified or at_once else lifecycle.UNVERIFIED
             request = PrivacyRequest(
-                reference=new_reference(kind), kind=kind, status=status, email=email,
-                verified_at=now if verified else None, details=details, reason=reason,
-                made_by_or_for_minor=requester_role != "self", requester_role=requester_role,
-                channel=channel, conversation_id=conversation_id,
-                idempotency_key=idempotency_key, transcript=transcript, created_at=now,
-                due_at=deadlines.due_date(now, self.working_days).due, updated_at=now,
+                reference=new_reference(kind),
+                kind=kind,
+                status=status,
+                email=email,
+                verified_at=now if verified else None,
+                details=details,
+                reason=reason,
+                made_by_or_for_minor=requester_role != "self",
+                requester_role=requester_role,
+                channel=channel,
+                conversation_id=conversation_id,
+                idempotency_key=idempotency_key,
+                transcript=transcript,
+                created_at=now,
+                due_at=deadlines.due_date(now, self.working_days).due,
+                updated_at=now,
                 language=language,
             )
             session.add(request)
             session.flush()
-            note = "made in the chat" + ("" if verified or at_once
-                                         else "; identity not verified")
-            session.add(RequestEvent(request_id=request.id, from_status=None, to_status=status,
-                                     actor=ASSISTANT, note=note, created_at=now))
+            note = "made in the chat" + ("" if verified or at_once else "; identity not verified")
+            session.add(
+                RequestEvent(
+                    request_id=request.id,
+                    from_status=None,
+                    to_status=status,
+                    actor=ASSISTANT,
+                    note=note,
+                    created_at=now,
+                )
+            )
             if at_once:
                 # Takes effect at once, without verification (the policy's own "unsubscribe").
                 for target in (lifecycle.IN_PROGRESS, lifecycle.COMPLETED):
                     self._move(session, request, target, ASSISTANT, at_once.note, now)
-            enqueue(session, email,
-                    texts.text("email.request_subject", language, reference=request.reference),
-                    self._confirmation_body(request), dedupe_key=f"confirm:{request.reference}",
-                    now=now)
-            log.info("Stored %s request %s for %s (%s)", kind, request.reference,
-                     mask_email(email), request.status)
+            enqueue(
+                session,
+                email,
+                texts.text("email.request_subject", language, reference=request.reference),
+                self._confirmation_body(request),
+                dedupe_key=f"confirm:{request.reference}",
+                now=now,
+            )
+            log.info(
+                "Stored %s request %s for %s (%s)",
+                kind,
+                request.reference,
+                mask_email(email),
+                request.status,
+            )
             return self._submitted(request, created=True)
 
     @staticmethod
@@ -188,23 +262,48 @@ class RequestStore:
         if kind.at_once:
             return kind.wording("done_email", language, reference=request.reference)
         due = texts.text("format.date", language, date=request.due_at)
-        body = texts.text("email.confirmation.body", language,
-                          title=kind.wording("title", language),
-                          reference=request.reference, due=due)
+        body = texts.text(
+            "email.confirmation.body",
+            language,
+            title=kind.wording("title", language),
+            reference=request.reference,
+            due=due,
+        )
         if request.status == lifecycle.UNVERIFIED:
             body += "\n" + texts.text("email.confirmation.unverified", language)
         return body
 
     @staticmethod
     def _submitted(request: PrivacyRequest, created: bool, duplicate: bool = False) -> Submitted:
-        return Submitted(reference=request.reference, kind=request.kind, status=request.status,
-                         due_at=request.due_at, created=created, duplicate=duplicate)
+        return Submitted(
+            reference=request.reference,
+            kind=request.kind,
+            status=request.status,
+            due_at=request.due_at,
+            created=created,
+            duplicate=duplicate,
+        )
 
-    def _move(self, session: Session, request: PrivacyRequest, target: str, actor: str,
-              note: Optional[str], now: datetime) -> None:
+    def _move(
+        self,
+        session: Session,
+        request: PrivacyRequest,
+        target: str,
+        actor: str,
+        note: Optional[str],
+        now: datetime,
+    ) -> None:
         lifecycle.check_transition(request.status, target, note)
-        session.add(RequestEvent(request_id=request.id, from_status=request.status,
-                                 to_status=target, actor=actor, note=note, created_at=now))
+        session.add(
+            RequestEvent(
+                request_id=request.id,
+                from_status=request.status,
+                to_status=target,
+                actor=actor,
+                note=note,
+                created_at=now,
+            )
+        )
         request.status = target
         request.updated_at = now
         if target == lifecycle.RECEIVED and request.verified_at is None and actor != ASSISTANT:
@@ -212,19 +311,34 @@ class RequestStore:
         if target == lifecycle.REJECTED:
             request.rejection_reason = note
 
-    def transition(self, reference: str, target: str, actor: str,
-                   note: Optional[str] = None, notify: bool = False) -> str:
+    def transition(
+        self,
+        reference: str,
+        target: str,
+        actor: str,
+        note: Optional[str] = None,
+        notify: bool = False,
+    ) -> str:
         """Move a request along its lifecycle; illegal moves raise `IllegalTransition`. With
         `notify`, the requester's e-mail about it is queued in the same transaction."""
         from bot.staff.accounts import record
 
         with transaction(self.sessions) as session:
-            request = session.execute(select(PrivacyRequest).where(
-                PrivacyRequest.reference == reference).with_for_update()).scalar_one()
+            request = session.execute(
+                select(PrivacyRequest)
+                .where(PrivacyRequest.reference == reference)
+                .with_for_update()
+            ).scalar_one()
             now = self.clock()
             self._move(session, request, target, actor, note, now)
-            record(session, actor, "status_change", reference,
-                   f"{target}: {note}" if note else target, now=now)
+            record(
+                session,
+                actor,
+                "status_change",
+                reference,
+                f"{target}: {note}" if note else target,
+                now=now,
+            )
             mail = status_email(request, target, note) if notify else None
             if mail:
                 enqueue(session, request.email, mail[0], mail[1], now=now)
@@ -232,19 +346,28 @@ class RequestStore:
         if BY_KIND[kind].erases_conversations and status == lifecycle.COMPLETED:
             # After the commit, best effort: what fails stays pending for `python -m bot purge`.
             if self.eraser is None:
-                log.info("The conversations of %s are left for `python -m bot purge` to erase",
-                         reference)
+                log.info(
+                    "The conversations of %s are left for `python -m bot purge` to erase", reference
+                )
                 return status
             try:
                 self.eraser(self.sessions, reference, now=now)
             except Exception as error:  # noqa: BLE001 - the completion itself has been stored
-                log.error("Erasing the conversations of %s failed (%s); `python -m bot purge` "
-                          "retries it", reference, type(error).__name__)
+                log.error(
+                    "Erasing the conversations of %s failed (%s); `python -m bot purge` retries it",
+                    reference,
+                    type(error).__name__,
+                )
         return status
 
-    def search(self, kind: Optional[str] = None, status: Optional[str] = None,
-               overdue: bool = False, minor: bool = False,
-               text: Optional[str] = None) -> List[PrivacyRequest]:
+    def search(
+        self,
+        kind: Optional[str] = None,
+        status: Optional[str] = None,
+        overdue: bool = False,
+        minor: bool = False,
+        text: Optional[str] = None,
+    ) -> List[PrivacyRequest]:
         """The legal queue: newest first, filtered."""
         query = select(PrivacyRequest).order_by(PrivacyRequest.due_at, PrivacyRequest.id)
         if kind:
@@ -252,65 +375,78 @@ class RequestStore:
         if status:
             query = query.where(PrivacyRequest.status == status)
         if overdue:
-            query = query.where(PrivacyRequest.due_at < self.clock(),
-                                PrivacyRequest.status.in_(lifecycle.OPEN_STATUSES))
+            query = query.where(
+                PrivacyRequest.due_at < self.clock(),
+                PrivacyRequest.status.in_(lifecycle.OPEN_STATUSES),
+            )
         if minor:
             query = query.where(PrivacyRequest.made_by_or_for_minor.is_(True))
         if text and text.strip():
             needle = text.strip()
-            query = query.where(or_(PrivacyRequest.reference == needle.upper(),
-                                    PrivacyRequest.email.ilike(f"%{needle.lower()}%")))
+            query = query.where(
+                or_(
+                    PrivacyRequest.reference == needle.upper(),
+                    PrivacyRequest.email.ilike(f"%{needle.lower()}%"),
+                )
+            )
         with transaction(self.sessions) as session:
             return list(session.execute(query).scalars())
 
     def counts(self) -> Dict[str, int]:
         with transaction(self.sessions) as session:
-            rows = session.execute(select(PrivacyRequest.status, func.count()).group_by(
-                PrivacyRequest.status)).all()
+            rows = session.execute(
+                select(PrivacyRequest.status, func.count()).group_by(PrivacyRequest.status)
+            ).all()
         found = {status: count for status, count in rows}
         return {status: found.get(status, 0) for status in lifecycle.STATUSES}
 
     def status_for(self, reference: str, email: str) -> Optional[StatusAnswer]:
         """The status only when reference and e-mail both match: nothing leaks otherwise."""
         with transaction(self.sessions) as session:
-            request = session.execute(select(PrivacyRequest).where(
-                PrivacyRequest.reference == reference,
-                PrivacyRequest.email == email)).scalar_one_or_none()
+            request = session.execute(
+                select(PrivacyRequest).where(
+                    PrivacyRequest.reference == reference, PrivacyRequest.email == email
+                )
+            ).scalar_one_or_none()
             if request is None:
                 return None
-            return StatusAnswer(request.reference, request.kind, request.status,
-                                request.due_at)
+            return StatusAnswer(request.reference, request.kind, request.status, request.due_at)
 
     def get(self, reference: str) -> Optional[PrivacyRequest]:
         with transaction(self.sessions) as session:
-            request = session.execute(select(PrivacyRequest).where(
-                PrivacyRequest.reference == reference)).scalar_one_or_none()
+            request = session.execute(
+                select(PrivacyRequest).where(PrivacyRequest.reference == reference)
+            ).scalar_one_or_none()
             if request is not None:
                 list(request.events)  # load the audit trail before the session closes
             return request
 
     def all_requests(self) -> List[PrivacyRequest]:
         with transaction(self.sessions) as session:
-            return list(session.execute(
-                select(PrivacyRequest).order_by(PrivacyRequest.id)).scalars())
+            return list(
+                session.execute(select(PrivacyRequest).order_by(PrivacyRequest.id)).scalars()
+            )
 
     # -- verification ---------------------------------------------------------------------
 
-    def send_code(self, email: str, conversation_id: str,
-                  language: str = texts.DEFAULT_LANGUAGE) -> None:
+    def send_code(
+        self, email: str, conversation_id: str, language: str = texts.DEFAULT_LANGUAGE
+    ) -> None:
         """Queue a new code for the address, the e-mail in the conversation's `language`;
         `ratelimit.RateLimited` when it has had enough."""
         with transaction(self.sessions) as session:
-            verification.issue_code(session, self.secret, email, conversation_id, self.clock(),
-                                    language=language)
+            verification.issue_code(
+                session, self.secret, email, conversation_id, self.clock(), language=language
+            )
 
     def has_active_code(self, email: str, conversation_id: str) -> bool:
         with transaction(self.sessions) as session:
-            return verification.active_code(session, email, conversation_id,
-                                            self.clock()) is not None
+            return (
+                verification.active_code(session, email, conversation_id, self.clock()) is not None
+            )
 
-    def check_code(self, email: str, conversation_id: str,
-                   code: str) -> verification.CheckResult:
+    def check_code(self, email: str, conversation_id: str, code: str) -> verification.CheckResult:
         with transaction(self.sessions) as session:
-            return verification.check_code(session, self.secret, email, conversation_id, code,
-                                           self.clock())
+            return verification.check_code(
+                session, self.secret, email, conversation_id, code, self.clock()
+            )

@@ -102,17 +102,23 @@ def _han_name(value: str, language: str) -> str:
     """A name written in Chinese characters: 2-20 of them, maybe parted by a dot or a space."""
     characters = [c for c in value if c != " " and c not in _HAN_NAME_DOTS]
     low, high = HAN_NAME_LENGTH
-    if (not HAN.match(value[0]) or not HAN.match(value[-1])
-            or not all(HAN.match(c) for c in characters)
-            or not low <= len(characters) <= high):
+    if (
+        not HAN.match(value[0])
+        or not HAN.match(value[-1])
+        or not all(HAN.match(c) for c in characters)
+        or not low <= len(characters) <= high
+    ):
         raise Invalid(texts.text("validation.name_han", language))
     return value
 
 
 def person_name(text: str, language: str = DEFAULT_LANGUAGE) -> str:
     value = " ".join(unicodedata.normalize("NFC", to_half_width(text)).split())
-    if value and has_han(value) and all(
-            HAN.match(c) or c == " " or c in _HAN_NAME_DOTS or c.isdigit() for c in value):
+    if (
+        value
+        and has_han(value)
+        and all(HAN.match(c) or c == " " or c in _HAN_NAME_DOTS or c.isdigit() for c in value)
+    ):
         return _han_name(value, language)
     if not value or len(value) > 100 or not _is_name(value):
         raise Invalid(texts.text("validation.name", language))
@@ -160,8 +166,10 @@ def verification_code(text: str, language: str = DEFAULT_LANGUAGE) -> str:
 
 # A reference inside a Chinese sentence ("我的编号是DEL-7K3M9Q。"): Han characters are not letters
 # here, so the reference is the one run of three letters and six letters or digits.
-_REFERENCE_IN_CHINESE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{3}[\s_\-–—]*[A-Za-z0-9]{6}"
-                                   r"(?![A-Za-z0-9])")
+_REFERENCE_IN_CHINESE = re.compile(
+    r"(?<![A-Za-z0-9])[A-Za-z]{3}[\s_\-–—]*[A-Za-z0-9]{6}"
+    r"(?![A-Za-z0-9])"
+)
 
 
 def reference(text: str, language: str = DEFAULT_LANGUAGE) -> str:

@@ -54,15 +54,20 @@ def _digest(secret: str, salt: str, code: str) -> str:
 
 def _unused_codes(email: str, conversation_id: str) -> Select:
     """Codes of this address in this conversation not yet used or replaced, newest first."""
-    return (select(VerificationCode)
-            .where(VerificationCode.email == email,
-                   VerificationCode.conversation_id == conversation_id,
-                   VerificationCode.consumed_at.is_(None))
-            .order_by(VerificationCode.id.desc()))
+    return (
+        select(VerificationCode)
+        .where(
+            VerificationCode.email == email,
+            VerificationCode.conversation_id == conversation_id,
+            VerificationCode.consumed_at.is_(None),
+        )
+        .order_by(VerificationCode.id.desc())
+    )
 
 
-def active_code(session: Session, email: str, conversation_id: str,
-                now: Optional[datetime] = None) -> Optional[VerificationCode]:
+def active_code(
+    session: Session, email: str, conversation_id: str, now: Optional[datetime] = None
+) -> Optional[VerificationCode]:
     now = now or utcnow()
     for row in session.execute(_unused_codes(email, conversation_id)).scalars():
         if row.expires_at > now and row.attempts < MAX_ATTEMPTS:
@@ -70,8 +75,14 @@ def active_code(session: Session, email: str, conversation_id: str,
     return None
 
 
-def issue_code(session: Session, secret: str, email: str, conversation_id: str,
-               now: Optional[datetime] = None, language: str = DEFAULT_LANGUAGE) -> str:
+def issue_code(
+    session: Session,
+    secret: str,
+    email: str,
+    conversation_id: str,
+    now: Optional[datetime] = None,
+    language: str = DEFAULT_LANGUAGE,
+) -> str:
     """Create a code and queue the e-mail that carries it, in the conversation's `language`;
     earlier codes stop working.
 
@@ -81,11 +92,19 @@ def issue_code(session: Session, secret: str, email: str, conversation_id: str,
     ratelimit.lock(session, f"codes-email:{email}", f"codes-conversation:{conversation_id}")
     try:
         ratelimit.enforce(
-            session, now,
-            (ratelimit.limit(ratelimit.CODES_PER_EMAIL_WHAT), VerificationCode.created_at,
-             [VerificationCode.email == email]),
-            (ratelimit.limit(ratelimit.CODES_PER_CONVERSATION_WHAT), VerificationCode.created_at,
-             [VerificationCode.conversation_id == conversation_id]))
+            session,
+            now,
+            (
+                ratelimit.limit(ratelimit.CODES_PER_EMAIL_WHAT),
+                VerificationCode.created_at,
+                [VerificationCode.email == email],
+            ),
+            (
+                ratelimit.limit(ratelimit.CODES_PER_CONVERSATION_WHAT),
+                VerificationCode.created_at,
+                [VerificationCode.conversation_id == conversation_id],
+            ),
+        )
     except ratelimit.RateLimited as refused:
         log.warning("No verification code sent to %s: %s", mask_email(email), refused)
         raise
@@ -93,22 +112,43 @@ def issue_code(session: Session, secret: str, email: str, conversation_id: str,
         row.consumed_at = now
     code = f"{secrets.randbelow(10**6):06d}"
     salt = secrets.token_hex(16)
-    session.add(VerificationCode(
-        email=email, conversation_id=conversation_id, code_hash=_digest(secret, salt, code),
-        salt=salt, attempts=0, created_at=now, expires_at=now + CODE_TTL,
-    ))
+    session.add(
+        VerificationCode(
+            email=email,
+            conversation_id=conversation_id,
+            code_hash=_digest(secret, salt, code),
+            salt=salt,
+            attempts=0,
+            created_at=now,
+            expires_at=now + CODE_TTL,
+        )
+    )
     language = or_default(language)
-    enqueue(session, email, text("email.verification.subject", language), text(
-        "email.verification.body", language, code=code,
-        minutes=int(CODE_TTL.total_seconds() // 60)), now=now)
+    enqueue(
+        session,
+        email,
+        text("email.verification.subject", language),
+        text(
+            "email.verification.body",
+            language,
+            code=code,
+            minutes=int(CODE_TTL.total_seconds() // 60),
+        ),
+        now=now,
+    )
     return code
 
 
-def check_code(session: Session, secret: str, email: str, conversation_id: str, code: str,
-               now: Optional[datetime] = None) -> CheckResult:
+def check_code(
+    session: Session,
+    secret: str,
+    email: str,
+    conversation_id: str,
+    code: str,
+    now: Optional[datetime] = None,
+) -> CheckResult:
     now = now or utcnow()
-    row = session.execute(
-        _unused_codes(email, conversation_id).with_for_update()).scalars().first()
+    row = session.execute(_unused_codes(email, conversation_id).with_for_update()).scalars().first()
     if row is None:
         return CheckResult(MISSING)
     if row.attempts >= MAX_ATTEMPTS:

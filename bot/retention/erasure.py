@@ -74,10 +74,12 @@ class _DatabaseErasure:
     codes: int
 
     def parts(self) -> List[str]:
-        return [plural(self.transcripts, "request transcript"),
-                f"{plural(self.tickets, 'handoff ticket')} emptied "
-                f"({plural(self.messages, 'message')})",
-                plural(self.codes, "verification code")]
+        return [
+            plural(self.transcripts, "request transcript"),
+            f"{plural(self.tickets, 'handoff ticket')} emptied "
+            f"({plural(self.messages, 'message')})",
+            plural(self.codes, "verification code"),
+        ]
 
     @property
     def did_something(self) -> bool:
@@ -89,17 +91,31 @@ def requester_conversations(session: Session, request: PrivacyRequest) -> Set[st
     the handoffs in which they left the same address for a reply."""
     email = request.email.strip().lower()
     ids: Set[str] = {request.conversation_id} if request.conversation_id else set()
-    ids.update(session.execute(select(PrivacyRequest.conversation_id).where(
-        func.lower(PrivacyRequest.email) == email,
-        PrivacyRequest.conversation_id.isnot(None))).scalars())
-    ids.update(session.execute(select(HandoffTicket.conversation_id).where(
-        func.lower(HandoffTicket.contact_email) == email)).scalars())
+    ids.update(
+        session.execute(
+            select(PrivacyRequest.conversation_id).where(
+                func.lower(PrivacyRequest.email) == email,
+                PrivacyRequest.conversation_id.isnot(None),
+            )
+        ).scalars()
+    )
+    ids.update(
+        session.execute(
+            select(HandoffTicket.conversation_id).where(
+                func.lower(HandoffTicket.contact_email) == email
+            )
+        ).scalars()
+    )
     return ids
 
 
-def erase_requester_conversations(sessions: sessionmaker, reference: str, *,
-                                  tracker: Optional[TrackerAccess] = None,
-                                  now: Optional[datetime] = None) -> ErasureReport:
+def erase_requester_conversations(
+    sessions: sessionmaker,
+    reference: str,
+    *,
+    tracker: Optional[TrackerAccess] = None,
+    now: Optional[datetime] = None,
+) -> ErasureReport:
     """Erase the chat data of the requester of a completed deletion request.
 
     Removed: their conversations from the tracker store; the transcripts kept with their requests
@@ -116,8 +132,9 @@ def erase_requester_conversations(sessions: sessionmaker, reference: str, *,
     erased, error = _erase_from_tracker(tracker, conversation_ids)
     with transaction(sessions) as session:
         done = _erase_from_database(session, email, conversation_ids)
-        request = session.execute(select(PrivacyRequest).where(
-            PrivacyRequest.reference == reference)).scalar_one()
+        request = session.execute(
+            select(PrivacyRequest).where(PrivacyRequest.reference == reference)
+        ).scalar_one()
         if erased is not None:
             request.conversations_erased_at = now
             _note_erased(session, reference, erased, done, now)
@@ -125,24 +142,33 @@ def erase_requester_conversations(sessions: sessionmaker, reference: str, *,
         else:
             _note_pending(session, reference, done, error, len(conversation_ids), now)
             log.warning("Erasing the conversations of %s is pending: %s", reference, error)
-    return ErasureReport(reference, len(conversation_ids),
-                         erased.events if erased is not None else None, done.transcripts,
-                         done.tickets, done.messages, done.codes, pending=erased is None,
-                         error=error)
+    return ErasureReport(
+        reference,
+        len(conversation_ids),
+        erased.events if erased is not None else None,
+        done.transcripts,
+        done.tickets,
+        done.messages,
+        done.codes,
+        pending=erased is None,
+        error=error,
+    )
 
 
 def _requester_of(sessions: sessionmaker, reference: str) -> Tuple[str, List[str]]:
     """The requester's address and conversations; only a completed deletion is erased."""
     with transaction(sessions) as session:
-        request = session.execute(select(PrivacyRequest).where(
-            PrivacyRequest.reference == reference)).scalar_one()
+        request = session.execute(
+            select(PrivacyRequest).where(PrivacyRequest.reference == reference)
+        ).scalar_one()
         if request.kind not in ERASING_KINDS or request.status != lifecycle.COMPLETED:
             raise ValueError(f"{reference} is not a completed deletion request")
         return request.email.strip().lower(), sorted(requester_conversations(session, request))
 
 
-def _erase_from_tracker(tracker: Optional[TrackerAccess], conversation_ids: List[str]
-                        ) -> Tuple[Optional[TrackerErasure], Optional[str]]:
+def _erase_from_tracker(
+    tracker: Optional[TrackerAccess], conversation_ids: List[str]
+) -> Tuple[Optional[TrackerErasure], Optional[str]]:
     """(what the tracker store erased, None) or (None, why it could not be reached). A store
     opened here from the environment is closed here."""
     own = tracker is None
@@ -156,51 +182,78 @@ def _erase_from_tracker(tracker: Optional[TrackerAccess], conversation_ids: List
             tracker.close()
 
 
-def _erase_from_database(session: Session, email: str,
-                         conversation_ids: List[str]) -> _DatabaseErasure:
+def _erase_from_database(
+    session: Session, email: str, conversation_ids: List[str]
+) -> _DatabaseErasure:
     """Transcripts of the requester's requests, their handoffs' contents, their codes."""
     transcripts = 0
-    for row in session.execute(select(PrivacyRequest).where(or_(
-            func.lower(PrivacyRequest.email) == email,
-            PrivacyRequest.conversation_id.in_(conversation_ids)),
-            PrivacyRequest.transcript.isnot(None))).scalars():
+    for row in session.execute(
+        select(PrivacyRequest).where(
+            or_(
+                func.lower(PrivacyRequest.email) == email,
+                PrivacyRequest.conversation_id.in_(conversation_ids),
+            ),
+            PrivacyRequest.transcript.isnot(None),
+        )
+    ).scalars():
         if row.transcript:
             transcripts += 1
         row.transcript = null()
-    tickets = list(session.execute(select(HandoffTicket).where(
-        HandoffTicket.conversation_id.in_(conversation_ids))).scalars())
+    tickets = list(
+        session.execute(
+            select(HandoffTicket).where(HandoffTicket.conversation_id.in_(conversation_ids))
+        ).scalars()
+    )
     ticket_ids = [t.id for t in tickets]
     messages = 0
     if ticket_ids:
-        messages = session.execute(delete(HandoffMessage).where(
-            HandoffMessage.ticket_id.in_(ticket_ids)), execution_options=UNSYNCED).rowcount
+        messages = session.execute(
+            delete(HandoffMessage).where(HandoffMessage.ticket_id.in_(ticket_ids)),
+            execution_options=UNSYNCED,
+        ).rowcount
     emptied = 0
     for ticket in tickets:
         if ticket.transcript:
             emptied += 1
             ticket.transcript = []
-    codes = session.execute(delete(VerificationCode).where(
-        func.lower(VerificationCode.email) == email), execution_options=UNSYNCED).rowcount
+    codes = session.execute(
+        delete(VerificationCode).where(func.lower(VerificationCode.email) == email),
+        execution_options=UNSYNCED,
+    ).rowcount
     return _DatabaseErasure(transcripts, len(tickets), messages, emptied, codes)
 
 
-def _note_erased(session: Session, reference: str, erased: TrackerErasure,
-                 done: _DatabaseErasure, now: datetime) -> None:
-    where = (f"removed from the tracker store ({plural(erased.events, 'event')})"
-             if erased.events is not None else "emptied in Rasa's memory")
-    detail = (f"Chat data erased: {plural(erased.conversations, 'conversation')} "
-              f"{where}; " + ", ".join(done.parts()) + ".")
+def _note_erased(
+    session: Session, reference: str, erased: TrackerErasure, done: _DatabaseErasure, now: datetime
+) -> None:
+    where = (
+        f"removed from the tracker store ({plural(erased.events, 'event')})"
+        if erased.events is not None
+        else "emptied in Rasa's memory"
+    )
+    detail = (
+        f"Chat data erased: {plural(erased.conversations, 'conversation')} "
+        f"{where}; " + ", ".join(done.parts()) + "."
+    )
     _audit(session, "conversations_erased", reference, detail, now)
 
 
-def _note_pending(session: Session, reference: str, done: _DatabaseErasure,
-                  error: Optional[str], conversations: int, now: datetime) -> None:
+def _note_pending(
+    session: Session,
+    reference: str,
+    done: _DatabaseErasure,
+    error: Optional[str],
+    conversations: int,
+    now: datetime,
+) -> None:
     """Audited when something was erased now, or the first time it is pending: a purge that
     retries every day does not add an entry a day."""
     if done.did_something or not _already_noted(session, reference):
-        detail = (f"Chat data erased: {', '.join(done.parts())}. The tracker store could not "
-                  f"be reached ({error}): {plural(conversations, 'conversation')} "
-                  "will be erased by the next `python -m bot purge`.")
+        detail = (
+            f"Chat data erased: {', '.join(done.parts())}. The tracker store could not "
+            f"be reached ({error}): {plural(conversations, 'conversation')} "
+            "will be erased by the next `python -m bot purge`."
+        )
         _audit(session, "erasure_pending", reference, detail, now)
 
 
@@ -211,14 +264,27 @@ def _audit(session: Session, action: str, reference: str, detail: str, now: date
 
 
 def _already_noted(session: Session, reference: str) -> bool:
-    return session.execute(select(AuditEntry.id).where(
-        AuditEntry.target == reference, AuditEntry.action == "erasure_pending")).first() is not None
+    return (
+        session.execute(
+            select(AuditEntry.id).where(
+                AuditEntry.target == reference, AuditEntry.action == "erasure_pending"
+            )
+        ).first()
+        is not None
+    )
 
 
 def pending_erasures(sessions: sessionmaker) -> List[str]:
     """References of completed deletion requests whose conversations are still to be erased."""
     with transaction(sessions) as session:
-        return list(session.execute(select(PrivacyRequest.reference).where(
-            PrivacyRequest.kind.in_(ERASING_KINDS), PrivacyRequest.status == lifecycle.COMPLETED,
-            PrivacyRequest.conversations_erased_at.is_(None)).order_by(PrivacyRequest.id)
-        ).scalars())
+        return list(
+            session.execute(
+                select(PrivacyRequest.reference)
+                .where(
+                    PrivacyRequest.kind.in_(ERASING_KINDS),
+                    PrivacyRequest.status == lifecycle.COMPLETED,
+                    PrivacyRequest.conversations_erased_at.is_(None),
+                )
+                .order_by(PrivacyRequest.id)
+            ).scalars()
+        )

@@ -85,9 +85,14 @@ class PurgeReport:
         return self.tracker_error is None and (self.dry_run or self.erasures_pending == 0)
 
 
-def purge(older_than: timedelta, *, now: Optional[datetime] = None,
-          engine: Optional[Engine] = None, tracker: Optional[TrackerAccess] = None,
-          dry_run: bool = False) -> PurgeReport:
+def purge(
+    older_than: timedelta,
+    *,
+    now: Optional[datetime] = None,
+    engine: Optional[Engine] = None,
+    tracker: Optional[TrackerAccess] = None,
+    dry_run: bool = False,
+) -> PurgeReport:
     """Apply the retention period. Removed, when older than `now - older_than`:
 
     - tracker store (SQL): whole conversations whose last event is older than the cutoff;
@@ -118,18 +123,27 @@ def purge(older_than: timedelta, *, now: Optional[datetime] = None,
         sessions = session_factory(engine)
         _purge_request_database(sessions, report, now)
         report.policy_gaps, report.answer_feedback = GapLog(engine).purge(
-            older_than, now=now, dry_run=dry_run)
+            older_than, now=now, dry_run=dry_run
+        )
         _finish_pending_erasures(sessions, tracker, report, now)
     finally:
         if own:
             tracker.close()
         if engine_here:
             engine.dispose()
-    log.info("Purge (cutoff %s%s): %d conversations, %d codes, %d e-mails, %d transcripts, "
-             "%d handoff messages, %d policy gaps, %d answer ratings", report.cutoff.isoformat(),
-             ", dry run" if dry_run else "", report.conversations, report.verification_codes,
-             report.outbox_messages, report.transcripts, report.handoff_messages,
-             report.policy_gaps, report.answer_feedback)
+    log.info(
+        "Purge (cutoff %s%s): %d conversations, %d codes, %d e-mails, %d transcripts, "
+        "%d handoff messages, %d policy gaps, %d answer ratings",
+        report.cutoff.isoformat(),
+        ", dry run" if dry_run else "",
+        report.conversations,
+        report.verification_codes,
+        report.outbox_messages,
+        report.transcripts,
+        report.handoff_messages,
+        report.policy_gaps,
+        report.answer_feedback,
+    )
     return report
 
 
@@ -144,8 +158,9 @@ def _purge_tracker(tracker: TrackerAccess, report: PurgeReport) -> None:
         report.tracker_error = str(error)
 
 
-def _finish_pending_erasures(sessions: sessionmaker, tracker: TrackerAccess,
-                             report: PurgeReport, now: datetime) -> None:
+def _finish_pending_erasures(
+    sessions: sessionmaker, tracker: TrackerAccess, report: PurgeReport, now: datetime
+) -> None:
     """Erase what completed deletions left pending; a dry run only counts them."""
     pending = pending_erasures(sessions)
     if report.dry_run:
@@ -169,10 +184,12 @@ class _Removal:
 
     def __call__(self, model: Any, condition: Any) -> int:
         if self.dry_run:
-            return self.session.execute(select(func.count()).select_from(model).where(
-                condition)).scalar_one()
-        return self.session.execute(delete(model).where(condition),
-                                    execution_options=UNSYNCED).rowcount
+            return self.session.execute(
+                select(func.count()).select_from(model).where(condition)
+            ).scalar_one()
+        return self.session.execute(
+            delete(model).where(condition), execution_options=UNSYNCED
+        ).rowcount
 
 
 def _purge_request_database(sessions: sessionmaker, report: PurgeReport, now: datetime) -> None:
@@ -183,34 +200,52 @@ def _purge_request_database(sessions: sessionmaker, report: PurgeReport, now: da
         report.outbox_messages = _purge_outbox(remove, report.cutoff)
         report.transcripts = _purge_closed_transcripts(session, report.cutoff, report.dry_run)
         report.handoff_tickets, report.handoff_messages = _purge_closed_handoffs(
-            session, remove, report.cutoff, report.dry_run)
+            session, remove, report.cutoff, report.dry_run
+        )
         report.delivered_files = (
-            session.execute(select(func.count()).select_from(Delivery).where(
-                Delivery.content.is_not(None), Delivery.expires_at <= now)).scalar_one()
-            if report.dry_run else purge_expired(session, now))
+            session.execute(
+                select(func.count())
+                .select_from(Delivery)
+                .where(Delivery.content.is_not(None), Delivery.expires_at <= now)
+            ).scalar_one()
+            if report.dry_run
+            else purge_expired(session, now)
+        )
 
 
 def _purge_codes(remove: _Removal, cutoff: datetime, now: datetime) -> int:
-    return remove(VerificationCode, and_(
-        or_(VerificationCode.expires_at < now, VerificationCode.consumed_at < cutoff),
-        # The rate limits on sending codes count the recent ones: keep them in the window.
-        VerificationCode.created_at < now - CODE_RATE_WINDOW))
+    return remove(
+        VerificationCode,
+        and_(
+            or_(VerificationCode.expires_at < now, VerificationCode.consumed_at < cutoff),
+            # The rate limits on sending codes count the recent ones: keep them in the window.
+            VerificationCode.created_at < now - CODE_RATE_WINDOW,
+        ),
+    )
 
 
 def _purge_outbox(remove: _Removal, cutoff: datetime) -> int:
-    return remove(OutboxMessage, or_(
-        (OutboxMessage.status == SENT) & (func.coalesce(OutboxMessage.sent_at,
-                                                        OutboxMessage.created_at) < cutoff),
-        # A failed message's last try was due at `next_attempt_at`; it is not moved after.
-        (OutboxMessage.status == FAILED) & (OutboxMessage.next_attempt_at < cutoff)))
+    return remove(
+        OutboxMessage,
+        or_(
+            (OutboxMessage.status == SENT)
+            & (func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at) < cutoff),
+            # A failed message's last try was due at `next_attempt_at`; it is not moved after.
+            (OutboxMessage.status == FAILED) & (OutboxMessage.next_attempt_at < cutoff),
+        ),
+    )
 
 
 def _purge_closed_transcripts(session: Session, cutoff: datetime, dry_run: bool) -> int:
     """The transcripts of requests closed before the cutoff (open ones keep theirs)."""
     transcripts = 0
-    for row in session.execute(select(PrivacyRequest).where(
-            PrivacyRequest.status.in_(CLOSED_STATUSES), PrivacyRequest.updated_at < cutoff,
-            PrivacyRequest.transcript.isnot(None))).scalars():
+    for row in session.execute(
+        select(PrivacyRequest).where(
+            PrivacyRequest.status.in_(CLOSED_STATUSES),
+            PrivacyRequest.updated_at < cutoff,
+            PrivacyRequest.transcript.isnot(None),
+        )
+    ).scalars():
         if row.transcript:  # a JSON `null` is not a transcript
             transcripts += 1
         if not dry_run:
@@ -218,18 +253,29 @@ def _purge_closed_transcripts(session: Session, cutoff: datetime, dry_run: bool)
     return transcripts
 
 
-def _purge_closed_handoffs(session: Session, remove: _Removal, cutoff: datetime,
-                           dry_run: bool) -> Tuple[int, int]:
+def _purge_closed_handoffs(
+    session: Session, remove: _Removal, cutoff: datetime, dry_run: bool
+) -> Tuple[int, int]:
     """(tickets with contents, messages) of handoffs closed before the cutoff; the ticket rows
     stay, emptied."""
-    tickets = list(session.execute(select(HandoffTicket).where(
-        HandoffTicket.status == HANDOFF_CLOSED, HandoffTicket.closed_at < cutoff)).scalars())
+    tickets = list(
+        session.execute(
+            select(HandoffTicket).where(
+                HandoffTicket.status == HANDOFF_CLOSED, HandoffTicket.closed_at < cutoff
+            )
+        ).scalars()
+    )
     ticket_ids = [t.id for t in tickets]
     with_content = {t.id for t in tickets if t.transcript}
     messages = 0
     if ticket_ids:
-        with_content.update(session.execute(select(HandoffMessage.ticket_id).where(
-            HandoffMessage.ticket_id.in_(ticket_ids)).distinct()).scalars())
+        with_content.update(
+            session.execute(
+                select(HandoffMessage.ticket_id)
+                .where(HandoffMessage.ticket_id.in_(ticket_ids))
+                .distinct()
+            ).scalars()
+        )
         messages = remove(HandoffMessage, HandoffMessage.ticket_id.in_(ticket_ids))
     for ticket in tickets:
         if not dry_run and ticket.transcript:
@@ -240,42 +286,59 @@ def _purge_closed_handoffs(session: Session, remove: _Removal, cutoff: datetime,
 def describe(report: PurgeReport) -> List[str]:
     """The sentences `python -m bot purge` prints."""
     verb = "Would remove" if report.dry_run else "Removed"
-    lines = [f"Retention period {age_words(report.older_than)}: cut-off "
-             f"{report.cutoff.strftime('%Y-%m-%d %H:%M')} UTC."]
+    lines = [
+        f"Retention period {age_words(report.older_than)}: cut-off "
+        f"{report.cutoff.strftime('%Y-%m-%d %H:%M')} UTC."
+    ]
     if report.tracker_kind == "memory":
-        lines.append("Conversations are held only in Rasa's memory (no SQL tracker store is "
-                     "configured: TRACKER_DB_HOST or TRACKER_STORE_URL): they vanish when Rasa "
-                     "restarts, and Rasa itself forgets those idle for longer than the "
-                     "retention set in endpoints.yml. There is nothing stored to purge.")
+        lines.append(
+            "Conversations are held only in Rasa's memory (no SQL tracker store is "
+            "configured: TRACKER_DB_HOST or TRACKER_STORE_URL): they vanish when Rasa "
+            "restarts, and Rasa itself forgets those idle for longer than the "
+            "retention set in endpoints.yml. There is nothing stored to purge."
+        )
     elif report.tracker_error:
-        lines.append(f"The tracker store could not be reached ({report.tracker_error}): no "
-                     "conversations were removed.")
+        lines.append(
+            f"The tracker store could not be reached ({report.tracker_error}): no "
+            "conversations were removed."
+        )
     else:
-        lines.append(f"{verb} {plural(report.conversations, 'conversation')} "
-                     f"({plural(report.events, 'event')}) from the tracker store.")
+        lines.append(
+            f"{verb} {plural(report.conversations, 'conversation')} "
+            f"({plural(report.events, 'event')}) from the tracker store."
+        )
     lines.append(
         f"{verb} {plural(report.verification_codes, 'expired verification code')}, "
         f"{plural(report.outbox_messages, 'sent or failed e-mail')} from the outbox, "
         f"{plural(report.transcripts, 'transcript')} of closed requests and the contents of "
         f"{plural(report.handoff_tickets, 'closed handoff ticket')} "
-        f"({plural(report.handoff_messages, 'message')}).")
-    lines.append(f"{verb} {plural(report.policy_gaps, 'policy gap entry', 'policy gap entries')}"
-                 f" (masked unanswered questions) and "
-                 f"{plural(report.answer_feedback, 'answer rating')}.")
+        f"({plural(report.handoff_messages, 'message')})."
+    )
+    lines.append(
+        f"{verb} {plural(report.policy_gaps, 'policy gap entry', 'policy gap entries')}"
+        f" (masked unanswered questions) and "
+        f"{plural(report.answer_feedback, 'answer rating')}."
+    )
     if report.delivered_files:
-        lines.append(f"{verb} {plural(report.delivered_files, 'access copy', 'access copies')} "
-                     "whose download link had expired.")
+        lines.append(
+            f"{verb} {plural(report.delivered_files, 'access copy', 'access copies')} "
+            "whose download link had expired."
+        )
     if report.erasures_done:
-        lines.append(f"Erased the conversations of "
-                     f"{plural(report.erasures_done, 'completed deletion request')} "
-                     "left pending earlier.")
+        lines.append(
+            f"Erased the conversations of "
+            f"{plural(report.erasures_done, 'completed deletion request')} "
+            "left pending earlier."
+        )
     if report.erasures_pending:
         waiting = plural(report.erasures_pending, "completed deletion request")
         if report.dry_run:
             lines.append(f"Would erase the conversations of {waiting} left pending earlier.")
         else:
-            lines.append(f"The conversations of {waiting} could not be erased yet "
-                         f"({report.erasure_error}): the next purge tries again.")
+            lines.append(
+                f"The conversations of {waiting} could not be erased yet "
+                f"({report.erasure_error}): the next purge tries again."
+            )
     if report.dry_run:
         lines.append("Dry run: nothing was deleted.")
     return lines

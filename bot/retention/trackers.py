@@ -45,7 +45,8 @@ from bot.core.settings import Settings, load_settings
 # CLI do not load it). Never created from here: only Rasa creates its table.
 _TRACKER_METADATA = MetaData()
 EVENTS = Table(
-    "events", _TRACKER_METADATA,
+    "events",
+    _TRACKER_METADATA,
     Column("id", Integer, primary_key=True),
     Column("sender_id", String(255), nullable=False),
     Column("type_name", String(255), nullable=False),
@@ -55,8 +56,13 @@ EVENTS = Table(
     Column("data", Text),
 )
 
-TRACKER_DB_KEYS = ("TRACKER_DB_HOST", "TRACKER_DB_PORT", "TRACKER_DB_NAME", "TRACKER_DB_USER",
-                   "TRACKER_DB_PASSWORD")
+TRACKER_DB_KEYS = (
+    "TRACKER_DB_HOST",
+    "TRACKER_DB_PORT",
+    "TRACKER_DB_NAME",
+    "TRACKER_DB_USER",
+    "TRACKER_DB_PASSWORD",
+)
 
 
 class TrackerUnavailable(RuntimeError):
@@ -84,10 +90,14 @@ def tracker_store_url(settings: Optional[Settings] = None) -> Optional[str]:
     if all(settings.value_of(key) is None for key in TRACKER_DB_KEYS):
         return None
     pick = settings.scaled_stores()
-    return URL.create("postgresql", username=pick["TRACKER_DB_USER"] or None,
-                      password=pick["TRACKER_DB_PASSWORD"] or None,
-                      host=pick["TRACKER_DB_HOST"], port=int(pick["TRACKER_DB_PORT"]),
-                      database=pick["TRACKER_DB_NAME"]).render_as_string(hide_password=False)
+    return URL.create(
+        "postgresql",
+        username=pick["TRACKER_DB_USER"] or None,
+        password=pick["TRACKER_DB_PASSWORD"] or None,
+        host=pick["TRACKER_DB_HOST"],
+        port=int(pick["TRACKER_DB_PORT"]),
+        database=pick["TRACKER_DB_NAME"],
+    ).render_as_string(hide_password=False)
 
 
 class SqlTracker:
@@ -106,20 +116,25 @@ class SqlTracker:
         """Delete every conversation whose LAST event is older than `cutoff`; returns
         (conversations, events). A conversation still going on is never cut in half: its old
         first messages stay with it until the whole conversation has been idle long enough."""
-        stale = (select(EVENTS.c.sender_id).group_by(EVENTS.c.sender_id)
-                 .having(func.max(EVENTS.c.timestamp) < cutoff.timestamp()))
+        stale = (
+            select(EVENTS.c.sender_id)
+            .group_by(EVENTS.c.sender_id)
+            .having(func.max(EVENTS.c.timestamp) < cutoff.timestamp())
+        )
         try:
             with self.engine.begin() as connection:
                 if not self._has_table(connection):
                     return 0, 0
                 counted = select(func.count(func.distinct(EVENTS.c.sender_id)), func.count()).where(
-                    EVENTS.c.sender_id.in_(stale.scalar_subquery()))
+                    EVENTS.c.sender_id.in_(stale.scalar_subquery())
+                )
                 conversations, events = connection.execute(counted).one()
                 if not dry_run and conversations:
                     # The staleness is checked again by the DELETE itself, so a visitor who
                     # came back since the count keeps the conversation.
-                    events = connection.execute(delete(EVENTS).where(
-                        EVENTS.c.sender_id.in_(stale.scalar_subquery()))).rowcount
+                    events = connection.execute(
+                        delete(EVENTS).where(EVENTS.c.sender_id.in_(stale.scalar_subquery()))
+                    ).rowcount
         except SQLAlchemyError as error:
             raise TrackerUnavailable(type(error).__name__) from error
         return int(conversations), int(events)
@@ -135,9 +150,12 @@ class SqlTracker:
                     return TrackerErasure(0, 0)
                 conversations = connection.execute(
                     select(func.count(func.distinct(EVENTS.c.sender_id))).where(
-                        EVENTS.c.sender_id.in_(ids))).scalar_one()
+                        EVENTS.c.sender_id.in_(ids)
+                    )
+                ).scalar_one()
                 events = connection.execute(
-                    delete(EVENTS).where(EVENTS.c.sender_id.in_(ids))).rowcount
+                    delete(EVENTS).where(EVENTS.c.sender_id.in_(ids))
+                ).rowcount
         except SQLAlchemyError as error:
             raise TrackerUnavailable(type(error).__name__) from error
         return TrackerErasure(int(conversations), int(events))
@@ -151,8 +169,13 @@ class RasaApiTracker:
 
     kind = "memory"
 
-    def __init__(self, rasa_url: str, token: str,
-                 transport: Optional[httpx.BaseTransport] = None, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        rasa_url: str,
+        token: str,
+        transport: Optional[httpx.BaseTransport] = None,
+        timeout: float = 5.0,
+    ) -> None:
         self.rasa_url = rasa_url.rstrip("/")
         self.token = token
         self.client = httpx.Client(transport=transport, timeout=timeout)

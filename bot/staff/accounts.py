@@ -32,7 +32,7 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 12
 
 # scrypt cost: 2**15 x 8 x 1 takes ~32 MiB and ~0.1 s per check on this machine class.
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 15, 8, 1
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 
 # Failed logins in this window, per username and per client, before logins are refused.
 FAILED_LOGIN_WINDOW = timedelta(minutes=15)
@@ -46,8 +46,9 @@ class StaffError(ValueError):
 
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
-                            maxmem=64 * 1024 * 1024)
+    digest = hashlib.scrypt(
+        password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, maxmem=64 * 1024 * 1024
+    )
 
     def encode(raw: bytes) -> str:
         return base64.b64encode(raw).decode()
@@ -61,8 +62,14 @@ def verify_password(password: str, stored: str) -> bool:
         if scheme != "scrypt":
             return False
         expected = base64.b64decode(digest)
-        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n),
-                                r=int(r), p=int(p), maxmem=64 * 1024 * 1024)
+        actual = hashlib.scrypt(
+            password.encode(),
+            salt=base64.b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            maxmem=64 * 1024 * 1024,
+        )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(actual, expected)
@@ -105,9 +112,15 @@ PERMISSIONS = {
 }
 
 
-def record(session: Session, actor: str, action: str, target: Optional[str] = None,
-           detail: Optional[str] = None, client: Optional[str] = None,
-           now: Optional[datetime] = None) -> None:
+def record(
+    session: Session,
+    actor: str,
+    action: str,
+    target: Optional[str] = None,
+    detail: Optional[str] = None,
+    client: Optional[str] = None,
+    now: Optional[datetime] = None,
+) -> None:
     """Add an entry to the audit trail (a hash chain: bot.staff.audit) in the caller's
     transaction."""
     audit.append(session, actor, action, target, detail, client, now)
@@ -125,8 +138,10 @@ class StaffDirectory:
     def add(self, username: str, role: str, password: str) -> StaffMember:
         username = username.strip().lower()
         if not USERNAME.match(username):
-            raise StaffError("A username is 2-64 characters: lower-case letters, digits, dots, "
-                             "dashes and underscores.")
+            raise StaffError(
+                "A username is 2-64 characters: lower-case letters, digits, dots, "
+                "dashes and underscores."
+            )
         if role not in ROLES:
             raise StaffError(f"The role must be one of: {', '.join(ROLES)}.")
         if len(password) < MIN_PASSWORD:
@@ -134,8 +149,13 @@ class StaffDirectory:
         with transaction(self.sessions) as session:
             if session.execute(select(StaffUser).where(StaffUser.username == username)).first():
                 raise StaffError(f"There is already a staff member called {username}.")
-            row = StaffUser(username=username, role=role, password_hash=hash_password(password),
-                            disabled=False, created_at=utcnow())
+            row = StaffUser(
+                username=username,
+                role=role,
+                password_hash=hash_password(password),
+                disabled=False,
+                created_at=utcnow(),
+            )
             session.add(row)
             record(session, "cli", "staff_added", username, role)
             session.flush()
@@ -143,13 +163,16 @@ class StaffDirectory:
 
     def list(self) -> List[StaffMember]:
         with transaction(self.sessions) as session:
-            return [_member(r) for r in session.execute(
-                select(StaffUser).order_by(StaffUser.username)).scalars()]
+            return [
+                _member(r)
+                for r in session.execute(select(StaffUser).order_by(StaffUser.username)).scalars()
+            ]
 
     def disable(self, username: str) -> None:
         with transaction(self.sessions) as session:
-            row = session.execute(select(StaffUser).where(
-                StaffUser.username == username.strip().lower())).scalar_one_or_none()
+            row = session.execute(
+                select(StaffUser).where(StaffUser.username == username.strip().lower())
+            ).scalar_one_or_none()
             if row is None:
                 raise StaffError(f"There is no staff member called {username}.")
             row.disabled = True
@@ -163,22 +186,36 @@ class StaffDirectory:
     def recent_failures(self, username: str, client: str) -> int:
         since = utcnow() - FAILED_LOGIN_WINDOW
         with transaction(self.sessions) as session:
-            by_user = session.execute(select(func.count()).select_from(AuditEntry).where(
-                AuditEntry.action == "login_failed", AuditEntry.target == username,
-                AuditEntry.created_at >= since)).scalar_one()
-            by_client = session.execute(select(func.count()).select_from(AuditEntry).where(
-                AuditEntry.action == "login_failed", AuditEntry.client == client,
-                AuditEntry.created_at >= since)).scalar_one()
+            by_user = session.execute(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(
+                    AuditEntry.action == "login_failed",
+                    AuditEntry.target == username,
+                    AuditEntry.created_at >= since,
+                )
+            ).scalar_one()
+            by_client = session.execute(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(
+                    AuditEntry.action == "login_failed",
+                    AuditEntry.client == client,
+                    AuditEntry.created_at >= since,
+                )
+            ).scalar_one()
         return max(by_user, by_client)
 
-    def sign_in(self, username: str, password: str, client: str,
-                code: Optional[str] = None) -> Login:
+    def sign_in(
+        self, username: str, password: str, client: str, code: Optional[str] = None
+    ) -> Login:
         """Password, then (where enrolled) a TOTP or recovery code; every try audited, and a
         wrong code counts toward the login limits like a wrong password."""
         username = username.strip().lower()[:64]
         with transaction(self.sessions) as session:
-            row = session.execute(select(StaffUser).where(
-                StaffUser.username == username).with_for_update()).scalar_one_or_none()
+            row = session.execute(
+                select(StaffUser).where(StaffUser.username == username).with_for_update()
+            ).scalar_one_or_none()
             good = verify_password(password, row.password_hash if row else _DUMMY_HASH)
             if row is None or row.disabled or not good:
                 record(session, username or "?", "login_failed", username, client=client)
@@ -189,28 +226,43 @@ class StaffDirectory:
                     return Login(CODE_NEEDED)
                 used = two_factor.check(session, row, code or "")
                 if used is None:
-                    record(session, row.username, "login_failed", username,
-                           "wrong second factor", client=client)
+                    record(
+                        session,
+                        row.username,
+                        "login_failed",
+                        username,
+                        "wrong second factor",
+                        client=client,
+                    )
                     log.warning("Failed staff login (second factor) from %s", client)
                     return Login(BAD_CODE)
             else:
                 used = None
             row.last_seen_at = utcnow()
-            record(session, row.username, "login", row.username,
-                   f"with a {used} code" if used else None, client=client)
+            record(
+                session,
+                row.username,
+                "login",
+                row.username,
+                f"with a {used} code" if used else None,
+                client=client,
+            )
             enrol = not row.totp_enabled and two_factor.required(row)
             return Login(ENROL if enrol else OK, _member(row))
 
-    def authenticate(self, username: str, password: str, client: str,
-                     code: Optional[str] = None) -> Optional[StaffMember]:
+    def authenticate(
+        self, username: str, password: str, client: str, code: Optional[str] = None
+    ) -> Optional[StaffMember]:
         """The member when `sign_in` lets them in (an admin still to enrol included: the web
         app then asks for enrolment before anything else); None otherwise."""
         login = self.sign_in(username, password, client, code)
         return login.member if login.outcome in (OK, ENROL) else None
 
     def _row(self, session: Session, username: str) -> StaffUser:
-        row = session.execute(select(StaffUser).where(
-            StaffUser.username == username.strip().lower()).with_for_update()
+        row = session.execute(
+            select(StaffUser)
+            .where(StaffUser.username == username.strip().lower())
+            .with_for_update()
         ).scalar_one_or_none()
         if row is None:
             raise StaffError(f"There is no staff member called {username}.")
@@ -229,8 +281,9 @@ class StaffDirectory:
         with transaction(self.sessions) as session:
             return two_factor.pending(session, self._row(session, username))
 
-    def confirm_two_factor(self, username: str, code: str, actor: str,
-                           moment: Optional[float] = None) -> Optional[List[str]]:
+    def confirm_two_factor(
+        self, username: str, code: str, actor: str, moment: Optional[float] = None
+    ) -> Optional[List[str]]:
         """The recovery codes once the first code checks (None: a wrong code)."""
         with transaction(self.sessions) as session:
             row = self._row(session, username)
@@ -250,8 +303,9 @@ class StaffDirectory:
 
     def has_two_factor(self, username: str) -> bool:
         with transaction(self.sessions) as session:
-            row = session.execute(select(StaffUser).where(
-                StaffUser.username == username.strip().lower())).scalar_one_or_none()
+            row = session.execute(
+                select(StaffUser).where(StaffUser.username == username.strip().lower())
+            ).scalar_one_or_none()
             return bool(row and row.totp_enabled)
 
     def seen(self, staff_id: int) -> None:
@@ -264,16 +318,32 @@ class StaffDirectory:
         """Someone who handles handoffs has had a staff page open in the last moments."""
         since = utcnow() - ONLINE_WINDOW
         with transaction(self.sessions) as session:
-            return session.execute(select(StaffUser.id).where(
-                StaffUser.role.in_(PERMISSIONS["handle_handoffs"]), StaffUser.disabled.is_(False),
-                StaffUser.last_seen_at >= since)).first() is not None
+            return (
+                session.execute(
+                    select(StaffUser.id).where(
+                        StaffUser.role.in_(PERMISSIONS["handle_handoffs"]),
+                        StaffUser.disabled.is_(False),
+                        StaffUser.last_seen_at >= since,
+                    )
+                ).first()
+                is not None
+            )
 
-    def audit(self, actor: str, action: str, target: Optional[str] = None,
-              detail: Optional[str] = None, client: Optional[str] = None) -> None:
+    def audit(
+        self,
+        actor: str,
+        action: str,
+        target: Optional[str] = None,
+        detail: Optional[str] = None,
+        client: Optional[str] = None,
+    ) -> None:
         with transaction(self.sessions) as session:
             record(session, actor, action, target, detail, client)
 
     def audit_for(self, target: str) -> List[AuditEntry]:
         with transaction(self.sessions) as session:
-            return list(session.execute(select(AuditEntry).where(
-                AuditEntry.target == target).order_by(AuditEntry.id)).scalars())
+            return list(
+                session.execute(
+                    select(AuditEntry).where(AuditEntry.target == target).order_by(AuditEntry.id)
+                ).scalars()
+            )

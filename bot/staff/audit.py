@@ -46,8 +46,16 @@ def _moment(value: datetime) -> str:
 def entry_hash(entry: Any, prev_hash: str, key: bytes) -> str:
     """The link of an entry (a row or anything with its fields): its id too, so that two
     entries swapped in place break the chain."""
-    fields = [entry.id, entry.actor, entry.action, entry.target, entry.detail, entry.client,
-              _moment(entry.created_at), prev_hash]
+    fields = [
+        entry.id,
+        entry.actor,
+        entry.action,
+        entry.target,
+        entry.detail,
+        entry.client,
+        _moment(entry.created_at),
+        prev_hash,
+    ]
     message = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
@@ -67,14 +75,28 @@ def _head(session: Session) -> AuditHead:
     return session.execute(select(AuditHead).where(AuditHead.id == HEAD_ID)).scalar_one()
 
 
-def append(session: Session, actor: str, action: str, target: Optional[str] = None,
-           detail: Optional[str] = None, client: Optional[str] = None,
-           now: Optional[datetime] = None, secret: Optional[str] = None) -> AuditEntry:
+def append(
+    session: Session,
+    actor: str,
+    action: str,
+    target: Optional[str] = None,
+    detail: Optional[str] = None,
+    client: Optional[str] = None,
+    now: Optional[datetime] = None,
+    secret: Optional[str] = None,
+) -> AuditEntry:
     """Add an entry, chained to the last one, in the caller's transaction."""
     head = _head(session)
     prev = head.last_hash or GENESIS
-    entry = AuditEntry(actor=actor, action=action, target=target, detail=detail, client=client,
-                       created_at=now or utcnow(), prev_hash=prev)
+    entry = AuditEntry(
+        actor=actor,
+        action=action,
+        target=target,
+        detail=detail,
+        client=client,
+        created_at=now or utcnow(),
+        prev_hash=prev,
+    )
     session.add(entry)
     session.flush()  # its id is part of what is hashed
     entry.entry_hash = entry_hash(entry, prev, _key(secret))
@@ -103,8 +125,11 @@ def verify(session: Session, secret: Optional[str] = None) -> Verdict:
     prev, count, last_id = GENESIS, 0, None
     for entry in session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars():
         if entry.prev_hash != prev:
-            reason = ("an entry before it was removed or the entries were reordered"
-                      if entry.prev_hash else "it has no link (written outside the trail)")
+            reason = (
+                "an entry before it was removed or the entries were reordered"
+                if entry.prev_hash
+                else "it has no link (written outside the trail)"
+            )
             return Verdict(False, count, entry.id, reason)
         if entry.entry_hash != entry_hash(entry, prev, key):
             return Verdict(False, count, entry.id, "its contents were changed")
@@ -112,6 +137,11 @@ def verify(session: Session, secret: Optional[str] = None) -> Verdict:
     head = session.get(AuditHead, HEAD_ID)
     expected = (head.last_id, head.last_hash, head.entries) if head else (None, None, 0)
     if expected != (last_id, prev if count else None, count):
-        return Verdict(False, count, None, f"the trail should end at entry #{expected[0]} "
-                       f"after {expected[2]} entries; the last entries were removed")
+        return Verdict(
+            False,
+            count,
+            None,
+            f"the trail should end at entry #{expected[0]} "
+            f"after {expected[2]} entries; the last entries were removed",
+        )
     return Verdict(True, count)

@@ -31,8 +31,8 @@ def _key(secret: str) -> bytes:
 def hotp(key: bytes, counter: int, digits: int = DIGITS) -> str:
     mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
     offset = mac[-1] & 0x0F
-    value = struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF
-    return str(value % 10 ** digits).zfill(digits)
+    value = struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF
+    return str(value % 10**digits).zfill(digits)
 
 
 def step_of(moment: float) -> int:
@@ -43,8 +43,9 @@ def code_at(secret: str, moment: float) -> str:
     return hotp(_key(secret), step_of(moment))
 
 
-def matching_step(secret: str, code: str, moment: Optional[float] = None,
-                  after: Optional[int] = None) -> Optional[int]:
+def matching_step(
+    secret: str, code: str, moment: Optional[float] = None, after: Optional[int] = None
+) -> Optional[int]:
     """The time step whose code this is (within the window), or None. A step at or before
     `after` (the last one used) is refused: a code works once."""
     code = "".join(code.split())
@@ -63,5 +64,7 @@ def matching_step(secret: str, code: str, moment: Optional[float] = None,
 def provisioning_uri(secret: str, account: str, issuer: str = "VideoPro privacy desk") -> str:
     """The otpauth:// address an authenticator app reads (typed in, or as a QR code)."""
     label = quote(f"{issuer}:{account}")
-    return (f"otpauth://totp/{label}?secret={secret}&issuer={quote(issuer)}"
-            f"&algorithm=SHA1&digits={DIGITS}&period={STEP_SECONDS}")
+    return (
+        f"otpauth://totp/{label}?secret={secret}&issuer={quote(issuer)}"
+        f"&algorithm=SHA1&digits={DIGITS}&period={STEP_SECONDS}"
+    )

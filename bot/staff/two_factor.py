@@ -36,7 +36,7 @@ class TwoFactorError(ValueError):
 @dataclass(frozen=True)
 class Enrolment:
     secret: str  # to type into the app, shown once
-    uri: str     # otpauth://, for a QR code
+    uri: str  # otpauth://, for a QR code
 
 
 def _secret() -> str:
@@ -77,8 +77,9 @@ def _recovery_hash(code: str) -> str:
     return hashlib.sha256(("".join(code.split()).lower()).encode()).hexdigest()
 
 
-def confirm(session: Session, row: StaffUser, code: str,
-            moment: Optional[float] = None) -> Optional[List[str]]:
+def confirm(
+    session: Session, row: StaffUser, code: str, moment: Optional[float] = None
+) -> Optional[List[str]]:
     """Put the enrolment in force with a first code; the recovery codes (shown once), or None
     for a wrong code."""
     if row.totp_enabled or row.totp_secret is None:
@@ -89,27 +90,36 @@ def confirm(session: Session, row: StaffUser, code: str,
         return None
     row.totp_enabled, row.totp_last_step = True, step
     codes = [f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _ in range(RECOVERY_CODES)]
-    for old in session.execute(select(RecoveryCode).where(RecoveryCode.user_id == row.id)
-                               ).scalars():
+    for old in session.execute(
+        select(RecoveryCode).where(RecoveryCode.user_id == row.id)
+    ).scalars():
         session.delete(old)
     session.add_all(RecoveryCode(user_id=row.id, code_hash=_recovery_hash(c)) for c in codes)
     return codes
 
 
-def check(session: Session, row: StaffUser, code: str,
-          moment: Optional[float] = None) -> Optional[str]:
-    """"totp" or "recovery" when the code lets the account in (and is used up), else None."""
+def check(
+    session: Session, row: StaffUser, code: str, moment: Optional[float] = None
+) -> Optional[str]:
+    """ "totp" or "recovery" when the code lets the account in (and is used up), else None."""
     if not row.totp_enabled or row.totp_secret is None or not code.strip():
         return None
     secret = unseal(row.totp_secret, _secret(), PURPOSE, _context(row)).decode()
-    step = totp.matching_step(secret, code, time.time() if moment is None else moment,
-                              after=row.totp_last_step)
+    step = totp.matching_step(
+        secret, code, time.time() if moment is None else moment, after=row.totp_last_step
+    )
     if step is not None:
         row.totp_last_step = step
         return "totp"
-    spare = session.execute(select(RecoveryCode).where(
-        RecoveryCode.user_id == row.id, RecoveryCode.code_hash == _recovery_hash(code),
-        RecoveryCode.used_at.is_(None)).with_for_update()).scalar_one_or_none()
+    spare = session.execute(
+        select(RecoveryCode)
+        .where(
+            RecoveryCode.user_id == row.id,
+            RecoveryCode.code_hash == _recovery_hash(code),
+            RecoveryCode.used_at.is_(None),
+        )
+        .with_for_update()
+    ).scalar_one_or_none()
     if spare is not None:
         spare.used_at = utcnow()
         return "recovery"
@@ -118,11 +128,17 @@ def check(session: Session, row: StaffUser, code: str,
 
 def disable(session: Session, row: StaffUser) -> None:
     row.totp_enabled, row.totp_secret, row.totp_last_step = False, None, None
-    for old in session.execute(select(RecoveryCode).where(RecoveryCode.user_id == row.id)
-                               ).scalars():
+    for old in session.execute(
+        select(RecoveryCode).where(RecoveryCode.user_id == row.id)
+    ).scalars():
         session.delete(old)
 
 
 def recovery_codes_left(session: Session, row: StaffUser) -> int:
-    return len(session.execute(select(RecoveryCode.id).where(
-        RecoveryCode.user_id == row.id, RecoveryCode.used_at.is_(None))).all())
+    return len(
+        session.execute(
+            select(RecoveryCode.id).where(
+                RecoveryCode.user_id == row.id, RecoveryCode.used_at.is_(None)
+            )
+        ).all()
+    )

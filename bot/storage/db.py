@@ -58,12 +58,14 @@ def ensure_database(url: str) -> None:
     if not url.startswith("postgresql"):
         return
     target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT",
-                          future=True)
+    admin = create_engine(
+        target.set(database="postgres"), isolation_level="AUTOCOMMIT", future=True
+    )
     try:
         with admin.connect() as connection:
             exists = connection.exec_driver_sql(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (target.database,)).first()
+                "SELECT 1 FROM pg_database WHERE datname = %s", (target.database,)
+            ).first()
             if not exists:
                 connection.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
     finally:

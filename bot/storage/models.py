@@ -36,8 +36,7 @@ class UTCDateTime(TypeDecorator):
             value = value.astimezone(timezone.utc)
         return value
 
-    def process_result_value(self, value: Optional[datetime],
-                             dialect: Any) -> Optional[datetime]:
+    def process_result_value(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         return value
@@ -87,10 +86,18 @@ class PrivacyRequest(Base):
     hold_stops_clock = Column(Boolean)
     closed_as = Column(String(16))
 
-    events = relationship("RequestEvent", back_populates="request", order_by="RequestEvent.id",
-                          cascade="all, delete-orphan")
-    notes = relationship("RequestNote", back_populates="request", order_by="RequestNote.id",
-                         cascade="all, delete-orphan")
+    events = relationship(
+        "RequestEvent",
+        back_populates="request",
+        order_by="RequestEvent.id",
+        cascade="all, delete-orphan",
+    )
+    notes = relationship(
+        "RequestNote",
+        back_populates="request",
+        order_by="RequestNote.id",
+        cascade="all, delete-orphan",
+    )
 
 
 class Delivery(Base):
@@ -100,8 +107,9 @@ class Delivery(Base):
     __tablename__ = "deliveries"
 
     id = Column(Integer, primary_key=True)
-    request_id = Column(Integer, ForeignKey("privacy_requests.id", ondelete="CASCADE"),
-                        nullable=False, index=True)
+    request_id = Column(
+        Integer, ForeignKey("privacy_requests.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     token_hash = Column(String(64), nullable=False, unique=True)
     filename = Column(String(200), nullable=False)
     content_type = Column(String(64), nullable=False)
@@ -122,8 +130,9 @@ class RequestNote(Base):
     __tablename__ = "request_notes"
 
     id = Column(Integer, primary_key=True)
-    request_id = Column(Integer, ForeignKey("privacy_requests.id", ondelete="CASCADE"),
-                        nullable=False, index=True)
+    request_id = Column(
+        Integer, ForeignKey("privacy_requests.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     kind = Column(String(16), nullable=False)  # "note" or "message"
     author = Column(String(64), nullable=False)
     body = Column(Text, nullable=False)
@@ -138,8 +147,9 @@ class RequestEvent(Base):
     __tablename__ = "request_events"
 
     id = Column(Integer, primary_key=True)
-    request_id = Column(Integer, ForeignKey("privacy_requests.id", ondelete="CASCADE"),
-                        nullable=False, index=True)
+    request_id = Column(
+        Integer, ForeignKey("privacy_requests.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     from_status = Column(String(16))
     to_status = Column(String(16), nullable=False)
     actor = Column(String(64), nullable=False)
@@ -209,8 +219,9 @@ class RecoveryCode(Base):
     __tablename__ = "staff_recovery_codes"
 
     id = Column(Integer, primary_key=True)
-    user_id = Column(Integer, ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False,
-                     index=True)
+    user_id = Column(
+        Integer, ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     code_hash = Column(String(64), nullable=False)
     used_at = Column(UTCDateTime())
 
@@ -265,8 +276,12 @@ class HandoffTicket(Base):
     # support side, and the reply e-mail, are in it; the support pages show it.
     language = Column(String(8), nullable=False, default="en", server_default="en")
 
-    messages = relationship("HandoffMessage", back_populates="ticket",
-                            order_by="HandoffMessage.id", cascade="all, delete-orphan")
+    messages = relationship(
+        "HandoffMessage",
+        back_populates="ticket",
+        order_by="HandoffMessage.id",
+        cascade="all, delete-orphan",
+    )
 
 
 class HandoffMessage(Base):
@@ -275,8 +290,9 @@ class HandoffMessage(Base):
     __tablename__ = "handoff_messages"
 
     id = Column(Integer, primary_key=True)
-    ticket_id = Column(Integer, ForeignKey("handoff_tickets.id", ondelete="CASCADE"),
-                       nullable=False, index=True)
+    ticket_id = Column(
+        Integer, ForeignKey("handoff_tickets.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     sender = Column(String(16), nullable=False)  # visitor, staff, system
     author = Column(String(64))
     text = Column(Text, nullable=False)

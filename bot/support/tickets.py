@@ -50,14 +50,29 @@ class TicketView:
 
 
 def _message(m: HandoffMessage) -> Dict[str, Any]:
-    return {"id": m.id, "sender": m.sender, "author": m.author, "text": m.text,
-            "at": m.created_at.isoformat()}
+    return {
+        "id": m.id,
+        "sender": m.sender,
+        "author": m.author,
+        "text": m.text,
+        "at": m.created_at.isoformat(),
+    }
 
 
 def _view(t: HandoffTicket) -> TicketView:
-    return TicketView(t.id, t.conversation_id, t.status, t.reason, t.live, t.contact_email,
-                      t.assigned_to, t.created_at, list(t.transcript or []),
-                      [_message(m) for m in t.messages], _language(t))
+    return TicketView(
+        t.id,
+        t.conversation_id,
+        t.status,
+        t.reason,
+        t.live,
+        t.contact_email,
+        t.assigned_to,
+        t.created_at,
+        list(t.transcript or []),
+        [_message(m) for m in t.messages],
+        _language(t),
+    )
 
 
 def _language(ticket: HandoffTicket) -> str:
@@ -70,25 +85,44 @@ class Handoffs:
         self.sessions = session_factory(self.engine)
 
     def _active(self, session: Session, conversation_id: str) -> Optional[HandoffTicket]:
-        return session.execute(select(HandoffTicket).where(
-            HandoffTicket.conversation_id == conversation_id,
-            HandoffTicket.status.in_((WAITING, OPEN))).order_by(HandoffTicket.id.desc())
-        ).scalars().first()
+        return (
+            session.execute(
+                select(HandoffTicket)
+                .where(
+                    HandoffTicket.conversation_id == conversation_id,
+                    HandoffTicket.status.in_((WAITING, OPEN)),
+                )
+                .order_by(HandoffTicket.id.desc())
+            )
+            .scalars()
+            .first()
+        )
 
-    def create(self, conversation_id: str, reason: str, transcript: List[Dict[str, Any]],
-               live: bool, contact_email: Optional[str] = None,
-               language: str = texts.DEFAULT_LANGUAGE) -> TicketView:
+    def create(
+        self,
+        conversation_id: str,
+        reason: str,
+        transcript: List[Dict[str, Any]],
+        live: bool,
+        contact_email: Optional[str] = None,
+        language: str = texts.DEFAULT_LANGUAGE,
+    ) -> TicketView:
         """A ticket for the conversation, in its `language`; an unfinished one is reused rather
         than duplicated (and takes the language the conversation has now)."""
         language = or_default(language)
         with transaction(self.sessions) as session:
             ticket = self._active(session, conversation_id)
             if ticket is None:
-                ticket = HandoffTicket(conversation_id=conversation_id, status=WAITING,
-                                       reason=reason if reason in REASONS else "asked",
-                                       live=live, contact_email=contact_email,
-                                       transcript=transcript, created_at=utcnow(),
-                                       language=language)
+                ticket = HandoffTicket(
+                    conversation_id=conversation_id,
+                    status=WAITING,
+                    reason=reason if reason in REASONS else "asked",
+                    live=live,
+                    contact_email=contact_email,
+                    transcript=transcript,
+                    created_at=utcnow(),
+                    language=language,
+                )
                 session.add(ticket)
                 record(session, "assistant", "handoff_created", conversation_id[:64], reason)
                 session.flush()
@@ -105,8 +139,9 @@ class Handoffs:
             if ticket is None:
                 return None
             ticket.contact_email = email
-            log.info("Handoff ticket %s will be answered by e-mail to %s", ticket.id,
-                     mask_email(email))
+            log.info(
+                "Handoff ticket %s will be answered by e-mail to %s", ticket.id, mask_email(email)
+            )
             return _view(ticket)
 
     def routed_ticket(self, conversation_id: str) -> Optional[int]:
@@ -121,14 +156,20 @@ class Handoffs:
         with transaction(self.sessions) as session:
             ticket = session.get(HandoffTicket, ticket_id)
             ticket.visitor_seen_at = utcnow()
-            session.add(HandoffMessage(ticket_id=ticket_id, sender="visitor", text=text,
-                                       created_at=utcnow()))
+            session.add(
+                HandoffMessage(
+                    ticket_id=ticket_id, sender="visitor", text=text, created_at=utcnow()
+                )
+            )
 
     def news_for_visitor(self, conversation_id: str, after: int) -> List[Dict[str, Any]]:
         """Staff and system lines since `after`, for the visitor's chat window."""
         with transaction(self.sessions) as session:
-            tickets = list(session.execute(select(HandoffTicket).where(
-                HandoffTicket.conversation_id == conversation_id)).scalars())
+            tickets = list(
+                session.execute(
+                    select(HandoffTicket).where(HandoffTicket.conversation_id == conversation_id)
+                ).scalars()
+            )
             now = utcnow()
             for ticket in tickets:
                 if ticket.status != CLOSED:
@@ -136,9 +177,15 @@ class Handoffs:
             ids = [t.id for t in tickets]
             if not ids:
                 return []
-            rows = session.execute(select(HandoffMessage).where(
-                HandoffMessage.ticket_id.in_(ids), HandoffMessage.id > after,
-                HandoffMessage.sender != "visitor").order_by(HandoffMessage.id)).scalars()
+            rows = session.execute(
+                select(HandoffMessage)
+                .where(
+                    HandoffMessage.ticket_id.in_(ids),
+                    HandoffMessage.id > after,
+                    HandoffMessage.sender != "visitor",
+                )
+                .order_by(HandoffMessage.id)
+            ).scalars()
             return [_message(m) for m in rows]
 
     def open(self, ticket_id: int, staff: str) -> TicketView:
@@ -150,9 +197,14 @@ class Handoffs:
                 ticket.status = OPEN
                 ticket.assigned_to = staff
                 ticket.opened_at = utcnow()
-                session.add(HandoffMessage(
-                    ticket_id=ticket.id, sender="system", created_at=utcnow(),
-                    text=texts.text("handoff.staff_joined", _language(ticket), staff=staff)))
+                session.add(
+                    HandoffMessage(
+                        ticket_id=ticket.id,
+                        sender="system",
+                        created_at=utcnow(),
+                        text=texts.text("handoff.staff_joined", _language(ticket), staff=staff),
+                    )
+                )
                 record(session, staff, "handoff_opened", str(ticket.id))
             return _view(ticket)
 
@@ -163,18 +215,24 @@ class Handoffs:
             if ticket is None or ticket.status == CLOSED:
                 raise KeyError(ticket_id)
             now = utcnow()
-            session.add(HandoffMessage(ticket_id=ticket.id, sender="staff", author=staff,
-                                       text=text, created_at=now))
+            session.add(
+                HandoffMessage(
+                    ticket_id=ticket.id, sender="staff", author=staff, text=text, created_at=now
+                )
+            )
             record(session, staff, "handoff_reply", str(ticket.id))
             seen = ticket.visitor_seen_at
             if seen is not None and now - seen <= VISITOR_PRESENT:
                 return "chat"
             if ticket.contact_email:
                 language = _language(ticket)
-                enqueue(session, ticket.contact_email,
-                        texts.text("email.support_reply.subject", language),
-                        texts.text("email.support_reply.body", language, text=text, staff=staff),
-                        now=now)
+                enqueue(
+                    session,
+                    ticket.contact_email,
+                    texts.text("email.support_reply.subject", language),
+                    texts.text("email.support_reply.body", language, text=text, staff=staff),
+                    now=now,
+                )
                 return "email"
             return "none"
 
@@ -186,10 +244,14 @@ class Handoffs:
             if ticket.status != CLOSED:
                 ticket.status = CLOSED
                 ticket.closed_at = utcnow()
-                session.add(HandoffMessage(ticket_id=ticket.id, sender="system",
-                                           text=texts.text("handoff.back_to_assistant",
-                                                           _language(ticket)),
-                                           created_at=utcnow()))
+                session.add(
+                    HandoffMessage(
+                        ticket_id=ticket.id,
+                        sender="system",
+                        text=texts.text("handoff.back_to_assistant", _language(ticket)),
+                        created_at=utcnow(),
+                    )
+                )
                 record(session, staff, "handoff_closed", str(ticket.id))
             return _view(ticket)
 

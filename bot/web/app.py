@@ -61,8 +61,9 @@ def chat_language(request: Request, body: Optional[Dict[str, Any]] = None) -> st
     `language` field of the body), else the visitor's cookie or browser. Only for the web app's
     own messages: the conversation's language is Rasa's `language` slot."""
     stated = i18n.known(body.get("language")) if isinstance(body, dict) else None
-    return stated or i18n.known(request.query_params.get("language")) or i18n.visitor_language(
-        request)
+    return (
+        stated or i18n.known(request.query_params.get("language")) or i18n.visitor_language(request)
+    )
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -108,8 +109,11 @@ def normalise_rasa_messages(payload: Any) -> List[Dict[str, Any]]:
             message["buttons"] = buttons
         answer = _answer_of(item)
         if answer is not None:
-            owner = message if "text" in message else (
-                messages[-1] if messages and "text" in messages[-1] else None)
+            owner = (
+                message
+                if "text" in message
+                else (messages[-1] if messages and "text" in messages[-1] else None)
+            )
             if owner is not None:
                 owner["answer"] = answer
         if message:
@@ -117,10 +121,14 @@ def normalise_rasa_messages(payload: Any) -> List[Dict[str, Any]]:
     return messages
 
 
-def create_app(settings: Optional[Settings] = None,
-               transport: Optional[httpx.AsyncBaseTransport] = None,
-               deliver_mail: bool = False, services: Optional[StaffServices] = None,
-               session_secret: Optional[str] = None, secure_cookies: bool = False) -> Starlette:
+def create_app(
+    settings: Optional[Settings] = None,
+    transport: Optional[httpx.AsyncBaseTransport] = None,
+    deliver_mail: bool = False,
+    services: Optional[StaffServices] = None,
+    session_secret: Optional[str] = None,
+    secure_cookies: bool = False,
+) -> Starlette:
     """`transport` lets tests stand in for Rasa without a network; `deliver_mail` runs the
     outbox sender beside the site (the served app does, tests of pages do not); `services`
     is the request store, staff directory and policy-gap log the pages use (answer ratings go
@@ -131,11 +139,22 @@ def create_app(settings: Optional[Settings] = None,
     async def index(request: Request) -> Response:
         """The product page in the visitor's language (their switch, else their browser's)."""
         language = i18n.visitor_language(request)
-        response = i18n.templates.TemplateResponse(request, "index.html", {
-            "lang": language, "html_lang": i18n.HTML_LANG[language], "html_langs": i18n.HTML_LANG,
-            "languages": LANGUAGES, "t": i18n.translator(language),
-            "texts": {"language": language, "html_lang": i18n.HTML_LANG,
-                      "texts": i18n.bundle(SCRIPT_TEXTS)}})
+        response = i18n.templates.TemplateResponse(
+            request,
+            "index.html",
+            {
+                "lang": language,
+                "html_lang": i18n.HTML_LANG[language],
+                "html_langs": i18n.HTML_LANG,
+                "languages": LANGUAGES,
+                "t": i18n.translator(language),
+                "texts": {
+                    "language": language,
+                    "html_lang": i18n.HTML_LANG,
+                    "texts": i18n.bundle(SCRIPT_TEXTS),
+                },
+            },
+        )
         response.headers["Content-Language"] = i18n.HTML_LANG[language]
         response.headers["Vary"] = "Accept-Language, Cookie"
         return response
@@ -164,9 +183,20 @@ def create_app(settings: Optional[Settings] = None,
             return _error(400, text("web.no_message", language))
         if prepared.problem == input_guard.TOO_LONG:
             # input_guard.reply_for's text (`input.too_long`), in the page's language.
-            return JSONResponse({"messages": [{"text": text(
-                "input.too_long", language, length=prepared.length,
-                limit=settings.max_message_chars)}]})
+            return JSONResponse(
+                {
+                    "messages": [
+                        {
+                            "text": text(
+                                "input.too_long",
+                                language,
+                                length=prepared.length,
+                                limit=settings.max_message_chars,
+                            )
+                        }
+                    ]
+                }
+            )
         message = input_guard.clean(message)
         ticket_id = await asyncio.to_thread(services.handoffs.routed_ticket, sender)
         if ticket_id is not None and not is_language_switch(message):
@@ -229,9 +259,19 @@ def create_app(settings: Optional[Settings] = None,
         except ValueError:
             after = 0
         lines = await asyncio.to_thread(services.handoffs.news_for_visitor, sender, after)
-        return JSONResponse({"messages": [
-            {"id": line["id"], "text": line["text"], "from": line["sender"],
-             "author": line["author"]} for line in lines]})
+        return JSONResponse(
+            {
+                "messages": [
+                    {
+                        "id": line["id"],
+                        "text": line["text"],
+                        "from": line["sender"],
+                        "author": line["author"],
+                    }
+                    for line in lines
+                ]
+            }
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -250,10 +290,16 @@ def create_app(settings: Optional[Settings] = None,
         *download.routes(services),
         Mount("/static", app=StaticFiles(directory=WEB_DIR / "static"), name="static"),
     ]
-    middleware = [Middleware(
-        SessionMiddleware, secret_key=session_secret or app_secret(), session_cookie="vp_staff",
-        max_age=int(SESSION_LIFETIME.total_seconds()), same_site="strict",
-        https_only=secure_cookies)]
+    middleware = [
+        Middleware(
+            SessionMiddleware,
+            secret_key=session_secret or app_secret(),
+            session_cookie="vp_staff",
+            max_age=int(SESSION_LIFETIME.total_seconds()),
+            same_site="strict",
+            https_only=secure_cookies,
+        )
+    ]
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 

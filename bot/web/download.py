@@ -36,11 +36,22 @@ CODE_PROBLEMS = ("code_wrong", "code_expired", "code_locked", "code_missing")
 
 def _page(request: Request, state: str, status_code: int = 200, **context: Any) -> Response:
     language = i18n.visitor_language(request)
-    response = i18n.templates.TemplateResponse(request, TEMPLATE, {
-        "state": state, "token": request.path_params["token"], "csrf": csrf_token(request),
-        "lang": language, "html_lang": i18n.HTML_LANG[language], "languages": LANGUAGES,
-        "t": i18n.translator(language), "minutes": int(CODE_TTL.total_seconds() // 60),
-        "error": None, **context})
+    response = i18n.templates.TemplateResponse(
+        request,
+        TEMPLATE,
+        {
+            "state": state,
+            "token": request.path_params["token"],
+            "csrf": csrf_token(request),
+            "lang": language,
+            "html_lang": i18n.HTML_LANG[language],
+            "languages": LANGUAGES,
+            "t": i18n.translator(language),
+            "minutes": int(CODE_TTL.total_seconds() // 60),
+            "error": None,
+            **context,
+        },
+    )
     response.status_code = status_code
     response.headers["Content-Language"] = i18n.HTML_LANG[language]
     # The token is in the address: no cache keeps the page, no link leaks it onward.
@@ -57,12 +68,21 @@ def _gone(request: Request, problem: DeliveryError) -> Response:
 def attachment(filename: str, content_type: str, content: bytes) -> Response:
     """The file, as a download under its name (RFC 6266: an ASCII fallback and the UTF-8
     name), never cached."""
-    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_"
-                       for c in filename) or "download"
+    fallback = (
+        "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in filename)
+        or "download"
+    )
     disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
-    return Response(content, media_type=content_type, headers={
-        "Content-Disposition": disposition, "Cache-Control": "no-store",
-        "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
+    return Response(
+        content,
+        media_type=content_type,
+        headers={
+            "Content-Disposition": disposition,
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
 
 
 def routes(services: StaffServices) -> List[Route]:
@@ -70,8 +90,7 @@ def routes(services: StaffServices) -> List[Route]:
         """The link's page: what will happen, and the button that e-mails the code."""
         token = request.path_params["token"]
         try:
-            masked, expires = await asyncio.to_thread(
-                case_view.deliveries(services).check, token)
+            masked, expires = await asyncio.to_thread(case_view.deliveries(services).check, token)
         except DeliveryError as problem:
             return _gone(request, problem)
         return _page(request, "ready", masked=masked, expires=expires.date().isoformat())
@@ -86,14 +105,26 @@ def routes(services: StaffServices) -> List[Route]:
         except DeliveryError as problem:
             return _gone(request, problem)
         if not csrf_ok(request, form.get("csrf_token")):
-            return _page(request, "ready", 403, masked=masked,
-                         expires=expires.date().isoformat(), error="form_expired")
+            return _page(
+                request,
+                "ready",
+                403,
+                masked=masked,
+                expires=expires.date().isoformat(),
+                error="form_expired",
+            )
         if form.get("action") == "send":
             try:
                 masked = await asyncio.to_thread(desk.send_code, token)
             except RateLimited:
-                return _page(request, "ready", 429, masked=masked,
-                             expires=expires.date().isoformat(), error="too_many_codes")
+                return _page(
+                    request,
+                    "ready",
+                    429,
+                    masked=masked,
+                    expires=expires.date().isoformat(),
+                    error="too_many_codes",
+                )
             except DeliveryError as problem:
                 return _gone(request, problem)
             return _page(request, "code", masked=masked, sent=True)
@@ -103,13 +134,22 @@ def routes(services: StaffServices) -> List[Route]:
             return _page(request, "code", 400, masked=masked, error="no_code")
         try:
             filename, content_type, content = await asyncio.to_thread(
-                desk.download, token, code[:16], client_of(request))
+                desk.download, token, code[:16], client_of(request)
+            )
         except DeliveryError as problem:
             if problem.reason not in CODE_PROBLEMS:
                 return _gone(request, problem)
-            return _page(request, "code", 400, masked=masked, error=problem.reason,
-                         attempts_left=problem.attempts_left)
+            return _page(
+                request,
+                "code",
+                400,
+                masked=masked,
+                error=problem.reason,
+                attempts_left=problem.attempts_left,
+            )
         return attachment(filename, content_type, content)
 
-    return [Route("/download/{token}", show, methods=["GET"]),
-            Route("/download/{token}", act, methods=["POST"])]
+    return [
+        Route("/download/{token}", show, methods=["GET"]),
+        Route("/download/{token}", act, methods=["POST"]),
+    ]

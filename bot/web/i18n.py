@@ -27,15 +27,28 @@ from starlette.templating import Jinja2Templates
 from bot.core.language import LANGUAGES
 from bot.core.texts import DEFAULT_LANGUAGE, catalogue
 
-__all__ = ["HTML_LANG", "STAFF_COOKIE", "VISITOR_COOKIE", "bundle", "from_accept_language",
-           "known", "label", "set_language_payload", "staff_language", "templates", "text",
-           "translator", "visitor_language"]
+__all__ = [
+    "HTML_LANG",
+    "STAFF_COOKIE",
+    "VISITOR_COOKIE",
+    "bundle",
+    "from_accept_language",
+    "known",
+    "label",
+    "set_language_payload",
+    "staff_language",
+    "templates",
+    "text",
+    "translator",
+    "visitor_language",
+]
 
 
 def text(key: str, language: str, **values: object) -> str:
     """The catalogue's text for a key the pages name (templates, scripts, handlers); those keys
     are checked against the catalogue by tests/unit/test_web.py, which reads the templates."""
     return catalogue().text(key, language, **values)
+
 
 WEB_DIR = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
@@ -52,8 +65,10 @@ HTML_LANG = {"en": "en", "zh": "zh-CN"}
 SET_LANGUAGE_PAYLOAD = '/set_language{{"language":"{language}"}}'
 
 # One entry of Accept-Language: a tag (or `*`) and its weight.
-_RANGE = re.compile(r"^\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*"
-                    r"(?:;\s*q\s*=\s*([0-9.]+))?\s*$")
+_RANGE = re.compile(
+    r"^\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*"
+    r"(?:;\s*q\s*=\s*([0-9.]+))?\s*$"
+)
 
 Translate = Callable[..., str]
 
@@ -64,7 +79,7 @@ def known(language: object) -> Optional[str]:
 
 
 def language_of_tag(tag: str) -> Optional[str]:
-    """"zh" for any Chinese tag (zh, zh-CN, zh-Hans, zh-TW: Traditional readers read Simplified
+    """ "zh" for any Chinese tag (zh, zh-CN, zh-Hans, zh-TW: Traditional readers read Simplified
     far better than English, and the assistant accepts Traditional input), "en" for English,
     None for anything else."""
     primary = tag.strip().lower().split("-")[0]
@@ -94,24 +109,30 @@ def from_accept_language(header: Optional[str]) -> Optional[str]:
 
 def visitor_language(request: Request) -> str:
     """The product page's language: the visitor's choice (cookie), else the browser's."""
-    return (known(request.cookies.get(VISITOR_COOKIE))
-            or from_accept_language(request.headers.get("accept-language"))
-            or DEFAULT_LANGUAGE)
+    return (
+        known(request.cookies.get(VISITOR_COOKIE))
+        or from_accept_language(request.headers.get("accept-language"))
+        or DEFAULT_LANGUAGE
+    )
 
 
 def staff_language(request: Request) -> str:
     """The staff pages' language: the member's choice (session, then cookie), else the
     browser's."""
-    return (known(request.session.get(STAFF_SESSION_KEY))
-            or known(request.cookies.get(STAFF_COOKIE))
-            or from_accept_language(request.headers.get("accept-language"))
-            or DEFAULT_LANGUAGE)
+    return (
+        known(request.session.get(STAFF_SESSION_KEY))
+        or known(request.cookies.get(STAFF_COOKIE))
+        or from_accept_language(request.headers.get("accept-language"))
+        or DEFAULT_LANGUAGE
+    )
 
 
 def translator(language: str) -> Translate:
     """`t(key, **values)` for templates: the catalogue's text in `language`."""
+
     def t(key: str, **values: object) -> str:
         return text(key, language, **values)
+
     return t
 
 
@@ -121,8 +142,11 @@ def label(group: str, value: object, language: str) -> str:
     knows has a name in every language)."""
     name = str(value if value is not None else "")
     key = f"{group}.{name}"
-    if name and all(part.isidentifier() for part in name.split(".")) and \
-            catalogue().has(key, language):
+    if (
+        name
+        and all(part.isidentifier() for part in name.split("."))
+        and catalogue().has(key, language)
+    ):
         return text(key, language)
     return name.replace("_", " ")
 
@@ -130,18 +154,23 @@ def label(group: str, value: object, language: str) -> str:
 def labeller(language: str) -> Callable[[str, object], str]:
     def named(group: str, value: object) -> str:
         return label(group, value, language)
+
     return named
 
 
 @cache
 def _templates_under(prefixes: Tuple[str, ...], language: str) -> Dict[str, str]:
     entries = catalogue().entries(language)
-    return {key: entry.value for key, entry in entries.items()
-            if isinstance(entry.value, str) and key.startswith(prefixes)}
+    return {
+        key: entry.value
+        for key, entry in entries.items()
+        if isinstance(entry.value, str) and key.startswith(prefixes)
+    }
 
 
-def bundle(prefixes: Iterable[str], languages: Iterable[str] = LANGUAGES
-           ) -> Dict[str, Mapping[str, str]]:
+def bundle(
+    prefixes: Iterable[str], languages: Iterable[str] = LANGUAGES
+) -> Dict[str, Mapping[str, str]]:
     """The raw templates under `prefixes` for each language, for a page's script: it fills
     `{name}` and `{{`/`}}` itself (bot/web/static/chat.js, staff.js)."""
     wanted = tuple(prefixes)

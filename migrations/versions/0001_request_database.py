@@ -4,6 +4,7 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-29
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -39,9 +40,13 @@ def upgrade() -> None:
     op.create_table(
         "request_events",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("request_id", sa.Integer(),
-                  sa.ForeignKey("privacy_requests.id", ondelete="CASCADE"), nullable=False,
-                  index=True),
+        sa.Column(
+            "request_id",
+            sa.Integer(),
+            sa.ForeignKey("privacy_requests.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        ),
         sa.Column("from_status", sa.String(16)),
         sa.Column("to_status", sa.String(16), nullable=False),
         sa.Column("actor", sa.String(64), nullable=False),

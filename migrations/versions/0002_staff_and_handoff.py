@@ -4,6 +4,7 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-29
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -56,9 +57,13 @@ def upgrade() -> None:
     op.create_table(
         "handoff_messages",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("ticket_id", sa.Integer(),
-                  sa.ForeignKey("handoff_tickets.id", ondelete="CASCADE"), nullable=False,
-                  index=True),
+        sa.Column(
+            "ticket_id",
+            sa.Integer(),
+            sa.ForeignKey("handoff_tickets.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        ),
         sa.Column("sender", sa.String(16), nullable=False),
         sa.Column("author", sa.String(64)),
         sa.Column("text", sa.Text(), nullable=False),

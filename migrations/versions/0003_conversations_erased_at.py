@@ -7,6 +7,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-01
 """
+
 import sqlalchemy as sa
 from alembic import op
 

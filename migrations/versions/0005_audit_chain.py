@@ -5,6 +5,7 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-03
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -36,20 +37,35 @@ def _chain_existing_entries() -> None:
     from bot.staff.audit import GENESIS, HEAD_ID, _key, entry_hash
 
     bind = op.get_bind()
-    log = sa.table("audit_log", sa.column("id"), sa.column("actor"), sa.column("action"),
-                   sa.column("target"), sa.column("detail"), sa.column("client"),
-                   sa.column("created_at", UTCDateTime()), sa.column("prev_hash"),
-                   sa.column("entry_hash"))
-    head = sa.table("audit_head", sa.column("id"), sa.column("last_id"), sa.column("last_hash"),
-                    sa.column("entries"))
+    log = sa.table(
+        "audit_log",
+        sa.column("id"),
+        sa.column("actor"),
+        sa.column("action"),
+        sa.column("target"),
+        sa.column("detail"),
+        sa.column("client"),
+        sa.column("created_at", UTCDateTime()),
+        sa.column("prev_hash"),
+        sa.column("entry_hash"),
+    )
+    head = sa.table(
+        "audit_head",
+        sa.column("id"),
+        sa.column("last_id"),
+        sa.column("last_hash"),
+        sa.column("entries"),
+    )
     key, prev, count, last_id = _key(), GENESIS, 0, None
     for row in bind.execute(sa.select(log).order_by(log.c.id)).fetchall():
         link = entry_hash(row, prev, key)
-        bind.execute(log.update().where(log.c.id == row.id).values(prev_hash=prev,
-                                                                  entry_hash=link))
+        bind.execute(log.update().where(log.c.id == row.id).values(prev_hash=prev, entry_hash=link))
         prev, count, last_id = link, count + 1, row.id
-    bind.execute(head.insert().values(id=HEAD_ID, last_id=last_id,
-                                      last_hash=prev if count else None, entries=count))
+    bind.execute(
+        head.insert().values(
+            id=HEAD_ID, last_id=last_id, last_hash=prev if count else None, entries=count
+        )
+    )
 
 
 def downgrade() -> None:

@@ -5,6 +5,7 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-03
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -15,9 +16,14 @@ depends_on = None
 
 TZ = sa.DateTime(timezone=True)
 COLUMNS = (
-    ("assignee", sa.String(64)), ("original_due_at", TZ), ("extension_reason", sa.Text()),
-    ("held_at", TZ), ("hold_reason", sa.String(32)), ("hold_note", sa.Text()),
-    ("hold_stops_clock", sa.Boolean()), ("closed_as", sa.String(16)),
+    ("assignee", sa.String(64)),
+    ("original_due_at", TZ),
+    ("extension_reason", sa.Text()),
+    ("held_at", TZ),
+    ("hold_reason", sa.String(32)),
+    ("hold_note", sa.Text()),
+    ("hold_stops_clock", sa.Boolean()),
+    ("closed_as", sa.String(16)),
 )
 
 
@@ -29,9 +35,13 @@ def upgrade() -> None:
     op.create_table(
         "request_notes",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("request_id", sa.Integer(),
-                  sa.ForeignKey("privacy_requests.id", ondelete="CASCADE"), nullable=False,
-                  index=True),
+        sa.Column(
+            "request_id",
+            sa.Integer(),
+            sa.ForeignKey("privacy_requests.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        ),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("author", sa.String(64), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),

@@ -5,6 +5,7 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-03
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -20,9 +21,13 @@ def upgrade() -> None:
     op.create_table(
         "deliveries",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("request_id", sa.Integer(),
-                  sa.ForeignKey("privacy_requests.id", ondelete="CASCADE"), nullable=False,
-                  index=True),
+        sa.Column(
+            "request_id",
+            sa.Integer(),
+            sa.ForeignKey("privacy_requests.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        ),
         sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
         sa.Column("filename", sa.String(200), nullable=False),
         sa.Column("content_type", sa.String(64), nullable=False),

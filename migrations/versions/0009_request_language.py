@@ -7,6 +7,7 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-03
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -23,8 +24,9 @@ def upgrade() -> None:
         # batch: SQLite cannot add a NOT NULL column in place on every version alembic supports
         # (it can with a default, but batch keeps both databases on one path).
         with op.batch_alter_table(table) as batch:
-            batch.add_column(sa.Column("language", sa.String(8), nullable=False,
-                                       server_default="en"))
+            batch.add_column(
+                sa.Column("language", sa.String(8), nullable=False, server_default="en")
+            )
 
 
 def downgrade() -> None:

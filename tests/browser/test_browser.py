@@ -12,6 +12,7 @@ from bot.policy.translation import load_translation
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
+
 def test_a_visitor_asks_and_gets_an_answer_that_cites_its_section(live_stack, browser, tmp_path):
     heading = load_policy().section("storage").heading
     page = browser.new_page()
@@ -39,7 +40,8 @@ HAN = re.compile("[\u4e00-\u9fff]")
 
 
 def test_a_chinese_visitor_asks_in_chinese_and_gets_a_chinese_answer_citing_the_section(
-        live_stack, browser, tmp_path):
+    live_stack, browser, tmp_path
+):
     """A zh-CN browser: the Chinese page, a Chinese greeting, and to "who do you share my
     personal information with" a Chinese reply that cites the section by its published English
     heading, with the quoted English labelled by its reference translation."""

@@ -41,8 +41,11 @@ def site(database_url, set_env, no_env_file) -> Iterator[dict]:
     url = database_url
     services = StaffServices(RequestStore(make_engine(url), secret=SECRET))
     services.directory.add("legal-desk", "legal", PASSWORD)
-    app = create_app(replace(load_settings(), rasa_url="http://rasa.test"), services=services,
-                     session_secret="browser-desk")
+    app = create_app(
+        replace(load_settings(), rasa_url="http://rasa.test"),
+        services=services,
+        session_secret="browser-desk",
+    )
     try:
         with serving(app) as base:
             yield {"base": base, "services": services}
@@ -57,14 +60,22 @@ def log_in(browser, base):
 
 def last_mail(services, to=EMAIL):
     with transaction(services.store.sessions) as session:
-        return session.execute(select(OutboxMessage.body).where(
-            OutboxMessage.to_address == to).order_by(OutboxMessage.id.desc())).scalars().first()
+        return (
+            session.execute(
+                select(OutboxMessage.body)
+                .where(OutboxMessage.to_address == to)
+                .order_by(OutboxMessage.id.desc())
+            )
+            .scalars()
+            .first()
+        )
 
 
 def test_notes_refusal_templates_and_an_extension(site, browser):
     services = site["services"]
-    reference = services.store.submit("deletion", EMAIL, details={"scope": "all"},
-                                      verified=True).reference
+    reference = services.store.submit(
+        "deletion", EMAIL, details={"scope": "all"}, verified=True
+    ).reference
     context, page = log_in(browser, site["base"])
     page.goto(f"{site['base']}/staff/requests/{reference}")
     assert EMAIL not in page.inner_text("main")  # masked until revealed
@@ -104,8 +115,9 @@ def test_notes_refusal_templates_and_an_extension(site, browser):
 
 def test_a_copy_is_attached_and_fetched_once_with_a_fresh_code(site, browser, tmp_path):
     services = site["services"]
-    reference = services.store.submit("access", EMAIL, details={"scope": "all"},
-                                      verified=True).reference
+    reference = services.store.submit(
+        "access", EMAIL, details={"scope": "all"}, verified=True
+    ).reference
     context, page = log_in(browser, site["base"])
     page.goto(f"{site['base']}/staff/requests/{reference}")
     export = tmp_path / "export.csv"

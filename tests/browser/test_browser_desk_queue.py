@@ -26,15 +26,18 @@ def site(database_url, set_env) -> Iterator[dict]:
     """The web app on 127.0.0.1:<free port>, on SQLite and on PostgreSQL (where it answers), with
     two legal members and three requests."""
     set_env(APP_SECRET="browser-desk-secret", REQUEST_JURISDICTION="prc")
-    services = StaffServices(RequestStore(make_engine(database_url),
-                                          secret="s"))
+    services = StaffServices(RequestStore(make_engine(database_url), secret="s"))
     for name in ("lena", "mia"):
         services.directory.add(name, "legal", PASSWORD)
-    references = [services.store.submit(kind, f"{kind}.person@example.com",
-                                        verified=True).reference
-                  for kind in ("deletion", "access", "correction")]
-    app = create_app(replace(load_settings(), rasa_url="http://rasa.test"),
-                     services=services, session_secret="browser-desk")
+    references = [
+        services.store.submit(kind, f"{kind}.person@example.com", verified=True).reference
+        for kind in ("deletion", "access", "correction")
+    ]
+    app = create_app(
+        replace(load_settings(), rasa_url="http://rasa.test"),
+        services=services,
+        session_secret="browser-desk",
+    )
     try:
         with serving(app) as base:
             yield {"base": base, "services": services, "references": references}
@@ -65,8 +68,7 @@ def test_the_dashboard_draws_its_charts_and_the_audit_verdict(site, browser):
     page.close()
 
 
-def test_legal_assigns_two_requests_in_bulk_and_a_missing_reason_keeps_the_selection(
-        site, browser):
+def test_legal_assigns_two_requests_in_bulk_and_a_missing_reason_keeps_the_selection(site, browser):
     first, second, third = site["references"]
     page = log_in(browser, site["base"], "lena")
     page.goto(f"{site['base']}/staff/requests")
@@ -79,8 +81,9 @@ def test_legal_assigns_two_requests_in_bulk_and_a_missing_reason_keeps_the_selec
     page.click("#bulk-form button[value=assign]")
     page.wait_for_selector("#bulk-message")
     assert "2 of 2" in page.inner_text("#bulk-message")
-    assignees = {r: page.inner_text(f"tr[data-reference='{r}'] td.assignee")
-                 for r in (first, second, third)}
+    assignees = {
+        r: page.inner_text(f"tr[data-reference='{r}'] td.assignee") for r in (first, second, third)
+    }
     assert assignees == {first: "mia", second: "mia", third: "nobody"}
     store = site["services"].store
     assert [store.get(r).assignee for r in (first, second, third)] == ["mia", "mia", None]

@@ -33,19 +33,29 @@ YES_BUTTON = 'button[aria-label="Yes, this answer was helpful"]'
 def fake_rasa() -> httpx.MockTransport:
     """A greeting for /greet; for anything else a `closest` answer with its rating reference,
     signed for the conversation that asked, as the action server will send it."""
+
     def handler(request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         sender, message = body["sender"], body["message"]
         if message == "/greet":
-            return httpx.Response(200, json=[{"recipient_id": sender,
-                                              "text": "Hello! Ask me about our privacy policy."}])
+            return httpx.Response(
+                200,
+                json=[{"recipient_id": sender, "text": "Hello! Ask me about our privacy policy."}],
+            )
         ref = AnswerRef("closest", ("storage",), "meeting_recordings", "en", message)
-        return httpx.Response(200, json=[
-            {"recipient_id": sender, "text": ANSWER,
-             "buttons": [{"title": "Talk to a person", "payload": "/handoff"}]},
-            {"recipient_id": sender, "custom": {"answer": ref.payload(SECRET, sender)}}])
-    return httpx.MockTransport(handler)
+        return httpx.Response(
+            200,
+            json=[
+                {
+                    "recipient_id": sender,
+                    "text": ANSWER,
+                    "buttons": [{"title": "Talk to a person", "payload": "/handoff"}],
+                },
+                {"recipient_id": sender, "custom": {"answer": ref.payload(SECRET, sender)}},
+            ],
+        )
 
+    return httpx.MockTransport(handler)
 
 
 @pytest.fixture
@@ -54,8 +64,12 @@ def site(migrated_sqlite, set_env) -> Iterator[dict]:
     set_env(APP_SECRET=SECRET)
     url = migrated_sqlite("browser-gaps.db")
     services = StaffServices(RequestStore(make_engine(url), secret="s"))
-    app = create_app(replace(load_settings(), rasa_url="http://rasa.test"),
-                     transport=fake_rasa(), services=services, session_secret="browser-test")
+    app = create_app(
+        replace(load_settings(), rasa_url="http://rasa.test"),
+        transport=fake_rasa(),
+        services=services,
+        session_secret="browser-test",
+    )
     try:
         with serving(app) as base:
             yield {"base": base, "services": services}
@@ -66,8 +80,7 @@ def site(migrated_sqlite, set_env) -> Iterator[dict]:
 def press_until_focused(page, selector: str, key: str = "Tab", limit: int = 120) -> None:
     """Press `key` until the element matching `selector` has the keyboard focus."""
     for _ in range(limit):
-        if page.evaluate("(s) => document.activeElement === document.querySelector(s)",
-                         selector):
+        if page.evaluate("(s) => document.activeElement === document.querySelector(s)", selector):
             return
         page.keyboard.press(key)
     pytest.fail(f"{selector} was never reached with {key}")
@@ -75,9 +88,13 @@ def press_until_focused(page, selector: str, key: str = "Tab", limit: int = 120)
 
 def ratings(services):
     with transaction(services.store.sessions) as session:
-        return ([(r.section, r.helpful) for r in session.execute(select(AnswerFeedback)).scalars()],
-                [(g.reply_kind, g.topic, g.question)
-                 for g in session.execute(select(PolicyGap)).scalars()])
+        return (
+            [(r.section, r.helpful) for r in session.execute(select(AnswerFeedback)).scalars()],
+            [
+                (g.reply_kind, g.topic, g.question)
+                for g in session.execute(select(PolicyGap)).scalars()
+            ],
+        )
 
 
 def ask_by_keyboard(page, base: str) -> None:
@@ -124,8 +141,7 @@ def test_a_rating_that_fails_to_send_can_be_sent_again(site, browser):
     page.route("**/api/feedback", lambda route: route.abort())
     press_until_focused(page, YES_BUTTON)
     page.keyboard.press(" ")  # Space works as well as Enter
-    page.locator(".chat-feedback-error",
-                 has_text="could not be sent. Please try again.").wait_for()
+    page.locator(".chat-feedback-error", has_text="could not be sent. Please try again.").wait_for()
     assert page.locator(YES_BUTTON).get_attribute("aria-pressed") == "false"
     assert ratings(site["services"]) == ([], [])
 
@@ -140,10 +156,16 @@ def test_legal_opens_the_gaps_and_sees_the_topic_and_the_chart(site, browser):
     services = site["services"]
     services.directory.add("lena", "legal", PASSWORD)
     for question in ("do you keep my recordings?", "who can watch a recording?"):
-        services.gaps.record(question=question, reply_kind="not_covered",
-                             topic="meeting_recordings", sections=[], language="en")
-    services.gaps.record(question="blorp", reply_kind="fallback", topic=None, sections=[],
-                         language="en")
+        services.gaps.record(
+            question=question,
+            reply_kind="not_covered",
+            topic="meeting_recordings",
+            sections=[],
+            language="en",
+        )
+    services.gaps.record(
+        question="blorp", reply_kind="fallback", topic=None, sections=[], language="en"
+    )
     context = browser.new_context()
     page = context.new_page()
     page.goto(f"{site['base']}/staff/login?next=/staff/gaps")

@@ -29,7 +29,7 @@ PASSWORD = "browser test password"
 GREETING = {"en": "Hello! Ask me about our privacy policy.", "zh": "您好！请问有什么隐私问题？"}
 SWITCHED = {"en": "OK, I'll answer in English.", "zh": "好的，我会用中文回答。"}
 ANSWER = {"en": "An answer in English.", "zh": "一个中文回答。"}
-SET_LANGUAGE = re.compile(r'^/set_language(\{.*\})$')
+SET_LANGUAGE = re.compile(r"^/set_language(\{.*\})$")
 
 
 class FakeRasa:
@@ -54,6 +54,7 @@ class FakeRasa:
                 language = self.language.get(sender, "en")
                 reply = GREETING[language] if message == "/greet" else ANSWER[language]
             return httpx.Response(200, json=[{"recipient_id": sender, "text": reply}])
+
         return httpx.MockTransport(handler)
 
 
@@ -61,11 +62,15 @@ class FakeRasa:
 def site(migrated_sqlite, set_env) -> Iterator[dict]:
     set_env(APP_SECRET=SECRET)
     rasa = FakeRasa()
-    services = StaffServices(RequestStore(make_engine(migrated_sqlite("browser-lang.db")),
-                                          secret="s"))
-    app = create_app(replace(load_settings(), rasa_url="http://rasa.test"),
-                     transport=rasa.transport(), services=services,
-                     session_secret="browser-language")
+    services = StaffServices(
+        RequestStore(make_engine(migrated_sqlite("browser-lang.db")), secret="s")
+    )
+    app = create_app(
+        replace(load_settings(), rasa_url="http://rasa.test"),
+        transport=rasa.transport(),
+        services=services,
+        session_secret="browser-language",
+    )
     try:
         with serving(app) as base:
             yield {"base": base, "rasa": rasa, "services": services}
@@ -153,8 +158,9 @@ def test_the_switch_relabels_tells_the_assistant_and_survives_a_reload(site, bro
 def test_a_browser_whose_header_says_english_but_whose_languages_say_chinese(site, browser):
     """navigator.languages decides on a first visit when the header did not (a proxy, say)."""
     context = browser.new_context(locale="en-US")
-    context.add_init_script("Object.defineProperty(navigator, 'languages', "
-                            "{get: () => ['zh-CN', 'zh', 'en']})")
+    context.add_init_script(
+        "Object.defineProperty(navigator, 'languages', {get: () => ['zh-CN', 'zh', 'en']})"
+    )
     page = context.new_page()
     response = page.goto(site["base"] + "/")
     assert response is not None and '<html lang="en"' in response.text()
@@ -179,7 +185,8 @@ def test_a_staff_member_switches_the_staff_pages_to_chinese_and_back(site, brows
     page.goto(f"{site['base']}/staff/requests")
     assert page.inner_text("h1") == text("web.staff.queue.heading", "zh")
     assert page.inner_text("nav.topnav a[aria-current=page]") == text(
-        "web.staff.nav.requests", "zh")
+        "web.staff.nav.requests", "zh"
+    )
     page.click('#language-form button[value="en"]')
     page.wait_for_function("document.documentElement.lang === 'en'")
     assert page.url.endswith("/staff/requests")

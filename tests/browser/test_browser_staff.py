@@ -54,21 +54,25 @@ def test_support_takes_over_a_conversation_and_hands_it_back(live_stack, browser
     visitor.fill("#chat-input", "my meeting invitations show my phone number, is that ok?")
     visitor.press("#chat-input", "Enter")
     staff_page.locator("#messages .line.visitor", has_text="meeting invitations").wait_for(
-        timeout=15_000)
+        timeout=15_000
+    )
 
     staff_page.fill("#reply-text", "Hello, this is support. Let me check that for you.")
     staff_page.click("#reply-send")
     staff_page.locator("#delivery-note", has_text="chat window").wait_for(timeout=10_000)
     visitor.locator("#chat-log .msg.bot", has_text="Let me check that for you").wait_for(
-        timeout=15_000)
+        timeout=15_000
+    )
 
     staff_page.click("#close-button")
     visitor.locator("#chat-log .msg.bot", has_text="back with the automated").wait_for(
-        timeout=15_000)
+        timeout=15_000
+    )
     visitor.fill("#chat-input", "do you sell my data")
     visitor.press("#chat-input", "Enter")
     visitor.locator("#chat-log .msg.bot", has_text="Share your personal information").wait_for(
-        timeout=30_000)
+        timeout=30_000
+    )
     support.close()
     visitor_context.close()
 

@@ -59,9 +59,15 @@ def tracker_url():
     from rasa.shared.core.domain import Domain
 
     parts = make_url(url)
-    store = SQLTrackerStore(domain=Domain.empty(), dialect="postgresql", host=parts.host,
-                            port=parts.port or 5432, db=parts.database,
-                            username=parts.username, password=parts.password)
+    store = SQLTrackerStore(
+        domain=Domain.empty(),
+        dialect="postgresql",
+        host=parts.host,
+        port=parts.port or 5432,
+        db=parts.database,
+        username=parts.username,
+        password=parts.password,
+    )
     store.engine.dispose()
     yield url
     drop_postgres_database(admin, name)
@@ -73,9 +79,15 @@ def rasa_store(tracker_url):
     from rasa.shared.core.domain import Domain
 
     parts = make_url(tracker_url)
-    store = SQLTrackerStore(domain=Domain.empty(), dialect="postgresql", host=parts.host,
-                            port=parts.port or 5432, db=parts.database,
-                            username=parts.username, password=parts.password)
+    store = SQLTrackerStore(
+        domain=Domain.empty(),
+        dialect="postgresql",
+        host=parts.host,
+        port=parts.port or 5432,
+        db=parts.database,
+        username=parts.username,
+        password=parts.password,
+    )
     with store.engine.begin() as connection:
         connection.execute(text("DELETE FROM events"))
     yield store
@@ -90,8 +102,10 @@ def save_conversation(store, sender_id, *moments):
     events = []
     for moment in moments:
         stamp = moment.timestamp()
-        events += [UserUttered("hello, my address is jane@example.com", timestamp=stamp),
-                   BotUttered("Hello! How can I help?", timestamp=stamp + 1)]
+        events += [
+            UserUttered("hello, my address is jane@example.com", timestamp=stamp),
+            BotUttered("Hello! How can I help?", timestamp=stamp + 1),
+        ]
     asyncio.run(store.save(DialogueStateTracker.from_events(sender_id, events)))
     return len(events)
 
@@ -99,27 +113,25 @@ def save_conversation(store, sender_id, *moments):
 def tracker_events(tracker_url):
     engine = create_engine(tracker_url, future=True)
     with engine.connect() as connection:
-        rows = connection.execute(text(
-            "SELECT sender_id, count(*) FROM events GROUP BY sender_id")).all()
+        rows = connection.execute(
+            text("SELECT sender_id, count(*) FROM events GROUP BY sender_id")
+        ).all()
     engine.dispose()
     return dict(rows)
 
 
-
 # -- the purge ------------------------------------------------------------------------------
 
-def test_purge_removes_idle_conversations_whole_and_keeps_live_ones(store, rasa_store,
-                                                                    tracker_url):
+
+def test_purge_removes_idle_conversations_whole_and_keeps_live_ones(store, rasa_store, tracker_url):
     old = save_conversation(rasa_store, "old-visitor", NOW - 45 * DAY, NOW - 40 * DAY)
     save_conversation(rasa_store, "recent-visitor", NOW - 2 * DAY)
     long_running = save_conversation(rasa_store, "long-visitor", NOW - 60 * DAY, NOW - 1 * DAY)
     tracker = SqlTracker(tracker_url)
     try:
-        dry = purge(timedelta(days=30), now=NOW, engine=store.engine, tracker=tracker,
-                    dry_run=True)
+        dry = purge(timedelta(days=30), now=NOW, engine=store.engine, tracker=tracker, dry_run=True)
         assert (dry.conversations, dry.events) == (1, old)
-        assert set(tracker_events(tracker_url)) == {"old-visitor", "recent-visitor",
-                                                    "long-visitor"}
+        assert set(tracker_events(tracker_url)) == {"old-visitor", "recent-visitor", "long-visitor"}
 
         report = purge(timedelta(days=30), now=NOW, engine=store.engine, tracker=tracker)
     finally:
@@ -135,25 +147,30 @@ def test_purge_removes_idle_conversations_whole_and_keeps_live_ones(store, rasa_
     assert asyncio.run(rasa_store.retrieve_full_tracker("old-visitor")) is None
 
 
-
 # -- erasure when a deletion request is completed ---------------------------------------------
 
-def test_completing_a_deletion_erases_the_requesters_conversations(store, rasa_store,
-                                                                   tracker_url, set_env):
+
+def test_completing_a_deletion_erases_the_requesters_conversations(
+    store, rasa_store, tracker_url, set_env
+):
     set_env(TRACKER_STORE_URL=tracker_url)  # what the eraser reads
     for sender in ("conv-a1", "conv-a2", "conv-a3", "conv-b", "conv-x"):
         save_conversation(rasa_store, sender, NOW - DAY, NOW - DAY / 2)
-    deletion = store.submit("deletion", "a@example.com", verified=True, conversation_id="conv-a1",
-                            transcript=TRANSCRIPT).reference
-    access = store.submit("access", "a@example.com", verified=True, conversation_id="conv-a2",
-                          transcript=TRANSCRIPT).reference
-    other = store.submit("deletion", "b@example.com", verified=True, conversation_id="conv-b",
-                         transcript=TRANSCRIPT).reference
+    deletion = store.submit(
+        "deletion", "a@example.com", verified=True, conversation_id="conv-a1", transcript=TRANSCRIPT
+    ).reference
+    access = store.submit(
+        "access", "a@example.com", verified=True, conversation_id="conv-a2", transcript=TRANSCRIPT
+    ).reference
+    other = store.submit(
+        "deletion", "b@example.com", verified=True, conversation_id="conv-b", transcript=TRANSCRIPT
+    ).reference
     handoffs = Handoffs(store.engine)
     ticket = handoffs.create("conv-a1", "asked", TRANSCRIPT, live=True)
     handoffs.from_visitor(ticket.id, "please hurry")
-    by_mail = handoffs.create("conv-a3", "asked", TRANSCRIPT, live=False,
-                              contact_email="a@example.com")
+    by_mail = handoffs.create(
+        "conv-a3", "asked", TRANSCRIPT, live=False, contact_email="a@example.com"
+    )
     handoffs.from_visitor(by_mail.id, "reply by e-mail please")
     other_ticket = handoffs.create("conv-b", "asked", TRANSCRIPT, live=True)
     handoffs.from_visitor(other_ticket.id, "hi")
@@ -165,19 +182,25 @@ def test_completing_a_deletion_erases_the_requesters_conversations(store, rasa_s
     assert set(tracker_events(tracker_url)) == {"conv-b", "conv-x"}
     with transaction(store.sessions) as session:
         requests = {r.reference: r for r in session.execute(select(PrivacyRequest)).scalars()}
-        tickets = {t.id: (len(t.messages), t.transcript)
-                   for t in session.execute(select(HandoffTicket)).scalars()}
+        tickets = {
+            t.id: (len(t.messages), t.transcript)
+            for t in session.execute(select(HandoffTicket)).scalars()
+        }
         codes = list(session.execute(select(VerificationCode.email)).scalars())
-        trail = [e.to_status for e in session.execute(select(RequestEvent).where(
-            RequestEvent.request_id == requests[deletion].id)).scalars()]
-        entries = list(session.execute(select(AuditEntry).where(
-            AuditEntry.target == deletion)).scalars())
+        trail = [
+            e.to_status
+            for e in session.execute(
+                select(RequestEvent).where(RequestEvent.request_id == requests[deletion].id)
+            ).scalars()
+        ]
+        entries = list(
+            session.execute(select(AuditEntry).where(AuditEntry.target == deletion)).scalars()
+        )
     assert set(requests) == {deletion, access, other}  # the rows stay
     assert requests[deletion].transcript is None and requests[access].transcript is None
     assert requests[other].transcript == TRANSCRIPT
     assert requests[deletion].conversations_erased_at == NOW
-    assert tickets == {ticket.id: (0, []), by_mail.id: (0, []),
-                       other_ticket.id: (1, TRANSCRIPT)}
+    assert tickets == {ticket.id: (0, []), by_mail.id: (0, []), other_ticket.id: (1, TRANSCRIPT)}
     assert codes == ["b@example.com"]
     assert trail == ["received", "in_progress", "completed"]
     erased = [e for e in entries if e.action == "conversations_erased"]
@@ -188,23 +211,32 @@ def test_completing_a_deletion_erases_the_requesters_conversations(store, rasa_s
     assert pending_erasures(store.sessions) == []
 
 
-
 # -- the command line -------------------------------------------------------------------------
 
-def test_cli_purges_the_sql_tracker_store_and_dry_run_deletes_nothing(cli_database, rasa_store,
-                                                                      tracker_url):
+
+def test_cli_purges_the_sql_tracker_store_and_dry_run_deletes_nothing(
+    cli_database, rasa_store, tracker_url
+):
     now = datetime.now(timezone.utc)
     save_conversation(rasa_store, "old-visitor", now - 40 * DAY)
     save_conversation(rasa_store, "new-visitor", now - DAY)
     engine = make_engine(cli_database)
     with transaction(RequestStore(engine, secret="s").sessions) as session:
-        session.add(OutboxMessage(to_address="x@example.com", subject="s", body="b", status=SENT,
-                                  attempts=1, created_at=now - 40 * DAY,
-                                  next_attempt_at=now - 40 * DAY, sent_at=now - 40 * DAY))
+        session.add(
+            OutboxMessage(
+                to_address="x@example.com",
+                subject="s",
+                body="b",
+                status=SENT,
+                attempts=1,
+                created_at=now - 40 * DAY,
+                next_attempt_at=now - 40 * DAY,
+                sent_at=now - 40 * DAY,
+            )
+        )
     engine.dispose()
 
-    dry = run_purge(cli_database, "--older-than", "30d", "--dry-run",
-                    TRACKER_STORE_URL=tracker_url)
+    dry = run_purge(cli_database, "--older-than", "30d", "--dry-run", TRACKER_STORE_URL=tracker_url)
     assert dry.returncode == 0, dry.stderr
     assert "Would remove 1 conversation (2 events) from the tracker store" in dry.stdout
     assert "1 sent or failed e-mail from the outbox" in dry.stdout

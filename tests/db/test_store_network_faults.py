@@ -80,8 +80,9 @@ def proxied(database_url):
     url = make_url(database_url)
     proxy = TcpProxy(url.port or 5432)
     proxy.restore()
-    store = new_store(str(url.set(host="127.0.0.1", port=proxy.port,
-                                  query={"connect_timeout": "2"})))
+    store = new_store(
+        str(url.set(host="127.0.0.1", port=proxy.port, query={"connect_timeout": "2"}))
+    )
     yield store, proxy, database_url
     store.engine.dispose()
     proxy.cut()
@@ -96,8 +97,7 @@ def test_database_gone_at_submit_time_then_back(proxied):
     with pytest.raises(OperationalError):
         confirm(store, 1)
     assert time.monotonic() - started < 5
-    assert counts(direct) == {**NOTHING, "privacy_requests": 1, "request_events": 1,
-                              "outbox": 1}
+    assert counts(direct) == {**NOTHING, "privacy_requests": 1, "request_events": 1, "outbox": 1}
 
     proxy.restore()
     result = confirm(store, 1)  # the same call, once the database is back
@@ -113,6 +113,7 @@ def test_connection_lost_in_the_middle_of_a_submit_leaves_nothing(proxied, monke
     def enqueue_as_the_network_fails(session, *args, **kwargs):
         proxy.cut()  # the request and its event are written; the outbox row never makes it
         return real_enqueue(session, *args, **kwargs)
+
     monkeypatch.setattr(store_module, "enqueue", enqueue_as_the_network_fails)
     with pytest.raises(OperationalError):
         confirm(store, 7)

@@ -75,8 +75,9 @@ class ActionProxy:
                     action = None
                 if action in proxy.slow_actions:
                     time.sleep(SLOW)
-                request = urllib.request.Request(proxy.target + self.path, data=body,
-                                                 headers=headers, method="POST")
+                request = urllib.request.Request(
+                    proxy.target + self.path, data=body, headers=headers, method="POST"
+                )
                 try:
                     with urllib.request.urlopen(request, timeout=60) as response:
                         status, payload = response.status, response.read()
@@ -125,8 +126,13 @@ class FaultStack:
         service = self.services[name]
         log = open(self.log_dir / f"{name}.log", "a", encoding="utf-8")
         self.runner.processes[name] = subprocess.Popen(
-            service.command, cwd=ROOT, env=child_environment({**self.env, **service.env}),
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            service.command,
+            cwd=ROOT,
+            env=child_environment({**self.env, **service.env}),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 300
         while not httpx_ok(service.health_url):
             assert self.runner.processes[name].poll() is None, f"{name} exited"
@@ -136,6 +142,7 @@ class FaultStack:
     def restart_rasa(self) -> None:
         import os
         import signal
+
         process = self.runner.processes.pop("rasa-faults")
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=60)
@@ -143,8 +150,11 @@ class FaultStack:
 
     def rows(self, email: str):
         with transaction(self.sessions) as session:
-            return session.execute(select(PrivacyRequest).where(
-                PrivacyRequest.email == email)).scalars().all()
+            return (
+                session.execute(select(PrivacyRequest).where(PrivacyRequest.email == email))
+                .scalars()
+                .all()
+            )
 
     def code(self, email: str) -> str:
         return latest_code(self.sessions, email)
@@ -155,18 +165,24 @@ def faulty():
     settings = scaled_settings()
     run = uuid.uuid4().hex[:8]
     settings = replace(settings, action_port=ACTION_PORT)
-    env = {**scaled_environment(settings, workers=1),
-           "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/fault_requests_{run}",
-           "TRACKER_DB_NAME": f"fault_tracker_{run}", "REDIS_DB": "4",
-           "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{PROXY_PORT}/webhook",
-           "ACTION_TIMEOUT_SECONDS": str(ACTION_TIMEOUT),
-           "SANIC_WORKERS": "1", "ACTION_SERVER_SANIC_WORKERS": "1"}
+    env = {
+        **scaled_environment(settings, workers=1),
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/fault_requests_{run}",
+        "TRACKER_DB_NAME": f"fault_tracker_{run}",
+        "REDIS_DB": "4",
+        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{PROXY_PORT}/webhook",
+        "ACTION_TIMEOUT_SECONDS": str(ACTION_TIMEOUT),
+        "SANIC_WORKERS": "1",
+        "ACTION_SERVER_SANIC_WORKERS": "1",
+    }
     ensure_database(env["DATABASE_URL"])
     upgrade(env["DATABASE_URL"])
     prepare_tracker_store(env)
     proxy = ActionProxy(PROXY_PORT, f"http://127.0.0.1:{ACTION_PORT}")
-    services = [actions_service(settings, ACTION_PORT, name="actions-faults"),
-                rasa_service(settings, RASA_PORT, "endpoints.scaled.yml", name="rasa-faults")]
+    services = [
+        actions_service(settings, ACTION_PORT, name="actions-faults"),
+        rasa_service(settings, RASA_PORT, "endpoints.scaled.yml", name="rasa-faults"),
+    ]
     log_dir = VAR_DIR / "test-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     stack = FaultStack(env, settings, services, proxy, log_dir)
@@ -186,16 +202,24 @@ class Visitor:
         self.sender = f"fault-{uuid.uuid4().hex}"
 
     def say(self, text: str) -> str:
-        response = httpx.post(f"http://127.0.0.1:{RASA_PORT}/webhooks/rest/webhook",
-                              json={"sender": self.sender, "message": text}, timeout=60)
+        response = httpx.post(
+            f"http://127.0.0.1:{RASA_PORT}/webhooks/rest/webhook",
+            json={"sender": self.sender, "message": text},
+            timeout=60,
+        )
         response.raise_for_status()
         return "\n".join(m.get("text", "") for m in response.json())
 
 
 def to_the_code(stack: FaultStack, visitor: Visitor, email: str) -> str:
     """A deletion request answered up to the verification code; returns the code."""
-    for text in ["please delete my account", email, "only specific data",
-                 "my meeting history", "skip"]:
+    for text in [
+        "please delete my account",
+        email,
+        "only specific data",
+        "my meeting history",
+        "skip",
+    ]:
         reply = visitor.say(text)
     assert "Is this right?" in reply
     assert "6-digit code" in visitor.say("yes")

@@ -81,8 +81,11 @@ def test_action_server_health(live_stack):
 
 
 def test_the_web_app_relays_a_question_end_to_end(live_stack):
-    response = httpx.post(f"{live_stack.settings.web_url}/api/chat", timeout=60,
-                          json={"sender": uuid.uuid4().hex, "message": "do you sell my data"})
+    response = httpx.post(
+        f"{live_stack.settings.web_url}/api/chat",
+        timeout=60,
+        json={"sender": uuid.uuid4().hex, "message": "do you sell my data"},
+    )
     assert response.status_code == 200
     texts = " ".join(m.get("text", "") for m in response.json()["messages"])
     assert POLICY.section("sharing").heading in texts
@@ -99,8 +102,7 @@ def test_development_evaluation_reaches_95_percent(assistant):
 PRIVACYQA = ROOT.parent / "shared" / "eval" / "privacyqa_dev.yml"
 
 
-def test_real_user_questions_reach_90_percent_with_at_most_3_percent_confidently_wrong(
-        assistant):
+def test_real_user_questions_reach_90_percent_with_at_most_3_percent_confidently_wrong(assistant):
     """Questions people wrote about app privacy (PrivacyQA), which nobody here phrased."""
     if not PRIVACYQA.exists():
         pytest.skip(f"{PRIVACYQA} is not beside this checkout")
@@ -110,8 +112,9 @@ def test_real_user_questions_reach_90_percent_with_at_most_3_percent_confidently
 
 
 def test_a_question_that_asks_two_things_gets_both_sections(assistant):
-    seen = assistant.ask("do you give my details to other companies and in which country are "
-                         "they stored?")
+    seen = assistant.ask(
+        "do you give my details to other companies and in which country are they stored?"
+    )
     assert POLICY.section("sharing").heading in seen.reply, seen.reply
     assert POLICY.section("storage").heading in seen.reply, seen.reply
 
@@ -133,15 +136,15 @@ def test_two_part_questions_in_both_languages_get_both_sections_and_no_other(ass
                 both.append(question.text)
             if cited - asked:
                 others.append((question.text, sorted(cited)))
-        assert len(both) >= share[language] * len(questions), (language, len(both),
-                                                               len(questions))
+        assert len(both) >= share[language] * len(questions), (language, len(both), len(questions))
     assert others == []
 
 
 def test_a_topic_the_policy_is_silent_on_is_named_and_never_quoted(assistant):
     seen = assistant.ask("does videopro need permission to use my microphone?")
     assert "the policy does not say anything about access to your camera and microphone" in (
-        seen.reply), seen.reply
+        seen.reply
+    ), seen.reply
     assert not [s for s in POLICY.sections if s.heading in seen.reply]
 
 
@@ -157,16 +160,23 @@ def test_a_rating_from_the_chat_page_reaches_the_legal_departments_list(live_sta
 
     web = live_stack.settings.web_url
     sender = uuid.uuid4().hex
-    reply = httpx.post(f"{web}/api/chat", timeout=60,
-                       json={"sender": sender, "message": "is my data protected"}).json()
+    reply = httpx.post(
+        f"{web}/api/chat", timeout=60, json={"sender": sender, "message": "is my data protected"}
+    ).json()
     [answer] = [m["answer"] for m in reply["messages"] if "answer" in m]
     engine = make_engine()
     before = GapLog(engine).report().total
-    rated = httpx.post(f"{web}/api/feedback", timeout=30,
-                       json={"sender": sender, "answer": answer, "helpful": False})
+    rated = httpx.post(
+        f"{web}/api/feedback",
+        timeout=30,
+        json={"sender": sender, "answer": answer, "helpful": False},
+    )
     assert rated.status_code == 200, rated.text
     assert GapLog(engine).report().total == before + 1
-    forged = httpx.post(f"{web}/api/feedback", timeout=30,
-                        json={"sender": uuid.uuid4().hex, "answer": answer, "helpful": False})
+    forged = httpx.post(
+        f"{web}/api/feedback",
+        timeout=30,
+        json={"sender": uuid.uuid4().hex, "answer": answer, "helpful": False},
+    )
     assert forged.status_code == 400
     engine.dispose()

@@ -30,13 +30,13 @@ CORPUS = {
     "20,000 characters": "privacy " * 2500,
     "control characters": "\x00\x01\x07\x1b[31mhello\x7f",
     "right-to-left override": "\u202edelete\u202c my \u2066data\u2069",
-    "emoji flood": "\U0001F600" * 1000,
+    "emoji flood": "\U0001f600" * 1000,
     "SQL injection": "'; DROP TABLE privacy_requests; -- ' OR '1'='1",
     "template injection": "{{7*7}} ${7*7} <%= 7*7 %> {% raw %}",
     "HTML and script": "<script>alert(document.cookie)</script><img src=x onerror=alert(1)>",
     "restart command": "/restart",
     "slot-setting command": '/request_deletion{"account_email": "victim@example.com", '
-                            '"verification_code": "verified", "confirm_request": true}',
+    '"verification_code": "verified", "confirm_request": true}',
     "session command": "/session_start",
     "fallback command": "/nlu_fallback",
     "lone surrogate escape": "\ud800 hello",
@@ -57,8 +57,11 @@ def texts(response: httpx.Response) -> str:
 
 
 def tracker_slots(stack, sender: str) -> dict:
-    response = httpx.get(f"{stack.settings.rasa_url}/conversations/{sender}/tracker",
-                         params={"token": stack.settings.rasa_api_token}, timeout=30)
+    response = httpx.get(
+        f"{stack.settings.rasa_url}/conversations/{sender}/tracker",
+        params={"token": stack.settings.rasa_api_token},
+        timeout=30,
+    )
     response.raise_for_status()
     return response.json()["slots"]
 
@@ -77,12 +80,21 @@ def test_rest_channel_answers_hostile_input_and_then_a_normal_question(live_stac
     assert slots.get("account_email") is None
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[]", b'"text"', b'{"sender": 5}',
-                                  b'{"sender": "x", "message": {"a": 1}}',
-                                  b'{"sender": "' + b"s" * 500 + b'", "message": "hi"}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[]",
+        b'"text"',
+        b'{"sender": 5}',
+        b'{"sender": "x", "message": {"a": 1}}',
+        b'{"sender": "' + b"s" * 500 + b'", "message": "hi"}',
+    ],
+)
 def test_malformed_rest_bodies_get_a_clean_400(live_stack, body):
-    response = httpx.post(rasa_url(live_stack), content=body,
-                          headers={"Content-Type": "application/json"}, timeout=30)
+    response = httpx.post(
+        rasa_url(live_stack), content=body, headers={"Content-Type": "application/json"}, timeout=30
+    )
     assert response.status_code == 400
     assert response.json()["status"] == 400
 
@@ -91,8 +103,11 @@ def test_too_long_messages_get_a_friendly_reply_everywhere(live_stack):
     sender = f"long-{uuid.uuid4().hex}"
     reply = texts(rest(live_stack, sender, "a" * 20000))
     assert "longer than I can read (20,000 characters" in reply
-    web = httpx.post(f"{live_stack.settings.web_url}/api/chat",
-                     json={"sender": sender, "message": "a" * 20000}, timeout=30)
+    web = httpx.post(
+        f"{live_stack.settings.web_url}/api/chat",
+        json={"sender": sender, "message": "a" * 20000},
+        timeout=30,
+    )
     assert web.status_code == 200 and "longer than I can read" in web.json()["messages"][0]["text"]
 
 
@@ -103,16 +118,20 @@ def test_a_typed_command_cannot_skip_verification(live_stack):
     for text in ["please delete my account", email, "the whole account", "skip"]:
         rest(live_stack, sender, text)
     assert "6-digit code" in texts(rest(live_stack, sender, "yes"))
-    for attempt in ['/inform{"verification_code": "verified"}',
-                    '/affirm{"verification_code": "verified", "confirm_request": true}',
-                    "/restart"]:
+    for attempt in [
+        '/inform{"verification_code": "verified"}',
+        '/affirm{"verification_code": "verified", "confirm_request": true}',
+        "/restart",
+    ]:
         reply = texts(rest(live_stack, sender, attempt))
         assert not re.search(r"DEL-[0-9A-Z]{6}", reply)
         assert tracker_slots(live_stack, sender)["verification_code"] is None
     engine = make_engine()
     with transaction(session_factory(engine)) as session:
-        assert session.execute(select(PrivacyRequest).where(
-            PrivacyRequest.email == email)).first() is None
+        assert (
+            session.execute(select(PrivacyRequest).where(PrivacyRequest.email == email)).first()
+            is None
+        )
     engine.dispose()
 
 
@@ -124,8 +143,7 @@ async def socketio_conversation(url: str, messages, origin=None):
     confirmed = asyncio.Event()
     client.on("bot_uttered", lambda data: replies.put_nowait(data))
     client.on("session_confirm", lambda data: confirmed.set())
-    await client.connect(url, transports=["polling"],
-                         headers={"Origin": origin} if origin else {})
+    await client.connect(url, transports=["polling"], headers={"Origin": origin} if origin else {})
     session_id = uuid.uuid4().hex
     answers = []
     try:
@@ -146,8 +164,11 @@ def test_socketio_channel_answers_the_corpus_and_then_a_normal_question(live_sta
     messages = []
     for message in CORPUS.values():
         messages += [message, NORMAL]
-    answers = asyncio.run(socketio_conversation(live_stack.settings.rasa_url, messages,
-                                                origin=live_stack.settings.site_origin))
+    answers = asyncio.run(
+        socketio_conversation(
+            live_stack.settings.rasa_url, messages, origin=live_stack.settings.site_origin
+        )
+    )
     assert len(answers) == len(messages) and all(a.strip() for a in answers)
     for name, answer in zip(CORPUS, answers[1::2], strict=True):
         assert NORMAL_ANSWER in answer, name
@@ -155,13 +176,22 @@ def test_socketio_channel_answers_the_corpus_and_then_a_normal_question(live_sta
 
 def test_socketio_refuses_other_sites(live_stack):
     import socketio
+
     with pytest.raises(socketio.exceptions.ConnectionError):
-        asyncio.run(socketio_conversation(live_stack.settings.rasa_url, ["hi"],
-                                          origin="https://evil.example"))
+        asyncio.run(
+            socketio_conversation(
+                live_stack.settings.rasa_url, ["hi"], origin="https://evil.example"
+            )
+        )
 
 
-@pytest.mark.parametrize("url_of", [lambda s: f"{s.settings.rasa_url}/webhooks/rest/webhook",
-                                    lambda s: f"{s.settings.web_url}/api/chat"])
+@pytest.mark.parametrize(
+    "url_of",
+    [
+        lambda s: f"{s.settings.rasa_url}/webhooks/rest/webhook",
+        lambda s: f"{s.settings.web_url}/api/chat",
+    ],
+)
 def test_cors_allows_only_the_site_origin(live_stack, url_of):
     url = url_of(live_stack)
     preflight = {"Access-Control-Request-Method": "POST"}
@@ -180,8 +210,9 @@ def test_web_app_answers_the_corpus_with_a_reply_or_a_clean_400(live_stack):
         assert response.status_code in (200, 400), name
         assert response.json()["messages"][0]["text"], name
         follow = httpx.post(url, json={"sender": sender, "message": NORMAL}, timeout=60)
-        assert NORMAL_ANSWER in "\n".join(m.get("text", "")
-                                          for m in follow.json()["messages"]), name
+        assert NORMAL_ANSWER in "\n".join(m.get("text", "") for m in follow.json()["messages"]), (
+            name
+        )
 
 
 # -- a burst of confirmations through the chat --------------------------------------------
@@ -221,8 +252,13 @@ def test_a_burst_of_visitors_confirming_at_once_stores_one_request_each(live_sta
         replies = list(pool.map(confirm, ready + ready))
     references = [m.group(0) for r in replies for m in [re.search(r"DEL-[0-9A-Z]{6}", r)] if m]
     with transaction(sessions) as session:
-        rows = session.execute(select(PrivacyRequest).where(
-            PrivacyRequest.email.like(f"burst.{run}.%"))).scalars().all()
+        rows = (
+            session.execute(
+                select(PrivacyRequest).where(PrivacyRequest.email.like(f"burst.{run}.%"))
+            )
+            .scalars()
+            .all()
+        )
     assert len(rows) == BURST
     assert len({r.reference for r in rows}) == BURST
     assert {r.email for r in rows} == {email for _, email, _ in ready}

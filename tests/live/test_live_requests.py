@@ -47,18 +47,25 @@ def sessions():
 
 def stored(sessions, reference: str) -> PrivacyRequest:
     with transaction(sessions) as session:
-        return session.execute(select(PrivacyRequest).where(
-            PrivacyRequest.reference == reference)).scalar_one()
+        return session.execute(
+            select(PrivacyRequest).where(PrivacyRequest.reference == reference)
+        ).scalar_one()
 
 
 # kind -> (opening line, answers before the summary)
 SCRIPTS = {
-    "deletion": ("I want my account deleted", ["{email}", "only specific data",
-                                               "my meeting history", "skip"]),
-    "correction": ("my phone number in your records is wrong", ["{email}", "phone number",
-                                                               PHONE, "skip"]),
-    "suspension": ("please suspend my account", ["{email}",
-                                                 "I don't want my data used for surveys"]),
+    "deletion": (
+        "I want my account deleted",
+        ["{email}", "only specific data", "my meeting history", "skip"],
+    ),
+    "correction": (
+        "my phone number in your records is wrong",
+        ["{email}", "phone number", PHONE, "skip"],
+    ),
+    "suspension": (
+        "please suspend my account",
+        ["{email}", "I don't want my data used for surveys"],
+    ),
     "access": ("send me a copy of all the data you have about me", ["{email}", "all my data"]),
     "unsubscribe": ("unsubscribe me from your promotional mails", ["{email}"]),
 }
@@ -96,16 +103,19 @@ def test_stop_part_way_stores_nothing(live_stack, sessions):
     visitor.say(email)
     assert "Nothing was stored" in visitor.say("stop")
     with transaction(sessions) as session:
-        assert session.execute(select(PrivacyRequest).where(
-            PrivacyRequest.email == email)).first() is None
+        assert (
+            session.execute(select(PrivacyRequest).where(PrivacyRequest.email == email)).first()
+            is None
+        )
     # and the assistant is itself again
     assert "Share your personal information" in visitor.say("do you sell my data")
 
 
 def test_status_of_a_request(live_stack, sessions):
     with transaction(sessions) as session:
-        row = session.execute(select(PrivacyRequest).where(
-            PrivacyRequest.email == email_for("deletion"))).scalar_one_or_none()
+        row = session.execute(
+            select(PrivacyRequest).where(PrivacyRequest.email == email_for("deletion"))
+        ).scalar_one_or_none()
         if row is None:
             pytest.skip("the deletion flow test did not store a request")
         reference = row.reference
@@ -118,10 +128,13 @@ def test_status_of_a_request(live_stack, sessions):
     assert "couldn't find" in other.say(f"someone.else.{RUN}@example.com")
 
 
-@pytest.mark.parametrize("opening, yes", [
-    ("I changed my mind, please withdraw my request {reference}", "yes"),
-    ("我不想要了，请撤回申请{reference}", "是"),
-])
+@pytest.mark.parametrize(
+    "opening, yes",
+    [
+        ("I changed my mind, please withdraw my request {reference}", "yes"),
+        ("我不想要了，请撤回申请{reference}", "是"),
+    ],
+)
 def test_the_requester_withdraws_an_open_request(live_stack, sessions, opening, yes):
     email = f"withdrawer.{uuid.uuid4().hex[:8]}@example.com"
     reference = RequestStore().submit("suspension", email, verified=True).reference
@@ -163,7 +176,8 @@ def test_completing_a_deletion_erases_the_requesters_conversation(live_stack, se
 
 
 def test_with_nobody_from_support_online_the_ticket_waits_and_the_reply_goes_by_email(
-        live_stack, sessions):
+    live_stack, sessions
+):
     from sqlalchemy import update
 
     from bot.storage.models import StaffUser
@@ -183,8 +197,12 @@ def test_with_nobody_from_support_online_the_ticket_waits_and_the_reply_goes_by_
     handoffs.open(ticket.id, "support-test")
     assert handoffs.reply(ticket.id, "support-test", "Sorry for the wait!") == "email"
     with transaction(sessions) as session:
-        bodies = [m.body for m in session.execute(select(OutboxMessage).where(
-            OutboxMessage.to_address == email)).scalars()]
+        bodies = [
+            m.body
+            for m in session.execute(
+                select(OutboxMessage).where(OutboxMessage.to_address == email)
+            ).scalars()
+        ]
     assert any("Sorry for the wait!" in body for body in bodies)
     handoffs.close(ticket.id, "support-test")
 
@@ -193,8 +211,10 @@ def test_no_email_address_or_phone_number_in_any_log(live_stack):
     """Runs last in this module: by now every flow above has written its logs (debug level)."""
     if not getattr(live_stack, "started_here", False):
         pytest.skip("the stack was already running: its logs are not captured by this session")
-    logs = {path.name: path.read_text(encoding="utf-8", errors="replace")
-            for path in (VAR_DIR / "test-logs").glob("*.log")}
+    logs = {
+        path.name: path.read_text(encoding="utf-8", errors="replace")
+        for path in (VAR_DIR / "test-logs").glob("*.log")
+    }
     assert set(logs) >= {"rasa.log", "actions.log", "web.log"}
     everything = "\n".join(logs.values())
     assert "DEBUG" in everything  # the logs really are verbose
@@ -206,6 +226,9 @@ def test_no_email_address_or_phone_number_in_any_log(live_stack):
         assert spelling not in everything
     assert "v***@e***.com" in everything  # the addresses were logged, masked
     # and no address of any visitor of any test module (faults, hostile input, the burst...)
-    raw = {a for a in re.findall(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", everything)
-           if "***" not in a}
+    raw = {
+        a
+        for a in re.findall(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", everything)
+        if "***" not in a
+    }
     assert raw == set(), sorted(raw)[:5]

@@ -36,30 +36,44 @@ ACTION_PORT = 5155
 def scaled_pair():
     settings = scaled_settings()
     run = uuid.uuid4().hex[:8]
-    settings = replace(settings, action_port=ACTION_PORT,
-                       action_server_url=f"http://127.0.0.1:{ACTION_PORT}")
-    env = {**scaled_environment(settings, workers=1),
-           "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/scale_requests_{run}",
-           "TRACKER_DB_NAME": f"scale_tracker_{run}", "REDIS_DB": "3",
-           "SANIC_WORKERS": "1", "ACTION_SERVER_SANIC_WORKERS": "1"}
+    settings = replace(
+        settings, action_port=ACTION_PORT, action_server_url=f"http://127.0.0.1:{ACTION_PORT}"
+    )
+    env = {
+        **scaled_environment(settings, workers=1),
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/scale_requests_{run}",
+        "TRACKER_DB_NAME": f"scale_tracker_{run}",
+        "REDIS_DB": "3",
+        "SANIC_WORKERS": "1",
+        "ACTION_SERVER_SANIC_WORKERS": "1",
+    }
     ensure_database(env["DATABASE_URL"])
     upgrade(env["DATABASE_URL"])
     prepare_tracker_store(env)
     services = [actions_service(settings, ACTION_PORT, name="actions-scaled")] + [
         rasa_service(settings, port, "endpoints.scaled.yml", name=f"rasa-{port}")
-        for port in RASA_PORTS]
+        for port in RASA_PORTS
+    ]
     log_dir = VAR_DIR / "test-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     processes = []
     for service in services:
         log = open(log_dir / f"{service.name}.log", "w", encoding="utf-8")
-        processes.append(subprocess.Popen(service.command, cwd=ROOT, env=child_environment(env),
-                                          stdout=log, stderr=subprocess.STDOUT,
-                                          start_new_session=True))
+        processes.append(
+            subprocess.Popen(
+                service.command,
+                cwd=ROOT,
+                env=child_environment(env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
     # The Stack's stop() ends these processes (and their process groups) as it ends its own.
     stack = Stack(settings, echo=False)
-    stack.processes = {service.name: process
-                       for service, process in zip(services, processes, strict=True)}
+    stack.processes = {
+        service.name: process for service, process in zip(services, processes, strict=True)
+    }
     try:
         pending = {s.name: s.health_url for s in services}
         deadline = time.monotonic() + 300
@@ -83,8 +97,11 @@ def test_a_form_started_on_one_process_is_finished_on_the_other(scaled_pair):
 
     def say(index: int, text: str) -> str:
         port = RASA_PORTS[index % 2]
-        response = httpx.post(f"http://127.0.0.1:{port}/webhooks/rest/webhook",
-                              json={"sender": sender, "message": text}, timeout=60)
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/webhooks/rest/webhook",
+            json={"sender": sender, "message": text},
+            timeout=60,
+        )
         response.raise_for_status()
         reply = "\n".join(m.get("text", "") for m in response.json())
         replies.append((port, reply))
@@ -97,17 +114,24 @@ def test_a_form_started_on_one_process_is_finished_on_the_other(scaled_pair):
         say(index, text)
     assert "6-digit code" in replies[-1][1]
     with transaction(sessions) as session:
-        body = session.execute(select(OutboxMessage.body).where(
-            OutboxMessage.to_address == email)).scalars().first()
+        body = (
+            session.execute(select(OutboxMessage.body).where(OutboxMessage.to_address == email))
+            .scalars()
+            .first()
+        )
     code = re.search(r"code is (\d{6})", body).group(1)
     final = say(len(script), code)
     reference = re.search(r"DEL-[0-9A-Z]{6}", final).group(0)
     # The same confirmation arriving again (a retry through the other process) stores nothing new.
     say(len(script) + 1, code)
     with transaction(sessions) as session:
-        rows = session.execute(select(PrivacyRequest).where(
-            PrivacyRequest.email == email)).scalars().all()
+        rows = (
+            session.execute(select(PrivacyRequest).where(PrivacyRequest.email == email))
+            .scalars()
+            .all()
+        )
     assert [(r.reference, r.status, r.conversation_id) for r in rows] == [
-        (reference, "received", sender)]
+        (reference, "received", sender)
+    ]
     assert {port for port, _ in replies} == set(RASA_PORTS)
     engine.dispose()

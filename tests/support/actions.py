@@ -18,30 +18,53 @@ DOMAIN = Domain.load(str(ROOT / "domain.yml")).as_dict()
 SENDER = "conversation-1"
 
 
-def tracker(form: Optional[str], slots: Optional[Dict[str, Any]] = None, text: str = "",
-            intent: str = "inform", confidence: float = 0.95, set_slot: Optional[str] = None,
-            message_id: str = "m1", events: Optional[List[Dict[str, Any]]] = None,
-            latest_action: str = "action_listen") -> Tracker:
+def tracker(
+    form: Optional[str],
+    slots: Optional[Dict[str, Any]] = None,
+    text: str = "",
+    intent: str = "inform",
+    confidence: float = 0.95,
+    set_slot: Optional[str] = None,
+    message_id: str = "m1",
+    events: Optional[List[Dict[str, Any]]] = None,
+    latest_action: str = "action_listen",
+) -> Tracker:
     """A tracker as Rasa sends it to a form's validation action: the user's message, then the
     slot candidate extracted from it."""
     trail = list(events or []) + [{"event": "user", "text": text}]
     if set_slot:
         trail.append({"event": "slot", "name": set_slot, "value": text})
     return Tracker(
-        sender_id=SENDER, slots={**(slots or {}), "requested_slot": set_slot},
-        latest_message={"text": text, "intent": {"name": intent, "confidence": confidence},
-                        "entities": [], "message_id": message_id},
-        events=trail, paused=False, followup_action=None,
-        active_loop={"name": form} if form else {}, latest_action_name=latest_action)
+        sender_id=SENDER,
+        slots={**(slots or {}), "requested_slot": set_slot},
+        latest_message={
+            "text": text,
+            "intent": {"name": intent, "confidence": confidence},
+            "entities": [],
+            "message_id": message_id,
+        },
+        events=trail,
+        paused=False,
+        followup_action=None,
+        active_loop={"name": form} if form else {},
+        latest_action_name=latest_action,
+    )
 
 
-async def validate(action: Any, form: str, slot: str, text: str,
-                   slots: Optional[Dict[str, Any]] = None, **kwargs: Any):
+async def validate(
+    action: Any,
+    form: str,
+    slot: str,
+    text: str,
+    slots: Optional[Dict[str, Any]] = None,
+    **kwargs: Any,
+):
     """What a validation action makes of `text` as the answer to `slot`: the slots it sets,
     what it says, and the dispatcher."""
     dispatcher = CollectingDispatcher()
-    events = await action.run(dispatcher, tracker(form, slots, text, set_slot=slot, **kwargs),
-                              DOMAIN)
+    events = await action.run(
+        dispatcher, tracker(form, slots, text, set_slot=slot, **kwargs), DOMAIN
+    )
     values = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
     return values, [m.get("text") or m.get("response") for m in dispatcher.messages], dispatcher
 

@@ -42,8 +42,9 @@ class Reached:
 
     async def on_new_message(self, message: UserMessage) -> None:
         self.messages.append(message)
-        await message.output_channel.send_text_message(message.sender_id,
-                                                       f"processed: {message.text}")
+        await message.output_channel.send_text_message(
+            message.sender_id, f"processed: {message.text}"
+        )
 
     async def prefetch(self, text: str) -> None:
         self.encoded.append(text)
@@ -56,14 +57,16 @@ class Served:
 
 
 @asynccontextmanager
-async def serving(channel: InputChannel, reached: Reached, monkeypatch: Any,
-                  domain: Optional[Domain] = DOMAIN) -> AsyncIterator[Served]:
+async def serving(
+    channel: InputChannel, reached: Reached, monkeypatch: Any, domain: Optional[Domain] = DOMAIN
+) -> AsyncIterator[Served]:
     """The channel's blueprint mounted as Rasa mounts it (`/webhooks/<name>`), served until the
     block ends. The encoder is never loaded: `reached` stands in for it."""
     quiet_test_sanic(reached, monkeypatch)
     app = Sanic(f"channel_test_{uuid.uuid4().hex}")
-    app.blueprint(channel.blueprint(reached.on_new_message),
-                  url_prefix=f"/webhooks/{channel.name()}")
+    app.blueprint(
+        channel.blueprint(reached.on_new_message), url_prefix=f"/webhooks/{channel.name()}"
+    )
     async with serving_app(app, domain) as served:
         yield served
 
@@ -80,8 +83,9 @@ async def serving_app(app: Sanic, domain: Optional[Domain] = DOMAIN) -> AsyncIte
     """`app` on a free port of 127.0.0.1, with a stand-in agent holding `domain`."""
     app.ctx.agent = SimpleNamespace(domain=domain)
     port = free_port()
-    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True,
-                                     access_log=False)
+    server = await app.create_server(
+        host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False
+    )
     await server.startup()
     await server.before_start()  # listeners, as `app.run` calls them (Sanic-CORS is set up here)
     await server.after_start()

@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL",
-                                    "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def postgres_database() -> Tuple[Engine, str, str]:
@@ -30,8 +31,9 @@ def postgres_database() -> Tuple[Engine, str, str]:
             name = f"privacy_test_{uuid.uuid4().hex[:8]}"
             connection.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as error:  # noqa: BLE001 - any failure means: no usable server here
-        pytest.skip(f"PostgreSQL at {POSTGRES_ADMIN_URL} is not available: "
-                    f"{error.__class__.__name__}")
+        pytest.skip(
+            f"PostgreSQL at {POSTGRES_ADMIN_URL} is not available: {error.__class__.__name__}"
+        )
     return admin, name, POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
 

@@ -17,9 +17,14 @@ from bot.storage.models import OutboxMessage
 
 def latest_code(sessions, email: str) -> str:
     with transaction(sessions) as session:
-        bodies = [m.body for m in session.execute(
-            select(OutboxMessage).where(OutboxMessage.to_address == email)
-            .order_by(OutboxMessage.id)).scalars()]
+        bodies = [
+            m.body
+            for m in session.execute(
+                select(OutboxMessage)
+                .where(OutboxMessage.to_address == email)
+                .order_by(OutboxMessage.id)
+            ).scalars()
+        ]
     # The e-mail is in the conversation's language: "code is 123456", "验证码是 123456".
     found = (re.search(r"(?:code is|验证码是) (\d{6})", body) for body in bodies)
     codes = [m.group(1) for m in found if m]
@@ -48,8 +53,9 @@ def scaled_settings():
 
 
 def drop_databases(*names: str) -> None:
-    admin = create_engine("postgresql://postgres@127.0.0.1:5432/postgres",
-                          isolation_level="AUTOCOMMIT", future=True)
+    admin = create_engine(
+        "postgresql://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT", future=True
+    )
     with admin.connect() as connection:
         for name in names:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -29,11 +29,22 @@ def examples(n: int) -> int:
 # a property must fail because it is false, never because a run was slow).
 FAST = settings(max_examples=examples(50), deadline=None, database=None)
 SOME = settings(max_examples=examples(20), deadline=None, database=None)
-FEW = settings(max_examples=examples(12), deadline=None, database=None,
-               suppress_health_check=[HealthCheck.too_slow])
+FEW = settings(
+    max_examples=examples(12),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
-LONG_TEXTS = ["a" * 20000, "\u202e" * 20000, "1 " * 10000, "\U0001f600" * 20000,
-              "a@" + "a." * 10000 + "com", "1" * 20000 + "a", ("x" * 63 + ".") * 300]
+LONG_TEXTS = [
+    "a" * 20000,
+    "\u202e" * 20000,
+    "1 " * 10000,
+    "\U0001f600" * 20000,
+    "a@" + "a." * 10000 + "com",
+    "1" * 20000 + "a",
+    ("x" * 63 + ".") * 300,
+]
 
 # -- e-mail -----------------------------------------------------------------------------------
 
@@ -43,20 +54,31 @@ ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 @st.composite
 def email_addresses(draw) -> str:
-    atoms = draw(st.lists(st.text(alphabet=ATEXT, min_size=1, max_size=12), min_size=1,
-                          max_size=4))
+    atoms = draw(st.lists(st.text(alphabet=ATEXT, min_size=1, max_size=12), min_size=1, max_size=4))
     local = ".".join(atoms)[:64].rstrip(".")
-    labels = draw(st.lists(
-        st.builds(lambda first, middle, last: first + middle + last,
-                  st.sampled_from(ALNUM), st.text(alphabet=ALNUM + "-", max_size=10),
-                  st.sampled_from(ALNUM)) | st.sampled_from(ALNUM),
-        min_size=1, max_size=3))
-    tld = draw(st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
-                       min_size=2, max_size=8))
+    labels = draw(
+        st.lists(
+            st.builds(
+                lambda first, middle, last: first + middle + last,
+                st.sampled_from(ALNUM),
+                st.text(alphabet=ALNUM + "-", max_size=10),
+                st.sampled_from(ALNUM),
+            )
+            | st.sampled_from(ALNUM),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    tld = draw(
+        st.text(
+            alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=2, max_size=8
+        )
+    )
     return f"{local}@{'.'.join(labels)}.{tld}"
 
 
 # -- phone ------------------------------------------------------------------------------------
+
 
 @st.composite
 def phone_numbers(draw) -> tuple:

@@ -23,8 +23,13 @@ TRANSCRIPT = [{"from": "visitor", "text": "please delete my account", "at": "202
 
 def erasing_store(database_url):
     """Wired as the web app and the action server wire theirs: with bot.retention's eraser."""
-    return RequestStore(make_engine(database_url), secret="test-secret", working_days=15,
-                        clock=Clock(), eraser=erasure.erase_requester_conversations)
+    return RequestStore(
+        make_engine(database_url),
+        secret="test-secret",
+        working_days=15,
+        clock=Clock(),
+        eraser=erasure.erase_requester_conversations,
+    )
 
 
 def complete(store, reference):
@@ -33,8 +38,20 @@ def complete(store, reference):
 
 
 def run_purge(database_url, *args, **env):
-    full = {**os.environ, "DATABASE_URL": database_url, "PYTHONWARNINGS": "ignore",
-            "RASA_URL": "http://127.0.0.1:9", "TRACKER_STORE_URL": "",
-            **{key: "" for key in TRACKER_DB_KEYS}, **env}
-    return subprocess.run([sys.executable, "-m", "bot", "purge", *args], cwd=ROOT, env=full,
-                          capture_output=True, text=True, timeout=120)
+    full = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "PYTHONWARNINGS": "ignore",
+        "RASA_URL": "http://127.0.0.1:9",
+        "TRACKER_STORE_URL": "",
+        **{key: "" for key in TRACKER_DB_KEYS},
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "purge", *args],
+        cwd=ROOT,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

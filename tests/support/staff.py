@@ -22,8 +22,9 @@ def enrol(directory: StaffDirectory, username: str) -> List[str]:
     while it is used); its recovery codes."""
     enrolment = directory.begin_two_factor(username)
     earlier = time.time() - 30  # the first code from the step before, so "now" is free
-    codes = directory.confirm_two_factor(username, totp.code_at(enrolment.secret, earlier),
-                                         "cli", moment=earlier)
+    codes = directory.confirm_two_factor(
+        username, totp.code_at(enrolment.secret, earlier), "cli", moment=earlier
+    )
     assert codes is not None
     return codes
 
@@ -45,8 +46,15 @@ class SecondFactors:
         return self.codes[username][index]
 
 
-def add_members(directory: StaffDirectory, accounts: Any, password: str, secret: str,
-                factors: SecondFactors, enrolled: Any = ("ada",), disabled: Any = ()) -> None:
+def add_members(
+    directory: StaffDirectory,
+    accounts: Any,
+    password: str,
+    secret: str,
+    factors: SecondFactors,
+    enrolled: Any = ("ada",),
+    disabled: Any = (),
+) -> None:
     """The (username, role) accounts, two-factor sign-in for those `enrolled`, and those
     `disabled` turned off, all under
     APP_SECRET=`secret` (it seals the TOTP secrets and keys the audit chain the accounts start);
@@ -84,13 +92,18 @@ def client(app: Any) -> Any:
     return TestClient(app, follow_redirects=False)
 
 
-def log_in(app: Any, username: str, password: str, factors: SecondFactors,
-           code: Optional[str] = None) -> Tuple[Any, Any]:
+def log_in(
+    app: Any, username: str, password: str, factors: SecondFactors, code: Optional[str] = None
+) -> Tuple[Any, Any]:
     """A fresh client signing in through the login form (with the account's next recovery code
     where it has two-factor sign-in, unless `code` is given): the client and the response."""
     c = client(app)
-    data = {"username": username, "password": password, "next": "/staff/",
-            "csrf_token": csrf_of(c.get("/staff/login").text)}
+    data = {
+        "username": username,
+        "password": password,
+        "next": "/staff/",
+        "csrf_token": csrf_of(c.get("/staff/login").text),
+    }
     code = code or factors.next_code(app, username)
     if code:
         data["code"] = code

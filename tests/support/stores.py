@@ -24,13 +24,15 @@ def new_store(url, **kwargs):
 
 def counts(url_or_store):
     """Rows in each table the submit writes, read over a connection of their own."""
-    engine = (make_engine(url_or_store) if isinstance(url_or_store, str)
-              else url_or_store.engine)
+    engine = make_engine(url_or_store) if isinstance(url_or_store, str) else url_or_store.engine
     try:
         with transaction(session_factory(engine)) as session:
-            return {model.__tablename__: session.execute(
-                select(func.count()).select_from(model)).scalar_one()
-                for model in (PrivacyRequest, RequestEvent, OutboxMessage, VerificationCode)}
+            return {
+                model.__tablename__: session.execute(
+                    select(func.count()).select_from(model)
+                ).scalar_one()
+                for model in (PrivacyRequest, RequestEvent, OutboxMessage, VerificationCode)
+            }
     finally:
         if isinstance(url_or_store, str):
             engine.dispose()
@@ -39,9 +41,15 @@ def counts(url_or_store):
 def confirm(store, n, **kwargs):
     """Request n's confirmation, as the chat's submit action makes it."""
     kind = KINDS[n % len(KINDS)]
-    return store.submit(kind, f"visitor{n}@example.com", details={"n": n}, verified=True,
-                        conversation_id=f"conv-{n}", idempotency_key=f"conv-{n}:{kind}:msg-1",
-                        **kwargs)
+    return store.submit(
+        kind,
+        f"visitor{n}@example.com",
+        details={"n": n},
+        verified=True,
+        conversation_id=f"conv-{n}",
+        idempotency_key=f"conv-{n}:{kind}:msg-1",
+        **kwargs,
+    )
 
 
 def closed_port():

@@ -18,8 +18,9 @@ def clock():
 @pytest.fixture
 def store(database_url, clock):
     """Overridden by modules that need the store wired differently."""
-    store = RequestStore(make_engine(database_url), secret="test-secret", working_days=15,
-                         clock=clock)
+    store = RequestStore(
+        make_engine(database_url), secret="test-secret", working_days=15, clock=clock
+    )
     yield store
     store.engine.dispose()
 

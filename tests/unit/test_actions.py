@@ -41,11 +41,21 @@ def gaps(engine):
 
 def tracker(text, ranking, slots=None, events=None):
     intent = {"name": ranking[0][0], "confidence": ranking[0][1]}
-    latest = {"text": text, "intent": intent,
-              "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking]}
-    return Tracker(sender_id="visitor-1", slots=slots or {}, latest_message=latest,
-                   events=events or [], paused=False, followup_action=None, active_loop={},
-                   latest_action_name=None)
+    latest = {
+        "text": text,
+        "intent": intent,
+        "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking],
+    }
+    return Tracker(
+        sender_id="visitor-1",
+        slots=slots or {},
+        latest_message=latest,
+        events=events or [],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name=None,
+    )
 
 
 def run(action, text, ranking, slots=None, events=None):
@@ -56,8 +66,7 @@ def run(action, text, ranking, slots=None, events=None):
 
 @pytest.mark.parametrize("section", [s for s in POLICY.sections])
 def test_a_button_for_a_section_cites_it_and_remembers_it(section, gap_log):
-    messages, events = run(ActionAnswerPolicy(), f"/ask_{section.id}",
-                           [(f"ask_{section.id}", 1.0)])
+    messages, events = run(ActionAnswerPolicy(), f"/ask_{section.id}", [(f"ask_{section.id}", 1.0)])
     assert len(messages) == 1
     assert section.heading in messages[0]["text"]
     assert messages[0]["buttons"] == [{"title": "Show the whole section", "payload": "/tell_more"}]
@@ -66,12 +75,14 @@ def test_a_button_for_a_section_cites_it_and_remembers_it(section, gap_log):
 
 
 def test_the_answer_carries_a_signed_reference_for_feedback():
-    messages, _ = run(ActionAnswerPolicy(), "who do you share my data with",
-                      [("ask_sharing", 0.9)])
+    messages, _ = run(ActionAnswerPolicy(), "who do you share my data with", [("ask_sharing", 0.9)])
     payload = messages[0]["custom"]["answer"]
     ref = AnswerRef.from_payload(payload, SECRET, "visitor-1")
-    assert (ref.kind, ref.sections, ref.question) == ("direct", ("sharing",),
-                                                       "who do you share my data with")
+    assert (ref.kind, ref.sections, ref.question) == (
+        "direct",
+        ("sharing",),
+        "who do you share my data with",
+    )
     with pytest.raises(ValueError):
         AnswerRef.from_payload(payload, SECRET, "another-visitor")
 
@@ -93,8 +104,11 @@ def test_an_unsure_question_gets_the_closest_the_policy_comes(gap_log):
     calibrated = load_thresholds()
     between = (calibrated.closest + calibrated.direct) / 2  # sure enough to quote, not to answer
     rest = (1 - between) / 2  # below `between`, whatever the thresholds
-    messages, events = run(ActionAnswerPolicy(), "what happens with my stuff",
-                           [("ask_use", between), ("ask_sharing", rest), ("ask_storage", rest)])
+    messages, events = run(
+        ActionAnswerPolicy(),
+        "what happens with my stuff",
+        [("ask_use", between), ("ask_sharing", rest), ("ask_storage", rest)],
+    )
     text = messages[0]["text"]
     assert "The policy does not address exactly what you asked" in text
     assert POLICY.section("use").heading in text
@@ -103,21 +117,24 @@ def test_an_unsure_question_gets_the_closest_the_policy_comes(gap_log):
 
 
 def test_out_of_scope_stays_out_of_scope():
-    messages, events = run(ActionAnswerPolicy(), "how do I mute my microphone",
-                           [("out_of_scope", 0.95)])
+    messages, events = run(
+        ActionAnswerPolicy(), "how do I mute my microphone", [("out_of_scope", 0.95)]
+    )
     assert [m["response"] for m in messages] == ["utter_out_of_scope", "utter_help"]
     assert events == []
 
 
 def test_a_privacy_question_read_as_out_of_scope_is_answered_honestly():
-    messages, _ = run(ActionAnswerPolicy(), "can the app see me through my camera",
-                      [("out_of_scope", 0.8)])
+    messages, _ = run(
+        ActionAnswerPolicy(), "can the app see me through my camera", [("out_of_scope", 0.8)]
+    )
     assert "the policy does not say anything about access to your camera" in messages[0]["text"]
 
 
 def test_a_message_not_understood_asks_to_rephrase_and_is_logged(gap_log):
-    messages, _ = run(ActionAnswerPolicy(), "blorp zing",
-                      [("nlu_fallback", 0.3), ("greet", 0.2), ("thank", 0.1)])
+    messages, _ = run(
+        ActionAnswerPolicy(), "blorp zing", [("nlu_fallback", 0.3), ("greet", 0.2), ("thank", 0.1)]
+    )
     assert [m["response"] for m in messages] == ["utter_please_rephrase", "utter_help"]
     assert [g.reply_kind for g in gaps(gap_log)] == ["fallback"]
 
@@ -126,14 +143,16 @@ def test_a_gap_log_that_fails_does_not_cost_the_answer(monkeypatch):
     class Broken:
         def record(self, **_):
             raise RuntimeError("database down")
+
     monkeypatch.setattr(unanswered, "get_gaps", lambda: Broken())
     messages, _ = run(ActionAnswerPolicy(), "do you use cookies", [("ask_not_covered", 0.9)])
     assert "the policy does not say anything about cookies" in messages[0]["text"]
 
 
 def test_show_section_shows_the_last_section_in_full():
-    messages, _ = run(ActionShowSection(), "tell me more", [("tell_more", 0.9)],
-                      {"last_section": "minors"})
+    messages, _ = run(
+        ActionShowSection(), "tell me more", [("tell_more", 0.9)], {"last_section": "minors"}
+    )
     for paragraph in POLICY.section("minors").paragraphs:
         assert paragraph in messages[0]["text"]
 

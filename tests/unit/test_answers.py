@@ -95,12 +95,16 @@ def test_an_announced_list_that_never_comes_is_said_to_be_missing(section_id):
     assert anchor in reply.text
 
 
-@pytest.mark.parametrize("section_id,question", [
-    ("security", "who do I contact about the security of my data"),
-    ("contact", "how do I reach you"),
-])
+@pytest.mark.parametrize(
+    "section_id,question",
+    [
+        ("security", "who do I contact about the security of my data"),
+        ("contact", "how do I reach you"),
+    ],
+)
 def test_a_missing_email_address_is_said_to_be_missing_and_the_postal_address_given(
-        section_id, question):
+    section_id, question
+):
     reply = answer_from_section(POLICY, section_id, question)
     assert "the published policy does not give an e-mail address" in reply.text
     assert contact_line(POLICY) in reply.text
@@ -126,16 +130,19 @@ def test_no_section_yet_invites_a_question():
     assert "Ask me a question" in no_section_yet().text
 
 
-@pytest.mark.parametrize("question,topic", [
-    ("how long do you keep my recordings of meetings", "meeting_recordings"),
-    ("do you place cookies on my browser", "cookies"),
-    ("will the police get my data if they ask", "law_enforcement"),
-    ("do you train ai on my calls", "transcription_ai"),
-    ("is my gps location collected", "location"),
-    ("what is your data retention period", "retention"),
-    ("do you make automated decisions about me", "automated_decisions"),
-    ("does the app require mic permissions?", "camera_microphone"),
-])
+@pytest.mark.parametrize(
+    "question,topic",
+    [
+        ("how long do you keep my recordings of meetings", "meeting_recordings"),
+        ("do you place cookies on my browser", "cookies"),
+        ("will the police get my data if they ask", "law_enforcement"),
+        ("do you train ai on my calls", "transcription_ai"),
+        ("is my gps location collected", "location"),
+        ("what is your data retention period", "retention"),
+        ("do you make automated decisions about me", "automated_decisions"),
+        ("does the app require mic permissions?", "camera_microphone"),
+    ],
+)
 def test_silent_topics_are_recognised(question, topic):
     match = load_coverage().match(question)
     assert match is not None and match.topic.id == topic
@@ -153,8 +160,14 @@ def test_not_covered_says_so_offers_a_person_and_the_postal_address():
 
 def test_closest_names_the_topic_says_the_policy_does_not_and_quotes_under_the_heading():
     topic = load_coverage().topic("payment_information")
-    reply = closest(POLICY, "security", "where is my card number stored", topic.name,
-                    topic.leaves_out, topic.evidence)
+    reply = closest(
+        POLICY,
+        "security",
+        "where is my card number stored",
+        topic.name,
+        topic.leaves_out,
+        topic.evidence,
+    )
     assert reply.text.startswith(f"The policy does not address exactly {topic.name}.")
     assert "\u201cSecurity of your personal information\u201d" in reply.text
     assert quoted_sentences(reply.text) == [topic.evidence[0]]
@@ -170,8 +183,10 @@ def test_closest_without_a_topic_quotes_the_best_sentences_of_the_section():
 
 
 def test_two_sections_each_under_its_heading():
-    reply = answer_from_sections(POLICY, [("sharing", "who do you share my data with", None),
-                                          ("storage", "where is it kept", None)])
+    reply = answer_from_sections(
+        POLICY,
+        [("sharing", "who do you share my data with", None), ("storage", "where is it kept", None)],
+    )
     sharing = reply.text.index("\u201cShare your personal information\u201d says:")
     storage = reply.text.index("\u201cTransmission and storage of personal data\u201d says:")
     assert sharing < storage
@@ -211,8 +226,10 @@ def test_unsubscribe_right_mentions_the_service_announcements_that_stay():
 ZH = "zh"
 TRANSLATION = load_translation(ZH)
 LABEL = TRANSLATION.label
-PUBLISHED_HEADINGS = {s["id"]: s["heading"]
-                      for s in yaml.safe_load(SECTION_MAP.read_text(encoding="utf-8"))["sections"]}
+PUBLISHED_HEADINGS = {
+    s["id"]: s["heading"]
+    for s in yaml.safe_load(SECTION_MAP.read_text(encoding="utf-8"))["sections"]
+}
 # sha256 of `english_replies()` as the code gave it before the Chinese answers were added
 # (commit 84affdd). Any change to an English reply changes it: if the change is meant, say so in
 # the commit and put the new digest here. 2026-12-04: one more not-covered reply, for the new
@@ -232,13 +249,24 @@ def english_replies():
             out.append(answer_from_section(POLICY, section.id, question).text)
             out.append(closest(POLICY, section.id, question, None).text)
         out.append(full_section(POLICY, section.id).text)
-    out.append(answer_from_sections(POLICY, [("sharing", questions[4], None),
-                                             ("storage", questions[7], None)]).text)
+    out.append(
+        answer_from_sections(
+            POLICY, [("sharing", questions[4], None), ("storage", questions[7], None)]
+        ).text
+    )
     for topic in load_coverage().topics:
         out.append(not_covered(POLICY, topic.name).text)
         if topic.sections:
-            out.append(closest(POLICY, topic.sections[0], topic.name, topic.name,
-                               topic.leaves_out, topic.evidence).text)
+            out.append(
+                closest(
+                    POLICY,
+                    topic.sections[0],
+                    topic.name,
+                    topic.name,
+                    topic.leaves_out,
+                    topic.evidence,
+                ).text
+            )
     out.append(not_covered(POLICY, None).text)
     out.append(no_section_yet().text)
     for kind in sorted(BY_KIND):
@@ -251,7 +279,8 @@ def test_english_replies_are_byte_for_byte_as_before_chinese_came():
     assert answer_from_section(POLICY, "security", "is my credit card encrypted").text == (
         "The policy section \u201cSecurity of your personal information\u201d says:\n\n"
         "\u201cWhen transmitting credit card information over the Internet, we use SSL "
-        "encryption technology to protect it.\u201d")
+        "encryption technology to protect it.\u201d"
+    )
 
 
 def cited(section_id):
@@ -259,8 +288,11 @@ def cited(section_id):
 
 
 def translated_quote(section_id, sentence):
-    return (f"\u201c{sentence}\u201d\n{LABEL}：{TRANSLATION.sentence(section_id, sentence)}"
-            if not sentence.startswith("Effective date:") else f"\u201c{sentence}\u201d\n{LABEL}：")
+    return (
+        f"\u201c{sentence}\u201d\n{LABEL}：{TRANSLATION.sentence(section_id, sentence)}"
+        if not sentence.startswith("Effective date:")
+        else f"\u201c{sentence}\u201d\n{LABEL}："
+    )
 
 
 # Chinese questions of our own, one per section, and words the chosen sentences must contain.
@@ -281,8 +313,7 @@ QUESTIONS_ZH = {
 
 
 @pytest.mark.parametrize("section_id", [s.id for s in POLICY.sections])
-def test_a_chinese_answer_cites_the_published_heading_quotes_english_and_translates_it(
-        section_id):
+def test_a_chinese_answer_cites_the_published_heading_quotes_english_and_translates_it(section_id):
     question, must_contain = QUESTIONS_ZH[section_id]
     reply = answer_from_section(POLICY, section_id, question, language=ZH)
     assert reply.text.startswith(f"隐私政策\u201c{cited(section_id)}\u201d一节写道：")
@@ -306,11 +337,11 @@ def test_the_same_sentences_are_quoted_in_both_languages_when_the_scores_decide(
 
 
 def test_a_chinese_question_chooses_by_the_translations_bigrams():
-    chosen = select_sentences(POLICY, POLICY.section("liability"), "把密码告诉了朋友",
-                              language=ZH)
+    chosen = select_sentences(POLICY, POLICY.section("liability"), "把密码告诉了朋友", language=ZH)
     assert [s.text[:12] for s in chosen] == ["We are not l", "1. Any discl"]
-    chosen = select_sentences(POLICY, POLICY.section("security"), "上网时我自己该注意什么",
-                              language=ZH)
+    chosen = select_sentences(
+        POLICY, POLICY.section("security"), "上网时我自己该注意什么", language=ZH
+    )
     assert any("precautions" in s.text for s in chosen)
 
 
@@ -321,8 +352,10 @@ def test_a_chinese_gap_note_says_the_policy_does_not_give_it():
     reply = answer_from_section(POLICY, "security", "安全问题发邮件给谁", language=ZH)
     assert "政策没有提供电子邮件地址" in reply.text and contact_line(POLICY, ZH) in reply.text
     assert not re.search(r"[\w.]+@[\w.]+", reply.text)
-    assert "电子邮件地址" not in answer_from_section(POLICY, "security", "用SSL吗",
-                                               language=ZH).text.split(LABEL)[0]
+    assert (
+        "电子邮件地址"
+        not in answer_from_section(POLICY, "security", "用SSL吗", language=ZH).text.split(LABEL)[0]
+    )
 
 
 def test_chinese_not_covered_says_the_policy_does_not_names_the_topic_and_offers_a_person():
@@ -338,8 +371,15 @@ def test_chinese_not_covered_says_the_policy_does_not_names_the_topic_and_offers
 
 def test_chinese_closest_says_the_policy_does_not_and_quotes_with_translation():
     topic = load_coverage().topic("payment_information")
-    reply = closest(POLICY, "security", "我的卡号存在哪里", topic.name_zh, topic.leaves_out_zh,
-                    topic.evidence, language=ZH)
+    reply = closest(
+        POLICY,
+        "security",
+        "我的卡号存在哪里",
+        topic.name_zh,
+        topic.leaves_out_zh,
+        topic.evidence,
+        language=ZH,
+    )
     assert reply.text.startswith(f"隐私政策没有专门说明{topic.name_zh}")
     assert f"\u201c{cited('security')}\u201d" in reply.text
     assert translated_quote("security", topic.evidence[0]) in reply.text
@@ -349,8 +389,9 @@ def test_chinese_closest_says_the_policy_does_not_and_quotes_with_translation():
 
 
 def test_a_chinese_two_part_answer_cites_both_sections():
-    reply = answer_from_sections(POLICY, [("sharing", "你们和谁共享我的数据", None),
-                                          ("storage", "数据放在哪里", None)], ZH)
+    reply = answer_from_sections(
+        POLICY, [("sharing", "你们和谁共享我的数据", None), ("storage", "数据放在哪里", None)], ZH
+    )
     first = reply.text.index(f"\u201c{cited('sharing')}\u201d")
     second = reply.text.index(f"\u201c{cited('storage')}\u201d")
     assert first < second and reply.section_ids == ("sharing", "storage")
@@ -364,15 +405,17 @@ def test_the_whole_section_in_chinese_gives_each_paragraph_and_its_translation()
         reply = full_section(POLICY, section.id, ZH)
         assert reply.text.startswith(f"隐私政策\u201c{cited(section.id)}\u201d一节全文：")
         for index, paragraph in enumerate(section.paragraphs):
-            translated = "".join(TRANSLATION.sentence(section.id, s.text)
-                                 for s in section.sentences if s.paragraph == index)
+            translated = "".join(
+                TRANSLATION.sentence(section.id, s.text)
+                for s in section.sentences
+                if s.paragraph == index
+            )
             assert f"{paragraph}\n{LABEL}：{translated}" in reply.text
         assert all("政策没有" in reply.text for _gap in section.gaps)
     assert "生效日期：2020年11月25日。" in full_section(POLICY, "overview", ZH).text
 
 
-def test_a_sentence_without_a_translation_is_quoted_in_english_and_said_to_have_none(
-        monkeypatch):
+def test_a_sentence_without_a_translation_is_quoted_in_english_and_said_to_have_none(monkeypatch):
     from bot.policy.translation import Translation
 
     empty = Translation("zh", LABEL, "", ())

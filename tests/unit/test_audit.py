@@ -61,8 +61,9 @@ def test_an_edited_entry_is_named(sessions):
     write(sessions)
     third = ids(sessions)[2]
     with transaction(sessions) as session:
-        session.execute(update(AuditEntry).where(AuditEntry.id == third).values(
-            detail="nothing happened"))
+        session.execute(
+            update(AuditEntry).where(AuditEntry.id == third).values(detail="nothing happened")
+        )
     found = verdict(sessions)
     assert not found.intact and found.broken_at == third and "changed" in found.reason
 
@@ -81,8 +82,7 @@ def test_two_entries_swapped_in_place_are_found(sessions):
     a, b = ids(sessions)[1:3]
     with transaction(sessions) as session:
         rows = {e.id: e for e in session.query(AuditEntry).filter(AuditEntry.id.in_([a, b]))}
-        fields = ("actor", "action", "target", "detail", "created_at", "prev_hash",
-                  "entry_hash")
+        fields = ("actor", "action", "target", "detail", "created_at", "prev_hash", "entry_hash")
         values = {i: {f: getattr(rows[i], f) for f in fields} for i in (a, b)}
         session.execute(update(AuditEntry).where(AuditEntry.id == a).values(**values[b]))
         session.execute(update(AuditEntry).where(AuditEntry.id == b).values(**values[a]))
@@ -102,8 +102,12 @@ def test_removing_the_last_entries_shows_at_the_end(sessions):
 def test_an_entry_inserted_outside_the_trail_is_found(sessions):
     write(sessions, 2)
     with transaction(sessions) as session:
-        session.execute(text("INSERT INTO audit_log (actor, action, created_at) "
-                             "VALUES ('x', 'login', CURRENT_TIMESTAMP)"))
+        session.execute(
+            text(
+                "INSERT INTO audit_log (actor, action, created_at) "
+                "VALUES ('x', 'login', CURRENT_TIMESTAMP)"
+            )
+        )
     assert not verdict(sessions).intact
 
 
@@ -123,8 +127,14 @@ def test_the_command_exits_0_when_intact_and_1_naming_the_entry(sessions, databa
     env = {"APP_SECRET": SECRET, "DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"}
 
     def run():
-        return subprocess.run([sys.executable, "-m", "bot", "audit", "verify"], cwd=ROOT,
-                              env=env, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "bot", "audit", "verify"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     done = run()
     assert done.returncode == 0 and "intact: 3 entries" in done.stdout

@@ -43,10 +43,19 @@ def test_closest_stops_where_the_band_below_direct_gets_too_unreliable():
 
 def test_main_reads_the_crossval_folder_and_writes_the_thresholds(tmp_path, capsys):
     def dump(name, items):
-        (tmp_path / name).write_text(json.dumps([
-            {"text": "t", "intent": p.target,
-             "intent_prediction": {"name": p.predicted, "confidence": p.confidence}}
-            for p in items]))
+        (tmp_path / name).write_text(
+            json.dumps(
+                [
+                    {
+                        "text": "t",
+                        "intent": p.target,
+                        "intent_prediction": {"name": p.predicted, "confidence": p.confidence},
+                    }
+                    for p in items
+                ]
+            )
+        )
+
     items = predictions()
     dump("intent_successes.json", [p for p in items if p.right])
     dump("intent_errors.json", [p for p in items if not p.right])
@@ -72,16 +81,27 @@ def test_each_language_is_fitted_on_its_own_messages(tmp_path):
     from bot.nlu.evidence import thresholds
 
     english = [Prediction("ask_use", "ask_use", 0.9)] * 30 + [
-        Prediction("ask_storage", "ask_use", 0.55)] * 2
+        Prediction("ask_storage", "ask_use", 0.55)
+    ] * 2
     # Chinese: right only from 0.7 on
     chinese = [Prediction("ask_use", "ask_use", 0.8)] * 30 + [
-        Prediction("ask_storage", "ask_use", 0.62)] * 10
-    rows = ([{"text": "where is it", "intent": p.target,
-              "intent_prediction": {"name": p.predicted, "confidence": p.confidence}}
-             for p in english]
-            + [{"text": "数据存在哪里", "intent": p.target,
-                "intent_prediction": {"name": p.predicted, "confidence": p.confidence}}
-               for p in chinese])
+        Prediction("ask_storage", "ask_use", 0.62)
+    ] * 10
+    rows = [
+        {
+            "text": "where is it",
+            "intent": p.target,
+            "intent_prediction": {"name": p.predicted, "confidence": p.confidence},
+        }
+        for p in english
+    ] + [
+        {
+            "text": "数据存在哪里",
+            "intent": p.target,
+            "intent_prediction": {"name": p.predicted, "confidence": p.confidence},
+        }
+        for p in chinese
+    ]
     (tmp_path / "intent_successes.json").write_text(json.dumps(rows), encoding="utf-8")
     assert len(load_predictions(tmp_path, "zh")) == 40
     assert len(load_predictions(tmp_path, "en")) == 32

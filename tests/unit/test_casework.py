@@ -30,14 +30,24 @@ def new_request(store, email="ann@example.com", kind="deletion"):
 
 def mails(store, to="ann@example.com"):
     with transaction(store.sessions) as session:
-        return [m.body for m in session.execute(select(OutboxMessage).where(
-            OutboxMessage.to_address == to).order_by(OutboxMessage.id)).scalars()]
+        return [
+            m.body
+            for m in session.execute(
+                select(OutboxMessage)
+                .where(OutboxMessage.to_address == to)
+                .order_by(OutboxMessage.id)
+            ).scalars()
+        ]
 
 
 def audit_actions(store, reference):
     with transaction(store.sessions) as session:
-        return [e.action for e in session.execute(select(AuditEntry).where(
-            AuditEntry.target == reference).order_by(AuditEntry.id)).scalars()]
+        return [
+            e.action
+            for e in session.execute(
+                select(AuditEntry).where(AuditEntry.target == reference).order_by(AuditEntry.id)
+            ).scalars()
+        ]
 
 
 def local(moment):
@@ -62,7 +72,8 @@ def test_a_note_stays_internal_and_a_message_is_mailed_and_shown_with_the_addres
     assert "Which phone number is on the account?" in mails(store)[-1]
     assert [n.kind for n in desk.notes(reference)] == ["note", "message"]
     assert [m.body for m in desk.messages_for(reference, "ann@example.com")] == [
-        "Which phone number is on the account?"]
+        "Which phone number is on the account?"
+    ]
     assert desk.messages_for(reference, "someone@example.com") == []
     with pytest.raises(CaseworkError):
         desk.add_note(reference, "legal1", "   ")
@@ -82,8 +93,7 @@ def test_one_extension_within_the_limit_mailed_with_its_reason(store, desk, cloc
         desk.extend(reference, date(2027, 3, 1), "complex request", "legal1")
     with pytest.raises(CaseworkError, match="after the current"):
         desk.extend(reference, date(2026, 12, 18), "complex request", "legal1")
-    new_due = desk.extend(reference, date(2027, 1, 8), "several systems hold the data",
-                          "legal1")
+    new_due = desk.extend(reference, date(2027, 1, 8), "several systems hold the data", "legal1")
     request = store.get(reference)
     assert local(new_due) == local(request.due_at) == date(2027, 1, 8)
     assert request.original_due_at == due and request.extension_reason
@@ -124,8 +134,9 @@ def test_bulk_close_rejects_open_requests_and_does_not_mail_spam(store, desk):
     dup = new_request(store, "d@example.com", kind="access")
     assert desk.close(spam, "spam", "automated submissions", "legal1") == 2
     assert desk.close(spam, "spam", "again", "legal1") == 0  # closed already
-    assert all(store.get(r).closed_as == "spam" and store.get(r).status == lifecycle.REJECTED
-               for r in spam)
+    assert all(
+        store.get(r).closed_as == "spam" and store.get(r).status == lifecycle.REJECTED for r in spam
+    )
     assert not any("could not carry out" in body for body in mails(store, "s0@example.com"))
     assert desk.close([dup], "duplicate", "Same as ACC-ABC123.", "legal1") == 1
     assert "Same as ACC-ABC123." in mails(store, "d@example.com")[-1]

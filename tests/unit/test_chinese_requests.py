@@ -46,14 +46,47 @@ SENDER = "conversation-zh"
 
 # -- reading Chinese answers --------------------------------------------------------------------
 
-@pytest.mark.parametrize("answer", ["是", "是的", "对", "好的", "好", "可以", "确认", "是的！",
-                                    "好的吧", "嗯", "確認", "可以，提交吧", "没问题", "对的，没错"])
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "是",
+        "是的",
+        "对",
+        "好的",
+        "好",
+        "可以",
+        "确认",
+        "是的！",
+        "好的吧",
+        "嗯",
+        "確認",
+        "可以，提交吧",
+        "没问题",
+        "对的，没错",
+    ],
+)
 def test_chinese_yes(answer):
     assert flows.read_yes_no(answer, "inform") is True
 
 
-@pytest.mark.parametrize("answer", ["不", "不是", "不要", "算了", "否", "不对", "不对，邮箱写错了",
-                                    "取消", "停止", "退出", "不行。", "不是这个地址"])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "不",
+        "不是",
+        "不要",
+        "算了",
+        "否",
+        "不对",
+        "不对，邮箱写错了",
+        "取消",
+        "停止",
+        "退出",
+        "不行。",
+        "不是这个地址",
+    ],
+)
 def test_chinese_no(answer):
     assert flows.read_yes_no(answer, "inform") is False
 
@@ -63,8 +96,9 @@ def test_chinese_and_english_stop(answer):
     assert flows.is_stop(answer)
 
 
-@pytest.mark.parametrize("answer", ["不是这个邮箱", "停车场的照片", "我想取消订阅的记录",
-                                    "wang@example.cn"])
+@pytest.mark.parametrize(
+    "answer", ["不是这个邮箱", "停车场的照片", "我想取消订阅的记录", "wang@example.cn"]
+)
 def test_an_answer_that_mentions_stopping_is_not_a_stop(answer):
     assert not flows.is_stop(answer)
 
@@ -75,9 +109,17 @@ def test_chinese_skip(answer):
     assert flows.validate_optional(answer, "zh") == flows.NONE
 
 
-@pytest.mark.parametrize("answer, scope", [
-    ("整个账号", "all"), ("仅特定数据", "specific"), ("我的全部数据", "all"),
-    ("全部删掉", "all"), ("只删除聊天记录", "specific"), ("部分数据", "specific")])
+@pytest.mark.parametrize(
+    "answer, scope",
+    [
+        ("整个账号", "all"),
+        ("仅特定数据", "specific"),
+        ("我的全部数据", "all"),
+        ("全部删掉", "all"),
+        ("只删除聊天记录", "specific"),
+        ("部分数据", "specific"),
+    ],
+)
 def test_chinese_scope_and_the_chinese_buttons(answer, scope):
     assert flows.read_scope(answer) == scope
 
@@ -94,9 +136,17 @@ def test_every_chinese_button_payload_is_read_as_its_english_twin():
     assert flows.is_skip(texts.button("handoff.skip_button", "zh")["payload"])
 
 
-@pytest.mark.parametrize("answer, item", [
-    ("名字拼错了", "name"), ("邮箱", "email"), ("手机号", "phone"), ("微信号", "wechat"),
-    ("支付宝", "alipay"), ("别的", "other")])
+@pytest.mark.parametrize(
+    "answer, item",
+    [
+        ("名字拼错了", "name"),
+        ("邮箱", "email"),
+        ("手机号", "phone"),
+        ("微信号", "wechat"),
+        ("支付宝", "alipay"),
+        ("别的", "other"),
+    ],
+)
 def test_chinese_correction_items(answer, item):
     assert flows.read_correction_item(answer) == item
 
@@ -111,20 +161,38 @@ def test_chinese_cannot_verify(answer):
     assert flows.cannot_verify(answer)
 
 
-@pytest.mark.parametrize("said, role", [
-    ("我才12岁，想删号", "minor"), ("我今年十三岁", "minor"), ("我是未成年人", "minor"),
-    ("我１５岁", "minor"), ("帮我儿子注销账号", "guardian"), ("我是她的妈妈", "guardian"),
-    ("作为监护人，我要删除孩子的数据", "guardian"), ("我25岁", None), ("我是学生", None)])
+@pytest.mark.parametrize(
+    "said, role",
+    [
+        ("我才12岁，想删号", "minor"),
+        ("我今年十三岁", "minor"),
+        ("我是未成年人", "minor"),
+        ("我１５岁", "minor"),
+        ("帮我儿子注销账号", "guardian"),
+        ("我是她的妈妈", "guardian"),
+        ("作为监护人，我要删除孩子的数据", "guardian"),
+        ("我25岁", None),
+        ("我是学生", None),
+    ],
+)
 def test_chinese_minors_and_guardians(said, role):
     assert flows.requester_role([said]) == role
 
 
 # -- Chinese input in the validators ---------------------------------------------------------
 
-@pytest.mark.parametrize("typed, stored", [
-    ("+86 138 0013 8000", "+8613800138000"), ("13800138000", "13800138000"),
-    ("138-0013-8000", "13800138000"), ("＋８６ １３８ ００１３ ８０００", "+8613800138000"),
-    ("１３８－００１３－８０００", "13800138000"), ("(010) 6552-9988", "01065529988")])
+
+@pytest.mark.parametrize(
+    "typed, stored",
+    [
+        ("+86 138 0013 8000", "+8613800138000"),
+        ("13800138000", "13800138000"),
+        ("138-0013-8000", "13800138000"),
+        ("＋８６ １３８ ００１３ ８０００", "+8613800138000"),
+        ("１３８－００１３－８０００", "13800138000"),
+        ("(010) 6552-9988", "01065529988"),
+    ],
+)
 def test_chinese_phone_formats(typed, stored):
     assert validators.phone(typed, "zh") == stored
 
@@ -136,8 +204,11 @@ def test_what_is_written_as_a_mainland_mobile_must_be_one(typed):
     assert "11位" in str(refused.value)
 
 
-@given(st.sampled_from("3456789"), st.text("0123456789", min_size=9, max_size=9),
-       st.sampled_from(["{}", "+86 {}", "+86-{}", "{}"]))
+@given(
+    st.sampled_from("3456789"),
+    st.text("0123456789", min_size=9, max_size=9),
+    st.sampled_from(["{}", "+86 {}", "+86-{}", "{}"]),
+)
 @settings(max_examples=examples(200))
 def test_every_mainland_mobile_in_every_format_is_its_digits(second, rest, shape):
     number = f"1{second}{rest}"
@@ -182,10 +253,18 @@ def test_chinese_names_refused_in_chinese(name):
     assert "2到20个汉字" in str(refused.value)
 
 
-@pytest.mark.parametrize("check, typed", [
-    (validators.email, "不是地址"), (validators.phone, "电话"), (validators.wechat_id, "微信"),
-    (validators.alipay_account, "支付宝"), (validators.verification_code, "一二三"),
-    (validators.reference, "编号"), (validators.free_text, "  ")])
+@pytest.mark.parametrize(
+    "check, typed",
+    [
+        (validators.email, "不是地址"),
+        (validators.phone, "电话"),
+        (validators.wechat_id, "微信"),
+        (validators.alipay_account, "支付宝"),
+        (validators.verification_code, "一二三"),
+        (validators.reference, "编号"),
+        (validators.free_text, "  "),
+    ],
+)
 def test_every_refusal_is_said_in_chinese_in_a_chinese_conversation(check, typed):
     with pytest.raises(validators.Invalid) as chinese:
         check(typed, "zh")
@@ -197,9 +276,13 @@ def test_every_refusal_is_said_in_chinese_in_a_chinese_conversation(check, typed
 
 # -- what is said, in Chinese ----------------------------------------------------------------
 
+
 def test_the_chinese_summary_and_confirmation():
-    values = {"account_email": "wang@example.cn", "deletion_scope": "all",
-              "request_reason": flows.NONE}
+    values = {
+        "account_email": "wang@example.cn",
+        "deletion_scope": "all",
+        "request_reason": flows.NONE,
+    }
     prompt = flows.confirmation_prompt("deletion", values, "guardian", "zh")
     assert prompt.startswith("以下是您的申请：")
     assert "账号电子邮件地址：wang@example.cn" in prompt and "整个账号及其全部数据" in prompt
@@ -220,6 +303,7 @@ def test_a_chinese_wait_and_wrong_code():
 
 # -- the forms' actions in a Chinese conversation -----------------------------------------------
 
+
 @pytest.fixture
 def wired(database_url, monkeypatch, clock):
     store = RequestStore(make_engine(database_url), secret="s", working_days=15, clock=clock)
@@ -237,18 +321,30 @@ def chinese(form, slots=None, said="", intent="inform", set_slot=None, latest="a
     if set_slot:
         events.append({"event": "slot", "name": set_slot, "value": said})
     return Tracker(
-        sender_id=SENDER, slots={"language": "zh", **(slots or {}), "requested_slot": set_slot},
-        latest_message={"text": said, "intent": {"name": intent, "confidence": 0.95},
-                        "entities": [], "message_id": "m1"},
-        events=events, paused=False, followup_action=None,
-        active_loop={"name": form} if form else {}, latest_action_name=latest)
+        sender_id=SENDER,
+        slots={"language": "zh", **(slots or {}), "requested_slot": set_slot},
+        latest_message={
+            "text": said,
+            "intent": {"name": intent, "confidence": 0.95},
+            "entities": [],
+            "message_id": "m1",
+        },
+        events=events,
+        paused=False,
+        followup_action=None,
+        active_loop={"name": form} if form else {},
+        latest_action_name=latest,
+    )
 
 
 async def run_validation(action, form, slot, said, slots=None):
     dispatcher = CollectingDispatcher()
     events = await action.run(dispatcher, chinese(form, slots, said, set_slot=slot), DOMAIN)
-    return ({e["name"]: e["value"] for e in events if e["event"] == "slot"},
-            [m.get("text") for m in dispatcher.messages], dispatcher)
+    return (
+        {e["name"]: e["value"] for e in events if e["event"] == "slot"},
+        [m.get("text") for m in dispatcher.messages],
+        dispatcher,
+    )
 
 
 def test_the_language_of_a_conversation():
@@ -266,8 +362,9 @@ async def test_a_chinese_deletion_from_the_address_to_the_stored_request(wired):
     assert f"“{heading}（" in opening  # the published English heading, its Chinese name beside it
     assert "参考译文" in opening and "停止" in opening
     assert question == texts.text("flow.account_email_question", "zh")
-    values, said, _ = await run_validation(form, "deletion_form", "account_email",
-                                           "ｗａｎｇ＠ｅｘａｍｐｌｅ．ｃｎ")
+    values, said, _ = await run_validation(
+        form, "deletion_form", "account_email", "ｗａｎｇ＠ｅｘａｍｐｌｅ．ｃｎ"
+    )
     assert values["account_email"] == "wang@example.cn"
     values, said, _ = await run_validation(form, "deletion_form", "account_email", "我不知道")
     assert values["account_email"] is None and said == [texts.text("validation.email", "zh")]
@@ -276,8 +373,11 @@ async def test_a_chinese_deletion_from_the_address_to_the_stored_request(wired):
     assert [b["title"] for b in dispatcher.messages[0]["buttons"]] == ["整个账号", "仅特定数据"]
     values, _, _ = await run_validation(form, "deletion_form", "deletion_scope", "整个账号")
     assert values["deletion_scope"] == "all"
-    slots = {"account_email": "wang@example.cn", "deletion_scope": "all",
-             "request_reason": flows.NONE}
+    slots = {
+        "account_email": "wang@example.cn",
+        "deletion_scope": "all",
+        "request_reason": flows.NONE,
+    }
     dispatcher = CollectingDispatcher()
     ActionAskConfirmRequest().run(dispatcher, chinese("deletion_form", slots), DOMAIN)
     assert dispatcher.messages[0]["text"].startswith("以下是您的申请")
@@ -290,12 +390,16 @@ async def test_a_chinese_deletion_from_the_address_to_the_stored_request(wired):
     assert code_mail[1] == texts.text("email.verification.subject", "zh")
     code = next(word for word in code_mail[2].split() if word.isdigit() and len(word) == 6)
     full_width = "".join(chr(ord(c) + 0xFEE0) for c in code)
-    values, _, _ = await run_validation(form, "deletion_form", "verification_code", full_width,
-                                        {**slots, "confirm_request": True})
+    values, _, _ = await run_validation(
+        form, "deletion_form", "verification_code", full_width, {**slots, "confirm_request": True}
+    )
     assert values["verification_code"] == flows.VERIFIED
     dispatcher = CollectingDispatcher()
-    events = SubmitDeletion().run(dispatcher, chinese(None, {
-        **slots, "confirm_request": True, "verification_code": flows.VERIFIED}), DOMAIN)
+    events = SubmitDeletion().run(
+        dispatcher,
+        chinese(None, {**slots, "confirm_request": True, "verification_code": flows.VERIFIED}),
+        DOMAIN,
+    )
     said = dispatcher.messages[0]["text"]
     assert said.startswith("谢谢。您的删除申请已保存")
     reference = next(e["value"] for e in events if e.get("name") == "last_reference")
@@ -312,21 +416,28 @@ async def test_a_chinese_deletion_from_the_address_to_the_stored_request(wired):
 
 def mails(store):
     with transaction(store.sessions) as session:
-        return [(m.to_address, m.subject, m.body) for m in session.execute(
-            select(OutboxMessage).order_by(OutboxMessage.id)).scalars()]
+        return [
+            (m.to_address, m.subject, m.body)
+            for m in session.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars()
+        ]
 
 
 async def test_a_stop_word_read_as_an_answer_ends_the_form(wired):
-    values, said, _ = await run_validation(ValidateDeletionForm(), "deletion_form",
-                                           "account_email", "取消")
+    values, said, _ = await run_validation(
+        ValidateDeletionForm(), "deletion_form", "account_email", "取消"
+    )
     assert values["request_abandoned"] is True and values["account_email"] is None
     assert said == [texts.text("flow.cancelled", "zh")]
 
 
 async def test_two_unusable_chinese_answers_are_explained_in_chinese(wired):
     values, said, dispatcher = await run_validation(
-        ValidateCorrectionForm(), "correction_form", "correction_item", "啊？",
-        {"invalid_attempts": "correction_item:1"})
+        ValidateCorrectionForm(),
+        "correction_form",
+        "correction_item",
+        "啊？",
+        {"invalid_attempts": "correction_item:1"},
+    )
     assert "这里我需要的是" in said[0]
     assert dispatcher.messages[0]["buttons"] == [{"title": "停止这项申请", "payload": "/stop"}]
 
@@ -336,8 +447,11 @@ def test_cancel_and_status_in_chinese(wired):
     ActionCancelRequest().run(dispatcher, chinese(None, latest="action_deactivate_loop"), DOMAIN)
     assert dispatcher.messages[0]["text"] == texts.text("flow.cancelled", "zh")
     dispatcher = CollectingDispatcher()
-    ActionCheckStatus().run(dispatcher, chinese(None, {"status_reference": "DEL-7K3M9Q",
-                                                       "status_email": "a@b.cn"}), DOMAIN)
+    ActionCheckStatus().run(
+        dispatcher,
+        chinese(None, {"status_reference": "DEL-7K3M9Q", "status_email": "a@b.cn"}),
+        DOMAIN,
+    )
     assert dispatcher.messages[0]["text"] == texts.text("flow.status.not_found", "zh")
 
 
@@ -358,11 +472,13 @@ def test_a_chinese_unsubscribe_is_confirmed_in_chinese(store):
     result = store.submit("unsubscribe", "wang@example.cn", conversation_id="c", language="zh")
     with transaction(store.sessions) as session:
         [mail] = session.execute(select(OutboxMessage)).scalars().all()
-    assert mail.body == texts.text("request.unsubscribe.done_email", "zh",
-                                   reference=result.reference)
+    assert mail.body == texts.text(
+        "request.unsubscribe.done_email", "zh", reference=result.reference
+    )
 
 
 # -- the language switch and unread messages -----------------------------------------------------
+
 
 def test_the_widgets_language_switch_passes_the_guard_and_nothing_else_rides_along():
     intents = {"set_language", "affirm"}
@@ -380,9 +496,16 @@ def test_an_unread_message_is_answered_in_the_language_it_is_written_in():
     assert reply_for(prepare("", (), 10), 10, "zh") == texts.text("input.empty", "zh")
 
 
-@pytest.mark.parametrize("line", ["我的手机号是13800138000谢谢", "电话：+86 138 0013 8000。",
-                                  "号码138-0013-8000", "＋８６ １３８ ００１３ ８０００",
-                                  "邮箱ｗａｎｇ＠ｅｘａｍｐｌｅ．ｃｎ"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "我的手机号是13800138000谢谢",
+        "电话：+86 138 0013 8000。",
+        "号码138-0013-8000",
+        "＋８６ １３８ ００１３ ８０００",
+        "邮箱ｗａｎｇ＠ｅｘａｍｐｌｅ．ｃｎ",
+    ],
+)
 def test_chinese_phone_numbers_and_addresses_never_reach_a_log(line):
     masked = mask_pii(line)
     assert "0013" not in masked and "００１３" not in masked and "ｗａｎｇ" not in masked
@@ -391,20 +514,29 @@ def test_chinese_phone_numbers_and_addresses_never_reach_a_log(line):
 
 # -- the migration ---------------------------------------------------------------------------------
 
+
 def _migrated_from_0004(url):
     """Migrate to 0004, store a request and a ticket as 0004 knew them, then migrate to head."""
     upgrade(url, "0004")
     engine = create_engine(url, future=True)
     now = datetime(2026, 12, 1, tzinfo=timezone.utc)
     with engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO privacy_requests (reference, kind, status, email, details, "
-            "made_by_or_for_minor, requester_role, channel, created_at, due_at, updated_at) "
-            "VALUES ('DEL-7K3M9Q', 'deletion', 'received', 'a@b.cn', '{}', false, 'self', "
-            "'chat', :now, :now, :now)"), {"now": now})
-        connection.execute(text(
-            "INSERT INTO handoff_tickets (conversation_id, status, reason, live, transcript, "
-            "created_at) VALUES ('c', 'waiting', 'asked', true, '[]', :now)"), {"now": now})
+        connection.execute(
+            text(
+                "INSERT INTO privacy_requests (reference, kind, status, email, details, "
+                "made_by_or_for_minor, requester_role, channel, created_at, due_at, updated_at) "
+                "VALUES ('DEL-7K3M9Q', 'deletion', 'received', 'a@b.cn', '{}', false, 'self', "
+                "'chat', :now, :now, :now)"
+            ),
+            {"now": now},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO handoff_tickets (conversation_id, status, reason, live, transcript, "
+                "created_at) VALUES ('c', 'waiting', 'asked', true, '[]', :now)"
+            ),
+            {"now": now},
+        )
     upgrade(url)
     return engine
 
@@ -419,8 +551,9 @@ def _check_language_columns(engine):
     store = RequestStore(engine, secret="s", working_days=15)
     result = store.submit("access", "x@y.cn", conversation_id="c2", language="zh")
     with transaction(store.sessions) as session:
-        row = session.execute(select(PrivacyRequest).where(
-            PrivacyRequest.reference == result.reference)).scalar_one()
+        row = session.execute(
+            select(PrivacyRequest).where(PrivacyRequest.reference == result.reference)
+        ).scalar_one()
         assert row.language == "zh"
     assert Handoffs(engine).create("c3", "asked", [], live=False, language="zh").language == "zh"
 
@@ -461,9 +594,12 @@ def test_the_language_migration_goes_down_and_up_again(tmp_path):
 
 # -- properties --------------------------------------------------------------------------------
 
-HAN_TEXT = st.text(alphabet=st.sampled_from(list("是的对好不要算了否取消停止确认可以没问题"
-                                                 "错我邮箱删除账号全部特定数据跳过，。！？ 　")),
-                   max_size=12)
+HAN_TEXT = st.text(
+    alphabet=st.sampled_from(
+        list("是的对好不要算了否取消停止确认可以没问题错我邮箱删除账号全部特定数据跳过，。！？ 　")
+    ),
+    max_size=12,
+)
 ANSWERS = st.one_of(HAN_TEXT, st.sampled_from(["是的", "好的", "不对", "算了", "确认", "取消"]))
 
 
@@ -484,14 +620,24 @@ def test_a_chinese_answer_reads_the_same_with_punctuation_or_a_particle_after_it
     plain = flows.plain_zh(answer)
     if not plain or plain[-1] in "吧呀":
         return
-    for read in (lambda t: flows.read_yes_no(t, "inform"), flows.is_skip, flows.is_stop,
-                 flows.read_scope):
+    for read in (
+        lambda t: flows.read_yes_no(t, "inform"),
+        flows.is_skip,
+        flows.is_stop,
+        flows.read_scope,
+    ):
         assert read(answer + tail) == read(answer)
 
 
-@given(st.sampled_from(sorted(flows.SLOT_VALIDATORS)),
-       st.one_of(HAN_TEXT, st.sampled_from(["整个账号", "仅特定数据", "微信", "跳过",
-                                            "ｗａｎｇ＠ｅｘａｍｐｌｅ．ｃｎ"])))
+@given(
+    st.sampled_from(sorted(flows.SLOT_VALIDATORS)),
+    st.one_of(
+        HAN_TEXT,
+        st.sampled_from(
+            ["整个账号", "仅特定数据", "微信", "跳过", "ｗａｎｇ＠ｅｘａｍｐｌｅ．ｃｎ"]
+        ),
+    ),
+)
 @settings(max_examples=examples(300))
 def test_the_conversations_language_changes_what_is_said_never_what_is_stored(slot, answer):
     validate = flows.SLOT_VALIDATORS[slot]
@@ -504,9 +650,13 @@ def test_the_conversations_language_changes_what_is_said_never_what_is_stored(sl
     assert stored["en"] == stored["zh"]
 
 
-@given(st.text(alphabet=st.sampled_from(list("我的手机号是谢谢电话请打")), max_size=6),
-       st.sampled_from("3456789"), st.text("0123456789", min_size=9, max_size=9),
-       st.sampled_from(["{}", "+86 {}", "＋８６{}"]), st.booleans())
+@given(
+    st.text(alphabet=st.sampled_from(list("我的手机号是谢谢电话请打")), max_size=6),
+    st.sampled_from("3456789"),
+    st.text("0123456789", min_size=9, max_size=9),
+    st.sampled_from(["{}", "+86 {}", "＋８６{}"]),
+    st.booleans(),
+)
 @settings(max_examples=examples(300))
 def test_a_mobile_number_glued_to_chinese_never_reaches_a_log(before, second, rest, shape, wide):
     number = f"1{second}{rest}"

@@ -20,8 +20,14 @@ from bot.storage.db import make_engine
 
 def run_cli(database_url, *args):
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONWARNINGS": "ignore"}
-    done = subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -34,8 +40,7 @@ def filled(tmp_path_factory):
     run_cli(url, "db", "upgrade")
     store = RequestStore(make_engine(url), secret="s")
     deletion = store.submit("deletion", "a@example.com", details={"scope": "all"}, verified=True)
-    store.submit("correction", "b@example.com",
-                 details={"item": "name", "new_value": "Li Wei"})
+    store.submit("correction", "b@example.com", details={"item": "name", "new_value": "Li Wei"})
     store.send_code("c@example.com", "conversation")
     store.engine.dispose()
     return url, deletion.reference
@@ -45,7 +50,9 @@ def test_export_json_has_every_request_and_field(filled):
     url, reference = filled
     rows = json.loads(run_cli(url, "requests", "export", "--format", "json"))
     assert [(r["type"], r["status"], r["email"]) for r in rows] == [
-        ("deletion", "received", "a@example.com"), ("correction", "unverified", "b@example.com")]
+        ("deletion", "received", "a@example.com"),
+        ("correction", "unverified", "b@example.com"),
+    ]
     first = rows[0]
     assert first["reference"] == reference and first["details"] == {"scope": "all"}
     for field in ("created_at", "due_at"):
@@ -55,8 +62,15 @@ def test_export_json_has_every_request_and_field(filled):
 def test_export_csv(filled):
     url, reference = filled
     rows = list(csv.DictReader(io.StringIO(run_cli(url, "requests", "export", "--format", "csv"))))
-    assert list(rows[0]) == ["reference", "type", "status", "email", "created_at", "due_at",
-                             "details"]
+    assert list(rows[0]) == [
+        "reference",
+        "type",
+        "status",
+        "email",
+        "created_at",
+        "due_at",
+        "details",
+    ]
     assert rows[0]["reference"] == reference
     assert json.loads(rows[1]["details"]) == {"item": "name", "new_value": "Li Wei"}
 
@@ -65,18 +79,21 @@ def test_outbox_list_filters_by_address_and_speaks_json(filled):
     url, reference = filled
     text = run_cli(url, "outbox", "list")
     assert text.count("queued") == 3 and reference in text
-    messages = json.loads(run_cli(url, "outbox", "list", "--to", "c@example.com", "--format",
-                                  "json"))
+    messages = json.loads(
+        run_cli(url, "outbox", "list", "--to", "c@example.com", "--format", "json")
+    )
     assert [m["subject"] for m in messages] == ["Your VideoPro verification code"]
     assert "verification code is" in messages[0]["body"]
 
 
 # -- the parser ---------------------------------------------------------------------------------
 
+
 def run_bot(*args):
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def subcommands(parser, words=()):
@@ -90,19 +107,48 @@ def subcommands(parser, words=()):
 
 COMMANDS = list(subcommands(cli.build_parser()))
 # What each delegated command's own parser offers: its help is the module's, not a stub.
-OWN_OPTION = {"eval": "--min-accuracy", "bench": "--concurrency",
-              "calibrate": "--direct-precision", "compare": "--folds", "pipeline": "--output",
-              "parts": "--scale"}
+OWN_OPTION = {
+    "eval": "--min-accuracy",
+    "bench": "--concurrency",
+    "calibrate": "--direct-precision",
+    "compare": "--folds",
+    "pipeline": "--output",
+    "parts": "--scale",
+}
 
 
 def test_the_parser_has_every_command_of_the_readme():
     assert {words[0] for words in COMMANDS} == {
-        "run", "eval", "env", "pipeline", "policy", "db", "requests", "outbox", "staff",
-        "handoffs", "bench", "purge", "due", "calibrate", "compare", "audit", "parts"}
+        "run",
+        "eval",
+        "env",
+        "pipeline",
+        "policy",
+        "db",
+        "requests",
+        "outbox",
+        "staff",
+        "handoffs",
+        "bench",
+        "purge",
+        "due",
+        "calibrate",
+        "compare",
+        "audit",
+        "parts",
+    }
     assert {words for words in COMMANDS if len(words) == 2} == {
-        ("db", "upgrade"), ("requests", "export"), ("outbox", "list"), ("outbox", "deliver"),
-        ("staff", "add"), ("staff", "list"), ("staff", "disable"), ("handoffs", "list"),
-        ("audit", "verify"), ("staff", "two-factor")}
+        ("db", "upgrade"),
+        ("requests", "export"),
+        ("outbox", "list"),
+        ("outbox", "deliver"),
+        ("staff", "add"),
+        ("staff", "list"),
+        ("staff", "disable"),
+        ("handoffs", "list"),
+        ("audit", "verify"),
+        ("staff", "two-factor"),
+    }
 
 
 @pytest.mark.parametrize("words", COMMANDS, ids=" ".join)
@@ -133,9 +179,16 @@ def test_a_wrong_command_exits_2_with_argparses_message():
     assert done.returncode == 2 and "required: command" in done.stderr
 
 
-@pytest.mark.parametrize("argv", [["policy", "extra"], ["staff", "list", "--bogus"],
-                                  ["run", "--workers", "many"], ["outbox"],
-                                  ["requests", "export", "--format", "xml"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["policy", "extra"],
+        ["staff", "list", "--bogus"],
+        ["run", "--workers", "many"],
+        ["outbox"],
+        ["requests", "export", "--format", "xml"],
+    ],
+)
 def test_arguments_a_command_does_not_take_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as done:
         cli.main(argv)
@@ -174,31 +227,46 @@ def test_run_takes_the_number_of_workers(monkeypatch):
 def test_the_policy_command_and_the_help_load_neither_rasa_nor_the_encoder(argv):
     done = run_bot("-X", "importtime", "-m", "bot", *argv)
     assert done.returncode == 0, done.stderr
-    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()
-                if line.startswith("import time:")}
+    imported = {
+        line.split("|")[-1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
     assert imported, done.stderr  # -X importtime did report
-    heavy = {name for name in imported
-             if name.split(".")[0] in ("rasa", "tensorflow") or name == "bot.nlu.encoder"}
+    heavy = {
+        name
+        for name in imported
+        if name.split(".")[0] in ("rasa", "tensorflow") or name == "bot.nlu.encoder"
+    }
     assert heavy == set()
     assert "tensorflow" not in done.stderr
 
 
-@pytest.mark.parametrize("argv, last, estimated", [
-    (["--from", "2026-02-11", "--working-days", "15"], "2026-03-10", False),  # Spring Festival
-    (["--from", "2026-12-20", "--working-days", "15"], "2027-01-08", True),   # 2027 not known
-    (["--from", "2026-01-31", "--jurisdiction", "gdpr"], "2026-02-28", False),
-])
-def test_due_prints_the_date_the_desk_would_give_on_its_last_line(argv, last, estimated, capsys,
-                                                                   no_env_file):
+@pytest.mark.parametrize(
+    "argv, last, estimated",
+    [
+        (["--from", "2026-02-11", "--working-days", "15"], "2026-03-10", False),  # Spring Festival
+        (["--from", "2026-12-20", "--working-days", "15"], "2027-01-08", True),  # 2027 not known
+        (["--from", "2026-01-31", "--jurisdiction", "gdpr"], "2026-02-28", False),
+    ],
+)
+def test_due_prints_the_date_the_desk_would_give_on_its_last_line(
+    argv, last, estimated, capsys, no_env_file
+):
     assert cli.main(["due", *argv]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[-1] == last
     assert any(line.startswith("estimated:") and "2027" in line for line in lines) == estimated
 
 
-@pytest.mark.parametrize("argv", [["--from", "2026-13-01"], ["--from", "2026-02-11",
-                                   "--working-days", "-3"], ["--from", "2026-02-11",
-                                   "--jurisdiction", "mars"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--from", "2026-13-01"],
+        ["--from", "2026-02-11", "--working-days", "-3"],
+        ["--from", "2026-02-11", "--jurisdiction", "mars"],
+    ],
+)
 def test_due_refuses_a_bad_date_count_or_jurisdiction_with_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as stopped:
         cli.main(["due", *argv])

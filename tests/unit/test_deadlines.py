@@ -30,10 +30,10 @@ def at_beijing(year, month, day, hour=10):
 
 
 def test_the_calendar_knows_the_2026_spring_festival_and_its_make_up_saturdays():
-    assert prc_working_day(date(2026, 2, 14)) is True      # Saturday, a make-up working day
-    assert prc_working_day(date(2026, 2, 16)) is False     # Monday, Spring Festival
-    assert prc_working_day(date(2026, 10, 1)) is False     # National Day
-    assert prc_working_day(date(2027, 1, 4)) is None       # not published (yet) in this release
+    assert prc_working_day(date(2026, 2, 14)) is True  # Saturday, a make-up working day
+    assert prc_working_day(date(2026, 2, 16)) is False  # Monday, Spring Festival
+    assert prc_working_day(date(2026, 10, 1)) is False  # National Day
+    assert prc_working_day(date(2027, 1, 4)) is None  # not published (yet) in this release
 
 
 def test_fifteen_working_days_across_the_spring_festival():
@@ -42,7 +42,8 @@ def test_fifteen_working_days_across_the_spring_festival():
     deadline = due_date(at_beijing(2026, 2, 11), 15, PRC)
     assert local_day(deadline) == date(2026, 3, 10) and not deadline.estimated
     assert local_day(due_date(at_beijing(2026, 2, 11), 15, WEEKDAYS), timezone.utc) == date(
-        2026, 3, 4)
+        2026, 3, 4
+    )
 
 
 def test_fifteen_working_days_across_mid_autumn_and_national_day_2026():
@@ -50,8 +51,9 @@ def test_fifteen_working_days_across_mid_autumn_and_national_day_2026():
     # worked), 12-16, 19-23. Monday to Friday would give 16 October.
     deadline = due_date(at_beijing(2026, 9, 28), 15, PRC)
     assert local_day(deadline) == date(2026, 10, 23)
-    assert prc_working_day(date(2026, 9, 20)) is True and prc_working_day(date(2026, 9, 25)) \
-        is False  # a Sunday worked before Mid-Autumn, which is a Friday off
+    assert (
+        prc_working_day(date(2026, 9, 20)) is True and prc_working_day(date(2026, 9, 25)) is False
+    )  # a Sunday worked before Mid-Autumn, which is a Friday off
 
 
 def test_across_the_new_year_2026_with_its_sunday_worked():
@@ -63,7 +65,8 @@ def test_across_the_new_year_2026_with_its_sunday_worked():
 def test_the_due_date_is_the_end_of_the_last_local_day():
     deadline = due_date(at_beijing(2026, 11, 30), 1, PRC)
     assert deadline.due.astimezone(BEIJING).replace(tzinfo=None) == datetime(
-        2026, 12, 1, 23, 59, 59)
+        2026, 12, 1, 23, 59, 59
+    )
 
 
 def test_days_are_counted_where_the_jurisdiction_is():
@@ -81,12 +84,15 @@ def test_a_year_the_calendar_does_not_know_is_counted_monday_to_friday_and_says_
     assert not due_date(at_beijing(2026, 11, 2), 15, PRC).estimated
 
 
-@pytest.mark.parametrize("received, due", [
-    (date(2026, 1, 31), date(2026, 2, 28)),   # no 31 February: the month's last day
-    (date(2024, 1, 31), date(2024, 2, 29)),
-    (date(2026, 3, 15), date(2026, 4, 15)),
-    (date(2026, 12, 20), date(2027, 1, 20)),
-])
+@pytest.mark.parametrize(
+    "received, due",
+    [
+        (date(2026, 1, 31), date(2026, 2, 28)),  # no 31 February: the month's last day
+        (date(2024, 1, 31), date(2024, 2, 29)),
+        (date(2026, 3, 15), date(2026, 4, 15)),
+        (date(2026, 12, 20), date(2027, 1, 20)),
+    ],
+)
 def test_the_gdpr_counts_one_calendar_month(received, due):
     brussels = timezone(timedelta(hours=1))
     start = datetime.combine(received, datetime.min.time().replace(hour=12), tzinfo=brussels)
@@ -114,14 +120,17 @@ def test_the_default_number_of_working_days_comes_from_the_settings(set_env, no_
     assert local_day(due_date(at_beijing(2026, 11, 30), where=PRC)) == date(2026, 12, 3)
 
 
-@pytest.mark.parametrize("today, left", [
-    (date(2026, 12, 4), 0),     # the due day itself (a Friday)
-    (date(2026, 12, 3), 1),
-    (date(2026, 11, 30), 4),
-    (date(2026, 12, 5), 0),     # Saturday after: no working day has passed since
-    (date(2026, 12, 7), -1),    # Monday after: one working day late
-    (date(2026, 12, 9), -3),
-])
+@pytest.mark.parametrize(
+    "today, left",
+    [
+        (date(2026, 12, 4), 0),  # the due day itself (a Friday)
+        (date(2026, 12, 3), 1),
+        (date(2026, 11, 30), 4),
+        (date(2026, 12, 5), 0),  # Saturday after: no working day has passed since
+        (date(2026, 12, 7), -1),  # Monday after: one working day late
+        (date(2026, 12, 9), -3),
+    ],
+)
 def test_working_days_left_count_the_days_after_today(today, left):
     due = due_date(at_beijing(2026, 12, 3), 1, PRC).due
     now = datetime.combine(today, datetime.min.time().replace(hour=9), tzinfo=BEIJING)

@@ -37,16 +37,27 @@ def desk(store, clock, default_rate_limits, set_env):
 
 
 def access_request(store, email="ann@example.com", conversation="conv-1"):
-    return store.submit("access", email, verified=True, details={"scope": "all"},
-                        conversation_id=conversation,
-                        transcript=[{"from": "visitor", "text": "I want a copy", "at": "x"}]
-                        ).reference
+    return store.submit(
+        "access",
+        email,
+        verified=True,
+        details={"scope": "all"},
+        conversation_id=conversation,
+        transcript=[{"from": "visitor", "text": "I want a copy", "at": "x"}],
+    ).reference
 
 
 def last_mail(store, to="ann@example.com"):
     with transaction(store.sessions) as session:
-        return session.execute(select(OutboxMessage.body).where(
-            OutboxMessage.to_address == to).order_by(OutboxMessage.id.desc())).scalars().first()
+        return (
+            session.execute(
+                select(OutboxMessage.body)
+                .where(OutboxMessage.to_address == to)
+                .order_by(OutboxMessage.id.desc())
+            )
+            .scalars()
+            .first()
+        )
 
 
 def link_token(body):
@@ -57,14 +68,17 @@ def code_from(body):
     return re.search(r"code is (\d{6})", body).group(1)
 
 
-@pytest.mark.parametrize("name, content, problem", [
-    ("export.exe", b"MZ", "only"),
-    ("export.zip", b"not a zip", "not a ZIP"),
-    ("export.pdf", b"PK\x03\x04", "not a PDF"),
-    ("export.csv", b"\xff\xfe\x00", "UTF-8"),
-    ("export.json", b"", "empty"),
-    ("export.txt", b"x" * 1001, "larger"),
-])
+@pytest.mark.parametrize(
+    "name, content, problem",
+    [
+        ("export.exe", b"MZ", "only"),
+        ("export.zip", b"not a zip", "not a ZIP"),
+        ("export.pdf", b"PK\x03\x04", "not a PDF"),
+        ("export.csv", b"\xff\xfe\x00", "UTF-8"),
+        ("export.json", b"", "empty"),
+        ("export.txt", b"x" * 1001, "larger"),
+    ],
+)
 def test_only_real_exports_of_an_allowed_type_and_size_are_accepted(name, content, problem):
     with pytest.raises(DeliveryError, match=problem):
         check_file(name, content, 1000)
@@ -101,28 +115,35 @@ def test_the_package_holds_the_requests_history_messages_and_transcripts(store, 
 
 def test_the_link_needs_a_fresh_code_works_once_and_is_audited(store, desk):
     reference = access_request(store)
-    prepared = desk.attach(reference, "export.csv", b"name,email\nAnn,ann@example.com\n",
-                           "legal1", BASE)
+    prepared = desk.attach(
+        reference, "export.csv", b"name,email\nAnn,ann@example.com\n", "legal1", BASE
+    )
     mail = last_mail(store)
     assert prepared.token in mail and "works once" in mail
     with transaction(store.sessions) as session:
         stored = session.execute(select(Delivery)).scalar_one()
         assert b"ann@example.com" not in stored.content and prepared.token not in (
-            stored.token_hash)
+            stored.token_hash
+        )
     with pytest.raises(DeliveryError, match="not accepted"):
         desk.download(prepared.token, "123456")  # no code sent yet
     assert desk.send_code(prepared.token).startswith("a")
     with pytest.raises(DeliveryError, match="not accepted"):
-        desk.download(prepared.token, "000000" if code_from(last_mail(store)) != "000000"
-                      else "111111")
+        desk.download(
+            prepared.token, "000000" if code_from(last_mail(store)) != "000000" else "111111"
+        )
     desk.send_code(prepared.token)
     name, kind, content = desk.download(prepared.token, code_from(last_mail(store)))
     assert (name, kind) == ("export.csv", "text/csv") and b"Ann" in content
     with pytest.raises(DeliveryError, match="used already"):
         desk.send_code(prepared.token)
     with transaction(store.sessions) as session:
-        actions = [e.action for e in session.execute(select(AuditEntry).where(
-            AuditEntry.target == reference)).scalars()]
+        actions = [
+            e.action
+            for e in session.execute(
+                select(AuditEntry).where(AuditEntry.target == reference)
+            ).scalars()
+        ]
         assert session.execute(select(Delivery.content)).scalar_one() is None
     assert "delivery_prepared" in actions and "download" in actions
 
@@ -142,8 +163,9 @@ def test_an_expired_link_is_refused_and_purge_deletes_its_file(store, desk, cloc
 
 
 def test_only_an_open_access_request_gets_a_copy(store, desk):
-    deletion = store.submit("deletion", "bob@example.com", verified=True,
-                            details={"scope": "all"}).reference
+    deletion = store.submit(
+        "deletion", "bob@example.com", verified=True, details={"scope": "all"}
+    ).reference
     with pytest.raises(DeliveryError, match="only an access"):
         desk.generate(deletion, "legal1", BASE)
     with pytest.raises(DeliveryError, match="no request"):
@@ -168,8 +190,13 @@ def test_wrong_codes_are_counted_and_each_refusal_names_its_case(store, desk, cl
             desk.download(prepared.token, wrong)
         lefts.append((refused.value.reason, refused.value.attempts_left))
     # Each wrong try is kept although the download is refused: after five the code is dead.
-    assert lefts == [("code_wrong", 4), ("code_wrong", 3), ("code_wrong", 2), ("code_wrong", 1),
-                     ("code_locked", 0)]
+    assert lefts == [
+        ("code_wrong", 4),
+        ("code_wrong", 3),
+        ("code_wrong", 2),
+        ("code_wrong", 1),
+        ("code_locked", 0),
+    ]
     with pytest.raises(DeliveryError) as locked:
         desk.download(prepared.token, right)
     assert locked.value.reason == "code_locked"
@@ -191,15 +218,23 @@ def test_wrong_codes_are_counted_and_each_refusal_names_its_case(store, desk, cl
 
 
 def test_the_download_code_is_mailed_in_the_requests_language(store, desk):
-    reference = store.submit("access", "li@example.com", verified=True,
-                             details={"scope": "all"}, language="zh").reference
+    reference = store.submit(
+        "access", "li@example.com", verified=True, details={"scope": "all"}, language="zh"
+    ).reference
     prepared = desk.attach(reference, "export.txt", b"data", "legal1", BASE)
     desk.send_code(prepared.token)
     with transaction(store.sessions) as session:
-        subject = session.execute(select(OutboxMessage.subject).where(
-            OutboxMessage.to_address == "li@example.com").order_by(
-            OutboxMessage.id.desc())).scalars().first()
+        subject = (
+            session.execute(
+                select(OutboxMessage.subject)
+                .where(OutboxMessage.to_address == "li@example.com")
+                .order_by(OutboxMessage.id.desc())
+            )
+            .scalars()
+            .first()
+        )
     from bot.core.texts import text
+
     assert subject == text("email.verification.subject", "zh")
 
 

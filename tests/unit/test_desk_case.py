@@ -38,8 +38,14 @@ def app_secret(set_env, no_env_file):
     set_env(APP_SECRET=SECRET)
 
 
-ACCOUNTS = (("lena", "legal"), ("leo", "legal"), ("sam", "support"), ("ada", "admin"),
-            ("tess", "legal"), ("newadmin", "admin"))
+ACCOUNTS = (
+    ("lena", "legal"),
+    ("leo", "legal"),
+    ("sam", "support"),
+    ("ada", "admin"),
+    ("tess", "legal"),
+    ("newadmin", "admin"),
+)
 
 
 def add_accounts(services: StaffServices) -> None:
@@ -50,8 +56,9 @@ def add_accounts(services: StaffServices) -> None:
 def staff_database(sqlite_template, tmp_path_factory):
     """SQLite with the accounts, made once for the module (each scrypt hash takes ~0.1 s)."""
     path = tmp_path_factory.mktemp("desk-case") / "desk.db"
-    services = StaffServices(RequestStore(make_engine(copy_sqlite(sqlite_template, path)),
-                                          secret=SECRET))
+    services = StaffServices(
+        RequestStore(make_engine(copy_sqlite(sqlite_template, path)), secret=SECRET)
+    )
     add_accounts(services)
     services.store.engine.dispose()
     return path
@@ -89,16 +96,25 @@ def logged_in(app, username):
 
 
 def submit(services, kind="deletion", **extra):
-    values = {"details": {"scope": "all", "phone": PHONE}, "verified": True,
-              "transcript": [{"from": "visitor", "text": f"call me on {PHONE}", "at": ""}]}
+    values = {
+        "details": {"scope": "all", "phone": PHONE},
+        "verified": True,
+        "transcript": [{"from": "visitor", "text": f"call me on {PHONE}", "at": ""}],
+    }
     values.update(extra)
     return services.store.submit(kind, EMAIL, **values).reference
 
 
 def mails(services, to=EMAIL):
     with transaction(services.store.sessions) as session:
-        return [m.body for m in session.execute(select(OutboxMessage).where(
-            OutboxMessage.to_address == to).order_by(OutboxMessage.id)).scalars()]
+        return [
+            m.body
+            for m in session.execute(
+                select(OutboxMessage)
+                .where(OutboxMessage.to_address == to)
+                .order_by(OutboxMessage.id)
+            ).scalars()
+        ]
 
 
 def audit_actions(services, reference):
@@ -156,6 +172,7 @@ def test_days_left_say_in_words_how_urgent_a_request_is(app, services):
 
 def test_a_due_date_in_a_year_the_calendar_does_not_know_is_marked_estimated(app, services):
     from datetime import datetime, timezone
+
     known = submit(services)
     assert 'id="deadline-estimated"' not in Desk(app, "lena", known).page()
     services.store.clock = lambda: datetime(2026, 12, 21, 2, tzinfo=timezone.utc)
@@ -179,8 +196,10 @@ def test_assign_to_a_member_to_oneself_and_to_nobody_audited(app, services):
     desk.done("assign", {"to_me": "1"})
     assert services.store.get(reference).assignee == "lena"
     page = desk.done("assign", {"assignee": ""})
-    assert shown("web.staff.case.unassigned") in page and services.store.get(reference).assignee \
-        is None
+    assert (
+        shown("web.staff.case.unassigned") in page
+        and services.store.get(reference).assignee is None
+    )
     response = desk.post("assign", {"assignee": "sam"})
     assert response.status_code == 400
     assert shown("web.staff.case.error.assignee") in response.text
@@ -230,32 +249,38 @@ def test_one_extension_within_the_maximum_with_a_reason(app, services):
     desk = Desk(app, "lena", reference)
     zone = deadlines.jurisdiction().zone
     from zoneinfo import ZoneInfo
+
     latest = deadlines.latest_extension(row.due_at).due.astimezone(ZoneInfo(zone)).date()
     assert f"At the latest {latest.isoformat()}" in desk.page()
 
-    response = desk.post("extend", {"extension_date": "next week",
-                                    "extension_reason": "Two systems to search."})
+    response = desk.post(
+        "extend", {"extension_date": "next week", "extension_reason": "Two systems to search."}
+    )
     assert response.status_code == 400 and shown("web.staff.case.error.bad_date") in response.text
     assert "Two systems to search." in response.text  # what was typed is kept
-    response = desk.post("extend", {"extension_date": latest.isoformat(),
-                                    "extension_reason": "  "})
+    response = desk.post("extend", {"extension_date": latest.isoformat(), "extension_reason": "  "})
     assert response.status_code == 400
     assert shown("web.staff.case.error.empty_reason") in response.text
     assert f'value="{latest.isoformat()}"' in response.text
     too_late = latest + timedelta(days=1)
-    response = desk.post("extend", {"extension_date": too_late.isoformat(),
-                                    "extension_reason": "Two systems to search."})
+    response = desk.post(
+        "extend",
+        {"extension_date": too_late.isoformat(), "extension_reason": "Two systems to search."},
+    )
     assert response.status_code == 400
     assert shown("web.staff.case.error.beyond_max", latest=latest.isoformat()) in response.text
     assert services.store.get(reference).original_due_at is None
 
-    page = desk.done("extend", {"extension_date": latest.isoformat(),
-                                "extension_reason": "Two systems to search."})
+    page = desk.done(
+        "extend",
+        {"extension_date": latest.isoformat(), "extension_reason": "Two systems to search."},
+    )
     assert shown("web.staff.case.extended", date=latest.isoformat()) in page
     assert services.store.get(reference).original_due_at is not None
     assert "Two systems to search." in mails(services)[-1]
-    response = desk.post("extend", {"extension_date": latest.isoformat(),
-                                    "extension_reason": "Again."})
+    response = desk.post(
+        "extend", {"extension_date": latest.isoformat(), "extension_reason": "Again."}
+    )
     assert 'id="extend-form"' not in page and shown("web.staff.case.extend.once") in page
     assert response.status_code == 400
     assert shown("web.staff.case.error.extended_once") in response.text
@@ -275,8 +300,10 @@ def test_hold_with_a_reason_and_the_clock_then_resume(app, services):
     assert shown("web.staff.case.error.empty_hold_note") in response.text
     assert services.store.get(reference).held_at is None
 
-    page = desk.done("hold", {"hold_reason": "clarification", "hold_note": "Which account?",
-                              "hold_clock": "stops"})
+    page = desk.done(
+        "hold",
+        {"hold_reason": "clarification", "hold_note": "Which account?", "hold_clock": "stops"},
+    )
     assert shown("web.staff.case.held") in page
     state = re.search(r'<dd id="hold-state">(.*?)</dd>', page, re.S).group(1)
     assert shown("web.staff.case.hold_reason.clarification") in state
@@ -300,9 +327,19 @@ def test_every_casework_form_is_refused_without_the_csrf_token(app, services):
     desk = Desk(app, "lena", reference)
     before = (mails(services), services.store.get(reference).updated_at)
     for form in FORMS:
-        response = desk.post(form, {"assignee": "lena", "note_body": "x", "message_body": "x",
-                                    "hold_reason": "clarification", "hold_note": "x",
-                                    "hold_clock": "stops", "action": "generate"}, token=False)
+        response = desk.post(
+            form,
+            {
+                "assignee": "lena",
+                "note_body": "x",
+                "message_body": "x",
+                "hold_reason": "clarification",
+                "hold_note": "x",
+                "hold_clock": "stops",
+                "action": "generate",
+            },
+            token=False,
+        )
         assert response.status_code == 403, form
         wrong = desk.c.post(f"{desk.path}/{form}", data={"csrf_token": "forged"})
         assert wrong.status_code == 403, form
@@ -353,8 +390,9 @@ def test_a_refusal_template_fills_the_reason_which_stays_editable(app, services)
     assert "第四十七条" in textarea
     assert re.search(r'<option value="rejected" selected>', chosen)
     edited = retention.reason("zh", reference) + "\n（已核对保存期限：三年。）"
-    response = desk.c.post(f"{desk.path}/status", data={
-        "status": "rejected", "note": edited, "csrf_token": desk.token})
+    response = desk.c.post(
+        f"{desk.path}/status", data={"status": "rejected", "note": edited, "csrf_token": desk.token}
+    )
     assert response.status_code == 200
     row = services.store.get(reference)
     assert row.status == "rejected" and row.rejection_reason == edited
@@ -376,17 +414,26 @@ def test_an_export_is_checked_attached_and_its_link_emailed(app, services):
     reference = submit(services, kind="access")
     desk = Desk(app, "lena", reference)
     assert 'id="attach-form"' in desk.page()
-    response = desk.post("delivery", {"action": "attach"},
-                         files={"file": ("export.exe", b"MZ", "application/octet-stream")})
+    response = desk.post(
+        "delivery",
+        {"action": "attach"},
+        files={"file": ("export.exe", b"MZ", "application/octet-stream")},
+    )
     assert response.status_code == 400
     assert shown("web.staff.case.delivery_error.file_type") in response.text
-    response = desk.post("delivery", {"action": "attach"},
-                         files={"file": ("export.zip", b"not a zip", "application/zip")})
+    response = desk.post(
+        "delivery",
+        {"action": "attach"},
+        files={"file": ("export.zip", b"not a zip", "application/zip")},
+    )
     assert shown("web.staff.case.delivery_error.file_content") in response.text
     response = desk.post("delivery", {"action": "attach"})
     assert response.status_code == 400 and shown("web.staff.case.error.no_file") in response.text
-    page = desk.done("delivery", {"action": "attach"},
-                     files={"file": ("export.csv", b"name\nJane\n", "text/csv")})
+    page = desk.done(
+        "delivery",
+        {"action": "attach"},
+        files={"file": ("export.csv", b"name\nJane\n", "text/csv")},
+    )
     assert "export.csv" in re.search(r'<ul id="deliveries".*?</ul>', page, re.S).group(0)
     assert "/download/" in mails(services)[-1]
     page = desk.done("delivery", {"action": "generate"})
@@ -401,8 +448,9 @@ def test_an_export_is_checked_attached_and_its_link_emailed(app, services):
 
 def prepared_link(app, services, content=b"name\nJane\n"):
     reference = submit(services, kind="access")
-    Desk(app, "lena", reference).done("delivery", {"action": "attach"},
-                                      files={"file": ("export.csv", content, "text/csv")})
+    Desk(app, "lena", reference).done(
+        "delivery", {"action": "attach"}, files={"file": ("export.csv", content, "text/csv")}
+    )
     return reference, link_token(mails(services)[-1])
 
 
@@ -417,8 +465,9 @@ class Requester:
         return self.c.post(self.path, data={"action": "send", "csrf_token": self.token})
 
     def download(self, code):
-        return self.c.post(self.path, data={"action": "download", "code": code,
-                                            "csrf_token": self.token})
+        return self.c.post(
+            self.path, data={"action": "download", "code": code, "csrf_token": self.token}
+        )
 
 
 def test_the_download_page_asks_for_a_fresh_code_and_serves_the_file_once(app, services):
@@ -458,8 +507,7 @@ def test_an_unknown_or_expired_link_gets_a_page_that_says_so(app, services):
     requester = Requester(app, token)
     requester.send()
     code = code_from(mails(services)[-1])
-    later = services.store.clock() + timedelta(days=load_settings().delivery_expiry_days,
-                                               seconds=1)
+    later = services.store.clock() + timedelta(days=load_settings().delivery_expiry_days, seconds=1)
     services.store.clock = lambda: later
     expired = requester.download(code)
     assert expired.status_code == 410 and shown("web.download.expired.heading") in expired.text
@@ -478,7 +526,8 @@ def test_a_code_for_another_requests_link_does_not_open_this_one(app, services):
     two.send()
     response = two.download(code)  # the first link's code, again
     assert response.status_code == 400 and "filename" not in response.headers.get(
-        "content-disposition", "")
+        "content-disposition", ""
+    )
     assert one.download(code).status_code == 200
 
 
@@ -504,8 +553,9 @@ def test_the_download_page_follows_the_visitors_language(app, services):
 def enrolled_secret(services, username):
     begun = services.directory.begin_two_factor(username)
     earlier = time.time() - 30
-    services.directory.confirm_two_factor(username, totp.code_at(begun.secret, earlier), "cli",
-                                          moment=earlier)
+    services.directory.confirm_two_factor(
+        username, totp.code_at(begun.secret, earlier), "cli", moment=earlier
+    )
     return begun.secret
 
 
@@ -559,8 +609,10 @@ def test_a_member_can_turn_two_factor_on_from_the_pages(app, services):
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)
     forged = c.post("/staff/two-factor", data={"code": totp.code_at(secret, time.time())})
     assert forged.status_code == 400 and not services.directory.has_two_factor("leo")
-    response = c.post("/staff/two-factor", data={"code": totp.code_at(secret, time.time()),
-                                                 "csrf_token": csrf_of(page)})
+    response = c.post(
+        "/staff/two-factor",
+        data={"code": totp.code_at(secret, time.time()), "csrf_token": csrf_of(page)},
+    )
     assert response.status_code == 200 and services.directory.has_two_factor("leo")
     assert shown("web.staff.case.two_factor.enabled") in c.get("/staff/two-factor").text
     assert client(app).get("/staff/two-factor").headers["location"] == "/staff/login"

@@ -25,7 +25,7 @@ def test_the_committed_responses_are_what_the_catalogue_renders():
 
 
 def test_the_responses_say_they_are_generated():
-    section = DOMAIN_TEXT[DOMAIN_TEXT.index("\nresponses:\n"):]
+    section = DOMAIN_TEXT[DOMAIN_TEXT.index("\nresponses:\n") :]
     assert section.splitlines()[2].startswith("  # Generated from data/texts/")
 
 
@@ -36,12 +36,19 @@ def test_every_response_has_exactly_the_catalogues_words():
     zh = [{"type": "slot", "name": "language", "value": "zh"}]
     assert responses["utter_greet"] == [
         {"text": catalogue.text("utter_greet", "zh"), "condition": zh},
-        {"text": catalogue.text("utter_greet")}]
+        {"text": catalogue.text("utter_greet")},
+    ]
     assert responses["utter_help"] == [
-        {"text": catalogue.text("utter_help.text", "zh"),
-         "buttons": catalogue.buttons("utter_help.buttons", "zh"), "condition": zh},
-        {"text": catalogue.text("utter_help.text"),
-         "buttons": catalogue.buttons("utter_help.buttons")}]
+        {
+            "text": catalogue.text("utter_help.text", "zh"),
+            "buttons": catalogue.buttons("utter_help.buttons", "zh"),
+            "condition": zh,
+        },
+        {
+            "text": catalogue.text("utter_help.text"),
+            "buttons": catalogue.buttons("utter_help.buttons"),
+        },
+    ]
 
 
 def test_the_language_switch_is_confirmed_in_the_language_switched_to():
@@ -67,13 +74,17 @@ def test_the_language_slot_is_filled_from_the_language_entity_only():
 
 
 def test_only_the_responses_section_is_rewritten():
-    domain = ("version: \"3.1\"\n# a comment\nintents:\n  - greet\n\nslots:\n  language:\n"
-              "    type: text\n\nresponses:\n"
-              "  utter_old:\n    - text: \"stale\"\n\n  # an old comment\n\n"
-              "actions:\n  - action_x   # kept\n\n# the end\n")
+    domain = (
+        'version: "3.1"\n# a comment\nintents:\n  - greet\n\nslots:\n  language:\n'
+        "    type: text\n\nresponses:\n"
+        '  utter_old:\n    - text: "stale"\n\n  # an old comment\n\n'
+        "actions:\n  - action_x   # kept\n\n# the end\n"
+    )
     rendered = domain_responses.render(domain)
-    head = ("version: \"3.1\"\n# a comment\nintents:\n  - greet\n\nslots:\n  language:\n"
-            "    type: text\n\n")
+    head = (
+        'version: "3.1"\n# a comment\nintents:\n  - greet\n\nslots:\n  language:\n'
+        "    type: text\n\n"
+    )
     tail = "actions:\n  - action_x   # kept\n\n# the end\n"
     assert rendered == head + domain_responses.render_responses() + tail
     assert "utter_old" not in rendered
@@ -109,9 +120,13 @@ def bilingual(tmp_path: Path) -> Catalogue:
     shutil.copy(TEXTS_DIR / "en.yml", tmp_path / "en.yml")
     english = Catalogue(TEXTS_DIR)
     zh = dict(ZH_RESPONSES)
-    zh["utter_help"] = {"text": "我可以帮您：", "buttons": [
-        {"title": f"选项 {i}", "payload": b["payload"]}
-        for i, b in enumerate(english.buttons("utter_help.buttons"))]}
+    zh["utter_help"] = {
+        "text": "我可以帮您：",
+        "buttons": [
+            {"title": f"选项 {i}", "payload": b["payload"]}
+            for i, b in enumerate(english.buttons("utter_help.buttons"))
+        ],
+    }
     (tmp_path / "zh.yml").write_text(yaml.safe_dump(zh, allow_unicode=True), encoding="utf-8")
     return Catalogue(tmp_path)
 
@@ -133,9 +148,12 @@ def test_a_second_language_is_a_variation_before_the_english_default(bilingual, 
     rendered = domain_responses.render(domain, bilingual)
     responses = yaml.safe_load(rendered)["responses"]
     assert responses["utter_goodbye"] == [
-        {"text": ZH_RESPONSES["utter_goodbye"],
-         "condition": [{"type": "slot", "name": "language", "value": "zh"}]},
-        {"text": "Goodbye, and thank you for using VideoPro Cloud Meeting."}]
+        {
+            "text": ZH_RESPONSES["utter_goodbye"],
+            "condition": [{"type": "slot", "name": "language", "value": "zh"}],
+        },
+        {"text": "Goodbye, and thank you for using VideoPro Cloud Meeting."},
+    ]
     help_zh, help_en = responses["utter_help"]
     assert [b["payload"] for b in help_zh["buttons"]] == [b["payload"] for b in help_en["buttons"]]
     assert "condition" not in help_en and help_en["text"].startswith("Here is what I can help")
@@ -145,7 +163,8 @@ def test_a_second_language_is_a_variation_before_the_english_default(bilingual, 
     loaded = Domain.load(str(path))
     assert len(loaded.responses["utter_greet"]) == 2
     assert loaded.responses["utter_greet"][0]["condition"] == [
-        {"type": "slot", "name": "language", "value": "zh"}]
+        {"type": "slot", "name": "language", "value": "zh"}
+    ]
     # and everything outside the responses is what it was
     assert rendered.split("\nresponses:\n")[0] == domain.split("\nresponses:\n")[0]
     assert rendered.split("\nactions:\n")[1] == domain.split("\nactions:\n")[1]

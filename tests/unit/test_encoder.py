@@ -12,8 +12,9 @@ ENCODER = load_encoder()
 
 
 def test_the_reference_similarities_of_the_sentence_transformers_documentation():
-    vectors = ENCODER.encode(["The weather is lovely today.", "It's so sunny outside!",
-                              "He drove to the stadium."])
+    vectors = ENCODER.encode(
+        ["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."]
+    )
     similarity = vectors @ vectors.T
     assert round(float(similarity[0, 1]), 3) == 0.666
     assert round(float(similarity[0, 2]), 3) == 0.105

@@ -11,8 +11,9 @@ from bot.nlu.encoding_cache import EncodingCache, Prefetcher, encoder_text
 
 
 def encoded(value):
-    return Encoded(np.full(384, value, dtype=np.float32), np.zeros((2, 384), np.float32),
-                   ((0, 0), (0, 0)))
+    return Encoded(
+        np.full(384, value, dtype=np.float32), np.zeros((2, 384), np.float32), ((0, 0), (0, 0))
+    )
 
 
 class CountingEncoder:
@@ -138,16 +139,23 @@ def test_prefetch_keys_the_text_as_the_pipeline_normalises_it():
     assert "请删除ABC" in cache and "請刪除ＡＢＣ" not in cache
 
 
-@pytest.mark.parametrize("typed, seen", [
-    ("jane.doe@example.com", "name@example.com"),
-    ("my address is Wang.Li+vp@mail.example.cn, thanks", "my address is name@example.com, thanks"),
-    ("482913", "123456"),
-    ("the code is 48 29 13", "the code is 48 29 13"),  # short runs are words, not identifiers
-    ("status of cor-4f8p2k?", "status of cor-7K3M9Q?"), ("sus-4f8p2l", "sus-4f8p2l"),
-    ("+86 138 0013 8000", "+86 138 123456 123456"),
-    ("我的邮箱是wang@example.cn", "我的邮箱是name@example.com"),
-    ("do you sell my data", "do you sell my data"),
-])
+@pytest.mark.parametrize(
+    "typed, seen",
+    [
+        ("jane.doe@example.com", "name@example.com"),
+        (
+            "my address is Wang.Li+vp@mail.example.cn, thanks",
+            "my address is name@example.com, thanks",
+        ),
+        ("482913", "123456"),
+        ("the code is 48 29 13", "the code is 48 29 13"),  # short runs are words, not identifiers
+        ("status of cor-4f8p2k?", "status of cor-7K3M9Q?"),
+        ("sus-4f8p2l", "sus-4f8p2l"),
+        ("+86 138 0013 8000", "+86 138 123456 123456"),
+        ("我的邮箱是wang@example.cn", "我的邮箱是name@example.com"),
+        ("do you sell my data", "do you sell my data"),
+    ],
+)
 def test_identifiers_reach_the_encoder_as_stand_ins_of_their_kind(typed, seen):
     assert encoder_text(typed) == seen
 
@@ -158,6 +166,7 @@ async def test_different_addresses_typed_into_a_form_are_one_encoder_pass():
     def encode(texts):
         calls.append(list(texts))
         return [object() for _ in texts]
+
     prefetcher = Prefetcher(EncodingCache(16), encode)
     for address in ("a@example.com", "b.c@example.org", "d@mail.example.cn"):
         await prefetcher.prefetch(address)

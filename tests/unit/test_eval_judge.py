@@ -21,24 +21,40 @@ POLICY = load_policy()
 SECURITY = "The policy section \u201cSecurity of your personal information\u201d says: ..."
 
 
-@pytest.mark.parametrize("expect,seen,passed", [
-    ("section:security", Observation(SECURITY, "ask_security", None), True),
-    ("section:storage", Observation(SECURITY, "ask_security", None), False),
-    ("section:communications|intent:request_unsubscribe",
-     Observation("Sure.", "request_unsubscribe", None), True),
-    ("intent:request_deletion", Observation("...", "greet", "deletion_form"), True),
-    ("intent:request_deletion", Observation("...", "request_access", None), False),
-    ("not_covered", Observation("I'm sorry: the policy does not say anything", "ask_not_covered",
-                                None), True),
-    ("not_covered", Observation("The policy says nothing", "ask_not_covered", None), False),
-    ("not_covered", Observation("抱歉，隐私政策没有提到人脸识别。", "ask_not_covered", None), True),
-    ("not_covered", Observation("隐私政策未提及人脸识别。", "ask_not_covered", None), False),
-    ("out_of_scope", Observation("Sorry, I can only help with privacy", "out_of_scope", None),
-     True),
-    ("out_of_scope", Observation("Sorry", "nlu_fallback", None), True),
-    ("out_of_scope", Observation(SECURITY, "out_of_scope", None), False),
-    ("out_of_scope", Observation("Sorry", "ask_security", None), False),
-])
+@pytest.mark.parametrize(
+    "expect,seen,passed",
+    [
+        ("section:security", Observation(SECURITY, "ask_security", None), True),
+        ("section:storage", Observation(SECURITY, "ask_security", None), False),
+        (
+            "section:communications|intent:request_unsubscribe",
+            Observation("Sure.", "request_unsubscribe", None),
+            True,
+        ),
+        ("intent:request_deletion", Observation("...", "greet", "deletion_form"), True),
+        ("intent:request_deletion", Observation("...", "request_access", None), False),
+        (
+            "not_covered",
+            Observation("I'm sorry: the policy does not say anything", "ask_not_covered", None),
+            True,
+        ),
+        ("not_covered", Observation("The policy says nothing", "ask_not_covered", None), False),
+        (
+            "not_covered",
+            Observation("抱歉，隐私政策没有提到人脸识别。", "ask_not_covered", None),
+            True,
+        ),
+        ("not_covered", Observation("隐私政策未提及人脸识别。", "ask_not_covered", None), False),
+        (
+            "out_of_scope",
+            Observation("Sorry, I can only help with privacy", "out_of_scope", None),
+            True,
+        ),
+        ("out_of_scope", Observation("Sorry", "nlu_fallback", None), True),
+        ("out_of_scope", Observation(SECURITY, "out_of_scope", None), False),
+        ("out_of_scope", Observation("Sorry", "ask_security", None), False),
+    ],
+)
 def test_judge(expect, seen, passed):
     assert judge(POLICY, expect, seen) is passed
 
@@ -68,14 +84,19 @@ def test_evaluate_talks_to_rest_and_tracker_and_reports_per_category():
         if request.url.path == "/webhooks/rest/webhook":
             return httpx.Response(200, json=[{"text": SECURITY}])
         assert request.url.params["token"] == "t0ken"
-        return httpx.Response(200, json={"latest_message": {"intent": {"name": "ask_security"}},
-                                         "active_loop": {}})
+        return httpx.Response(
+            200, json={"latest_message": {"intent": {"name": "ask_security"}}, "active_loop": {}}
+        )
+
     settings = load_settings()
-    settings = type(settings)(**{**settings.__dict__, "rasa_url": "http://rasa.test",
-                                 "rasa_api_token": "t0ken"})
+    settings = type(settings)(
+        **{**settings.__dict__, "rasa_url": "http://rasa.test", "rasa_api_token": "t0ken"}
+    )
     assistant = LiveAssistant(settings, httpx.Client(transport=httpx.MockTransport(handler)))
-    items = [{"text": "safe?", "expect": "section:security"},
-             {"text": "stored?", "expect": "section:storage"}]
+    items = [
+        {"text": "safe?", "expect": "section:security"},
+        {"text": "stored?", "expect": "section:storage"},
+    ]
     outcomes = evaluate(items, assistant, POLICY)
     assert [o.passed for o in outcomes] == [True, False]
     assert accuracy(outcomes) == 0.5

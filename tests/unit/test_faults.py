@@ -16,8 +16,15 @@ def bot(text="What is the e-mail address?"):
 
 
 def test_the_answer_that_failed_is_found_across_failed_retries():
-    events = [user("delete my account"), bot(), user("123456"), apology(),
-              user("try again", "retry"), apology(), user("try again", "retry")]
+    events = [
+        user("delete my account"),
+        bot(),
+        user("123456"),
+        apology(),
+        user("try again", "retry"),
+        apology(),
+        user("try again", "retry"),
+    ]
     assert faults.failed_message(events)["text"] == "123456"
     assert faults.last_reply_was_failure(events)
 

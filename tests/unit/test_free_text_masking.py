@@ -19,81 +19,94 @@ from bot.requests.references import PREFIXES, REFERENCE_ALPHABET, new_reference
 from tests.support.properties import FAST, LONG_TEXTS, email_addresses, phone_numbers
 
 
-@pytest.mark.parametrize("text, masked", [
-    ("write to jane.doe@example.com please", f"write to {EMAIL_PLACEHOLDER} please"),
-    ("Jane.Doe+privacy@mail.example.co.uk?", f"{EMAIL_PLACEHOLDER}?"),
-    ("13800138000@qq.com is mine", f"{EMAIL_PLACEHOLDER} is mine"),
-    ("call +86 138 0013 8000 today", f"call {PHONE_PLACEHOLDER} today"),
-    ("call (010) 6552-9988.", f"call {PHONE_PLACEHOLDER}."),
-    ("my number: 138.0013.8000", f"my number: {PHONE_PLACEHOLDER}"),
-    ("我的手机号是13800138000谢谢", f"我的手机号是{PHONE_PLACEHOLDER}谢谢"),
-    ("电话：１３８００１３８０００", f"电话：{PHONE_PLACEHOLDER}"),  # full-width digits
-    ("what about DEL-7K3M9Q?", f"what about {REFERENCE_PLACEHOLDER}?"),
-    ("status of del 7k3m9q please", f"status of {REFERENCE_PLACEHOLDER} please"),
-    ("COR7K3M9Q and acc-22xyzw", f"{REFERENCE_PLACEHOLDER} and {REFERENCE_PLACEHOLDER}"),
-    ("UNS-ABCDEF", REFERENCE_PLACEHOLDER),  # no digit, but typed in capitals
-    ("sus-abcdef", REFERENCE_PLACEHOLDER),  # no digit, but with the dash
-    ("DEL KMNPQR", REFERENCE_PLACEHOLDER),  # no digit, no dash, in capitals
-    ("is DEL-7K3M9O mine", f"is {REFERENCE_PLACEHOLDER} mine"),  # O typed for 0
-    ("XYZ-7K3M9Q, a kind not made yet", f"{REFERENCE_PLACEHOLDER}, a kind not made yet"),
-    ("my code is 123456", f"my code is {NUMBER_PLACEHOLDER}"),
-    ("account 98765432101234567", f"account {PHONE_PLACEHOLDER}"),
-    ("id abc1234567def", f"id abc{PHONE_PLACEHOLDER}def"),
-    ("id abc123456def", f"id abc{NUMBER_PLACEHOLDER}def"),
-    ("call 138 0013 8000pm", f"call {PHONE_PLACEHOLDER}pm"),
-    ("My name is Li Wei and I want my data", f"My name is {NAME_PLACEHOLDER} and I want my data"),
-    ("my name is john smith, delete it", f"my name is {NAME_PLACEHOLDER}, delete it"),
-    ("MY NAME IS ANNA MARIA LUISA GARCIA", f"MY NAME IS {NAME_PLACEHOLDER}"),
-    ("my name's O'Brien-Smith.", f"my name's {NAME_PLACEHOLDER}."),
-    ("I am called Zoë", f"I am called {NAME_PLACEHOLDER}"),
-    ("Hi, this is Sam from accounts", f"Hi, this is {NAME_PLACEHOLDER} from accounts"),
-    ("I'm Wang Fang. Where is my data?", f"I'm {NAME_PLACEHOLDER}. Where is my data?"),
-    ("I’m Priya", f"I’m {NAME_PLACEHOLDER}"),
-    ("I am John Smith from Beijing", f"I am {NAME_PLACEHOLDER} from Beijing"),
-    ("我叫张伟，想删除账户", f"我叫{NAME_PLACEHOLDER}，想删除账户"),
-    ("我的名字是李小龙", f"我的名字是{NAME_PLACEHOLDER}"),
-    ("我的名字是 Tom", f"我的名字是 {NAME_PLACEHOLDER}"),
-    ("你好，我是王小明。", f"你好，我是{NAME_PLACEHOLDER}。"),
-])
+@pytest.mark.parametrize(
+    "text, masked",
+    [
+        ("write to jane.doe@example.com please", f"write to {EMAIL_PLACEHOLDER} please"),
+        ("Jane.Doe+privacy@mail.example.co.uk?", f"{EMAIL_PLACEHOLDER}?"),
+        ("13800138000@qq.com is mine", f"{EMAIL_PLACEHOLDER} is mine"),
+        ("call +86 138 0013 8000 today", f"call {PHONE_PLACEHOLDER} today"),
+        ("call (010) 6552-9988.", f"call {PHONE_PLACEHOLDER}."),
+        ("my number: 138.0013.8000", f"my number: {PHONE_PLACEHOLDER}"),
+        ("我的手机号是13800138000谢谢", f"我的手机号是{PHONE_PLACEHOLDER}谢谢"),
+        ("电话：１３８００１３８０００", f"电话：{PHONE_PLACEHOLDER}"),  # full-width digits
+        ("what about DEL-7K3M9Q?", f"what about {REFERENCE_PLACEHOLDER}?"),
+        ("status of del 7k3m9q please", f"status of {REFERENCE_PLACEHOLDER} please"),
+        ("COR7K3M9Q and acc-22xyzw", f"{REFERENCE_PLACEHOLDER} and {REFERENCE_PLACEHOLDER}"),
+        ("UNS-ABCDEF", REFERENCE_PLACEHOLDER),  # no digit, but typed in capitals
+        ("sus-abcdef", REFERENCE_PLACEHOLDER),  # no digit, but with the dash
+        ("DEL KMNPQR", REFERENCE_PLACEHOLDER),  # no digit, no dash, in capitals
+        ("is DEL-7K3M9O mine", f"is {REFERENCE_PLACEHOLDER} mine"),  # O typed for 0
+        ("XYZ-7K3M9Q, a kind not made yet", f"{REFERENCE_PLACEHOLDER}, a kind not made yet"),
+        ("my code is 123456", f"my code is {NUMBER_PLACEHOLDER}"),
+        ("account 98765432101234567", f"account {PHONE_PLACEHOLDER}"),
+        ("id abc1234567def", f"id abc{PHONE_PLACEHOLDER}def"),
+        ("id abc123456def", f"id abc{NUMBER_PLACEHOLDER}def"),
+        ("call 138 0013 8000pm", f"call {PHONE_PLACEHOLDER}pm"),
+        (
+            "My name is Li Wei and I want my data",
+            f"My name is {NAME_PLACEHOLDER} and I want my data",
+        ),
+        ("my name is john smith, delete it", f"my name is {NAME_PLACEHOLDER}, delete it"),
+        ("MY NAME IS ANNA MARIA LUISA GARCIA", f"MY NAME IS {NAME_PLACEHOLDER}"),
+        ("my name's O'Brien-Smith.", f"my name's {NAME_PLACEHOLDER}."),
+        ("I am called Zoë", f"I am called {NAME_PLACEHOLDER}"),
+        ("Hi, this is Sam from accounts", f"Hi, this is {NAME_PLACEHOLDER} from accounts"),
+        ("I'm Wang Fang. Where is my data?", f"I'm {NAME_PLACEHOLDER}. Where is my data?"),
+        ("I’m Priya", f"I’m {NAME_PLACEHOLDER}"),
+        ("I am John Smith from Beijing", f"I am {NAME_PLACEHOLDER} from Beijing"),
+        ("我叫张伟，想删除账户", f"我叫{NAME_PLACEHOLDER}，想删除账户"),
+        ("我的名字是李小龙", f"我的名字是{NAME_PLACEHOLDER}"),
+        ("我的名字是 Tom", f"我的名字是 {NAME_PLACEHOLDER}"),
+        ("你好，我是王小明。", f"你好，我是{NAME_PLACEHOLDER}。"),
+    ],
+)
 def test_identifying_values_become_placeholders(text, masked):
     assert mask_free_text(text) == masked
 
 
-@pytest.mark.parametrize("text", [
-    "Do you sell my data?",
-    "I'm Sorry, I don't understand the policy",
-    "I'm not sure what you keep",
-    "I am Chinese, does PIPL apply?",
-    "this is important: who sees my recordings",
-    "This is Not what I asked",
-    "my name is wrong on my account",
-    "Call me maybe",
-    "I'm 12, can I use VideoPro?",
-    "I corrected it yesterday",  # "cor" + six letters, no digit, not in capitals
-    "that's sus really",
-    "is two-factor login safer",  # three letters, a dash, six letters: not of the alphabet
-    "THE POLICY IS UNCLEAR",
-    "a non-profit school",
-    "the policy of 2020-11-25 says 15 working days",
-    "Version 1.2.3 of 2019 and 2020",
-    "a code of 12345 digits",
-    "我是否可以删除我的数据？",
-    "我是不是需要验证邮箱",
-    "我是学生，你们收集什么信息",
-    "我是一名用户",
-    "我是未成年人",
-    "",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Do you sell my data?",
+        "I'm Sorry, I don't understand the policy",
+        "I'm not sure what you keep",
+        "I am Chinese, does PIPL apply?",
+        "this is important: who sees my recordings",
+        "This is Not what I asked",
+        "my name is wrong on my account",
+        "Call me maybe",
+        "I'm 12, can I use VideoPro?",
+        "I corrected it yesterday",  # "cor" + six letters, no digit, not in capitals
+        "that's sus really",
+        "is two-factor login safer",  # three letters, a dash, six letters: not of the alphabet
+        "THE POLICY IS UNCLEAR",
+        "a non-profit school",
+        "the policy of 2020-11-25 says 15 working days",
+        "Version 1.2.3 of 2019 and 2020",
+        "a code of 12345 digits",
+        "我是否可以删除我的数据？",
+        "我是不是需要验证邮箱",
+        "我是学生，你们收集什么信息",
+        "我是一名用户",
+        "我是未成年人",
+        "",
+    ],
+)
 def test_ordinary_words_and_numbers_are_kept(text):
     assert mask_free_text(text) == text
 
 
 def test_everything_at_once():
-    text = ("Hello, my name is Chen Jing (chen.jing@example.cn, +86 139 1111 2222). "
-            "I asked about ACC-4HJ2KP and got code 482913. 我叫李雷。")
+    text = (
+        "Hello, my name is Chen Jing (chen.jing@example.cn, +86 139 1111 2222). "
+        "I asked about ACC-4HJ2KP and got code 482913. 我叫李雷。"
+    )
     masked = mask_free_text(text)
-    assert masked == ("Hello, my name is [name] ([e-mail], [phone]). I asked about [reference] "
-                      "and got code [number]. 我叫[name]。")
+    assert masked == (
+        "Hello, my name is [name] ([e-mail], [phone]). I asked about [reference] "
+        "and got code [number]. 我叫[name]。"
+    )
     for raw in ("Chen", "Jing", "chen.jing", "139", "4HJ2KP", "482913", "李雷"):
         assert raw not in masked
 
@@ -153,8 +166,12 @@ def test_no_generated_reference_survives(kind, before, after, lower):
 
 
 @FAST
-@given(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=3, max_size=3),
-       st.text(alphabet=REFERENCE_ALPHABET, min_size=6, max_size=6), CONTEXT, CONTEXT)
+@given(
+    st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=3, max_size=3),
+    st.text(alphabet=REFERENCE_ALPHABET, min_size=6, max_size=6),
+    CONTEXT,
+    CONTEXT,
+)
 def test_a_reference_of_any_prefix_is_masked(prefix, code, before, after):
     """Masking knows the shape of a reference (bot.core.reference_shape), not the prefixes."""
     reference = f"{prefix}-{code}"

@@ -38,8 +38,13 @@ WEEK = timedelta(weeks=1)
 
 
 def ref(**overrides):
-    fields = {"kind": "closest", "sections": ("storage",), "topic": "data_retention",
-              "language": "en", "question": "how long do you keep my recordings?"}
+    fields = {
+        "kind": "closest",
+        "sections": ("storage",),
+        "topic": "data_retention",
+        "language": "en",
+        "question": "how long do you keep my recordings?",
+    }
     fields.update(overrides)
     return AnswerRef(**fields)
 
@@ -58,6 +63,7 @@ def rows(log, model):
 
 # -- answer references and their tokens ----------------------------------------------------
 
+
 def test_payload_has_the_agreed_keys_and_round_trips():
     answer = ref(sections=("storage", "sharing"))
     payload = answer.payload(SECRET, SENDER)
@@ -73,19 +79,36 @@ def test_token_is_the_documented_hmac():
     import hmac
 
     answer = ref(question="我的数据存在哪里？", language="zh")
-    canonical = json.dumps([SENDER, answer.kind, list(answer.sections), answer.topic,
-                            answer.language, answer.question], ensure_ascii=False,
-                           separators=(",", ":"))
+    canonical = json.dumps(
+        [
+            SENDER,
+            answer.kind,
+            list(answer.sections),
+            answer.topic,
+            answer.language,
+            answer.question,
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
     expected = hmac.new(SECRET.encode(), canonical.encode(), hashlib.sha256).hexdigest()[:32]
     assert answer.payload(SECRET, SENDER)["token"] == expected
 
 
-@pytest.mark.parametrize("field,value", [
-    ("kind", "direct"), ("sections", ["sharing"]), ("sections", []),
-    ("sections", ["storage", "sharing"]), ("topic", None), ("topic", "cookies"),
-    ("language", "zh"), ("question", "how long do you keep my recording?"),
-    ("token", "0" * 32),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("kind", "direct"),
+        ("sections", ["sharing"]),
+        ("sections", []),
+        ("sections", ["storage", "sharing"]),
+        ("topic", None),
+        ("topic", "cookies"),
+        ("language", "zh"),
+        ("question", "how long do you keep my recording?"),
+        ("token", "0" * 32),
+    ],
+)
 def test_a_tampered_field_is_refused(field, value):
     payload = ref().payload(SECRET, SENDER)
     assert payload[field] != value
@@ -102,28 +125,31 @@ def test_another_sender_or_secret_is_refused():
         AnswerRef.from_payload(payload, "another secret", SENDER)
 
 
-@pytest.mark.parametrize("mangle", [
-    lambda p: "not a dict",
-    lambda p: None,
-    lambda p: [p],
-    lambda p: {k: v for k, v in p.items() if k != "token"},
-    lambda p: {**p, "extra": 1},
-    lambda p: {**p, "kind": "made_up"},
-    lambda p: {**p, "kind": 3},
-    lambda p: {**p, "sections": "storage"},
-    lambda p: {**p, "sections": [1]},
-    lambda p: {**p, "sections": ["Storage!"]},
-    lambda p: {**p, "sections": ["s"] * 13},
-    lambda p: {**p, "topic": ""},
-    lambda p: {**p, "topic": "x" * 65},
-    lambda p: {**p, "topic": ["list"]},
-    lambda p: {**p, "language": "fr"},
-    lambda p: {**p, "question": None},
-    lambda p: {**p, "question": "q" * (gaps.MAX_PAYLOAD_QUESTION_CHARS + 1)},
-    lambda p: {**p, "token": p["token"].upper()},
-    lambda p: {**p, "token": p["token"][:31]},
-    lambda p: {**p, "token": 12},
-])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda p: "not a dict",
+        lambda p: None,
+        lambda p: [p],
+        lambda p: {k: v for k, v in p.items() if k != "token"},
+        lambda p: {**p, "extra": 1},
+        lambda p: {**p, "kind": "made_up"},
+        lambda p: {**p, "kind": 3},
+        lambda p: {**p, "sections": "storage"},
+        lambda p: {**p, "sections": [1]},
+        lambda p: {**p, "sections": ["Storage!"]},
+        lambda p: {**p, "sections": ["s"] * 13},
+        lambda p: {**p, "topic": ""},
+        lambda p: {**p, "topic": "x" * 65},
+        lambda p: {**p, "topic": ["list"]},
+        lambda p: {**p, "language": "fr"},
+        lambda p: {**p, "question": None},
+        lambda p: {**p, "question": "q" * (gaps.MAX_PAYLOAD_QUESTION_CHARS + 1)},
+        lambda p: {**p, "token": p["token"].upper()},
+        lambda p: {**p, "token": p["token"][:31]},
+        lambda p: {**p, "token": 12},
+    ],
+)
 def test_a_payload_of_the_wrong_shape_is_refused(mangle):
     data = mangle(ref().payload(SECRET, SENDER))
     with pytest.raises(ValueError):
@@ -137,8 +163,10 @@ def test_clean_answer_payload_keeps_a_good_payload_as_it_is():
     assert clean_answer_payload(payload) is not payload  # a copy, not the visitor's object
 
 
-@pytest.mark.parametrize("overrides", [{"kind": "unhelpful"}, {"language": "de"},
-                                       {"sections": ("Bad Id",)}, {"topic": "UPPER"}])
+@pytest.mark.parametrize(
+    "overrides",
+    [{"kind": "unhelpful"}, {"language": "de"}, {"sections": ("Bad Id",)}, {"topic": "UPPER"}],
+)
 def test_an_answer_ref_of_unknown_values_cannot_be_made(overrides):
     with pytest.raises(ValueError):
         ref(**overrides)
@@ -163,26 +191,49 @@ def test_the_kinds():
 
 # -- recording ----------------------------------------------------------------------------------
 
+
 def test_record_stores_a_masked_question_with_its_topic_kind_language_and_date(log):
-    log.record(question="My name is Li Wei, mail li.wei@example.com or call +86 138 0013 8000 "
-                        "about DEL-7K3M9Q: do you keep recordings?",
-               reply_kind="not_covered", topic="meeting_recordings", sections=[],
-               language="en")
+    log.record(
+        question="My name is Li Wei, mail li.wei@example.com or call +86 138 0013 8000 "
+        "about DEL-7K3M9Q: do you keep recordings?",
+        reply_kind="not_covered",
+        topic="meeting_recordings",
+        sections=[],
+        language="en",
+    )
     [gap] = rows(log, PolicyGap)
-    assert gap.question == ("My name is [name], mail [e-mail] or call [phone] about "
-                            "[reference]: do you keep recordings?")
+    assert gap.question == (
+        "My name is [name], mail [e-mail] or call [phone] about "
+        "[reference]: do you keep recordings?"
+    )
     assert (gap.reply_kind, gap.topic, gap.sections, gap.language) == (
-        "not_covered", "meeting_recordings", [], "en")
+        "not_covered",
+        "meeting_recordings",
+        [],
+        "en",
+    )
     assert gap.created_at == NOW
 
 
 def test_record_keeps_the_language_the_question_was_asked_in(log):
-    log.record(question="你们会录制会议吗？", reply_kind="not_covered",
-               topic="meeting_recordings", sections=[], language="zh")
-    log.record(question="do you record meetings?", reply_kind="not_covered",
-               topic="meeting_recordings", sections=[], language="en")
+    log.record(
+        question="你们会录制会议吗？",
+        reply_kind="not_covered",
+        topic="meeting_recordings",
+        sections=[],
+        language="zh",
+    )
+    log.record(
+        question="do you record meetings?",
+        reply_kind="not_covered",
+        topic="meeting_recordings",
+        sections=[],
+        language="en",
+    )
     assert [(g.language, g.question[:8]) for g in rows(log, PolicyGap)] == [
-        ("zh", "你们会录制会议吗"), ("en", "do you r")]
+        ("zh", "你们会录制会议吗"),
+        ("en", "do you r"),
+    ]
     assert [r["language"] for r in log.export_rows()] == ["zh", "en"]
 
 
@@ -196,12 +247,25 @@ def test_record_caps_the_question_after_masking(log):
     assert "someone" not in gap.question and "[e-mail]" in gap.question
 
 
-@pytest.mark.parametrize("overrides", [
-    {"reply_kind": "direct"}, {"reply_kind": "nonsense"}, {"language": "fr"},
-    {"sections": "storage"}, {"topic": "Not An Id"}])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"reply_kind": "direct"},
+        {"reply_kind": "nonsense"},
+        {"language": "fr"},
+        {"sections": "storage"},
+        {"topic": "Not An Id"},
+    ],
+)
 def test_record_refuses_what_is_not_a_gap(log, overrides):
-    fields = {"question": "q", "reply_kind": "closest", "topic": None, "sections": [],
-              "language": "en", **overrides}
+    fields = {
+        "question": "q",
+        "reply_kind": "closest",
+        "topic": None,
+        "sections": [],
+        "language": "en",
+        **overrides,
+    }
     with pytest.raises(ValueError):
         log.record(**fields)
     assert rows(log, PolicyGap) == []
@@ -212,13 +276,22 @@ def test_helpful_feedback_stores_one_rating_per_section_and_no_gap(log):
     ratings = rows(log, AnswerFeedback)
     assert [(r.section, r.helpful, r.reply_kind, r.topic, r.language) for r in ratings] == [
         ("storage", True, "closest", "data_retention", "en"),
-        ("security", True, "closest", "data_retention", "en")]
+        ("security", True, "closest", "data_retention", "en"),
+    ]
     assert rows(log, PolicyGap) == []
 
 
 def test_unhelpful_feedback_is_also_a_masked_gap(log):
-    log.feedback(ref(kind="direct", sections=(), topic=None, language="zh",
-                     question="我叫张伟，我的电话是13800138000，你们会卖我的数据吗"), helpful=False)
+    log.feedback(
+        ref(
+            kind="direct",
+            sections=(),
+            topic=None,
+            language="zh",
+            question="我叫张伟，我的电话是13800138000，你们会卖我的数据吗",
+        ),
+        helpful=False,
+    )
     [rating] = rows(log, AnswerFeedback)
     assert (rating.section, rating.helpful, rating.reply_kind) == (None, False, "direct")
     [gap] = rows(log, PolicyGap)
@@ -227,6 +300,7 @@ def test_unhelpful_feedback_is_also_a_masked_gap(log):
 
 
 # -- the report ---------------------------------------------------------------------------------
+
 
 def fill(log, entries):
     """entries: (days before NOW, topic, reply kind, question)."""
@@ -237,29 +311,34 @@ def fill(log, entries):
 
 
 def test_report_ranks_topics_with_their_kinds_and_latest_examples(log):
-    fill(log, [
-        (10, "cookies", "not_covered", "do you use cookies?"),
-        (9, "cookies", "not_covered", "what cookies are set?"),
-        (8, "cookies", "closest", "do you use cookies?"),
-        (7, "cookies", "unhelpful", "tracking pixels?"),
-        (6, "data_retention", "closest", "how long do you keep my data?"),
-        (5, "data_retention", "not_covered", "when is my data deleted"),
-        (4, None, "fallback", "asdf qwer"),
-        (3, "breach", "not_covered", "will you tell me about a breach?"),
-        (2, "breach", "not_covered", "data breach notification?"),
-        (1, None, "fallback", "blorp"),
-    ])
+    fill(
+        log,
+        [
+            (10, "cookies", "not_covered", "do you use cookies?"),
+            (9, "cookies", "not_covered", "what cookies are set?"),
+            (8, "cookies", "closest", "do you use cookies?"),
+            (7, "cookies", "unhelpful", "tracking pixels?"),
+            (6, "data_retention", "closest", "how long do you keep my data?"),
+            (5, "data_retention", "not_covered", "when is my data deleted"),
+            (4, None, "fallback", "asdf qwer"),
+            (3, "breach", "not_covered", "will you tell me about a breach?"),
+            (2, "breach", "not_covered", "data breach notification?"),
+            (1, None, "fallback", "blorp"),
+        ],
+    )
     report = log.report(examples=3)
     assert [(t.topic, t.count) for t in report.topics] == [
-        ("cookies", 4), ("breach", 2), ("data_retention", 2), (None, 2)]
+        ("cookies", 4),
+        ("breach", 2),
+        ("data_retention", 2),
+        (None, 2),
+    ]
     # Ties are ordered by label: "breach" < "data_retention" < "no topic recognised".
     assert [t.label for t in report.topics[1:]] == ["breach", "data_retention", NO_TOPIC_LABEL]
     cookies = report.topics[0]
-    assert dict(cookies.kinds) == {"closest": 1, "not_covered": 2, "fallback": 0,
-                                   "unhelpful": 1}
+    assert dict(cookies.kinds) == {"closest": 1, "not_covered": 2, "fallback": 0, "unhelpful": 1}
     # The latest questions first, each once.
-    assert cookies.examples == ("tracking pixels?", "do you use cookies?",
-                                "what cookies are set?")
+    assert cookies.examples == ("tracking pixels?", "do you use cookies?", "what cookies are set?")
     assert report.total == 10
     assert log.report(examples=1).topics[0].examples == ("tracking pixels?",)
 
@@ -271,15 +350,18 @@ def test_report_ranks_by_count_not_by_label(log):
 
 def test_weekly_counts_are_zero_filled_iso_weeks_ending_with_the_current_one(log):
     # NOW is Monday 30 November 2026, 09:00 UTC: ISO week 2026-W49 starts that day.
-    fill(log, [
-        (0, "cookies", "not_covered", "this morning"),   # W49
-        (-0.5, "cookies", "not_covered", "tonight"),     # W49 (later today)
-        (1, "cookies", "not_covered", "last Sunday"),    # W48
-        (7, "cookies", "not_covered", "a week ago"),     # W48 (Monday 23 Nov)
-        (8, "cookies", "not_covered", "W47 Sunday"),     # W47
-        (27, "cookies", "not_covered", "W45"),           # Tuesday 3 Nov: W45
-        (84, "cookies", "not_covered", "too old"),       # 7 Sep: W37, outside 12 weeks
-    ])
+    fill(
+        log,
+        [
+            (0, "cookies", "not_covered", "this morning"),  # W49
+            (-0.5, "cookies", "not_covered", "tonight"),  # W49 (later today)
+            (1, "cookies", "not_covered", "last Sunday"),  # W48
+            (7, "cookies", "not_covered", "a week ago"),  # W48 (Monday 23 Nov)
+            (8, "cookies", "not_covered", "W47 Sunday"),  # W47
+            (27, "cookies", "not_covered", "W45"),  # Tuesday 3 Nov: W45
+            (84, "cookies", "not_covered", "too old"),  # 7 Sep: W37, outside 12 weeks
+        ],
+    )
     report = log.report(weeks=12)
     assert len(report.weeks) == 12
     assert report.weeks[-1].start == date(2026, 11, 30) and report.weeks[-1].iso_week == "2026-W49"
@@ -291,7 +373,11 @@ def test_weekly_counts_are_zero_filled_iso_weeks_ending_with_the_current_one(log
     assert sum(counts.values()) == 6  # the one from W37 is outside the window
     assert report.total == 7  # but still counted for its topic
     assert [w.iso_week for w in log.report(weeks=4).weeks] == [
-        "2026-W46", "2026-W47", "2026-W48", "2026-W49"]
+        "2026-W46",
+        "2026-W47",
+        "2026-W48",
+        "2026-W49",
+    ]
 
 
 def test_weeks_across_a_year_end():
@@ -329,26 +415,48 @@ def test_section_ratings_and_their_ratio(log):
 
 
 def test_export_rows_are_text_oldest_first(log):
-    fill(log, [(2, "cookies", "not_covered", "cookies? mail me at a@b.example.com"),
-               (1, None, "fallback", "=1+1")])
+    fill(
+        log,
+        [
+            (2, "cookies", "not_covered", "cookies? mail me at a@b.example.com"),
+            (1, None, "fallback", "=1+1"),
+        ],
+    )
     log.clock.now = NOW
     log.feedback(ref(sections=("storage", "sharing"), language="zh"), helpful=False)
     exported = log.export_rows()
-    assert [set(r) for r in exported] == [{"created_at", "reply_kind", "topic", "sections",
-                                          "language", "question"}] * 3
-    assert exported[0] == {"created_at": (NOW - 2 * DAY).isoformat(), "reply_kind": "not_covered",
-                           "topic": "cookies", "sections": "", "language": "en",
-                           "question": "cookies? mail me at [e-mail]"}
+    assert [set(r) for r in exported] == [
+        {"created_at", "reply_kind", "topic", "sections", "language", "question"}
+    ] * 3
+    assert exported[0] == {
+        "created_at": (NOW - 2 * DAY).isoformat(),
+        "reply_kind": "not_covered",
+        "topic": "cookies",
+        "sections": "",
+        "language": "en",
+        "question": "cookies? mail me at [e-mail]",
+    }
     assert exported[1]["topic"] == "" and exported[1]["question"] == "=1+1"
     assert (exported[2]["reply_kind"], exported[2]["sections"], exported[2]["language"]) == (
-        "unhelpful", "storage;sharing", "zh")
+        "unhelpful",
+        "storage;sharing",
+        "zh",
+    )
 
 
 # -- retention ----------------------------------------------------------------------------------
 
+
 def fill_for_purge(log):
-    fill(log, [(40, "cookies", "not_covered", "old"), (31, None, "fallback", "old too"),
-               (29, "cookies", "closest", "recent"), (1, None, "fallback", "new")])
+    fill(
+        log,
+        [
+            (40, "cookies", "not_covered", "old"),
+            (31, None, "fallback", "old too"),
+            (29, "cookies", "closest", "recent"),
+            (1, None, "fallback", "new"),
+        ],
+    )
     for days, helpful in ((45, True), (35, False), (2, True)):
         log.clock.now = NOW - days * DAY
         log.feedback(ref(sections=("storage",)), helpful=helpful)
@@ -369,6 +477,7 @@ def test_purge_removes_gaps_and_ratings_older_than_the_age_and_dry_run_only_coun
 def no_rasa():
     def refuse(request):
         raise AssertionError(f"unexpected call to Rasa: {request.url}")
+
     return RasaApiTracker("http://rasa.test", "tok", transport=httpx.MockTransport(refuse))
 
 
@@ -376,37 +485,58 @@ def test_the_retention_purge_covers_gaps_and_ratings(log):
     fill_for_purge(log)
     dry = purge(timedelta(days=30), now=NOW, engine=log.engine, tracker=no_rasa(), dry_run=True)
     assert (dry.policy_gaps, dry.answer_feedback) == (3, 2)
-    assert "Would remove 3 policy gap entries (masked unanswered questions) and 2 answer " \
-           "ratings." in describe(dry)
+    assert (
+        "Would remove 3 policy gap entries (masked unanswered questions) and 2 answer "
+        "ratings." in describe(dry)
+    )
     assert len(rows(log, PolicyGap)) == 5
     done = purge(timedelta(days=30), now=NOW, engine=log.engine, tracker=no_rasa())
     assert (done.policy_gaps, done.answer_feedback) == (3, 2) and done.ok
-    assert "Removed 3 policy gap entries (masked unanswered questions) and 2 answer ratings." \
-           in describe(done)
+    assert (
+        "Removed 3 policy gap entries (masked unanswered questions) and 2 answer ratings."
+        in describe(done)
+    )
     assert len(rows(log, PolicyGap)) == 2 and len(rows(log, AnswerFeedback)) == 1
 
 
 def test_describe_says_one_entry_in_the_singular():
-    report = PurgeReport(timedelta(days=30), NOW, False, "memory", policy_gaps=1,
-                         answer_feedback=1)
-    assert "Removed 1 policy gap entry (masked unanswered questions) and 1 answer rating." in \
-        describe(report)
+    report = PurgeReport(timedelta(days=30), NOW, False, "memory", policy_gaps=1, answer_feedback=1)
+    assert (
+        "Removed 1 policy gap entry (masked unanswered questions) and 1 answer rating."
+        in describe(report)
+    )
 
 
 def run_purge(database_url, *args):
-    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONWARNINGS": "ignore",
-           "RASA_URL": "http://127.0.0.1:9", "TRACKER_STORE_URL": "",
-           **{key: "" for key in TRACKER_DB_KEYS}}
-    return subprocess.run([sys.executable, "-m", "bot", "purge", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "PYTHONWARNINGS": "ignore",
+        "RASA_URL": "http://127.0.0.1:9",
+        "TRACKER_STORE_URL": "",
+        **{key: "" for key in TRACKER_DB_KEYS},
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "purge", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_the_purge_command_reports_gaps_and_ratings(migrated_sqlite):
     url = migrated_sqlite("purge.db")
     now = datetime.now(timezone.utc)
     log = GapLog(make_engine(url), clock=Clock(now - 40 * DAY))
-    log.record(question="call me on 13800138000", reply_kind="fallback", topic=None,
-               sections=[], language="en")
+    log.record(
+        question="call me on 13800138000",
+        reply_kind="fallback",
+        topic=None,
+        sections=[],
+        language="en",
+    )
     log.feedback(ref(), helpful=False)  # a rating and a gap
     log.clock.now = now - DAY
     log.feedback(ref(), helpful=True)
@@ -414,13 +544,17 @@ def test_the_purge_command_reports_gaps_and_ratings(migrated_sqlite):
 
     dry = run_purge(url, "--older-than", "30d", "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert "Would remove 2 policy gap entries (masked unanswered questions) and 1 answer " \
-           "rating." in dry.stdout
+    assert (
+        "Would remove 2 policy gap entries (masked unanswered questions) and 1 answer "
+        "rating." in dry.stdout
+    )
     assert "13800138000" not in dry.stdout + dry.stderr
     done = run_purge(url, "--older-than", "30d")
     assert done.returncode == 0, done.stderr
-    assert "Removed 2 policy gap entries (masked unanswered questions) and 1 answer rating." \
+    assert (
+        "Removed 2 policy gap entries (masked unanswered questions) and 1 answer rating."
         in done.stdout
+    )
     engine = make_engine(url)
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(PolicyGap)).scalar() == 0
@@ -429,6 +563,7 @@ def test_the_purge_command_reports_gaps_and_ratings(migrated_sqlite):
 
 
 # -- the migration --------------------------------------------------------------------------------
+
 
 def alembic_config(url):
     from alembic.config import Config
@@ -455,8 +590,15 @@ def test_the_migration_creates_and_drops_the_tables(database_url):
     columns = {c["name"] for c in inspect(engine).get_columns("policy_gaps")}
     indexes = {tuple(i["column_names"]) for i in inspect(engine).get_indexes("policy_gaps")}
     engine.dispose()
-    assert columns == {"id", "reply_kind", "topic", "sections", "language", "question",
-                       "created_at"}
+    assert columns == {
+        "id",
+        "reply_kind",
+        "topic",
+        "sections",
+        "language",
+        "question",
+        "created_at",
+    }
     assert ("created_at",) in indexes and ("topic",) in indexes
     command.downgrade(alembic_config(database_url), "0003")
     left = tables(database_url)
@@ -465,8 +607,7 @@ def test_the_migration_creates_and_drops_the_tables(database_url):
     upgrade(database_url)
     assert {"policy_gaps", "answer_feedback"} <= tables(database_url)
     log = GapLog(make_engine(database_url))
-    log.record(question="q", reply_kind="closest", topic=None, sections=["storage"],
-               language="en")
+    log.record(question="q", reply_kind="closest", topic=None, sections=["storage"], language="en")
     assert log.report().total == 1
     log.engine.dispose()
 
@@ -476,6 +617,7 @@ def test_names_for_the_staff_pages_in_both_languages():
 
     assert section_headings()["storage"] == "Transmission and storage of personal data"
     assert section_headings("zh")["storage"] == (
-        "Transmission and storage of personal data（个人数据的传输和存储）")
+        "Transmission and storage of personal data（个人数据的传输和存储）"
+    )
     assert topic_names()["location"] == "location data"
     assert topic_names("zh")["location"] == "位置信息"

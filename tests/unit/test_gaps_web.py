@@ -33,8 +33,13 @@ ANSWER_TEXT = "The policy section â€œTransmission and storage of personal dataâ€
 
 
 def answer_ref(**overrides):
-    fields = {"kind": "direct", "sections": ("storage",), "topic": None, "language": "en",
-              "question": "where is my data stored"}
+    fields = {
+        "kind": "direct",
+        "sections": ("storage",),
+        "topic": None,
+        "language": "en",
+        "question": "where is my data stored",
+    }
     fields.update(overrides)
     return AnswerRef(**fields)
 
@@ -42,15 +47,21 @@ def answer_ref(**overrides):
 def rasa_reply(sender, ref=None):
     """What Rasa's REST channel sends for a policy answer: the text, then the custom payload."""
     ref = ref or answer_ref()
-    return [{"recipient_id": sender, "text": ANSWER_TEXT,
-             "buttons": [{"title": "Show the whole section", "payload": "/more"}]},
-            {"recipient_id": sender, "custom": {"answer": ref.payload(SECRET, sender)}}]
+    return [
+        {
+            "recipient_id": sender,
+            "text": ANSWER_TEXT,
+            "buttons": [{"title": "Show the whole section", "payload": "/more"}],
+        },
+        {"recipient_id": sender, "custom": {"answer": ref.payload(SECRET, sender)}},
+    ]
 
 
 def rasa_stub():
     def handler(request: httpx.Request) -> httpx.Response:
         sender = json.loads(request.content)["sender"]
         return httpx.Response(200, json=rasa_reply(sender))
+
     return httpx.MockTransport(handler)
 
 
@@ -75,8 +86,13 @@ def staff_database(sqlite_template, tmp_path_factory):
     path = tmp_path_factory.mktemp("gaps-web") / "gaps-web.db"
     services = make_services(copy_sqlite(sqlite_template, path))
     # the admin has two-factor, as admins must
-    add_members(services.directory, (("lena", "legal"), ("sam", "support"), ("ada", "admin")),
-                PASSWORD, SECRET, SECOND_FACTORS)
+    add_members(
+        services.directory,
+        (("lena", "legal"), ("sam", "support"), ("ada", "admin")),
+        PASSWORD,
+        SECRET,
+        SECOND_FACTORS,
+    )
     services.store.engine.dispose()
     return path
 
@@ -91,8 +107,9 @@ def services(staff_database, tmp_path):
 
 def app_for(services):
     settings = replace(load_settings(), rasa_url="http://rasa.test")
-    return create_app(settings, transport=rasa_stub(), services=services,
-                      session_secret="test-secret")
+    return create_app(
+        settings, transport=rasa_stub(), services=services, session_secret="test-secret"
+    )
 
 
 @pytest.fixture
@@ -110,29 +127,41 @@ def all_rows(services, model):
 
 def test_an_answer_is_attached_to_the_text_before_it():
     messages = normalise_rasa_messages(rasa_reply(SENDER))
-    assert messages == [{"text": ANSWER_TEXT,
-                         "buttons": [{"title": "Show the whole section", "payload": "/more"}],
-                         "answer": answer_ref().payload(SECRET, SENDER)}]
+    assert messages == [
+        {
+            "text": ANSWER_TEXT,
+            "buttons": [{"title": "Show the whole section", "payload": "/more"}],
+            "answer": answer_ref().payload(SECRET, SENDER),
+        }
+    ]
 
 
 def test_an_answer_in_the_same_message_as_its_text_is_kept_with_it():
     payload = answer_ref().payload(SECRET, SENDER)
-    messages = normalise_rasa_messages([{"text": "Hi"}, {"text": "Answer",
-                                                         "custom": {"answer": payload}}])
+    messages = normalise_rasa_messages(
+        [{"text": "Hi"}, {"text": "Answer", "custom": {"answer": payload}}]
+    )
     assert messages == [{"text": "Hi"}, {"text": "Answer", "answer": payload}]
 
 
-@pytest.mark.parametrize("reply", [
-    # Not an answer: dropped as before.
-    [{"text": "A"}, {"custom": {"map": [1, 2]}}],
-    [{"text": "A"}, {"custom": "text"}],
-    # An answer of the wrong shape.
-    [{"text": "A"}, {"custom": {"answer": {"kind": "direct"}}}],
-    [{"text": "A"}, {"custom": {"answer": {**answer_ref().payload(SECRET, SENDER),
-                                           "html": "<b>x</b>"}}}],
-    [{"text": "A"}, {"custom": {"answer": {**answer_ref().payload(SECRET, SENDER),
-                                           "kind": "other"}}}],
-])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        # Not an answer: dropped as before.
+        [{"text": "A"}, {"custom": {"map": [1, 2]}}],
+        [{"text": "A"}, {"custom": "text"}],
+        # An answer of the wrong shape.
+        [{"text": "A"}, {"custom": {"answer": {"kind": "direct"}}}],
+        [
+            {"text": "A"},
+            {"custom": {"answer": {**answer_ref().payload(SECRET, SENDER), "html": "<b>x</b>"}}},
+        ],
+        [
+            {"text": "A"},
+            {"custom": {"answer": {**answer_ref().payload(SECRET, SENDER), "kind": "other"}}},
+        ],
+    ],
+)
 def test_anything_else_in_a_custom_message_is_dropped(reply):
     assert normalise_rasa_messages(reply) == [{"text": "A"}]
 
@@ -140,11 +169,15 @@ def test_anything_else_in_a_custom_message_is_dropped(reply):
 def test_an_answer_with_no_text_before_it_is_dropped():
     payload = answer_ref().payload(SECRET, SENDER)
     assert normalise_rasa_messages([{"custom": {"answer": payload}}, {"text": "B"}]) == [
-        {"text": "B"}]
-    only_buttons = [{"buttons": [{"title": "Yes", "payload": "/affirm"}]},
-                    {"custom": {"answer": payload}}]
+        {"text": "B"}
+    ]
+    only_buttons = [
+        {"buttons": [{"title": "Yes", "payload": "/affirm"}]},
+        {"custom": {"answer": payload}},
+    ]
     assert normalise_rasa_messages(only_buttons) == [
-        {"buttons": [{"title": "Yes", "payload": "/affirm"}]}]
+        {"buttons": [{"title": "Yes", "payload": "/affirm"}]}
+    ]
 
 
 def test_the_chat_relays_the_answer_to_the_page(app):
@@ -159,8 +192,9 @@ def test_the_chat_relays_the_answer_to_the_page(app):
 
 def rate(app, helpful, sender=SENDER, answer=None):
     answer = answer if answer is not None else answer_ref().payload(SECRET, sender)
-    return client(app).post("/api/feedback", json={"sender": sender, "answer": answer,
-                                                   "helpful": helpful})
+    return client(app).post(
+        "/api/feedback", json={"sender": sender, "answer": answer, "helpful": helpful}
+    )
 
 
 def test_a_helpful_rating_is_stored(app, services):
@@ -188,35 +222,56 @@ def tampered(field, value):
     return payload
 
 
-@pytest.mark.parametrize("body,expected", [
-    ("not json", "could not be read"),
-    (["a", "list"], "could not be read"),
-    ({"sender": "x", "answer": answer_ref().payload(SECRET, "x"), "helpful": True}, "not valid"),
-    ({"sender": SENDER, "answer": answer_ref().payload(SECRET, SENDER)}, "Yes or No"),
-    ({"sender": SENDER, "answer": answer_ref().payload(SECRET, SENDER), "helpful": "yes"},
-     "Yes or No"),
-    ({"sender": SENDER, "answer": answer_ref().payload(SECRET, SENDER), "helpful": 1},
-     "Yes or No"),
-    ({"sender": SENDER, "helpful": False}, "could not be read"),
-    ({"sender": SENDER, "answer": "storage", "helpful": False}, "could not be read"),
-    ({"sender": SENDER, "answer": tampered("sections", ["sharing"]), "helpful": False},
-     "could not be read"),
-    ({"sender": SENDER, "answer": tampered("question", "something else"), "helpful": False},
-     "could not be read"),
-    ({"sender": SENDER, "answer": tampered("token", "0" * 32), "helpful": False},
-     "could not be read"),
-    # Signed for another conversation.
-    ({"sender": SENDER, "answer": answer_ref().payload(SECRET, "c" * 32), "helpful": False},
-     "could not be read"),
-    # Signed with another key.
-    ({"sender": SENDER, "answer": answer_ref().payload("other", SENDER), "helpful": False},
-     "could not be read"),
-])
+@pytest.mark.parametrize(
+    "body,expected",
+    [
+        ("not json", "could not be read"),
+        (["a", "list"], "could not be read"),
+        (
+            {"sender": "x", "answer": answer_ref().payload(SECRET, "x"), "helpful": True},
+            "not valid",
+        ),
+        ({"sender": SENDER, "answer": answer_ref().payload(SECRET, SENDER)}, "Yes or No"),
+        (
+            {"sender": SENDER, "answer": answer_ref().payload(SECRET, SENDER), "helpful": "yes"},
+            "Yes or No",
+        ),
+        (
+            {"sender": SENDER, "answer": answer_ref().payload(SECRET, SENDER), "helpful": 1},
+            "Yes or No",
+        ),
+        ({"sender": SENDER, "helpful": False}, "could not be read"),
+        ({"sender": SENDER, "answer": "storage", "helpful": False}, "could not be read"),
+        (
+            {"sender": SENDER, "answer": tampered("sections", ["sharing"]), "helpful": False},
+            "could not be read",
+        ),
+        (
+            {"sender": SENDER, "answer": tampered("question", "something else"), "helpful": False},
+            "could not be read",
+        ),
+        (
+            {"sender": SENDER, "answer": tampered("token", "0" * 32), "helpful": False},
+            "could not be read",
+        ),
+        # Signed for another conversation.
+        (
+            {"sender": SENDER, "answer": answer_ref().payload(SECRET, "c" * 32), "helpful": False},
+            "could not be read",
+        ),
+        # Signed with another key.
+        (
+            {"sender": SENDER, "answer": answer_ref().payload("other", SENDER), "helpful": False},
+            "could not be read",
+        ),
+    ],
+)
 def test_bad_ratings_get_a_friendly_400_and_store_nothing(app, services, body, expected):
     c = client(app)
     if isinstance(body, str):
-        response = c.post("/api/feedback", content=body,
-                          headers={"content-type": "application/json"})
+        response = c.post(
+            "/api/feedback", content=body, headers={"content-type": "application/json"}
+        )
     else:
         response = c.post("/api/feedback", json=body)
     assert response.status_code == 400
@@ -239,7 +294,8 @@ def test_a_database_failure_is_a_friendly_503_and_the_chat_still_works(migrated_
     app = app_for(services)
     response = rate(app, False)
     assert response.status_code == 503 and response.json() == {
-        "error": text("web.feedback.unavailable")}
+        "error": text("web.feedback.unavailable")
+    }
     chat = client(app).post("/api/chat", json={"sender": SENDER, "message": "where?"})
     assert chat.status_code == 200 and chat.json()["messages"][0]["text"] == ANSWER_TEXT
     services.store.engine.dispose()
@@ -267,8 +323,7 @@ def test_the_rating_log_line_names_no_address(app, caplog, migrated_sqlite):
 def test_only_legal_and_admin_see_the_gaps(app):
     anonymous = client(app)
     response = anonymous.get("/staff/gaps")
-    assert response.status_code == 303 and response.headers["location"].startswith(
-        "/staff/login")
+    assert response.status_code == 303 and response.headers["location"].startswith("/staff/login")
     assert anonymous.get("/staff/gaps.csv").status_code == 401
     support = logged_in(app, "sam")
     assert support.get("/staff/gaps").status_code == 403
@@ -283,15 +338,17 @@ def test_only_legal_and_admin_see_the_gaps(app):
 def test_the_navigation_links_to_the_gaps(app):
     legal = logged_in(app, "lena")
     assert 'href="/staff/gaps"' in legal.get("/staff/requests").text
-    assert re.search(r'<a href="/staff/gaps" class="active" aria-current="page">',
-                     legal.get("/staff/gaps").text)
+    assert re.search(
+        r'<a href="/staff/gaps" class="active" aria-current="page">', legal.get("/staff/gaps").text
+    )
 
 
 def record_some(services):
     log = services.gaps
     for question in ("do you use cookies?", "which cookies are set?", XSS):
-        log.record(question=question, reply_kind="not_covered", topic="cookies", sections=[],
-                   language="en")
+        log.record(
+            question=question, reply_kind="not_covered", topic="cookies", sections=[], language="en"
+        )
     log.record(question="blorp", reply_kind="fallback", topic=None, sections=[], language="en")
     log.feedback(answer_ref(), helpful=True)
     log.feedback(answer_ref(), helpful=False)
@@ -307,8 +364,8 @@ def test_the_page_ranks_topics_escapes_questions_and_shows_the_ratings(app, serv
     assert "no topic recognised" in html and "which cookies are set?" in html
     sections = re.findall(r'<tr class="gap-section" data-section="([^"]*)">', html)
     assert sections == ["storage", "sharing"]  # one unhelpful each; storage has more ratings
-    row = html[html.index('data-section="storage"'):]
-    row = row[:row.index("</tr>")]
+    row = html[html.index('data-section="storage"') :]
+    row = row[: row.index("</tr>")]
     assert re.findall(r'<td class="num">([^<]*)</td>', row) == ["1", "1", "50 %"]
     assert section_headings()["storage"] in row  # named by its heading, as in the policy
 
@@ -317,8 +374,8 @@ def test_the_weekly_chart_is_inline_svg_with_week_labels_titles_and_counts(app, 
     record_some(services)
     html = logged_in(app, "lena").get("/staff/gaps").text
     start = html.index('<svg class="chart"')
-    svg = html[start:html.index("</svg>", start) + 6]
-    assert 'role="img"' in svg and "<title id=\"gap-chart-title\">" in svg and "<desc" in svg
+    svg = html[start : html.index("</svg>", start) + 6]
+    assert 'role="img"' in svg and '<title id="gap-chart-title">' in svg and "<desc" in svg
     bars = re.findall(r'<g class="chart-bar" data-week="([^"]+)" data-count="(\d+)">', svg)
     assert len(bars) == 12 and bars[-1] == ("2026-W49", "6") and bars[0][0] == "2026-W38"
     assert all(count == "0" for _, count in bars[:-1])
@@ -335,18 +392,29 @@ def test_the_page_needs_nothing_from_another_host(app):
 
 
 def test_the_csv_has_the_columns_masked_questions_and_no_formulas(app, services):
-    services.gaps.record(question="=HYPERLINK(\"http://evil.example\") mail a@b.example.com",
-                         reply_kind="closest", topic="cookies", sections=["storage", "sharing"],
-                         language="en")
-    services.gaps.record(question="-1 and +1", reply_kind="fallback", topic=None, sections=[],
-                         language="zh")
+    services.gaps.record(
+        question='=HYPERLINK("http://evil.example") mail a@b.example.com',
+        reply_kind="closest",
+        topic="cookies",
+        sections=["storage", "sharing"],
+        language="en",
+    )
+    services.gaps.record(
+        question="-1 and +1", reply_kind="fallback", topic=None, sections=[], language="zh"
+    )
     response = logged_in(app, "lena").get("/staff/gaps.csv")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     assert "policy-gaps.csv" in response.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(response.text)))
     assert rows[0] == ["created_at", "reply_kind", "topic", "sections", "language", "question"]
-    assert rows[1] == ["2026-11-30T09:00:00+00:00", "closest", "cookies", "storage;sharing", "en",
-                       "'=HYPERLINK(\"http://evil.example\") mail [e-mail]"]
+    assert rows[1] == [
+        "2026-11-30T09:00:00+00:00",
+        "closest",
+        "cookies",
+        "storage;sharing",
+        "en",
+        '\'=HYPERLINK("http://evil.example") mail [e-mail]',
+    ]
     assert rows[2][1:] == ["fallback", "", "", "zh", "'-1 and +1"]
     assert len(rows) == 3
 
@@ -357,7 +425,12 @@ def test_viewing_and_exporting_are_audited(app, services):
     legal.get("/staff/gaps")
     legal.get("/staff/gaps.csv")
     logged_in(app, "sam").get("/staff/gaps")  # refused: not audited as a view
-    entries = [(a.actor, a.action, a.target, a.detail) for a in all_rows(services, AuditEntry)
-               if a.target == "gaps"]
-    assert entries == [("lena", "view_gaps", "gaps", "6 gaps, 2 topics"),
-                       ("lena", "export", "gaps", "6 policy gaps")]
+    entries = [
+        (a.actor, a.action, a.target, a.detail)
+        for a in all_rows(services, AuditEntry)
+        if a.target == "gaps"
+    ]
+    assert entries == [
+        ("lena", "view_gaps", "gaps", "6 gaps, 2 topics"),
+        ("lena", "export", "gaps", "6 policy gaps"),
+    ]

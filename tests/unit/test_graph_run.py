@@ -19,6 +19,7 @@ def node(name):
     def call(*arguments):
         calls.append(name)
         return (name, [a for a in arguments])
+
     return call
 
 
@@ -36,8 +37,10 @@ GRAPH = {
 
 # Rasa hands the runner the minimal graph for its targets (every node one of theirs needs):
 # dask runs every node of a graph, and so, on such a graph, does this.
-@pytest.mark.parametrize("targets", [["nlu_classifier"], ["nlu_featurizer", "nlu_classifier"],
-                                     ["nlu_classifier", "__message__"]])
+@pytest.mark.parametrize(
+    "targets",
+    [["nlu_classifier"], ["nlu_featurizer", "nlu_classifier"], ["nlu_classifier", "__message__"]],
+)
 def test_the_same_results_as_dask_each_node_once(targets):
     calls.clear()
     expected = dask.get(dict(GRAPH), targets)
@@ -55,9 +58,17 @@ def test_a_failing_node_raises_as_it_does_under_dask():
         run_in_order(dict(graph), ["nlu_classifier"])
 
 
-TEXTS = ["do you sell my data", "delete my account please", "jane.doe@example.com", "482913",
-         "你们会把我的数据卖给别人吗？", "what is the status of DEL-7K3M9Q?", "hi", "yes",
-         "is my data safe and who do you share it with?"]
+TEXTS = [
+    "do you sell my data",
+    "delete my account please",
+    "jane.doe@example.com",
+    "482913",
+    "你们会把我的数据卖给别人吗？",
+    "what is the status of DEL-7K3M9Q?",
+    "hi",
+    "yes",
+    "is my data safe and who do you share it with?",
+]
 
 
 @pytest.mark.slow
@@ -71,6 +82,7 @@ def test_the_trained_model_parses_every_message_the_same(monkeypatch):
 
     def parse_all():
         return [asyncio.run(agent.parse_message(text)) for text in TEXTS]
+
     expected = parse_all()
     monkeypatch.setattr(DaskGraphRunner, "run", run_cached)
     assert parse_all() == expected

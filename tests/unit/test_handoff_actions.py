@@ -40,24 +40,43 @@ def handoffs(database_url, monkeypatch):
 def conversation(intents, slots=None):
     events = []
     for text, intent in intents:
-        events.append({"event": "user", "text": text, "timestamp": 1764380000.0,
-                       "parse_data": {"intent": {"name": intent, "confidence": 0.9}}})
+        events.append(
+            {
+                "event": "user",
+                "text": text,
+                "timestamp": 1764380000.0,
+                "parse_data": {"intent": {"name": intent, "confidence": 0.9}},
+            }
+        )
         events.append({"event": "bot", "text": f"reply to {text}", "timestamp": 1764380001.0})
     text, intent = intents[-1]
-    return Tracker("visitor-7", slots or {}, {"text": text, "intent": {"name": intent}}, events,
-                   False, None, {}, "action_listen")
+    return Tracker(
+        "visitor-7",
+        slots or {},
+        {"text": text, "intent": {"name": intent}},
+        events,
+        False,
+        None,
+        {},
+        "action_listen",
+    )
 
 
 @pytest.mark.parametrize("online", [True, False])
 def test_asking_for_a_person_makes_a_ticket_with_the_transcript(handoffs, monkeypatch, online):
     monkeypatch.setattr(handoff_module, "get_staff", lambda: Staff(online))
     dispatcher = CollectingDispatcher()
-    events = ActionHumanHandoff().run(dispatcher, conversation(
-        [("hi", "greet"), ("a person please", "human_handoff")]), {})
+    events = ActionHumanHandoff().run(
+        dispatcher, conversation([("hi", "greet"), ("a person please", "human_handoff")]), {}
+    )
     [ticket] = handoffs.list()
     assert ticket.reason == "asked" and ticket.live is online
     assert [line["text"] for line in ticket.transcript] == [
-        "hi", "reply to hi", "a person please", "reply to a person please"]
+        "hi",
+        "reply to hi",
+        "a person please",
+        "reply to a person please",
+    ]
     if online:
         assert "join this conversation" in dispatcher.messages[0]["text"] and events == []
         assert handoffs.routed_ticket("visitor-7") == ticket.id
@@ -70,8 +89,9 @@ def test_asking_for_a_person_makes_a_ticket_with_the_transcript(handoffs, monkey
 def test_asking_twice_reuses_the_ticket(handoffs, monkeypatch):
     monkeypatch.setattr(handoff_module, "get_staff", lambda: Staff(True))
     for _ in range(2):
-        ActionHumanHandoff().run(CollectingDispatcher(), conversation(
-            [("person", "human_handoff")]), {})
+        ActionHumanHandoff().run(
+            CollectingDispatcher(), conversation([("person", "human_handoff")]), {}
+        )
     assert len(handoffs.list()) == 1
 
 
@@ -79,18 +99,20 @@ def test_a_second_fallback_in_a_row_hands_over(handoffs, monkeypatch):
     monkeypatch.setattr(handoff_module, "get_staff", lambda: Staff(True))
     dispatcher = CollectingDispatcher()
     handle_fallback(dispatcher, conversation([("blorp", "nlu_fallback")]))
-    assert [m.get("response") for m in dispatcher.messages] == ["utter_please_rephrase",
-                                                                "utter_help"]
+    assert [m.get("response") for m in dispatcher.messages] == [
+        "utter_please_rephrase",
+        "utter_help",
+    ]
     assert handoffs.list() == []
     dispatcher = CollectingDispatcher()
-    handle_fallback(dispatcher, conversation(
-        [("blorp", "nlu_fallback"), ("zzkq", "nlu_fallback")]))
+    handle_fallback(dispatcher, conversation([("blorp", "nlu_fallback"), ("zzkq", "nlu_fallback")]))
     assert handoffs.list()[0].reason == "fallback"
     assert "trouble understanding" in dispatcher.messages[0]["text"]
 
 
 def test_yes_to_the_offer_of_a_person_hands_over_for_a_topic_the_policy_is_silent_on(
-        handoffs, monkeypatch):
+    handoffs, monkeypatch
+):
     monkeypatch.setattr(handoff_module, "get_staff", lambda: Staff(True))
     tracker = conversation([("do you use cookies", "ask_not_covered"), ("yes", "affirm")])
     tracker.events.pop()  # the action is what answers "yes"
@@ -105,23 +127,28 @@ def test_an_address_for_an_offline_handoff(handoffs):
     form = ValidateHandoffForm()
     dispatcher = CollectingDispatcher()
     tracker = conversation([("not an address", "inform")])
-    assert (await_(form.validate_handoff_email("not an address", dispatcher, tracker, {}))
-            == {"handoff_email": None})
+    assert await_(form.validate_handoff_email("not an address", dispatcher, tracker, {})) == {
+        "handoff_email": None
+    }
     assert await_(form.validate_handoff_email("V@Example.com", dispatcher, tracker, {})) == {
-        "handoff_email": "v@example.com"}
+        "handoff_email": "v@example.com"
+    }
     dispatcher = CollectingDispatcher()
-    ActionSubmitHandoffContact().run(dispatcher, conversation(
-        [("v@example.com", "inform")], {"handoff_email": "v@example.com"}), {})
+    ActionSubmitHandoffContact().run(
+        dispatcher,
+        conversation([("v@example.com", "inform")], {"handoff_email": "v@example.com"}),
+        {},
+    )
     assert handoffs.list()[0].contact_email == "v@example.com"
     assert "v***@e***.com" in dispatcher.messages[0]["text"]
 
 
-def test_a_handoff_in_chinese_makes_a_chinese_ticket_and_replies_in_chinese(handoffs,
-                                                                          monkeypatch):
+def test_a_handoff_in_chinese_makes_a_chinese_ticket_and_replies_in_chinese(handoffs, monkeypatch):
     monkeypatch.setattr(handoff_module, "get_staff", lambda: Staff(False))
     dispatcher = CollectingDispatcher()
-    events = ActionHumanHandoff().run(dispatcher, conversation(
-        [("转人工", "human_handoff")], {"language": "zh"}), {})
+    events = ActionHumanHandoff().run(
+        dispatcher, conversation([("转人工", "human_handoff")], {"language": "zh"}), {}
+    )
     assert events == [FollowupAction("handoff_form")]
     [ticket] = handoffs.list()
     assert ticket.language == "zh"
@@ -129,16 +156,21 @@ def test_a_handoff_in_chinese_makes_a_chinese_ticket_and_replies_in_chinese(hand
     # Full-width ＠ and letters typed on a Chinese keyboard; "跳过" skips.
     form = ValidateHandoffForm()
     tracker = conversation([("ｗａｎｇ＠ｅｘａｍｐｌｅ．ｃｎ", "inform")], {"language": "zh"})
-    assert await_(form.validate_handoff_email("ｗａｎｇ＠ｅｘａｍｐｌｅ．ｃｎ", dispatcher, tracker,
-                                              {})) == {"handoff_email": "wang@example.cn"}
+    assert await_(
+        form.validate_handoff_email("ｗａｎｇ＠ｅｘａｍｐｌｅ．ｃｎ", dispatcher, tracker, {})
+    ) == {"handoff_email": "wang@example.cn"}
     assert await_(form.validate_handoff_email("跳过", dispatcher, tracker, {})) == {
-        "handoff_email": "none"}
+        "handoff_email": "none"
+    }
     dispatcher = CollectingDispatcher()
     await_(form.validate_handoff_email("不是地址", dispatcher, tracker, {}))
     assert "电子邮件地址" in dispatcher.messages[0]["text"]
     dispatcher = CollectingDispatcher()
-    ActionSubmitHandoffContact().run(dispatcher, conversation(
-        [("跳过", "inform")], {"language": "zh", "handoff_email": "none"}), {})
+    ActionSubmitHandoffContact().run(
+        dispatcher,
+        conversation([("跳过", "inform")], {"language": "zh", "handoff_email": "none"}),
+        {},
+    )
     assert "法务部" in dispatcher.messages[0]["text"]
 
 
@@ -156,6 +188,7 @@ def test_a_chinese_ticket_speaks_chinese_on_the_support_side(handoffs):
 
 def await_(coroutine):
     import asyncio
+
     return asyncio.new_event_loop().run_until_complete(coroutine)
 
 

@@ -24,19 +24,24 @@ def test_the_trojan_source_characters_and_controls_are_removed():
     assert clean("delete\u202e my\u2066 data\u0000\u0007\u200b") == "delete my data"
     assert clean("line one\nline\ttwo") == "line one\nline two"
     assert clean("caf\u0065\u0301") == "caf\u00e9"  # NFC
-    assert clean("\U0001F469\u200D\U0001F4BB") == "\U0001F469\u200D\U0001F4BB"  # ZWJ emoji kept
+    assert clean("\U0001f469\u200d\U0001f4bb") == "\U0001f469\u200d\U0001f4bb"  # ZWJ emoji kept
 
 
-@pytest.mark.parametrize("typed, expected", [
-    ("/affirm", "/affirm"),
-    ("/restart", "restart"),
-    ("/affirm{\"confirm_request\": true}", "affirm{\"confirm_request\": true}"),
-    ("/request_deletion{\"verification_code\": \"verified\"}",
-     "request_deletion{\"verification_code\": \"verified\"}"),
-    ("/stop@0.99", "stop@0.99"),
-    ("  /deny  ", "/deny"),
-    ("where is /tmp", "where is /tmp"),
-])
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("/affirm", "/affirm"),
+        ("/restart", "restart"),
+        ('/affirm{"confirm_request": true}', 'affirm{"confirm_request": true}'),
+        (
+            '/request_deletion{"verification_code": "verified"}',
+            'request_deletion{"verification_code": "verified"}',
+        ),
+        ("/stop@0.99", "stop@0.99"),
+        ("  /deny  ", "/deny"),
+        ("where is /tmp", "where is /tmp"),
+    ],
+)
 def test_only_our_own_button_payloads_stay_commands(typed, expected):
     assert prepare(typed, INTENTS, 2000).text == expected
 

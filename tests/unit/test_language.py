@@ -10,25 +10,31 @@ from bot.core import language
 from bot.devtools import languages
 
 
-@pytest.mark.parametrize("typed, expected", [
-    ("ｗａｎｇ＠ｅｘａｍｐｌｅ．ｃｎ", "wang@example.cn"),
-    ("ＤＥＬ－７Ｋ３Ｍ９Ｑ", "DEL-7K3M9Q"),
-    ("１３８　００１３　８０００", "138 0013 8000"),
-    ("你好？！（测试）：；", "你好?!(测试):;"),
-    ("数据。存储、传输《隐私政策》“引号”", "数据。存储、传输《隐私政策》“引号”"),
-    ("①ﬁ™", "①ﬁ™"),  # only width, none of NFKC's other foldings
-])
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("ｗａｎｇ＠ｅｘａｍｐｌｅ．ｃｎ", "wang@example.cn"),
+        ("ＤＥＬ－７Ｋ３Ｍ９Ｑ", "DEL-7K3M9Q"),
+        ("１３８　００１３　８０００", "138 0013 8000"),
+        ("你好？！（测试）：；", "你好?!(测试):;"),
+        ("数据。存储、传输《隐私政策》“引号”", "数据。存储、传输《隐私政策》“引号”"),
+        ("①ﬁ™", "①ﬁ™"),  # only width, none of NFKC's other foldings
+    ],
+)
 def test_half_width_folds_full_width_forms_only(typed, expected):
     assert language.to_half_width(typed) == expected
 
 
-@pytest.mark.parametrize("traditional, simplified", [
-    ("刪除我的帳戶", "删除我的帐户"),
-    ("你們會把我的資料賣給別人嗎", "你们会把我的资料卖给别人吗"),
-    ("隱私政策什麼時候生效", "隐私政策什么时候生效"),
-    ("删除我的账户", "删除我的账户"),  # Simplified stays
-    ("delete my account", "delete my account"),
-])
+@pytest.mark.parametrize(
+    "traditional, simplified",
+    [
+        ("刪除我的帳戶", "删除我的帐户"),
+        ("你們會把我的資料賣給別人嗎", "你们会把我的资料卖给别人吗"),
+        ("隱私政策什麼時候生效", "隐私政策什么时候生效"),
+        ("删除我的账户", "删除我的账户"),  # Simplified stays
+        ("delete my account", "delete my account"),
+    ],
+)
 def test_to_simplified(traditional, simplified):
     assert language.to_simplified(traditional) == simplified
 
@@ -39,22 +45,40 @@ def test_normalise_does_both_and_keeps_length():
     assert len(language.normalise(typed)) == len(typed)
 
 
-@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x9fff), max_size=40))
+@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x9FFF), max_size=40))
 def test_normalise_is_one_character_for_one(text):
     """Offsets of tokens and entities found in the normalised text point into what was typed."""
     assert len(language.normalise(text)) == len(text)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("你们的privacy policy什么时候更新", "zh"),
-    ("好", "zh"), ("是的", "zh"), ("王伟", "zh"), ("刪除我的帳戶", "zh"),
-    ("我的编号是DEL-7K3M9Q", "zh"), ("我的邮箱是wang@example.cn", "zh"),
-    ("no", "en"), ("Do you sell my data?", "en"), ("My name is 王伟", "en"),
-    ("What is the status of del 7k3m9q", "en"), ("ＤＯ ＹＯＵ ＳＥＬＬ ＭＹ ＤＡＴＡ", "en"),
-    ("ok", None), ("wang@example.cn", None), ("+86 138 0013 8000", None), ("13800138000", None),
-    ("DEL-7K3M9Q", None), ("del 7k3m9q", None), ("/affirm", None), ("Li Wei", None), ("", None),
-    (None, None), ("GDPR", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("你们的privacy policy什么时候更新", "zh"),
+        ("好", "zh"),
+        ("是的", "zh"),
+        ("王伟", "zh"),
+        ("刪除我的帳戶", "zh"),
+        ("我的编号是DEL-7K3M9Q", "zh"),
+        ("我的邮箱是wang@example.cn", "zh"),
+        ("no", "en"),
+        ("Do you sell my data?", "en"),
+        ("My name is 王伟", "en"),
+        ("What is the status of del 7k3m9q", "en"),
+        ("ＤＯ ＹＯＵ ＳＥＬＬ ＭＹ ＤＡＴＡ", "en"),
+        ("ok", None),
+        ("wang@example.cn", None),
+        ("+86 138 0013 8000", None),
+        ("13800138000", None),
+        ("DEL-7K3M9Q", None),
+        ("del 7k3m9q", None),
+        ("/affirm", None),
+        ("Li Wei", None),
+        ("", None),
+        (None, None),
+        ("GDPR", None),
+    ],
+)
 def test_detect(text, expected):
     assert language.detect(text) == expected
 

@@ -40,8 +40,9 @@ def _within(module: str, package: str) -> bool:
 
 
 def known_upward(module: str, target: str) -> Optional[Tuple[str, str]]:
-    return next((key for key in KNOWN_UPWARD
-                 if _within(module, key[0]) and _within(target, key[1])), None)
+    return next(
+        (key for key in KNOWN_UPWARD if _within(module, key[0]) and _within(target, key[1])), None
+    )
 
 
 def module_name(path: Path) -> str:
@@ -50,8 +51,11 @@ def module_name(path: Path) -> str:
 
 
 def project_modules() -> Dict[str, Path]:
-    return {module_name(path): path
-            for package in ("bot", "actions") for path in sorted((ROOT / package).rglob("*.py"))}
+    return {
+        module_name(path): path
+        for package in ("bot", "actions")
+        for path in sorted((ROOT / package).rglob("*.py"))
+    }
 
 
 MODULES = project_modules()
@@ -68,9 +72,8 @@ def _absolute(module: str, node: ast.ImportFrom) -> str:
     """The module a `from ... import` reads from, relative imports made absolute."""
     if not node.level:
         return node.module or ""
-    package = module.split(".") if MODULES[module].name == "__init__.py" else \
-        module.split(".")[:-1]
-    package = package[:len(package) - node.level + 1]
+    package = module.split(".") if MODULES[module].name == "__init__.py" else module.split(".")[:-1]
+    package = package[: len(package) - node.level + 1]
     return ".".join(package + ([node.module] if node.module else []))
 
 
@@ -80,8 +83,9 @@ def _targets(module: str, node: ast.AST) -> List[str]:
         return [alias.name for alias in node.names]
     if isinstance(node, ast.ImportFrom):
         base = _absolute(module, node)
-        submodules = [f"{base}.{alias.name}" for alias in node.names
-                      if f"{base}.{alias.name}" in MODULES]
+        submodules = [
+            f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" in MODULES
+        ]
         return submodules or [base]
     return []
 
@@ -164,8 +168,11 @@ def test_no_modules_import_each_other_in_a_circle():
 
 
 def test_nothing_imports_against_the_layer_order():
-    unexpected = [f"{module} -> {target}" for module, target in upward_imports()
-                  if known_upward(module, target) is None]
+    unexpected = [
+        f"{module} -> {target}"
+        for module, target in upward_imports()
+        if known_upward(module, target) is None
+    ]
     assert unexpected == []
 
 
@@ -187,8 +194,15 @@ def test_the_request_store_is_handed_its_eraser():
         assert "bot.retention.erasure" in GRAPH[builder]
 
 
-@pytest.mark.parametrize("module", ["bot.requests.notifications", "bot.requests.store",
-                                    "bot.requests.registry", "bot.conversation.faults"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "bot.requests.notifications",
+        "bot.requests.store",
+        "bot.requests.registry",
+        "bot.conversation.faults",
+    ],
+)
 def test_a_request_module_imports_on_its_own(module):
     """In a fresh interpreter, first of all: an import cycle shows as a partly initialised
     module."""
@@ -209,8 +223,16 @@ def test_no_test_module_imports_another():
     offending = []
     for path in sorted((ROOT / "tests").rglob("test_*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
-                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
-            offending += [f"{path.relative_to(ROOT)}: {name}" for name in names
-                          if name.startswith("tests.") and not name.startswith("tests.support")]
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            offending += [
+                f"{path.relative_to(ROOT)}: {name}"
+                for name in names
+                if name.startswith("tests.") and not name.startswith("tests.support")
+            ]
     assert offending == []

@@ -24,9 +24,15 @@ ILLEGAL = sorted(set(product(STATUSES, STATUSES)) - set(LEGAL))
 
 def test_the_lifecycle_is_the_documented_one():
     assert set(LEGAL) == {
-        (UNVERIFIED, RECEIVED), (RECEIVED, IN_PROGRESS), (IN_PROGRESS, COMPLETED),
-        (UNVERIFIED, REJECTED), (RECEIVED, REJECTED), (IN_PROGRESS, REJECTED),
-        (UNVERIFIED, WITHDRAWN), (RECEIVED, WITHDRAWN), (IN_PROGRESS, WITHDRAWN),
+        (UNVERIFIED, RECEIVED),
+        (RECEIVED, IN_PROGRESS),
+        (IN_PROGRESS, COMPLETED),
+        (UNVERIFIED, REJECTED),
+        (RECEIVED, REJECTED),
+        (IN_PROGRESS, REJECTED),
+        (UNVERIFIED, WITHDRAWN),
+        (RECEIVED, WITHDRAWN),
+        (IN_PROGRESS, WITHDRAWN),
     }
     assert set(TRANSITIONS) == set(STATUSES)
     assert len(ILLEGAL) == len(STATUSES) ** 2 - len(LEGAL) == 27
@@ -41,8 +47,7 @@ def test_legal_transition(current, target):
     assert check_transition(current, target, "the account holder asked") is None
 
 
-@pytest.mark.parametrize("current, target",
-                         [(c, t) for c, t in LEGAL if t != REJECTED])
+@pytest.mark.parametrize("current, target", [(c, t) for c, t in LEGAL if t != REJECTED])
 def test_legal_transition_needs_no_note(current, target):
     check_transition(current, target)
 
@@ -74,4 +79,3 @@ def test_rejection_requires_a_reason(current, note):
 @pytest.mark.parametrize("current", sorted(OPEN_STATUSES))
 def test_rejection_with_a_reason_is_allowed(current):
     check_transition(current, REJECTED, "Identity could not be verified.")
-

@@ -24,13 +24,14 @@ def data(classes=3, n=60, seed=0):
 def test_probabilities_match_scikit_learn_on_the_stacked_features(classes):
     examples, labels = data(classes)
     model = fit(examples, labels)
-    stacked = scipy.sparse.vstack([scipy.sparse.hstack([e["words"], e["encoder"]])
-                                   for e in examples]).tocsr()  # Rasa's order: sparse first
-    reference = LogisticRegression(solver="lbfgs", max_iter=500, class_weight="balanced",
-                                   tol=1e-4, random_state=42).fit(stacked, labels)
+    stacked = scipy.sparse.vstack(
+        [scipy.sparse.hstack([e["words"], e["encoder"]]) for e in examples]
+    ).tocsr()  # Rasa's order: sparse first
+    reference = LogisticRegression(
+        solver="lbfgs", max_iter=500, class_weight="balanced", tol=1e-4, random_state=42
+    ).fit(stacked, labels)
     for row, example in zip(stacked[:10], examples[:10], strict=True):
-        assert np.allclose(model.probabilities(example), reference.predict_proba(row)[0],
-                           atol=1e-6)
+        assert np.allclose(model.probabilities(example), reference.predict_proba(row)[0], atol=1e-6)
 
 
 def test_a_missing_block_counts_as_zero_and_the_model_survives_saving():

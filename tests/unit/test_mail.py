@@ -63,6 +63,7 @@ def test_smtp_down_keeps_the_message_and_retries_later(sessions, smtp_server):
     def refuse(message):
         calls.append(message)
         raise smtplib.SMTPServerDisconnected("down")
+
     settings = SmtpSettings(host="127.0.0.1", port=port, sender="p@videopro.example")
     now = utcnow()
     assert deliver_due(sessions, settings, send=refuse, now=now) == 0
@@ -112,16 +113,28 @@ def test_queueing_logs_a_masked_address(sessions, caplog):
 
 
 def test_smtp_settings_need_host_port_and_sender(set_env, no_env_file):
-    set_env(SMTP_HOST=None, SMTP_PORT=None, SMTP_FROM=None, SMTP_USERNAME=None,
-            SMTP_PASSWORD=None, SMTP_STARTTLS=None)
+    set_env(
+        SMTP_HOST=None,
+        SMTP_PORT=None,
+        SMTP_FROM=None,
+        SMTP_USERNAME=None,
+        SMTP_PASSWORD=None,
+        SMTP_STARTTLS=None,
+    )
     assert smtp_settings() is None
     set_env(SMTP_HOST="127.0.0.1", SMTP_PORT="2525")
     assert smtp_settings() is None
     set_env(SMTP_FROM="privacy@videopro.example")
     assert smtp_settings() == SmtpSettings("127.0.0.1", 2525, "privacy@videopro.example")
     set_env(SMTP_STARTTLS="yes", SMTP_USERNAME="relay", SMTP_PASSWORD="pw")
-    assert smtp_settings() == SmtpSettings("127.0.0.1", 2525, "privacy@videopro.example",
-                                           username="relay", password="pw", starttls=True)
+    assert smtp_settings() == SmtpSettings(
+        "127.0.0.1",
+        2525,
+        "privacy@videopro.example",
+        username="relay",
+        password="pw",
+        starttls=True,
+    )
 
 
 def test_senders_running_at_once_send_each_message_exactly_once(sessions):
@@ -140,8 +153,7 @@ def test_senders_running_at_once_send_each_message_exactly_once(sessions):
 
     settings = SmtpSettings(host="127.0.0.1", port=1, sender="p@videopro.example")
     with ThreadPoolExecutor(4) as pool:
-        counts = list(pool.map(lambda _: deliver_due(sessions, settings, send=slow_send),
-                               range(4)))
+        counts = list(pool.map(lambda _: deliver_due(sessions, settings, send=slow_send), range(4)))
     assert sorted(sent) == sorted(f"user{i}@example.com" for i in range(20))
     assert sum(counts) == 20
     with transaction(sessions) as session:

@@ -11,13 +11,16 @@ EMAIL = "jane.doe@example.com"
 PHONE = "+86 138 0013 8000"
 
 
-@pytest.mark.parametrize("address, masked", [
-    ("jane.doe@example.com", "j***@e***.com"),
-    ("Bob@Mail.Example.co.uk", "B***@M***.uk"),
-    ("x@y.cn", "x***@y***.cn"),
-    ("admin@localhost", "a***@l***"),
-    ("not an address", "***"),
-])
+@pytest.mark.parametrize(
+    "address, masked",
+    [
+        ("jane.doe@example.com", "j***@e***.com"),
+        ("Bob@Mail.Example.co.uk", "B***@M***.uk"),
+        ("x@y.cn", "x***@y***.cn"),
+        ("admin@localhost", "a***@l***"),
+        ("not an address", "***"),
+    ],
+)
 def test_mask_email(address, masked):
     assert mask_email(address) == masked
 
@@ -27,10 +30,15 @@ def test_mask_email_keeps_neither_the_local_part_nor_the_host():
     assert "jane" not in masked and "doe" not in masked and "example" not in masked
 
 
-@pytest.mark.parametrize("address", [
-    "jane.doe@example.com", "Jane.Doe+privacy@mail.example.co.uk", "o_brien-1@sub.example.cn",
-    "13800138000@qq.com",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "jane.doe@example.com",
+        "Jane.Doe+privacy@mail.example.co.uk",
+        "o_brien-1@sub.example.cn",
+        "13800138000@qq.com",
+    ],
+)
 def test_mask_pii_hides_email_addresses(address):
     text = f"Request from {address}, please check."
     masked = mask_pii(text)
@@ -40,17 +48,20 @@ def test_mask_pii_hides_email_addresses(address):
     assert "***@" in masked
 
 
-@pytest.mark.parametrize("number, digits", [
-    ("+86 138 0013 8000", "8613800138000"),
-    ("+86-138-0013-8000", "8613800138000"),
-    ("13800138000", "13800138000"),
-    ("138.0013.8000", "13800138000"),
-    ("(010) 6552 9988", "01065529988"),
-    ("010-6552-9988", "01065529988"),
-    ("+1 (555) 010-9999", "15550109999"),
-    ("(+86) 138 0013 8000", "8613800138000"),
-    ("1234567", "1234567"),
-])
+@pytest.mark.parametrize(
+    "number, digits",
+    [
+        ("+86 138 0013 8000", "8613800138000"),
+        ("+86-138-0013-8000", "8613800138000"),
+        ("13800138000", "13800138000"),
+        ("138.0013.8000", "13800138000"),
+        ("(010) 6552 9988", "01065529988"),
+        ("010-6552-9988", "01065529988"),
+        ("+1 (555) 010-9999", "15550109999"),
+        ("(+86) 138 0013 8000", "8613800138000"),
+        ("1234567", "1234567"),
+    ],
+)
 def test_mask_pii_hides_phone_numbers(number, digits):
     masked = mask_pii(f"Caller {number} asked twice.")
     assert number not in masked
@@ -61,24 +72,29 @@ def test_mask_pii_hides_phone_numbers(number, digits):
 
 
 def test_mask_pii_handles_several_values_in_one_line():
-    text = (f"{EMAIL} and ops@example.org called from {PHONE} and 010-6552-9988; "
-            "fallback 13911112222.")
+    text = (
+        f"{EMAIL} and ops@example.org called from {PHONE} and 010-6552-9988; fallback 13911112222."
+    )
     masked = mask_pii(text)
     for raw in (EMAIL, "ops@example.org", PHONE, "010-6552-9988", "13911112222"):
         assert raw not in masked
-    assert masked == ("j***@e***.com and o***@e***.org called from ***00 and ***88; "
-                      "fallback ***22.")
+    assert masked == (
+        "j***@e***.com and o***@e***.org called from ***00 and ***88; fallback ***22."
+    )
 
 
-@pytest.mark.parametrize("text", [
-    "In 2020 the policy was updated.",
-    "We answer within 15 working days.",
-    "Request DEL-7K3M9Q is due on 21 March 2024.",
-    "The code is valid for 15 minutes, 5 tries.",
-    "Version 1.2.3 of 2019 and 2020",
-    "Port 5005 and 8080 are open.",
-    "123456",  # a verification code has six digits: not a phone number
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "In 2020 the policy was updated.",
+        "We answer within 15 working days.",
+        "Request DEL-7K3M9Q is due on 21 March 2024.",
+        "The code is valid for 15 minutes, 5 tries.",
+        "Version 1.2.3 of 2019 and 2020",
+        "Port 5005 and 8080 are open.",
+        "123456",  # a verification code has six digits: not a phone number
+    ],
+)
 def test_mask_pii_leaves_ordinary_numbers_alone(text):
     assert mask_pii(text) == text
 

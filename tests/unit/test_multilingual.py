@@ -13,8 +13,13 @@ ENCODER = load_multilingual()
 
 
 def test_a_chinese_question_lands_beside_its_english_meaning():
-    english = ENCODER.encode(["Please delete my account.", "Do you sell my data to others?",
-                              "Where is my information stored?"])
+    english = ENCODER.encode(
+        [
+            "Please delete my account.",
+            "Do you sell my data to others?",
+            "Where is my information stored?",
+        ]
+    )
     chinese = ENCODER.encode(["请删除我的账户", "你们会把我的数据卖给别人吗", "我的信息存放在哪里"])
     similarity = chinese @ english.T
     # Each Chinese question is nearest to its own English meaning, and clearly so.

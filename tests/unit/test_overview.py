@@ -61,8 +61,13 @@ def test_open_requests_by_status_and_kind_with_holds(store, clock, made):
     seen = overview(store.sessions, clock(), where=PRC)
     assert seen.open_by_status == {"unverified": 1, "received": 1, "in_progress": 1}
     assert seen.open_total == 3
-    assert seen.open_by_kind == {"deletion": 1, "correction": 1, "suspension": 1, "access": 0,
-                                 "unsubscribe": 0}
+    assert seen.open_by_kind == {
+        "deletion": 1,
+        "correction": 1,
+        "suspension": 1,
+        "access": 0,
+        "unsubscribe": 0,
+    }
     assert seen.on_hold == 1
 
 
@@ -76,11 +81,17 @@ def test_overdue_and_due_this_week(store, clock, made):
 
 
 def test_median_working_days_to_complete_per_kind_over_twelve_weeks(store, clock, made):
-    seen = {k.kind: (k.completed, k.median)
-            for k in overview(store.sessions, clock(), where=PRC).completion}
-    assert seen == {"access": (2, 7.5),  # 10 and 5; the one from August is out of the window
-                    "deletion": (1, 3.0), "unsubscribe": (1, 0.0),
-                    "correction": (0, None), "suspension": (0, None)}
+    seen = {
+        k.kind: (k.completed, k.median)
+        for k in overview(store.sessions, clock(), where=PRC).completion
+    }
+    assert seen == {
+        "access": (2, 7.5),  # 10 and 5; the one from August is out of the window
+        "deletion": (1, 3.0),
+        "unsubscribe": (1, 0.0),
+        "correction": (0, None),
+        "suspension": (0, None),
+    }
 
 
 def test_requests_per_week_for_twelve_weeks_the_current_last(store, clock, made):
@@ -89,8 +100,13 @@ def test_requests_per_week_for_twelve_weeks_the_current_last(store, clock, made)
     assert seen.weeks[-1].start == date(2026, 11, 30) and seen.weeks[-1].iso_week == "2026-W49"
     assert seen.weeks[0].start == date(2026, 9, 14) == seen.since.date()
     counts = {w.start.isoformat(): w.count for w in seen.weeks if w.count}
-    assert counts == {"2026-11-02": 1, "2026-11-09": 1, "2026-11-16": 1, "2026-11-23": 2,
-                      "2026-11-30": 3}
+    assert counts == {
+        "2026-11-02": 1,
+        "2026-11-09": 1,
+        "2026-11-16": 1,
+        "2026-11-23": 2,
+        "2026-11-30": 3,
+    }
     assert seen.received_in_window == 8
 
 
@@ -106,17 +122,21 @@ def test_an_empty_database_has_zeros_and_no_medians(store, clock, set_env):
 THURSDAY = at("2026-12-03", 2)  # 10:00 in Beijing
 
 
-@pytest.mark.parametrize("due_day,days,state", [
-    ("2026-12-21", 12, ON_TIME),
-    ("2026-12-09", 4, ON_TIME),
-    ("2026-12-08", 3, DUE_SOON),   # three working days: Fri, Mon, Tue
-    ("2026-12-03", 0, DUE_SOON),   # due today, until midnight in Beijing
-    ("2026-12-02", -1, OVERDUE),   # due yesterday: one working day (today) since
-    ("2026-11-27", -4, OVERDUE),
-])
+@pytest.mark.parametrize(
+    "due_day,days,state",
+    [
+        ("2026-12-21", 12, ON_TIME),
+        ("2026-12-09", 4, ON_TIME),
+        ("2026-12-08", 3, DUE_SOON),  # three working days: Fri, Mon, Tue
+        ("2026-12-03", 0, DUE_SOON),  # due today, until midnight in Beijing
+        ("2026-12-02", -1, OVERDUE),  # due yesterday: one working day (today) since
+        ("2026-11-27", -4, OVERDUE),
+    ],
+)
 def test_days_left_are_working_days_and_say_how_urgent(due_day, days, state):
     due = datetime.combine(date.fromisoformat(due_day), datetime.min.time()).replace(
-        hour=15, minute=59, second=59, tzinfo=timezone.utc)  # 23:59:59 in Beijing
+        hour=15, minute=59, second=59, tzinfo=timezone.utc
+    )  # 23:59:59 in Beijing
     left = days_left("received", due, THURSDAY, PRC)
     assert (left.days, left.state) == (days, state)
     assert left.overdue == (state == OVERDUE) and left.due_soon == (state == DUE_SOON)

@@ -53,8 +53,9 @@ def test_title_effective_date_and_postal_contact():
     policy = load_policy()
     assert policy.title == "Privacy policy"
     assert policy.effective_date == "November 25, 2020"
-    assert (policy.postal_contact.addressee
-            == "Tianjin Weidijia Technology Co.,Ltd. Legal department")
+    assert (
+        policy.postal_contact.addressee == "Tianjin Weidijia Technology Co.,Ltd. Legal department"
+    )
     assert policy.postal_contact.address == "Aolin Jiatai building, Chaoyang District, Beijing"
 
 
@@ -116,4 +117,7 @@ def test_split_sentences_keeps_company_abbreviations_whole():
         "Tianjin Weidijia Technology Co.,Ltd. Legal department"
     ]
     assert split_sentences("One thing. Two things; Three.") == [
-        "One thing.", "Two things;", "Three."]
+        "One thing.",
+        "Two things;",
+        "Three.",
+    ]

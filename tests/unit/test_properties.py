@@ -51,28 +51,53 @@ from tests.support.properties import (
 )
 
 # Text that tries hard: controls, bidi overrides, emoji, combining marks, full-width forms.
-NASTY = st.sampled_from(["\u202e", "\u202d", "\u200b", "\u200f", "\ufeff", "\x00", "\x1b",
-                         "\r", "\n", "\t", "\u3000", "\u00a0", "\U0001f600", "\u0301",
-                         "\uff10", "\uff21", "@", "<", ">", ".", "-", "+"])
+NASTY = st.sampled_from(
+    [
+        "\u202e",
+        "\u202d",
+        "\u200b",
+        "\u200f",
+        "\ufeff",
+        "\x00",
+        "\x1b",
+        "\r",
+        "\n",
+        "\t",
+        "\u3000",
+        "\u00a0",
+        "\U0001f600",
+        "\u0301",
+        "\uff10",
+        "\uff21",
+        "@",
+        "<",
+        ">",
+        ".",
+        "-",
+        "+",
+    ]
+)
 ANY_TEXT = st.one_of(st.text(), st.text(alphabet=st.one_of(NASTY, st.characters()), max_size=60))
 WHITESPACE = st.text(alphabet=" \t\n\r\u3000\u00a0", max_size=3)
 
 
 def _with_long_examples(**fixed):
     """Every long text as an explicit example for the `text` argument."""
+
     def decorate(test):
         for text in LONG_TEXTS:
             test = example(text=text, **fixed)(test)
         return test
+
     return decorate
 
 
 # -- e-mail -----------------------------------------------------------------------------------
 
+
 @FAST
 @given(email_addresses(), WHITESPACE, WHITESPACE, st.booleans())
-def test_email_accepts_valid_addresses_lower_cased_and_idempotently(address, before, after,
-                                                                    angled):
+def test_email_accepts_valid_addresses_lower_cased_and_idempotently(address, before, after, angled):
     typed = f"{before}<{address}>{after}" if angled else f"{before}{address}{after}"
     stored = validators.email(typed)
     assert stored == address.lower()
@@ -95,8 +120,9 @@ def test_email_with_a_space_or_a_second_at_inside_is_refused(address, data):
 @_with_long_examples()
 @example("\u202ejane@example.com")
 @example("jane@example.com\u202e")
-@given(st.one_of(ANY_TEXT, st.builds(lambda a, b, c: a + b + c, ANY_TEXT, email_addresses(),
-                                     ANY_TEXT)))
+@given(
+    st.one_of(ANY_TEXT, st.builds(lambda a, b, c: a + b + c, ANY_TEXT, email_addresses(), ANY_TEXT))
+)
 def test_email_on_any_text_is_a_well_formed_address_or_invalid(text):
     try:
         stored = validators.email(text)
@@ -115,8 +141,9 @@ def test_email_on_any_text_is_a_well_formed_address_or_invalid(text):
 
 # -- phone ------------------------------------------------------------------------------------
 
-FULL_WIDTH = str.maketrans("0123456789+", "\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17"
-                                          "\uff18\uff19\uff0b")
+FULL_WIDTH = str.maketrans(
+    "0123456789+", "\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19\uff0b"
+)
 
 
 @FAST
@@ -129,15 +156,18 @@ def test_phone_keeps_the_plus_and_the_digits(number, before, after):
 
 
 @FAST
-@given(st.text(alphabet="0123456789", max_size=30).filter(lambda d: not 7 <= len(d) <= 15),
-       st.booleans())
+@given(
+    st.text(alphabet="0123456789", max_size=30).filter(lambda d: not 7 <= len(d) <= 15),
+    st.booleans(),
+)
 def test_phone_with_too_few_or_too_many_digits_is_refused(digits, plus):
     with pytest.raises(Invalid):
         validators.phone(("+" if plus else "") + digits)
 
 
-DIGITISH = st.text(alphabet=st.one_of(st.characters(categories=("Nd",)),
-                                      st.sampled_from(" +-().")), max_size=25)
+DIGITISH = st.text(
+    alphabet=st.one_of(st.characters(categories=("Nd",)), st.sampled_from(" +-().")), max_size=25
+)
 
 
 @FAST
@@ -176,9 +206,11 @@ def test_new_references_are_well_formed_and_accepted_as_they_are(kind):
 
 
 @FAST
-@given(st.sampled_from(sorted(PREFIXES.values())),
-       st.text(alphabet=REFERENCE_ALPHABET, min_size=CODE_LENGTH, max_size=CODE_LENGTH),
-       st.data())
+@given(
+    st.sampled_from(sorted(PREFIXES.values())),
+    st.text(alphabet=REFERENCE_ALPHABET, min_size=CODE_LENGTH, max_size=CODE_LENGTH),
+    st.data(),
+)
 def test_references_round_trip_through_case_separators_and_read_alikes(prefix, code, data):
     canonical = f"{prefix}-{code}"
     characters = list(prefix) + list(code)
@@ -192,8 +224,10 @@ def test_references_round_trip_through_case_separators_and_read_alikes(prefix, c
 
 
 @FAST
-@given(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=3, max_size=3),
-       st.text(alphabet=REFERENCE_ALPHABET, min_size=CODE_LENGTH, max_size=CODE_LENGTH))
+@given(
+    st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=3, max_size=3),
+    st.text(alphabet=REFERENCE_ALPHABET, min_size=CODE_LENGTH, max_size=CODE_LENGTH),
+)
 def test_references_with_an_unknown_prefix_are_refused(prefix, code):
     assume(prefix not in PREFIXES.values())
     with pytest.raises(Invalid):
@@ -201,8 +235,10 @@ def test_references_with_an_unknown_prefix_are_refused(prefix, code):
 
 
 @FAST
-@given(st.sampled_from(sorted(PREFIXES.values())),
-       st.text(alphabet=REFERENCE_ALPHABET, max_size=12).filter(lambda c: len(c) != CODE_LENGTH))
+@given(
+    st.sampled_from(sorted(PREFIXES.values())),
+    st.text(alphabet=REFERENCE_ALPHABET, max_size=12).filter(lambda c: len(c) != CODE_LENGTH),
+)
 def test_references_of_the_wrong_length_are_refused(prefix, code):
     with pytest.raises(Invalid):
         validators.reference(f"{prefix}-{code}")
@@ -252,9 +288,17 @@ def test_verification_code_needs_exactly_six_digits(text):
 @FAST
 @_with_long_examples()
 @example("\u0661\u0662\u0663\u0664\u0665\u0666")  # Arabic-Indic digits
-@given(st.one_of(ANY_TEXT, DIGITISH, st.text(
-    alphabet=st.one_of(st.characters(categories=("Nd",)), st.sampled_from(" -")),
-    min_size=6, max_size=10)))
+@given(
+    st.one_of(
+        ANY_TEXT,
+        DIGITISH,
+        st.text(
+            alphabet=st.one_of(st.characters(categories=("Nd",)), st.sampled_from(" -")),
+            min_size=6,
+            max_size=10,
+        ),
+    )
+)
 def test_verification_code_on_any_text_is_six_ascii_digits_or_invalid(text):
     try:
         code = validators.verification_code(text)
@@ -267,8 +311,9 @@ def test_verification_code_on_any_text_is_six_ascii_digits_or_invalid(text):
 
 # -- verification codes (issue and check) -----------------------------------------------------
 
-_ENGINE = create_engine("sqlite://", future=True, poolclass=StaticPool,
-                        connect_args={"check_same_thread": False})
+_ENGINE = create_engine(
+    "sqlite://", future=True, poolclass=StaticPool, connect_args={"check_same_thread": False}
+)
 Base.metadata.create_all(_ENGINE)
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
 SECRETS = st.text(min_size=1, max_size=40)
@@ -293,17 +338,22 @@ def test_the_right_code_verifies_once_after_fewer_than_max_wrong_tries(secret, a
     with _session() as session:
         code = verification.issue_code(session, secret, email, conversation, now=T0)
         assert validators.verification_code(code) == code
-        row = session.execute(select(VerificationCode).where(
-            VerificationCode.conversation_id == conversation)).scalar_one()
-        mail = session.execute(select(OutboxMessage).order_by(OutboxMessage.id.desc())
-                               ).scalars().first()
+        row = session.execute(
+            select(VerificationCode).where(VerificationCode.conversation_id == conversation)
+        ).scalar_one()
+        mail = (
+            session.execute(select(OutboxMessage).order_by(OutboxMessage.id.desc()))
+            .scalars()
+            .first()
+        )
         assert f"code is {code}" in mail.body and mail.to_address == email
         assert re.fullmatch(r"[0-9a-f]{64}", row.code_hash) and row.code_hash != code
         for tries, wrong in enumerate(wrongs, start=1):
             wrong = _other(code) if wrong == code else wrong
             result = _check(session, secret, email, conversation, wrong)
             assert result == verification.CheckResult(
-                verification.WRONG, attempts_left=verification.MAX_ATTEMPTS - tries)
+                verification.WRONG, attempts_left=verification.MAX_ATTEMPTS - tries
+            )
         assert _check(session, secret, email, conversation, code).ok
         assert _check(session, secret, email, conversation, code).outcome == verification.MISSING
         assert verification.active_code(session, email, conversation, now=T0) is None
@@ -317,14 +367,16 @@ def test_max_wrong_tries_lock_the_code_for_good(secret, wrong, extra):
     with _session() as session:
         code = verification.issue_code(session, secret, email, conversation, now=T0)
         wrong = _other(code) if wrong == code else wrong
-        outcomes = [_check(session, secret, email, conversation, wrong)
-                    for _ in range(verification.MAX_ATTEMPTS)]
+        outcomes = [
+            _check(session, secret, email, conversation, wrong)
+            for _ in range(verification.MAX_ATTEMPTS)
+        ]
         assert [r.outcome for r in outcomes[:-1]] == [verification.WRONG] * (
-            verification.MAX_ATTEMPTS - 1)
+            verification.MAX_ATTEMPTS - 1
+        )
         assert outcomes[-1] == verification.CheckResult(verification.LOCKED, attempts_left=0)
         for _ in range(extra + 1):
-            assert _check(session, secret, email, conversation, code).outcome == \
-                verification.LOCKED
+            assert _check(session, secret, email, conversation, code).outcome == verification.LOCKED
         assert verification.active_code(session, email, conversation, now=T0) is None
         session.rollback()
 
@@ -350,11 +402,15 @@ def test_a_code_is_bound_to_its_secret_address_and_conversation(secret, other_se
     with _session() as session:
         code = verification.issue_code(session, secret, email, conversation, now=T0)
         args = {"secret": secret, "email": email, "conversation": conversation}
-        args[changed] = {"secret": other_secret, "email": "john@example.com",
-                         "conversation": uuid.uuid4().hex}[changed]
+        args[changed] = {
+            "secret": other_secret,
+            "email": "john@example.com",
+            "conversation": uuid.uuid4().hex,
+        }[changed]
         result = _check(session, args["secret"], args["email"], args["conversation"], code)
-        assert result.outcome == (verification.WRONG if changed == "secret"
-                                  else verification.MISSING)
+        assert result.outcome == (
+            verification.WRONG if changed == "secret" else verification.MISSING
+        )
         # ...and the real owner still can.
         assert _check(session, secret, email, conversation, code).ok
         session.rollback()
@@ -368,8 +424,7 @@ def test_a_new_code_replaces_the_old_one(secret):
         first = verification.issue_code(session, secret, email, conversation, now=T0)
         second = verification.issue_code(session, secret, email, conversation, now=T0)
         if first != second:
-            assert _check(session, secret, email, conversation, first).outcome == \
-                verification.WRONG
+            assert _check(session, secret, email, conversation, first).outcome == verification.WRONG
         assert _check(session, secret, email, conversation, second).ok
         session.rollback()
 
@@ -426,8 +481,10 @@ def test_the_real_policy_cut_anywhere_parses_or_fails_with_a_format_error(data):
 # -- the policy parser: generated documents in the same format --------------------------------
 
 LOWER = "abcdefghijkmnoprstuvwxy"  # no q or z: markers are "Zq" + a letter
-WORDS = st.one_of(st.text(alphabet=LOWER, min_size=1, max_size=8),
-                  st.sampled_from(["Co.,Ltd.", "e.g.", "i.e.", "etc.", "(a)", "2020", "1.", "x-y"]))
+WORDS = st.one_of(
+    st.text(alphabet=LOWER, min_size=1, max_size=8),
+    st.sampled_from(["Co.,Ltd.", "e.g.", "i.e.", "etc.", "(a)", "2020", "1.", "x-y"]),
+)
 
 
 @st.composite
@@ -447,8 +504,9 @@ def paragraphs(draw, marker: str = "") -> str:
     return f"{marker} {text}" if marker else text
 
 
-HEADINGS = st.lists(st.text(alphabet=LOWER, min_size=1, max_size=9), min_size=1,
-                    max_size=5).map(lambda ws: " ".join(ws).capitalize())
+HEADINGS = st.lists(st.text(alphabet=LOWER, min_size=1, max_size=9), min_size=1, max_size=5).map(
+    lambda ws: " ".join(ws).capitalize()
+)
 
 
 @st.composite
@@ -473,8 +531,12 @@ def policy_documents(draw):
         text += "\n\n".join(raw) + "\n\n\n"
         entry = {"id": section_id, "heading": heading, "starts_with": marker}
         if draw(st.booleans()):
-            candidates = [s for p in raw for s in split_sentences(normalise_paragraph(p))
-                          if "'" not in s and not s.startswith("Zq")]
+            candidates = [
+                s
+                for p in raw
+                for s in split_sentences(normalise_paragraph(p))
+                if "'" not in s and not s.startswith("Zq")
+            ]
             if candidates:
                 anchor = draw(st.sampled_from(candidates))
                 entry["gaps"] = [f"the list after '{anchor}' is empty"]
@@ -497,7 +559,8 @@ def test_generated_policies_parse_every_section_in_order(document):
     assert policy.title == title and policy.effective_date == date
     assert policy.section_ids == [e["id"] for e in section_map["sections"]]
     for entry, section, (in_text, paragraphs_, _) in zip(
-            section_map["sections"], policy.sections, expected, strict=True):
+        section_map["sections"], policy.sections, expected, strict=True
+    ):
         assert section.heading == entry["heading"]
         assert section.heading_in_text == in_text
         assert section.paragraphs == paragraphs_
@@ -506,7 +569,7 @@ def test_generated_policies_parse_every_section_in_order(document):
         for gap in section.gaps:
             assert gap.kind == "list" and gap.anchor in section.body
             assert any(section.gap_for(s.text) == gap for s in section.sentences)
-    assert policy.postal_contact.address == expected[-1][1][-1][len("Address:"):].strip()
+    assert policy.postal_contact.address == expected[-1][1][-1][len("Address:") :].strip()
     assert policy.postal_contact.addressee == expected[-1][1][-2]
 
 
@@ -522,11 +585,19 @@ def test_generated_policies_missing_a_section_fail_naming_it(document, data):
 
 
 @FEW
-@given(st.one_of(ANY_TEXT, policy_documents().map(lambda d: d[0])),
-       st.lists(st.fixed_dictionaries({
-           "id": st.text(alphabet=LOWER, min_size=1, max_size=6),
-           "heading": st.text(max_size=10),
-           "starts_with": st.text(max_size=6)}), max_size=4))
+@given(
+    st.one_of(ANY_TEXT, policy_documents().map(lambda d: d[0])),
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "id": st.text(alphabet=LOWER, min_size=1, max_size=6),
+                "heading": st.text(max_size=10),
+                "starts_with": st.text(max_size=6),
+            }
+        ),
+        max_size=4,
+    ),
+)
 @example("Effective date: now\n\nHello.", [])
 def test_any_text_and_map_parse_or_fail_with_a_format_error(text, entries):
     try:
@@ -557,7 +628,8 @@ def test_normalise_paragraph_only_adds_spaces_and_full_stops_and_is_idempotent(t
 # -- masking ----------------------------------------------------------------------------------
 
 PLAIN = st.text(alphabet="abcdefghijklmnopqrstuvwxyz ,;:!?", max_size=20).map(
-    lambda s: " ".join(s.split()))
+    lambda s: " ".join(s.split())
+)
 
 
 @FAST
@@ -629,9 +701,25 @@ ROLE_RANK = {None: 0, "minor": 1, "guardian": 2}
 
 
 @FAST
-@given(st.lists(st.one_of(ANY_TEXT, st.sampled_from([
-    "I'm 12", "I am 13 years old", "my son", "I am his guardian", "I am 5 minutes late",
-    "for my daughter", "I\u2019m a minor"])), max_size=5))
+@given(
+    st.lists(
+        st.one_of(
+            ANY_TEXT,
+            st.sampled_from(
+                [
+                    "I'm 12",
+                    "I am 13 years old",
+                    "my son",
+                    "I am his guardian",
+                    "I am 5 minutes late",
+                    "for my daughter",
+                    "I\u2019m a minor",
+                ]
+            ),
+        ),
+        max_size=5,
+    )
+)
 def test_requester_role_is_the_strongest_role_of_any_message(texts):
     role = flows.requester_role(texts)
     assert role in ROLE_RANK
@@ -642,9 +730,15 @@ def test_requester_role_is_the_strongest_role_of_any_message(texts):
 
 @FAST
 @_with_long_examples(slot="correction_note")
-@given(slot=st.sampled_from(sorted(flows.SLOT_VALIDATORS)),
-       text=st.one_of(ANY_TEXT, st.sampled_from(["all", "only some photos", "skip", "the e-mail",
-                                                  "jane@example.com", "wechat"])))
+@given(
+    slot=st.sampled_from(sorted(flows.SLOT_VALIDATORS)),
+    text=st.one_of(
+        ANY_TEXT,
+        st.sampled_from(
+            ["all", "only some photos", "skip", "the e-mail", "jane@example.com", "wechat"]
+        ),
+    ),
+)
 def test_slot_validators_return_a_stored_value_that_validates_to_itself(slot, text):
     validate = flows.SLOT_VALIDATORS[slot]
     try:

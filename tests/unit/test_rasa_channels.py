@@ -30,16 +30,26 @@ async def post(url: str, **kwargs) -> httpx.Response:
 
 # -- REST ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("body", [b"not json", b"[]", b'"text"', b'{"sender": 5}',
-                                  b'{"sender": "", "message": "hi"}',
-                                  b'{"sender": "x", "message": {"a": 1}}',
-                                  b'{"sender": "x", "message": 12}',
-                                  b'{"sender": "' + b"s" * 500 + b'", "message": "hi"}'])
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[]",
+        b'"text"',
+        b'{"sender": 5}',
+        b'{"sender": "", "message": "hi"}',
+        b'{"sender": "x", "message": {"a": 1}}',
+        b'{"sender": "x", "message": 12}',
+        b'{"sender": "' + b"s" * 500 + b'", "message": "hi"}',
+    ],
+)
 async def test_malformed_rest_bodies_get_a_clean_400(monkeypatch, body):
     reached = Reached()
     async with serving(RestInput(), reached, monkeypatch) as served:
-        response = await post(served.url, content=body,
-                              headers={"Content-Type": "application/json"})
+        response = await post(
+            served.url, content=body, headers={"Content-Type": "application/json"}
+        )
     assert response.status_code == 400
     assert response.json()["status"] == 400 and "must be" in response.json()["message"]
     assert reached.messages == []
@@ -63,8 +73,7 @@ async def test_a_missing_message_is_answered_as_an_empty_one(monkeypatch):
     assert reached.messages == []
 
 
-async def test_what_is_encoded_ahead_is_what_reaches_rasa_and_never_a_refused_message(
-        monkeypatch):
+async def test_what_is_encoded_ahead_is_what_reaches_rasa_and_never_a_refused_message(monkeypatch):
     reached = Reached()
     async with serving(RestInput(), reached, monkeypatch) as served:
         for text in ["/restart", "who gets\u202e my data", "x" * 5000, "  "]:
@@ -75,10 +84,12 @@ async def test_what_is_encoded_ahead_is_what_reaches_rasa_and_never_a_refused_me
 async def test_the_streamed_reply_is_guarded_too(monkeypatch):
     reached = Reached()
     async with serving(RestInput(), reached, monkeypatch) as served:
-        streamed = await post(served.url, params={"stream": "true"},
-                              json={"sender": "v", "message": "/restart"})
-        refused = await post(served.url, params={"stream": "true"},
-                             json={"sender": "v", "message": "x" * 51})
+        streamed = await post(
+            served.url, params={"stream": "true"}, json={"sender": "v", "message": "/restart"}
+        )
+        refused = await post(
+            served.url, params={"stream": "true"}, json={"sender": "v", "message": "x" * 51}
+        )
     assert '"processed: restart"' in streamed.text
     assert "longer than I can read" in refused.text and reached.texts == ["restart"]
 
@@ -117,6 +128,7 @@ def test_own_intents_are_worked_out_once_per_domain():
 
 # -- socketio ------------------------------------------------------------------------------------
 
+
 async def socketio_turns(url: str, messages, origin: str = SITE):
     """Each message's replies, over the polling transport, as the live tests talk to it."""
     client = socketio.AsyncClient()
@@ -139,9 +151,13 @@ async def socketio_turns(url: str, messages, origin: str = SITE):
 
 
 def socketio_channel() -> SocketIOInput:
-    return SocketIOInput.from_credentials({"user_message_evt": "user_uttered",
-                                           "bot_message_evt": "bot_uttered",
-                                           "session_persistence": True})
+    return SocketIOInput.from_credentials(
+        {
+            "user_message_evt": "user_uttered",
+            "bot_message_evt": "bot_uttered",
+            "session_persistence": True,
+        }
+    )
 
 
 async def test_socketio_messages_are_guarded_like_rest(monkeypatch):
@@ -164,10 +180,13 @@ async def test_socketio_adds_no_cors_header_of_its_own(monkeypatch):
     """Rasa's CORS layer (`--cors SITE_ORIGIN`) adds it; a second copy makes browsers refuse."""
     async with serving(socketio_channel(), Reached(), monkeypatch) as served:
         async with httpx.AsyncClient() as client:
-            ours = await client.get(f"{served.url}/socket.io/?EIO=4&transport=polling",
-                                    headers={"Origin": SITE})
-            evil = await client.get(f"{served.url}/socket.io/?EIO=4&transport=polling",
-                                    headers={"Origin": "https://evil.example"})
+            ours = await client.get(
+                f"{served.url}/socket.io/?EIO=4&transport=polling", headers={"Origin": SITE}
+            )
+            evil = await client.get(
+                f"{served.url}/socket.io/?EIO=4&transport=polling",
+                headers={"Origin": "https://evil.example"},
+            )
     assert ours.status_code == 200 and "access-control-allow-origin" not in ours.headers
     assert evil.status_code == 400
 
@@ -178,6 +197,7 @@ def test_an_engineio_without_the_replaced_method_stops_at_start():
 
 
 # -- in Rasa's own server app, as `rasa run --credentials credentials.yml --cors SITE` builds it --
+
 
 async def test_rasa_builds_our_channels_from_credentials_and_serves_them(monkeypatch):
     from rasa.core.run import configure_app, create_http_input_channels
@@ -194,11 +214,14 @@ async def test_rasa_builds_our_channels_from_credentials_and_serves_them(monkeyp
     async with serving_app(app) as served:
         served.app.ctx.agent.handle_message = handle_message
         async with httpx.AsyncClient() as client:
-            handshake = await client.get(f"{served.url}/socket.io/?EIO=4&transport=polling",
-                                         headers={"Origin": SITE})
+            handshake = await client.get(
+                f"{served.url}/socket.io/?EIO=4&transport=polling", headers={"Origin": SITE}
+            )
             preflight = {"Access-Control-Request-Method": "POST"}
-            evil = await client.options(f"{served.url}/webhooks/rest/webhook", headers={
-                "Origin": "https://evil.example", **preflight})
+            evil = await client.options(
+                f"{served.url}/webhooks/rest/webhook",
+                headers={"Origin": "https://evil.example", **preflight},
+            )
         typed = await post(served.url, json={"sender": "v", "message": "/restart"})
         empty = await post(served.url, json={"sender": "v", "message": ""})
         bad = await post(served.url, content=b"[]", headers={"Content-Type": "application/json"})

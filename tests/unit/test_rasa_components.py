@@ -26,10 +26,18 @@ pytestmark = pytest.mark.usefixtures("cached_encoder")
 
 CONTEXT = ExecutionContext(GraphSchema({}), "test")
 EXAMPLES = {
-    "ask_sharing": ["who do you share my data with", "do you sell my information",
-                    "which companies get my details", "is my data given to partners"],
-    "ask_storage": ["where is my data kept", "in which country are your servers",
-                    "is my information stored abroad", "where do you store my data"],
+    "ask_sharing": [
+        "who do you share my data with",
+        "do you sell my information",
+        "which companies get my details",
+        "is my data given to partners",
+    ],
+    "ask_storage": [
+        "where is my data kept",
+        "in which country are your servers",
+        "is my information stored abroad",
+        "where do you store my data",
+    ],
 }
 
 
@@ -67,7 +75,8 @@ def test_a_scale_that_is_not_positive_is_refused():
 def test_a_chinese_message_gets_a_zero_english_vector_without_being_encoded():
     english, chinese = tokenized(["who keeps my data", "谁保存我的数据"])
     featurizer(scale=10, sequence_features=False, han="zero").process_training_data(
-        TrainingData([english, chinese]))
+        TrainingData([english, chinese])
+    )
     _, zero = chinese.get_dense_features(TEXT)
     assert zero.features.shape == (1, 384) and not zero.features.any()
     assert chinese.get(SENTENCE_VECTOR) is None  # never encoded by the English encoder
@@ -77,15 +86,18 @@ def test_a_chinese_message_gets_a_zero_english_vector_without_being_encoded():
 
 
 def test_the_multilingual_featurizer_gives_both_languages_one_scaled_sentence_vector():
-    english, chinese, other = tokenized(["please delete my account", "请删除我的账户",
-                                         "what cookies does the website use"])
+    english, chinese, other = tokenized(
+        ["please delete my account", "请删除我的账户", "what cookies does the website use"]
+    )
     multilingual_featurizer(scale=10).process([english, chinese, other])
     for message in (english, chinese, other):
         sequence, sentence = message.get_dense_features(TEXT)
         assert sequence is None and sentence.features.shape == (1, 512)
         assert np.isclose(np.linalg.norm(sentence.features), 10.0, atol=1e-3)
-    assert (chinese.get(MULTILINGUAL_VECTOR) @ english.get(MULTILINGUAL_VECTOR)
-            > chinese.get(MULTILINGUAL_VECTOR) @ other.get(MULTILINGUAL_VECTOR) + 0.1)
+    assert (
+        chinese.get(MULTILINGUAL_VECTOR) @ english.get(MULTILINGUAL_VECTOR)
+        > chinese.get(MULTILINGUAL_VECTOR) @ other.get(MULTILINGUAL_VECTOR) + 0.1
+    )
     with pytest.raises(ValueError):
         multilingual_featurizer(scale=-1)
 
@@ -100,8 +112,9 @@ def test_evidence_is_trained_persisted_loaded_and_put_in_the_parse_data(tmp_path
             messages.append(message)
     training = TrainingData(training_examples=messages)
     featurizer().process_training_data(training)
-    component = PolicyEvidence.create(PolicyEvidence.get_default_config(), storage, resource,
-                                      CONTEXT)
+    component = PolicyEvidence.create(
+        PolicyEvidence.get_default_config(), storage, resource, CONTEXT
+    )
     component.train(training)
     loaded = PolicyEvidence.load(PolicyEvidence.get_default_config(), storage, resource, CONTEXT)
     assert loaded.part_classifier.labels == ("ask_sharing", "ask_storage")
@@ -118,8 +131,12 @@ def test_evidence_is_trained_persisted_loaded_and_put_in_the_parse_data(tmp_path
 
 
 ZH_EXAMPLES = {
-    "ask_sharing": ["你们和谁共享我的数据", "会把我的信息卖给别人吗", "哪些公司能拿到我的资料",
-                    "数据会提供给合作伙伴吗"],
+    "ask_sharing": [
+        "你们和谁共享我的数据",
+        "会把我的信息卖给别人吗",
+        "哪些公司能拿到我的资料",
+        "数据会提供给合作伙伴吗",
+    ],
     "ask_storage": ["我的数据存在哪里", "服务器在哪个国家", "信息会存到国外吗", "你们把数据放在哪"],
 }
 
@@ -144,8 +161,12 @@ def test_one_part_classifier_reads_the_parts_of_questions_in_both_languages(tmp_
     loaded = PolicyEvidence.load({}, storage, resource, CONTEXT)
     assert {name for name, _ in loaded.part_classifier.blocks} == {"sentence", "multilingual"}
 
-    asked = tokenized(["你们会把数据卖给其他公司吗？另外数据存放在哪个国家？",
-                       "do you sell my details to other firms and where are they stored"])
+    asked = tokenized(
+        [
+            "你们会把数据卖给其他公司吗？另外数据存放在哪个国家？",
+            "do you sell my details to other firms and where are they stored",
+        ]
+    )
     english.process(asked)
     multilingual.process(asked)
     loaded.process(asked)
@@ -178,16 +199,16 @@ def test_the_linear_classifier_predicts_what_rasas_logistic_regression_predicts(
             message.set(INTENT, intent)
             messages.append(message)
     training = TrainingData(training_examples=messages)
-    words = CountVectorsFeaturizer.create(CountVectorsFeaturizer.get_default_config(), storage,
-                                          Resource("words"), CONTEXT)
+    words = CountVectorsFeaturizer.create(
+        CountVectorsFeaturizer.get_default_config(), storage, Resource("words"), CONTEXT
+    )
     words.train(training)
     words.process_training_data(training)
     featurizer(scale=10).process_training_data(training)
     ours = LinearIntentClassifier.create({}, storage, Resource("linear"), CONTEXT)
     ours.train(training)
     ours = LinearIntentClassifier.load({}, storage, Resource("linear"), CONTEXT)
-    rasas = LogisticRegressionClassifier.create({"max_iter": 500}, storage, Resource("lr"),
-                                                CONTEXT)
+    rasas = LogisticRegressionClassifier.create({"max_iter": 500}, storage, Resource("lr"), CONTEXT)
     rasas.train(training)
 
     def read(classifier, text):
@@ -204,6 +225,7 @@ def test_the_linear_classifier_predicts_what_rasas_logistic_regression_predicts(
 
 
 # ------------------------------------------------------------------ two languages
+
 
 def _detected(text):
     from bot.rasa.components import LanguageDetector
@@ -239,22 +261,35 @@ def test_the_entity_is_the_language_written_in_and_the_visitor_text_comes_back()
     language = [e for e in output["entities"] if e["entity"] == "language"]
     assert [e["value"] for e in language] == ["zh"]
     assert {"entity": "email", "value": "a@b.cn"} in output["entities"]
-    assert [e["value"] for e in _entity("Do you sell my data?").get("entities")
-            if e["entity"] == "language"] == ["en"]
-    assert [e for e in _entity("wang@example.cn").get("entities")
-            if e["entity"] == "language"] == []
+    assert [
+        e["value"]
+        for e in _entity("Do you sell my data?").get("entities")
+        if e["entity"] == "language"
+    ] == ["en"]
+    assert [
+        e for e in _entity("wang@example.cn").get("entities") if e["entity"] == "language"
+    ] == []
 
 
 def test_a_language_switch_gives_the_language_asked_for():
-    values = [e["value"] for e in _entity("请用英文回答", "set_language").get("entities")
-              if e["entity"] == "language"]
+    values = [
+        e["value"]
+        for e in _entity("请用英文回答", "set_language").get("entities")
+        if e["entity"] == "language"
+    ]
     assert values == ["en"]
-    values = [e["value"] for e in _entity("Chinese please", "set_language").get("entities")
-              if e["entity"] == "language"]
+    values = [
+        e["value"]
+        for e in _entity("Chinese please", "set_language").get("entities")
+        if e["entity"] == "language"
+    ]
     assert values == ["zh"]
     # naming a language is no switch in another intent
-    values = [e["value"] for e in _entity("你们有英文的政策吗", "ask_overview").get("entities")
-              if e["entity"] == "language"]
+    values = [
+        e["value"]
+        for e in _entity("你们有英文的政策吗", "ask_overview").get("entities")
+        if e["entity"] == "language"
+    ]
     assert values == ["zh"]
 
 
@@ -265,8 +300,12 @@ def test_rasa_keeps_the_typed_text_on_the_event_but_the_action_server_reads_the_
     from rasa.shared.core.events import UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    event = UserUttered("請刪除", {"name": "request_deletion"}, [],
-                        {"text": "请删除", "intent": {"name": "request_deletion"}, "entities": []})
+    event = UserUttered(
+        "請刪除",
+        {"name": "request_deletion"},
+        [],
+        {"text": "请删除", "intent": {"name": "request_deletion"}, "entities": []},
+    )
     tracker = DialogueStateTracker.from_events("s", [event])
     assert tracker.latest_message.text == "請刪除"
     assert tracker.current_state()["latest_message"]["text"] == "请删除"
@@ -293,14 +332,26 @@ def test_the_tokenizer_splits_han_runs_into_words_and_leaves_english_alone():
 def test_the_fallback_has_its_own_thresholds_for_chinese():
     from bot.rasa.components import LanguageFallbackClassifier
 
-    config = {**LanguageFallbackClassifier.get_default_config(), "threshold": 0.3,
-              "ambiguity_threshold": 0.05, "threshold_zh": 0.15, "ambiguity_threshold_zh": 0.02}
+    config = {
+        **LanguageFallbackClassifier.get_default_config(),
+        "threshold": 0.3,
+        "ambiguity_threshold": 0.05,
+        "threshold_zh": 0.15,
+        "ambiguity_threshold_zh": 0.02,
+    }
     fallback = LanguageFallbackClassifier.create(config, None, None, CONTEXT)
 
     def intent(text, confidence=0.2, second=0.1):
-        message = Message(data={TEXT: text, INTENT: {"name": "ask_use", "confidence": confidence},
-                                "intent_ranking": [{"name": "ask_use", "confidence": confidence},
-                                                   {"name": "ask_sharing", "confidence": second}]})
+        message = Message(
+            data={
+                TEXT: text,
+                INTENT: {"name": "ask_use", "confidence": confidence},
+                "intent_ranking": [
+                    {"name": "ask_use", "confidence": confidence},
+                    {"name": "ask_sharing", "confidence": second},
+                ],
+            }
+        )
         fallback.process([message])
         return message.get(INTENT)["name"]
 

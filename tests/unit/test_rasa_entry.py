@@ -29,8 +29,10 @@ from bot.rasa.channels import RestInput
 from bot.rasa.entry import cache_action_response_validation
 from tests.support.channels import Reached, serving
 
-GOOD = {"events": [{"event": "slot", "name": "last_section", "value": "security"}],
-        "responses": [{"text": "The policy section says: ..."}]}
+GOOD = {
+    "events": [{"event": "slot", "name": "last_section", "value": "security"}],
+    "responses": [{"text": "The policy section says: ..."}],
+}
 BAD = {"events": [{"event": "slot", "name": 3}], "responses": "not a list"}
 
 
@@ -71,23 +73,29 @@ def guarded(monkeypatch, set_env):
     """Rasa's RemoteAction with the failure guard, restored afterwards; 1 s action timeout."""
     import rasa.core.actions.action as rasa_action
     import rasa.utils.endpoints as rasa_endpoints
+
     monkeypatch.setattr(RemoteAction, "run", RemoteAction.run)
     monkeypatch.setattr(rasa_action, "DEFAULT_REQUEST_TIMEOUT", rasa_action.DEFAULT_REQUEST_TIMEOUT)
-    monkeypatch.setattr(rasa_endpoints, "DEFAULT_REQUEST_TIMEOUT",
-                        rasa_endpoints.DEFAULT_REQUEST_TIMEOUT)
+    monkeypatch.setattr(
+        rasa_endpoints, "DEFAULT_REQUEST_TIMEOUT", rasa_endpoints.DEFAULT_REQUEST_TIMEOUT
+    )
     set_env(ACTION_TIMEOUT_SECONDS="1")
     rasa_entry.guard_remote_actions()
 
 
 def form_tracker(requested="confirm_request"):
-    tracker = DialogueStateTracker.from_events("visitor-1", [
-        UserUttered("delete my account", {"name": "request_deletion", "confidence": 1.0}),
-        ActiveLoop("deletion_form"),
-        SlotSet("account_email", "jane@example.com"),
-        SlotSet("requested_slot", requested),
-        UserUttered("yes", {"name": "affirm", "confidence": 1.0}),
-        SlotSet(requested, "yes"),
-    ], slots=DOMAIN.slots)
+    tracker = DialogueStateTracker.from_events(
+        "visitor-1",
+        [
+            UserUttered("delete my account", {"name": "request_deletion", "confidence": 1.0}),
+            ActiveLoop("deletion_form"),
+            SlotSet("account_email", "jane@example.com"),
+            SlotSet("requested_slot", requested),
+            UserUttered("yes", {"name": "affirm", "confidence": 1.0}),
+            SlotSet(requested, "yes"),
+        ],
+        slots=DOMAIN.slots,
+    )
     return tracker
 
 
@@ -96,8 +104,9 @@ def run(action, tracker):
 
 
 def test_action_server_down_at_submit_keeps_the_answers_and_remembers_the_request(guarded):
-    action = RemoteAction("action_submit_deletion",
-                          EndpointConfig(f"http://127.0.0.1:{free_port()}/webhook"))
+    action = RemoteAction(
+        "action_submit_deletion", EndpointConfig(f"http://127.0.0.1:{free_port()}/webhook")
+    )
     events = run(action, form_tracker())
     apology = events[0]
     assert isinstance(apology, BotUttered) and apology.text == faults.not_saved()
@@ -108,16 +117,18 @@ def test_action_server_down_at_submit_keeps_the_answers_and_remembers_the_reques
 
 
 def test_failed_validation_forgets_the_unchecked_value_and_a_second_call_stays_quiet(guarded):
-    action = RemoteAction("validate_deletion_form",
-                          EndpointConfig(f"http://127.0.0.1:{free_port()}/webhook"))
+    action = RemoteAction(
+        "validate_deletion_form", EndpointConfig(f"http://127.0.0.1:{free_port()}/webhook")
+    )
     tracker = form_tracker("account_email")
     events = run(action, tracker)
     assert events[0].text == faults.not_done()
     assert SlotSet("account_email", None) in events
     tracker.update_with_events(events, DOMAIN)
     started = time.monotonic()
-    ask = RemoteAction("action_ask_account_email",
-                       EndpointConfig(f"http://127.0.0.1:{free_port()}/webhook"))
+    ask = RemoteAction(
+        "action_ask_account_email", EndpointConfig(f"http://127.0.0.1:{free_port()}/webhook")
+    )
     assert run(ask, tracker) == []  # one apology a turn, and no second wait for the server
     assert time.monotonic() - started < 0.5
 
@@ -137,8 +148,10 @@ def test_a_slow_action_server_times_out_into_the_apology(guarded):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        action = RemoteAction("action_submit_access", EndpointConfig(
-            f"http://127.0.0.1:{server.server_address[1]}/webhook"))
+        action = RemoteAction(
+            "action_submit_access",
+            EndpointConfig(f"http://127.0.0.1:{server.server_address[1]}/webhook"),
+        )
         started = time.monotonic()
         events = run(action, form_tracker())
         assert time.monotonic() - started < 2.5  # 1 s timeout, not Rasa's five minutes
@@ -151,6 +164,7 @@ def test_a_slow_action_server_times_out_into_the_apology(guarded):
 def test_a_form_rejection_is_not_a_failure(guarded, monkeypatch):
     async def reject(*_args, **_kwargs):
         raise ActionExecutionRejection("validate_deletion_form")
+
     monkeypatch.setattr(EndpointConfig, "request", reject)
     action = RemoteAction("validate_deletion_form", EndpointConfig("http://127.0.0.1:1/webhook"))
     with pytest.raises(ActionExecutionRejection):
@@ -161,6 +175,7 @@ def test_no_action_endpoint_is_rasas_own_error_not_an_apology(guarded):
     """A configuration mistake: Rasa's error goes to the log (the processor logs it), and the
     visitor is not asked to "try again" something that cannot succeed."""
     from rasa.shared.exceptions import RasaException
+
     action = RemoteAction("action_submit_deletion", None)
     with pytest.raises(RasaException, match="no endpoint is configured"):
         run(action, form_tracker())
@@ -168,6 +183,7 @@ def test_no_action_endpoint_is_rasas_own_error_not_an_apology(guarded):
 
 def test_an_action_endpoint_without_url_is_an_error_not_an_apology(guarded):
     from rasa.shared.exceptions import RasaException
+
     action = RemoteAction("action_answer_policy", EndpointConfig(None))
     with pytest.raises(RasaException, match="has no url"):
         run(action, form_tracker())
@@ -175,13 +191,16 @@ def test_an_action_endpoint_without_url_is_an_error_not_an_apology(guarded):
 
 # -- the action endpoint, checked at start ------------------------------------------------------
 
+
 def write(path, text):
     path.write_text(text, encoding="utf-8")
     return str(path)
 
 
 def test_a_usable_action_endpoint_is_no_problem(tmp_path, monkeypatch):
-    good = write(tmp_path / "endpoints.yml", 'action_endpoint:\n  url: "http://127.0.0.1:5055/webhook"\n')
+    good = write(
+        tmp_path / "endpoints.yml", 'action_endpoint:\n  url: "http://127.0.0.1:5055/webhook"\n'
+    )
     assert rasa_entry.action_endpoint_problem(good) is None
     assert rasa_entry.action_endpoint_problem(str(ROOT / "endpoints.yml")) is None
     scaled = ROOT / "endpoints.scaled.yml"
@@ -191,11 +210,14 @@ def test_a_usable_action_endpoint_is_no_problem(tmp_path, monkeypatch):
     assert rasa_entry.action_endpoint_problem(str(scaled)) is None
 
 
-@pytest.mark.parametrize("content, says", [
-    ("tracker_store:\n  type: InMemoryTrackerStore\n", "has no `action_endpoint`"),
-    ("action_endpoint:\n  token: abc\n", "has no `url`"),
-    ('action_endpoint:\n  url: ""\n', "has no `url`"),
-])
+@pytest.mark.parametrize(
+    "content, says",
+    [
+        ("tracker_store:\n  type: InMemoryTrackerStore\n", "has no `action_endpoint`"),
+        ("action_endpoint:\n  token: abc\n", "has no `url`"),
+        ('action_endpoint:\n  url: ""\n', "has no `url`"),
+    ],
+)
 def test_a_missing_action_endpoint_or_url_is_named_with_the_fix(tmp_path, content, says):
     problem = rasa_entry.action_endpoint_problem(write(tmp_path / "endpoints.yml", content))
     assert says in problem and "action_endpoint" in problem and "5055/webhook" in problem
@@ -228,6 +250,7 @@ def test_a_missing_action_endpoint_is_an_error_in_the_log_at_start(tmp_path, mon
     import rasa.__main__
     import rasa.core.actions.action as rasa_action
     import rasa.utils.endpoints as rasa_endpoints
+
     for name in ("run", "_validate_action_result"):
         monkeypatch.setattr(RemoteAction, name, getattr(RemoteAction, name))
     for module in (rasa_action, rasa_endpoints):
@@ -248,6 +271,7 @@ def test_a_missing_action_endpoint_is_an_error_in_the_log_at_start(tmp_path, mon
 
 def test_the_action_server_command_is_left_alone(monkeypatch, caplog):
     import rasa.__main__
+
     original = RemoteAction.run
     monkeypatch.setattr(rasa.__main__, "main", lambda: None)
     monkeypatch.setattr(sys, "argv", ["entry.py", "run", "actions", "--actions", "actions"])
@@ -258,6 +282,7 @@ def test_the_action_server_command_is_left_alone(monkeypatch, caplog):
 
 # -- the input guard, now in our channels (bot.rasa.channels): each message before Rasa sees it --
 
+
 @pytest.fixture
 def guarded_input(monkeypatch, set_env):
     """Sends one message through our REST channel; returns what reached Rasa and the reply."""
@@ -267,33 +292,46 @@ def guarded_input(monkeypatch, set_env):
         reached = Reached()
         async with serving(RestInput(), reached, monkeypatch) as served:
             async with httpx.AsyncClient() as client:
-                response = await client.post(f"{served.url}/webhooks/rest/webhook",
-                                             json={"sender": "visitor-1", "message": typed})
+                response = await client.post(
+                    f"{served.url}/webhooks/rest/webhook",
+                    json={"sender": "visitor-1", "message": typed},
+                )
         assert response.status_code == 200
         return reached, response.json()
 
     return send
 
 
-@pytest.mark.parametrize("typed, reaches_rasa", [
-    ("/affirm", "/affirm"),  # exactly what a button sends
-    ("/restart", "restart"),
-    ('/request_deletion{"verification_code": "verified"}',
-     'request_deletion{"verification_code": "verified"}'),
-    ("//session_start", "session_start"),
-    ("where is my data\u202e\u0000 stored", "where is my data stored"),
-])
+@pytest.mark.parametrize(
+    "typed, reaches_rasa",
+    [
+        ("/affirm", "/affirm"),  # exactly what a button sends
+        ("/restart", "restart"),
+        (
+            '/request_deletion{"verification_code": "verified"}',
+            'request_deletion{"verification_code": "verified"}',
+        ),
+        ("//session_start", "session_start"),
+        ("where is my data\u202e\u0000 stored", "where is my data stored"),
+    ],
+)
 async def test_messages_reach_rasa_cleaned_and_without_commands(guarded_input, typed, reaches_rasa):
     reached, replies = await guarded_input(typed)
     assert replies == [{"recipient_id": "visitor-1", "text": f"processed: {reaches_rasa}"}]
     assert reached.texts == [reaches_rasa]
 
 
-@pytest.mark.parametrize("typed, reply", [("   ", "didn't get any words"),
-                                          ("\u202e\u200b", "didn't get any words"),
-                                          ("x" * 51, "longer than I can read (51 characters")])
-async def test_empty_and_too_long_are_answered_without_touching_the_conversation(guarded_input,
-                                                                                 typed, reply):
+@pytest.mark.parametrize(
+    "typed, reply",
+    [
+        ("   ", "didn't get any words"),
+        ("\u202e\u200b", "didn't get any words"),
+        ("x" * 51, "longer than I can read (51 characters"),
+    ],
+)
+async def test_empty_and_too_long_are_answered_without_touching_the_conversation(
+    guarded_input, typed, reply
+):
     reached, replies = await guarded_input(typed)
     assert reached.texts == []  # nothing reached Rasa: nothing logged to the tracker
     assert reply in replies[0]["text"]

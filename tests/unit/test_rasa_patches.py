@@ -97,6 +97,7 @@ def test_an_attribute_of_another_kind_stops_the_server(owner):
 
 # -- the project's own patches, through the helper -------------------------------------------
 
+
 def test_the_entry_patches_apply_on_this_rasa(rasa_patched_attributes_restored, set_env):
     set_env(ACTION_TIMEOUT_SECONDS="7")
     rasa_entry.cache_action_response_validation()
@@ -115,9 +116,13 @@ def test_the_entry_patches_refuse_another_rasa(rasa_patched_attributes_restored,
     assert RemoteAction.run is run and RemoteAction._validate_action_result is validate
 
 
-def test_a_rasa_without_the_patched_method_stops_at_start(rasa_patched_attributes_restored,
-                                                          monkeypatch):
+def test_a_rasa_without_the_patched_method_stops_at_start(
+    rasa_patched_attributes_restored, monkeypatch
+):
     monkeypatch.delattr(RemoteAction, "_validate_action_result")
-    with pytest.raises(SystemExit, match=r"rasa\.core\.actions\.action\.RemoteAction\."
-                                         r"_validate_action_result does not exist"):
+    with pytest.raises(
+        SystemExit,
+        match=r"rasa\.core\.actions\.action\.RemoteAction\."
+        r"_validate_action_result does not exist",
+    ):
         rasa_entry.cache_action_response_validation()

@@ -20,15 +20,18 @@ pytestmark = pytest.mark.usefixtures("default_rate_limits")
 def count(store, model, *conditions):
     with transaction(store.sessions) as session:
         return session.execute(
-            select(func.count()).select_from(model).where(*conditions)).scalar_one()
+            select(func.count()).select_from(model).where(*conditions)
+        ).scalar_one()
 
 
 def test_the_defaults_are_five_an_hour_and_five_requests_a_day():
     assert ratelimit.limit(ratelimit.CODES_PER_EMAIL_WHAT) == ratelimit.Limit(
-        ratelimit.CODES_PER_EMAIL_WHAT, 5, timedelta(hours=1))
+        ratelimit.CODES_PER_EMAIL_WHAT, 5, timedelta(hours=1)
+    )
     assert ratelimit.limit(ratelimit.CODES_PER_CONVERSATION_WHAT).count == 5
     assert ratelimit.limit(ratelimit.REQUESTS_PER_CONVERSATION_WHAT) == ratelimit.Limit(
-        ratelimit.REQUESTS_PER_CONVERSATION_WHAT, 5, timedelta(hours=24))
+        ratelimit.REQUESTS_PER_CONVERSATION_WHAT, 5, timedelta(hours=24)
+    )
 
 
 def test_the_sixth_code_for_one_address_is_refused_across_conversations(store, clock):
@@ -100,20 +103,21 @@ def test_issue_code_itself_is_limited(database_url):
             with transaction(sessions) as session:
                 verification.issue_code(session, "s", "a@example.com", "c", START)
         with transaction(sessions) as session:
-            verification.issue_code(session, "s", "a@example.com", "c",
-                                    START + timedelta(hours=1))
+            verification.issue_code(session, "s", "a@example.com", "c", START + timedelta(hours=1))
     finally:
         engine.dispose()
 
 
 def test_concurrent_code_requests_cannot_overshoot_the_limit(store):
     """Twelve at once for one address: the counting is serialised, so exactly five get out."""
+
     def send(n):
         try:
             store.send_code("victim@example.com", f"conv-{n}")
             return "sent"
         except RateLimited:
             return "refused"
+
     with ThreadPoolExecutor(max_workers=12) as pool:
         outcomes = list(pool.map(send, range(12)))
     assert outcomes.count("sent") == 5 and outcomes.count("refused") == 7
@@ -121,9 +125,14 @@ def test_concurrent_code_requests_cannot_overshoot_the_limit(store):
 
 
 def submit(store, n, conversation="conv", kind="deletion", **kwargs):
-    return store.submit(kind, f"user{n}@example.com", verified=True,
-                        conversation_id=conversation,
-                        idempotency_key=f"{conversation}:{kind}:m{n}", **kwargs)
+    return store.submit(
+        kind,
+        f"user{n}@example.com",
+        verified=True,
+        conversation_id=conversation,
+        idempotency_key=f"{conversation}:{kind}:m{n}",
+        **kwargs,
+    )
 
 
 def test_the_sixth_new_request_in_a_conversation_is_refused(store, clock):
@@ -143,8 +152,13 @@ def test_the_sixth_new_request_in_a_conversation_is_refused(store, clock):
     # At the limit, a retried call and a duplicate still get the request that exists.
     again = submit(store, 0)
     assert again.reference == first.reference and not again.created
-    duplicate = store.submit("deletion", "user0@example.com", verified=True,
-                             conversation_id="conv", idempotency_key="conv:deletion:other")
+    duplicate = store.submit(
+        "deletion",
+        "user0@example.com",
+        verified=True,
+        conversation_id="conv",
+        idempotency_key="conv:deletion:other",
+    )
     assert duplicate.duplicate and duplicate.reference == first.reference
     assert count(store, PrivacyRequest) == 5
 

@@ -16,8 +16,13 @@ from bot.requests.references import (
 from bot.requests.registry import NAMES as KINDS
 
 # The prefixes of the references already handed out: they never change.
-ISSUED = {"deletion": "DEL", "correction": "COR", "suspension": "SUS", "access": "ACC",
-          "unsubscribe": "UNS"}
+ISSUED = {
+    "deletion": "DEL",
+    "correction": "COR",
+    "suspension": "SUS",
+    "access": "ACC",
+    "unsubscribe": "UNS",
+}
 
 
 def test_alphabet_is_digits_and_letters_without_read_alikes():
@@ -69,28 +74,43 @@ def test_references_are_random_not_sequential():
     assert len({r[4] for r in references[:100]}) > 10
 
 
-@pytest.mark.parametrize("text, canonical", [
-    ("DEL-7K3M9Q", "DEL-7K3M9Q"),
-    ("del-7k3m9q", "DEL-7K3M9Q"),
-    ("del 7k3m9q", "DEL-7K3M9Q"),
-    ("DEL7K3M9Q", "DEL-7K3M9Q"),
-    ("  cor - 7k3m9q  ", "COR-7K3M9Q"),
-    ("SUS_7K3M9Q", "SUS-7K3M9Q"),
-    ("ACC\u20137K3M9Q", "ACC-7K3M9Q"),  # en dash
-    ("UNS\u20147K3M9Q", "UNS-7K3M9Q"),  # em dash
-    ("DEL-7K 3M 9Q", "DEL-7K3M9Q"),
-    ("DEL-OOOOOO", "DEL-000000"),
-    ("del-i1l1oo", "DEL-111100"),
-    ("DEL-UUUUUU", "DEL-VVVVVV"),
-])
+@pytest.mark.parametrize(
+    "text, canonical",
+    [
+        ("DEL-7K3M9Q", "DEL-7K3M9Q"),
+        ("del-7k3m9q", "DEL-7K3M9Q"),
+        ("del 7k3m9q", "DEL-7K3M9Q"),
+        ("DEL7K3M9Q", "DEL-7K3M9Q"),
+        ("  cor - 7k3m9q  ", "COR-7K3M9Q"),
+        ("SUS_7K3M9Q", "SUS-7K3M9Q"),
+        ("ACC\u20137K3M9Q", "ACC-7K3M9Q"),  # en dash
+        ("UNS\u20147K3M9Q", "UNS-7K3M9Q"),  # em dash
+        ("DEL-7K 3M 9Q", "DEL-7K3M9Q"),
+        ("DEL-OOOOOO", "DEL-000000"),
+        ("del-i1l1oo", "DEL-111100"),
+        ("DEL-UUUUUU", "DEL-VVVVVV"),
+    ],
+)
 def test_normalise_reference_variants(text, canonical):
     assert normalise_reference(text) == canonical
 
 
-@pytest.mark.parametrize("text", [
-    "", "DEL", "DEL-7K3M9", "DEL-7K3M9QQ", "XYZ-7K3M9Q", "DE-7K3M9QA", "DEL-7K3M9!",
-    "DEL-7K3.9Q", "DEL/7K3M9Q", "reference DEL-7K3M9Q", "D1L-7K3M9Q",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "DEL",
+        "DEL-7K3M9",
+        "DEL-7K3M9QQ",
+        "XYZ-7K3M9Q",
+        "DE-7K3M9QA",
+        "DEL-7K3M9!",
+        "DEL-7K3.9Q",
+        "DEL/7K3M9Q",
+        "reference DEL-7K3M9Q",
+        "D1L-7K3M9Q",
+    ],
+)
 def test_normalise_reference_rejects(text):
     assert normalise_reference(text) is None
 

@@ -16,8 +16,12 @@ from bot.requests.refusals import RefusalTemplateError
 def test_the_shipped_templates_cite_the_pipl_in_both_languages():
     shipped = refusals.templates()
     keys = [t.key for t in shipped]
-    assert {"manifestly_unfounded", "identity_not_verified", "legal_retention",
-            "not_our_data"} <= set(keys) and len(keys) == len(set(keys))
+    assert {
+        "manifestly_unfounded",
+        "identity_not_verified",
+        "legal_retention",
+        "not_our_data",
+    } <= set(keys) and len(keys) == len(set(keys))
     for template in shipped:
         assert "Art. 50" in template.legal_basis["en"], template.key
         assert "第五十条" in template.legal_basis["zh"], template.key
@@ -42,20 +46,26 @@ def test_a_reason_is_its_text_then_its_legal_basis():
 
 
 def entry(**changes):
-    good = {"title": {"en": "T", "zh": "标题"}, "text": {"en": "Text {reference}", "zh": "文"},
-            "legal_basis": {"en": "PIPL Art. 50", "zh": "第五十条"}}
+    good = {
+        "title": {"en": "T", "zh": "标题"},
+        "text": {"en": "Text {reference}", "zh": "文"},
+        "legal_basis": {"en": "PIPL Art. 50", "zh": "第五十条"},
+    }
     good.update(changes)
     return {"templates": {"one": good}}
 
 
-@pytest.mark.parametrize("data, where", [
-    ({}, "templates"),
-    ({"templates": {"Bad Key": entry()["templates"]["one"]}}, "key"),
-    (entry(legal_basis=None), "legal_basis"),
-    (entry(text={"en": "only English"}), "no zh"),
-    (entry(title={"en": "T", "zh": "  "}), "no zh"),
-    ({"templates": {"one": {"title": {"en": "T", "zh": "T"}}}}, "needs exactly"),
-])
+@pytest.mark.parametrize(
+    "data, where",
+    [
+        ({}, "templates"),
+        ({"templates": {"Bad Key": entry()["templates"]["one"]}}, "key"),
+        (entry(legal_basis=None), "legal_basis"),
+        (entry(text={"en": "only English"}), "no zh"),
+        (entry(title={"en": "T", "zh": "  "}), "no zh"),
+        ({"templates": {"one": {"title": {"en": "T", "zh": "T"}}}}, "needs exactly"),
+    ],
+)
 def test_a_broken_file_is_refused_saying_where(data, where):
     with pytest.raises(RefusalTemplateError, match=where):
         refusals.parse(data)
@@ -68,6 +78,7 @@ def test_an_edit_of_the_file_shows_without_a_restart(tmp_path):
     edited = entry(title={"en": "Edited", "zh": "改"})
     path.write_text(yaml.safe_dump(edited, allow_unicode=True), encoding="utf-8")
     import os
+
     stat = path.stat()
     os.utime(path, (stat.st_atime, stat.st_mtime + 5))
     assert refusals.templates(path)[0].title["en"] == "Edited"

@@ -36,8 +36,11 @@ IDS = [request.kind for request in KINDS]
 
 
 def load_rules() -> List[Dict[str, Any]]:
-    return [rule for path in sorted(RULES_DIR.glob("*.yml"))
-            for rule in yaml.safe_load(path.read_text(encoding="utf-8"))["rules"]]
+    return [
+        rule
+        for path in sorted(RULES_DIR.glob("*.yml"))
+        for rule in yaml.safe_load(path.read_text(encoding="utf-8"))["rules"]
+    ]
 
 
 RULES = load_rules()
@@ -54,6 +57,7 @@ SERVED = served_actions()
 
 # -- the table itself -------------------------------------------------------------------------
 
+
 def test_the_kinds_of_today_are_all_there():
     assert {"deletion", "correction", "suspension", "access", "unsubscribe"} <= set(NAMES)
     assert store.KINDS == NAMES
@@ -62,8 +66,13 @@ def test_the_kinds_of_today_are_all_there():
 
 @pytest.mark.parametrize("index", ["kind", "prefix", "form", "intent", "submit_action"])
 def test_each_kind_is_found_by_each_of_its_names(index):
-    table = {"kind": BY_KIND, "prefix": BY_PREFIX, "form": BY_FORM, "intent": BY_INTENT,
-             "submit_action": BY_SUBMIT_ACTION}[index]
+    table = {
+        "kind": BY_KIND,
+        "prefix": BY_PREFIX,
+        "form": BY_FORM,
+        "intent": BY_INTENT,
+        "submit_action": BY_SUBMIT_ACTION,
+    }[index]
     assert {getattr(request, index): request for request in KINDS} == table
 
 
@@ -72,17 +81,24 @@ def test_records_are_frozen():
         BY_KIND["deletion"].prefix = "XXX"  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("change, problem", [
-    ({"kind": "withdrawal_of_consent"}, "short lower-case name"),
-    ({"prefix": "De1"}, "three capital letters"),
-    ({"reason_required": True}, "required reason must be one of the slots"),
-    ({"slots": ("confirm_request", "verification_code")}, "account_email first"),
-    ({"slots": ("account_email", "verification_code")}, "ends with"),
-])
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        ({"kind": "withdrawal_of_consent"}, "short lower-case name"),
+        ({"prefix": "De1"}, "three capital letters"),
+        ({"reason_required": True}, "required reason must be one of the slots"),
+        ({"slots": ("confirm_request", "verification_code")}, "account_email first"),
+        ({"slots": ("account_email", "verification_code")}, "ends with"),
+    ],
+)
 def test_a_malformed_kind_is_refused_when_the_table_loads(change, problem):
-    fields = dict(kind="objection", prefix="OBJ",
-                  slots=("account_email", "confirm_request", "verification_code"),
-                  right_section="use", right_cues=("c",))
+    fields = dict(
+        kind="objection",
+        prefix="OBJ",
+        slots=("account_email", "confirm_request", "verification_code"),
+        right_section="use",
+        right_cues=("c",),
+    )
     with pytest.raises(ValueError, match=problem):
         RequestKind(**{**fields, **change})
 
@@ -95,6 +111,7 @@ def test_only_kinds_that_take_effect_at_once_skip_the_code():
 
 
 # -- domain.yml -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("request_kind", KINDS, ids=IDS)
 def test_the_form_asks_exactly_the_registrys_slots_in_order(request_kind):
@@ -118,9 +135,12 @@ def test_intent_and_actions_are_declared_and_served(request_kind):
 def test_each_slot_is_filled_from_text_while_the_form_asks_it(request_kind):
     for slot in request_kind.slots:
         declared = DOMAIN["slots"][slot]
-        conditions = [condition for mapping in declared["mappings"]
-                      if mapping["type"] == "from_text"
-                      for condition in mapping.get("conditions", [])]
+        conditions = [
+            condition
+            for mapping in declared["mappings"]
+            if mapping["type"] == "from_text"
+            for condition in mapping.get("conditions", [])
+        ]
         assert {"active_loop": request_kind.form, "requested_slot": slot} in conditions, slot
 
 
@@ -133,25 +153,43 @@ def test_each_slot_can_be_asked_and_explained(request_kind):
 
 # -- data/rules/ ------------------------------------------------------------------------------
 
+
 def expected_rules(request_kind: RequestKind) -> List[Dict[str, Any]]:
     deactivated = [{"active_loop": None}, {"slot_was_set": [{"requested_slot": None}]}]
     return [
-        {"rule": f"start a {request_kind.kind} request",
-         "steps": [{"intent": request_kind.intent}, {"action": request_kind.form},
-                   {"active_loop": request_kind.form}]},
-        {"rule": f"submit a {request_kind.kind} request",
-         "condition": [{"active_loop": request_kind.form}],
-         "steps": [{"action": request_kind.form}] + deactivated
-         + [{"action": request_kind.submit_action}]},
-        {"rule": f"stop a {request_kind.kind} request",
-         "condition": [{"active_loop": request_kind.form}],
-         "steps": [{"intent": "stop"}, {"action": "action_deactivate_loop"}] + deactivated
-         + [{"action": "action_cancel_request"}]},
+        {
+            "rule": f"start a {request_kind.kind} request",
+            "steps": [
+                {"intent": request_kind.intent},
+                {"action": request_kind.form},
+                {"active_loop": request_kind.form},
+            ],
+        },
+        {
+            "rule": f"submit a {request_kind.kind} request",
+            "condition": [{"active_loop": request_kind.form}],
+            "steps": [{"action": request_kind.form}]
+            + deactivated
+            + [{"action": request_kind.submit_action}],
+        },
+        {
+            "rule": f"stop a {request_kind.kind} request",
+            "condition": [{"active_loop": request_kind.form}],
+            "steps": [{"intent": "stop"}, {"action": "action_deactivate_loop"}]
+            + deactivated
+            + [{"action": "action_cancel_request"}],
+        },
         # A language switch inside the form: said in the new language, then the form asks again.
-        {"rule": f"switch language during a {request_kind.kind} request",
-         "condition": [{"active_loop": request_kind.form}],
-         "steps": [{"intent": "set_language"}, {"action": "utter_language_set"},
-                   {"action": request_kind.form}, {"active_loop": request_kind.form}]},
+        {
+            "rule": f"switch language during a {request_kind.kind} request",
+            "condition": [{"active_loop": request_kind.form}],
+            "steps": [
+                {"intent": "set_language"},
+                {"action": "utter_language_set"},
+                {"action": request_kind.form},
+                {"active_loop": request_kind.form},
+            ],
+        },
     ]
 
 
@@ -162,11 +200,17 @@ def test_the_rules_start_submit_stop_and_switch_language_in_each_kind(request_ki
 
 
 def test_no_other_rule_mentions_a_request_form():
-    mentioned = [rule["rule"] for rule in RULES
-                 if any(step.get("action") in BY_FORM or step.get("active_loop") in BY_FORM
-                        for step in rule.get("steps", []) + rule.get("condition", []))]
-    assert sorted(mentioned) == sorted(rule["rule"] for request in KINDS
-                                       for rule in expected_rules(request))
+    mentioned = [
+        rule["rule"]
+        for rule in RULES
+        if any(
+            step.get("action") in BY_FORM or step.get("active_loop") in BY_FORM
+            for step in rule.get("steps", []) + rule.get("condition", [])
+        )
+    ]
+    assert sorted(mentioned) == sorted(
+        rule["rule"] for request in KINDS for rule in expected_rules(request)
+    )
 
 
 def test_the_committed_request_rules_are_what_the_registry_renders():
@@ -177,8 +221,9 @@ def test_the_committed_request_rules_are_what_the_registry_renders():
 
 def test_the_rendered_rules_say_they_are_generated_and_parse():
     text = rules.render()
-    assert text.startswith("# Generated from bot/requests/registry.py by "
-                           "`python -m bot.requests.rules`")
+    assert text.startswith(
+        "# Generated from bot/requests/registry.py by `python -m bot.requests.rules`"
+    )
     loaded = yaml.safe_load(text)
     assert loaded["version"] == "3.1"
     assert loaded["rules"] == [rule for request in KINDS for rule in expected_rules(request)]
@@ -194,6 +239,7 @@ def test_the_check_fails_on_a_stale_file(tmp_path: Path, monkeypatch: pytest.Mon
 
 # -- what the rest of the code reads from it --------------------------------------------------
 
+
 @pytest.mark.parametrize("request_kind", KINDS, ids=IDS)
 def test_references_read_back_as_the_kind(request_kind):
     reference = references.new_reference(request_kind.kind)
@@ -207,6 +253,9 @@ def test_references_read_back_as_the_kind(request_kind):
 def test_the_flows_and_faults_follow_the_registry(request_kind):
     flow = flows.FLOWS[request_kind.kind]
     assert (flow.form, flow.slots, flow.verify) == (
-        request_kind.form, request_kind.slots, request_kind.verify)
+        request_kind.form,
+        request_kind.slots,
+        request_kind.verify,
+    )
     assert flows.FLOW_BY_FORM[request_kind.form] is flow
     assert faults.pending_kind(request_kind.submit_action) == request_kind.kind

@@ -40,15 +40,25 @@ from tests.support.retention import DAY, TRANSCRIPT, complete, erasing_store, ru
 
 # -- parse_age --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text,expected", [
-    ("30d", timedelta(days=30)), ("12h", timedelta(hours=12)), ("6w", timedelta(weeks=6)),
-    (" 1D ", timedelta(days=1)), ("007d", timedelta(days=7))])
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("30d", timedelta(days=30)),
+        ("12h", timedelta(hours=12)),
+        ("6w", timedelta(weeks=6)),
+        (" 1D ", timedelta(days=1)),
+        ("007d", timedelta(days=7)),
+    ],
+)
 def test_parse_age_reads_hours_days_and_weeks(text, expected):
     assert parse_age(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "30", "d", "30m", "30 d", "-3d", "0d", "0h", "1.5d",
-                                  "3d4h", "٣d", "99999999w", "30days"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "30", "d", "30m", "30 d", "-3d", "0d", "0h", "1.5d", "3d4h", "٣d", "99999999w", "30days"],
+)
 def test_parse_age_refuses_anything_else_with_a_sentence(text):
     with pytest.raises(ValueError) as refused:
         parse_age(text)
@@ -93,8 +103,9 @@ def store(database_url):
 
 def count(store, model, *conditions):
     with transaction(store.sessions) as session:
-        return session.execute(select(func.count()).select_from(model).where(
-            *conditions)).scalar_one()
+        return session.execute(
+            select(func.count()).select_from(model).where(*conditions)
+        ).scalar_one()
 
 
 def test_an_unreachable_sql_store_is_reported_and_the_rest_still_purged(store):
@@ -108,6 +119,7 @@ def test_an_unreachable_sql_store_is_reported_and_the_rest_still_purged(store):
 
 
 # -- the request database ---------------------------------------------------------------------
+
 
 def set_rows(store, model, values, *conditions):
     with transaction(store.sessions) as session:
@@ -128,21 +140,32 @@ def test_purge_of_the_request_database_follows_the_rules(store):
     # Outbox: sent long ago, sent lately, failed long ago, queued long ago (still to send).
     with transaction(store.sessions) as session:
         for status, age in ((SENT, 40), (SENT, 1), (FAILED, 40), (QUEUED, 40)):
-            session.add(OutboxMessage(
-                to_address="x@example.com", subject=f"{status} {age}", body="b", status=status,
-                attempts=1, created_at=NOW - age * DAY, next_attempt_at=NOW - age * DAY,
-                sent_at=NOW - age * DAY if status == SENT else None))
+            session.add(
+                OutboxMessage(
+                    to_address="x@example.com",
+                    subject=f"{status} {age}",
+                    body="b",
+                    status=status,
+                    attempts=1,
+                    created_at=NOW - age * DAY,
+                    next_attempt_at=NOW - age * DAY,
+                    sent_at=NOW - age * DAY if status == SENT else None,
+                )
+            )
     # Requests: completed long ago, rejected lately, open for long: each with a transcript.
     clock.now = NOW - 50 * DAY
-    closed_long_ago = store.submit("access", "a@example.com", verified=True,
-                                   transcript=TRANSCRIPT).reference
-    still_open = store.submit("correction", "b@example.com", verified=True,
-                              transcript=TRANSCRIPT).reference
+    closed_long_ago = store.submit(
+        "access", "a@example.com", verified=True, transcript=TRANSCRIPT
+    ).reference
+    still_open = store.submit(
+        "correction", "b@example.com", verified=True, transcript=TRANSCRIPT
+    ).reference
     store.transition(closed_long_ago, lifecycle.IN_PROGRESS, "legal:ann")
     store.transition(closed_long_ago, lifecycle.COMPLETED, "legal:ann", "sent the copy")
     clock.now = NOW - 2 * DAY
-    closed_lately = store.submit("access", "c@example.com", verified=True,
-                                 transcript=TRANSCRIPT).reference
+    closed_lately = store.submit(
+        "access", "c@example.com", verified=True, transcript=TRANSCRIPT
+    ).reference
     store.transition(closed_lately, lifecycle.REJECTED, "legal:ann", "no such account")
     clock.now = NOW
     # Handoffs: one closed long ago, one closed lately, one still open: each with messages.
@@ -155,50 +178,76 @@ def test_purge_of_the_request_database_follows_the_rules(store):
         if name.startswith("closed"):
             handoffs.close(ticket.id, "sam")
         tickets[name] = ticket.id
-    set_rows(store, HandoffTicket, {"closed_at": NOW - 40 * DAY},
-             HandoffTicket.id == tickets["closed-old"])
-    set_rows(store, HandoffTicket, {"closed_at": NOW - DAY},
-             HandoffTicket.id == tickets["closed-new"])
+    set_rows(
+        store,
+        HandoffTicket,
+        {"closed_at": NOW - 40 * DAY},
+        HandoffTicket.id == tickets["closed-old"],
+    )
+    set_rows(
+        store, HandoffTicket, {"closed_at": NOW - DAY}, HandoffTicket.id == tickets["closed-new"]
+    )
     trail = count(store, RequestEvent)
     audit = count(store, AuditEntry)
     requests_before = count(store, PrivacyRequest)
 
-    dry = purge(timedelta(days=30), now=NOW, engine=store.engine, tracker=rasa_not_called(),
-                dry_run=True)
-    assert (dry.verification_codes, dry.outbox_messages, dry.transcripts, dry.handoff_tickets,
-            dry.handoff_messages) == (1, 2, 1, 1, 3)
+    dry = purge(
+        timedelta(days=30), now=NOW, engine=store.engine, tracker=rasa_not_called(), dry_run=True
+    )
+    assert (
+        dry.verification_codes,
+        dry.outbox_messages,
+        dry.transcripts,
+        dry.handoff_tickets,
+        dry.handoff_messages,
+    ) == (1, 2, 1, 1, 3)
     assert count(store, VerificationCode) == 3 and count(store, HandoffMessage) == 8
 
-    report = purge(timedelta(days=30), now=NOW, engine=store.engine,
-                   tracker=rasa_not_called())
+    report = purge(timedelta(days=30), now=NOW, engine=store.engine, tracker=rasa_not_called())
     assert report.tracker_kind == "memory" and report.ok
-    assert (report.verification_codes, report.outbox_messages, report.transcripts,
-            report.handoff_tickets, report.handoff_messages) == (1, 2, 1, 1, 3)
+    assert (
+        report.verification_codes,
+        report.outbox_messages,
+        report.transcripts,
+        report.handoff_tickets,
+        report.handoff_messages,
+    ) == (1, 2, 1, 1, 3)
     with transaction(store.sessions) as session:
         assert sorted(session.execute(select(VerificationCode.email)).scalars()) == [
-            "live@example.com", "recent@example.com"]
-        subjects = {m.subject for m in session.execute(select(OutboxMessage)).scalars()
-                    if m.subject.startswith(("sent", "failed", "queued"))}
+            "live@example.com",
+            "recent@example.com",
+        ]
+        subjects = {
+            m.subject
+            for m in session.execute(select(OutboxMessage)).scalars()
+            if m.subject.startswith(("sent", "failed", "queued"))
+        }
         assert subjects == {"sent 1", "queued 40"}
-        transcripts = {r.reference: r.transcript
-                       for r in session.execute(select(PrivacyRequest)).scalars()}
-        by_ticket = {t.id: (len(t.messages), t.transcript, t.status)
-                     for t in session.execute(select(HandoffTicket)).scalars()}
-    assert transcripts == {closed_long_ago: None, still_open: TRANSCRIPT,
-                           closed_lately: TRANSCRIPT}
+        transcripts = {
+            r.reference: r.transcript for r in session.execute(select(PrivacyRequest)).scalars()
+        }
+        by_ticket = {
+            t.id: (len(t.messages), t.transcript, t.status)
+            for t in session.execute(select(HandoffTicket)).scalars()
+        }
+    assert transcripts == {closed_long_ago: None, still_open: TRANSCRIPT, closed_lately: TRANSCRIPT}
     assert by_ticket[tickets["closed-old"]] == (0, [], "closed")  # the ticket row stays
     assert by_ticket[tickets["closed-new"]][0] == 3 and by_ticket[tickets["open-old"]][0] == 2
     # The record of what was asked and done is never purged.
     assert count(store, PrivacyRequest) == requests_before
     assert count(store, RequestEvent) == trail and count(store, AuditEntry) == audit
     # A second purge finds nothing more.
-    again = purge(timedelta(days=30), now=NOW, engine=store.engine,
-                  tracker=rasa_not_called())
-    assert (again.verification_codes, again.outbox_messages, again.transcripts,
-            again.handoff_messages) == (0, 0, 0, 0)
+    again = purge(timedelta(days=30), now=NOW, engine=store.engine, tracker=rasa_not_called())
+    assert (
+        again.verification_codes,
+        again.outbox_messages,
+        again.transcripts,
+        again.handoff_messages,
+    ) == (0, 0, 0, 0)
 
 
 # -- erasure when a deletion request is completed ---------------------------------------------
+
 
 class FakeRasa:
     """Rasa's HTTP API: records calls; `down` refuses connections, `status` answers with it."""
@@ -211,21 +260,29 @@ class FakeRasa:
     def __call__(self, request):
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
-        self.calls.append((request.method, request.url.path, dict(request.url.params),
-                           json.loads(request.content)))
+        self.calls.append(
+            (
+                request.method,
+                request.url.path,
+                dict(request.url.params),
+                json.loads(request.content),
+            )
+        )
         return httpx.Response(self.status, json={"events": []})
 
 
 def test_in_memory_erasure_uses_rasas_api_and_a_failure_waits_for_the_next_purge(
-        store, monkeypatch):
+    store, monkeypatch
+):
     rasa = FakeRasa()
 
     def make() -> RasaApiTracker:
         return RasaApiTracker("http://rasa.test", "tok", transport=httpx.MockTransport(rasa))
 
     monkeypatch.setattr(erasure, "tracker_from_environment", lambda transport=None: make())
-    reference = store.submit("deletion", "a@example.com", verified=True,
-                             conversation_id="conv-a1", transcript=TRANSCRIPT).reference
+    reference = store.submit(
+        "deletion", "a@example.com", verified=True, conversation_id="conv-a1", transcript=TRANSCRIPT
+    ).reference
     store.submit("access", "a@example.com", verified=True, conversation_id="conv-a2")
 
     rasa.down = True
@@ -243,8 +300,9 @@ def test_in_memory_erasure_uses_rasas_api_and_a_failure_waits_for_the_next_purge
     report = purge(timedelta(days=30), now=NOW, engine=store.engine, tracker=make())
     assert report.erasures_pending == 1 and report.erasures_done == 0 and not report.ok
     assert "HTTP 401" in report.erasure_error
-    assert [a for a, _ in (
-        (e.action, e.detail) for e in store_audit(store, reference))].count("erasure_pending") == 1
+    assert [a for a, _ in ((e.action, e.detail) for e in store_audit(store, reference))].count(
+        "erasure_pending"
+    ) == 1
 
     rasa.calls.clear()
     rasa.status = 200
@@ -254,7 +312,8 @@ def test_in_memory_erasure_uses_rasas_api_and_a_failure_waits_for_the_next_purge
     assert report.erasures_done == 1 and report.erasures_pending == 0 and report.ok
     assert sorted(rasa.calls) == [
         ("PUT", "/conversations/conv-a1/tracker/events", {"token": "tok"}, []),
-        ("PUT", "/conversations/conv-a2/tracker/events", {"token": "tok"}, [])]
+        ("PUT", "/conversations/conv-a2/tracker/events", {"token": "tok"}, []),
+    ]
     assert store.get(reference).conversations_erased_at == NOW
     assert pending_erasures(store.sessions) == []
     assert "conversations_erased" in [e.action for e in store_audit(store, reference)]
@@ -266,8 +325,11 @@ def test_in_memory_erasure_uses_rasas_api_and_a_failure_waits_for_the_next_purge
 
 def store_audit(store, reference):
     with transaction(store.sessions) as session:
-        return list(session.execute(select(AuditEntry).where(
-            AuditEntry.target == reference).order_by(AuditEntry.id)).scalars())
+        return list(
+            session.execute(
+                select(AuditEntry).where(AuditEntry.target == reference).order_by(AuditEntry.id)
+            ).scalars()
+        )
 
 
 def test_a_store_without_an_eraser_leaves_the_erasure_to_the_purge(store, monkeypatch):
@@ -280,8 +342,9 @@ def test_a_store_without_an_eraser_leaves_the_erasure_to_the_purge(store, monkey
 
     monkeypatch.setattr(erasure, "tracker_from_environment", lambda transport=None: make())
     bare = RequestStore(store.engine, secret="test-secret", working_days=15, clock=Clock())
-    reference = bare.submit("deletion", "a@example.com", verified=True,
-                            conversation_id="conv-a1", transcript=TRANSCRIPT).reference
+    reference = bare.submit(
+        "deletion", "a@example.com", verified=True, conversation_id="conv-a1", transcript=TRANSCRIPT
+    ).reference
     assert complete(bare, reference) == lifecycle.COMPLETED
     assert rasa.calls == [] and bare.get(reference).transcript == TRANSCRIPT
     assert pending_erasures(bare.sessions) == [reference]
@@ -294,18 +357,24 @@ def test_a_store_without_an_eraser_leaves_the_erasure_to_the_purge(store, monkey
 def test_the_kinds_erased_are_those_the_registry_marks():
     from bot.requests.registry import KINDS
 
-    assert erasure.ERASING_KINDS == tuple(
-        record.kind for record in KINDS if record.erases_conversations) == ("deletion",)
+    assert (
+        erasure.ERASING_KINDS
+        == tuple(record.kind for record in KINDS if record.erases_conversations)
+        == ("deletion",)
+    )
 
 
 def test_other_requests_and_kinds_erase_nothing(store, monkeypatch):
-    monkeypatch.setattr(erasure, "tracker_from_environment",
-                        lambda transport=None: rasa_not_called())
-    access = store.submit("access", "a@example.com", verified=True, conversation_id="c1",
-                          transcript=TRANSCRIPT).reference
+    monkeypatch.setattr(
+        erasure, "tracker_from_environment", lambda transport=None: rasa_not_called()
+    )
+    access = store.submit(
+        "access", "a@example.com", verified=True, conversation_id="c1", transcript=TRANSCRIPT
+    ).reference
     complete(store, access)
-    deletion = store.submit("deletion", "a@example.com", verified=True, conversation_id="c1",
-                            transcript=TRANSCRIPT).reference
+    deletion = store.submit(
+        "deletion", "a@example.com", verified=True, conversation_id="c1", transcript=TRANSCRIPT
+    ).reference
     store.transition(deletion, lifecycle.REJECTED, "legal:ann", "not the account holder")
     assert store.get(access).transcript == TRANSCRIPT
     assert store.get(deletion).transcript == TRANSCRIPT
@@ -315,6 +384,7 @@ def test_other_requests_and_kinds_erase_nothing(store, monkeypatch):
 
 # -- the command line -------------------------------------------------------------------------
 
+
 @pytest.fixture
 def cli_database(migrated_sqlite):
     return migrated_sqlite("purge.db")
@@ -323,8 +393,9 @@ def cli_database(migrated_sqlite):
 def test_cli_with_the_in_memory_store_says_where_conversations_are(cli_database):
     done = run_purge(cli_database, "--older-than", "30d")
     assert done.returncode == 0, done.stderr
-    assert "held only in Rasa's memory" in done.stdout and "vanish when Rasa restarts" in \
-        done.stdout
+    assert (
+        "held only in Rasa's memory" in done.stdout and "vanish when Rasa restarts" in done.stdout
+    )
     assert "Removed 0 expired verification codes" in done.stdout
 
 

@@ -43,8 +43,9 @@ def test_an_unsure_section_is_the_closest_the_policy_comes():
 
 
 def test_a_policy_question_too_unclear_for_any_section_is_not_covered():
-    decision = route(read("data stuff", ("ask_storage", 0.2), ("ask_sharing", 0.2),
-                          ("ask_use", 0.2)))
+    decision = route(
+        read("data stuff", ("ask_storage", 0.2), ("ask_sharing", 0.2), ("ask_use", 0.2))
+    )
     assert decision.kind == NOT_COVERED and decision.topic is None
 
 
@@ -61,12 +62,16 @@ def test_a_silent_topic_is_never_answered_from_a_section():
 def test_a_partly_covered_topic_quotes_where_the_text_touches_it():
     decision = route(read("do you encrypt my payment details", ("ask_security", 0.9)))
     assert (decision.kind, decision.sections, decision.topic.id) == (
-        CLOSEST, ("security",), "payment_information")
+        CLOSEST,
+        ("security",),
+        "payment_information",
+    )
 
 
 def test_a_partly_covered_topic_takes_the_section_the_classifier_is_sure_of():
-    decision = route(read("do you show me adverts", ("ask_communications", 0.7),
-                          ("ask_sharing", 0.1)))
+    decision = route(
+        read("do you show me adverts", ("ask_communications", 0.7), ("ask_sharing", 0.1))
+    )
     assert decision.sections == ("communications",)
     decision = route(read("do you show me adverts", ("greet", 0.7)))
     assert decision.sections == ("sharing",)  # the map's first
@@ -88,31 +93,48 @@ def test_small_talk_and_requests_are_not_policy_questions():
 
 
 def test_the_fallback_marker_does_not_hide_the_classifier_ranking():
-    reading = read("what do you hold on me", ("nlu_fallback", 0.3), ("ask_collection", 0.28),
-                   ("ask_storage", 0.27), ("ask_use", 0.2))
+    reading = read(
+        "what do you hold on me",
+        ("nlu_fallback", 0.3),
+        ("ask_collection", 0.28),
+        ("ask_storage", 0.27),
+        ("ask_use", 0.2),
+    )
     assert reading.top == ("ask_collection", 0.28)
     assert route(reading).kind == NOT_COVERED  # policy mass 0.75, no section sure enough
 
 
 def test_two_parts_get_both_sections():
-    parts = (Part("who do you share my data with", "ask_sharing", 0.8),
-             Part("where is it kept", "ask_storage", 0.7))
-    decision = route(read("who do you share my data with and where is it kept",
-                          ("ask_sharing", 0.5), ("ask_storage", 0.4), parts=parts))
+    parts = (
+        Part("who do you share my data with", "ask_sharing", 0.8),
+        Part("where is it kept", "ask_storage", 0.7),
+    )
+    decision = route(
+        read(
+            "who do you share my data with and where is it kept",
+            ("ask_sharing", 0.5),
+            ("ask_storage", 0.4),
+            parts=parts,
+        )
+    )
     assert decision.kind == DIRECT and decision.sections == ("sharing", "storage")
     assert decision.parts == ("who do you share my data with", "where is it kept")
 
 
 def test_an_unsure_part_gives_one_answer():
-    parts = (Part("who do you share my data with", "ask_sharing", 0.8),
-             Part("where is it kept", "ask_storage", 0.3))
+    parts = (
+        Part("who do you share my data with", "ask_sharing", 0.8),
+        Part("where is it kept", "ask_storage", 0.3),
+    )
     decision = route(read("q", ("ask_sharing", 0.6), parts=parts))
     assert decision.sections == ("sharing",)
 
 
 def test_a_part_that_says_little_alone_counts_when_the_whole_message_leans_its_way():
-    parts = (Part("who do you share my data with", "ask_sharing", 0.63),
-             Part("where is it kept", "ask_storage", 0.3))
+    parts = (
+        Part("who do you share my data with", "ask_sharing", 0.63),
+        Part("where is it kept", "ask_storage", 0.3),
+    )
     decision = route(read("q", ("ask_sharing", 0.61), ("ask_storage", 0.37), parts=parts))
     assert decision.sections == ("sharing", "storage")
     decision = route(read("q", ("ask_sharing", 0.9), ("ask_storage", 0.05), parts=parts))
@@ -120,17 +142,24 @@ def test_a_part_that_says_little_alone_counts_when_the_whole_message_leans_its_w
 
 
 def test_parts_about_one_section_are_one_answer():
-    parts = (Part("do you sell my data", "ask_sharing", 0.9),
-             Part("who do you share it with", "ask_sharing", 0.9))
+    parts = (
+        Part("do you sell my data", "ask_sharing", 0.9),
+        Part("who do you share it with", "ask_sharing", 0.9),
+    )
     assert route(read("q", ("ask_sharing", 0.9), parts=parts)).sections == ("sharing",)
 
 
 def test_reading_from_parse_data():
     reading = Reading.from_parse({"text": "hi", "intent": {"name": "greet", "confidence": 0.9}})
     assert reading.ranking == (("greet", 0.9),) and reading.evidence is None
-    parse = {"text": "x", "intent_ranking": [{"name": "ask_use", "confidence": 0.6},
-                                             {"name": "ask_not_covered", "confidence": 0.3}],
-             "policy_evidence": {"digest": "d", "scores": [0.1, 0.2]}}
+    parse = {
+        "text": "x",
+        "intent_ranking": [
+            {"name": "ask_use", "confidence": 0.6},
+            {"name": "ask_not_covered", "confidence": 0.3},
+        ],
+        "policy_evidence": {"digest": "d", "scores": [0.1, 0.2]},
+    }
     reading = Reading.from_parse(parse)
     assert reading.best_section() == ("use", 0.6)
     assert reading.policy_mass == pytest.approx(0.9)
@@ -151,8 +180,11 @@ def test_the_rules_send_exactly_the_routed_intents_to_the_router():
     from bot.conversation.routing import is_routed
     from bot.core.paths import ROOT
 
-    rules = [rule for path in sorted((ROOT / "data" / "rules").glob("*.yml"))
-             for rule in yaml.safe_load(path.read_text(encoding="utf-8"))["rules"]]
+    rules = [
+        rule
+        for path in sorted((ROOT / "data" / "rules").glob("*.yml"))
+        for rule in yaml.safe_load(path.read_text(encoding="utf-8"))["rules"]
+    ]
     domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
     to_router = set()
     for rule in rules:
@@ -176,10 +208,13 @@ def test_a_confident_section_the_text_does_not_bear_out_is_only_the_closest():
 
 # -- Chinese ----------------------------------------------------------------------------------
 
+
 def test_a_language_has_its_own_thresholds_over_the_english_ones(tmp_path):
     path = tmp_path / "thresholds.yml"
-    path.write_text("thresholds: {direct: 0.61, closest: 0.33, evidence: 0.34}\n"
-                    "zh:\n  thresholds: {direct: 0.55, evidence: 0.2}\n")
+    path.write_text(
+        "thresholds: {direct: 0.61, closest: 0.33, evidence: 0.34}\n"
+        "zh:\n  thresholds: {direct: 0.55, evidence: 0.2}\n"
+    )
     english, chinese = load_thresholds(path), load_thresholds(path, language="zh")
     assert (english.direct, english.evidence) == (0.61, 0.34)
     assert (chinese.direct, chinese.closest, chinese.evidence) == (0.55, 0.33, 0.2)
@@ -201,7 +236,10 @@ def test_a_silent_topic_in_chinese_is_never_answered_from_a_section():
 def test_a_partly_covered_topic_in_chinese_is_the_closest():
     decision = route(read("你们怎么保护我的银行卡信息", ("ask_security", 0.9)))
     assert (decision.kind, decision.sections, decision.topic.id) == (
-        CLOSEST, ("security",), "payment_information")
+        CLOSEST,
+        ("security",),
+        "payment_information",
+    )
 
 
 def test_the_reply_is_rendered_in_the_conversations_language():
@@ -214,8 +252,9 @@ def test_the_reply_is_rendered_in_the_conversations_language():
     assert english.reply.text.startswith("The policy section")
     assert chinese.reply.text.startswith("隐私政策\u201cShare your personal information（")
     assert "参考译文，以英文原文为准" in chinese.reply.text
-    silent = answer(POLICY, read("会议会被录制吗", ("ask_storage", 0.9)), thresholds=THRESHOLDS,
-                    language="zh")
+    silent = answer(
+        POLICY, read("会议会被录制吗", ("ask_storage", 0.9)), thresholds=THRESHOLDS, language="zh"
+    )
     assert silent.decision.kind == NOT_COVERED
     assert "政策没有" in silent.reply.text and "会议录制" in silent.reply.text
     unknown = answer(POLICY, reading, thresholds=THRESHOLDS, language="fr")
@@ -226,8 +265,12 @@ def test_a_chinese_closest_reply_names_the_topic_and_what_the_policy_leaves_out(
     from bot.conversation.policy_reply import answer
 
     topic = COVERAGE.topic("targeted_advertising")
-    closest_reply = answer(POLICY, read("你们会推送个性化广告吗", ("ask_sharing", 0.9)),
-                           thresholds=THRESHOLDS, language="zh").reply
+    closest_reply = answer(
+        POLICY,
+        read("你们会推送个性化广告吗", ("ask_sharing", 0.9)),
+        thresholds=THRESHOLDS,
+        language="zh",
+    ).reply
     assert closest_reply.text.startswith(f"隐私政策没有专门说明{topic.name_zh}")
     assert topic.leaves_out_zh in closest_reply.text
 
@@ -235,11 +278,21 @@ def test_a_chinese_closest_reply_names_the_topic_and_what_the_policy_leaves_out(
 def test_a_chinese_two_part_question_cites_both_sections():
     from bot.conversation.policy_reply import answer
 
-    parts = (Part("你们和谁共享我的数据", "ask_sharing", 0.8),
-             Part("数据存在哪里", "ask_storage", 0.7))
-    answered = answer(POLICY, read("你们和谁共享我的数据，数据存在哪里？", ("ask_sharing", 0.5),
-                                   ("ask_storage", 0.4), parts=parts),
-                      thresholds=THRESHOLDS, language="zh")
+    parts = (
+        Part("你们和谁共享我的数据", "ask_sharing", 0.8),
+        Part("数据存在哪里", "ask_storage", 0.7),
+    )
+    answered = answer(
+        POLICY,
+        read(
+            "你们和谁共享我的数据，数据存在哪里？",
+            ("ask_sharing", 0.5),
+            ("ask_storage", 0.4),
+            parts=parts,
+        ),
+        thresholds=THRESHOLDS,
+        language="zh",
+    )
     assert answered.decision.sections == ("sharing", "storage")
     for section_id in ("sharing", "storage"):
         assert POLICY.section(section_id).heading in answered.reply.text

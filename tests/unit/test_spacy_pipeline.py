@@ -15,8 +15,14 @@ from spacy.language import Language
 from bot.core.reference_shape import CODE_LENGTH, REFERENCE_ALPHABET
 from bot.rasa.spacy_pipeline import REFERENCE_PREFIXES, save_pipeline
 
-SENTENCES = ("what is the status of {}?", "{}", "my reference is {}.", "({})",
-             "status of {} please", "is {} done yet?!")
+SENTENCES = (
+    "what is the status of {}?",
+    "{}",
+    "my reference is {}.",
+    "({})",
+    "status of {} please",
+    "is {} done yet?!",
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +36,15 @@ def references(nlp: Language, text: str) -> list:
 
 
 @settings(max_examples=300, deadline=None)
-@given(prefix=st.sampled_from(REFERENCE_PREFIXES),
-       code=st.text(alphabet=REFERENCE_ALPHABET, min_size=CODE_LENGTH, max_size=CODE_LENGTH),
-       sentence=st.sampled_from(SENTENCES), lower=st.booleans())
-def test_every_reference_is_one_entity_whatever_its_last_characters(nlp, prefix, code, sentence,
-                                                                    lower):
+@given(
+    prefix=st.sampled_from(REFERENCE_PREFIXES),
+    code=st.text(alphabet=REFERENCE_ALPHABET, min_size=CODE_LENGTH, max_size=CODE_LENGTH),
+    sentence=st.sampled_from(SENTENCES),
+    lower=st.booleans(),
+)
+def test_every_reference_is_one_entity_whatever_its_last_characters(
+    nlp, prefix, code, sentence, lower
+):
     reference = f"{prefix}-{code}"
     typed = reference.lower() if lower else reference
     assert references(nlp, sentence.format(typed)) == [typed]
@@ -52,11 +62,21 @@ def test_a_reference_typed_with_spaces_round_the_dash_is_found(nlp):
 
 def test_ordinary_words_numbers_and_units_tokenise_as_before(nlp):
     assert [t.text for t in nlp("it's 10km away, master.")] == [
-        "it", "'s", "10", "km", "away", ",", "master", "."]
+        "it",
+        "'s",
+        "10",
+        "km",
+        "away",
+        ",",
+        "master",
+        ".",
+    ]
     assert references(nlp, "delete my account please") == []
 
 
 def test_emails_are_still_found_beside_a_reference(nlp):
     doc = nlp("DEL-6C8F4M for wang.li@example.com")
-    assert [(e.text, e.label_) for e in doc.ents] == [("DEL-6C8F4M", "reference"),
-                                                       ("wang.li@example.com", "email")]
+    assert [(e.text, e.label_) for e in doc.ents] == [
+        ("DEL-6C8F4M", "reference"),
+        ("wang.li@example.com", "email"),
+    ]

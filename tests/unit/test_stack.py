@@ -42,10 +42,14 @@ def test_a_server_that_fails_to_start_takes_the_others_down(monkeypatch, tmp_pat
     import bot.devtools.stack as stack_module
     from bot.devtools.stack import Service, Stack
 
-    alive = Service("sleeper", [sys.executable, "-c", "import time; time.sleep(600)"],
-                    "http://127.0.0.1:9/never")
-    dead = Service("crasher", [sys.executable, "-c", "raise SystemExit(2)"],
-                   "http://127.0.0.1:9/never")
+    alive = Service(
+        "sleeper",
+        [sys.executable, "-c", "import time; time.sleep(600)"],
+        "http://127.0.0.1:9/never",
+    )
+    dead = Service(
+        "crasher", [sys.executable, "-c", "raise SystemExit(2)"], "http://127.0.0.1:9/never"
+    )
     monkeypatch.setattr(stack_module, "services", lambda *args, **kwargs: [alive, dead])
     monkeypatch.setattr(stack_module, "upgrade", lambda *args, **kwargs: None)
     settings = replace(load_settings(), model_path=tmp_path / "model.tar.gz")
@@ -86,10 +90,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.mark.parametrize("argv, seen", [(["--encoder-cache-size", "0"], "0"),
-                                        (["--encoder-cache-size", "64"], "64"), ([], "unset")])
-def test_the_bench_passes_the_encoder_cache_size_to_the_stack_it_starts(monkeypatch, tmp_path,
-                                                                        argv, seen):
+@pytest.mark.parametrize(
+    "argv, seen",
+    [(["--encoder-cache-size", "0"], "0"), (["--encoder-cache-size", "64"], "64"), ([], "unset")],
+)
+def test_the_bench_passes_the_encoder_cache_size_to_the_stack_it_starts(
+    monkeypatch, tmp_path, argv, seen
+):
     """Through the Stack's environment to its servers, without measuring anything: a stand-in
     server writes down what it got and exits, which ends the start."""
     import sys
@@ -99,9 +106,17 @@ def test_the_bench_passes_the_encoder_cache_size_to_the_stack_it_starts(monkeypa
 
     monkeypatch.delenv("ENCODER_CACHE_SIZE", raising=False)
     got = tmp_path / "got"
-    probe = Service("probe", [sys.executable, "-c", "import os, sys; open(sys.argv[1], 'w')"
-                              ".write(os.environ.get('ENCODER_CACHE_SIZE', 'unset'))", str(got)],
-                    f"http://127.0.0.1:{_free_port()}/health")
+    probe = Service(
+        "probe",
+        [
+            sys.executable,
+            "-c",
+            "import os, sys; open(sys.argv[1], 'w')"
+            ".write(os.environ.get('ENCODER_CACHE_SIZE', 'unset'))",
+            str(got),
+        ],
+        f"http://127.0.0.1:{_free_port()}/health",
+    )
     monkeypatch.setattr(bench, "Stack", lambda **kwargs: Stack(services=[probe], **kwargs))
     with pytest.raises(RuntimeError, match="probe exited with code 0"):
         bench.main([*argv, "--no-stock"])
@@ -141,8 +156,10 @@ def test_the_web_app_is_served_from_its_factory_and_the_bench_finds_it():
     from bot.devtools.bench import PROCESS_GROUPS
 
     web = services(replace(load_settings(), rasa_api_token="t"))[2].command
-    assert web[web.index("uvicorn") + 1:web.index("uvicorn") + 3] == ["--factory",
-                                                                      "bot.web.app:serve"]
+    assert web[web.index("uvicorn") + 1 : web.index("uvicorn") + 3] == [
+        "--factory",
+        "bot.web.app:serve",
+    ]
     command = " ".join(web)
     assert [name for name, matches in PROCESS_GROUPS if matches(command)] == ["web"]
 
@@ -151,8 +168,10 @@ def test_the_scaled_stack_takes_what_is_set_and_defaults_the_rest():
     from bot.core.settings import Settings
     from bot.devtools.stack import scaled_environment
 
-    settings = Settings.from_sources({"REDIS_HOST": "redis.internal", "SANIC_WORKERS": "3"},
-                                     {"TRACKER_DB_PASSWORD": "pw", "ACTION_PORT": "6055"})
+    settings = Settings.from_sources(
+        {"REDIS_HOST": "redis.internal", "SANIC_WORKERS": "3"},
+        {"TRACKER_DB_PASSWORD": "pw", "ACTION_PORT": "6055"},
+    )
     env = scaled_environment(settings, 2)
     assert env["REDIS_HOST"] == "redis.internal" and env["TRACKER_DB_PASSWORD"] == "pw"
     assert env["SANIC_WORKERS"] == "3" and env["ACTION_SERVER_SANIC_WORKERS"] == "2"

@@ -39,21 +39,26 @@ def app_secret(set_env):
     set_env(APP_SECRET=SECRET)
 
 
-ACCOUNTS = (("lena", "legal"), ("mia", "legal"), ("sam", "support"), ("ada", "admin"),
-            ("gone", "legal"))
+ACCOUNTS = (
+    ("lena", "legal"),
+    ("mia", "legal"),
+    ("sam", "support"),
+    ("ada", "admin"),
+    ("gone", "legal"),
+)
 
 
 def add_accounts(services: StaffServices) -> None:
-    add_members(services.directory, ACCOUNTS, PASSWORD, SECRET, SECOND_FACTORS,
-                disabled=("gone",))
+    add_members(services.directory, ACCOUNTS, PASSWORD, SECRET, SECOND_FACTORS, disabled=("gone",))
 
 
 @pytest.fixture(scope="module")
 def desk_database(sqlite_template, tmp_path_factory):
     """SQLite with the accounts, made once for the module (each scrypt hash takes ~0.1 s)."""
     path = tmp_path_factory.mktemp("desk") / "desk.db"
-    services = StaffServices(RequestStore(make_engine(copy_sqlite(sqlite_template, path)),
-                                          secret="s"))
+    services = StaffServices(
+        RequestStore(make_engine(copy_sqlite(sqlite_template, path)), secret="s")
+    )
     add_accounts(services)
     services.store.engine.dispose()
     return path
@@ -99,9 +104,12 @@ def rows_of(html):
         reference = re.search(r'data-reference="([^"]+)"', row).group(1)
         days = re.search(r'<td class="nowrap days-left[^"]*">(.*?)</td>', row, re.S).group(1)
         assignee = re.search(r'<td class="assignee">(.*?)</td>', row, re.S).group(1)
-        found[reference] = (re.search(r'<tr class="([^"]*)"', row).group(1),
-                            re.search(r'data-state="([^"]+)"', row).group(1),
-                            plain(days), plain(assignee))
+        found[reference] = (
+            re.search(r'<tr class="([^"]*)"', row).group(1),
+            re.search(r'data-state="([^"]+)"', row).group(1),
+            plain(days),
+            plain(assignee),
+        )
     return found
 
 
@@ -123,18 +131,24 @@ def figure(html, ident):
 
 def test_the_dashboard_shows_the_overviews_numbers_in_charts_and_tables(app, services, clock):
     submit(services, clock, MONDAY - timedelta(days=60), email="late@example.com")  # overdue
-    submit(services, clock, MONDAY - timedelta(days=17), kind="access",
-           email="soon@example.com")  # due Fri 4 Dec
-    fresh = submit(services, clock, MONDAY, kind="correction", email="new@example.com",
-                   verified=False)
+    submit(
+        services, clock, MONDAY - timedelta(days=17), kind="access", email="soon@example.com"
+    )  # due Fri 4 Dec
+    fresh = submit(
+        services, clock, MONDAY, kind="correction", email="new@example.com", verified=False
+    )
     done = submit(services, clock, MONDAY, kind="access", email="done@example.com")
     clock.now = MONDAY + timedelta(days=2)
     services.store.transition(done, "in_progress", "lena")
     services.store.transition(done, "completed", "lena")
     clock.now = MONDAY + timedelta(days=3)  # Thursday 3 December
     html = logged_in(app, "lena").get("/staff/").text
-    assert (figure(html, "fig-open"), figure(html, "fig-overdue"),
-            figure(html, "fig-due-week"), figure(html, "fig-held")) == (3, 1, 1, 0)
+    assert (
+        figure(html, "fig-open"),
+        figure(html, "fig-overdue"),
+        figure(html, "fig-due-week"),
+        figure(html, "fig-held"),
+    ) == (3, 1, 1, 0)
     assert "2026-12-06" in html  # the Sunday the week ends on
     status_table = re.search(r'id="desk-status-table".*?</table>', html, re.S).group(0)
     cells = dict(re.findall(r'data-status="(\w+)">.*?<td class="num">(\d+)</td>', status_table))
@@ -145,8 +159,11 @@ def test_the_dashboard_shows_the_overviews_numbers_in_charts_and_tables(app, ser
     assert 'role="img"' in chart and '<desc id="desk-status-desc">' in chart
     assert "3 in all" in chart
     median = re.search(r'id="desk-median-table".*?</table>', html, re.S).group(0)
-    assert re.search(r'data-kind="access"><td>access</td><td class="num">1</td>'
-                     r'<td class="num">2</td>', median)
+    assert re.search(
+        r'data-kind="access"><td>access</td><td class="num">1</td>'
+        r'<td class="num">2</td>',
+        median,
+    )
     assert 'data-key="access" data-value="2"><title>access: 2 working days</title>' in html
     assert "deletion: none completed" in html
     weeks = re.search(r'id="desk-weeks-table".*?</table>', html, re.S).group(0)
@@ -159,10 +176,14 @@ def test_the_dashboard_says_when_the_audit_trail_was_tampered_with(app, services
     reference = submit(services, clock, MONDAY)
     services.store.transition(reference, "in_progress", "lena")
     with transaction(services.store.sessions) as session:
-        entry = session.execute(select(AuditEntry).where(
-            AuditEntry.action == "status_change")).scalars().first()
-        session.execute(update(AuditEntry).where(AuditEntry.id == entry.id).values(
-            detail="completed"))
+        entry = (
+            session.execute(select(AuditEntry).where(AuditEntry.action == "status_change"))
+            .scalars()
+            .first()
+        )
+        session.execute(
+            update(AuditEntry).where(AuditEntry.id == entry.id).values(detail="completed")
+        )
     html = logged_in(app, "lena").get("/staff/").text
     assert 'data-intact="false"' in html and f"entry #{entry.id}" in html
     assert "its contents were changed" in html
@@ -171,8 +192,10 @@ def test_the_dashboard_says_when_the_audit_trail_was_tampered_with(app, services
 def test_the_dashboard_in_chinese(app, services, clock):
     submit(services, clock, MONDAY)
     c = logged_in(app, "lena")
-    c.post("/staff/language", data={"language": "zh", "csrf_token": csrf_of(
-        c.get("/staff/").text), "next": "/staff/"})
+    c.post(
+        "/staff/language",
+        data={"language": "zh", "csrf_token": csrf_of(c.get("/staff/").text), "next": "/staff/"},
+    )
     html = c.get("/staff/").text
     assert '<html lang="zh-CN"' in html and text("web.staff.desk.heading", "zh") in html
     assert not re.search(r">\s*web\.[a-z_.]+\s*<", html)
@@ -180,14 +203,21 @@ def test_the_dashboard_in_chinese(app, services, clock):
 
 
 def test_the_charts_write_every_value_and_draw_no_bar_for_missing_ones():
-    svg = horizontal_bars([Bar("a", "Alpha", 4, "4 days"), Bar("b", "B & co", None, "none")],
-                          chart_id="x", title="T", description="D <1>", axis="Days")
+    svg = horizontal_bars(
+        [Bar("a", "Alpha", 4, "4 days"), Bar("b", "B & co", None, "none")],
+        chart_id="x",
+        title="T",
+        description="D <1>",
+        axis="Days",
+    )
     assert '<title id="x-title">T</title><desc id="x-desc">D &lt;1&gt;</desc>' in svg
     assert 'data-key="a" data-value="4"><title>Alpha: 4 days</title>' in svg
     assert 'data-key="b" data-value=""><title>B &amp; co: none</title>' in svg
     assert re.search(r'data-key="b".*?<rect[^>]*width="0.0"', svg)
-    weeks = [WeekCount(date(2026, 11, 23), "2026-W48", 1),
-             WeekCount(date(2026, 11, 30), "2026-W49", 2)]
+    weeks = [
+        WeekCount(date(2026, 11, 23), "2026-W48", 1),
+        WeekCount(date(2026, 11, 30), "2026-W49", 2),
+    ]
     svg = weekly_bars(weeks, chart_id="w", title="Per week", noun="requests")
     assert "3 requests in all" in svg and ": 1 request</title>" in svg and ">Requests<" in svg
     assert ">Questions<" in weekly_bars(weeks)  # the gap chart is as it was
@@ -198,15 +228,19 @@ def test_the_charts_write_every_value_and_draw_no_bar_for_missing_ones():
 
 def test_days_left_are_working_days_red_when_overdue_amber_within_three(app, services, clock):
     late = submit(services, clock, MONDAY - timedelta(days=60), email="late@example.com")
-    soon = submit(services, clock, MONDAY - timedelta(days=17), kind="access",
-                  email="soon@example.com")  # due Friday 4 December
-    today = submit(services, clock, MONDAY - timedelta(days=18), kind="suspension",
-                   email="today@example.com")  # due Thursday 3 December
+    soon = submit(
+        services, clock, MONDAY - timedelta(days=17), kind="access", email="soon@example.com"
+    )  # due Friday 4 December
+    today = submit(
+        services, clock, MONDAY - timedelta(days=18), kind="suspension", email="today@example.com"
+    )  # due Thursday 3 December
     ahead = submit(services, clock, MONDAY, kind="correction", email="ahead@example.com")
     closed = submit(services, clock, MONDAY, kind="unsubscribe", email="u@example.com")
     from bot.requests.casework import Casework
-    Casework(services.store.engine, clock=clock).hold(ahead, "clarification", "which one?",
-                                                     False, "lena")
+
+    Casework(services.store.engine, clock=clock).hold(
+        ahead, "clarification", "which one?", False, "lena"
+    )
     clock.now = MONDAY + timedelta(days=3)  # Thursday 3 December, 09:00 in Beijing
     rows = rows_of(logged_in(app, "lena").get("/staff/requests").text)
     assert rows[late][:2] == ("overdue", "overdue") and "⚠" in rows[late][2]
@@ -228,6 +262,7 @@ def test_addresses_are_masked_in_the_queue(app, services, clock):
 
 def assign(services, references, who):
     from bot.requests.casework import Casework
+
     Casework(services.store.engine, clock=services.store.clock).assign(references, who, "ada")
 
 
@@ -244,8 +279,9 @@ def test_the_assignee_column_the_mine_filter_and_the_assignee_filter(app, servic
     assert set(rows_of(lena.get("/staff/requests", params={"assignee": "mia"}).text)) == {hers}
     assert set(rows_of(lena.get("/staff/requests", params={"assignee": "-"}).text)) == {nobodys}
     # Mine is mia's own list for mia; the export follows the filters too.
-    assert set(rows_of(logged_in(app, "mia").get("/staff/requests",
-                                                 params={"mine": "1"}).text)) == {hers}
+    assert set(
+        rows_of(logged_in(app, "mia").get("/staff/requests", params={"mine": "1"}).text)
+    ) == {hers}
     export = lena.get("/staff/requests.csv", params={"mine": "1"}).text
     assert mine in export and hers not in export
     html = lena.get("/staff/requests").text
@@ -258,8 +294,10 @@ def test_the_assignee_column_the_mine_filter_and_the_assignee_filter(app, servic
 
 
 def three(services, clock):
-    return [submit(services, clock, MONDAY, kind=kind, email=f"{kind}@example.com")
-            for kind in ("deletion", "access", "correction")]
+    return [
+        submit(services, clock, MONDAY, kind=kind, email=f"{kind}@example.com")
+        for kind in ("deletion", "access", "correction")
+    ]
 
 
 def bulk(c, data, token=None, page="/staff/requests"):
@@ -277,29 +315,39 @@ def test_bulk_assign_to_me_to_someone_and_to_nobody(app, services, clock):
     assert 'id="bulk-message"' in page and "2 of 2 ticked requests assigned to lena" in page
     assert 'id="bulk-message"' not in lena.get("/staff/requests").text  # said once
     # Back to the same filtered list.
-    response = bulk(lena, {"action": "assign", "assign_to": "mia", "reference": [b, c_],
-                           "kind": "access", "mine": "1"})
+    response = bulk(
+        lena,
+        {
+            "action": "assign",
+            "assign_to": "mia",
+            "reference": [b, c_],
+            "kind": "access",
+            "mine": "1",
+        },
+    )
     assert response.headers["location"] == "/staff/requests?kind=access&mine=1"
     assert [services.store.get(r).assignee for r in (a, b, c_)] == ["lena", "mia", "mia"]
     bulk(lena, {"action": "assign", "assign_to": "-", "reference": [a]})
     assert services.store.get(a).assignee is None
-    actions = [(e.actor, e.detail) for e in services.directory.audit_for(b)
-               if e.action == "assign"]
+    actions = [(e.actor, e.detail) for e in services.directory.audit_for(b) if e.action == "assign"]
     assert actions == [("lena", "lena"), ("lena", "mia")]
 
 
 def test_bulk_reject_and_mark_duplicate_or_spam_with_a_reason(app, services, clock):
     a, b, c_ = three(services, clock)
     lena = logged_in(app, "lena")
-    response = bulk(lena, {"action": "reject", "reference": [a],
-                           "reason": "No account uses this address."})
+    response = bulk(
+        lena, {"action": "reject", "reference": [a], "reason": "No account uses this address."}
+    )
     assert response.status_code == 303
     bulk(lena, {"action": "duplicate", "reference": [b], "reason": "Same as DEL-1."})
     bulk(lena, {"action": "spam", "reference": [c_, a], "reason": "Advertising."})
     rows = [services.store.get(r) for r in (a, b, c_)]
     assert [(r.status, r.closed_as, r.rejection_reason) for r in rows] == [
         ("rejected", None, "No account uses this address."),
-        ("rejected", "duplicate", "Same as DEL-1."), ("rejected", "spam", "Advertising.")]
+        ("rejected", "duplicate", "Same as DEL-1."),
+        ("rejected", "spam", "Advertising."),
+    ]
     page = lena.get("/staff/requests").text
     assert "1 of 2 ticked requests closed as spam" in page  # a was closed already
     with transaction(services.store.sessions) as session:
@@ -309,11 +357,13 @@ def test_bulk_reject_and_mark_duplicate_or_spam_with_a_reason(app, services, clo
 
 
 def test_a_bulk_action_without_a_reason_or_a_selection_is_explained_and_loses_nothing(
-        app, services, clock):
+    app, services, clock
+):
     a, b, _ = three(services, clock)
     lena = logged_in(app, "lena")
-    response = bulk(lena, {"action": "reject", "reference": [a, b], "reason": "  ",
-                           "kind": "deletion"})
+    response = bulk(
+        lena, {"action": "reject", "reference": [a, b], "reason": "  ", "kind": "deletion"}
+    )
     assert response.status_code == 400
     assert text("web.staff.desk.bulk.reason_required", "en") in response.text
     assert f'value="{a}" id="pick-{a}" aria-label="Tick {a}" checked' in response.text

@@ -53,6 +53,7 @@ def failed_login_delays(monkeypatch):
 
     async def sleep(seconds):
         delays.append(seconds)
+
     monkeypatch.setattr(staff_auth, "asyncio", SimpleNamespace(sleep=sleep))
     return delays
 
@@ -62,11 +63,17 @@ def staff_database(sqlite_template, tmp_path_factory):
     """The staff accounts, made once for the module (each scrypt hash takes ~0.1 s); every test
     gets a copy of this database, accounts included."""
     path = tmp_path_factory.mktemp("staff") / "staff.db"
-    services = StaffServices(RequestStore(make_engine(copy_sqlite(sqlite_template, path)),
-                                          secret="s"))
-    add_members(services.directory, (("lena", "legal"), ("sam", "support"), ("ada", "admin"),
-                                     ("gone", "legal")),
-                PASSWORD, SECRET, SECOND_FACTORS, disabled=("gone",))
+    services = StaffServices(
+        RequestStore(make_engine(copy_sqlite(sqlite_template, path)), secret="s")
+    )
+    add_members(
+        services.directory,
+        (("lena", "legal"), ("sam", "support"), ("ada", "admin"), ("gone", "legal")),
+        PASSWORD,
+        SECRET,
+        SECOND_FACTORS,
+        disabled=("gone",),
+    )
     services.store.engine.dispose()
     return path
 
@@ -90,11 +97,15 @@ def page_csrf(c, path):
 
 def staff_routes(app):
     for route in app.routes:
-        if isinstance(route, Route) and route.path.startswith("/staff") \
-                and route.path not in PUBLIC_STAFF_PATHS:
+        if (
+            isinstance(route, Route)
+            and route.path.startswith("/staff")
+            and route.path not in PUBLIC_STAFF_PATHS
+        ):
             for method in sorted(route.methods - {"HEAD"}):
                 path = route.path.replace("{reference}", "DEL-AAAAAA").replace(
-                    "{ticket_id:int}", "1")
+                    "{ticket_id:int}", "1"
+                )
                 yield method, path
 
 
@@ -148,8 +159,15 @@ def test_login_without_csrf_token_is_refused(app):
 def test_login_never_redirects_off_site(app):
     c = client(app)
     token = csrf_of(c.get("/staff/login").text)
-    response = c.post("/staff/login", data={"username": "lena", "password": PASSWORD,
-                                            "csrf_token": token, "next": "https://evil.example/"})
+    response = c.post(
+        "/staff/login",
+        data={
+            "username": "lena",
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "https://evil.example/",
+        },
+    )
     assert response.headers["location"] == "/staff/"
 
 
@@ -158,8 +176,13 @@ def test_roles(app, services):
     support = logged_in(app, "sam")
     assert support.get(f"/staff/requests/{reference}").status_code == 200  # can read
     token = page_csrf(support, f"/staff/requests/{reference}")
-    assert support.post(f"/staff/requests/{reference}/status",
-                        data={"status": "in_progress", "csrf_token": token}).status_code == 403
+    assert (
+        support.post(
+            f"/staff/requests/{reference}/status",
+            data={"status": "in_progress", "csrf_token": token},
+        ).status_code
+        == 403
+    )
     assert support.get("/staff/requests.csv").status_code == 403
     legal = logged_in(app, "lena")
     assert legal.get("/staff/handoffs").status_code == 403
@@ -179,13 +202,23 @@ def test_a_post_without_the_csrf_token_changes_nothing(app, services):
 
 def mails_to(services, address):
     with transaction(services.store.sessions) as session:
-        return [m.body for m in session.execute(select(OutboxMessage).where(
-            OutboxMessage.to_address == address).order_by(OutboxMessage.id)).scalars()]
+        return [
+            m.body
+            for m in session.execute(
+                select(OutboxMessage)
+                .where(OutboxMessage.to_address == address)
+                .order_by(OutboxMessage.id)
+            ).scalars()
+        ]
 
 
 def test_status_changes_follow_the_lifecycle_email_the_requester_and_are_audited(app, services):
-    reference = services.store.submit("deletion", "v@example.com", details={
-        "scope": "specific", "items": "my meeting history"}, verified=True).reference
+    reference = services.store.submit(
+        "deletion",
+        "v@example.com",
+        details={"scope": "specific", "items": "my meeting history"},
+        verified=True,
+    ).reference
     legal = logged_in(app, "lena")
     path = f"/staff/requests/{reference}"
     token = page_csrf(legal, path)
@@ -198,7 +231,9 @@ def test_status_changes_follow_the_lifecycle_email_the_requester_and_are_audited
     row = services.store.get(reference)
     assert row.status == "completed"
     assert [(e.to_status, e.actor) for e in row.events][1:] == [
-        ("in_progress", "lena"), ("completed", "lena")]
+        ("in_progress", "lena"),
+        ("completed", "lena"),
+    ]
     last = mails_to(services, "v@example.com")[-1]
     assert "complete" in last and "my meeting history" in last
     audit = [(a.actor, a.action) for a in services.directory.audit_for(reference)]
@@ -209,19 +244,24 @@ def test_rejecting_needs_a_reason_and_the_email_gives_it(app, services):
     reference = services.store.submit("access", "v@example.com", verified=True).reference
     legal = logged_in(app, "lena")
     token = page_csrf(legal, f"/staff/requests/{reference}")
-    response = legal.post(f"/staff/requests/{reference}/status",
-                          data={"status": "rejected", "note": " ", "csrf_token": token})
+    response = legal.post(
+        f"/staff/requests/{reference}/status",
+        data={"status": "rejected", "note": " ", "csrf_token": token},
+    )
     assert response.status_code == 400 and "reason" in response.text
-    legal.post(f"/staff/requests/{reference}/status", data={
-        "status": "rejected", "note": "No account uses this address.", "csrf_token": token})
+    legal.post(
+        f"/staff/requests/{reference}/status",
+        data={"status": "rejected", "note": "No account uses this address.", "csrf_token": token},
+    )
     assert services.store.get(reference).status == "rejected"
     assert "Reason: No account uses this address." in mails_to(services, "v@example.com")[-1]
 
 
 def test_queue_filters_search_counts_and_overdue(app, services, monkeypatch):
     a = services.store.submit("deletion", "one@example.com", verified=True).reference
-    b = services.store.submit("access", "two@example.com", verified=True,
-                              requester_role="guardian").reference
+    b = services.store.submit(
+        "access", "two@example.com", verified=True, requester_role="guardian"
+    ).reference
     legal = logged_in(app, "lena")
     page = legal.get("/staff/requests").text
     assert a in page and b in page
@@ -232,8 +272,10 @@ def test_queue_filters_search_counts_and_overdue(app, services, monkeypatch):
     search = legal.get("/staff/requests", params={"q": "one@"}).text
     assert a in search and b not in search
     assert legal.get("/staff/requests", params={"overdue": "1"}).text.count("DEL-") == 0
-    services.store.clock = lambda: services.store.get(a).due_at.replace(
-        tzinfo=__import__("datetime").timezone.utc) + __import__("datetime").timedelta(days=1)
+    services.store.clock = lambda: (
+        services.store.get(a).due_at.replace(tzinfo=__import__("datetime").timezone.utc)
+        + __import__("datetime").timedelta(days=1)
+    )
     assert a in legal.get("/staff/requests", params={"overdue": "1"}).text
 
 
@@ -247,19 +289,25 @@ def test_csv_export_of_the_filtered_list_is_audited(app, services):
     assert lines[0].startswith("reference,type,status,email") and len(lines) == 2
     assert "two@example.com" in lines[1]
     with transaction(services.store.sessions) as session:
-        assert session.execute(select(AuditEntry).where(
-            AuditEntry.action == "export", AuditEntry.actor == "lena")).first() is not None
+        assert (
+            session.execute(
+                select(AuditEntry).where(AuditEntry.action == "export", AuditEntry.actor == "lena")
+            ).first()
+            is not None
+        )
 
 
 def test_the_csv_export_runs_nothing_a_requester_typed_as_a_formula(app, services):
     formula = '=HYPERLINK("http://evil.example","open")'
     reference = services.store.submit(
-        "suspension", "-v@example.com", details={"items": "=1+1"}, reason=formula,
-        verified=True).reference
+        "suspension", "-v@example.com", details={"items": "=1+1"}, reason=formula, verified=True
+    ).reference
     legal = logged_in(app, "lena")
     token = page_csrf(legal, f"/staff/requests/{reference}")
-    legal.post(f"/staff/requests/{reference}/status",
-               data={"status": "rejected", "note": "@SUM(A1:A9)", "csrf_token": token})
+    legal.post(
+        f"/staff/requests/{reference}/status",
+        data={"status": "rejected", "note": "@SUM(A1:A9)", "csrf_token": token},
+    )
     for n, start in enumerate(("+1 555 0100", "\tcmd", "\rcmd")):
         services.store.submit("access", f"a{n}@example.com", reason=start, verified=True)
     response = legal.get("/staff/requests.csv")
@@ -271,18 +319,25 @@ def test_the_csv_export_runs_nothing_a_requester_typed_as_a_formula(app, service
     assert row["details"] == '{"items": "=1+1"}'  # JSON opens with "{": never a formula
     assert row["status"] == "rejected" and row["made_by_or_for_minor"] == "False"
     assert sorted(r["reason"] for r in rows.values() if r["type"] == "access") == [
-        "'\tcmd", "'\rcmd", "'+1 555 0100"]
+        "'\tcmd",
+        "'\rcmd",
+        "'+1 555 0100",
+    ]
     for cells in rows.values():
-        assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r"))
-                       for cell in cells.values())
+        assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells.values())
 
 
 def test_what_a_visitor_typed_is_shown_as_text(app, services):
     reference = services.store.submit(
-        "deletion", "v@example.com", verified=True, details={"scope": "specific", "items": XSS},
-        transcript=[{"from": "visitor", "text": XSS, "at": ""}]).reference
-    services.handoffs.create("conv-xss", "asked", [{"from": "visitor", "text": XSS, "at": ""}],
-                             live=True)
+        "deletion",
+        "v@example.com",
+        verified=True,
+        details={"scope": "specific", "items": XSS},
+        transcript=[{"from": "visitor", "text": XSS, "at": ""}],
+    ).reference
+    services.handoffs.create(
+        "conv-xss", "asked", [{"from": "visitor", "text": XSS, "at": ""}], live=True
+    )
     legal = logged_in(app, "lena")
     html = legal.get(f"/staff/requests/{reference}").text
     assert XSS not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -292,9 +347,13 @@ def test_what_a_visitor_typed_is_shown_as_text(app, services):
 
 
 def test_support_opens_replies_and_closes_a_ticket(app, services):
-    ticket = services.handoffs.create("visitor-1", "asked",
-                                      [{"from": "visitor", "text": "I need a person", "at": ""}],
-                                      live=False, contact_email="v@example.com")
+    ticket = services.handoffs.create(
+        "visitor-1",
+        "asked",
+        [{"from": "visitor", "text": "I need a person", "at": ""}],
+        live=False,
+        contact_email="v@example.com",
+    )
     sam = logged_in(app, "sam")
     listing = sam.get("/staff/handoffs.json").json()["tickets"]
     assert [t["id"] for t in listing] == [ticket.id]
@@ -302,17 +361,22 @@ def test_support_opens_replies_and_closes_a_ticket(app, services):
     assert page.status_code == 200 and "I need a person" in page.text
     assert services.handoffs.get(ticket.id).status == "open"
     token = csrf_of(page.text)
-    response = sam.post(f"/staff/handoffs/{ticket.id}/reply", data={
-        "text": "Hello, this is Sam.", "csrf_token": token},
-        headers={"accept": "application/json"})
+    response = sam.post(
+        f"/staff/handoffs/{ticket.id}/reply",
+        data={"text": "Hello, this is Sam.", "csrf_token": token},
+        headers={"accept": "application/json"},
+    )
     assert response.json()["ok"] and response.json()["delivery"] == "email"
     assert "Hello, this is Sam." in mails_to(services, "v@example.com")[-1]
     messages = sam.get(f"/staff/handoffs/{ticket.id}.json").json()["messages"]
     assert [m["sender"] for m in messages] == ["system", "staff"]
     sam.post(f"/staff/handoffs/{ticket.id}/close", data={"csrf_token": token})
     assert services.handoffs.get(ticket.id).status == "closed"
-    response = sam.post(f"/staff/handoffs/{ticket.id}/reply", data={
-        "text": "too late", "csrf_token": token}, headers={"accept": "application/json"})
+    response = sam.post(
+        f"/staff/handoffs/{ticket.id}/reply",
+        data={"text": "too late", "csrf_token": token},
+        headers={"accept": "application/json"},
+    )
     assert response.status_code == 409
 
 
@@ -325,8 +389,9 @@ def html_lang(html):
 
 def choose(c, language, next_path="/staff/requests", token=None):
     token = token or csrf_of(c.get("/staff/login").text)
-    return c.post("/staff/language", data={"language": language, "csrf_token": token,
-                                           "next": next_path})
+    return c.post(
+        "/staff/language", data={"language": language, "csrf_token": token, "next": next_path}
+    )
 
 
 def test_the_login_page_follows_the_browser_and_the_switch(app):
@@ -346,8 +411,15 @@ def test_a_wrong_password_is_told_in_the_members_language(app):
     c = client(app)
     token = csrf_of(c.get("/staff/login").text)
     choose(c, "zh", token=token)
-    response = c.post("/staff/login", data={"username": "lena", "password": "wrong password!!",
-                                            "csrf_token": token, "next": "/staff/"})
+    response = c.post(
+        "/staff/login",
+        data={
+            "username": "lena",
+            "password": "wrong password!!",
+            "csrf_token": token,
+            "next": "/staff/",
+        },
+    )
     assert response.status_code == 401 and text("web.staff.login.wrong", "zh") in response.text
 
 
@@ -355,8 +427,15 @@ def test_the_choice_survives_login_and_logout_and_can_be_changed_back(app):
     c = client(app)
     choose(c, "zh")
     token = csrf_of(c.get("/staff/login").text)
-    c.post("/staff/login", data={"username": "lena", "password": PASSWORD, "csrf_token": token,
-                                 "next": "/staff/requests"})
+    c.post(
+        "/staff/login",
+        data={
+            "username": "lena",
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "/staff/requests",
+        },
+    )
     page = c.get("/staff/requests", headers={"accept-language": "en"})
     assert html_lang(page.text) == "zh-CN"
     assert text("web.staff.queue.heading", "zh") in page.text
@@ -382,30 +461,62 @@ def test_the_switch_refuses_a_forged_form_an_unknown_language_and_other_sites(ap
 
 def staff_pages(services):
     """Every staff page, with data that reaches every part of each template."""
-    en = services.store.submit("deletion", "en@example.com", verified=True,
-                               details={"scope": "specific", "items": "my recordings"},
-                               transcript=[{"from": "visitor", "text": "delete", "at": ""},
-                                           {"from": "assistant", "text": "ok", "at": ""}])
-    zh = services.store.submit("access", "zh@example.com", verified=False,
-                               requester_role="guardian", language="zh", reason="想看看")
-    services.store.transition(zh.reference, "rejected", "lena", "无此账号", notify=False) \
-        if "rejected" in lifecycle.TRANSITIONS[services.store.get(zh.reference).status] else None
-    ticket = services.handoffs.create("conv-zh", "fallback",
-                                      [{"from": "visitor", "text": "转人工", "at": ""}],
-                                      live=False, language="zh")
-    services.gaps.record(question="录像保存多久", reply_kind="not_covered",
-                         topic="meeting_recordings", sections=[], language="zh")
-    services.gaps.record(question="blorp", reply_kind="fallback", topic=None, sections=[],
-                         language="en")
-    return {"en": en.reference, "zh": zh.reference, "ticket": ticket.id,
-            "pages": ["/staff/", "/staff/requests", f"/staff/requests/{en.reference}",
-                      f"/staff/requests/{zh.reference}", "/staff/gaps", "/staff/handoffs",
-                      f"/staff/handoffs/{ticket.id}"]}
+    en = services.store.submit(
+        "deletion",
+        "en@example.com",
+        verified=True,
+        details={"scope": "specific", "items": "my recordings"},
+        transcript=[
+            {"from": "visitor", "text": "delete", "at": ""},
+            {"from": "assistant", "text": "ok", "at": ""},
+        ],
+    )
+    zh = services.store.submit(
+        "access",
+        "zh@example.com",
+        verified=False,
+        requester_role="guardian",
+        language="zh",
+        reason="想看看",
+    )
+    services.store.transition(
+        zh.reference, "rejected", "lena", "无此账号", notify=False
+    ) if "rejected" in lifecycle.TRANSITIONS[services.store.get(zh.reference).status] else None
+    ticket = services.handoffs.create(
+        "conv-zh",
+        "fallback",
+        [{"from": "visitor", "text": "转人工", "at": ""}],
+        live=False,
+        language="zh",
+    )
+    services.gaps.record(
+        question="录像保存多久",
+        reply_kind="not_covered",
+        topic="meeting_recordings",
+        sections=[],
+        language="zh",
+    )
+    services.gaps.record(
+        question="blorp", reply_kind="fallback", topic=None, sections=[], language="en"
+    )
+    return {
+        "en": en.reference,
+        "zh": zh.reference,
+        "ticket": ticket.id,
+        "pages": [
+            "/staff/",
+            "/staff/requests",
+            f"/staff/requests/{en.reference}",
+            f"/staff/requests/{zh.reference}",
+            "/staff/gaps",
+            "/staff/handoffs",
+            f"/staff/handoffs/{ticket.id}",
+        ],
+    }
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
-def test_every_staff_page_renders_in_both_languages_with_no_missing_text(app, services,
-                                                                         language):
+def test_every_staff_page_renders_in_both_languages_with_no_missing_text(app, services, language):
     made = staff_pages(services)
     admin = logged_in(app, "ada")
     choose(admin, language, token=page_csrf(admin, "/staff/requests"))
@@ -416,9 +527,8 @@ def test_every_staff_page_renders_in_both_languages_with_no_missing_text(app, se
         assert html_lang(page.text) == i18n.HTML_LANG[language], path
         assert not re.search(r">\s*web\.[a-z_.]+\s*<", page.text), path
         assert text("web.staff.nav.requests", language) in page.text, path
-        assert f'>{text("web.staff.logout", other)}<' not in page.text, path
-        texts = json.loads(re.search(r'id="staff-texts">(.*?)</script>', page.text,
-                                     re.S).group(1))
+        assert f">{text('web.staff.logout', other)}<" not in page.text, path
+        texts = json.loads(re.search(r'id="staff-texts">(.*?)</script>', page.text, re.S).group(1))
         assert texts["web.staff.live.problem"] == text("web.staff.live.problem", language)
     queue = admin.get("/staff/requests").text
     assert text("web.staff.kind.access", language) in queue
@@ -429,11 +539,17 @@ def test_the_queue_and_the_request_page_show_and_filter_the_requests_language(ap
     made = staff_pages(services)
     legal = logged_in(app, "lena")
     queue = legal.get("/staff/requests").text
-    rows = dict(re.findall(r'<tr class="[^"]*" data-language="(en|zh)"[^>]*>\s*(?:<td class="pick">'
-                           r'.*?</td>\s*)?<td class="mono"><a href="/staff/requests/([A-Z0-9-]+)"',
-                           queue))
+    rows = dict(
+        re.findall(
+            r'<tr class="[^"]*" data-language="(en|zh)"[^>]*>\s*(?:<td class="pick">'
+            r'.*?</td>\s*)?<td class="mono"><a href="/staff/requests/([A-Z0-9-]+)"',
+            queue,
+        )
+    )
     assert {reference: language for language, reference in rows.items()} == {
-        made["en"]: "en", made["zh"]: "zh"}
+        made["en"]: "en",
+        made["zh"]: "zh",
+    }
     only_zh = legal.get("/staff/requests", params={"language": "zh"}).text
     assert made["zh"] in only_zh and made["en"] not in only_zh
     page = legal.get(f"/staff/requests/{made['zh']}").text
@@ -459,29 +575,49 @@ def test_a_refused_status_change_is_explained_in_the_members_language(app, servi
     legal = logged_in(app, "lena")
     token = page_csrf(legal, f"/staff/requests/{reference}")
     choose(legal, "zh", token=token)
-    response = legal.post(f"/staff/requests/{reference}/status",
-                          data={"status": "completed", "csrf_token": token})
+    response = legal.post(
+        f"/staff/requests/{reference}/status", data={"status": "completed", "csrf_token": token}
+    )
     assert response.status_code == 400
-    assert text("web.staff.request.cannot_become", "zh",
-                current=text("web.staff.status.received", "zh"),
-                target=text("web.staff.status.completed", "zh")) in response.text
-    response = legal.post(f"/staff/requests/{reference}/status",
-                          data={"status": "rejected", "note": " ", "csrf_token": token})
+    assert (
+        text(
+            "web.staff.request.cannot_become",
+            "zh",
+            current=text("web.staff.status.received", "zh"),
+            target=text("web.staff.status.completed", "zh"),
+        )
+        in response.text
+    )
+    response = legal.post(
+        f"/staff/requests/{reference}/status",
+        data={"status": "rejected", "note": " ", "csrf_token": token},
+    )
     assert text("web.staff.request.reason_required", "zh") in response.text
-    response = legal.post(f"/staff/requests/{reference}/status",
-                          data={"status": "in_progress", "csrf_token": token})
-    assert text("web.staff.request.changed", "zh",
-                status=text("web.staff.status.in_progress", "zh")) in response.text
+    response = legal.post(
+        f"/staff/requests/{reference}/status", data={"status": "in_progress", "csrf_token": token}
+    )
+    assert (
+        text("web.staff.request.changed", "zh", status=text("web.staff.status.in_progress", "zh"))
+        in response.text
+    )
 
 
-@pytest.mark.parametrize("group,values", [
-    ("status", lifecycle.STATUSES), ("kind", KINDS), ("role", ROLES),
-    ("ticket_status", ("waiting", "open", "closed")), ("reason", REASONS),
-    ("gap_kind", ("closest", "not_covered", "fallback", "unhelpful")),
-    ("language_name", ("en", "zh")), ("requester_role", ("self", "guardian", "minor")),
-])
+@pytest.mark.parametrize(
+    "group,values",
+    [
+        ("status", lifecycle.STATUSES),
+        ("kind", KINDS),
+        ("role", ROLES),
+        ("ticket_status", ("waiting", "open", "closed")),
+        ("reason", REASONS),
+        ("gap_kind", ("closest", "not_covered", "fallback", "unhelpful")),
+        ("language_name", ("en", "zh")),
+        ("requester_role", ("self", "guardian", "minor")),
+    ],
+)
 def test_every_value_the_code_knows_has_a_name_in_both_languages(group, values):
     from bot.core.texts import has_text
+
     for value in values:
         for language in ("en", "zh"):
             assert has_text(f"web.staff.{group}.{value}", language), (group, value, language)

@@ -25,8 +25,14 @@ def test_migrations_create_the_tables_and_not_rasas(store):
 
 
 def test_a_verified_request_is_received_with_reference_due_date_trail_and_mail(store):
-    result = store.submit("deletion", "jane@example.com", details={"scope": "all"},
-                          verified=True, conversation_id="c1", idempotency_key="c1:deletion:m1")
+    result = store.submit(
+        "deletion",
+        "jane@example.com",
+        details={"scope": "all"},
+        verified=True,
+        conversation_id="c1",
+        idempotency_key="c1:deletion:m1",
+    )
     assert result.created and not result.duplicate
     assert REFERENCE_PATTERN.match(result.reference) and result.reference.startswith("DEL-")
     assert result.status == lifecycle.RECEIVED
@@ -35,7 +41,8 @@ def test_a_verified_request_is_received_with_reference_due_date_trail_and_mail(s
     row = store.get(result.reference)
     assert row.verified_at is not None and row.details == {"scope": "all"}
     assert [(e.from_status, e.to_status, e.actor) for e in row.events] == [
-        (None, "received", "assistant")]
+        (None, "received", "assistant")
+    ]
     with transaction(store.sessions) as session:
         mail = session.execute(select(OutboxMessage)).scalars().all()
     assert [(m.to_address, m.status) for m in mail] == [("jane@example.com", "queued")]
@@ -52,14 +59,19 @@ def test_unsubscribe_takes_effect_at_once(store):
     result = store.submit("unsubscribe", "a@example.com", conversation_id="c")
     assert result.status == lifecycle.COMPLETED
     assert [e.to_status for e in store.get(result.reference).events] == [
-        "received", "in_progress", "completed"]
+        "received",
+        "in_progress",
+        "completed",
+    ]
 
 
 def test_a_retried_submit_stores_one_row(store):
-    first = store.submit("correction", "a@example.com", idempotency_key="c1:correction:m9",
-                         verified=True)
-    again = store.submit("correction", "a@example.com", idempotency_key="c1:correction:m9",
-                         verified=True)
+    first = store.submit(
+        "correction", "a@example.com", idempotency_key="c1:correction:m9", verified=True
+    )
+    again = store.submit(
+        "correction", "a@example.com", idempotency_key="c1:correction:m9", verified=True
+    )
     assert again.reference == first.reference and not again.created
     assert count(store, PrivacyRequest) == 1 and count(store, OutboxMessage) == 1
 
@@ -79,10 +91,18 @@ def test_a_second_open_request_of_the_same_kind_returns_the_first(store):
 
 def test_concurrent_retries_of_one_confirmation_store_one_row(store):
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(
-            lambda _: store.submit("suspension", "a@example.com", reason="surveys",
-                                   idempotency_key="c1:suspension:m1", verified=True),
-            range(16)))
+        results = list(
+            pool.map(
+                lambda _: store.submit(
+                    "suspension",
+                    "a@example.com",
+                    reason="surveys",
+                    idempotency_key="c1:suspension:m1",
+                    verified=True,
+                ),
+                range(16),
+            )
+        )
     assert len({r.reference for r in results}) == 1
     assert count(store, PrivacyRequest) == 1
 
@@ -100,7 +120,11 @@ def test_lifecycle_is_enforced_and_audited(store):
     assert row.status == "rejected" and row.rejection_reason == "the account does not exist"
     assert row.verified_at is not None
     assert [e.to_status for e in row.events] == [
-        "unverified", "received", "in_progress", "rejected"]
+        "unverified",
+        "received",
+        "in_progress",
+        "rejected",
+    ]
     assert {e.actor for e in row.events[1:]} == {"legal:ann"}
 
 
@@ -129,10 +153,16 @@ def test_verification_code_right_wrong_expired_and_locked(store, clock):
     store.send_code("a@example.com", "conv")
     clock.now += verification.CODE_TTL + timedelta(seconds=1)
     with transaction(store.sessions) as session:
-        body = session.execute(select(OutboxMessage).order_by(OutboxMessage.id.desc())
-                               ).scalars().first().body
-    assert store.check_code("a@example.com", "conv", body.split("code is ")[1][:6]).outcome == \
-        verification.EXPIRED
+        body = (
+            session.execute(select(OutboxMessage).order_by(OutboxMessage.id.desc()))
+            .scalars()
+            .first()
+            .body
+        )
+    assert (
+        store.check_code("a@example.com", "conv", body.split("code is ")[1][:6]).outcome
+        == verification.EXPIRED
+    )
 
     store.send_code("a@example.com", "conv")
     outcomes = [store.check_code("a@example.com", "conv", wrong).outcome for _ in range(6)]
@@ -157,6 +187,7 @@ def test_nothing_half_written_when_the_transaction_fails(store, monkeypatch):
 
     def broken_enqueue(*args, **kwargs):
         raise RuntimeError("mail table unavailable")
+
     monkeypatch.setattr(store_module, "enqueue", broken_enqueue)
     with pytest.raises(RuntimeError):
         store.submit("deletion", "a@example.com", verified=True, idempotency_key="k")

@@ -52,6 +52,7 @@ def store(database_url):
 
 # -- many at once -----------------------------------------------------------------------------
 
+
 def test_200_confirmations_at_once_each_retried_store_one_row_each(store):
     """200 requests confirmed concurrently, every call made twice at the same time (a retried
     action call): one row, one reference, one initial event and one e-mail per request."""
@@ -94,12 +95,15 @@ def test_200_confirmations_at_once_each_retried_store_one_row_each(store):
 
 # -- the database away ------------------------------------------------------------------------
 
+
 def test_an_unreachable_postgresql_fails_fast_with_a_database_error():
-    store = new_store(f"postgresql://postgres@127.0.0.1:{closed_port()}/requests"
-                      "?connect_timeout=2")
+    store = new_store(f"postgresql://postgres@127.0.0.1:{closed_port()}/requests?connect_timeout=2")
     try:
-        for call in (lambda: confirm(store, 1), lambda: store.send_code("a@example.com", "c"),
-                     lambda: store.status_for("DEL-2222222", "a@example.com")):
+        for call in (
+            lambda: confirm(store, 1),
+            lambda: store.send_code("a@example.com", "c"),
+            lambda: store.status_for("DEL-2222222", "a@example.com"),
+        ):
             started = time.monotonic()
             with pytest.raises(OperationalError) as error:
                 call()
@@ -124,6 +128,7 @@ def test_a_postgresql_server_that_never_answers_times_out(monkeypatch):
             confirm(store, 1)
         except Exception as error:  # noqa: BLE001 - the test looks at what it was
             outcome.append(error)
+
     worker = threading.Thread(target=call, daemon=True)
     try:
         worker.start()
@@ -148,7 +153,8 @@ def test_an_unopenable_sqlite_file_fails_with_a_database_error(tmp_path):
 
 
 def test_a_failure_after_the_outbox_row_rolls_back_everything_then_the_retry_stores_one(
-        store, monkeypatch):
+    store, monkeypatch
+):
     """The last write of the transaction fails (here: after the e-mail is queued): no request,
     no event, no e-mail is left; the same call then stores exactly one of each."""
     real_enqueue = store_module.enqueue
@@ -158,6 +164,7 @@ def test_a_failure_after_the_outbox_row_rolls_back_everything_then_the_retry_sto
         message = real_enqueue(session, *args, **kwargs)  # flushed: the row is in the database
         failures.append(message.id)
         raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+
     monkeypatch.setattr(store_module, "enqueue", enqueue_then_fail)
     with pytest.raises(OperationalError):
         confirm(store, 3)
@@ -188,8 +195,9 @@ def test_smtp_down_keeps_every_message_and_delivers_each_once_when_back(database
     e-mails wait, retried on the backoff schedule, and go out exactly once when it is back."""
     store = new_store(database_url, clock=Clock(T0))
     port = closed_port()
-    settings = SmtpSettings(host="127.0.0.1", port=port, sender="privacy@videopro.example",
-                            timeout=5)
+    settings = SmtpSettings(
+        host="127.0.0.1", port=port, sender="privacy@videopro.example", timeout=5
+    )
     try:
         references = [confirm(store, n).reference for n in range(5)]
         store.send_code("visitor9@example.com", "conv-9")
@@ -232,8 +240,9 @@ def test_smtp_down_keeps_every_message_and_delivers_each_once_when_back(database
         finally:
             controller.stop()
         recipients = sorted(rcpt for rcpts, _ in inbox.messages for rcpt in rcpts)
-        assert recipients == sorted([f"visitor{n}@example.com" for n in range(5)]
-                                    + ["visitor9@example.com"])  # each exactly once
+        assert recipients == sorted(
+            [f"visitor{n}@example.com" for n in range(5)] + ["visitor9@example.com"]
+        )  # each exactly once
         subjects = {message["Subject"] for _, message in inbox.messages}
         assert {f"Your privacy request {ref}" for ref in references} < subjects
         for row in outbox(store):
@@ -251,12 +260,12 @@ def test_an_smtp_error_reply_is_retried_like_a_refused_connection(database_url):
 
         def rejecting(message):
             raise smtplib.SMTPDataError(451, b"4.3.0 try again later")
+
         assert deliver_due(store.sessions, settings, send=rejecting, now=T0) == 0
         [row] = outbox(store)
         assert row.status == "queued" and row.attempts == 1 and "451" in row.last_error
         sent = []
-        assert deliver_due(store.sessions, settings, send=sent.append,
-                           now=T0 + backoff(1)) == 1
+        assert deliver_due(store.sessions, settings, send=sent.append, now=T0 + backoff(1)) == 1
         assert [m["Subject"] for m in sent] == [f"Your privacy request {reference}"]
         assert store.get(reference).status == lifecycle.RECEIVED
     finally:

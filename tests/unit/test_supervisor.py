@@ -26,7 +26,7 @@ from bot.devtools.stack import child_environment
 # the folder for its pid.
 # "serve" answers GET with 200; "master" runs a "serve" worker in its own process group and on
 # SIGTERM stops it, as uvicorn does; "abandon" exits on SIGTERM and leaves its worker running.
-STANDIN = r'''
+STANDIN = r"""
 import os, signal, subprocess, sys, threading, time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -78,9 +78,9 @@ else:
             worker.terminate()
             forwarded = True
         time.sleep(0.05)
-'''
+"""
 
-SUPERVISOR = r'''
+SUPERVISOR = r"""
 import json, os, sys
 from bot.devtools.stack import Service, run_foreground
 
@@ -88,7 +88,7 @@ config = json.loads(open(sys.argv[1]).read())
 open(os.path.join(config["piddir"], str(os.getpid())), "w").close()
 services = [Service(name, command, url) for name, command, url in config["services"]]
 sys.exit(run_foreground(services=services, grace=config["grace"]))
-'''
+"""
 
 
 def free_ports(count: int) -> List[int]:
@@ -127,8 +127,9 @@ class Supervised:
     """The supervisor in a session of its own (its process group, as `make run`'s would be),
     with stand-ins named actions, rasa and web: {name: (mode, start_delay, term_delay)}."""
 
-    def __init__(self, tmp_path: Path, standins: Dict[str, tuple], grace: float,
-                 under_make: bool = False) -> None:
+    def __init__(
+        self, tmp_path: Path, standins: Dict[str, tuple], grace: float, under_make: bool = False
+    ) -> None:
         self.tmp_path, self.grace = tmp_path, grace
         self.piddir = tmp_path / "pids"
         self.piddir.mkdir()
@@ -138,13 +139,25 @@ class Supervised:
         entry.write_text(SUPERVISOR)
         self.ports = dict(zip(standins, free_ports(len(standins)), strict=True))
         services = [
-            [name, [sys.executable, str(self.script), str(self.ports[name]), str(start_delay),
-                    str(term_delay), mode, str(self.piddir)],
-             f"http://127.0.0.1:{self.ports[name]}/health"]
-            for name, (mode, start_delay, term_delay) in standins.items()]
+            [
+                name,
+                [
+                    sys.executable,
+                    str(self.script),
+                    str(self.ports[name]),
+                    str(start_delay),
+                    str(term_delay),
+                    mode,
+                    str(self.piddir),
+                ],
+                f"http://127.0.0.1:{self.ports[name]}/health",
+            ]
+            for name, (mode, start_delay, term_delay) in standins.items()
+        ]
         config = tmp_path / "config.json"
-        config.write_text(json.dumps({"services": services, "grace": grace,
-                                      "piddir": str(self.piddir)}))
+        config.write_text(
+            json.dumps({"services": services, "grace": grace, "piddir": str(self.piddir)})
+        )
         command = [sys.executable, str(entry), str(config)]
         if under_make:  # as `make run` runs it: make passes SIGTERM on to the supervisor again
             makefile = tmp_path / "Makefile"
@@ -153,8 +166,13 @@ class Supervised:
         self.log = tmp_path / "supervisor.log"
         with open(self.log, "w") as out:
             self.process = subprocess.Popen(
-                command, cwd=ROOT, env=child_environment(), stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                command,
+                cwd=ROOT,
+                env=child_environment(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -210,6 +228,7 @@ def started_in(tmp_path: Path, made: List[Supervised]):
     def make(standins: Dict[str, tuple], grace: float, under_make: bool = False) -> Supervised:
         made.append(Supervised(tmp_path, standins, grace, under_make))
         return made[-1]
+
     return make
 
 
@@ -286,12 +305,13 @@ class Scenarios:
         self.pool = ThreadPoolExecutor(max_workers=max(1, len(items)))
         self.outcomes: Dict[str, Future] = {}
         for item in items:
-            name = item.originalname[len("test_"):]
+            name = item.originalname[len("test_") :]
             callspec = getattr(item, "callspec", None)
             params = dict(callspec.params) if callspec else {}
             folder = tmp_path_factory.mktemp(name[:40])
-            self.outcomes[item.nodeid] = self.pool.submit(self._run, globals()[name], params,
-                                                          folder)
+            self.outcomes[item.nodeid] = self.pool.submit(
+                self._run, globals()[name], params, folder
+            )
 
     @staticmethod
     def _run(scenario, params: Dict[str, object], folder: Path) -> None:
@@ -312,9 +332,13 @@ class Scenarios:
 
 @pytest.fixture(scope="module")
 def scenarios(request, tmp_path_factory):
-    here = [item for item in request.session.items
-            if item.module is request.module and "scenarios" in item.fixturenames
-            and not any(mark.args and mark.args[0] for mark in item.iter_markers("skipif"))]
+    here = [
+        item
+        for item in request.session.items
+        if item.module is request.module
+        and "scenarios" in item.fixturenames
+        and not any(mark.args and mark.args[0] for mark in item.iter_markers("skipif"))
+    ]
     scenarios = Scenarios(here, tmp_path_factory)
     yield scenarios
     scenarios.close()
@@ -322,9 +346,11 @@ def scenarios(request, tmp_path_factory):
 
 # -- the tests --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("under_make", [False, True], ids=["supervisor", "under-make"])
-def test_repeated_signals_to_the_whole_group_still_stop_every_server(scenarios, request,
-                                                                      under_make):
+def test_repeated_signals_to_the_whole_group_still_stop_every_server(
+    scenarios, request, under_make
+):
     scenarios.outcome(request.node)
 
 

@@ -32,6 +32,7 @@ DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 
 # -- the loader -------------------------------------------------------------------------------
 
+
 def write(directory: Path, language: str, body: str) -> None:
     (directory / f"{language}.yml").write_text(body, encoding="utf-8")
 
@@ -68,14 +69,17 @@ def test_texts_are_filled_from_the_callers_values(tmp_catalogue: Catalogue):
 
 def test_buttons_and_a_button(tmp_catalogue: Catalogue):
     assert tmp_catalogue.buttons("menu", name="Sam") == [
-        {"title": "Help Sam", "payload": "/help"}, {"title": "Words", "payload": "some words"}]
+        {"title": "Help Sam", "payload": "/help"},
+        {"title": "Words", "payload": "some words"},
+    ]
     assert tmp_catalogue.button("one") == {"title": "Yes", "payload": "/affirm"}
     tmp_catalogue.button("one")["title"] = "changed"  # a copy: the catalogue is unchanged
     assert tmp_catalogue.button("one")["title"] == "Yes"
 
 
 def test_an_unknown_key_a_missing_value_and_the_wrong_kind_are_clear_errors(
-        tmp_catalogue: Catalogue):
+    tmp_catalogue: Catalogue,
+):
     with pytest.raises(UnknownText, match="no text 'nope' in the 'en' catalogue"):
         tmp_catalogue.text("nope")
     with pytest.raises(MissingValue, match="'greeting' \\(en\\) needs a value for name"):
@@ -99,7 +103,10 @@ def test_a_language_falls_back_to_nothing(tmp_path: Path, tmp_catalogue: Catalog
 
 def test_check_lists_what_a_language_lacks_or_adds(tmp_path: Path):
     write(tmp_path, "en", EN)
-    write(tmp_path, "zh", """\
+    write(
+        tmp_path,
+        "zh",
+        """\
 greeting: "你好，{name}，{title}！"
 plain: "没有"
 nested:
@@ -109,27 +116,33 @@ menu:
   - {title: "帮助", payload: "/hilfe"}
   - {title: "词", payload: "一些词"}
 one: "是"
-""")
+""",
+    )
     catalogue = Catalogue(tmp_path)
     assert catalogue.languages == ("en", "zh")
-    assert sorted(catalogue.check()) == sorted([
-        "zh: missing nested.count",
-        "zh: extra is not in en.yml",
-        "zh: greeting uses title, which the en text's callers do not give",
-        "zh: menu has other command payloads than in en.yml",
-        "zh: one is text, in en.yml button",
-    ])
+    assert sorted(catalogue.check()) == sorted(
+        [
+            "zh: missing nested.count",
+            "zh: extra is not in en.yml",
+            "zh: greeting uses title, which the en text's callers do not give",
+            "zh: menu has other command payloads than in en.yml",
+            "zh: one is text, in en.yml button",
+        ]
+    )
 
 
-@pytest.mark.parametrize("body, problem", [
-    ('a: "{0} items"\n', "must be a plain name"),
-    ('a: "{} items"\n', "must be a plain name"),
-    ('a: "{user.name}"\n', "must be a plain name"),
-    ('a: "unclosed {brace"\n', "not a valid template"),
-    ('a: 12\n', "not int"),
-    ('a:\n  - {title: "x"}\n', "exactly `title` and `payload`"),
-    ('a-b: "x"\n', "is not a key"),
-])
+@pytest.mark.parametrize(
+    "body, problem",
+    [
+        ('a: "{0} items"\n', "must be a plain name"),
+        ('a: "{} items"\n', "must be a plain name"),
+        ('a: "{user.name}"\n', "must be a plain name"),
+        ('a: "unclosed {brace"\n', "not a valid template"),
+        ("a: 12\n", "not int"),
+        ('a:\n  - {title: "x"}\n', "exactly `title` and `payload`"),
+        ('a-b: "x"\n', "is not a key"),
+    ],
+)
 def test_a_malformed_catalogue_fails_when_it_is_read(tmp_path: Path, body: str, problem: str):
     write(tmp_path, "en", body)
     with pytest.raises(TextError, match=problem):
@@ -142,6 +155,7 @@ def test_the_project_catalogue_is_read_once_per_process():
 
 
 # -- the project's catalogue ------------------------------------------------------------------
+
 
 def test_every_language_has_exactly_the_english_keys():
     assert "en" in CATALOGUE.languages
@@ -165,8 +179,14 @@ def test_texts_have_no_stray_whitespace():
     """A text ends where its words end; the reasons for a handoff run on into the next
     sentence and so end with their own space (or are empty)."""
     for key, entry in ENGLISH.items():
-        values = [entry.value] if isinstance(entry.value, str) else [
-            b["title"] for b in (entry.value if isinstance(entry.value, tuple) else (entry.value,))]
+        values = (
+            [entry.value]
+            if isinstance(entry.value, str)
+            else [
+                b["title"]
+                for b in (entry.value if isinstance(entry.value, tuple) else (entry.value,))
+            ]
+        )
         for value in values:
             if key.startswith("handoff.why."):
                 assert value == "" or (value.endswith(". ") and value.strip() == value[:-1])
@@ -176,9 +196,10 @@ def test_texts_have_no_stray_whitespace():
 
 # -- each kind of request has its wording -----------------------------------------------------
 
+
 def kind_fields(request: registry.RequestKind) -> Set[str]:
     prefix = f"request.{request.kind}."
-    return {key[len(prefix):] for key in ENGLISH if key.startswith(prefix)}
+    return {key[len(prefix) :] for key in ENGLISH if key.startswith(prefix)}
 
 
 @pytest.mark.parametrize("request_kind", KINDS, ids=[r.kind for r in KINDS])
@@ -191,8 +212,13 @@ def test_each_kind_has_its_texts_and_no_others(request_kind):
     assert not (set(registry.AT_ONCE_TEXT_FIELDS) & fields) or request_kind.at_once
     defaults = {f"default_{detail}" for detail in request_kind.what_defaults}
     assert defaults <= fields
-    allowed = (set(registry.TEXT_FIELDS) | set(registry.OPTIONAL_TEXT_FIELDS) | defaults
-               | set(registry.REASON_TEXT_FIELDS) | set(registry.AT_ONCE_TEXT_FIELDS))
+    allowed = (
+        set(registry.TEXT_FIELDS)
+        | set(registry.OPTIONAL_TEXT_FIELDS)
+        | defaults
+        | set(registry.REASON_TEXT_FIELDS)
+        | set(registry.AT_ONCE_TEXT_FIELDS)
+    )
     assert fields <= allowed
 
 
@@ -232,9 +258,15 @@ def module_of(path: Path) -> str:
 
 
 def string_constants(tree: ast.Module) -> Dict[str, str]:
-    return {target.id: node.value.value for node in tree.body if isinstance(node, ast.Assign)
-            and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
-            for target in node.targets if isinstance(target, ast.Name)}
+    return {
+        target.id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
 
 
 TREES = {module_of(path): ast.parse(path.read_text(encoding="utf-8")) for path in python_files()}
@@ -249,17 +281,29 @@ def bindings(module: str) -> Tuple[Dict[str, str], Set[str], Dict[str, str]]:
     names = dict(CONSTANTS[module])
     for node in ast.walk(TREES[module]):
         if isinstance(node, ast.ImportFrom) and node.module == "bot.core.texts":
-            functions.update({alias.asname or alias.name: alias.name for alias in node.names
-                              if alias.name in FUNCTIONS})
+            functions.update(
+                {
+                    alias.asname or alias.name: alias.name
+                    for alias in node.names
+                    if alias.name in FUNCTIONS
+                }
+            )
         elif isinstance(node, ast.ImportFrom) and node.module == "bot.core":
-            modules |= {alias.asname or alias.name for alias in node.names
-                        if alias.name == "texts"}
+            modules |= {alias.asname or alias.name for alias in node.names if alias.name == "texts"}
         elif isinstance(node, ast.Import):
-            modules |= {alias.asname for alias in node.names
-                        if alias.name == "bot.core.texts" and alias.asname}
+            modules |= {
+                alias.asname
+                for alias in node.names
+                if alias.name == "bot.core.texts" and alias.asname
+            }
         if isinstance(node, ast.ImportFrom) and node.module in CONSTANTS:
-            names.update({alias.asname or alias.name: CONSTANTS[node.module][alias.name]
-                          for alias in node.names if alias.name in CONSTANTS[node.module]})
+            names.update(
+                {
+                    alias.asname or alias.name: CONSTANTS[node.module][alias.name]
+                    for alias in node.names
+                    if alias.name in CONSTANTS[node.module]
+                }
+            )
     return functions, modules, names
 
 
@@ -270,8 +314,10 @@ def key_forms(node: ast.AST, names: Dict[str, str]) -> Optional[Tuple[List[str],
     if isinstance(node, ast.Name) and node.id in names:
         return [names[node.id]], []
     if isinstance(node, ast.JoinedStr):
-        pattern = "".join(re.escape(part.value) if isinstance(part, ast.Constant) else SEGMENT
-                          for part in node.values)
+        pattern = "".join(
+            re.escape(part.value) if isinstance(part, ast.Constant) else SEGMENT
+            for part in node.values
+        )
         return [], [pattern]
     if isinstance(node, ast.IfExp):
         body, orelse = key_forms(node.body, names), key_forms(node.orelse, names)
@@ -300,22 +346,32 @@ def uses() -> Tuple[List[Use], List[str]]:
             name = None
             if isinstance(func, ast.Name) and func.id in functions:
                 name = functions[func.id]
-            elif (isinstance(func, ast.Attribute) and func.attr in FUNCTIONS
-                  and isinstance(func.value, ast.Name) and func.value.id in modules):
+            elif (
+                isinstance(func, ast.Attribute)
+                and func.attr in FUNCTIONS
+                and isinstance(func.value, ast.Name)
+                and func.value.id in modules
+            ):
                 name = func.attr
             elif isinstance(func, ast.Attribute) and func.attr in ("wording", "has_wording"):
                 name = func.attr
             if name is None:
                 continue
             where = f"{module}:{call.lineno}"
-            argument = call.args[0] if call.args else next(
-                (k.value for k in call.keywords if k.arg in ("key", "field")), None)
+            argument = (
+                call.args[0]
+                if call.args
+                else next((k.value for k in call.keywords if k.arg in ("key", "field")), None)
+            )
             forms = key_forms(argument, names) if argument is not None else None
             if forms is None:
                 hidden.append(where)
                 continue
-            use = Use(where, values=values_of(call),
-                      checks_values=name in ("text", "buttons", "button", "wording"))
+            use = Use(
+                where,
+                values=values_of(call),
+                checks_values=name in ("text", "buttons", "button", "wording"),
+            )
             if name in ("wording", "has_wording"):
                 use.fields, use.field_patterns = forms
             else:
@@ -334,8 +390,12 @@ def keys_of(use: Use) -> Set[str]:
     for request in KINDS:
         prefix = f"request.{request.kind}."
         found |= {prefix + name for name in use.fields if prefix + name in ENGLISH}
-        found |= {key for key in ENGLISH for pattern in use.field_patterns
-                  if key.startswith(prefix) and re.fullmatch(pattern, key[len(prefix):])}
+        found |= {
+            key
+            for key in ENGLISH
+            for pattern in use.field_patterns
+            if key.startswith(prefix) and re.fullmatch(pattern, key[len(prefix) :])
+        }
     return found
 
 
@@ -346,10 +406,13 @@ def test_the_scan_sees_the_calls():
 
 
 def test_every_key_the_code_names_exists():
-    missing = [f"{use.where}: {use.keys or use.patterns or use.fields or use.field_patterns}"
-               for use in USES if not keys_of(use)
-               or any(key not in ENGLISH for key in use.keys)
-               or any(not any(re.fullmatch(p, k) for k in ENGLISH) for p in use.patterns)]
+    missing = [
+        f"{use.where}: {use.keys or use.patterns or use.fields or use.field_patterns}"
+        for use in USES
+        if not keys_of(use)
+        or any(key not in ENGLISH for key in use.keys)
+        or any(not any(re.fullmatch(p, k) for k in ENGLISH) for p in use.patterns)
+    ]
     assert missing == []
 
 
@@ -378,8 +441,13 @@ def response_references() -> Set[str]:
     for path in list((ROOT / "data").rglob("*.yml")) + list((ROOT / "tests").rglob("*.yml")):
         found |= set(re.findall(r"\butter_[a-z_]+", path.read_text(encoding="utf-8")))
     for tree in TREES.values():
-        found |= {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)
-                  and isinstance(node.value, str) and node.value.startswith("utter_")}
+        found |= {
+            node.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and node.value.startswith("utter_")
+        }
     return found
 
 
@@ -409,9 +477,11 @@ ACTION_FILES = sorted((ROOT / "actions").glob("*.py"))
 LONG = 25  # a literal longer than this with a space in it reads like a sentence
 # String literals in actions/ that look like words but are not said to anyone, each with why.
 ALLOWED_IN_ACTIONS = {
-    ("forms.py", "a question, not an answer"):
-        "marks a digression inside `_check`; the `except` answers the question instead, so the "
-        "message is never said",
+    (
+        "forms.py",
+        "a question, not an answer",
+    ): "marks a digression inside `_check`; the `except` answers the question instead, so the "
+    "message is never said",
 }
 LOGGING_METHODS = {"debug", "info", "warning", "error", "exception", "critical"}
 
@@ -435,8 +505,11 @@ def logged(tree: ast.AST) -> Set[int]:
     """The ids of everything passed to a logging call (`log.error("...", ...)`)."""
     found = set()
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr in LOGGING_METHODS):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in LOGGING_METHODS
+        ):
             for argument in node.args:
                 found |= {id(part) for part in ast.walk(argument)}
     return found
@@ -444,7 +517,8 @@ def logged(tree: ast.AST) -> Set[int]:
 
 def is_literal(node: ast.AST) -> bool:
     return (isinstance(node, ast.Constant) and isinstance(node.value, str)) or isinstance(
-        node, ast.JoinedStr)
+        node, ast.JoinedStr
+    )
 
 
 def reply_literals(path: Path) -> List[str]:
@@ -460,15 +534,21 @@ def reply_literals(path: Path) -> List[str]:
             if name in ("utter_message", "Reply"):
                 given = [k.value for k in node.keywords if k.arg == "text"]
                 given += node.args[:1] if name == "Reply" else []
-                found += [f"{path.name}:{node.lineno}: text= literal" for v in given
-                          if is_literal(v)]
+                found += [
+                    f"{path.name}:{node.lineno}: text= literal" for v in given if is_literal(v)
+                ]
         if isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values, strict=True):
                 if isinstance(key, ast.Constant) and key.value == "title" and is_literal(value):
                     found.append(f"{path.name}:{node.lineno}: a button title literal")
-        if (isinstance(node, ast.Constant) and isinstance(node.value, str)
-                and id(node) not in skip and len(node.value) > LONG and " " in node.value
-                and (path.name, node.value) not in ALLOWED_IN_ACTIONS):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in skip
+            and len(node.value) > LONG
+            and " " in node.value
+            and (path.name, node.value) not in ALLOWED_IN_ACTIONS
+        ):
             found.append(f"{path.name}:{node.lineno}: {node.value!r}")
     return sorted(found, key=lambda line: int(line.split(":")[1]))
 
@@ -480,17 +560,23 @@ def test_actions_write_no_reply_text(path):
 
 def test_the_check_finds_replies_written_in_an_action(tmp_path: Path):
     sample = tmp_path / "sample.py"
-    sample.write_text('def run(dispatcher):\n'
-                      '    """A docstring may say anything it likes, at any length."""\n'
-                      '    log.error("Could not do the thing at all: %s", 1)\n'
-                      '    dispatcher.utter_message(text="Hi")\n'
-                      '    dispatcher.utter_message(text=f"Hi {name}")\n'
-                      '    dispatcher.utter_message(buttons=[{"title": "Skip", "payload": "s"}])\n'
-                      '    reply = Reply("Done")\n'
-                      '    said = "This is a whole sentence said to a visitor."\n')
+    sample.write_text(
+        "def run(dispatcher):\n"
+        '    """A docstring may say anything it likes, at any length."""\n'
+        '    log.error("Could not do the thing at all: %s", 1)\n'
+        '    dispatcher.utter_message(text="Hi")\n'
+        '    dispatcher.utter_message(text=f"Hi {name}")\n'
+        '    dispatcher.utter_message(buttons=[{"title": "Skip", "payload": "s"}])\n'
+        '    reply = Reply("Done")\n'
+        '    said = "This is a whole sentence said to a visitor."\n'
+    )
     assert [line.split(": ", 1)[1] for line in reply_literals(sample)] == [
-        "text= literal", "text= literal", "a button title literal", "text= literal",
-        "'This is a whole sentence said to a visitor.'"]
+        "text= literal",
+        "text= literal",
+        "a button title literal",
+        "text= literal",
+        "'This is a whole sentence said to a visitor.'",
+    ]
 
 
 def test_the_allowed_literals_are_still_there():

@@ -9,11 +9,18 @@ from bot.staff import totp
 RFC_SECRET = base64.b32encode(b"12345678901234567890").decode()
 
 
-@pytest.mark.parametrize("moment, expected", [
-    # RFC 6238 Appendix B, SHA-1, 8 digits.
-    (59, "94287082"), (1111111109, "07081804"), (1111111111, "14050471"),
-    (1234567890, "89005924"), (2000000000, "69279037"), (20000000000, "65353130"),
-])
+@pytest.mark.parametrize(
+    "moment, expected",
+    [
+        # RFC 6238 Appendix B, SHA-1, 8 digits.
+        (59, "94287082"),
+        (1111111109, "07081804"),
+        (1111111111, "14050471"),
+        (1234567890, "89005924"),
+        (2000000000, "69279037"),
+        (20000000000, "65353130"),
+    ],
+)
 def test_the_rfc_6238_vectors(moment, expected):
     key = base64.b32decode(RFC_SECRET)
     assert totp.hotp(key, totp.step_of(moment), digits=8) == expected
@@ -25,8 +32,8 @@ def test_a_code_matches_its_step_and_its_neighbours_once():
     code = totp.code_at(secret, moment)
     step = totp.step_of(moment)
     assert totp.matching_step(secret, code, moment) == step
-    assert totp.matching_step(secret, code, moment + 30) == step       # a phone 30 s behind
-    assert totp.matching_step(secret, code, moment + 90) is None       # too old
+    assert totp.matching_step(secret, code, moment + 30) == step  # a phone 30 s behind
+    assert totp.matching_step(secret, code, moment + 90) is None  # too old
     assert totp.matching_step(secret, code, moment, after=step) is None  # used already
     assert totp.matching_step(secret, f" {code[:3]} {code[3:]} ", moment) == step
     assert totp.matching_step(secret, "12345", moment) is None

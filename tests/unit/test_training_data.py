@@ -1,7 +1,6 @@
 """The training data covers every section and every intent the domain declares, and keeps the
 development evaluation set out of training."""
 
-
 import re
 import unicodedata
 from pathlib import Path
@@ -32,8 +31,11 @@ def nlu_examples(paths: Optional[Iterable[Path]] = None) -> Dict[str, List[str]]
     examples: Dict[str, List[str]] = {}
     for path in sorted(paths if paths is not None else NLU_DIR.glob("*.yml")):
         for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", []):
-            lines = [line.strip()[2:].strip() for line in block["examples"].splitlines()
-                     if line.strip().startswith("- ")]
+            lines = [
+                line.strip()[2:].strip()
+                for line in block["examples"].splitlines()
+                if line.strip().startswith("- ")
+            ]
             examples.setdefault(block["intent"], []).extend(lines)
     return examples
 
@@ -62,7 +64,7 @@ def folded(text: str) -> str:
 
 def bigrams(text: str) -> Set[str]:
     chars = folded(text)
-    return {chars[i:i + 2] for i in range(len(chars) - 1)} or {chars}
+    return {chars[i : i + 2] for i in range(len(chars) - 1)} or {chars}
 
 
 def jaccard(a: Set[str], b: Set[str]) -> float:
@@ -85,8 +87,9 @@ def near_copy(example: str, question: str) -> bool:
             return True
         a, b = bigrams(example), bigrams(question)
         han_a, han_b = ({g for g in grams if HAN.search(g)} for grams in (a, b))
-        return jaccard(a, b) >= 0.6 or (min(len(han_a), len(han_b)) >= 8
-                                         and contained(han_a, han_b) >= 0.8)
+        return jaccard(a, b) >= 0.6 or (
+            min(len(han_a), len(han_b)) >= 8 and contained(han_a, han_b) >= 0.8
+        )
     words_a, words_b = normalise(example).split(), normalise(question).split()
     if words_a == words_b:
         return True
@@ -138,7 +141,7 @@ def test_near_copy_measure_tells_copies_from_different_questions() -> None:
     assert near_copy("你们的隐私政策什么时候生效？", "你们的隐私政策什么时候生效")
     assert near_copy("ＡＢＣ的隐私政策什么时候生效?", "abc的隐私政策什么时候生效？")
     assert near_copy("刪除我的帳戶資料", "删除我的帐户资料")
-    assert near_copy("[注销]{\"entity\": \"x\"}我的账号吧", "注销我的账号")
+    assert near_copy('[注销]{"entity": "x"}我的账号吧', "注销我的账号")
     assert not near_copy("我想注销账号", "你们会卖我的数据吗")
     assert near_copy("消息推送都推些什么内容", "App的消息推送都会推些什么内容")
     assert not near_copy("隐私政策什么时候更新", "你们会把我的数据卖给别人吗")
@@ -153,26 +156,37 @@ def test_no_training_example_is_a_near_copy_of_a_chinese_development_question() 
         pytest.skip(f"{DEV_QUESTIONS_ZH} is not beside this checkout")
     questions = eval_questions(DEV_QUESTIONS_ZH)
     assert questions, "no questions read from the Chinese development set"
-    offenders = [f"{intent}: {plain(line)!r}"
-                 for intent, lines in EXAMPLES.items() for line in lines
-                 if any(near_copy(line, question) for question in questions)]
+    offenders = [
+        f"{intent}: {plain(line)!r}"
+        for intent, lines in EXAMPLES.items()
+        for line in lines
+        if any(near_copy(line, question) for question in questions)
+    ]
     print("\n".join(offenders))
     assert offenders == [], f"{len(offenders)} training examples copy development questions"
 
 
 @pytest.mark.parametrize("intent", sorted(set(DOMAIN["intents"]) | {"set_language"}))
 def test_every_intent_has_at_least_30_chinese_examples(intent: str) -> None:
-    chinese = {normalise(line) for line in ZH_EXAMPLES.get(intent, []) + EXAMPLES.get(intent, [])
-               if HAN.search(line)}
+    chinese = {
+        normalise(line)
+        for line in ZH_EXAMPLES.get(intent, []) + EXAMPLES.get(intent, [])
+        if HAN.search(line)
+    }
     assert len(chinese) >= 30 or (intent == "set_language" and len(chinese) >= 15), len(chinese)
 
 
 def test_chinese_examples_live_in_the_chinese_files() -> None:
     """zh_*.yml hold Chinese: each example there has a Han character, or is an answer typed the
     same way in either language (an e-mail, a phone number, a code, a reference)."""
-    misplaced = [line for lines in ZH_EXAMPLES.values() for line in lines
-                 if not HAN.search(line) and re.search(r"[a-z]{3,}", plain(line).lower())
-                 and not re.search(r"@|＠|[A-Z]{3}-[0-9A-Z]{6}", plain(line))]
+    misplaced = [
+        line
+        for lines in ZH_EXAMPLES.values()
+        for line in lines
+        if not HAN.search(line)
+        and re.search(r"[a-z]{3,}", plain(line).lower())
+        and not re.search(r"@|＠|[A-Z]{3}-[0-9A-Z]{6}", plain(line))
+    ]
     assert misplaced == []
 
 

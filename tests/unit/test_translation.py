@@ -42,25 +42,45 @@ Legal department
 
 Address: 1 Harbour Road, Tianjin
 """
-SMALL_MAP = {"sections": [
-    {"id": "overview", "heading": "About", "starts_with": "We keep your data safe."},
-    {"id": "sharing", "heading": "Sharing", "starts_with": "We share data"},
-    {"id": "contact", "heading": "Contact", "starts_with": "Write to us."},
-]}
-SMALL_TRANSLATION = {
-    "language": "zh", "label": LABEL, "title_zh": "小政策",
+SMALL_MAP = {
     "sections": [
-        {"id": "overview", "heading": "About", "heading_zh": "关于",
-         "sentences": [{"en": "We keep your data safe.", "zh": "我们妥善保管您的数据。"},
-                       {"en": "We never sell it.", "zh": "我们从不出售数据。"}]},
-        {"id": "sharing", "heading": "Sharing", "heading_zh": "共享",
-         "sentences": [{"en": "We share data with our subsidiaries.",
-                        "zh": "我们与子公司共享数据。"}]},
-        {"id": "contact", "heading": "Contact", "heading_zh": "联系我们",
-         "sentences": [{"en": "Write to us.", "zh": "请写信给我们。"},
-                       {"en": "Legal department", "zh": "法务部"},
-                       {"en": "Address: 1 Harbour Road, Tianjin",
-                        "zh": "地址：1 Harbour Road, Tianjin"}]},
+        {"id": "overview", "heading": "About", "starts_with": "We keep your data safe."},
+        {"id": "sharing", "heading": "Sharing", "starts_with": "We share data"},
+        {"id": "contact", "heading": "Contact", "starts_with": "Write to us."},
+    ]
+}
+SMALL_TRANSLATION = {
+    "language": "zh",
+    "label": LABEL,
+    "title_zh": "小政策",
+    "sections": [
+        {
+            "id": "overview",
+            "heading": "About",
+            "heading_zh": "关于",
+            "sentences": [
+                {"en": "We keep your data safe.", "zh": "我们妥善保管您的数据。"},
+                {"en": "We never sell it.", "zh": "我们从不出售数据。"},
+            ],
+        },
+        {
+            "id": "sharing",
+            "heading": "Sharing",
+            "heading_zh": "共享",
+            "sentences": [
+                {"en": "We share data with our subsidiaries.", "zh": "我们与子公司共享数据。"}
+            ],
+        },
+        {
+            "id": "contact",
+            "heading": "Contact",
+            "heading_zh": "联系我们",
+            "sentences": [
+                {"en": "Write to us.", "zh": "请写信给我们。"},
+                {"en": "Legal department", "zh": "法务部"},
+                {"en": "Address: 1 Harbour Road, Tianjin", "zh": "地址：1 Harbour Road, Tianjin"},
+            ],
+        },
     ],
 }
 SMALL = parse_policy(SMALL_TEXT, SMALL_MAP)
@@ -135,18 +155,21 @@ def _reordered_sentences(data):
     data["sections"][0]["sentences"].reverse()
 
 
-@pytest.mark.parametrize("change,problem", [
-    (_drop_sentence, "overview: no translation of 'We never sell it.'"),
-    (_edit_english, "overview: sentence 1 is 'We keep your data very safe.'"),
-    (_reordered_sentences, "overview: sentence 1 is 'We never sell it.'"),
-    (_swap_sections, "are not the policy's"),
-    (_rename_section, "are not the policy's"),
-    (_old_heading, "sharing: heading 'Information sharing' is not the parsed 'Sharing'"),
-    (_untranslated, "has no Chinese translation"),
-    (_english_left_in, "has no Chinese translation"),
-    (_no_chinese_heading, "overview: no Chinese heading"),
-    (_extra_sentence, "'We also sell it.' is not a sentence of the parsed text"),
-])
+@pytest.mark.parametrize(
+    "change,problem",
+    [
+        (_drop_sentence, "overview: no translation of 'We never sell it.'"),
+        (_edit_english, "overview: sentence 1 is 'We keep your data very safe.'"),
+        (_reordered_sentences, "overview: sentence 1 is 'We never sell it.'"),
+        (_swap_sections, "are not the policy's"),
+        (_rename_section, "are not the policy's"),
+        (_old_heading, "sharing: heading 'Information sharing' is not the parsed 'Sharing'"),
+        (_untranslated, "has no Chinese translation"),
+        (_english_left_in, "has no Chinese translation"),
+        (_no_chinese_heading, "overview: no Chinese heading"),
+        (_extra_sentence, "'We also sell it.' is not a sentence of the parsed text"),
+    ],
+)
 def test_the_check_finds_a_translation_that_drifted_from_the_text(change, problem):
     problems = check_alignment(small(change), SMALL)
     assert any(problem in p for p in problems), problems
@@ -155,17 +178,26 @@ def test_the_check_finds_a_translation_that_drifted_from_the_text(change, proble
 def test_a_changed_english_text_is_found_against_the_old_translation():
     changed = parse_policy(SMALL_TEXT.replace("We never sell it.", "We may sell it."), SMALL_MAP)
     problems = check_alignment(small(), changed)
-    assert problems == ["overview: sentence 2 is 'We never sell it.', the parsed text is "
-                        "'We may sell it.'"]
+    assert problems == [
+        "overview: sentence 2 is 'We never sell it.', the parsed text is 'We may sell it.'"
+    ]
 
 
-@pytest.mark.parametrize("data", [
-    None, [], {"language": "zh", "label": LABEL, "sections": []},
-    {"language": "zh", "sections": SMALL_TRANSLATION["sections"]},
-    {"language": "zh", "label": LABEL, "sections": [{"heading": "About", "sentences": []}]},
-    {"language": "zh", "label": LABEL,
-     "sections": [{"id": "x", "heading": "X", "sentences": [{"zh": "只有译文"}]}]},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        [],
+        {"language": "zh", "label": LABEL, "sections": []},
+        {"language": "zh", "sections": SMALL_TRANSLATION["sections"]},
+        {"language": "zh", "label": LABEL, "sections": [{"heading": "About", "sentences": []}]},
+        {
+            "language": "zh",
+            "label": LABEL,
+            "sections": [{"id": "x", "heading": "X", "sentences": [{"zh": "只有译文"}]}],
+        },
+    ],
+)
 def test_a_file_of_the_wrong_shape_is_refused(data):
     with pytest.raises(TranslationFormatError):
         parse_translation(data)
@@ -188,7 +220,8 @@ def test_the_effective_date_line_is_translated_from_the_date():
     assert line.paragraph < 0 and effective_date_of(POLICY) == date(2020, 11, 25)
     assert translate(POLICY, translation, overview, line) == "生效日期：2020年11月25日。"
     assert text("policy.translation.effective_date", date=date(2020, 11, 25)) == (
-        f"Effective date: {POLICY.effective_date}.")
+        f"Effective date: {POLICY.effective_date}."
+    )
     assert effective_date_of(SMALL) == date(2021, 3, 3)
 
 
@@ -196,5 +229,6 @@ def test_a_paragraph_is_translated_as_its_sentences():
     translation = small()
     overview = SMALL.section("overview")
     assert paragraph_translation(translation, overview, 0) == (
-        "我们妥善保管您的数据。我们从不出售数据。")
+        "我们妥善保管您的数据。我们从不出售数据。"
+    )
     assert paragraph_translation(small(_drop_sentence), overview, 0) is None

@@ -33,8 +33,9 @@ def enrolled(directory, username="legal1", role="legal"):
     directory.add(username, role, PASSWORD)
     enrolment = directory.begin_two_factor(username)
     earlier = time.time() - 30  # the first code from the step before, so "now" is free
-    codes = directory.confirm_two_factor(username, totp.code_at(enrolment.secret, earlier), "cli",
-                                         moment=earlier)
+    codes = directory.confirm_two_factor(
+        username, totp.code_at(enrolment.secret, earlier), "cli", moment=earlier
+    )
     return enrolment.secret, codes
 
 
@@ -46,8 +47,9 @@ def test_enrolment_needs_a_right_first_code_and_gives_ten_recovery_codes(directo
     wrong = right[:-1] + str((int(right[-1]) + 1) % 10)
     assert directory.confirm_two_factor("legal1", wrong, "cli") is None
     assert not directory.has_two_factor("legal1")
-    codes = directory.confirm_two_factor("legal1", totp.code_at(enrolment.secret, time.time()),
-                                         "cli")
+    codes = directory.confirm_two_factor(
+        "legal1", totp.code_at(enrolment.secret, time.time()), "cli"
+    )
     assert codes is not None and len(set(codes)) == 10 and directory.has_two_factor("legal1")
     with pytest.raises(StaffError, match="already"):
         directory.begin_two_factor("legal1")
@@ -82,7 +84,8 @@ def test_wrong_codes_count_toward_the_login_limits(directory):
     enrolled(directory)
     for _ in range(accounts.MAX_FAILED_LOGINS):
         assert directory.sign_in("legal1", PASSWORD, "10.0.0.9", "12345x").outcome == (
-            accounts.BAD_CODE)
+            accounts.BAD_CODE
+        )
     assert directory.recent_failures("legal1", "10.0.0.9") >= accounts.MAX_FAILED_LOGINS
 
 
@@ -104,11 +107,20 @@ def test_disabling_removes_the_secret_and_the_recovery_codes(directory):
 
 def test_the_cli_enrols_with_a_code_from_standard_input(directory, database_url):
     directory.add("legal2", "legal", PASSWORD)
-    env = {"APP_SECRET": "two-factor-test-secret", "DATABASE_URL": database_url,
-           "PATH": "/usr/bin:/bin"}
-    process = subprocess.Popen([sys.executable, "-m", "bot", "staff", "two-factor", "--username",
-                                "legal2"], cwd=ROOT, env=env, stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {
+        "APP_SECRET": "two-factor-test-secret",
+        "DATABASE_URL": database_url,
+        "PATH": "/usr/bin:/bin",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "staff", "two-factor", "--username", "legal2"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines = []
     while True:
         line = process.stdout.readline()

@@ -26,6 +26,7 @@ def rasa_stub(reply, status=200, seen=None):
         if seen is not None:
             seen.append(json.loads(request.content))
         return httpx.Response(status, json=reply)
+
     return httpx.MockTransport(handler)
 
 
@@ -39,8 +40,9 @@ def services(migrated_sqlite):
 
 def client_for(transport, **overrides):
     settings = replace(load_settings(), rasa_url="http://rasa.test", **overrides)
-    return TestClient(create_app(settings, transport=transport, services=SERVICES,
-                                 session_secret="test"))
+    return TestClient(
+        create_app(settings, transport=transport, services=SERVICES, session_secret="test")
+    )
 
 
 def test_the_page_is_a_product_page_with_a_chat_window_and_no_cdn():
@@ -49,38 +51,54 @@ def test_the_page_is_a_product_page_with_a_chat_window_and_no_cdn():
     assert page.status_code == 200
     html = page.text
     assert "VideoPro Cloud Meeting" in html
-    for hook in ('id="chat-log"', 'id="chat-input"', 'id="chat-send"', "/static/chat.js",
-                 "/static/style.css"):
+    for hook in (
+        'id="chat-log"',
+        'id="chat-input"',
+        'id="chat-send"',
+        "/static/chat.js",
+        "/static/style.css",
+    ):
         assert hook in html
-    fetched_elsewhere = re.compile(r"""(?:src|href|action)\s*=\s*["']?(?:https?:)?//"""
-                                   r"""|url\(\s*["']?(?:https?:)?//|@import""")
+    fetched_elsewhere = re.compile(
+        r"""(?:src|href|action)\s*=\s*["']?(?:https?:)?//"""
+        r"""|url\(\s*["']?(?:https?:)?//|@import"""
+    )
     assert not fetched_elsewhere.search(html), "assets must not come from another host"
     for asset in ("/static/chat.js", "/static/style.css"):
         response = client.get(asset)
         assert response.status_code == 200 and response.text
         assert not fetched_elsewhere.search(response.text)
-        assert "fetch(\"http" not in response.text and "fetch('http" not in response.text
+        assert 'fetch("http' not in response.text and "fetch('http" not in response.text
 
 
 def test_chat_relays_to_rasa_and_keeps_text_and_buttons():
     seen = []
-    reply = [{"recipient_id": SENDER, "text": "Hello",
-              "buttons": [{"title": "Hi", "payload": "/greet"}]},
-             {"recipient_id": SENDER, "image": "x.png"}]
+    reply = [
+        {
+            "recipient_id": SENDER,
+            "text": "Hello",
+            "buttons": [{"title": "Hi", "payload": "/greet"}],
+        },
+        {"recipient_id": SENDER, "image": "x.png"},
+    ]
     client = client_for(rasa_stub(reply, seen=seen))
     response = client.post("/api/chat", json={"sender": SENDER, "message": "  hi  "})
     assert response.status_code == 200
-    assert response.json() == {"messages": [
-        {"text": "Hello", "buttons": [{"title": "Hi", "payload": "/greet"}]}]}
+    assert response.json() == {
+        "messages": [{"text": "Hello", "buttons": [{"title": "Hi", "payload": "/greet"}]}]
+    }
     assert seen == [{"sender": SENDER, "message": "hi"}]
 
 
-@pytest.mark.parametrize("body,expected", [
-    ({"sender": SENDER, "message": "   "}, "Please type a message first."),
-    ({"sender": "x", "message": "hi"}, "not valid"),
-    ({"sender": SENDER}, "Please type a message first."),
-    (["not", "an", "object"], "could not be read"),
-])
+@pytest.mark.parametrize(
+    "body,expected",
+    [
+        ({"sender": SENDER, "message": "   "}, "Please type a message first."),
+        ({"sender": "x", "message": "hi"}, "not valid"),
+        ({"sender": SENDER}, "Please type a message first."),
+        (["not", "an", "object"], "could not be read"),
+    ],
+)
 def test_bad_input_gets_a_friendly_400_and_rasa_is_not_called(body, expected):
     seen = []
     client = client_for(rasa_stub([], seen=seen))
@@ -102,6 +120,7 @@ def test_a_message_over_the_limit_is_answered_kindly_without_reaching_rasa():
 def test_rasa_down_gives_a_503_with_a_friendly_message():
     def refuse(request):
         raise httpx.ConnectError("refused", request=request)
+
     client = client_for(httpx.MockTransport(refuse))
     response = client.post("/api/chat", json={"sender": SENDER, "message": "hi"})
     assert response.status_code == 503
@@ -117,7 +136,8 @@ def test_rasa_error_status_is_not_passed_through():
 def test_normalise_drops_what_the_page_cannot_render():
     assert normalise_rasa_messages({"not": "a list"}) == []
     assert normalise_rasa_messages([{"text": 3}, "x", {"buttons": [{"title": "A"}]}]) == [
-        {"buttons": [{"title": "A", "payload": ""}]}]
+        {"buttons": [{"title": "A", "payload": ""}]}
+    ]
 
 
 def test_health():
@@ -145,6 +165,7 @@ def test_an_open_handoff_takes_the_visitors_messages_instead_of_rasa():
 
 # -- the served app: made by a factory when uvicorn starts, never at import --------------------
 
+
 def test_the_served_app_comes_from_the_factory_with_the_settings(set_env):
     from starlette.applications import Starlette
     from starlette.middleware.sessions import SessionMiddleware
@@ -171,12 +192,24 @@ def html_lang(html):
     return re.search(r'<html lang="([^"]+)"', html).group(1)
 
 
-@pytest.mark.parametrize("header,expected", [
-    ("zh-CN,zh;q=0.9,en;q=0.8", "zh"), ("en-US,en;q=0.9", "en"), ("zh-TW", "zh"),
-    ("zh-Hans-CN", "zh"), ("fr-FR,fr;q=0.9,zh;q=0.5,en;q=0.4", "zh"),
-    ("en;q=0.5,zh;q=0.8", "zh"), ("zh;q=0,en", "en"), ("de, fr", None), ("", None),
-    (None, None), ("*", None), ("zh;q=abc,en", "en"), ("en, zh", "en"),
-])
+@pytest.mark.parametrize(
+    "header,expected",
+    [
+        ("zh-CN,zh;q=0.9,en;q=0.8", "zh"),
+        ("en-US,en;q=0.9", "en"),
+        ("zh-TW", "zh"),
+        ("zh-Hans-CN", "zh"),
+        ("fr-FR,fr;q=0.9,zh;q=0.5,en;q=0.4", "zh"),
+        ("en;q=0.5,zh;q=0.8", "zh"),
+        ("zh;q=0,en", "en"),
+        ("de, fr", None),
+        ("", None),
+        (None, None),
+        ("*", None),
+        ("zh;q=abc,en", "en"),
+        ("en, zh", "en"),
+    ],
+)
 def test_the_browsers_preference_among_our_languages(header, expected):
     assert i18n.from_accept_language(header) == expected
 
@@ -191,7 +224,8 @@ def test_a_chinese_browser_gets_the_chinese_page():
     visible = page.text.split('id="chat-texts"')[0]  # the script's bundle has both languages
     assert text("web.page.hero.title", "en") not in visible
     assert re.search(r'<h1 id="hero-title"[^>]*>([^<]*)</h1>', page.text).group(1) == text(
-        "web.page.hero.title", "zh")
+        "web.page.hero.title", "zh"
+    )
     # The switch is there, Chinese pressed.
     assert re.search(r'data-language="zh"[^>]*aria-pressed="true"', page.text)
     assert re.search(r'data-language="en"[^>]*aria-pressed="false"', page.text)
@@ -227,6 +261,7 @@ def test_every_label_of_the_page_is_the_catalogues_and_the_script_has_both_langu
     keys = re.findall(r'data-t(?:-[a-z-]+)?="([a-z0-9_.]+)"', html)
     assert len(set(keys)) > 60
     from html import unescape
+
     for key in set(keys):
         for other in ("en", "zh"):
             assert key in bundle["texts"][other], (key, other)
@@ -246,16 +281,16 @@ def test_chat_errors_are_in_the_pages_language():
     c.cookies.set(i18n.VISITOR_COOKIE, "zh")
     response = c.post("/api/chat", json={"sender": "x", "message": "hi"})
     assert response.json()["error"] == text("web.bad_session", "zh")
-    response = c.post("/api/feedback", json={"sender": SENDER, "helpful": "maybe",
-                                             "language": "en"})
+    response = c.post(
+        "/api/feedback", json={"sender": SENDER, "helpful": "maybe", "language": "en"}
+    )
     assert response.json()["error"] == text("web.feedback.no_choice", "en")
 
 
 def test_a_too_long_message_is_answered_in_the_pages_language():
     c = client_for(rasa_stub([]), max_message_chars=10)
     reply = c.post("/api/chat", json={"sender": SENDER, "message": "你" * 11, "language": "zh"})
-    assert reply.json()["messages"][0]["text"] == text("input.too_long", "zh", length=11,
-                                                       limit=10)
+    assert reply.json()["messages"][0]["text"] == text("input.too_long", "zh", length=11, limit=10)
 
 
 def test_the_language_switch_is_relayed_to_rasa_as_the_set_language_payload():
@@ -263,7 +298,7 @@ def test_the_language_switch_is_relayed_to_rasa_as_the_set_language_payload():
     c = client_for(rasa_stub([{"text": "好的"}], seen=seen))
     payload = i18n.set_language_payload("zh")
     assert payload == '/set_language{"language":"zh"}'
-    assert json.loads(payload[len("/set_language"):]) == {"language": "zh"}
+    assert json.loads(payload[len("/set_language") :]) == {"language": "zh"}
     response = c.post("/api/chat", json={"sender": SENDER, "message": payload, "language": "zh"})
     assert response.json() == {"messages": [{"text": "好的"}]}
     assert seen == [{"sender": SENDER, "message": payload}]  # the page's language is not sent
@@ -279,7 +314,8 @@ def test_during_a_handoff_the_switch_goes_to_the_assistant_not_to_the_person():
     c.post("/api/chat", json={"sender": SENDER, "message": "/set_language_of_mine"})
     assert seen == [{"sender": SENDER, "message": '/set_language{"language":"en"}'}]
     assert [m["text"] for m in SERVICES.handoffs.get(ticket.id).messages] == [
-        "/set_language_of_mine"]
+        "/set_language_of_mine"
+    ]
 
 
 def test_the_chat_script_sends_the_payload_the_server_expects():
@@ -317,8 +353,9 @@ def page_key_uses():
         groups |= set(re.findall(r'f"(web\.staff\.[a-z0-9_.]+\.)\{', source))
     keys.discard("web.chat.language_name.")
     english = catalogue().entries("en")
-    named_groups = {k for k in keys if k not in english
-                    and any(e.startswith(k + ".") for e in english)}  # i18n.label("web.x", v)
+    named_groups = {
+        k for k in keys if k not in english and any(e.startswith(k + ".") for e in english)
+    }  # i18n.label("web.x", v)
     return keys - named_groups, {g.rstrip(".") for g in groups | named_groups}
 
 
@@ -335,6 +372,11 @@ def test_every_key_the_pages_name_exists_in_both_languages():
 
 def test_every_key_of_the_pages_is_named_by_a_page():
     keys, groups = page_key_uses()
-    unused = sorted(k for k in catalogue().keys("en") if k.startswith(PAGE_PREFIXES)
-                    and k not in keys and not any(k.startswith(g + ".") for g in groups))
+    unused = sorted(
+        k
+        for k in catalogue().keys("en")
+        if k.startswith(PAGE_PREFIXES)
+        and k not in keys
+        and not any(k.startswith(g + ".") for g in groups)
+    )
     assert unused == []

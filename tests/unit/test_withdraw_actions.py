@@ -42,14 +42,15 @@ def store(database_url, monkeypatch):
 
 async def required(slots):
     return await ValidateWithdrawForm().required_slots(
-        [], CollectingDispatcher(), tracker(FORM, slots), DOMAIN)
+        [], CollectingDispatcher(), tracker(FORM, slots), DOMAIN
+    )
 
 
 def finish(slots, language="en"):
     dispatcher = CollectingDispatcher()
-    events = ActionWithdrawRequest().run(dispatcher, tracker(None, {**slots,
-                                                                    "language": language}),
-                                         DOMAIN)
+    events = ActionWithdrawRequest().run(
+        dispatcher, tracker(None, {**slots, "language": language}), DOMAIN
+    )
     return [m["text"] for m in dispatcher.messages], events
 
 
@@ -60,12 +61,14 @@ def status_of(store, reference):
 async def test_reference_address_yes_and_a_fresh_code_withdraw_the_request(store):
     reference = store.submit("deletion", EMAIL, verified=True).reference
     received = len(outbox(store))  # the request's own confirmation
-    values, _, _ = await validate(ValidateWithdrawForm(), FORM, "withdraw_reference",
-                                  f" {reference.lower()} ")
+    values, _, _ = await validate(
+        ValidateWithdrawForm(), FORM, "withdraw_reference", f" {reference.lower()} "
+    )
     assert values["withdraw_reference"] == reference
     slots = {"withdraw_reference": reference}
-    values, said, _ = await validate(ValidateWithdrawForm(), FORM, "withdraw_email",
-                                     " Wang.Li@Example.com ", slots=slots)
+    values, said, _ = await validate(
+        ValidateWithdrawForm(), FORM, "withdraw_email", " Wang.Li@Example.com ", slots=slots
+    )
     assert values["withdraw_email"] == EMAIL and "request_abandoned" not in values
     assert said == []
     slots["withdraw_email"] = EMAIL
@@ -78,8 +81,9 @@ async def test_reference_address_yes_and_a_fresh_code_withdraw_the_request(store
     assert [b["payload"] for b in question["buttons"]] == ["yes", "no"]
     assert len(outbox(store)) == received  # no code before the yes
 
-    values, _, _ = await validate(ValidateWithdrawForm(), FORM, "withdraw_confirm",
-                                  "yes", intent="affirm", slots=slots)
+    values, _, _ = await validate(
+        ValidateWithdrawForm(), FORM, "withdraw_confirm", "yes", intent="affirm", slots=slots
+    )
     slots["withdraw_confirm"] = values["withdraw_confirm"]
     assert slots["withdraw_confirm"] is True
     assert "withdraw_code" in await required(slots)
@@ -89,12 +93,12 @@ async def test_reference_address_yes_and_a_fresh_code_withdraw_the_request(store
     code = re.search(r"code is (\d{6})", body).group(1)
     assert to == EMAIL
     wrong = "111111" if code != "111111" else "222222"
-    values, said, _ = await validate(ValidateWithdrawForm(), FORM, "withdraw_code", wrong,
-                                     slots=slots)
+    values, said, _ = await validate(
+        ValidateWithdrawForm(), FORM, "withdraw_code", wrong, slots=slots
+    )
     assert values["withdraw_code"] is None and "more tries" in said[0]
     assert status_of(store, reference) == "received"  # a wrong code withdraws nothing
-    values, _, _ = await validate(ValidateWithdrawForm(), FORM, "withdraw_code", code,
-                                  slots=slots)
+    values, _, _ = await validate(ValidateWithdrawForm(), FORM, "withdraw_code", code, slots=slots)
     slots["withdraw_code"] = values["withdraw_code"]
     assert slots["withdraw_code"] == flows.VERIFIED
 
@@ -103,14 +107,18 @@ async def test_reference_address_yes_and_a_fresh_code_withdraw_the_request(store
     assert said == [texts.text("flow.withdraw.done", reference=reference)]
     cleared = {e["name"] for e in events if e["event"] == "slot" and e["value"] is None}
     assert set(withdrawal.SLOTS) <= cleared
-    assert any("withdrawn" in body for _, _, body in outbox(store)[received + 1:])
+    assert any("withdrawn" in body for _, _, body in outbox(store)[received + 1 :])
 
 
 async def test_the_wrong_address_gets_the_neutral_reply_and_ends_the_form(store):
     reference = store.submit("correction", EMAIL, verified=True).reference
-    values, said, _ = await validate(ValidateWithdrawForm(), FORM, "withdraw_email",
-                                     "someone.else@example.com",
-                                     slots={"withdraw_reference": reference})
+    values, said, _ = await validate(
+        ValidateWithdrawForm(),
+        FORM,
+        "withdraw_email",
+        "someone.else@example.com",
+        slots={"withdraw_reference": reference},
+    )
     assert values["request_abandoned"] is True
     assert said == [texts.text("flow.status.not_found")]  # same words as an unknown reference
     assert await required({"withdraw_reference": reference, **values}) == []
@@ -121,8 +129,13 @@ async def test_the_wrong_address_gets_the_neutral_reply_and_ends_the_form(store)
 async def test_a_closed_request_cannot_be_withdrawn(store):
     reference = store.submit("deletion", EMAIL, verified=True).reference
     Casework(store.engine).withdraw(reference, EMAIL)
-    values, said, _ = await validate(ValidateWithdrawForm(), FORM, "withdraw_email", EMAIL,
-                                     slots={"withdraw_reference": reference})
+    values, said, _ = await validate(
+        ValidateWithdrawForm(),
+        FORM,
+        "withdraw_email",
+        EMAIL,
+        slots={"withdraw_reference": reference},
+    )
     assert values["request_abandoned"] is True
     assert "already withdrawn" in said[0] and "nothing to withdraw" in said[0]
 
@@ -131,8 +144,9 @@ async def test_no_keeps_the_request_and_sends_no_code(store):
     reference = store.submit("suspension", EMAIL, verified=True).reference
     received = len(outbox(store))
     slots = {"withdraw_reference": reference, "withdraw_email": EMAIL}
-    values, _, _ = await validate(ValidateWithdrawForm(), FORM, "withdraw_confirm", "no, keep it",
-                                  intent="deny", slots=slots)
+    values, _, _ = await validate(
+        ValidateWithdrawForm(), FORM, "withdraw_confirm", "no, keep it", intent="deny", slots=slots
+    )
     slots.update(values)
     assert slots["withdraw_confirm"] is False and "withdraw_code" not in await required(slots)
     said, _ = finish(slots)
@@ -141,24 +155,33 @@ async def test_no_keeps_the_request_and_sends_no_code(store):
 
 
 async def test_an_unclear_answer_to_the_question_is_asked_again(store):
-    values, said, _ = await validate(ValidateWithdrawForm(), FORM, "withdraw_confirm", "purple",
-                                     slots={"withdraw_reference": "DEL-ABC123",
-                                            "withdraw_email": EMAIL})
+    values, said, _ = await validate(
+        ValidateWithdrawForm(),
+        FORM,
+        "withdraw_confirm",
+        "purple",
+        slots={"withdraw_reference": "DEL-ABC123", "withdraw_email": EMAIL},
+    )
     assert values["withdraw_confirm"] is None
     assert said == [texts.text("flow.withdraw.yes_or_no")]
 
 
 async def test_not_a_reference_is_explained(store):
-    values, said, _ = await validate(ValidateWithdrawForm(), FORM, "withdraw_reference",
-                                     "my deletion one")
+    values, said, _ = await validate(
+        ValidateWithdrawForm(), FORM, "withdraw_reference", "my deletion one"
+    )
     assert values["withdraw_reference"] is None
     assert said == [texts.text("validation.reference")]
 
 
 async def test_a_code_locked_after_too_many_tries_withdraws_nothing(store):
     reference = store.submit("access", EMAIL, verified=True).reference
-    slots = {"withdraw_reference": reference, "withdraw_email": EMAIL, "withdraw_confirm": True,
-             "withdraw_code": flows.UNVERIFIED}
+    slots = {
+        "withdraw_reference": reference,
+        "withdraw_email": EMAIL,
+        "withdraw_confirm": True,
+        "withdraw_code": flows.UNVERIFIED,
+    }
     said, _ = finish(slots)
     assert said == [texts.text("flow.withdraw.locked")]
     assert status_of(store, reference) == "received"
@@ -170,8 +193,9 @@ async def test_chinese_conversation_is_answered_in_chinese(store):
     dispatcher = CollectingDispatcher()
     AskWithdrawConfirm().run(dispatcher, tracker(FORM, slots), DOMAIN)
     assert "确定撤回吗" in dispatcher.messages[0]["text"]
-    values, _, _ = await validate(ValidateWithdrawForm(), FORM, "withdraw_confirm", "是的",
-                                  slots=slots)
+    values, _, _ = await validate(
+        ValidateWithdrawForm(), FORM, "withdraw_confirm", "是的", slots=slots
+    )
     assert values["withdraw_confirm"] is True
 
 
@@ -181,8 +205,9 @@ def test_the_status_answer_shows_what_legal_wrote_to_the_requester(store):
     casework.add_note(reference, "lawyer", "internal: check the billing system")
     casework.send_message(reference, "lawyer", "Which meetings should the copy cover?")
     dispatcher = CollectingDispatcher()
-    ActionCheckStatus().run(dispatcher, tracker(None, {"status_reference": reference,
-                                                       "status_email": EMAIL}), DOMAIN)
+    ActionCheckStatus().run(
+        dispatcher, tracker(None, {"status_reference": reference, "status_email": EMAIL}), DOMAIN
+    )
     [answer] = [m["text"] for m in dispatcher.messages]
     assert "is received" in answer
     assert texts.text("flow.status.messages_heading") in answer
@@ -193,8 +218,13 @@ def test_the_status_answer_shows_what_legal_wrote_to_the_requester(store):
 async def test_no_way_to_receive_the_code_ends_without_withdrawing(store):
     reference = store.submit("deletion", EMAIL, verified=True).reference
     slots = {"withdraw_reference": reference, "withdraw_email": EMAIL, "withdraw_confirm": True}
-    values, said, _ = await validate(ValidateWithdrawForm(), FORM, "withdraw_code",
-                                     "I can't receive email there anymore", slots=slots)
+    values, said, _ = await validate(
+        ValidateWithdrawForm(),
+        FORM,
+        "withdraw_code",
+        "I can't receive email there anymore",
+        slots=slots,
+    )
     assert values["request_abandoned"] is True
     assert said == [texts.text("flow.withdraw.cannot_receive")]
     assert finish({**slots, **values})[0] == [] and status_of(store, reference) == "received"
@@ -203,18 +233,33 @@ async def test_no_way_to_receive_the_code_ends_without_withdrawing(store):
 def test_stop_while_withdrawing_says_the_request_is_unchanged(store):
     started = [{"event": "active_loop", "name": FORM}, {"event": "active_loop", "name": None}]
     dispatcher = CollectingDispatcher()
-    events = ActionCancelRequest().run(dispatcher, tracker(
-        None, {"withdraw_reference": "DEL-7K3M9Q"}, text="stop", intent="stop", events=started,
-        latest_action="action_deactivate_loop"), DOMAIN)
+    events = ActionCancelRequest().run(
+        dispatcher,
+        tracker(
+            None,
+            {"withdraw_reference": "DEL-7K3M9Q"},
+            text="stop",
+            intent="stop",
+            events=started,
+            latest_action="action_deactivate_loop",
+        ),
+        DOMAIN,
+    )
     assert [m["text"] for m in dispatcher.messages] == [texts.text("flow.withdraw.stopped")]
     assert {"event": "slot", "name": "withdraw_reference", "value": None, "timestamp": None} in [
-        {**e, "timestamp": None} for e in events]
+        {**e, "timestamp": None} for e in events
+    ]
 
 
 async def test_a_policy_question_while_withdrawing_is_answered_and_the_form_goes_on(store):
-    values, said, _ = await validate(ValidateWithdrawForm(), FORM, "withdraw_email",
-                                     "do you sell my data?", intent="ask_sharing",
-                                     slots={"withdraw_reference": "DEL-7K3M9Q"})
+    values, said, _ = await validate(
+        ValidateWithdrawForm(),
+        FORM,
+        "withdraw_email",
+        "do you sell my data?",
+        intent="ask_sharing",
+        slots={"withdraw_reference": "DEL-7K3M9Q"},
+    )
     assert values["withdraw_email"] is None and "request_abandoned" not in values
     assert "Share your personal information" in said[0]
     assert said[-1] == texts.text("flow.withdraw.back")

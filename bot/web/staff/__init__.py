@@ -24,11 +24,23 @@ from bot.web.staff.common import (
 )
 from bot.web.staff.gaps import GAP_COLUMNS
 
-__all__ = ["FORMULA_STARTS", "GAP_COLUMNS", "PUBLIC_STAFF_PATHS", "SESSION_LIFETIME",
-           "StaffServices", "routes", "spreadsheet_safe"]
+__all__ = [
+    "FORMULA_STARTS",
+    "GAP_COLUMNS",
+    "PUBLIC_STAFF_PATHS",
+    "SESSION_LIFETIME",
+    "StaffServices",
+    "routes",
+    "spreadsheet_safe",
+]
 
 
 def routes(services: StaffServices) -> List[Route]:
     """Every staff route, in the order Starlette tries them."""
-    return [*auth.routes(services), *requests.routes(services), *casework.routes(services),
-            *gaps.routes(services), *handoffs.routes(services)]
+    return [
+        *auth.routes(services),
+        *requests.routes(services),
+        *casework.routes(services),
+        *gaps.routes(services),
+        *handoffs.routes(services),
+    ]

@@ -57,7 +57,7 @@ async def login_page(request: Request) -> Response:
 
 def _failed_login_delay(failures: int) -> float:
     """Each failure costs more time: 0.25 s, 0.5 s, 1 s, 2 s ... (at most 2 s)."""
-    return min(2.0, 0.25 * 2 ** failures)
+    return min(2.0, 0.25 * 2**failures)
 
 
 def _landing(target: str) -> str:
@@ -87,28 +87,49 @@ async def login(services: StaffServices, request: Request) -> Response:
     failures = services.directory.recent_failures(username.strip().lower(), client)
     if failures >= MAX_FAILED_LOGINS:
         minutes = int(FAILED_LOGIN_WINDOW.total_seconds() // 60)
-        return _login_form(request, error=staff_text(request, "web.staff.login.too_many",
-                                                     minutes=minutes))
+        return _login_form(
+            request, error=staff_text(request, "web.staff.login.too_many", minutes=minutes)
+        )
     code = str(form.get("code") or "").strip()[:64]
-    result = services.directory.sign_in(username, str(form.get("password") or ""), client,
-                                        code or None)
+    result = services.directory.sign_in(
+        username, str(form.get("password") or ""), client, code or None
+    )
     if result.outcome == CODE_NEEDED:
-        return _login_form(request, next=target, username=username, need_code=True,
-                           error=staff_text(request, "web.staff.case.login.code_needed"))
+        return _login_form(
+            request,
+            next=target,
+            username=username,
+            need_code=True,
+            error=staff_text(request, "web.staff.case.login.code_needed"),
+        )
     if result.outcome in (REFUSED, BAD_CODE) or result.member is None:
         await asyncio.sleep(_failed_login_delay(failures))
         wrong_code = result.outcome == BAD_CODE
-        return _login_form(request, 401, next=target, username=username if wrong_code else "",
-                           need_code=wrong_code, error=staff_text(
-                               request, "web.staff.case.login.wrong_code" if wrong_code
-                               else "web.staff.login.wrong"))
+        return _login_form(
+            request,
+            401,
+            next=target,
+            username=username if wrong_code else "",
+            need_code=wrong_code,
+            error=staff_text(
+                request,
+                "web.staff.case.login.wrong_code" if wrong_code else "web.staff.login.wrong",
+            ),
+        )
     language = i18n.staff_language(request)
     request.session.clear()  # a fresh session (and CSRF token) on every login
     if result.outcome == ENROL:
         # Not logged in yet: only the enrolment page knows this marker.
-        request.session.update({ENROL_KEY: {"id": result.member.id, "at": time.time(),
-                                            "next": _landing(target or "/staff/")},
-                                i18n.STAFF_SESSION_KEY: language})
+        request.session.update(
+            {
+                ENROL_KEY: {
+                    "id": result.member.id,
+                    "at": time.time(),
+                    "next": _landing(target or "/staff/"),
+                },
+                i18n.STAFF_SESSION_KEY: language,
+            }
+        )
         return RedirectResponse(ENROL_PATH, status_code=303)
     start_session(request, result.member.id, language)
     return RedirectResponse(_landing(target or "/staff/"), status_code=303)
@@ -116,8 +137,14 @@ async def login(services: StaffServices, request: Request) -> Response:
 
 def start_session(request: Request, staff_id: int, language: str) -> None:
     request.session.clear()
-    request.session.update({"staff_id": staff_id, "login_at": time.time(),
-                            "seen": time.time(), i18n.STAFF_SESSION_KEY: language})
+    request.session.update(
+        {
+            "staff_id": staff_id,
+            "login_at": time.time(),
+            "seen": time.time(),
+            i18n.STAFF_SESSION_KEY: language,
+        }
+    )
 
 
 def _enrolling(services: StaffServices, request: Request) -> Tuple[Optional[StaffMember], bool]:
@@ -143,8 +170,16 @@ async def enrolment(services: StaffServices, request: Request) -> Response:
     if member is None:
         return RedirectResponse("/staff/login", status_code=303)
     if services.directory.has_two_factor(member.username):
-        return page(request, ENROL_PAGE, None if required else member, enabled=True,
-                    required=required, enrolment=None, codes=None, error=None)
+        return page(
+            request,
+            ENROL_PAGE,
+            None if required else member,
+            enabled=True,
+            required=required,
+            enrolment=None,
+            codes=None,
+            error=None,
+        )
     error = None
     if request.method == "POST":
         form = await request.form()
@@ -153,8 +188,9 @@ async def enrolment(services: StaffServices, request: Request) -> Response:
         else:
             code = str(form.get("code") or "").strip()[:64]
             try:
-                codes = services.directory.confirm_two_factor(member.username, code,
-                                                              member.username)
+                codes = services.directory.confirm_two_factor(
+                    member.username, code, member.username
+                )
             except StaffError:
                 codes = None
             if codes is not None:
@@ -162,14 +198,33 @@ async def enrolment(services: StaffServices, request: Request) -> Response:
                 if required:
                     target = str(request.session[ENROL_KEY].get("next") or "/staff/")
                     start_session(request, member.id, i18n.staff_language(request))
-                return _no_store(page(request, ENROL_PAGE, member, enabled=True,
-                                      required=False, enrolment=None, codes=codes, error=None,
-                                      next=_landing(target)))
+                return _no_store(
+                    page(
+                        request,
+                        ENROL_PAGE,
+                        member,
+                        enabled=True,
+                        required=False,
+                        enrolment=None,
+                        codes=codes,
+                        error=None,
+                        next=_landing(target),
+                    )
+                )
             error = staff_text(request, "web.staff.case.two_factor.wrong_code")
-    enrolled = (services.directory.pending_two_factor(member.username)
-                or services.directory.begin_two_factor(member.username))
-    response = page(request, ENROL_PAGE, None if required else member, enabled=False,
-                    required=required, enrolment=enrolled, codes=None, error=error)
+    enrolled = services.directory.pending_two_factor(
+        member.username
+    ) or services.directory.begin_two_factor(member.username)
+    response = page(
+        request,
+        ENROL_PAGE,
+        None if required else member,
+        enabled=False,
+        required=required,
+        enrolment=enrolled,
+        codes=None,
+        error=error,
+    )
     if error:
         response.status_code = 400
     return _no_store(response)
@@ -196,9 +251,15 @@ async def choose_language(request: Request) -> Response:
     if language is None or not csrf_ok(request, form.get("csrf_token")):
         return response
     request.session[i18n.STAFF_SESSION_KEY] = language
-    response.set_cookie(i18n.STAFF_COOKIE, language, max_age=i18n.COOKIE_MAX_AGE, path="/staff",
-                        httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")
+    response.set_cookie(
+        i18n.STAFF_COOKIE,
+        language,
+        max_age=i18n.COOKIE_MAX_AGE,
+        path="/staff",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
     return response
 
 
@@ -209,6 +270,7 @@ async def home(services: StaffServices, request: Request, me: StaffMember) -> Re
 
 def routes(services: StaffServices) -> List[Route]:
     """Login, logout and the landing page."""
+
     async def login_endpoint(request: Request) -> Response:
         return await login(services, request)
 

@@ -61,8 +61,9 @@ def deliveries(services: StaffServices) -> Deliveries:
 
 def assignable(services: StaffServices) -> List[str]:
     """Who a request can be given to: active members who may work requests."""
-    return [m.username for m in services.directory.list()
-            if not m.disabled and m.can("change_requests")]
+    return [
+        m.username for m in services.directory.list() if not m.disabled and m.can("change_requests")
+    ]
 
 
 def _masked(value: Any) -> Any:
@@ -80,25 +81,48 @@ def personal_data(row: PrivacyRequest, revealed: bool) -> Dict[str, Any]:
     numbers) unless the member has revealed them, which is audited."""
     transcript = row.transcript or []
     if revealed:
-        return {"email": row.email, "details": row.details or {}, "reason": row.reason,
-                "transcript": transcript, "revealed": True}
-    return {"email": mask_email(row.email), "details": _masked(row.details or {}),
-            "reason": _masked(row.reason), "transcript": [
-                {**line, "text": _masked(line.get("text"))} if isinstance(line, dict) else line
-                for line in transcript], "revealed": False}
+        return {
+            "email": row.email,
+            "details": row.details or {},
+            "reason": row.reason,
+            "transcript": transcript,
+            "revealed": True,
+        }
+    return {
+        "email": mask_email(row.email),
+        "details": _masked(row.details or {}),
+        "reason": _masked(row.reason),
+        "transcript": [
+            {**line, "text": _masked(line.get("text"))} if isinstance(line, dict) else line
+            for line in transcript
+        ],
+        "revealed": False,
+    }
 
 
 def refusal_choices(row: PrivacyRequest, member_language: str) -> List[Dict[str, str]]:
     """The refusal templates: titled in the member's language, worded in the request's (the
     requester reads the reason)."""
     language = getattr(row, "language", None) or "en"
-    return [{"key": t.key, "title": t.title.get(member_language, t.title["en"]),
-             "text": t.reason(language, row.reference)} for t in refusals.templates()]
+    return [
+        {
+            "key": t.key,
+            "title": t.title.get(member_language, t.title["en"]),
+            "text": t.reason(language, row.reference),
+        }
+        for t in refusals.templates()
+    ]
 
 
-def context(services: StaffServices, row: PrivacyRequest, me: StaffMember, language: str,
-            revealed: bool = False, form: Optional[Mapping[str, str]] = None,
-            refusal: Optional[str] = None) -> Dict[str, Any]:
+def context(
+    services: StaffServices,
+    row: PrivacyRequest,
+    me: StaffMember,
+    language: str,
+    revealed: bool = False,
+    form: Optional[Mapping[str, str]] = None,
+    refusal: Optional[str] = None,
+) -> Dict[str, Any]:
     """Everything the request page's casework panels need; `form` is what the member typed
     in a form that was refused, shown again; `refusal` a template chosen without script."""
     now = services.store.clock()
@@ -117,16 +141,23 @@ def context(services: StaffServices, row: PrivacyRequest, me: StaffMember, langu
         "messages": [n for n in notes if n.kind == MESSAGE],
         "hold_reasons": HOLD_REASONS,
         "held": row.held_at is not None,
-        "held_at": row.held_at, "hold_reason": row.hold_reason, "hold_note": row.hold_note,
+        "held_at": row.held_at,
+        "hold_reason": row.hold_reason,
+        "hold_note": row.hold_note,
         "hold_stops_clock": bool(row.hold_stops_clock),
-        "original_due_at": row.original_due_at, "extension_reason": row.extension_reason,
+        "original_due_at": row.original_due_at,
+        "extension_reason": row.extension_reason,
         "extended": row.original_due_at is not None,
         "extension_min": (local_date(row.due_at) + timedelta(days=1)).isoformat(),
-        "unknown_years": ", ".join(str(y) for y in deadlines.unknown_years(
-            row.created_at, row.due_at)) if is_open else "",
+        "unknown_years": ", ".join(
+            str(y) for y in deadlines.unknown_years(row.created_at, row.due_at)
+        )
+        if is_open
+        else "",
         "extension_max": local_date(latest).isoformat() if latest else "",
         "deliveries": deliveries(services).for_request(row.reference)
-        if row.kind == "access" else [],
+        if row.kind == "access"
+        else [],
         "delivery_max_mb": settings.delivery_max_bytes // 1_000_000,
         "delivery_days": settings.delivery_expiry_days,
         "refusals": choices,

@@ -32,16 +32,32 @@ from bot.web.staff.common import Handler, StaffServices, client_of, guarded, sta
 from bot.web.staff.requests import FLASH, not_found, show_request
 
 # The form fields a refused form shows again (never the CSRF token or a file).
-KEPT_FIELDS = ("assignee", "note_body", "message_body", "extension_date", "extension_reason",
-               "hold_reason", "hold_note", "hold_clock")
-DELIVERY_PROBLEMS = ("file_type", "file_empty", "file_size", "file_content", "file_text",
-                     "not_access", "closed")
+KEPT_FIELDS = (
+    "assignee",
+    "note_body",
+    "message_body",
+    "extension_date",
+    "extension_reason",
+    "hold_reason",
+    "hold_note",
+    "hold_clock",
+)
+DELIVERY_PROBLEMS = (
+    "file_type",
+    "file_empty",
+    "file_size",
+    "file_content",
+    "file_text",
+    "not_access",
+    "closed",
+)
 
 
 def kept(form: FormData, which: str) -> Dict[str, str]:
     """What was typed, to show again, and which form it was (`_for`)."""
-    values = {name: str(form.get(name) or "") for name in KEPT_FIELDS
-              if isinstance(form.get(name), str)}
+    values = {
+        name: str(form.get(name) or "") for name in KEPT_FIELDS if isinstance(form.get(name), str)
+    }
     return {**values, "_for": which}
 
 
@@ -51,11 +67,18 @@ def back(request: Request, reference: str, anchor: str, key: str, **values: obje
     return RedirectResponse(f"/staff/requests/{reference}#{anchor}", status_code=303)
 
 
-async def refused(services: StaffServices, request: Request, me: StaffMember,
-                  form: Mapping[str, str], key: str, **values: object) -> Response:
+async def refused(
+    services: StaffServices,
+    request: Request,
+    me: StaffMember,
+    form: Mapping[str, str],
+    key: str,
+    **values: object,
+) -> Response:
     """The page again with the problem said, and the form as it was typed."""
-    return await show_request(services, request, me, error=staff_text(request, key, **values),
-                              status_code=400, form=form)
+    return await show_request(
+        services, request, me, error=staff_text(request, key, **values), status_code=400, form=form
+    )
 
 
 def _text(form: FormData, name: str) -> str:
@@ -77,15 +100,15 @@ async def assign(services: StaffServices, request: Request, me: StaffMember) -> 
     target = me.username if form.get("to_me") else _text(form, "assignee")
     if target and target not in case_view.assignable(services):
         return await refused(services, request, me, typed, "web.staff.case.error.assignee")
-    await asyncio.to_thread(case_view.casework(services).assign, [row.reference],
-                            target or None, me.username)
+    await asyncio.to_thread(
+        case_view.casework(services).assign, [row.reference], target or None, me.username
+    )
     if not target:
         return back(request, row.reference, "h-assign", "web.staff.case.unassigned")
     return back(request, row.reference, "h-assign", "web.staff.case.assigned", name=target)
 
 
-async def _add(services: StaffServices, request: Request, me: StaffMember,
-               field: str) -> Response:
+async def _add(services: StaffServices, request: Request, me: StaffMember, field: str) -> Response:
     form = await request.form()
     row = await _open_request(services, request)
     if row is None:
@@ -94,12 +117,19 @@ async def _add(services: StaffServices, request: Request, me: StaffMember,
     typed = kept(form, which)
     body = _text(form, field)
     if not body:
-        return await refused(services, request, me, typed,
-                             "web.staff.case.error.empty_note" if which == "note"
-                             else "web.staff.case.error.empty_message")
+        return await refused(
+            services,
+            request,
+            me,
+            typed,
+            "web.staff.case.error.empty_note"
+            if which == "note"
+            else "web.staff.case.error.empty_message",
+        )
     if len(body) > MAX_NOTE_CHARS:
-        return await refused(services, request, me, typed, "web.staff.case.error.too_long",
-                             limit=MAX_NOTE_CHARS)
+        return await refused(
+            services, request, me, typed, "web.staff.case.error.too_long", limit=MAX_NOTE_CHARS
+        )
     desk = case_view.casework(services)
     if which == "note":
         await asyncio.to_thread(desk.add_note, row.reference, me.username, body)
@@ -135,24 +165,35 @@ async def extend(services: StaffServices, request: Request, me: StaffMember) -> 
     if not reason:
         return await refused(services, request, me, typed, "web.staff.case.error.empty_reason")
     if len(reason) > MAX_NOTE_CHARS:
-        return await refused(services, request, me, typed, "web.staff.case.error.too_long",
-                             limit=MAX_NOTE_CHARS)
+        return await refused(
+            services, request, me, typed, "web.staff.case.error.too_long", limit=MAX_NOTE_CHARS
+        )
     current = case_view.local_date(row.due_at)
     latest = case_view.local_date(deadlines.latest_extension(row.due_at).due)
     if new_due <= current:
-        return await refused(services, request, me, typed, "web.staff.case.error.not_later",
-                             due=current.isoformat())
+        return await refused(
+            services, request, me, typed, "web.staff.case.error.not_later", due=current.isoformat()
+        )
     if new_due > latest:
-        return await refused(services, request, me, typed, "web.staff.case.error.beyond_max",
-                             latest=latest.isoformat())
+        return await refused(
+            services,
+            request,
+            me,
+            typed,
+            "web.staff.case.error.beyond_max",
+            latest=latest.isoformat(),
+        )
     try:
-        await asyncio.to_thread(case_view.casework(services).extend, row.reference, new_due,
-                                reason, me.username)
+        await asyncio.to_thread(
+            case_view.casework(services).extend, row.reference, new_due, reason, me.username
+        )
     except CaseworkError as problem:
-        return await refused(services, request, me, typed, "web.staff.case.error.not_done",
-                             problem=str(problem))
-    return back(request, row.reference, "h-deadline", "web.staff.case.extended",
-                date=new_due.isoformat())
+        return await refused(
+            services, request, me, typed, "web.staff.case.error.not_done", problem=str(problem)
+        )
+    return back(
+        request, row.reference, "h-deadline", "web.staff.case.extended", date=new_due.isoformat()
+    )
 
 
 async def hold(services: StaffServices, request: Request, me: StaffMember) -> Response:
@@ -162,8 +203,11 @@ async def hold(services: StaffServices, request: Request, me: StaffMember) -> Re
     if row is None:
         return not_found(request)
     typed = kept(form, "hold")
-    reason, note, clock = (_text(form, "hold_reason"), _text(form, "hold_note"),
-                           _text(form, "hold_clock"))
+    reason, note, clock = (
+        _text(form, "hold_reason"),
+        _text(form, "hold_note"),
+        _text(form, "hold_clock"),
+    )
     if reason not in HOLD_REASONS:
         return await refused(services, request, me, typed, "web.staff.case.error.hold_reason")
     if clock not in ("stops", "runs"):
@@ -171,14 +215,22 @@ async def hold(services: StaffServices, request: Request, me: StaffMember) -> Re
     if not note:
         return await refused(services, request, me, typed, "web.staff.case.error.empty_hold_note")
     if len(note) > MAX_NOTE_CHARS:
-        return await refused(services, request, me, typed, "web.staff.case.error.too_long",
-                             limit=MAX_NOTE_CHARS)
+        return await refused(
+            services, request, me, typed, "web.staff.case.error.too_long", limit=MAX_NOTE_CHARS
+        )
     try:
-        await asyncio.to_thread(case_view.casework(services).hold, row.reference, reason, note,
-                                clock == "stops", me.username)
+        await asyncio.to_thread(
+            case_view.casework(services).hold,
+            row.reference,
+            reason,
+            note,
+            clock == "stops",
+            me.username,
+        )
     except CaseworkError as problem:
-        return await refused(services, request, me, typed, "web.staff.case.error.not_done",
-                             problem=str(problem))
+        return await refused(
+            services, request, me, typed, "web.staff.case.error.not_done", problem=str(problem)
+        )
     return back(request, row.reference, "h-deadline", "web.staff.case.held")
 
 
@@ -188,13 +240,20 @@ async def resume(services: StaffServices, request: Request, me: StaffMember) -> 
     if row is None:
         return not_found(request)
     try:
-        due = await asyncio.to_thread(case_view.casework(services).resume, row.reference,
-                                      me.username)
+        due = await asyncio.to_thread(
+            case_view.casework(services).resume, row.reference, me.username
+        )
     except CaseworkError:
-        return await refused(services, request, me, {"_for": "hold"},
-                             "web.staff.case.error.not_held")
-    return back(request, row.reference, "h-deadline", "web.staff.case.resumed",
-                date=case_view.local_date(due).isoformat())
+        return await refused(
+            services, request, me, {"_for": "hold"}, "web.staff.case.error.not_held"
+        )
+    return back(
+        request,
+        row.reference,
+        "h-deadline",
+        "web.staff.case.resumed",
+        date=case_view.local_date(due).isoformat(),
+    )
 
 
 async def reveal(services: StaffServices, request: Request, me: StaffMember) -> Response:
@@ -203,10 +262,12 @@ async def reveal(services: StaffServices, request: Request, me: StaffMember) -> 
     row = await _open_request(services, request)
     if row is None:
         return not_found(request)
-    services.directory.audit(me.username, "reveal", row.reference, "personal data",
-                             client_of(request))
-    response = await show_request(services, request, me, revealed=True,
-                                  message=staff_text(request, "web.staff.case.revealed"))
+    services.directory.audit(
+        me.username, "reveal", row.reference, "personal data", client_of(request)
+    )
+    response = await show_request(
+        services, request, me, revealed=True, message=staff_text(request, "web.staff.case.revealed")
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -223,31 +284,49 @@ async def deliver(services: StaffServices, request: Request, me: StaffMember) ->
     link_base = load_settings().site_origin
     try:
         if form.get("action") == "generate":
-            prepared = await asyncio.to_thread(desk.generate, row.reference, me.username,
-                                               link_base)
+            prepared = await asyncio.to_thread(desk.generate, row.reference, me.username, link_base)
         else:
             upload = form.get("file")
             if not isinstance(upload, UploadFile) or not upload.filename:
-                return await refused(services, request, me, typed,
-                                     "web.staff.case.error.no_file")
+                return await refused(services, request, me, typed, "web.staff.case.error.no_file")
             limit = load_settings().delivery_max_bytes
             content = await upload.read(limit + 1)
-            prepared = await asyncio.to_thread(desk.attach, row.reference, upload.filename,
-                                               content, me.username, link_base)
+            prepared = await asyncio.to_thread(
+                desk.attach, row.reference, upload.filename, content, me.username, link_base
+            )
     except DeliveryError as problem:
-        key = (f"web.staff.case.delivery_error.{problem.reason}"
-               if problem.reason in DELIVERY_PROBLEMS else "web.staff.case.error.not_done")
-        return await refused(services, request, me, typed, key, problem=str(problem),
-                             limit=load_settings().delivery_max_bytes // 1_000_000)
-    return back(request, row.reference, "h-delivery", "web.staff.case.delivered",
-                date=case_view.local_date(prepared.expires_at).isoformat())
+        key = (
+            f"web.staff.case.delivery_error.{problem.reason}"
+            if problem.reason in DELIVERY_PROBLEMS
+            else "web.staff.case.error.not_done"
+        )
+        return await refused(
+            services,
+            request,
+            me,
+            typed,
+            key,
+            problem=str(problem),
+            limit=load_settings().delivery_max_bytes // 1_000_000,
+        )
+    return back(
+        request,
+        row.reference,
+        "h-delivery",
+        "web.staff.case.delivered",
+        date=case_view.local_date(prepared.expires_at).isoformat(),
+    )
 
 
 def routes(services: StaffServices) -> List[Route]:
     """The request page's casework forms, each a guarded POST."""
+
     def post(path: str, permission: str, handler: Handler) -> Route:
-        return Route(f"/staff/requests/{{reference}}/{path}",
-                     guarded(services, permission, handler), methods=["POST"])
+        return Route(
+            f"/staff/requests/{{reference}}/{path}",
+            guarded(services, permission, handler),
+            methods=["POST"],
+        )
 
     return [
         post("assign", "change_requests", assign),

@@ -44,10 +44,18 @@ templates = i18n.templates
 # Login, logout and the language switch (which the login page has too) need no login.
 PUBLIC_STAFF_PATHS = ("/staff/login", "/staff/logout", "/staff/language")
 # What staff.js writes itself (the live queue, a ticket's messages, the reply notes).
-SCRIPT_TEXTS = ("web.staff.live.", "web.staff.age.", "web.staff.delivery.", "web.staff.handoffs.",
-                "web.staff.ticket_status.", "web.staff.reason.", "web.staff.line.",
-                "web.staff.language_name.", "web.staff.reject_placeholder",
-                "web.staff.ticket.write_first")
+SCRIPT_TEXTS = (
+    "web.staff.live.",
+    "web.staff.age.",
+    "web.staff.delivery.",
+    "web.staff.handoffs.",
+    "web.staff.ticket_status.",
+    "web.staff.reason.",
+    "web.staff.line.",
+    "web.staff.language_name.",
+    "web.staff.reject_placeholder",
+    "web.staff.ticket.write_first",
+)
 # A cell a spreadsheet would run as a formula when it starts with one of these.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -107,8 +115,11 @@ def csrf_ok(request: Request, submitted: Union[str, UploadFile, None]) -> bool:
 def wants_data(request: Request) -> bool:
     """JSON and CSV callers get status codes, not a login page they cannot show."""
     path = request.url.path
-    return (path.endswith(".json") or path.endswith(".csv")
-            or "application/json" in request.headers.get("accept", ""))
+    return (
+        path.endswith(".json")
+        or path.endswith(".csv")
+        or "application/json" in request.headers.get("accept", "")
+    )
 
 
 def current_member(request: Request, services: StaffServices) -> Optional[StaffMember]:
@@ -119,8 +130,10 @@ def current_member(request: Request, services: StaffServices) -> Optional[StaffM
     now = time.time()
     if not staff_id or not login_at or not last:
         return None
-    if (now - login_at > SESSION_LIFETIME.total_seconds()
-            or now - last > IDLE_TIMEOUT.total_seconds()):
+    if (
+        now - login_at > SESSION_LIFETIME.total_seconds()
+        or now - last > IDLE_TIMEOUT.total_seconds()
+    ):
         session.clear()
         return None
     member = services.directory.get(staff_id)
@@ -141,11 +154,22 @@ def page(request: Request, name: str, me: Optional[StaffMember], **context: Any)
     of the member's language (`t`, `name`, and staff.js's in `script_texts`)."""
     language = i18n.staff_language(request)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    response = templates.TemplateResponse(request, name, {
-        "me": me, "csrf": csrf_token(request), "lang": language,
-        "html_lang": i18n.HTML_LANG[language], "languages": LANGUAGES, "here": here,
-        "t": i18n.translator(language), "name": i18n.labeller(language),
-        "script_texts": i18n.bundle(SCRIPT_TEXTS, (language,))[language], **context})
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {
+            "me": me,
+            "csrf": csrf_token(request),
+            "lang": language,
+            "html_lang": i18n.HTML_LANG[language],
+            "languages": LANGUAGES,
+            "here": here,
+            "t": i18n.translator(language),
+            "name": i18n.labeller(language),
+            "script_texts": i18n.bundle(SCRIPT_TEXTS, (language,))[language],
+            **context,
+        },
+    )
     response.headers["Content-Language"] = i18n.HTML_LANG[language]
     return response
 
@@ -162,8 +186,11 @@ def _not_allowed(request: Request) -> Response:
     """A member whose role lacks the permission: 403, as JSON for data callers."""
     if wants_data(request):
         return JSONResponse({"error": "not allowed for your role"}, status_code=403)
-    return Response(staff_text(request, "web.staff.not_allowed"), status_code=403,
-                    media_type="text/plain; charset=utf-8")
+    return Response(
+        staff_text(request, "web.staff.not_allowed"),
+        status_code=403,
+        media_type="text/plain; charset=utf-8",
+    )
 
 
 async def _csrf_passes(request: Request) -> bool:
@@ -178,6 +205,7 @@ def guarded(services: StaffServices, permission: str, handler: Handler) -> Endpo
     """`handler` as a route endpoint that only a logged-in member with `permission` reaches
     (and, for a POST, only with the session's CSRF token). The permission is kept on the
     endpoint so that what a route requires can be read off it."""
+
     @wraps(handler)
     async def endpoint(request: Request) -> Response:
         me = current_member(request, services)
@@ -186,10 +214,12 @@ def guarded(services: StaffServices, permission: str, handler: Handler) -> Endpo
         if not me.can(permission):
             return _not_allowed(request)
         if not await _csrf_passes(request):
-            return JSONResponse({"error": staff_text(request, "web.staff.form_expired")},
-                                status_code=403)
+            return JSONResponse(
+                {"error": staff_text(request, "web.staff.form_expired")}, status_code=403
+            )
         services.directory.seen(me.id)
         return await handler(services, request, me)
+
     endpoint.permission = permission  # type: ignore[attr-defined]  # read off the endpoint
     return endpoint
 
@@ -205,8 +235,9 @@ def _cell(value: object) -> object:
     return spreadsheet_safe(value) if isinstance(value, str) else value
 
 
-def csv_download(header: Sequence[str], rows: Iterable[Sequence[object]],
-                 filename: str) -> Response:
+def csv_download(
+    header: Sequence[str], rows: Iterable[Sequence[object]], filename: str
+) -> Response:
     """A CSV attachment, every text cell through `spreadsheet_safe`: each export of the staff
     pages carries what visitors typed, so none may write a cell that bypasses the guard."""
     out = io.StringIO()
@@ -214,5 +245,8 @@ def csv_download(header: Sequence[str], rows: Iterable[Sequence[object]],
     writer.writerow(header)
     for row in rows:
         writer.writerow([_cell(value) for value in row])
-    return Response(out.getvalue(), media_type="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        out.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -37,6 +37,7 @@ def _read(services: StaffServices) -> Tuple[Overview, audit.Verdict]:
 
 def charts(numbers: Overview, language: str) -> Dict[str, Markup]:
     """The dashboard's four charts, every word in `language`."""
+
     def t(key: str, **values: object) -> str:
         return i18n.text(key, language, **values)
 
@@ -57,28 +58,41 @@ def charts(numbers: Overview, language: str) -> Dict[str, Markup]:
     open_total = numbers.open_total
 
     def listed(bars: List[Bar]) -> str:
-        return " · ".join(t("web.staff.desk.list_item", label=b.label, value=b.shown)
-                          for b in bars)
+        return " · ".join(t("web.staff.desk.list_item", label=b.label, value=b.shown) for b in bars)
 
     return {
         "status_chart": horizontal_bars(
-            by_status, chart_id="desk-status", title=t("web.staff.desk.by_status"),
-            description=t("web.staff.desk.by_status_desc", total=open_total,
-                          values=listed(by_status)),
-            axis=t("web.staff.desk.axis_open")),
+            by_status,
+            chart_id="desk-status",
+            title=t("web.staff.desk.by_status"),
+            description=t(
+                "web.staff.desk.by_status_desc", total=open_total, values=listed(by_status)
+            ),
+            axis=t("web.staff.desk.axis_open"),
+        ),
         "kind_chart": horizontal_bars(
-            by_kind, chart_id="desk-kind", title=t("web.staff.desk.by_kind"),
-            description=t("web.staff.desk.by_kind_desc", total=open_total,
-                          values=listed(by_kind)),
-            axis=t("web.staff.desk.axis_open")),
+            by_kind,
+            chart_id="desk-kind",
+            title=t("web.staff.desk.by_kind"),
+            description=t("web.staff.desk.by_kind_desc", total=open_total, values=listed(by_kind)),
+            axis=t("web.staff.desk.axis_open"),
+        ),
         "median_chart": horizontal_bars(
-            medians, chart_id="desk-median", title=t("web.staff.desk.median"),
-            description=t("web.staff.desk.median_desc", weeks=len(numbers.weeks),
-                          values=listed(medians)),
-            axis=t("web.staff.desk.axis_days")),
-        "weeks_chart": weekly_bars(numbers.weeks, chart_id="desk-weeks",
-                                   title=t("web.staff.desk.per_week"), language=language,
-                                   noun="requests"),
+            medians,
+            chart_id="desk-median",
+            title=t("web.staff.desk.median"),
+            description=t(
+                "web.staff.desk.median_desc", weeks=len(numbers.weeks), values=listed(medians)
+            ),
+            axis=t("web.staff.desk.axis_days"),
+        ),
+        "weeks_chart": weekly_bars(
+            numbers.weeks,
+            chart_id="desk-weeks",
+            title=t("web.staff.desk.per_week"),
+            language=language,
+            noun="requests",
+        ),
     }
 
 
@@ -89,5 +103,6 @@ async def dashboard(services: StaffServices, request: Request, me: StaffMember) 
         return RedirectResponse("/staff/handoffs", status_code=303)
     numbers, verdict = await asyncio.to_thread(_read, services)
     language = i18n.staff_language(request)
-    return page(request, "staff/dashboard.html", me, o=numbers, verdict=verdict,
-                **charts(numbers, language))
+    return page(
+        request, "staff/dashboard.html", me, o=numbers, verdict=verdict, **charts(numbers, language)
+    )

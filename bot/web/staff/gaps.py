@@ -31,15 +31,26 @@ async def gaps_page(services: StaffServices, request: Request, me: StaffMember) 
     """Topics ranked, the weekly trend and the ratings per section (the report is built in a
     thread: it reads the whole log)."""
     report = await asyncio.to_thread(services.gaps.report)
-    services.directory.audit(me.username, "view_gaps", "gaps",
-                             f"{report.total} gaps, {len(report.topics)} topics",
-                             client_of(request))
+    services.directory.audit(
+        me.username,
+        "view_gaps",
+        "gaps",
+        f"{report.total} gaps, {len(report.topics)} topics",
+        client_of(request),
+    )
     language = i18n.staff_language(request)
-    return page(request, "staff/gaps.html", me, report=report,
-                chart=weekly_bars(report.weeks, language=language), kinds=GAP_KINDS,
-                topic_names=topic_names(), headings=section_headings(),
-                translated_topics=translated_topic_names(language),
-                translated_headings=translated_headings(language))
+    return page(
+        request,
+        "staff/gaps.html",
+        me,
+        report=report,
+        chart=weekly_bars(report.weeks, language=language),
+        kinds=GAP_KINDS,
+        topic_names=topic_names(),
+        headings=section_headings(),
+        translated_topics=translated_topic_names(language),
+        translated_headings=translated_headings(language),
+    )
 
 
 def translated_headings(language: str) -> Dict[str, str]:
@@ -73,10 +84,12 @@ def translated_topic_names(language: str) -> Dict[str, str]:
 async def gaps_csv(services: StaffServices, request: Request, me: StaffMember) -> Response:
     """Every entry of the gap log as CSV, audited."""
     rows = await asyncio.to_thread(services.gaps.export_rows)
-    response = csv_download(GAP_COLUMNS, ([str(row[c]) for c in GAP_COLUMNS] for row in rows),
-                            "policy-gaps.csv")
-    services.directory.audit(me.username, "export", "gaps", f"{len(rows)} policy gaps",
-                             client_of(request))
+    response = csv_download(
+        GAP_COLUMNS, ([str(row[c]) for c in GAP_COLUMNS] for row in rows), "policy-gaps.csv"
+    )
+    services.directory.audit(
+        me.username, "export", "gaps", f"{len(rows)} policy gaps", client_of(request)
+    )
     return response
 
 

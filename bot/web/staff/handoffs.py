@@ -37,15 +37,25 @@ def language_of(t: object) -> str:
 
 def ticket_json(t: TicketView) -> Dict[str, Any]:
     """A ticket as the queue's JSON lists it (no messages: those come with the ticket)."""
-    return {"id": t.id, "status": t.status, "reason": t.reason,
-            "conversation_id": t.conversation_id, "created_at": t.created_at.isoformat(),
-            "assigned_to": t.assigned_to, "contact_email": t.contact_email, "live": t.live,
-            "language": language_of(t)}
+    return {
+        "id": t.id,
+        "status": t.status,
+        "reason": t.reason,
+        "conversation_id": t.conversation_id,
+        "created_at": t.created_at.isoformat(),
+        "assigned_to": t.assigned_to,
+        "contact_email": t.contact_email,
+        "live": t.live,
+        "language": language_of(t),
+    }
 
 
 def no_such_ticket(request: Request) -> Response:
-    return Response(staff_text(request, "web.staff.ticket.not_found"), status_code=404,
-                    media_type="text/plain; charset=utf-8")
+    return Response(
+        staff_text(request, "web.staff.ticket.not_found"),
+        status_code=404,
+        media_type="text/plain; charset=utf-8",
+    )
 
 
 def ticket_id_of(request: Request) -> int:
@@ -53,8 +63,13 @@ def ticket_id_of(request: Request) -> int:
 
 
 async def handoffs_page(services: StaffServices, request: Request, me: StaffMember) -> Response:
-    return page(request, "staff/handoffs.html", me, tickets=services.handoffs.list(),
-                language_of=language_of)
+    return page(
+        request,
+        "staff/handoffs.html",
+        me,
+        tickets=services.handoffs.list(),
+        language_of=language_of,
+    )
 
 
 async def handoffs_json(services: StaffServices, request: Request, me: StaffMember) -> Response:
@@ -68,12 +83,12 @@ async def ticket_page(services: StaffServices, request: Request, me: StaffMember
         ticket = services.handoffs.open(ticket_id_of(request), me.username)
     except KeyError:
         return no_such_ticket(request)
-    return page(request, "staff/handoff.html", me, ticket=ticket,
-                ticket_language=language_of(ticket))
+    return page(
+        request, "staff/handoff.html", me, ticket=ticket, ticket_language=language_of(ticket)
+    )
 
 
-async def ticket_json_view(services: StaffServices, request: Request,
-                           me: StaffMember) -> Response:
+async def ticket_json_view(services: StaffServices, request: Request, me: StaffMember) -> Response:
     """A ticket's status and messages, for the page to poll."""
     ticket = services.handoffs.get(ticket_id_of(request))
     if ticket is None:
@@ -87,17 +102,20 @@ async def reply(services: StaffServices, request: Request, me: StaffMember) -> R
     text = str(form.get("text") or "").strip()
     ticket_id = ticket_id_of(request)
     if not text:
-        return JSONResponse({"error": staff_text(request, "web.staff.ticket.write_first")},
-                            status_code=400)
+        return JSONResponse(
+            {"error": staff_text(request, "web.staff.ticket.write_first")}, status_code=400
+        )
     try:
         delivery = services.handoffs.reply(ticket_id, me.username, text[:MAX_REPLY_CHARS])
     except KeyError:
-        return JSONResponse({"error": staff_text(request, "web.staff.ticket.closed")},
-                            status_code=409)
+        return JSONResponse(
+            {"error": staff_text(request, "web.staff.ticket.closed")}, status_code=409
+        )
     ticket = services.handoffs.get(ticket_id)
     if wants_data(request):
-        return JSONResponse({"ok": True, "delivery": delivery,
-                             "message": ticket.messages[-1] if ticket else None})
+        return JSONResponse(
+            {"ok": True, "delivery": delivery, "message": ticket.messages[-1] if ticket else None}
+        )
     return RedirectResponse(f"/staff/handoffs/{ticket_id}", status_code=303)
 
 
@@ -113,6 +131,7 @@ async def close(services: StaffServices, request: Request, me: StaffMember) -> R
 
 def routes(services: StaffServices) -> List[Route]:
     """The handoff routes (support and admin: `handle_handoffs`)."""
+
     def handling(handler: Handler) -> Endpoint:
         return guarded(services, "handle_handoffs", handler)
 

@@ -42,13 +42,38 @@ MAX_BULK = 500  # requests one bulk action may name
 # What a handler that redirects (back to the request's page, or to the list a bulk action came
 # from) leaves that page to say once (the session key).
 FLASH = "flash"
-CSV_COLUMNS = ("reference", "type", "status", "email", "created_at", "due_at", "verified_at",
-               "made_by_or_for_minor", "requester_role", "details", "reason", "rejection_reason",
-               "language")
+CSV_COLUMNS = (
+    "reference",
+    "type",
+    "status",
+    "email",
+    "created_at",
+    "due_at",
+    "verified_at",
+    "made_by_or_for_minor",
+    "requester_role",
+    "details",
+    "reason",
+    "rejection_reason",
+    "language",
+)
 # What a request's page and the queue show of a row, besides its due date.
-VIEW_FIELDS = ("reference", "kind", "status", "email", "verified_at", "details", "reason",
-               "made_by_or_for_minor", "requester_role", "channel", "conversation_id",
-               "rejection_reason", "created_at", "updated_at")
+VIEW_FIELDS = (
+    "reference",
+    "kind",
+    "status",
+    "email",
+    "verified_at",
+    "details",
+    "reason",
+    "made_by_or_for_minor",
+    "requester_role",
+    "channel",
+    "conversation_id",
+    "rejection_reason",
+    "created_at",
+    "updated_at",
+)
 
 
 class Row(dict):
@@ -76,25 +101,34 @@ def filters_from(values: Mapping[str, Any]) -> Dict[str, str]:
     """The queue's filters from a query string or a form (the bulk form carries the list's);
     an unknown kind or status is no filter. `mine`: assigned to the member; `assignee`: to that
     username, or to nobody (`NOBODY`)."""
+
     def value(name: str) -> str:
         found = values.get(name)
         return found if isinstance(found, str) else ""
 
-    return {"kind": value("kind") if value("kind") in KINDS else "",
-            "status": value("status") if value("status") in lifecycle.STATUSES else "",
-            "overdue": "1" if value("overdue") else "", "minor": "1" if value("minor") else "",
-            "language": value("language") if value("language") in LANGUAGES else "",
-            "mine": "1" if value("mine") else "", "assignee": value("assignee")[:64],
-            "q": value("q")[:254]}
+    return {
+        "kind": value("kind") if value("kind") in KINDS else "",
+        "status": value("status") if value("status") in lifecycle.STATUSES else "",
+        "overdue": "1" if value("overdue") else "",
+        "minor": "1" if value("minor") else "",
+        "language": value("language") if value("language") in LANGUAGES else "",
+        "mine": "1" if value("mine") else "",
+        "assignee": value("assignee")[:64],
+        "q": value("q")[:254],
+    }
 
 
-def filtered(services: StaffServices, filters: Dict[str, str],
-             me: Optional[StaffMember] = None) -> List[PrivacyRequest]:
+def filtered(
+    services: StaffServices, filters: Dict[str, str], me: Optional[StaffMember] = None
+) -> List[PrivacyRequest]:
     """The requests the filters select: the queue and the CSV export show the same list."""
-    found = services.store.search(kind=filters["kind"] or None,
-                                  status=filters["status"] or None,
-                                  overdue=bool(filters["overdue"]),
-                                  minor=bool(filters["minor"]), text=filters["q"] or None)
+    found = services.store.search(
+        kind=filters["kind"] or None,
+        status=filters["status"] or None,
+        overdue=bool(filters["overdue"]),
+        minor=bool(filters["minor"]),
+        text=filters["q"] or None,
+    )
     if filters["language"]:
         found = [r for r in found if language_of(r) == filters["language"]]
     if filters.get("mine") and me is not None:
@@ -107,39 +141,64 @@ def filtered(services: StaffServices, filters: Dict[str, str],
 
 def row_view(r: PrivacyRequest) -> Row:
     """A request as the templates read it (how urgent it is: `queue_row`, `case_view`)."""
-    return Row({**{c: getattr(r, c) for c in VIEW_FIELDS},
-                "language": language_of(r), "due_at": r.due_at})
+    return Row(
+        {**{c: getattr(r, c) for c in VIEW_FIELDS}, "language": language_of(r), "due_at": r.due_at}
+    )
 
 
 def queue_row(r: PrivacyRequest, now: datetime) -> Row:
     """A request as the queue shows it: its working days left (and whether that is overdue or
     due soon), who has it, and its address masked."""
-    return Row({**row_view(r), "assignee": r.assignee, "masked_email": mask_email(r.email),
-                "left": days_left(r.status, r.due_at, now),
-                "held": r.held_at is not None and r.status in lifecycle.OPEN_STATUSES})
+    return Row(
+        {
+            **row_view(r),
+            "assignee": r.assignee,
+            "masked_email": mask_email(r.email),
+            "left": days_left(r.status, r.due_at, now),
+            "held": r.held_at is not None and r.status in lifecycle.OPEN_STATUSES,
+        }
+    )
 
 
 async def queue(services: StaffServices, request: Request, me: StaffMember) -> Response:
-    return await show_queue(services, request, me, filters_of(request),
-                            message=request.session.pop(FLASH, None))
+    return await show_queue(
+        services, request, me, filters_of(request), message=request.session.pop(FLASH, None)
+    )
 
 
-async def show_queue(services: StaffServices, request: Request, me: StaffMember,
-                     filters: Dict[str, str], message: Optional[str] = None,
-                     error: Optional[str] = None, bulk: Optional[Dict[str, Any]] = None,
-                     status_code: int = 200) -> Response:
+async def show_queue(
+    services: StaffServices,
+    request: Request,
+    me: StaffMember,
+    filters: Dict[str, str],
+    message: Optional[str] = None,
+    error: Optional[str] = None,
+    bulk: Optional[Dict[str, Any]] = None,
+    status_code: int = 200,
+) -> Response:
     """The queue with counts per status, the filters, the export link for the same list, and
     the bulk form (given back as it was sent, with `error`, when it was refused)."""
     now = services.store.clock()
     rows = [queue_row(r, now) for r in filtered(services, filters, me)]
     export = "/staff/requests.csv?" + urlencode({k: v for k, v in filters.items() if v})
-    response = page(request, "staff/requests.html", me, requests=rows,
-                    counts=services.store.counts(), filters=filters, kinds=list(KINDS),
-                    statuses=list(lifecycle.STATUSES), export_url=export,
-                    request_languages=list(LANGUAGES), assignees=case_view.assignable(services),
-                    nobody=NOBODY, can_change=me.can("change_requests"), message=message,
-                    error=error, bulk=bulk or {"selected": set(), "reason": "",
-                                               "assignee": "", "action": ""})
+    response = page(
+        request,
+        "staff/requests.html",
+        me,
+        requests=rows,
+        counts=services.store.counts(),
+        filters=filters,
+        kinds=list(KINDS),
+        statuses=list(lifecycle.STATUSES),
+        export_url=export,
+        request_languages=list(LANGUAGES),
+        assignees=case_view.assignable(services),
+        nobody=NOBODY,
+        can_change=me.can("change_requests"),
+        message=message,
+        error=error,
+        bulk=bulk or {"selected": set(), "reason": "", "assignee": "", "action": ""},
+    )
     response.status_code = status_code
     return response
 
@@ -154,12 +213,18 @@ async def bulk_action(services: StaffServices, request: Request, me: StaffMember
     action = str(form.get("action") or "")
     reason = str(form.get("reason") or "")
     assignee = str(form.get("assign_to") or "")  # "assignee" is the list's filter
-    sent = {"selected": set(selected), "reason": reason, "assignee": assignee,
-            "action": action}
+    sent = {"selected": set(selected), "reason": reason, "assignee": assignee, "action": action}
 
     async def refused(key: str, **values: Any) -> Response:
-        return await show_queue(services, request, me, filters, bulk=sent, status_code=400,
-                                error=staff_text(request, key, **values))
+        return await show_queue(
+            services,
+            request,
+            me,
+            filters,
+            bulk=sent,
+            status_code=400,
+            error=staff_text(request, key, **values),
+        )
 
     if not selected:
         return await refused("web.staff.desk.bulk.none_selected")
@@ -174,17 +239,25 @@ async def bulk_action(services: StaffServices, request: Request, me: StaffMember
             elif target not in case_view.assignable(services):
                 return await refused("web.staff.desk.bulk.unknown_assignee")
             changed = await asyncio.to_thread(desk.assign, selected, target, me.username)
-            message = staff_text(request, "web.staff.desk.bulk.assigned", count=changed,
-                                 selected=len(selected), assignee=target or staff_text(
-                                     request, "web.staff.desk.nobody"))
+            message = staff_text(
+                request,
+                "web.staff.desk.bulk.assigned",
+                count=changed,
+                selected=len(selected),
+                assignee=target or staff_text(request, "web.staff.desk.nobody"),
+            )
         else:
             if not reason.strip():
                 return await refused("web.staff.desk.bulk.reason_required")
             how = lifecycle.REJECTED if action == "reject" else action
             closed = await asyncio.to_thread(desk.close, selected, how, reason, me.username)
-            message = staff_text(request, "web.staff.desk.bulk.closed", count=closed,
-                                 selected=len(selected),
-                                 how=staff_text(request, f"web.staff.desk.bulk.as.{action}"))
+            message = staff_text(
+                request,
+                "web.staff.desk.bulk.closed",
+                count=closed,
+                selected=len(selected),
+                how=staff_text(request, f"web.staff.desk.bulk.as.{action}"),
+            )
     except CaseworkError as problem:
         return await refused("web.staff.desk.bulk.failed", problem=str(problem))
     request.session[FLASH] = message
@@ -195,9 +268,21 @@ async def bulk_action(services: StaffServices, request: Request, me: StaffMember
 
 def csv_row(r: PrivacyRequest) -> List[Any]:
     """One request as a line of the export."""
-    return [r.reference, r.kind, r.status, r.email, iso(r.created_at), iso(r.due_at),
-            iso(r.verified_at), r.made_by_or_for_minor, r.requester_role,
-            json.dumps(r.details or {}), r.reason or "", r.rejection_reason or "", language_of(r)]
+    return [
+        r.reference,
+        r.kind,
+        r.status,
+        r.email,
+        iso(r.created_at),
+        iso(r.due_at),
+        iso(r.verified_at),
+        r.made_by_or_for_minor,
+        r.requester_role,
+        json.dumps(r.details or {}),
+        r.reason or "",
+        r.rejection_reason or "",
+        language_of(r),
+    ]
 
 
 async def export_csv(services: StaffServices, request: Request, me: StaffMember) -> Response:
@@ -205,16 +290,26 @@ async def export_csv(services: StaffServices, request: Request, me: StaffMember)
     filters = filters_of(request)
     rows = filtered(services, filters, me)
     response = csv_download(CSV_COLUMNS, (csv_row(r) for r in rows), "privacy-requests.csv")
-    services.directory.audit(me.username, "export", None,
-                             f"{len(rows)} requests; filters {urlencode(filters)}",
-                             client_of(request))
+    services.directory.audit(
+        me.username,
+        "export",
+        None,
+        f"{len(rows)} requests; filters {urlencode(filters)}",
+        client_of(request),
+    )
     return response
 
 
-async def show_request(services: StaffServices, request: Request, me: StaffMember,
-                       message: Optional[str] = None, error: Optional[str] = None,
-                       status_code: int = 200, revealed: bool = False,
-                       form: Optional[Mapping[str, str]] = None) -> Response:
+async def show_request(
+    services: StaffServices,
+    request: Request,
+    me: StaffMember,
+    message: Optional[str] = None,
+    error: Optional[str] = None,
+    status_code: int = 200,
+    revealed: bool = False,
+    form: Optional[Mapping[str, str]] = None,
+) -> Response:
     """A request's page (every field, history, access log, chat, and the work on it:
     `case_view`), audited as a view; also the answer to a form, with what happened (a
     refused form is shown again as typed: `form`). Personal data is masked unless `revealed`
@@ -226,12 +321,27 @@ async def show_request(services: StaffServices, request: Request, me: StaffMembe
     services.directory.audit(me.username, "view_request", reference, None, client_of(request))
     message = message or request.session.pop(FLASH, None)
     response = page(
-        request, "staff/request.html", me, r=row_view(row), events=list(row.events),
-        audit=services.directory.audit_for(reference), transcript=row.transcript or [],
+        request,
+        "staff/request.html",
+        me,
+        r=row_view(row),
+        events=list(row.events),
+        audit=services.directory.audit_for(reference),
+        transcript=row.transcript or [],
         next_statuses=sorted(lifecycle.TRANSITIONS[row.status]),
-        can_change=me.can("change_requests"), message=message, error=error,
-        case=case_view.context(services, row, me, i18n.staff_language(request), revealed,
-                               form, request.query_params.get("refusal")))
+        can_change=me.can("change_requests"),
+        message=message,
+        error=error,
+        case=case_view.context(
+            services,
+            row,
+            me,
+            i18n.staff_language(request),
+            revealed,
+            form,
+            request.query_params.get("refusal"),
+        ),
+    )
     response.status_code = status_code
     return response
 
@@ -254,14 +364,27 @@ async def change_status(services: StaffServices, request: Request, me: StaffMemb
     try:
         # In a thread: completing a deletion also erases conversations, which may wait on
         # Rasa's API; the site keeps serving meanwhile.
-        await asyncio.to_thread(services.store.transition, reference, target, me.username,
-                                note, notify=True)
+        await asyncio.to_thread(
+            services.store.transition, reference, target, me.username, note, notify=True
+        )
     except lifecycle.IllegalTransition:
-        return await show_request(services, request, me, error=staff_text(
-            request, "web.staff.request.not_changed",
-            problem=why_not(request, current, target)), status_code=400)
-    return await show_request(services, request, me, message=staff_text(
-        request, "web.staff.request.changed", status=status_name(request, target)))
+        return await show_request(
+            services,
+            request,
+            me,
+            error=staff_text(
+                request, "web.staff.request.not_changed", problem=why_not(request, current, target)
+            ),
+            status_code=400,
+        )
+    return await show_request(
+        services,
+        request,
+        me,
+        message=staff_text(
+            request, "web.staff.request.changed", status=status_name(request, target)
+        ),
+    )
 
 
 def status_name(request: Request, status: str) -> str:
@@ -273,13 +396,20 @@ def why_not(request: Request, current: str, target: str) -> str:
     `lifecycle.check_transition`: a move it does not allow, a rejection without a reason)."""
     if target in lifecycle.TRANSITIONS.get(current, frozenset()):
         return staff_text(request, "web.staff.request.reason_required")
-    return staff_text(request, "web.staff.request.cannot_become",
-                      current=status_name(request, current), target=status_name(request, target))
+    return staff_text(
+        request,
+        "web.staff.request.cannot_become",
+        current=status_name(request, current),
+        target=status_name(request, target),
+    )
 
 
 def not_found(request: Request) -> Response:
-    return Response(staff_text(request, "web.staff.request.not_found"), status_code=404,
-                    media_type="text/plain; charset=utf-8")
+    return Response(
+        staff_text(request, "web.staff.request.not_found"),
+        status_code=404,
+        media_type="text/plain; charset=utf-8",
+    )
 
 
 def routes(services: StaffServices) -> List[Route]:
@@ -287,9 +417,15 @@ def routes(services: StaffServices) -> List[Route]:
     return [
         Route("/staff/requests", guarded(services, "read_requests", queue)),
         Route("/staff/requests.csv", guarded(services, "export_requests", export_csv)),
-        Route("/staff/requests/bulk", guarded(services, "change_requests", bulk_action),
-              methods=["POST"]),
+        Route(
+            "/staff/requests/bulk",
+            guarded(services, "change_requests", bulk_action),
+            methods=["POST"],
+        ),
         Route("/staff/requests/{reference}", guarded(services, "read_requests", request_page)),
-        Route("/staff/requests/{reference}/status",
-              guarded(services, "change_requests", change_status), methods=["POST"]),
+        Route(
+            "/staff/requests/{reference}/status",
+            guarded(services, "change_requests", change_status),
+            methods=["POST"],
+        ),
     ]
