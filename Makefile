@@ -24,7 +24,7 @@ help:
 	@echo "make run   - install, build, train if needed, then run Rasa (:5005), actions (:5055), web (:8000)"
 	@echo "make test  - every check: data validation, Rasa test stories, pytest (unit, live, browser)"
 	@echo "make unit  - the tests that need no trained model, services or browser (tests/unit, < 1 min)"
-	@echo "make lint  - ruff (lint, import order) on the whole tree and mypy on bot/ and actions/"
+	@echo "make lint  - ruff (lint, import order, format check) on the whole tree, mypy on bot/ and actions/"
 	@echo "make eval  - accuracy and confidently-wrong rate on $(EVAL_FILES) against the running assistant"
 	@echo "make crossval - macro-F1 from rasa test nlu --cross-validation -f 3 (all, English, Chinese)"
 	@echo "make bench - throughput and latency beside a stock rasa init bot, then scaled"
@@ -118,8 +118,9 @@ calibrate: crossval
 # Static checks with the pinned tools of requirements.lock (configured in pyproject.toml); the
 # first step of `make test`. .pre-commit-config.yaml runs the same tools from .venv.
 lint: $(STAMP)
-	@echo "==> ruff check (bot, actions, migrations, tests) and mypy (bot, actions)"
-	@status=0; $(BIN)/ruff check . || status=1; $(BIN)/mypy || status=1; exit $$status
+	@echo "==> ruff check, ruff format --check (the whole tree) and mypy (bot, actions)"
+	@status=0; $(BIN)/ruff check . || status=1; $(BIN)/ruff format --check . || status=1; \
+		$(BIN)/mypy || status=1; exit $$status
 
 # Re-resolve requirements.in in one pip call and freeze the result as the lock file.
 lock:
