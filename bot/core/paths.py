@@ -3,6 +3,7 @@
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR = ROOT / "data"
 POLICY_DIR = ROOT / "data" / "policy"
 POLICY_TEXT = POLICY_DIR / "privacy_policy.txt"
 SECTION_MAP = POLICY_DIR / "sections.yml"

@@ -103,3 +103,61 @@ def test_the_script_rule_beats_langdetect_on_the_labelled_list():
     assert rule["accuracy"] >= 0.95, rule["errors"]
     kindest = languages.measure(languages._langdetect(by_script=True))
     assert rule["accuracy"] > kindest["accuracy"]
+
+
+# -- the registry (data/languages.yml) -------------------------------------------------------
+
+
+def _entry(**changes: object) -> dict:
+    entry = {
+        "name": "X",
+        "html": "x",
+        "script": "latin",
+        "tokenizer": "spacy",
+        "match": "words",
+        "tags": ["x"],
+        "names": ["xish"],
+    }
+    entry.update(changes)
+    return entry
+
+
+def test_the_registry_lists_the_default_first_with_its_rules():
+    from bot.core.language import LANGUAGES, registry
+
+    loaded = registry()
+    assert loaded.codes == LANGUAGES and LANGUAGES[0] == loaded.default
+    for entry in loaded.languages:
+        assert entry.name and entry.html and entry.tags and entry.names
+    assert [lang.code for lang in loaded.by_script()] == [
+        lang.code for lang in loaded.languages if lang.script != "latin"
+    ]
+
+
+def test_a_registry_entry_that_is_incomplete_or_unknown_fails_loudly():
+    from bot.core.language import LanguageError, Registry
+
+    with pytest.raises(LanguageError, match="xx: missing tokenizer"):
+        entry = _entry()
+        del entry["tokenizer"]
+        Registry.parse({"default": "xx", "languages": {"xx": entry}})
+    with pytest.raises(LanguageError, match="script 'cyrillic'"):
+        Registry.parse({"default": "xx", "languages": {"xx": _entry(script="cyrillic")}})
+    with pytest.raises(LanguageError, match="default language 'yy'"):
+        Registry.parse({"default": "yy", "languages": {"xx": _entry()}})
+    with pytest.raises(LanguageError, match="no language 'qq'"):
+        Registry.parse({"default": "xx", "languages": {"xx": _entry()}}).get("qq")
+
+
+def test_a_registry_puts_its_default_first_and_reads_scripts():
+    from bot.core.language import Registry
+
+    loaded = Registry.parse(
+        {
+            "default": "b",
+            "languages": {"a": _entry(script="han", match="characters"), "b": _entry()},
+        }
+    )
+    assert loaded.codes == ("b", "a")
+    assert loaded.script_language("hello 你好").code == "a"
+    assert loaded.script_language("hello") is None
