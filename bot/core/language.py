@@ -269,10 +269,10 @@ def detect(text: Optional[str]) -> Optional[str]:
     """The code of the language a text is in, or None when it tells nothing about one.
 
     After removing e-mails, URLs, references, digits and neutral words ("ok", "GDPR"), a language
-    with its own script when there are at least as many of its characters as Latin words (so "你们的privacy policy什么时候
-    更新" and "GDPR是什么" are Chinese, "My name is 王伟" English); English when Latin words win and
-    they are three or more or include a common English word (so "no" is English, a name like
-    "Li Wei" or "John Smith" tells nothing)."""
+    with its own script when there are at least as many of its characters as Latin words (so
+    "你们的privacy policy什么时候更新" and "GDPR是什么" are Chinese, "My name is 王伟" English);
+    English when Latin words win and they are three or more or include a common English word (so
+    "no" is English, a name like "Li Wei" or "John Smith" tells nothing)."""
     if not text:
         return None
     rest = strip_neutral(text)
