@@ -1,29 +1,6 @@
-"""The catalogue of everything the assistant says: reply texts, buttons and e-mails, as data.
-
-Each language is one file, `data/texts/<language>.yml`, and/or a folder of files by area,
-`data/texts/<language>/*.yml`, merged (a key defined twice is an error). A file is a mapping,
-nested by topic, whose leaves are
-
-- a text: a `str.format` template, `{name}` filled from the caller's values (format specs work:
-  `{length:,}`, `{date:%d %B %Y}`; a literal brace is written `{{` or `}}`);
-- buttons: a list of `{title, payload}` mappings (titles are templates too; payloads are kept
-  as written);
-- one button: a mapping of exactly `title` and `payload`.
-
-A key is the path to its leaf, joined by dots: `policy.not_covered`, `utter_help.buttons`.
-
-    text("flow.code.sent", email="j***@e***.com")    -> the text
-    text("flow.code.sent", "zh", email=...)          -> the same, in Simplified Chinese
-    buttons("utter_help.buttons")                    -> [{"title": ..., "payload": ...}, ...]
-    button("policy.button.connect")                  -> {"title": ..., "payload": ...}
-
-A language falls back to nothing: a key missing in a language, a language without a file, a
-template whose value was not given, are errors (`TextError`), never a silent English reply.
-`check()` lists what a language lacks or has too many of compared with English; a test runs it,
-so a `zh.yml` that misses a key fails there before it fails in a conversation. Values given but
-not used by a template are allowed (a translation may not need every one).
-
-Each language's file is read once per process, on first use.
+"""The catalogue of everything the assistant says, as data (`data/texts/<language>.yml` and
+`data/texts/<language>/*.yml`), so that a translation is files, not code. A language never falls
+back to another: a missing key, language or value is an error, and `check()` lists them.
 """
 
 from __future__ import annotations
@@ -36,9 +13,10 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union, cast
 
 import yaml
 
+from bot.core.language import DEFAULT
 from bot.core.paths import TEXTS_DIR
 
-DEFAULT_LANGUAGE = "en"
+DEFAULT_LANGUAGE = DEFAULT  # the registry's default: data/languages.yml
 Button = Dict[str, str]
 
 _FORMATTER = string.Formatter()
@@ -133,7 +111,9 @@ def _leaf(key: str, value: Any, where: str) -> Entry:
 
 
 def flatten(data: Mapping[str, Any], source: str) -> Dict[str, Entry]:
-    """The leaves of a nested mapping under their dotted keys, in the file's order."""
+    """The leaves of a nested mapping under their dotted keys (`policy.not_covered`), in the
+    file's order. A leaf is a `str.format` text, a list of `{title, payload}` buttons (titles are
+    templates, payloads kept as written) or one such button."""
     entries: Dict[str, Entry] = {}
 
     def walk(node: Mapping[str, Any], prefix: str) -> None:
