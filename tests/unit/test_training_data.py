@@ -225,3 +225,21 @@ def test_help_menu_never_names_a_section_heading():
 def test_every_help_button_starts_a_known_intent():
     for button in DOMAIN["responses"]["utter_help"][0]["buttons"]:
         assert button["payload"].lstrip("/") in DOMAIN["intents"]
+
+
+OWN_DEV_SETS = sorted((ROOT / "eval").glob("*.yml"))
+
+
+@pytest.mark.parametrize("path", OWN_DEV_SETS, ids=lambda path: path.name)
+def test_no_training_example_is_a_near_copy_of_our_own_development_sets(path: Path) -> None:
+    """eval/*.yml measure what visitors want to do; an example copied from them would stop that."""
+    questions = eval_questions(path)
+    assert questions, f"no questions read from {path}"
+    offenders = [
+        f"{intent}: {plain(line)!r} ~ {question!r}"
+        for intent, lines in EXAMPLES.items()
+        for line in lines
+        for question in questions
+        if near_copy(line, question)
+    ]
+    assert offenders == [], "\n".join(offenders)
