@@ -180,7 +180,7 @@ def _two_parts(
 def _about_privacy(reading: Reading, topic: Topic, thresholds: Thresholds) -> bool:
     """A topic word counts unless the classifier is sure this is not a privacy question
     ("how long does a meeting last" is not about retention)."""
-    if topic.requires or reading.policy_mass >= thresholds.closest:
+    if topic.needs_required_word or reading.policy_mass >= thresholds.closest:
         return True
     return reading.confidences.get(OUT_OF_SCOPE, 0.0) < thresholds.out_of_scope
 

@@ -24,6 +24,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 from bot.core import words as textutil
 from bot.core.language import normalise
 from bot.core.texts import DEFAULT_LANGUAGE, button, text
+from bot.policy.coverage import Topic
 from bot.policy.document import Gap, Policy, Section, Sentence
 from bot.policy.translation import (
     Translation,
@@ -451,20 +452,21 @@ def closest(
     policy: Policy,
     section_id: str,
     question: str,
-    topic_name: Optional[str],
-    leaves_out: str = "",
-    evidence: Sequence[str] = (),
+    topic: Optional[Topic],
     scores: Optional[Sequence[float]] = None,
     language: str = DEFAULT_LANGUAGE,
 ) -> Reply:
     """The policy does not answer exactly this: say so, name what was asked, and quote the
     nearest it comes, under its heading. A person is offered as for a silent topic.
-    ``topic_name`` and ``leaves_out`` are in ``language`` (the coverage map has both)."""
+    The coverage map's ``topic`` (None: none was recognised) is named in ``language``, with
+    what the policy leaves out of it, and its evidence is quoted."""
+    evidence = topic.evidence if topic else ()
+    leaves_out = topic.leaves_out_in(language) if topic else ""
     section = policy.section(section_id)
     chosen = evidence_sentences(policy, section, evidence) if evidence else []
     if not chosen:
         chosen = select_sentences(policy, section, question, scores=scores, language=language)
-    subject = topic_name or text("policy.closest.subject", language)
+    subject = (topic.name_in(language) if topic else "") or text("policy.closest.subject", language)
     parts = [
         text(
             "policy.closest.opening",
@@ -544,13 +546,14 @@ def no_section_yet(language: str = DEFAULT_LANGUAGE) -> Reply:
     return Reply(text=text("policy.no_section_yet", language))
 
 
-def not_covered(policy: Policy, topic: Optional[str], language: str = DEFAULT_LANGUAGE) -> Reply:
+def not_covered(policy: Policy, topic: Optional[Topic], language: str = DEFAULT_LANGUAGE) -> Reply:
     """The policy is silent: say so, do not guess, and offer a person and the postal address.
-    ``topic`` is the topic's name in ``language``."""
+    The coverage map's ``topic`` (None: none was recognised) is named in ``language``."""
     said = text(
         "policy.not_covered",
         language,
-        subject=topic or text("policy.not_covered_subject", language),
+        subject=(topic.name_in(language) if topic else "")
+        or text("policy.not_covered_subject", language),
     )
     offer = text("policy.offer_person", language, contact=contact_line(policy, language))
     return Reply(
