@@ -187,10 +187,9 @@ def cited_heading(policy: Policy, section: Section, language: str = DEFAULT_LANG
     the section's translated name beside it:
     "Share your personal information（共享您的个人信息）"."""
     translation = translation_for(policy, language)
-    name = translation.heading(section.id) if translation else ""
-    if not name:
-        return section.heading
-    return text("policy.translation.heading", language, heading=section.heading, heading_zh=name)
+    return (
+        translation.cited_heading(section.id, section.heading) if translation else section.heading
+    )
 
 
 def quoted(

@@ -483,27 +483,19 @@ def _published_headings() -> Dict[str, str]:
         return {}
 
 
-def section_headings(language: str = "en") -> Dict[str, str]:
+def section_headings(language: str = DEFAULT) -> Dict[str, str]:
     """Section id -> heading, from data/policy/sections.yml; empty if it cannot be read (the
-    staff page then shows ids). In Chinese the published heading keeps its place and the
+    staff page then shows ids). In another language the published heading keeps its place and the
     translation's name stands beside it, as in the answers: "Policy update（政策更新）"."""
     headings = _published_headings()
-    if language == "en":
+    if language == DEFAULT:
         return dict(headings)
     try:
-        from bot.core.texts import text
         from bot.policy.translation import load_translation
 
         translation = load_translation(language)
         return {
-            section_id: text(
-                "policy.translation.heading",
-                language,
-                heading=heading,
-                heading_zh=translation.heading(section_id),
-            )
-            if translation.heading(section_id)
-            else heading
+            section_id: translation.cited_heading(section_id, heading)
             for section_id, heading in headings.items()
         }
     except Exception as error:  # noqa: BLE001 - a display nicety must not break the page

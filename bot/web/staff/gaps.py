@@ -61,11 +61,10 @@ def translated_headings(language: str) -> Dict[str, str]:
     try:
         from bot.policy.translation import load_translation
 
-        translation = load_translation(language)
+        return load_translation(language).headings()
     except Exception as error:  # noqa: BLE001 - a display nicety must not break the page
         log.warning("Translated headings unavailable: %s", type(error).__name__)
         return {}
-    return {s.id: s.heading_zh for s in translation.sections if s.heading_zh}
 
 
 def translated_topic_names(language: str) -> Dict[str, str]:
