@@ -414,3 +414,18 @@ def test_each_right_is_quoted_with_its_translation_in_chinese(kind):
 def test_no_section_yet_in_chinese():
     assert no_section_yet(ZH).text != no_section_yet().text
     assert re.search("[\u4e00-\u9fff]", no_section_yet(ZH).text)
+
+
+def test_every_language_has_the_words_the_answers_read():
+    """The contact words and the translation's everyday words are each language's lexicon, with
+    the same keys in every language (none for the published text's own language's synonyms)."""
+    from bot.core.language import DEFAULT, LANGUAGES
+    from bot.core.lexicon import lexicon
+
+    for language in LANGUAGES:
+        words = lexicon(language)
+        assert words.words("answers.contact"), language
+        assert isinstance(words.mapping("answers.synonyms"), dict), language
+        assert isinstance(words.words("evidence.effective_date"), tuple), language
+    assert lexicon(DEFAULT).mapping("answers.synonyms") == {}
+    assert "contact" in lexicon(DEFAULT).words("answers.contact")
