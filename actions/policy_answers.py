@@ -27,7 +27,8 @@ LANGUAGE_SLOT = "language"
 
 
 def conversation_language(tracker: Tracker) -> str:
-    """The conversation's language, "en" or "zh", from the `language` slot (unset: English)."""
+    """The conversation's language, a registered language, from the `language` slot (unset: the
+    default)."""
     return or_default(tracker.get_slot(LANGUAGE_SLOT))
 
 

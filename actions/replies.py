@@ -16,7 +16,7 @@ LANGUAGE_SLOT = "language"  # domain.yml: filled from the `language` entity NLU 
 
 
 def language_of(tracker: Tracker) -> str:
-    """The conversation's language, "en" or "zh": every reply an action makes is in it. The
+    """The conversation's language, a registered language: every reply an action makes is in it. The
     slot is set from the latest message before any action runs, so a first message in Chinese
     is answered in Chinese; unset (or anything else) is English."""
     return or_default(tracker.get_slot(LANGUAGE_SLOT))

@@ -20,7 +20,7 @@ from bot.core.texts import DEFAULT_LANGUAGE
 from bot.nlu.evidence import by_section
 from bot.policy import answers
 from bot.policy.answers import Reply
-from bot.policy.coverage import Coverage, Topic, load_coverage
+from bot.policy.coverage import Coverage, load_coverage
 from bot.policy.document import Policy
 
 
@@ -40,25 +40,14 @@ def _scores(policy: Policy, reading: Reading, part: Optional[int] = None) -> Dic
     return by_section(policy, scores, evidence.digest) or {}
 
 
-def _topic_name(topic: Optional[Topic], language: str) -> Optional[str]:
-    if topic is None:
-        return None
-    return topic.name if language == DEFAULT_LANGUAGE else (topic.name_zh or topic.name)
-
-
-def _leaves_out(topic: Optional[Topic], language: str) -> str:
-    if topic is None:
-        return ""
-    return topic.leaves_out if language == DEFAULT_LANGUAGE else topic.leaves_out_zh
-
-
 def render(
     policy: Policy, decision: Decision, reading: Reading, language: str = DEFAULT_LANGUAGE
 ) -> Optional[Reply]:
     """The reply in ``language``: the same decision and the same quoted English sentences in
-    every language; the framing, the topic's name and (for Chinese) the reference translation of
-    each quoted sentence in the visitor's. The evidence reaches the sentence choice by the same
-    route in both languages (for a Chinese message, NLU scores it against the translation)."""
+    every language; the framing, the topic's name and (in a language other than the policy's) the
+    reference translation of each quoted sentence in the visitor's. The evidence reaches the
+    sentence choice by the same route in every language (for a message in a language with a
+    script of its own, NLU scores it against the translation)."""
     question = reading.text
     if decision.kind == DIRECT:
         if decision.parts:
@@ -74,19 +63,16 @@ def render(
         )
     if decision.kind == CLOSEST:
         section_id = decision.sections[0]
-        topic = decision.topic
         return answers.closest(
             policy,
             section_id,
             question,
-            _topic_name(topic, language),
-            leaves_out=_leaves_out(topic, language),
-            evidence=topic.evidence if topic else (),
+            decision.topic,
             scores=_scores(policy, reading).get(section_id),
             language=language,
         )
     if decision.kind == NOT_COVERED:
-        return answers.not_covered(policy, _topic_name(decision.topic, language), language)
+        return answers.not_covered(policy, decision.topic, language)
     return None
 
 
@@ -103,8 +89,8 @@ def answer(
     thresholds: Optional[Thresholds] = None,
     language: str = DEFAULT_LANGUAGE,
 ) -> Answered:
-    """The decision and its reply in ``language`` ("en" or "zh"), with that language's
-    calibrated thresholds unless some are given."""
+    """The decision and its reply in ``language`` (a registered language; anything else is the
+    default), with that language's calibrated thresholds unless some are given."""
     language = or_default(language)
     chosen = thresholds or load_thresholds(language=language)
     decision = decide(

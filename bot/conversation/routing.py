@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from bot.core.paths import ROOT
 from bot.core.texts import DEFAULT_LANGUAGE
-from bot.nlu.evidence import Evidence, Part
+from bot.nlu.evidence import CALIBRATION_FILE, Evidence, Part
 from bot.nlu.evidence import thresholds as evidence_thresholds
 from bot.policy.coverage import PARTLY, SILENT, Coverage, Topic
 
@@ -35,9 +34,6 @@ ROUTED_INTENTS = (OUT_OF_SCOPE, FALLBACK, BOT_CHALLENGE)
 
 def is_routed(intent: Optional[str]) -> bool:
     return bool(intent) and (str(intent).startswith(SECTION_PREFIX) or intent in ROUTED_INTENTS)
-
-
-CALIBRATION_FILE = ROOT / "data" / "calibration" / "thresholds.yml"
 
 
 @dataclass(frozen=True)
@@ -62,10 +58,9 @@ class Thresholds:
 def load_thresholds(path: Path = CALIBRATION_FILE, language: str = DEFAULT_LANGUAGE) -> Thresholds:
     """The calibrated thresholds (read once per process); the defaults where none were fitted.
 
-    English: the file's `thresholds:`. Chinese: its own `zh:` block over the English ones, and no
-    evidence floor unless the block fits one, since a Chinese message's evidence (character
-    n-grams against the reference translation) is on another scale than the English encoder's
-    cosine. The file is read by `bot.nlu.evidence.thresholds`, its one reader."""
+    The default language: the file's `thresholds:`. Another language: its own block over those
+    (see `bot.nlu.evidence.thresholds`, the file's one reader, for which languages have no
+    evidence floor of the default's scale)."""
     chosen = evidence_thresholds(language, path)
     return Thresholds(
         **{k: float(v) for k, v in chosen.items() if k in Thresholds.__dataclass_fields__}
@@ -180,7 +175,7 @@ def _two_parts(
 def _about_privacy(reading: Reading, topic: Topic, thresholds: Thresholds) -> bool:
     """A topic word counts unless the classifier is sure this is not a privacy question
     ("how long does a meeting last" is not about retention)."""
-    if topic.requires or reading.policy_mass >= thresholds.closest:
+    if topic.needs_required_word or reading.policy_mass >= thresholds.closest:
         return True
     return reading.confidences.get(OUT_OF_SCOPE, 0.0) < thresholds.out_of_scope
 

@@ -18,7 +18,7 @@ thresholds in `data/calibration/thresholds.yml`, which the action server reads.
 Each language is fitted on its own messages (Chinese: those with a Han character): English at the
 top of the file as before, Chinese in a `zh:` block of the same shape (`thresholds`, `fitted`,
 `tradeoff`), whose `evidence` is on the scale of the Chinese evidence (character n-gram cosine
-against the reference translation, `bot.nlu.evidence.chinese_space`). The router reads a
+against the reference translation, `bot.nlu.evidence.translation_space`). The router reads a
 language's thresholds with `bot.nlu.evidence.thresholds(language)`.
 """
 
@@ -34,12 +34,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
-from bot.conversation.routing import (
-    CALIBRATION_FILE,
-    NOT_COVERED_INTENT,
-    SECTION_PREFIX,
-    Thresholds,
-)
+from bot.conversation.routing import NOT_COVERED_INTENT, SECTION_PREFIX, Thresholds
+from bot.nlu.evidence import CALIBRATION_FILE
 
 GRID = tuple(round(0.05 * i, 2) for i in range(2, 20))
 
@@ -182,12 +178,12 @@ def _chinese_evidence_floor(share: float) -> float:
     import numpy as np
 
     from bot.core.language import has_han, normalise
-    from bot.nlu.evidence import chinese_space, policy_sentences
+    from bot.nlu.evidence import policy_sentences, translation_space
     from bot.nlu.examples import load_examples
     from bot.policy.document import load_policy
 
     sentences = policy_sentences(load_policy())
-    space = chinese_space(sentences)
+    space = translation_space(sentences, "zh")
     sections = np.array([s.section_id for s in sentences])
     best = [
         float(space.similarities(normalise(t))[sections == i[len(SECTION_PREFIX) :]].max())

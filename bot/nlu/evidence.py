@@ -6,14 +6,14 @@ every sentence of the policy (to choose what to quote), and, for a question that
 ("who do you share my data with and where is it kept?"), the intent of each part. The action
 server then needs no model of its own, and nothing is encoded twice.
 
-The English encoder knows no Chinese. For a Chinese message the scores are the cosine similarity
-of character n-gram vectors (`bot.nlu.chinese.NgramSpace`) between the question and the reference
-translation of each policy sentence (data/policy/privacy_policy.zh.yml), in the same order and
-under the same digest as the English scores, so the action server reads both the same way. The
-parts of a two-part question, in either language, are read by one classifier over the sentence
-vectors (the multilingual encoder's, and the English encoder's for English). The
-thresholds the router applies are calibrated per language (`thresholds(language)`), since the
-two kinds of score live on different scales.
+The English encoder knows no Chinese. For a message in a language matched by characters (Chinese)
+the scores are the cosine similarity of character n-gram vectors (`bot.nlu.chinese.NgramSpace`)
+between the question and the language's reference translation of each policy sentence
+(`bot.policy.translation`), in the same order and under the same digest as the English scores, so
+the action server reads both the same way. The parts of a two-part question, in either language,
+are read by one classifier over the sentence vectors (the multilingual encoder's, and the English
+encoder's for English). The thresholds the router applies are calibrated per language
+(`thresholds(language)`), since the two kinds of score live on different scales.
 """
 
 from __future__ import annotations
@@ -28,13 +28,15 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import yaml
 
-from bot.core.language import has_han
-from bot.core.paths import ROOT
+from bot.core.language import DEFAULT, has_han, registry
+from bot.core.lexicon import lexicon
+from bot.core.paths import DATA_DIR
 from bot.nlu import chinese
 from bot.nlu.linear import LinearModel
 from bot.nlu.linear import fit as fit_linear
 from bot.policy.answers import candidates
 from bot.policy.document import Policy
+from bot.policy.translation import TRANSLATED_LANGUAGES, load_translation
 
 EVIDENCE_KEY = "policy_evidence"
 SCORE_DECIMALS = 3
@@ -256,43 +258,49 @@ def by_section(
     return out
 
 
-# ------------------------------------------------------------------ Chinese evidence
-
-TRANSLATION_FILE = ROOT / "data" / "policy" / "privacy_policy.zh.yml"
+# ------------------------------------------------------------------ evidence by translation
 
 
-def translated_texts(
-    sentences: Sequence[IndexedSentence], path: Path = TRANSLATION_FILE
-) -> List[str]:
-    """The reference translation of each of `sentences`, in their order (matched by section and
-    English text); a sentence without one keeps its English, so its n-grams still count (names,
-    "Cookie", "Weidijia"). The effective date line is the only one the file cannot have."""
-    by_text: Dict[Tuple[str, str], str] = {}
-    if path.exists():
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for section in data.get("sections") or ():
-            for pair in section.get("sentences") or ():
-                if isinstance(pair, dict) and pair.get("en") and pair.get("zh"):
-                    by_text[(str(section.get("id")), str(pair["en"]))] = str(pair["zh"])
+def ngram_languages() -> Tuple[str, ...]:
+    """The languages whose evidence is character n-grams against their reference translation:
+    those matched by characters (no encoder of ours reads them) that have a translation."""
+    return tuple(
+        language.code
+        for language in registry().languages
+        if language.by_characters and language.code in TRANSLATED_LANGUAGES
+    )
+
+
+def translated_texts(sentences: Sequence[IndexedSentence], language: str) -> List[str]:
+    """The reference translation into `language` of each of `sentences`, in their order (matched
+    by section and English text); a sentence without one keeps its English, so its n-grams still
+    count (names, "Cookie", "Weidijia"). The effective date line is the only one the translation
+    cannot have: it is read with the language's name for it (lexicon `evidence.effective_date`)."""
+    translation = load_translation(language)
+    label = " ".join(lexicon(language).words("evidence.effective_date"))
     out = []
     for sentence in sentences:
-        found = by_text.get((sentence.section_id, sentence.text))
-        if found is None and sentence.text.startswith("Effective date:"):
-            found = "生效日期 " + sentence.text
+        found = translation.sentence(sentence.section_id, sentence.text)
+        if found is None and label and sentence.text.startswith("Effective date:"):
+            found = f"{label} {sentence.text}"
         out.append(found or sentence.text)
     return out
 
 
-def chinese_space(
-    sentences: Sequence[IndexedSentence], path: Path = TRANSLATION_FILE
-) -> chinese.NgramSpace:
-    """Character n-gram vectors of the translated policy sentences, in `sentences` order."""
-    return chinese.NgramSpace.fit(translated_texts(sentences, path))
+def translation_space(sentences: Sequence[IndexedSentence], language: str) -> chinese.NgramSpace:
+    """Character n-gram vectors of the policy sentences translated into `language`, in
+    `sentences` order."""
+    return chinese.NgramSpace.fit(translated_texts(sentences, language))
+
+
+def translation_spaces(sentences: Sequence[IndexedSentence]) -> Dict[str, chinese.NgramSpace]:
+    """Language -> its `translation_space`, for every one of `ngram_languages`."""
+    return {language: translation_space(sentences, language) for language in ngram_languages()}
 
 
 # ------------------------------------------------------------------ calibrated thresholds
 
-CALIBRATION_FILE = ROOT / "data" / "calibration" / "thresholds.yml"
+CALIBRATION_FILE = DATA_DIR / "calibration" / "thresholds.yml"
 
 
 @functools.lru_cache(maxsize=8)
@@ -302,22 +310,24 @@ def _calibration(path: Path) -> Dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
-def thresholds(language: Optional[str] = "en", path: Path = CALIBRATION_FILE) -> Dict[str, float]:
-    """The router's calibrated thresholds for a language ("en" or "zh"), read once per process.
+def thresholds(language: Optional[str] = None, path: Path = CALIBRATION_FILE) -> Dict[str, float]:
+    """The router's calibrated thresholds for a language (None: the default), read once per
+    process.
 
-    data/calibration/thresholds.yml holds English at the top (`thresholds:`, as before) and each
-    other language in a block of its own (`zh: {thresholds: ..., fitted: ...}`). A key the
-    language's block lacks is English's, except `evidence`, whose scale differs by language (the
-    encoder's cosine for English, character n-gram cosine for Chinese): without a calibrated
-    Chinese value there is no evidence floor (0.0). Unknown languages read as English."""
+    data/calibration/thresholds.yml holds the default language at the top (`thresholds:`) and
+    each other language in a block of its own under its code (`{thresholds: ..., fitted: ...}`). A
+    key a language's block lacks is the default's, except `evidence`, whose scale differs by
+    language (the encoder's cosine, character n-gram cosine for an `ngram_languages` one):
+    without a calibrated value of its own there is no evidence floor (0.0). A language with
+    neither a block nor a scale of its own (or none registered) reads as the default."""
     data = _calibration(path)
-    english = {k: float(v) for k, v in (data.get("thresholds") or {}).items()}
-    if language in (None, "en"):
-        return english
+    default = {k: float(v) for k, v in (data.get("thresholds") or {}).items()}
+    if language in (None, DEFAULT):
+        return default
     block = data.get(str(language)) or {}
     own = {k: float(v) for k, v in (block.get("thresholds") or {}).items()}
-    if language not in ("zh",) and not block:
-        return english
-    merged = {**english, "evidence": 0.0}
+    if not block and language not in ngram_languages():
+        return default
+    merged = {**default, "evidence": 0.0}
     merged.update(own)
     return merged

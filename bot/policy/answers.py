@@ -4,12 +4,14 @@ Every reply that speaks for the policy quotes it verbatim and names the section 
 Where the text announces a list or an e-mail address and never gives it, the reply says so
 instead of filling the hole. Nothing in this module knows what the policy says: it only selects.
 
-Every reply can be given in the visitor's language (`language`, "en" or "zh"). The published text
-is English and prevails, so a Chinese reply quotes the same English sentences verbatim, cites the
-published English heading with the section's Chinese name beside it, and gives after each quoted
-sentence its reference translation (`bot.policy.translation`) under the translation's label; the
-framing around the quotes comes from the catalogue in the visitor's language. An English reply is
-exactly what it was before there was a second language.
+Every reply can be given in the visitor's language (`language`, a registered language). The
+published text is English and prevails, so a reply in another language quotes the same English
+sentences verbatim, cites the published English heading with the section's translated name beside
+it, and gives after each quoted sentence its reference translation (`bot.policy.translation`) under
+the translation's label; the framing around the quotes comes from the catalogue in the visitor's
+language, and a topic is named by the coverage map in it. An English reply is exactly what it was
+before there was a second language. The words a question is read with (asking for a contact,
+everyday words for the translation's) are the language's lexicon (`answers.*`).
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from functools import lru_cache
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from bot.core import words as textutil
-from bot.core.language import normalise
+from bot.core.language import normalise, registry
+from bot.core.lexicon import lexicon
 from bot.core.texts import DEFAULT_LANGUAGE, button, text
+from bot.policy.coverage import Topic
 from bot.policy.document import Gap, Policy, Section, Sentence
 from bot.policy.translation import (
     Translation,
@@ -40,98 +44,7 @@ SHOW_SECTION = "policy.button.show_section"
 CONNECT = "policy.button.connect"
 NO_THANKS = "policy.button.no_thanks"
 _ITEM = re.compile(r"^\d\. ")
-_CONTACT_WORDS = (
-    "contact",
-    "email",
-    "mail",
-    "address",
-    "reach",
-    "write",
-    "question",
-    "questions",
-    "complain",
-    "complaint",
-    "touch",
-)
-# The same for a question in Chinese: substrings, since Chinese has no spaces between words.
-_CONTACT_WORDS_ZH = (
-    "联系",
-    "联络",
-    "邮箱",
-    "邮件",
-    "电邮",
-    "地址",
-    "写信",
-    "投诉",
-    "意见",
-    "反馈",
-    "找谁",
-    "找你们",
-)
 _HAN_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]+")
-# Everyday words of a Chinese question and the words of the reference translation they mean, so
-# that "卖给别人" finds "出售……第三方" (bigrams only match the same characters). Words, not answers:
-# what is quoted is still the English text.
-_ZH_SYNONYMS = {
-    "卖": "出售",
-    "租": "出租",
-    "别人": "第三方",
-    "其他公司": "第三方",
-    "外人": "第三方",
-    "分享": "共享",
-    "给谁": "共享第三方",
-    "存在": "存储",
-    "放在": "存储",
-    "存哪": "存储",
-    "保存": "存储",
-    "国外": "境外服务器",
-    "海外": "境外服务器",
-    "外国": "境外服务器",
-    "出国": "境外",
-    "孩子": "儿童",
-    "小孩": "儿童",
-    "未成年": "未成年人",
-    "家长": "监护人",
-    "父母": "监护人",
-    "岁": "周岁",
-    "删掉": "删除",
-    "注销": "删除",
-    "修改": "更正",
-    "改正": "更正",
-    "查看": "访问",
-    "查阅": "访问",
-    "邮箱": "电子邮件",
-    "邮件": "电子邮件",
-    "找你们": "联系",
-    "生效": "生效日期",
-    "什么时候开始": "生效日期",
-    "更新": "变更",
-    "修改政策": "变更",
-    "改政策": "变更",
-    "广告": "推广",
-    "问卷": "问卷调查",
-    "调查": "问卷调查",
-    "黑客": "黑客攻击",
-    "加密": "加密技术",
-    "安全吗": "保护安全",
-    "怎么用": "使用",
-    "用来": "使用",
-    "干什么": "用途",
-    "采集": "收集",
-    "哪些信息": "个人信息",
-    "暂停": "暂停账号",
-    "冻结": "暂停账号",
-    "退订": "不希望接收退订",
-    "取消订阅": "不希望接收退订",
-    "不想收到": "不希望接收退订",
-    "哪天": "生效日期",
-    "哪一天": "生效日期",
-    "日期": "生效日期",
-    "开始算": "生效日期",
-    "起效": "生效日期",
-    "负责": "责任",
-    "赔偿": "责任",
-}
 
 
 @dataclass(frozen=True)
@@ -186,10 +99,9 @@ def cited_heading(policy: Policy, section: Section, language: str = DEFAULT_LANG
     the section's translated name beside it:
     "Share your personal information（共享您的个人信息）"."""
     translation = translation_for(policy, language)
-    name = translation.heading(section.id) if translation else ""
-    if not name:
-        return section.heading
-    return text("policy.translation.heading", language, heading=section.heading, heading_zh=name)
+    return (
+        translation.cited_heading(section.id, section.heading) if translation else section.heading
+    )
 
 
 def quoted(
@@ -282,7 +194,8 @@ def _lexical_translated(
     the English words it shares with the English sentence (a mixed question: "SSL加密吗")."""
     idf = _idf_bigrams(policy, translation)
     plain = normalise(question)
-    grams = han_bigrams(plain + " " + " ".join(v for k, v in _ZH_SYNONYMS.items() if k in plain))
+    synonyms = lexicon(translation.language).mapping("answers.synonyms")
+    grams = han_bigrams(plain + " " + " ".join(v for k, v in synonyms.items() if k in plain))
     query = textutil.query_terms(question)
     pool = candidates(policy, section)
     out = []
@@ -360,10 +273,21 @@ def select_sentences(
     return [pool[i] for i in _with_list_context(pool, chosen)]
 
 
+def _contact_words_in(question: str, language: str) -> bool:
+    """A word asking for a contact, of the language's lexicon, found as the language matches."""
+    words = lexicon(language).words("answers.contact")
+    if registry().get(language).by_characters:
+        plain = normalise(question)
+        return any(word in plain for word in words)
+    return textutil.contains_any(question, words)
+
+
 def _asks_for_contact(question: str, language: str) -> bool:
-    if textutil.contains_any(question, _CONTACT_WORDS):
+    """The default language's contact words count in every language (a mixed question), the
+    visitor's own besides."""
+    if _contact_words_in(question, DEFAULT_LANGUAGE):
         return True
-    return language != DEFAULT_LANGUAGE and any(w in normalise(question) for w in _CONTACT_WORDS_ZH)
+    return language != DEFAULT_LANGUAGE and _contact_words_in(question, language)
 
 
 def _notes_for(
@@ -451,20 +375,21 @@ def closest(
     policy: Policy,
     section_id: str,
     question: str,
-    topic_name: Optional[str],
-    leaves_out: str = "",
-    evidence: Sequence[str] = (),
+    topic: Optional[Topic],
     scores: Optional[Sequence[float]] = None,
     language: str = DEFAULT_LANGUAGE,
 ) -> Reply:
     """The policy does not answer exactly this: say so, name what was asked, and quote the
     nearest it comes, under its heading. A person is offered as for a silent topic.
-    ``topic_name`` and ``leaves_out`` are in ``language`` (the coverage map has both)."""
+    The coverage map's ``topic`` (None: none was recognised) is named in ``language``, with
+    what the policy leaves out of it, and its evidence is quoted."""
+    evidence = topic.evidence if topic else ()
+    leaves_out = topic.leaves_out_in(language) if topic else ""
     section = policy.section(section_id)
     chosen = evidence_sentences(policy, section, evidence) if evidence else []
     if not chosen:
         chosen = select_sentences(policy, section, question, scores=scores, language=language)
-    subject = topic_name or text("policy.closest.subject", language)
+    subject = (topic.name_in(language) if topic else "") or text("policy.closest.subject", language)
     parts = [
         text(
             "policy.closest.opening",
@@ -544,13 +469,14 @@ def no_section_yet(language: str = DEFAULT_LANGUAGE) -> Reply:
     return Reply(text=text("policy.no_section_yet", language))
 
 
-def not_covered(policy: Policy, topic: Optional[str], language: str = DEFAULT_LANGUAGE) -> Reply:
+def not_covered(policy: Policy, topic: Optional[Topic], language: str = DEFAULT_LANGUAGE) -> Reply:
     """The policy is silent: say so, do not guess, and offer a person and the postal address.
-    ``topic`` is the topic's name in ``language``."""
+    The coverage map's ``topic`` (None: none was recognised) is named in ``language``."""
     said = text(
         "policy.not_covered",
         language,
-        subject=topic or text("policy.not_covered_subject", language),
+        subject=(topic.name_in(language) if topic else "")
+        or text("policy.not_covered_subject", language),
     )
     offer = text("policy.offer_person", language, contact=contact_line(policy, language))
     return Reply(

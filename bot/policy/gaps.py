@@ -34,6 +34,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from bot.core.language import DEFAULT, LANGUAGES
 from bot.core.masking import mask_free_text
 from bot.core.paths import SECTION_MAP
 from bot.mail.outbox import utcnow
@@ -44,7 +45,6 @@ log = logging.getLogger(__name__)
 
 REPLY_KINDS = ("direct", "closest", "not_covered", "fallback")
 GAP_KINDS = ("closest", "not_covered", "fallback", "unhelpful")  # what is stored as a gap
-LANGUAGES = ("en", "zh")
 UNHELPFUL = "unhelpful"
 
 MAX_QUESTION_CHARS = 500  # what is stored of a question, after masking
@@ -120,7 +120,7 @@ class AnswerRef:
     kind: str  # one of REPLY_KINDS
     sections: Tuple[str, ...]  # section ids cited (may be empty)
     topic: Optional[str]  # coverage topic id or None
-    language: str  # "en" or "zh"
+    language: str  # a registered language
     question: str  # the visitor's question as the assistant read it
 
     def __post_init__(self) -> None:
@@ -483,27 +483,19 @@ def _published_headings() -> Dict[str, str]:
         return {}
 
 
-def section_headings(language: str = "en") -> Dict[str, str]:
+def section_headings(language: str = DEFAULT) -> Dict[str, str]:
     """Section id -> heading, from data/policy/sections.yml; empty if it cannot be read (the
-    staff page then shows ids). In Chinese the published heading keeps its place and the
+    staff page then shows ids). In another language the published heading keeps its place and the
     translation's name stands beside it, as in the answers: "Policy update（政策更新）"."""
     headings = _published_headings()
-    if language == "en":
+    if language == DEFAULT:
         return dict(headings)
     try:
-        from bot.core.texts import text
         from bot.policy.translation import load_translation
 
         translation = load_translation(language)
         return {
-            section_id: text(
-                "policy.translation.heading",
-                language,
-                heading=heading,
-                heading_zh=translation.heading(section_id),
-            )
-            if translation.heading(section_id)
-            else heading
+            section_id: translation.cited_heading(section_id, heading)
             for section_id, heading in headings.items()
         }
     except Exception as error:  # noqa: BLE001 - a display nicety must not break the page
@@ -511,17 +503,14 @@ def section_headings(language: str = "en") -> Dict[str, str]:
         return dict(headings)
 
 
-def topic_names(language: str = "en") -> Dict[str, str]:
-    """Topic id -> name from the coverage map (bot.policy.coverage), in `language` ("zh": the
-    map's name_zh, where it has one); empty when it cannot be loaded. Only for display: a topic
-    stored under an id the map no longer has still shows, by id."""
+def topic_names(language: str = DEFAULT) -> Dict[str, str]:
+    """Topic id -> name from the coverage map (bot.policy.coverage), in `language` (the default
+    language's where the map has none in it); empty when it cannot be loaded. Only for display: a
+    topic stored under an id the map no longer has still shows, by id."""
     try:
         from bot.policy.coverage import load_coverage
 
-        return {
-            t.id: (t.name_zh or t.name) if language == "zh" else t.name
-            for t in load_coverage().topics
-        }
+        return {t.id: t.name_in(language) for t in load_coverage().topics}
     except Exception as error:  # noqa: BLE001 - a display nicety must not break the page
         log.warning("Topic names unavailable: %s", type(error).__name__)
         return {}

@@ -1,13 +1,13 @@
-"""The reference translation of the published policy, aligned sentence by sentence.
+"""The reference translations of the published policy, aligned sentence by sentence.
 
-The published policy is English and the English text prevails. For a visitor who writes Chinese the
-assistant still quotes the English verbatim, and gives after each quoted sentence the reference
-translation from `data/policy/privacy_policy.zh.yml`, labelled with the file's own label
-("参考译文，以英文原文为准"). The translation is data, written by us so that the legal
-department can replace it; it is keyed by the English sentence exactly as `bot.policy.document`
-parses it, so a change to the English text that is not carried into the translation is found
-(`check_alignment`, run by a test) instead of showing the translation of a sentence that no
-longer exists.
+The published policy is English and the English text prevails. For a visitor who writes another
+language the assistant still quotes the English verbatim, and gives after each quoted sentence the
+reference translation from `data/policy/privacy_policy.<language>.yml` (one file per translated
+language, found by that name), labelled with the file's own label ("参考译文，以英文原文为准").
+A translation is data, written by us so that the legal department can replace it; it is keyed by
+the English sentence exactly as `bot.policy.document` parses it, so a change to the English text
+that is not carried into the translation is found (`check_alignment`, run by a test) instead of
+showing the translation of a sentence that no longer exists. This module is the files' one reader.
 
 At run time a sentence whose translation is missing or stale is quoted in English with a note that
 it has no reference translation: the reply is then less helpful, never wrong.
@@ -21,19 +21,30 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
 import yaml
 
+from bot.core.language import DEFAULT, LanguageError, registry
 from bot.core.paths import POLICY_DIR
 from bot.core.texts import text
 from bot.policy.document import Policy, Section, Sentence
 
 log = logging.getLogger(__name__)
+ORIGINAL = DEFAULT  # the language of the published text, each sentence's key in a translation
 
-TRANSLATED_LANGUAGES = ("zh",)
-TRANSLATION_FILES = {"zh": POLICY_DIR / "privacy_policy.zh.yml"}
-_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
+# privacy_policy.<language>.yml beside the policy: the language is the file's name.
+_FILE_NAME = re.compile(r"^privacy_policy\.([^.]+)\.yml$")
+
+
+def translation_files(directory: Path = POLICY_DIR) -> Dict[str, Path]:
+    """Language -> its reference translation, for every `privacy_policy.<language>.yml`."""
+    found = (_FILE_NAME.match(path.name) for path in sorted(directory.glob("privacy_policy.*.yml")))
+    return {match.group(1): directory / match.group(0) for match in found if match}
+
+
+TRANSLATION_FILES: Mapping[str, Path] = translation_files()
+TRANSLATED_LANGUAGES: Tuple[str, ...] = tuple(TRANSLATION_FILES)
 
 
 class TranslationFormatError(ValueError):
@@ -42,20 +53,20 @@ class TranslationFormatError(ValueError):
 
 @dataclass(frozen=True)
 class SentencePair:
-    en: str
-    zh: str
+    en: str  # the sentence as parsed from the published text
+    translated: str
 
 
 @dataclass(frozen=True)
 class SectionTranslation:
     id: str
     heading: str  # the English heading as parsed, to check the alignment
-    heading_zh: str
+    translated_heading: str  # the section's name in the translation's language
     sentences: Tuple[SentencePair, ...]
     _by_en: Dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self._by_en.update({pair.en: pair.zh for pair in self.sentences})
+        self._by_en.update({pair.en: pair.translated for pair in self.sentences})
 
     def of(self, english: str) -> Optional[str]:
         return self._by_en.get(english) or None
@@ -80,7 +91,19 @@ class Translation:
     def heading(self, section_id: str) -> str:
         """The section's name in this language; "" when the translation does not have it."""
         found = self.section(section_id)
-        return found.heading_zh if found else ""
+        return found.translated_heading if found else ""
+
+    def headings(self) -> Dict[str, str]:
+        """Section id -> its name in this language, for the sections the translation names."""
+        return {s.id: s.translated_heading for s in self.sections if s.translated_heading}
+
+    def cited_heading(self, section_id: str, heading: str) -> str:
+        """The published heading as a reader of this language sees it cited: with the section's
+        name beside it ("Policy update（政策更新）"); the heading alone where it has none."""
+        name = self.heading(section_id)
+        if not name:
+            return heading
+        return text("policy.translation.heading", self.language, heading=heading, translated=name)
 
     def sentence(self, section_id: str, english: str) -> Optional[str]:
         """The translation of one parsed English sentence of the section, or None."""
@@ -96,9 +119,13 @@ def _string(value: object, where: str) -> str:
 
 def parse_translation(data: object) -> Translation:
     """The translation from the file's mapping; TranslationFormatError when a field is missing or
-    of the wrong type (what the alignment with the English says is `check_alignment`'s)."""
+    of the wrong type (what the alignment with the English says is `check_alignment`'s).
+
+    The file's `language` names the keys of what is in it: `title_<language>`, each section's
+    `heading_<language>`, and each sentence's `<language>` beside the published text's `en`."""
     if not isinstance(data, dict):
         raise TranslationFormatError("the translation must be a mapping")
+    language = _string(data.get("language"), "language")
     sections = data.get("sections")
     if not isinstance(sections, list) or not sections:
         raise TranslationFormatError("the translation lists no sections")
@@ -113,22 +140,22 @@ def parse_translation(data: object) -> Translation:
                 raise TranslationFormatError(f"{where}.sentences[{number}]: must be a mapping")
             pairs.append(
                 SentencePair(
-                    _string(pair.get("en"), f"{where}.sentences[{number}].en"),
-                    str(pair.get("zh") or ""),
+                    _string(pair.get(ORIGINAL), f"{where}.sentences[{number}].{ORIGINAL}"),
+                    str(pair.get(language) or ""),
                 )
             )
         parsed.append(
             SectionTranslation(
                 id=_string(entry.get("id"), f"{where}.id"),
                 heading=_string(entry.get("heading"), f"{where}.heading"),
-                heading_zh=str(entry.get("heading_zh") or ""),
+                translated_heading=str(entry.get(f"heading_{language}") or ""),
                 sentences=tuple(pairs),
             )
         )
     return Translation(
-        language=_string(data.get("language"), "language"),
+        language=language,
         label=_string(data.get("label"), "label"),
-        title=str(data.get("title_zh") or ""),
+        title=str(data.get(f"title_{language}") or ""),
         sections=tuple(parsed),
     )
 
@@ -138,8 +165,8 @@ def load_translation_from(path: Path) -> Translation:
         return parse_translation(yaml.safe_load(handle))
 
 
-@functools.lru_cache(maxsize=len(TRANSLATED_LANGUAGES))
-def load_translation(language: str = "zh") -> Translation:
+@functools.lru_cache(maxsize=8)
+def load_translation(language: str) -> Translation:
     """The project's translation into `language`, read once per process."""
     if language not in TRANSLATION_FILES:
         raise KeyError(f"no reference translation into {language!r}")
@@ -151,12 +178,16 @@ def check_alignment(translation: Translation, policy: Policy) -> List[str]:
 
     Aligned: the same sections in the same order, each with the parsed heading and a name of its
     own in the translation's language; the same sentences in the same order, each `en` exactly the
-    parsed sentence, each with a translation that has Chinese characters in it."""
+    parsed sentence, each with a translation that has characters of the language's script."""
     problems: List[str] = []
-    if translation.language not in TRANSLATED_LANGUAGES:
-        problems.append(
-            f"language {translation.language!r} is not one of {', '.join(TRANSLATED_LANGUAGES)}"
-        )
+    language = translation.language
+    if language not in TRANSLATED_LANGUAGES:
+        problems.append(f"language {language!r} is not one of {', '.join(TRANSLATED_LANGUAGES)}")
+    written: Callable[[str], bool] = bool
+    try:
+        written = registry().get(language).written_in
+    except LanguageError as error:
+        problems.append(str(error))
     ids = [s.id for s in translation.sections]
     if ids != policy.section_ids:
         problems.append(f"sections {ids} are not the policy's {policy.section_ids}")
@@ -168,8 +199,8 @@ def check_alignment(translation: Translation, policy: Policy) -> List[str]:
             problems.append(
                 f"{section.id}: heading {found.heading!r} is not the parsed {section.heading!r}"
             )
-        if not _HAN.search(found.heading_zh):
-            problems.append(f"{section.id}: no Chinese heading (heading_zh)")
+        if not written(found.translated_heading):
+            problems.append(f"{section.id}: no {language} heading (heading_{language})")
         english = [s.text for s in section.sentences]
         given = [pair.en for pair in found.sentences]
         for position, sentence in enumerate(english):
@@ -183,8 +214,8 @@ def check_alignment(translation: Translation, policy: Policy) -> List[str]:
         for extra in given[len(english) :]:
             problems.append(f"{section.id}: {extra!r} is not a sentence of the parsed text")
         for pair in found.sentences:
-            if not _HAN.search(pair.zh):
-                problems.append(f"{section.id}: {pair.en!r} has no Chinese translation")
+            if not written(pair.translated):
+                problems.append(f"{section.id}: {pair.en!r} has no {language} translation")
     return problems
 
 

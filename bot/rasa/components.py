@@ -395,7 +395,7 @@ class PolicyEvidence(GraphComponent):
         sentences = evidence.policy_sentences(load_policy())
         self.digest = evidence.digest(sentences)
         self.policy_vectors = self.encoder.encode([s.text for s in sentences])
-        self.zh_space = evidence.chinese_space(sentences)
+        self.spaces = evidence.translation_spaces(sentences)
 
     @classmethod
     def create(
@@ -451,7 +451,9 @@ class PolicyEvidence(GraphComponent):
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
 
-    def _clauses(self, clauses: List[str], han: bool) -> List[evidence.Clause]:
+    def _clauses(
+        self, clauses: List[str], space: Optional[chinese.NgramSpace]
+    ) -> List[evidence.Clause]:
         """Each clause's features and sentence scores, its vectors through the caches the
         featurizers use (a clause typed again, or as a message of its own, costs a look-up)."""
         model = self.part_classifier
@@ -466,7 +468,7 @@ class PolicyEvidence(GraphComponent):
         if evidence.reads(model, evidence.MULTILINGUAL_BLOCK):
             multilingual = list(multilingual_cache().encode(read, load_multilingual().encode_rows))
         english: Dict[str, np.ndarray] = {}
-        if not han:
+        if space is None:
             wanted = list(dict.fromkeys(read + typed))
             english = {
                 text: e.sentence
@@ -482,11 +484,12 @@ class PolicyEvidence(GraphComponent):
             clauses, read, typed, multilingual, strict=True
         ):
             own = english.get(as_read)
-            scores = (
-                self.zh_space.similarities(clause)
-                if own is None
-                else self.policy_vectors @ english[as_typed]
-            )
+            if own is not None:
+                scores = self.policy_vectors @ english[as_typed]
+            elif space is not None:
+                scores = space.similarities(clause)
+            else:
+                continue
             features = evidence.part_features(own if reads_english else None, shared, self.scale)
             out.append(evidence.Clause(clause, features, scores))
         return out
@@ -494,16 +497,17 @@ class PolicyEvidence(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in _texts(messages):
             text = message.get(TEXT)
-            han = language.has_han(text)
+            # A message in a script of its own is scored against that language's translation.
+            space = self.spaces.get(language.script_language(text) or "")
             vector = message.get(SENTENCE_VECTOR)
-            if not han and vector is None:
+            if space is None and vector is None:
                 continue
-            scores = self.zh_space.similarities(text) if han else self.policy_vectors @ vector
+            scores = space.similarities(text) if space is not None else self.policy_vectors @ vector
             clauses = evidence.split_clauses(text)
             found = evidence.gather(
                 scores,
                 self.digest,
-                self._clauses(clauses, han) if len(clauses) >= 2 else (),
+                self._clauses(clauses, space) if len(clauses) >= 2 else (),
                 self.part_classifier,
             )
             message.set(evidence.EVIDENCE_KEY, found.to_dict(), add_to_output=True)

@@ -18,14 +18,13 @@ from typing import Any, Dict, Mapping, Tuple
 
 import yaml
 
-from bot.core.language import LANGUAGES
+from bot.core.language import LANGUAGES, or_default
 from bot.core.paths import ROOT
+from bot.core.texts import text
 
 TEMPLATES_FILE = ROOT / "data" / "legal" / "refusal_templates.yml"
 FIELDS = ("title", "text", "legal_basis")
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-# The line that joins a reason and its legal basis, per language.
-BASIS_LABEL = {"en": "Legal basis: {basis}", "zh": "法律依据：{basis}"}
 
 
 class RefusalTemplateError(ValueError):
@@ -41,9 +40,9 @@ class Template:
 
     def reason(self, language: str, reference: str = "") -> str:
         """The reason as the requester reads it: the text, then its legal basis."""
-        language = language if language in LANGUAGES else "en"
+        language = or_default(language)
         body = self.text[language].replace("{reference}", reference).strip()
-        basis = BASIS_LABEL[language].format(basis=self.legal_basis[language].strip())
+        basis = text("casework.refusal_basis", language, basis=self.legal_basis[language].strip())
         return f"{body}\n\n{basis}"
 
 

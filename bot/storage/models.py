@@ -68,7 +68,7 @@ class PrivacyRequest(Base):
     created_at = Column(UTCDateTime(), nullable=False)
     due_at = Column(UTCDateTime(), nullable=False)
     updated_at = Column(UTCDateTime(), nullable=False)
-    # The conversation's language when the request was made ("en" or "zh"): its e-mails are
+    # The conversation's language when the request was made (a registered language): its e-mails are
     # written in it, and the legal queue shows it.
     language = Column(String(8), nullable=False, default="en", server_default="en")
     # A completed deletion: when the requester's chat conversations were erased
@@ -272,7 +272,7 @@ class HandoffTicket(Base):
     opened_at = Column(UTCDateTime())
     closed_at = Column(UTCDateTime())
     visitor_seen_at = Column(UTCDateTime())  # the chat page last asked for news
-    # The conversation's language ("en" or "zh"): the lines the visitor is shown from the
+    # The conversation's language (a registered language): the lines the visitor is shown from the
     # support side, and the reply e-mail, are in it; the support pages show it.
     language = Column(String(8), nullable=False, default="en", server_default="en")
 

@@ -46,7 +46,7 @@ class TicketView:
     created_at: datetime
     transcript: List[Dict[str, Any]]
     messages: List[Dict[str, Any]]
-    language: str = texts.DEFAULT_LANGUAGE  # the conversation's: "en" or "zh"
+    language: str = texts.DEFAULT_LANGUAGE  # the conversation's: a registered language
 
 
 def _message(m: HandoffMessage) -> Dict[str, Any]:

@@ -6,8 +6,9 @@ checks what visitors send (length, shape) before any of it reaches the assistant
 
 The page is rendered in the visitor's language (bot.web.i18n: their 中文 / English switch, else
 their browser's); the chat relay answers its own errors in the page's language and passes the
-switch (`/set_language{"language": "zh"}`) to Rasa like any message, also during a handoff, where
-it is not a line for the person: the conversation's language is Rasa's `language` slot.
+switch (`/set_language{"language": <code>}`, a registered language) to Rasa like any message,
+also during a handoff, where it is not a line for the person: the conversation's language is
+Rasa's `language` slot.
 
 Nothing is built at import: `create_app` makes an app, and `serve` the one uvicorn serves
 (`uvicorn --factory bot.web.app:serve`, as bot.devtools.stack starts it).

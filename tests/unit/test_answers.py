@@ -150,8 +150,8 @@ def test_silent_topics_are_recognised(question, topic):
 
 def test_not_covered_says_so_offers_a_person_and_the_postal_address():
     for topic in load_coverage().by_status()[SILENT]:
-        reply = not_covered(POLICY, topic.name)
-        assert f"the policy does not say anything about {topic.name}" in reply.text
+        reply = not_covered(POLICY, topic)
+        assert f"the policy does not say anything about {topic.name_in('en')}" in reply.text
         assert contact_line(POLICY) in reply.text
         assert CONNECT_BUTTON in reply.buttons
         assert not any(s.heading in reply.text for s in POLICY.sections)
@@ -160,18 +160,11 @@ def test_not_covered_says_so_offers_a_person_and_the_postal_address():
 
 def test_closest_names_the_topic_says_the_policy_does_not_and_quotes_under_the_heading():
     topic = load_coverage().topic("payment_information")
-    reply = closest(
-        POLICY,
-        "security",
-        "where is my card number stored",
-        topic.name,
-        topic.leaves_out,
-        topic.evidence,
-    )
-    assert reply.text.startswith(f"The policy does not address exactly {topic.name}.")
+    reply = closest(POLICY, "security", "where is my card number stored", topic)
+    assert reply.text.startswith(f"The policy does not address exactly {topic.name_in('en')}.")
     assert "\u201cSecurity of your personal information\u201d" in reply.text
     assert quoted_sentences(reply.text) == [topic.evidence[0]]
-    assert f"It does not say {topic.leaves_out}." in reply.text
+    assert f"It does not say {topic.leaves_out_in('en')}." in reply.text
     assert contact_line(POLICY) in reply.text and CONNECT_BUTTON in reply.buttons
     assert reply.section_ids == ("security",)
 
@@ -255,18 +248,9 @@ def english_replies():
         ).text
     )
     for topic in load_coverage().topics:
-        out.append(not_covered(POLICY, topic.name).text)
+        out.append(not_covered(POLICY, topic).text)
         if topic.sections:
-            out.append(
-                closest(
-                    POLICY,
-                    topic.sections[0],
-                    topic.name,
-                    topic.name,
-                    topic.leaves_out,
-                    topic.evidence,
-                ).text
-            )
+            out.append(closest(POLICY, topic.sections[0], topic.name_in("en"), topic).text)
     out.append(not_covered(POLICY, None).text)
     out.append(no_section_yet().text)
     for kind in sorted(BY_KIND):
@@ -360,8 +344,8 @@ def test_a_chinese_gap_note_says_the_policy_does_not_give_it():
 
 def test_chinese_not_covered_says_the_policy_does_not_names_the_topic_and_offers_a_person():
     for topic in load_coverage().by_status()[SILENT]:
-        reply = not_covered(POLICY, topic.name_zh, ZH)
-        assert "政策没有" in reply.text and topic.name_zh in reply.text
+        reply = not_covered(POLICY, topic, ZH)
+        assert "政策没有" in reply.text and topic.name_in(ZH) in reply.text
         assert contact_line(POLICY) in reply.text  # the address as the policy gives it
         assert button(CONNECT, ZH) in reply.buttons
         assert button(CONNECT, ZH)["payload"] == CONNECT_BUTTON["payload"]
@@ -371,19 +355,11 @@ def test_chinese_not_covered_says_the_policy_does_not_names_the_topic_and_offers
 
 def test_chinese_closest_says_the_policy_does_not_and_quotes_with_translation():
     topic = load_coverage().topic("payment_information")
-    reply = closest(
-        POLICY,
-        "security",
-        "我的卡号存在哪里",
-        topic.name_zh,
-        topic.leaves_out_zh,
-        topic.evidence,
-        language=ZH,
-    )
-    assert reply.text.startswith(f"隐私政策没有专门说明{topic.name_zh}")
+    reply = closest(POLICY, "security", "我的卡号存在哪里", topic, language=ZH)
+    assert reply.text.startswith(f"隐私政策没有专门说明{topic.name_in(ZH)}")
     assert f"\u201c{cited('security')}\u201d" in reply.text
     assert translated_quote("security", topic.evidence[0]) in reply.text
-    assert topic.leaves_out_zh in reply.text and "政策没有" in reply.text
+    assert topic.leaves_out_in(ZH) in reply.text and "政策没有" in reply.text
     assert contact_line(POLICY) in reply.text
     assert reply.buttons == (button(CONNECT, ZH), button(NO_THANKS, ZH), button(SHOW_SECTION, ZH))
 
@@ -438,3 +414,18 @@ def test_each_right_is_quoted_with_its_translation_in_chinese(kind):
 def test_no_section_yet_in_chinese():
     assert no_section_yet(ZH).text != no_section_yet().text
     assert re.search("[\u4e00-\u9fff]", no_section_yet(ZH).text)
+
+
+def test_every_language_has_the_words_the_answers_read():
+    """The contact words and the translation's everyday words are each language's lexicon, with
+    the same keys in every language (none for the published text's own language's synonyms)."""
+    from bot.core.language import DEFAULT, LANGUAGES
+    from bot.core.lexicon import lexicon
+
+    for language in LANGUAGES:
+        words = lexicon(language)
+        assert words.words("answers.contact"), language
+        assert isinstance(words.mapping("answers.synonyms"), dict), language
+        assert isinstance(words.words("evidence.effective_date"), tuple), language
+    assert lexicon(DEFAULT).mapping("answers.synonyms") == {}
+    assert "contact" in lexicon(DEFAULT).words("answers.contact")

@@ -59,11 +59,17 @@ def test_every_opp_115_category_and_every_video_meeting_topic_is_mapped():
 
 
 def test_every_topic_has_an_english_and_a_chinese_name():
-    assert all(t.name and t.name_zh for t in COVERAGE.topics)
+    assert all(t.name.get("en") and t.name.get("zh") for t in COVERAGE.topics)
 
 
 def entry(**changes):
-    base = {"id": "x", "name": "x", "category": "other", "status": SILENT, "absent": ["zebra"]}
+    base = {
+        "id": "x",
+        "name": {"en": "x", "zh": "x"},
+        "category": "other",
+        "status": SILENT,
+        "absent": ["zebra"],
+    }
     return parse_coverage({"topics": [{**base, **changes}]})
 
 
@@ -77,8 +83,8 @@ def entry(**changes):
                 "status": PARTLY,
                 "sections": ["security"],
                 "evidence": ["we encrypt everything"],
-                "says": "s",
-                "leaves_out": "l",
+                "says": {"en": "s", "zh": "s"},
+                "leaves_out": {"en": "l", "zh": "l"},
             },
             "is not in security",
         ),
@@ -169,33 +175,39 @@ def test_no_open_topic_where_there_is_none(question):
 
 
 def test_the_chinese_cues_are_complete_and_can_match():
-    from bot.policy.coverage import check_chinese
+    from bot.policy.coverage import check_languages
 
-    assert check_chinese(COVERAGE) == []
+    assert check_languages(COVERAGE) == []
 
 
 @pytest.mark.parametrize(
     "changes,problem",
     [
-        ({"cues": ["zebra*"]}, "English cues but no `cues_zh`"),
-        ({"cues": ["zebra*"], "cues_zh": ["斑马"], "requires": ["see"]}, "no `requires_zh`"),
-        ({"cues": ["zebra*"], "cues_zh": ["zebra"]}, "has no Chinese character"),
-        ({"cues": ["zebra*"], "cues_zh": ["斑馬"]}, "is not simplified"),
-        ({"cues": ["zebra*"], "cues_zh": ["ＧＰＳ定位"]}, "is not simplified, half-width"),
+        ({"cues": {"en": ["zebra*"]}}, "x: no `cues` in zh"),
         (
-            {"cues": ["zebra*"], "cues_zh": ["斑马"], "unless": ["zoo"]},
-            "`unless` but no `unless_zh`",
+            {"cues": {"en": ["zebra*"], "zh": ["斑马"]}, "requires": {"en": ["see"]}},
+            "no `requires` in zh",
+        ),
+        ({"cues": {"en": ["zebra*"], "zh": ["zebra"]}}, "has no character of its script"),
+        ({"cues": {"en": ["zebra*"], "zh": ["斑馬"]}}, "is not normalised"),
+        ({"cues": {"en": ["zebra*"], "zh": ["ＧＰＳ定位"]}}, "is not normalised and lower case"),
+        (
+            {"cues": {"en": ["zebra*"], "zh": ["斑马"]}, "unless": {"en": ["zoo"]}},
+            "no `unless` in zh",
         ),
         (
-            {"cues": ["zebra*"], "cues_zh": ["斑马"], "unless": ["zoo"], "unless_zh": ["動物園"]},
-            "is not simplified",
+            {
+                "cues": {"en": ["zebra*"], "zh": ["斑马"]},
+                "unless": {"en": ["zoo"], "zh": ["動物園"]},
+            },
+            "is not normalised",
         ),
     ],
 )
 def test_the_chinese_check_finds_cues_that_cannot_work(changes, problem):
-    from bot.policy.coverage import check_chinese
+    from bot.policy.coverage import check_languages
 
-    problems = check_chinese(entry(**changes))
+    problems = check_languages(entry(**changes))
     assert any(problem in p for p in problems), problems
 
 
@@ -257,9 +269,9 @@ def test_no_open_topic_in_a_chinese_question_where_there_is_none(question):
     ],
 )
 def test_an_english_question_is_matched_by_the_english_cues_alone(question):
-    from bot.policy.coverage import _words
+    from bot.policy.coverage import Question
 
-    words = _words(question)
+    read = COVERAGE.read(question)
+    english = Question(read.words, "", ("en",))
     for topic in COVERAGE.topics:
-        cue = topic.strongest_cue(words)
-        assert topic.cue_in(words, "") == (" ".join(cue.words) if cue else None)
+        assert topic.cue_in(read) == topic.cue_in(english)

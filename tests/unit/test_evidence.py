@@ -216,7 +216,7 @@ def test_every_policy_sentence_is_read_in_its_reference_translation():
     from bot.nlu.evidence import translated_texts
 
     sentences = policy_sentences(POLICY)
-    translated = translated_texts(sentences)
+    translated = translated_texts(sentences, "zh")
     assert len(translated) == len(sentences)
     untranslated = [s.text for s, t in zip(sentences, translated, strict=True) if t == s.text]
     assert untranslated == []
@@ -232,10 +232,11 @@ def test_every_policy_sentence_is_read_in_its_reference_translation():
     ],
 )
 def test_chinese_evidence_finds_the_section_that_answers(question, section):
-    from bot.nlu.evidence import chinese_space
+    from bot.nlu.evidence import translation_space
 
     sentences = policy_sentences(POLICY)
-    found = gather(chinese_space(sentences).similarities(question), digest(sentences))
+    space = translation_space(sentences, "zh")
+    found = gather(space.similarities(question), digest(sentences))
     assert len(found.scores) == len(sentences)
     assert sentences[int(np.argmax(found.scores))].section_id == section
     assert by_section(POLICY, found.scores, found.digest) is not None

@@ -271,8 +271,8 @@ def test_a_chinese_closest_reply_names_the_topic_and_what_the_policy_leaves_out(
         thresholds=THRESHOLDS,
         language="zh",
     ).reply
-    assert closest_reply.text.startswith(f"隐私政策没有专门说明{topic.name_zh}")
-    assert topic.leaves_out_zh in closest_reply.text
+    assert closest_reply.text.startswith(f"隐私政策没有专门说明{topic.name_in('zh')}")
+    assert topic.leaves_out_in("zh") in closest_reply.text
 
 
 def test_a_chinese_two_part_question_cites_both_sections():

@@ -164,9 +164,9 @@ def _reordered_sentences(data):
         (_swap_sections, "are not the policy's"),
         (_rename_section, "are not the policy's"),
         (_old_heading, "sharing: heading 'Information sharing' is not the parsed 'Sharing'"),
-        (_untranslated, "has no Chinese translation"),
-        (_english_left_in, "has no Chinese translation"),
-        (_no_chinese_heading, "overview: no Chinese heading"),
+        (_untranslated, "has no zh translation"),
+        (_english_left_in, "has no zh translation"),
+        (_no_chinese_heading, "overview: no zh heading"),
         (_extra_sentence, "'We also sell it.' is not a sentence of the parsed text"),
     ],
 )

@@ -61,21 +61,21 @@ def translated_headings(language: str) -> Dict[str, str]:
     try:
         from bot.policy.translation import load_translation
 
-        translation = load_translation(language)
+        return load_translation(language).headings()
     except Exception as error:  # noqa: BLE001 - a display nicety must not break the page
         log.warning("Translated headings unavailable: %s", type(error).__name__)
         return {}
-    return {s.id: s.heading_zh for s in translation.sections if s.heading_zh}
 
 
 def translated_topic_names(language: str) -> Dict[str, str]:
-    """Topic id -> its Chinese name from the coverage map (`name_zh`), for a Chinese page."""
-    if language != "zh":
+    """Topic id -> its name in `language` from the coverage map, for a page in a language other
+    than the default; empty when unreadable."""
+    if language == DEFAULT_LANGUAGE:
         return {}
     try:
         from bot.policy.coverage import load_coverage
 
-        return {t.id: t.name_zh for t in load_coverage().topics if t.name_zh}
+        return load_coverage().names_in(language)
     except Exception as error:  # noqa: BLE001 - a display nicety must not break the page
         log.warning("Translated topic names unavailable: %s", type(error).__name__)
         return {}
