@@ -18,9 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from bot.core.clock import utcnow
 from bot.core.texts import text
-from bot.mail.outbox import enqueue, utcnow
+from bot.mail.outbox import enqueue
 from bot.requests import deadlines, lifecycle
+from bot.staff import audit
 from bot.storage.db import session_factory, transaction
 from bot.storage.models import PrivacyRequest, RequestEvent, RequestNote
 
@@ -110,8 +112,6 @@ class Casework:
 
     def assign(self, references: Iterable[str], assignee: Optional[str], actor: str) -> int:
         """Give requests to a staff member (None: to nobody); how many changed."""
-        from bot.staff.accounts import record
-
         changed = 0
         with transaction(self.sessions) as session:
             now = self.clock()
@@ -120,7 +120,7 @@ class Casework:
                 if request.assignee == assignee:
                     continue
                 request.assignee, request.updated_at = assignee, now
-                record(session, actor, "assign", reference, assignee or "(nobody)", now=now)
+                audit.append(session, actor, "assign", reference, assignee or "(nobody)", now=now)
                 changed += 1
         return changed
 
@@ -135,8 +135,6 @@ class Casework:
         self._add(reference, author, body, MESSAGE)
 
     def _add(self, reference: str, author: str, body: str, kind: str) -> None:
-        from bot.staff.accounts import record
-
         body = _clean(body, "the note" if kind == NOTE else "the message")
         with transaction(self.sessions) as session:
             now = self.clock()
@@ -147,7 +145,7 @@ class Casework:
                 )
             )
             request.updated_at = now
-            record(session, author, kind, reference, now=now)
+            audit.append(session, author, kind, reference, now=now)
             if kind == MESSAGE:
                 _mail(session, request, "message", now, body=body)
 
@@ -176,8 +174,6 @@ class Casework:
     def extend(self, reference: str, new_due: date, reason: str, actor: str) -> datetime:
         """Extend once, with a reason, to a day no later than the jurisdiction allows; the
         requester is told why and until when."""
-        from bot.staff.accounts import record
-
         reason = _clean(reason, "the reason")
         with transaction(self.sessions) as session:
             now = self.clock()
@@ -201,15 +197,15 @@ class Casework:
             self._event(
                 session, request, actor, f"extended to {new_due.isoformat()}: {reason}", now
             )
-            record(session, actor, "extend", reference, f"{new_due.isoformat()}: {reason}", now=now)
+            audit.append(
+                session, actor, "extend", reference, f"{new_due.isoformat()}: {reason}", now=now
+            )
             _mail(session, request, "extended", now, due=_due_text(request, due), reason=reason)
             return due
 
     def hold(self, reference: str, reason: str, note: str, stops_clock: bool, actor: str) -> None:
         """Put an open request on hold (needs clarification, a legal hold), saying whether its
         time limit stops meanwhile."""
-        from bot.staff.accounts import record
-
         if reason not in HOLD_REASONS:
             raise CaseworkError(f"a hold's reason is one of {', '.join(HOLD_REASONS)}")
         note = _clean(note, "the note")
@@ -223,7 +219,7 @@ class Casework:
             request.hold_note, request.hold_stops_clock = note, stops_clock
             clock = "stops" if stops_clock else "runs"
             self._event(session, request, actor, f"on hold ({reason}; clock {clock}): {note}", now)
-            record(session, actor, "hold", reference, f"{reason}; clock {clock}", now=now)
+            audit.append(session, actor, "hold", reference, f"{reason}; clock {clock}", now=now)
             language = _language(request)
             _mail(
                 session,
@@ -238,8 +234,6 @@ class Casework:
     def resume(self, reference: str, actor: str) -> datetime:
         """Take a request off hold; a stopped clock moves the due date on by the working
         days it was held. The new due date."""
-        from bot.staff.accounts import record
-
         with transaction(self.sessions) as session:
             now = self.clock()
             request = self._locked(session, reference)
@@ -252,7 +246,7 @@ class Casework:
             request.held_at = request.hold_reason = request.hold_note = None
             request.hold_stops_clock = None
             self._event(session, request, actor, "resumed", now)
-            record(session, actor, "resume", reference, now=now)
+            audit.append(session, actor, "resume", reference, now=now)
             return request.due_at
 
     # -- closing ------------------------------------------------------------------------------
@@ -261,7 +255,6 @@ class Casework:
         """Bulk: reject open requests with one reason, or close them as duplicates or spam
         (rejected too, marked so: a spam request is not e-mailed). How many were closed."""
         from bot.requests.notifications import status_email
-        from bot.staff.accounts import record
 
         if how not in ("rejected", *CLOSE_AS):
             raise CaseworkError(f"close as rejected, {' or '.join(CLOSE_AS)}")
@@ -287,7 +280,7 @@ class Casework:
                 request.status, request.updated_at = lifecycle.REJECTED, now
                 request.rejection_reason = reason
                 request.closed_as = None if how == "rejected" else how
-                record(
+                audit.append(
                     session,
                     actor,
                     "status_change",
@@ -304,8 +297,6 @@ class Casework:
     def withdraw(self, reference: str, email: str) -> bool:
         """The requester withdraws an open request (after proving the address with a fresh
         code, which the chat checks first). False when no open request matches both."""
-        from bot.staff.accounts import record
-
         with transaction(self.sessions) as session:
             request = session.execute(
                 select(PrivacyRequest)
@@ -327,6 +318,8 @@ class Casework:
             )
             request.status, request.updated_at = lifecycle.WITHDRAWN, now
             request.held_at = None
-            record(session, REQUESTER, "status_change", reference, lifecycle.WITHDRAWN, now=now)
+            audit.append(
+                session, REQUESTER, "status_change", reference, lifecycle.WITHDRAWN, now=now
+            )
             _mail(session, request, "withdrawn", now)
             return True

@@ -17,14 +17,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.core import texts
+from bot.core.clock import utcnow
 from bot.core.language import or_default
 from bot.core.masking import mask_email
-from bot.core.settings import load_settings
-from bot.mail.outbox import enqueue, utcnow
+from bot.core.settings import app_secret, load_settings
+from bot.mail.outbox import enqueue
 from bot.requests import deadlines, lifecycle, ratelimit, verification
 from bot.requests.notifications import status_email
 from bot.requests.references import new_reference
 from bot.requests.registry import BY_KIND, NAMES
+from bot.staff import audit
 from bot.storage.db import make_engine, session_factory, transaction
 from bot.storage.models import PrivacyRequest, RequestEvent
 
@@ -56,13 +58,6 @@ class StatusAnswer:
     kind: str
     status: str
     due_at: datetime
-
-
-def app_secret() -> str:
-    secret = load_settings().app_secret
-    if not secret:
-        raise RuntimeError("APP_SECRET is not set: run `python -m bot env` to create .env")
-    return secret
 
 
 def due_working_days() -> int:
@@ -321,8 +316,6 @@ class RequestStore:
     ) -> str:
         """Move a request along its lifecycle; illegal moves raise `IllegalTransition`. With
         `notify`, the requester's e-mail about it is queued in the same transaction."""
-        from bot.staff.accounts import record
-
         with transaction(self.sessions) as session:
             request = session.execute(
                 select(PrivacyRequest)
@@ -331,7 +324,7 @@ class RequestStore:
             ).scalar_one()
             now = self.clock()
             self._move(session, request, target, actor, note, now)
-            record(
+            audit.append(
                 session,
                 actor,
                 "status_change",

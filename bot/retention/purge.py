@@ -21,7 +21,8 @@ from sqlalchemy import and_, delete, func, null, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.mail.outbox import FAILED, SENT, utcnow
+from bot.core.clock import utcnow
+from bot.mail.outbox import FAILED, SENT
 from bot.policy.gaps import GapLog
 from bot.requests import lifecycle, ratelimit
 from bot.requests.delivery import purge_expired

@@ -35,10 +35,9 @@ from starlette.staticfiles import StaticFiles
 from bot.conversation import input_guard
 from bot.core.language import LANGUAGES
 from bot.core.masking import install_log_masking
-from bot.core.settings import Settings, load_settings
+from bot.core.settings import MissingSecret, Settings, app_secret, load_settings
 from bot.core.texts import text
 from bot.policy.gaps import AnswerRef, clean_answer_payload
-from bot.requests.store import app_secret
 from bot.web import download, i18n
 from bot.web.staff import SESSION_LIFETIME, StaffServices
 from bot.web.staff import routes as staff_routes
@@ -235,7 +234,7 @@ def create_app(
             return _feedback_error(400, text("web.feedback.no_choice", language))
         try:
             secret = app_secret()
-        except RuntimeError:
+        except MissingSecret:
             log.warning("Answer rating refused: APP_SECRET is not set")
             return _feedback_error(503, text("web.feedback.unavailable", language))
         try:

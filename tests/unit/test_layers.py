@@ -183,7 +183,7 @@ def test_the_known_upward_imports_are_still_there():
 
 
 def test_the_graph_sees_imports_inside_functions():
-    assert "bot.staff.accounts" in GRAPH["bot.requests.store"]  # imported in transition()
+    assert "bot.requests.notifications" in GRAPH["bot.requests.casework"]  # imported in close()
 
 
 def test_the_request_store_is_handed_its_eraser():
