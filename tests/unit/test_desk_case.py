@@ -17,10 +17,10 @@ from bot.core.settings import load_settings
 from bot.core.texts import text
 from bot.requests import deadlines, refusals
 from bot.requests.store import RequestStore
+from bot.services import Services
 from bot.staff import totp
 from bot.storage.db import make_engine, transaction
 from bot.storage.models import OutboxMessage
-from bot.web.staff import StaffServices
 from tests.support.databases import copy_sqlite
 from tests.support.staff import SecondFactors, add_members, client, csrf_of, log_in, staff_app
 from tests.support.staff import logged_in as staff_logged_in
@@ -48,7 +48,7 @@ ACCOUNTS = (
 )
 
 
-def add_accounts(services: StaffServices) -> None:
+def add_accounts(services: Services) -> None:
     add_members(services.directory, ACCOUNTS, PASSWORD, SECRET, SECOND_FACTORS)
 
 
@@ -56,7 +56,7 @@ def add_accounts(services: StaffServices) -> None:
 def staff_database(sqlite_template, tmp_path_factory):
     """SQLite with the accounts, made once for the module (each scrypt hash takes ~0.1 s)."""
     path = tmp_path_factory.mktemp("desk-case") / "desk.db"
-    services = StaffServices(
+    services = Services(
         RequestStore(make_engine(copy_sqlite(sqlite_template, path)), secret=SECRET)
     )
     add_accounts(services)
@@ -70,7 +70,7 @@ def services(database_url, staff_database, tmp_path):
     database of `database_url` with the accounts added."""
     fresh = not database_url.startswith("sqlite")
     url = database_url if fresh else copy_sqlite(staff_database, tmp_path / "desk.db")
-    services = StaffServices(RequestStore(make_engine(url), secret=SECRET))
+    services = Services(RequestStore(make_engine(url), secret=SECRET))
     if fresh:
         add_accounts(services)
     yield services

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from bot.services import Services
 from bot.staff.accounts import (
     BAD_CODE,
     CODE_NEEDED,
@@ -30,16 +31,9 @@ from bot.staff.accounts import (
     StaffMember,
 )
 from bot.web import i18n
+from bot.web.security import client_of, csrf_ok
 from bot.web.staff import dashboard
-from bot.web.staff.common import (
-    StaffServices,
-    client_of,
-    csrf_ok,
-    current_member,
-    guarded,
-    page,
-    staff_text,
-)
+from bot.web.staff.common import current_member, guarded, page, staff_text
 
 LOGIN_PAGE = "staff/login.html"
 ENROL_PAGE = "staff/two_factor.html"
@@ -74,7 +68,7 @@ def _login_form(request: Request, status_code: int = 200, **context: Any) -> Res
     return response
 
 
-async def login(services: StaffServices, request: Request) -> Response:
+async def login(services: Services, request: Request) -> Response:
     """Check the CSRF token, the throttle, the password and (where the account has two-factor
     sign-in) the code, then start a fresh session; an admin still to enrol goes to enrolment
     first, and nowhere else."""
@@ -147,7 +141,7 @@ def start_session(request: Request, staff_id: int, language: str) -> None:
     )
 
 
-def _enrolling(services: StaffServices, request: Request) -> Tuple[Optional[StaffMember], bool]:
+def _enrolling(services: Services, request: Request) -> Tuple[Optional[StaffMember], bool]:
     """Who is enrolling: the member a login sent here (True: they must, and are not logged in
     until they have), else the logged-in member (False), else nobody."""
     pending = request.session.get(ENROL_KEY)
@@ -163,7 +157,7 @@ def _no_store(response: Response) -> Response:
     return response
 
 
-async def enrolment(services: StaffServices, request: Request) -> Response:
+async def enrolment(services: Services, request: Request) -> Response:
     """Two-factor enrolment: the secret (and its otpauth:// address) to put in an
     authenticator app, and the first code from it; then the recovery codes, shown once."""
     member, required = _enrolling(services, request)
@@ -263,12 +257,12 @@ async def choose_language(request: Request) -> Response:
     return response
 
 
-async def home(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def home(services: Services, request: Request, me: StaffMember) -> Response:
     """Legal and admin land on the desk's overview (`dashboard`), support on the handoffs."""
     return await dashboard.dashboard(services, request, me)
 
 
-def routes(services: StaffServices) -> List[Route]:
+def routes(services: Services) -> List[Route]:
     """Login, logout and the landing page."""
 
     async def login_endpoint(request: Request) -> Response:

@@ -25,10 +25,12 @@ from bot.core.settings import load_settings
 from bot.requests import deadlines
 from bot.requests.casework import HOLD_REASONS, MAX_NOTE_CHARS, CaseworkError
 from bot.requests.delivery import DeliveryError
+from bot.services import Services
 from bot.staff.accounts import StaffMember
 from bot.storage.models import PrivacyRequest
+from bot.web.security import client_of
 from bot.web.staff import case_view
-from bot.web.staff.common import Handler, StaffServices, client_of, guarded, staff_text
+from bot.web.staff.common import Handler, guarded, staff_text
 from bot.web.staff.requests import FLASH, not_found, show_request
 
 # The form fields a refused form shows again (never the CSRF token or a file).
@@ -68,7 +70,7 @@ def back(request: Request, reference: str, anchor: str, key: str, **values: obje
 
 
 async def refused(
-    services: StaffServices,
+    services: Services,
     request: Request,
     me: StaffMember,
     form: Mapping[str, str],
@@ -86,11 +88,11 @@ def _text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-async def _open_request(services: StaffServices, request: Request) -> Optional[PrivacyRequest]:
+async def _open_request(services: Services, request: Request) -> Optional[PrivacyRequest]:
     return services.store.get(request.path_params["reference"])
 
 
-async def assign(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def assign(services: Services, request: Request, me: StaffMember) -> Response:
     """Give the request to a member (`assignee`; empty: to nobody), or to oneself (`to_me`)."""
     form = await request.form()
     row = await _open_request(services, request)
@@ -100,15 +102,13 @@ async def assign(services: StaffServices, request: Request, me: StaffMember) -> 
     target = me.username if form.get("to_me") else _text(form, "assignee")
     if target and target not in case_view.assignable(services):
         return await refused(services, request, me, typed, "web.staff.case.error.assignee")
-    await asyncio.to_thread(
-        case_view.casework(services).assign, [row.reference], target or None, me.username
-    )
+    await asyncio.to_thread(services.casework.assign, [row.reference], target or None, me.username)
     if not target:
         return back(request, row.reference, "h-assign", "web.staff.case.unassigned")
     return back(request, row.reference, "h-assign", "web.staff.case.assigned", name=target)
 
 
-async def _add(services: StaffServices, request: Request, me: StaffMember, field: str) -> Response:
+async def _add(services: Services, request: Request, me: StaffMember, field: str) -> Response:
     form = await request.form()
     row = await _open_request(services, request)
     if row is None:
@@ -130,7 +130,7 @@ async def _add(services: StaffServices, request: Request, me: StaffMember, field
         return await refused(
             services, request, me, typed, "web.staff.case.error.too_long", limit=MAX_NOTE_CHARS
         )
-    desk = case_view.casework(services)
+    desk = services.casework
     if which == "note":
         await asyncio.to_thread(desk.add_note, row.reference, me.username, body)
         return back(request, row.reference, "h-notes", "web.staff.case.note_added")
@@ -138,17 +138,17 @@ async def _add(services: StaffServices, request: Request, me: StaffMember, field
     return back(request, row.reference, "h-messages", "web.staff.case.message_sent")
 
 
-async def add_note(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def add_note(services: Services, request: Request, me: StaffMember) -> Response:
     """An internal note: for the desk only, never sent to the requester."""
     return await _add(services, request, me, "note_body")
 
 
-async def send_message(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def send_message(services: Services, request: Request, me: StaffMember) -> Response:
     """A message to the requester, e-mailed through the outbox."""
     return await _add(services, request, me, "message_body")
 
 
-async def extend(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def extend(services: Services, request: Request, me: StaffMember) -> Response:
     """Extend once, to a new due date no later than the jurisdiction allows, with a reason."""
     form = await request.form()
     row = await _open_request(services, request)
@@ -185,7 +185,7 @@ async def extend(services: StaffServices, request: Request, me: StaffMember) -> 
         )
     try:
         await asyncio.to_thread(
-            case_view.casework(services).extend, row.reference, new_due, reason, me.username
+            services.casework.extend, row.reference, new_due, reason, me.username
         )
     except CaseworkError as problem:
         return await refused(
@@ -196,7 +196,7 @@ async def extend(services: StaffServices, request: Request, me: StaffMember) -> 
     )
 
 
-async def hold(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def hold(services: Services, request: Request, me: StaffMember) -> Response:
     """On hold, with a reason and a note for the requester, saying whether the clock stops."""
     form = await request.form()
     row = await _open_request(services, request)
@@ -220,7 +220,7 @@ async def hold(services: StaffServices, request: Request, me: StaffMember) -> Re
         )
     try:
         await asyncio.to_thread(
-            case_view.casework(services).hold,
+            services.casework.hold,
             row.reference,
             reason,
             note,
@@ -234,15 +234,13 @@ async def hold(services: StaffServices, request: Request, me: StaffMember) -> Re
     return back(request, row.reference, "h-deadline", "web.staff.case.held")
 
 
-async def resume(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def resume(services: Services, request: Request, me: StaffMember) -> Response:
     """Off hold; a stopped clock moves the due date on by the working days it was held."""
     row = await _open_request(services, request)
     if row is None:
         return not_found(request)
     try:
-        due = await asyncio.to_thread(
-            case_view.casework(services).resume, row.reference, me.username
-        )
+        due = await asyncio.to_thread(services.casework.resume, row.reference, me.username)
     except CaseworkError:
         return await refused(
             services, request, me, {"_for": "hold"}, "web.staff.case.error.not_held"
@@ -256,7 +254,7 @@ async def resume(services: StaffServices, request: Request, me: StaffMember) -> 
     )
 
 
-async def reveal(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def reveal(services: Services, request: Request, me: StaffMember) -> Response:
     """The page with the requester's e-mail address and phone numbers unmasked, for this one
     view; who revealed them, and when, goes into the audit trail."""
     row = await _open_request(services, request)
@@ -272,7 +270,7 @@ async def reveal(services: StaffServices, request: Request, me: StaffMember) -> 
     return response
 
 
-async def deliver(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def deliver(services: Services, request: Request, me: StaffMember) -> Response:
     """An access request's copy: the export attached (`file`, its size and type checked) or
     the package generated (`action=generate`); the requester is e-mailed a one-time link."""
     form = await request.form()
@@ -280,7 +278,7 @@ async def deliver(services: StaffServices, request: Request, me: StaffMember) ->
     if row is None:
         return not_found(request)
     typed = {"_for": "delivery"}
-    desk = case_view.deliveries(services)
+    desk = services.deliveries
     link_base = load_settings().site_origin
     try:
         if form.get("action") == "generate":
@@ -318,7 +316,7 @@ async def deliver(services: StaffServices, request: Request, me: StaffMember) ->
     )
 
 
-def routes(services: StaffServices) -> List[Route]:
+def routes(services: Services) -> List[Route]:
     """The request page's casework forms, each a guarded POST."""
 
     def post(path: str, permission: str, handler: Handler) -> Route:

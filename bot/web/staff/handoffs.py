@@ -14,17 +14,10 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.core.language import or_default
+from bot.services import Services
 from bot.staff.accounts import StaffMember
 from bot.support.tickets import TicketView
-from bot.web.staff.common import (
-    Endpoint,
-    Handler,
-    StaffServices,
-    guarded,
-    page,
-    staff_text,
-    wants_data,
-)
+from bot.web.staff.common import Endpoint, Handler, guarded, page, staff_text, wants_data
 
 MAX_REPLY_CHARS = 4000
 
@@ -62,7 +55,7 @@ def ticket_id_of(request: Request) -> int:
     return int(request.path_params["ticket_id"])
 
 
-async def handoffs_page(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def handoffs_page(services: Services, request: Request, me: StaffMember) -> Response:
     return page(
         request,
         "staff/handoffs.html",
@@ -72,12 +65,12 @@ async def handoffs_page(services: StaffServices, request: Request, me: StaffMemb
     )
 
 
-async def handoffs_json(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def handoffs_json(services: Services, request: Request, me: StaffMember) -> Response:
     """The queue for the page to poll, so it updates without a reload."""
     return JSONResponse({"tickets": [ticket_json(t) for t in services.handoffs.list()]})
 
 
-async def ticket_page(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def ticket_page(services: Services, request: Request, me: StaffMember) -> Response:
     """A ticket with its transcript; opening it takes it on."""
     try:
         ticket = services.handoffs.open(ticket_id_of(request), me.username)
@@ -88,7 +81,7 @@ async def ticket_page(services: StaffServices, request: Request, me: StaffMember
     )
 
 
-async def ticket_json_view(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def ticket_json_view(services: Services, request: Request, me: StaffMember) -> Response:
     """A ticket's status and messages, for the page to poll."""
     ticket = services.handoffs.get(ticket_id_of(request))
     if ticket is None:
@@ -96,7 +89,7 @@ async def ticket_json_view(services: StaffServices, request: Request, me: StaffM
     return JSONResponse({"status": ticket.status, "messages": ticket.messages})
 
 
-async def reply(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def reply(services: Services, request: Request, me: StaffMember) -> Response:
     """Send a reply (to the chat or by e-mail); JSON for the page's script, else a redirect."""
     form = await request.form()
     text = str(form.get("text") or "").strip()
@@ -119,7 +112,7 @@ async def reply(services: StaffServices, request: Request, me: StaffMember) -> R
     return RedirectResponse(f"/staff/handoffs/{ticket_id}", status_code=303)
 
 
-async def close(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def close(services: Services, request: Request, me: StaffMember) -> Response:
     """Close the ticket: the conversation goes back to the assistant."""
     ticket_id = ticket_id_of(request)
     try:
@@ -129,7 +122,7 @@ async def close(services: StaffServices, request: Request, me: StaffMember) -> R
     return RedirectResponse(f"/staff/handoffs/{ticket_id}", status_code=303)
 
 
-def routes(services: StaffServices) -> List[Route]:
+def routes(services: Services) -> List[Route]:
     """The handoff routes (support and admin: `handle_handoffs`)."""
 
     def handling(handler: Handler) -> Endpoint:

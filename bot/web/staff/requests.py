@@ -20,21 +20,16 @@ from starlette.routing import Route
 from bot.core.language import LANGUAGES, or_default
 from bot.core.masking import mask_email
 from bot.requests import lifecycle
-from bot.requests.casework import Casework, CaseworkError
+from bot.requests.casework import CaseworkError
 from bot.requests.overview import days_left
 from bot.requests.store import KINDS
+from bot.services import Services
 from bot.staff.accounts import StaffMember
 from bot.storage.models import PrivacyRequest
 from bot.web import i18n
+from bot.web.security import client_of
 from bot.web.staff import case_view
-from bot.web.staff.common import (
-    StaffServices,
-    client_of,
-    csv_download,
-    guarded,
-    page,
-    staff_text,
-)
+from bot.web.staff.common import csv_download, guarded, page, staff_text
 
 NOBODY = "-"  # the assignee filter's and the bulk form's "assigned to nobody"
 BULK_ACTIONS = ("assign", "assign_me", "duplicate", "spam", "reject")
@@ -119,7 +114,7 @@ def filters_from(values: Mapping[str, Any]) -> Dict[str, str]:
 
 
 def filtered(
-    services: StaffServices, filters: Dict[str, str], me: Optional[StaffMember] = None
+    services: Services, filters: Dict[str, str], me: Optional[StaffMember] = None
 ) -> List[PrivacyRequest]:
     """The requests the filters select: the queue and the CSV export show the same list."""
     found = services.store.search(
@@ -160,14 +155,14 @@ def queue_row(r: PrivacyRequest, now: datetime) -> Row:
     )
 
 
-async def queue(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def queue(services: Services, request: Request, me: StaffMember) -> Response:
     return await show_queue(
         services, request, me, filters_of(request), message=request.session.pop(FLASH, None)
     )
 
 
 async def show_queue(
-    services: StaffServices,
+    services: Services,
     request: Request,
     me: StaffMember,
     filters: Dict[str, str],
@@ -203,7 +198,7 @@ async def show_queue(
     return response
 
 
-async def bulk_action(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def bulk_action(services: Services, request: Request, me: StaffMember) -> Response:
     """Assign, or close as duplicate, spam or rejected with one reason, the requests ticked on
     the filtered list (`bot.requests.casework`), then back to the same list. Nothing ticked, no
     reason, an unknown assignee: the list again with the form as it was sent, and why (400)."""
@@ -230,7 +225,7 @@ async def bulk_action(services: StaffServices, request: Request, me: StaffMember
         return await refused("web.staff.desk.bulk.none_selected")
     if action not in BULK_ACTIONS:
         return await refused("web.staff.desk.bulk.no_action")
-    desk = Casework(services.store.engine, clock=services.store.clock)
+    desk = services.casework
     try:
         if action in ("assign", "assign_me"):
             target: Optional[str] = me.username if action == "assign_me" else assignee
@@ -285,7 +280,7 @@ def csv_row(r: PrivacyRequest) -> List[Any]:
     ]
 
 
-async def export_csv(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def export_csv(services: Services, request: Request, me: StaffMember) -> Response:
     """The filtered list as CSV (formula-safe: it carries what requesters typed), audited."""
     filters = filters_of(request)
     rows = filtered(services, filters, me)
@@ -301,7 +296,7 @@ async def export_csv(services: StaffServices, request: Request, me: StaffMember)
 
 
 async def show_request(
-    services: StaffServices,
+    services: Services,
     request: Request,
     me: StaffMember,
     message: Optional[str] = None,
@@ -346,11 +341,11 @@ async def show_request(
     return response
 
 
-async def request_page(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def request_page(services: Services, request: Request, me: StaffMember) -> Response:
     return await show_request(services, request, me)
 
 
-async def change_status(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def change_status(services: Services, request: Request, me: StaffMember) -> Response:
     """Move a request along the lifecycle and e-mail the requester; an illegal move (or a
     rejection without a reason) is refused with 400 and changes nothing."""
     form = await request.form()
@@ -412,7 +407,7 @@ def not_found(request: Request) -> Response:
     )
 
 
-def routes(services: StaffServices) -> List[Route]:
+def routes(services: Services) -> List[Route]:
     """The legal review's routes (the export before the request pages, as ever)."""
     return [
         Route("/staff/requests", guarded(services, "read_requests", queue)),
