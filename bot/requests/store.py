@@ -42,6 +42,10 @@ ASSISTANT = "assistant"
 Eraser = Callable[..., Any]
 
 
+class UnknownRequest(LookupError):
+    """No request has this reference (the argument)."""
+
+
 @dataclass(frozen=True)
 class Submitted:
     reference: str
@@ -314,14 +318,17 @@ class RequestStore:
         note: Optional[str] = None,
         notify: bool = False,
     ) -> str:
-        """Move a request along its lifecycle; illegal moves raise `IllegalTransition`. With
-        `notify`, the requester's e-mail about it is queued in the same transaction."""
+        """Move a request along its lifecycle; illegal moves raise `IllegalTransition`, an
+        unknown reference `UnknownRequest`. With `notify`, the requester's e-mail about it is
+        queued in the same transaction."""
         with transaction(self.sessions) as session:
             request = session.execute(
                 select(PrivacyRequest)
                 .where(PrivacyRequest.reference == reference)
                 .with_for_update()
-            ).scalar_one()
+            ).scalar_one_or_none()
+            if request is None:
+                raise UnknownRequest(reference)
             now = self.clock()
             self._move(session, request, target, actor, note, now)
             audit.append(

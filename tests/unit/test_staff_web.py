@@ -580,7 +580,7 @@ def test_a_refused_status_change_is_explained_in_the_members_language(app, servi
     assert response.status_code == 400
     assert (
         text(
-            "web.staff.request.cannot_become",
+            "errors.lifecycle.cannot_become",
             "zh",
             current=text("web.staff.status.received", "zh"),
             target=text("web.staff.status.completed", "zh"),
@@ -591,7 +591,7 @@ def test_a_refused_status_change_is_explained_in_the_members_language(app, servi
         f"/staff/requests/{reference}/status",
         data={"status": "rejected", "note": " ", "csrf_token": token},
     )
-    assert text("web.staff.request.reason_required", "zh") in response.text
+    assert text("errors.lifecycle.reason_required", "zh") in response.text
     response = legal.post(
         f"/staff/requests/{reference}/status", data={"status": "in_progress", "csrf_token": token}
     )

@@ -15,6 +15,7 @@ import asyncio
 import time
 from typing import Any, List, Optional, Tuple
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -30,6 +31,7 @@ from bot.staff.accounts import (
     StaffError,
     StaffMember,
 )
+from bot.staff.two_factor import Enrolment
 from bot.web import i18n
 from bot.web.security import client_of, csrf_ok
 from bot.web.staff import dashboard
@@ -78,15 +80,18 @@ async def login(services: Services, request: Request) -> Response:
     username = str(form.get("username") or "")[:64]
     target = str(form.get("next") or "")
     client = client_of(request)
-    failures = services.directory.recent_failures(username.strip().lower(), client)
+    # The directory in worker threads: each check of a password takes ~0.1 s of scrypt.
+    failures = await run_in_threadpool(
+        services.directory.recent_failures, username.strip().lower(), client
+    )
     if failures >= MAX_FAILED_LOGINS:
         minutes = int(FAILED_LOGIN_WINDOW.total_seconds() // 60)
         return _login_form(
             request, error=staff_text(request, "web.staff.login.too_many", minutes=minutes)
         )
     code = str(form.get("code") or "").strip()[:64]
-    result = services.directory.sign_in(
-        username, str(form.get("password") or ""), client, code or None
+    result = await run_in_threadpool(
+        services.directory.sign_in, username, str(form.get("password") or ""), client, code or None
     )
     if result.outcome == CODE_NEEDED:
         return _login_form(
@@ -152,6 +157,12 @@ def _enrolling(services: Services, request: Request) -> Tuple[Optional[StaffMemb
     return current_member(request, services), False
 
 
+def _enrolment(services: Services, username: str) -> Enrolment:
+    """The enrolment waiting for its first code, else a new one."""
+    directory = services.directory
+    return directory.pending_two_factor(username) or directory.begin_two_factor(username)
+
+
 def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"  # a secret or recovery codes are on it
     return response
@@ -160,10 +171,10 @@ def _no_store(response: Response) -> Response:
 async def enrolment(services: Services, request: Request) -> Response:
     """Two-factor enrolment: the secret (and its otpauth:// address) to put in an
     authenticator app, and the first code from it; then the recovery codes, shown once."""
-    member, required = _enrolling(services, request)
+    member, required = await run_in_threadpool(_enrolling, services, request)
     if member is None:
         return RedirectResponse("/staff/login", status_code=303)
-    if services.directory.has_two_factor(member.username):
+    if await run_in_threadpool(services.directory.has_two_factor, member.username):
         return page(
             request,
             ENROL_PAGE,
@@ -182,8 +193,8 @@ async def enrolment(services: Services, request: Request) -> Response:
         else:
             code = str(form.get("code") or "").strip()[:64]
             try:
-                codes = services.directory.confirm_two_factor(
-                    member.username, code, member.username
+                codes = await run_in_threadpool(
+                    services.directory.confirm_two_factor, member.username, code, member.username
                 )
             except StaffError:
                 codes = None
@@ -206,9 +217,7 @@ async def enrolment(services: Services, request: Request) -> Response:
                     )
                 )
             error = staff_text(request, "web.staff.case.two_factor.wrong_code")
-    enrolled = services.directory.pending_two_factor(
-        member.username
-    ) or services.directory.begin_two_factor(member.username)
+    enrolled = await run_in_threadpool(_enrolment, services, member.username)
     response = page(
         request,
         ENROL_PAGE,
