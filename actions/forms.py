@@ -19,7 +19,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.digressions import answer_digression, is_digression
 from actions.replies import language_of, latest_intent, send
-from actions.store_access import get_handoffs, get_staff, get_store
+from actions.store_access import services
 from actions.transcripts import transcript_of
 from bot.conversation import faults, flows
 from bot.conversation import handoff_replies as handoff
@@ -151,7 +151,7 @@ class RequestFormValidation(FormValidationAction, ABC):
         self, text: str, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> Dict[str, Any]:
         email = tracker.get_slot("account_email")
-        store = get_store()
+        store = services().store
         language = language_of(tracker)
         if flows.cannot_verify(text):
             dispatcher.utter_message(text=texts.text("flow.code.cannot_receive", language))
@@ -210,7 +210,7 @@ class RequestFormValidation(FormValidationAction, ABC):
 def send_code(dispatcher: CollectingDispatcher, tracker: Tracker, email: str) -> bool:
     """E-mail a code unless the address or the conversation has had too many lately."""
     try:
-        get_store().send_code(email, tracker.sender_id, language=language_of(tracker))
+        services().store.send_code(email, tracker.sender_id, language=language_of(tracker))
     except RateLimited as limit:
         dispatcher.utter_message(text=flows.too_many_codes(limit.retry_after, language_of(tracker)))
         return False
@@ -220,7 +220,7 @@ def send_code(dispatcher: CollectingDispatcher, tracker: Tracker, email: str) ->
 def ask_for_code(dispatcher: CollectingDispatcher, tracker: Tracker, email: str) -> None:
     """Sends a code unless one is still valid for this address in this conversation (it proves
     the same thing), and asks for it."""
-    if get_store().has_active_code(email, tracker.sender_id) or send_code(
+    if services().store.has_active_code(email, tracker.sender_id) or send_code(
         dispatcher, tracker, email
     ):
         dispatcher.utter_message(text=flows.code_sent_prompt(email, language_of(tracker)))
@@ -230,9 +230,9 @@ def hand_over_verification(
     dispatcher: CollectingDispatcher, tracker: Tracker, email: Optional[str]
 ) -> None:
     """Verification failed: a handoff ticket, so a person confirms the identity."""
-    live = get_staff().support_online()
+    live = services().directory.support_online()
     language = language_of(tracker)
-    get_handoffs().create(
+    services().handoffs.create(
         tracker.sender_id,
         "verification_failed",
         transcript_of(tracker),

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.replies import language_of, latest_intent, offered_person, send
-from actions.store_access import get_handoffs, get_staff
+from actions.store_access import services
 from actions.transcripts import transcript_of
 from bot.conversation import flows
 from bot.conversation import handoff_replies as handoff
@@ -32,9 +32,9 @@ def hand_over(
 ) -> List[Dict[str, Any]]:
     """Create (or reuse) the ticket, in the conversation's language, and tell the visitor what
     happens next."""
-    live = get_staff().support_online()
+    live = services().directory.support_online()
     language = language_of(tracker)
-    get_handoffs().create(
+    services().handoffs.create(
         tracker.sender_id, reason, transcript_of(tracker), live=live, language=language
     )
     if live:
@@ -107,7 +107,7 @@ class ActionSubmitHandoffContact(Action):
         email = tracker.get_slot("handoff_email")
         language = language_of(tracker)
         if email and email != flows.NONE:
-            get_handoffs().set_contact(tracker.sender_id, email)
+            services().handoffs.set_contact(tracker.sender_id, email)
             send(dispatcher, handoff.will_email(mask_email(email), language))
         else:
             send(dispatcher, handoff.no_email(load_policy(), language))

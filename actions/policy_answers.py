@@ -17,10 +17,10 @@ from actions.unanswered import answer_ref, record_gap
 from bot.conversation.policy_reply import answer
 from bot.conversation.routing import NOT_POLICY
 from bot.core.language import or_default
+from bot.core.settings import app_secret
 from bot.policy.answers import Reply, full_section, no_section_yet
 from bot.policy.document import load_policy
 from bot.policy.gaps import AnswerRef
-from bot.requests.store import app_secret
 
 log = logging.getLogger(__name__)
 LANGUAGE_SLOT = "language"

@@ -1,38 +1,24 @@
-"""The action server's request store, casework, staff directory, handoffs and policy-gap log,
-opened on first use."""
+"""The action server's services (bot.services): built from the settings on first use, unless
+another set has been installed (a test's, on its own database)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from typing import Optional
 
-from bot.policy.gaps import GapLog
-from bot.requests.casework import Casework
-from bot.requests.store import RequestStore
-from bot.retention.erasure import erase_requester_conversations
-from bot.staff.accounts import StaffDirectory
-from bot.support.tickets import Handoffs
+from bot.services import Services
+
+_installed: Optional[Services] = None
 
 
-@lru_cache(maxsize=1)
-def get_store() -> RequestStore:
-    return RequestStore(eraser=erase_requester_conversations)
+def services() -> Services:
+    """The services every action works with."""
+    global _installed
+    if _installed is None:
+        _installed = Services()
+    return _installed
 
 
-@lru_cache(maxsize=1)
-def get_casework() -> Casework:
-    return Casework(get_store().engine)
-
-
-@lru_cache(maxsize=1)
-def get_staff() -> StaffDirectory:
-    return StaffDirectory(get_store().engine)
-
-
-@lru_cache(maxsize=1)
-def get_handoffs() -> Handoffs:
-    return Handoffs(get_store().engine)
-
-
-@lru_cache(maxsize=1)
-def get_gaps() -> GapLog:
-    return GapLog(get_store().engine)
+def install(replacement: Optional[Services]) -> None:
+    """Serve `replacement` from now on; None: build them from the settings on next use."""
+    global _installed
+    _installed = replacement

@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.digressions import unusable
 from actions.forms import class_name
 from actions.replies import language_of
-from actions.store_access import get_casework, get_store
+from actions.store_access import services
 from actions.transcripts import transcript_of
 from bot.conversation import faults, flows, withdrawal
 from bot.core import texts
@@ -110,7 +110,7 @@ def store_request(
     role = tracker.get_slot("requester_role") or flows.requester_role(
         user_texts_since_form_start(tracker, flow.form)
     )
-    store = get_store()
+    store = services().store
     language = language_of(tracker)
     try:
         result = store.submit(
@@ -295,7 +295,7 @@ class ActionCheckStatus(Action):
     ) -> List[Dict[str, Any]]:
         reference = tracker.get_slot("status_reference")
         email = tracker.get_slot("status_email")
-        answer = get_store().status_for(reference, email) if reference and email else None
+        answer = services().store.status_for(reference, email) if reference and email else None
         language = language_of(tracker)
         if answer is None:
             dispatcher.utter_message(text=texts.text("flow.status.not_found", language))
@@ -304,7 +304,7 @@ class ActionCheckStatus(Action):
                 answer.reference, answer.kind, answer.status, answer.due_at, language
             )
             written = withdrawal.messages_block(
-                get_casework().messages_for(answer.reference, email), language
+                services().casework.messages_for(answer.reference, email), language
             )
             dispatcher.utter_message(text=f"{reply}\n\n{written}" if written else reply)
         return reset(STATUS_SLOTS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from actions.store_access import get_gaps
+from actions.store_access import services
 from bot.conversation.policy_reply import Answered
 from bot.policy.gaps import AnswerRef
 
@@ -27,7 +27,7 @@ def answer_ref(answered: Answered, question: str, language: str = LANGUAGE) -> A
 def record_gap(ref: AnswerRef) -> None:
     """A failure to write the statistic must not cost the visitor the answer."""
     try:
-        get_gaps().record(
+        services().gaps.record(
             question=ref.question,
             reply_kind=ref.kind,
             topic=ref.topic,

@@ -15,7 +15,7 @@ from rasa_sdk.types import DomainDict
 from actions.digressions import unusable
 from actions.forms import AskQuestion, ask_for_code, send_code
 from actions.replies import language_of, latest_intent
-from actions.store_access import get_casework, get_store
+from actions.store_access import services
 from actions.submit import reference_in, reset
 from bot.conversation import flows, withdrawal
 from bot.core import texts
@@ -24,7 +24,7 @@ from bot.requests import validators, verification
 
 def found(reference: str | None, email: str | None) -> withdrawal.Found | None:
     """The request only when reference and address both match, like the status lookup."""
-    answer = get_store().status_for(reference, email) if reference and email else None
+    answer = services().store.status_for(reference, email) if reference and email else None
     if answer is None:
         return None
     return withdrawal.Found(answer.reference, answer.kind, answer.status, answer.due_at)
@@ -102,7 +102,7 @@ class ValidateWithdrawForm(FormValidationAction):
             code = validators.verification_code(text, language)
         except validators.Invalid as problem:
             return self._unusable("withdraw_code", str(problem), dispatcher, tracker)
-        result = get_store().check_code(email, tracker.sender_id, code)
+        result = services().store.check_code(email, tracker.sender_id, code)
         if result.ok:
             return {"withdraw_code": flows.VERIFIED}
         if result.outcome == verification.WRONG:
@@ -179,7 +179,7 @@ class ActionWithdrawRequest(Action):
         withdrawn = bool(
             confirmed is True
             and verified
-            and get_casework().withdraw(reference, tracker.get_slot("withdraw_email"))
+            and services().casework.withdraw(reference, tracker.get_slot("withdraw_email"))
         )
         dispatcher.utter_message(
             text=withdrawal.outcome(reference, confirmed, verified, withdrawn, language_of(tracker))

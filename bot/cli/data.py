@@ -69,9 +69,9 @@ def db_upgrade() -> int:
 
 def export_requests(fmt: str) -> int:
     """`requests export --format json|csv`: every request."""
-    from bot.requests.store import RequestStore
+    from bot.services import Services
 
-    rows = request_rows(RequestStore(secret=""))
+    rows = request_rows(Services().store)
     write_rows(rows, fmt, EXPORT_FIELDS)
     return 0
 
@@ -119,7 +119,7 @@ def deliver_outbox() -> int:
 
 def list_handoffs(fmt: str) -> int:
     """`handoffs list [--format json|text]`."""
-    from bot.support.tickets import Handoffs
+    from bot.services import Services
 
     tickets = [
         {
@@ -132,7 +132,7 @@ def list_handoffs(fmt: str) -> int:
             "contact_email": t.contact_email,
             "messages": len(t.messages),
         }
-        for t in Handoffs().list()
+        for t in Services().handoffs.list()
     ]
     if fmt == "json":
         write_rows(tickets, "json", ())
@@ -218,9 +218,10 @@ def verify_audit() -> int:
 
 def _staff(action: StaffAction) -> int:
     """Run `action` on the staff directory; a refusal (`StaffError`) is a message and status 1."""
-    from bot.staff.accounts import StaffDirectory, StaffError
+    from bot.services import Services
+    from bot.staff.accounts import StaffError
 
-    directory = StaffDirectory()
+    directory = Services().directory
     try:
         action(directory)
     except StaffError as problem:

@@ -10,11 +10,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.retention.purge import describe, purge
+from bot.services import Services
 
 
 def run(older_than: timedelta, dry_run: bool) -> int:
     """Purge, print what was done, and say by the exit status whether anything is left."""
-    report = purge(older_than, dry_run=dry_run)
+    services = Services()
+    try:
+        report = purge(
+            older_than, engine=services.store.engine, gaps=services.gaps, dry_run=dry_run
+        )
+    finally:
+        services.store.engine.dispose()
     for line in describe(report):
         print(line)
     return 0 if report.ok else 1

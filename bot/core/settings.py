@@ -243,6 +243,19 @@ def load_settings() -> Settings:
     return Settings.from_sources(os.environ, read_env_file(ENV_FILE))
 
 
+class MissingSecret(RuntimeError):
+    """APP_SECRET is needed (it keys codes, seals, sessions and the audit trail) and not set."""
+
+
+def app_secret() -> str:
+    """This installation's APP_SECRET; `MissingSecret` when it is not set, since every use
+    of it would otherwise be keyed with nothing."""
+    secret = load_settings().app_secret
+    if not secret:
+        raise MissingSecret("APP_SECRET is not set: run `python -m bot env` to create .env")
+    return secret
+
+
 def environment_for_child(extra: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
     """A copy of this process's environment with `extra` on top, for a child process to start
     with (bot.devtools.stack adds what the child needs). Nothing of it is read here."""

@@ -7,12 +7,13 @@ afterwards (`bot.mail.smtp`), so an SMTP outage delays mail but never loses a me
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import List, Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.core.clock import utcnow
 from bot.core.masking import mask_email
 from bot.storage.models import OutboxMessage
 
@@ -21,10 +22,6 @@ log = logging.getLogger(__name__)
 QUEUED = "queued"
 SENT = "sent"
 FAILED = "failed"  # gave up after the last retry; kept for a person to look at
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def enqueue(

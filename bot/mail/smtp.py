@@ -16,9 +16,10 @@ from typing import Callable, Optional
 from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
+from bot.core.clock import utcnow
 from bot.core.masking import mask_email
 from bot.core.settings import Settings, load_settings
-from bot.mail.outbox import FAILED, QUEUED, SENT, utcnow
+from bot.mail.outbox import FAILED, QUEUED, SENT
 from bot.storage.db import transaction
 from bot.storage.models import OutboxMessage
 

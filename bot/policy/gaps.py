@@ -34,10 +34,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from bot.core.clock import utcnow
 from bot.core.language import DEFAULT, LANGUAGES
 from bot.core.masking import mask_free_text
 from bot.core.paths import SECTION_MAP
-from bot.mail.outbox import utcnow
 from bot.storage.db import session_factory, transaction
 from bot.storage.models import AnswerFeedback, PolicyGap
 

@@ -18,9 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from bot.core.clock import utcnow
+from bot.core.errors import CodedError
 from bot.core.texts import text
-from bot.mail.outbox import enqueue, utcnow
+from bot.mail.outbox import enqueue
 from bot.requests import deadlines, lifecycle
+from bot.staff import audit
 from bot.storage.db import session_factory, transaction
 from bot.storage.models import PrivacyRequest, RequestEvent, RequestNote
 
@@ -31,8 +34,13 @@ REQUESTER = "requester"
 MAX_NOTE_CHARS = 5000
 
 
-class CaseworkError(ValueError):
-    """What the desk asked cannot be done (the message says why, for the staff member)."""
+class CaseworkError(CodedError):
+    """What the desk asked cannot be done, and why (`errors.casework.<code>`): "no_request",
+    "not_open", "empty_note", "empty_message", "empty_reason", "empty_hold_note", "too_long",
+    "extended_once", "not_later", "beyond_max", "hold_reason", "held_already", "not_held",
+    "close_as"."""
+
+    group = "casework"
 
 
 @dataclass(frozen=True)
@@ -61,12 +69,14 @@ def _due_text(request: PrivacyRequest, due: datetime) -> str:
     return text("format.date", _language(request), date=due.astimezone(zone))
 
 
-def _clean(body: Optional[str], what: str) -> str:
+def _clean(body: Optional[str], empty: str) -> str:
+    """What the member wrote, trimmed; CaseworkError `empty` (the code for what is missing)
+    or "too_long"."""
     body = (body or "").strip()
     if not body:
-        raise CaseworkError(f"{what} is empty")
+        raise CaseworkError(empty)
     if len(body) > MAX_NOTE_CHARS:
-        raise CaseworkError(f"{what} is longer than {MAX_NOTE_CHARS} characters")
+        raise CaseworkError("too_long", limit=MAX_NOTE_CHARS)
     return body
 
 
@@ -82,13 +92,13 @@ class Casework:
             select(PrivacyRequest).where(PrivacyRequest.reference == reference).with_for_update()
         ).scalar_one_or_none()
         if request is None:
-            raise CaseworkError(f"no request {reference}")
+            raise CaseworkError("no_request", reference=reference)
         return request
 
     @staticmethod
     def _open(request: PrivacyRequest) -> None:
         if request.status not in lifecycle.OPEN_STATUSES:
-            raise CaseworkError(f"{request.reference} is {request.status}, no longer open")
+            raise CaseworkError("not_open", reference=request.reference, status=request.status)
 
     @staticmethod
     def _event(
@@ -110,8 +120,6 @@ class Casework:
 
     def assign(self, references: Iterable[str], assignee: Optional[str], actor: str) -> int:
         """Give requests to a staff member (None: to nobody); how many changed."""
-        from bot.staff.accounts import record
-
         changed = 0
         with transaction(self.sessions) as session:
             now = self.clock()
@@ -120,7 +128,7 @@ class Casework:
                 if request.assignee == assignee:
                     continue
                 request.assignee, request.updated_at = assignee, now
-                record(session, actor, "assign", reference, assignee or "(nobody)", now=now)
+                audit.append(session, actor, "assign", reference, assignee or "(nobody)", now=now)
                 changed += 1
         return changed
 
@@ -135,9 +143,7 @@ class Casework:
         self._add(reference, author, body, MESSAGE)
 
     def _add(self, reference: str, author: str, body: str, kind: str) -> None:
-        from bot.staff.accounts import record
-
-        body = _clean(body, "the note" if kind == NOTE else "the message")
+        body = _clean(body, "empty_note" if kind == NOTE else "empty_message")
         with transaction(self.sessions) as session:
             now = self.clock()
             request = self._locked(session, reference)
@@ -147,7 +153,7 @@ class Casework:
                 )
             )
             request.updated_at = now
-            record(session, author, kind, reference, now=now)
+            audit.append(session, author, kind, reference, now=now)
             if kind == MESSAGE:
                 _mail(session, request, "message", now, body=body)
 
@@ -175,55 +181,52 @@ class Casework:
 
     def extend(self, reference: str, new_due: date, reason: str, actor: str) -> datetime:
         """Extend once, with a reason, to a day no later than the jurisdiction allows; the
-        requester is told why and until when."""
-        from bot.staff.accounts import record
-
-        reason = _clean(reason, "the reason")
+        requester is told why and until when. (Checked in the order the desk's form reads:
+        once only, then the reason, then the date.)"""
         with transaction(self.sessions) as session:
             now = self.clock()
             request = self._locked(session, reference)
             self._open(request)
             if request.original_due_at is not None:
-                raise CaseworkError(f"{reference} has been extended once already")
+                raise CaseworkError("extended_once", reference=reference)
+            reason = _clean(reason, "empty_reason")
             where = deadlines.jurisdiction()
             zone = ZoneInfo(where.zone)
             due = datetime.combine(new_due, time(23, 59, 59), tzinfo=zone)
             latest = deadlines.latest_extension(request.due_at, where).due
             if due <= request.due_at:
-                raise CaseworkError("the new due date must be after the current one")
+                current = request.due_at.astimezone(zone).date()
+                raise CaseworkError("not_later", due=current.isoformat())
             if due > latest:
-                raise CaseworkError(
-                    "the new due date is later than the longest extension "
-                    f"allowed ({latest.astimezone(zone).date().isoformat()})"
-                )
+                raise CaseworkError("beyond_max", latest=latest.astimezone(zone).date().isoformat())
             request.original_due_at, request.due_at = request.due_at, due
             request.extension_reason = reason
             self._event(
                 session, request, actor, f"extended to {new_due.isoformat()}: {reason}", now
             )
-            record(session, actor, "extend", reference, f"{new_due.isoformat()}: {reason}", now=now)
+            audit.append(
+                session, actor, "extend", reference, f"{new_due.isoformat()}: {reason}", now=now
+            )
             _mail(session, request, "extended", now, due=_due_text(request, due), reason=reason)
             return due
 
     def hold(self, reference: str, reason: str, note: str, stops_clock: bool, actor: str) -> None:
         """Put an open request on hold (needs clarification, a legal hold), saying whether its
         time limit stops meanwhile."""
-        from bot.staff.accounts import record
-
         if reason not in HOLD_REASONS:
-            raise CaseworkError(f"a hold's reason is one of {', '.join(HOLD_REASONS)}")
-        note = _clean(note, "the note")
+            raise CaseworkError("hold_reason", reason=reason)
+        note = _clean(note, "empty_hold_note")
         with transaction(self.sessions) as session:
             now = self.clock()
             request = self._locked(session, reference)
             self._open(request)
             if request.held_at is not None:
-                raise CaseworkError(f"{reference} is on hold already")
+                raise CaseworkError("held_already", reference=reference)
             request.held_at, request.hold_reason = now, reason
             request.hold_note, request.hold_stops_clock = note, stops_clock
             clock = "stops" if stops_clock else "runs"
             self._event(session, request, actor, f"on hold ({reason}; clock {clock}): {note}", now)
-            record(session, actor, "hold", reference, f"{reason}; clock {clock}", now=now)
+            audit.append(session, actor, "hold", reference, f"{reason}; clock {clock}", now=now)
             language = _language(request)
             _mail(
                 session,
@@ -238,13 +241,11 @@ class Casework:
     def resume(self, reference: str, actor: str) -> datetime:
         """Take a request off hold; a stopped clock moves the due date on by the working
         days it was held. The new due date."""
-        from bot.staff.accounts import record
-
         with transaction(self.sessions) as session:
             now = self.clock()
             request = self._locked(session, reference)
             if request.held_at is None:
-                raise CaseworkError(f"{reference} is not on hold")
+                raise CaseworkError("not_held", reference=reference)
             if request.hold_stops_clock:
                 request.due_at = deadlines.add_working_days_held(
                     request.due_at, request.held_at, now
@@ -252,7 +253,7 @@ class Casework:
             request.held_at = request.hold_reason = request.hold_note = None
             request.hold_stops_clock = None
             self._event(session, request, actor, "resumed", now)
-            record(session, actor, "resume", reference, now=now)
+            audit.append(session, actor, "resume", reference, now=now)
             return request.due_at
 
     # -- closing ------------------------------------------------------------------------------
@@ -261,11 +262,10 @@ class Casework:
         """Bulk: reject open requests with one reason, or close them as duplicates or spam
         (rejected too, marked so: a spam request is not e-mailed). How many were closed."""
         from bot.requests.notifications import status_email
-        from bot.staff.accounts import record
 
         if how not in ("rejected", *CLOSE_AS):
-            raise CaseworkError(f"close as rejected, {' or '.join(CLOSE_AS)}")
-        reason = _clean(reason, "the reason")
+            raise CaseworkError("close_as", how=how)
+        reason = _clean(reason, "empty_reason")
         closed = 0
         with transaction(self.sessions) as session:
             now = self.clock()
@@ -287,7 +287,7 @@ class Casework:
                 request.status, request.updated_at = lifecycle.REJECTED, now
                 request.rejection_reason = reason
                 request.closed_as = None if how == "rejected" else how
-                record(
+                audit.append(
                     session,
                     actor,
                     "status_change",
@@ -304,8 +304,6 @@ class Casework:
     def withdraw(self, reference: str, email: str) -> bool:
         """The requester withdraws an open request (after proving the address with a fresh
         code, which the chat checks first). False when no open request matches both."""
-        from bot.staff.accounts import record
-
         with transaction(self.sessions) as session:
             request = session.execute(
                 select(PrivacyRequest)
@@ -327,6 +325,8 @@ class Casework:
             )
             request.status, request.updated_at = lifecycle.WITHDRAWN, now
             request.held_at = None
-            record(session, REQUESTER, "status_change", reference, lifecycle.WITHDRAWN, now=now)
+            audit.append(
+                session, REQUESTER, "status_change", reference, lifecycle.WITHDRAWN, now=now
+            )
             _mail(session, request, "withdrawn", now)
             return True

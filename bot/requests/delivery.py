@@ -25,11 +25,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from bot.core.clock import utcnow
 from bot.core.sealing import seal, unseal
 from bot.core.settings import load_settings
 from bot.core.texts import text
-from bot.mail.outbox import enqueue, utcnow
+from bot.mail.outbox import enqueue
 from bot.requests import lifecycle, verification
+from bot.staff import audit
 from bot.storage.db import session_factory, transaction
 from bot.storage.models import Delivery, HandoffTicket, PrivacyRequest
 
@@ -232,8 +234,6 @@ class Deliveries:
         actor: str,
         link_base: str,
     ) -> Prepared:
-        from bot.staff.accounts import record
-
         token = secrets.token_urlsafe(32)
         digest = _token_hash(token)
         with transaction(self.sessions) as session:
@@ -253,7 +253,7 @@ class Deliveries:
                     expires_at=expires,
                 )
             )
-            record(
+            audit.append(
                 session,
                 actor,
                 "delivery_prepared",
@@ -326,8 +326,6 @@ class Deliveries:
     ) -> Tuple[str, str, bytes]:
         """(filename, content type, the file) once the code checks; the stored copy is then
         deleted, so the link works once. DeliveryError otherwise (a wrong code counts)."""
-        from bot.staff.accounts import record
-
         refused: Optional[DeliveryError] = None
         with transaction(self.sessions) as session:
             delivery = self._usable(session, token)
@@ -344,7 +342,7 @@ class Deliveries:
                 content = decrypt(delivery.content, self.secret, delivery.token_hash.encode())
                 now = self.clock()
                 delivery.downloaded_at, delivery.content = now, None
-                record(
+                audit.append(
                     session,
                     "requester",
                     "download",

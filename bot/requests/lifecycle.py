@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Dict, FrozenSet
 
+from bot.core.errors import CodedError
+
 UNVERIFIED = "unverified"
 RECEIVED = "received"
 IN_PROGRESS = "in_progress"
@@ -30,12 +32,16 @@ TRANSITIONS: Dict[str, FrozenSet[str]] = {
 }
 
 
-class IllegalTransition(ValueError):
-    pass
+class IllegalTransition(CodedError):
+    """A move the lifecycle refuses: "cannot_become" (not one of `TRANSITIONS`) or
+    "reason_required" (a rejection without a reason), with the `current` and `target`
+    statuses."""
+
+    group = "lifecycle"
 
 
 def check_transition(current: str, target: str, note: str | None = None) -> None:
     if target not in TRANSITIONS.get(current, frozenset()):
-        raise IllegalTransition(f"a {current} request cannot become {target}")
+        raise IllegalTransition("cannot_become", current=current, target=target)
     if target == REJECTED and not (note and note.strip()):
-        raise IllegalTransition("rejecting a request requires a reason")
+        raise IllegalTransition("reason_required", current=current, target=target)

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.mail.outbox import utcnow
+from bot.core.clock import utcnow
 from bot.policy.gaps import WeekCount, week_start, weekly_counts
 from bot.requests import deadlines, lifecycle
 from bot.requests.registry import NAMES as KINDS

@@ -17,14 +17,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.core import texts
+from bot.core.clock import utcnow
 from bot.core.language import or_default
 from bot.core.masking import mask_email
-from bot.core.settings import load_settings
-from bot.mail.outbox import enqueue, utcnow
+from bot.core.settings import app_secret, load_settings
+from bot.mail.outbox import enqueue
 from bot.requests import deadlines, lifecycle, ratelimit, verification
 from bot.requests.notifications import status_email
 from bot.requests.references import new_reference
 from bot.requests.registry import BY_KIND, NAMES
+from bot.staff import audit
 from bot.storage.db import make_engine, session_factory, transaction
 from bot.storage.models import PrivacyRequest, RequestEvent
 
@@ -38,6 +40,10 @@ ASSISTANT = "assistant"
 # after the completion is committed. bot.retention has it (`erase_requester_conversations`);
 # whoever builds a store for serving hands it in, since the store sits below bot.retention.
 Eraser = Callable[..., Any]
+
+
+class UnknownRequest(LookupError):
+    """No request has this reference (the argument)."""
 
 
 @dataclass(frozen=True)
@@ -56,13 +62,6 @@ class StatusAnswer:
     kind: str
     status: str
     due_at: datetime
-
-
-def app_secret() -> str:
-    secret = load_settings().app_secret
-    if not secret:
-        raise RuntimeError("APP_SECRET is not set: run `python -m bot env` to create .env")
-    return secret
 
 
 def due_working_days() -> int:
@@ -319,19 +318,20 @@ class RequestStore:
         note: Optional[str] = None,
         notify: bool = False,
     ) -> str:
-        """Move a request along its lifecycle; illegal moves raise `IllegalTransition`. With
-        `notify`, the requester's e-mail about it is queued in the same transaction."""
-        from bot.staff.accounts import record
-
+        """Move a request along its lifecycle; illegal moves raise `IllegalTransition`, an
+        unknown reference `UnknownRequest`. With `notify`, the requester's e-mail about it is
+        queued in the same transaction."""
         with transaction(self.sessions) as session:
             request = session.execute(
                 select(PrivacyRequest)
                 .where(PrivacyRequest.reference == reference)
                 .with_for_update()
-            ).scalar_one()
+            ).scalar_one_or_none()
+            if request is None:
+                raise UnknownRequest(reference)
             now = self.clock()
             self._move(session, request, target, actor, note, now)
-            record(
+            audit.append(
                 session,
                 actor,
                 "status_change",

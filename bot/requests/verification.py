@@ -19,10 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
+from bot.core.clock import utcnow
 from bot.core.language import or_default
 from bot.core.masking import mask_email
 from bot.core.texts import DEFAULT_LANGUAGE, text
-from bot.mail.outbox import enqueue, utcnow
+from bot.mail.outbox import enqueue
 from bot.requests import ratelimit
 from bot.storage.models import VerificationCode
 

@@ -19,7 +19,7 @@ from typing import List, Optional, Set, Tuple
 from sqlalchemy import delete, func, null, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.mail.outbox import utcnow
+from bot.core.clock import utcnow
 from bot.requests import lifecycle
 from bot.requests.registry import KINDS
 from bot.retention.ages import plural
@@ -29,6 +29,7 @@ from bot.retention.trackers import (
     TrackerUnavailable,
     tracker_from_environment,
 )
+from bot.staff import audit
 from bot.storage.db import transaction
 from bot.storage.models import (
     AuditEntry,
@@ -258,9 +259,7 @@ def _note_pending(
 
 
 def _audit(session: Session, action: str, reference: str, detail: str, now: datetime) -> None:
-    from bot.staff.accounts import record
-
-    record(session, ACTOR, action, reference, detail, now=now)
+    audit.append(session, ACTOR, action, reference, detail, now=now)
 
 
 def _already_noted(session: Session, reference: str) -> bool:

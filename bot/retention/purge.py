@@ -21,14 +21,12 @@ from sqlalchemy import and_, delete, func, null, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.mail.outbox import FAILED, SENT, utcnow
+from bot.core.clock import utcnow
+from bot.mail.outbox import FAILED, SENT
 from bot.policy.gaps import GapLog
 from bot.requests import lifecycle, ratelimit
 from bot.requests.delivery import purge_expired
 from bot.retention.ages import age_words, plural
-
-# `erase_requester_conversations` is also imported from here: the eraser that whoever builds a
-# serving `RequestStore` hands it (bot.requests.store.Eraser).
 from bot.retention.erasure import UNSYNCED, erase_requester_conversations, pending_erasures
 from bot.retention.trackers import (
     SqlTracker,
@@ -36,7 +34,7 @@ from bot.retention.trackers import (
     TrackerUnavailable,
     tracker_from_environment,
 )
-from bot.storage.db import make_engine, session_factory, transaction
+from bot.storage.db import session_factory, transaction
 from bot.storage.models import (
     Delivery,
     HandoffMessage,
@@ -47,7 +45,7 @@ from bot.storage.models import (
 )
 from bot.support.tickets import CLOSED as HANDOFF_CLOSED
 
-__all__ = ["PurgeReport", "describe", "erase_requester_conversations", "purge"]
+__all__ = ["PurgeReport", "describe", "purge"]
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +86,15 @@ class PurgeReport:
 def purge(
     older_than: timedelta,
     *,
+    engine: Engine,
+    gaps: GapLog,
     now: Optional[datetime] = None,
-    engine: Optional[Engine] = None,
     tracker: Optional[TrackerAccess] = None,
     dry_run: bool = False,
 ) -> PurgeReport:
-    """Apply the retention period. Removed, when older than `now - older_than`:
+    """Apply the retention period to the request database (`engine`) and its policy-gap log
+    (`gaps`), both handed in by whoever runs the purge (bot.services builds them). Removed,
+    when older than `now - older_than`:
 
     - tracker store (SQL): whole conversations whose last event is older than the cutoff;
     - verification codes: every code expired before `now` (it can never be used again), and
@@ -113,8 +114,6 @@ def purge(
     done), and the handoff ticket rows. Also finishes erasures left pending by an unreachable
     tracker store. With `dry_run` everything is counted and nothing deleted."""
     now = now or utcnow()
-    engine_here = engine is None
-    engine = engine or make_engine()
     own = tracker is None
     tracker = tracker or tracker_from_environment()
     report = PurgeReport(older_than, now - older_than, dry_run, tracker.kind)
@@ -122,15 +121,13 @@ def purge(
         _purge_tracker(tracker, report)
         sessions = session_factory(engine)
         _purge_request_database(sessions, report, now)
-        report.policy_gaps, report.answer_feedback = GapLog(engine).purge(
+        report.policy_gaps, report.answer_feedback = gaps.purge(
             older_than, now=now, dry_run=dry_run
         )
         _finish_pending_erasures(sessions, tracker, report, now)
     finally:
         if own:
             tracker.close()
-        if engine_here:
-            engine.dispose()
     log.info(
         "Purge (cutoff %s%s): %d conversations, %d codes, %d e-mails, %d transcripts, "
         "%d handoff messages, %d policy gaps, %d answer ratings",

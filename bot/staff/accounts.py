@@ -13,14 +13,14 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import List, Optional
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bot.mail.outbox import utcnow
+from bot.core.clock import utcnow
 from bot.staff import audit, two_factor
 from bot.storage.db import make_engine, session_factory, transaction
 from bot.storage.models import AuditEntry, StaffUser
@@ -112,20 +112,6 @@ PERMISSIONS = {
 }
 
 
-def record(
-    session: Session,
-    actor: str,
-    action: str,
-    target: Optional[str] = None,
-    detail: Optional[str] = None,
-    client: Optional[str] = None,
-    now: Optional[datetime] = None,
-) -> None:
-    """Add an entry to the audit trail (a hash chain: bot.staff.audit) in the caller's
-    transaction."""
-    audit.append(session, actor, action, target, detail, client, now)
-
-
 def _member(row: StaffUser) -> StaffMember:
     return StaffMember(row.id, row.username, row.role, row.disabled)
 
@@ -157,7 +143,7 @@ class StaffDirectory:
                 created_at=utcnow(),
             )
             session.add(row)
-            record(session, "cli", "staff_added", username, role)
+            audit.append(session, "cli", "staff_added", username, role)
             session.flush()
             return _member(row)
 
@@ -176,7 +162,7 @@ class StaffDirectory:
             if row is None:
                 raise StaffError(f"There is no staff member called {username}.")
             row.disabled = True
-            record(session, "cli", "staff_disabled", row.username)
+            audit.append(session, "cli", "staff_disabled", row.username)
 
     def get(self, staff_id: int) -> Optional[StaffMember]:
         with transaction(self.sessions) as session:
@@ -218,7 +204,7 @@ class StaffDirectory:
             ).scalar_one_or_none()
             good = verify_password(password, row.password_hash if row else _DUMMY_HASH)
             if row is None or row.disabled or not good:
-                record(session, username or "?", "login_failed", username, client=client)
+                audit.append(session, username or "?", "login_failed", username, client=client)
                 log.warning("Failed staff login from %s", client)
                 return Login(REFUSED)
             if row.totp_enabled:
@@ -226,7 +212,7 @@ class StaffDirectory:
                     return Login(CODE_NEEDED)
                 used = two_factor.check(session, row, code or "")
                 if used is None:
-                    record(
+                    audit.append(
                         session,
                         row.username,
                         "login_failed",
@@ -239,7 +225,7 @@ class StaffDirectory:
             else:
                 used = None
             row.last_seen_at = utcnow()
-            record(
+            audit.append(
                 session,
                 row.username,
                 "login",
@@ -292,14 +278,14 @@ class StaffDirectory:
             except two_factor.TwoFactorError as problem:
                 raise StaffError(f"{problem}.") from None
             if codes is not None:
-                record(session, actor, "two_factor_enrolled", row.username)
+                audit.append(session, actor, "two_factor_enrolled", row.username)
             return codes
 
     def disable_two_factor(self, username: str, actor: str) -> None:
         with transaction(self.sessions) as session:
             row = self._row(session, username)
             two_factor.disable(session, row)
-            record(session, actor, "two_factor_disabled", row.username)
+            audit.append(session, actor, "two_factor_disabled", row.username)
 
     def has_two_factor(self, username: str) -> bool:
         with transaction(self.sessions) as session:
@@ -338,7 +324,7 @@ class StaffDirectory:
         client: Optional[str] = None,
     ) -> None:
         with transaction(self.sessions) as session:
-            record(session, actor, action, target, detail, client)
+            audit.append(session, actor, action, target, detail, client)
 
     def audit_for(self, target: str) -> List[AuditEntry]:
         with transaction(self.sessions) as session:

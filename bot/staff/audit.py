@@ -25,8 +25,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.core.clock import utcnow
 from bot.core.settings import load_settings
-from bot.mail.outbox import utcnow
 from bot.storage.models import AuditEntry, AuditHead
 
 HEAD_ID = 1

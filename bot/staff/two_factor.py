@@ -18,9 +18,9 @@ from typing import List, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.core.clock import utcnow
 from bot.core.sealing import seal, unseal
-from bot.core.settings import load_settings
-from bot.mail.outbox import utcnow
+from bot.core.settings import MissingSecret, app_secret
 from bot.staff import totp
 from bot.storage.models import RecoveryCode, StaffUser
 
@@ -40,10 +40,12 @@ class Enrolment:
 
 
 def _secret() -> str:
-    secret = load_settings().app_secret
-    if not secret:
-        raise TwoFactorError("APP_SECRET is not set: run `python -m bot env` first")
-    return secret
+    """APP_SECRET, its absence told as a refusal of the enrolment (the CLI says it, the sign-in
+    page refuses)."""
+    try:
+        return app_secret()
+    except MissingSecret as missing:
+        raise TwoFactorError(str(missing)) from None
 
 
 def _context(row: StaffUser) -> bytes:

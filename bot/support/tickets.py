@@ -20,10 +20,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot.core import texts
+from bot.core.clock import utcnow
 from bot.core.language import or_default
 from bot.core.masking import mask_email
-from bot.mail.outbox import enqueue, utcnow
-from bot.staff.accounts import record
+from bot.mail.outbox import enqueue
+from bot.staff import audit
 from bot.storage.db import make_engine, session_factory, transaction
 from bot.storage.models import HandoffMessage, HandoffTicket
 
@@ -124,7 +125,7 @@ class Handoffs:
                     language=language,
                 )
                 session.add(ticket)
-                record(session, "assistant", "handoff_created", conversation_id[:64], reason)
+                audit.append(session, "assistant", "handoff_created", conversation_id[:64], reason)
                 session.flush()
                 log.info("Handoff ticket %s created (%s)", ticket.id, reason)
             else:
@@ -205,7 +206,7 @@ class Handoffs:
                         text=texts.text("handoff.staff_joined", _language(ticket), staff=staff),
                     )
                 )
-                record(session, staff, "handoff_opened", str(ticket.id))
+                audit.append(session, staff, "handoff_opened", str(ticket.id))
             return _view(ticket)
 
     def reply(self, ticket_id: int, staff: str, text: str) -> str:
@@ -220,7 +221,7 @@ class Handoffs:
                     ticket_id=ticket.id, sender="staff", author=staff, text=text, created_at=now
                 )
             )
-            record(session, staff, "handoff_reply", str(ticket.id))
+            audit.append(session, staff, "handoff_reply", str(ticket.id))
             seen = ticket.visitor_seen_at
             if seen is not None and now - seen <= VISITOR_PRESENT:
                 return "chat"
@@ -252,7 +253,7 @@ class Handoffs:
                         created_at=utcnow(),
                     )
                 )
-                record(session, staff, "handoff_closed", str(ticket.id))
+                audit.append(session, staff, "handoff_closed", str(ticket.id))
             return _view(ticket)
 
     def get(self, ticket_id: int) -> Optional[TicketView]:

@@ -36,12 +36,12 @@ from starlette.staticfiles import StaticFiles
 from bot.conversation import input_guard
 from bot.core.language import LANGUAGES
 from bot.core.masking import install_log_masking
-from bot.core.settings import Settings, load_settings
+from bot.core.settings import MissingSecret, Settings, app_secret, load_settings
 from bot.core.texts import text
 from bot.policy.gaps import AnswerRef, clean_answer_payload
-from bot.requests.store import app_secret
+from bot.services import Services
 from bot.web import download, i18n
-from bot.web.staff import SESSION_LIFETIME, StaffServices
+from bot.web.staff import SESSION_LIFETIME
 from bot.web.staff import routes as staff_routes
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -126,16 +126,17 @@ def create_app(
     settings: Optional[Settings] = None,
     transport: Optional[httpx.AsyncBaseTransport] = None,
     deliver_mail: bool = False,
-    services: Optional[StaffServices] = None,
+    services: Optional[Services] = None,
     session_secret: Optional[str] = None,
     secure_cookies: bool = False,
 ) -> Starlette:
     """`transport` lets tests stand in for Rasa without a network; `deliver_mail` runs the
     outbox sender beside the site (the served app does, tests of pages do not); `services`
-    is the request store, staff directory and policy-gap log the pages use (answer ratings go
-    to the same database as the requests)."""
+    (bot.services: built from the settings when not given, kept on `app.state.services`) are
+    what the pages and the chat relay work with (answer ratings go to the same database as
+    the requests)."""
     settings = settings or load_settings()
-    services = services or StaffServices()
+    services = services or Services()
 
     async def index(request: Request) -> Response:
         """The product page in the visitor's language (their switch, else their browser's)."""
@@ -236,7 +237,7 @@ def create_app(
             return _feedback_error(400, text("web.feedback.no_choice", language))
         try:
             secret = app_secret()
-        except RuntimeError:
+        except MissingSecret:
             log.warning("Answer rating refused: APP_SECRET is not set")
             return _feedback_error(503, text("web.feedback.unavailable", language))
         try:
@@ -301,7 +302,9 @@ def create_app(
             https_only=secure_cookies,
         )
     ]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    app.state.services = services
+    return app
 
 
 async def deliver_outbox_forever(interval: float = 10.0) -> None:

@@ -24,9 +24,9 @@ from bot.core.language import LANGUAGES
 from bot.requests.delivery import DeliveryError
 from bot.requests.ratelimit import RateLimited
 from bot.requests.verification import CODE_TTL
+from bot.services import Services
 from bot.web import i18n
-from bot.web.staff import case_view
-from bot.web.staff.common import StaffServices, client_of, csrf_ok, csrf_token
+from bot.web.security import client_of, csrf_ok, csrf_token
 
 TEMPLATE = "download.html"
 # What each refusal of a link says (web.download.<state>), and its status code.
@@ -85,12 +85,12 @@ def attachment(filename: str, content_type: str, content: bytes) -> Response:
     )
 
 
-def routes(services: StaffServices) -> List[Route]:
+def routes(services: Services) -> List[Route]:
     async def show(request: Request) -> Response:
         """The link's page: what will happen, and the button that e-mails the code."""
         token = request.path_params["token"]
         try:
-            masked, expires = await asyncio.to_thread(case_view.deliveries(services).check, token)
+            masked, expires = await asyncio.to_thread(services.deliveries.check, token)
         except DeliveryError as problem:
             return _gone(request, problem)
         return _page(request, "ready", masked=masked, expires=expires.date().isoformat())
@@ -99,7 +99,7 @@ def routes(services: StaffServices) -> List[Route]:
         """`action=send`: e-mail a fresh code; `action=download` with `code`: the file."""
         token = request.path_params["token"]
         form = await request.form()
-        desk = case_view.deliveries(services)
+        desk = services.deliveries
         try:
             masked, expires = await asyncio.to_thread(desk.check, token)
         except DeliveryError as problem:

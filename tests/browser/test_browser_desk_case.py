@@ -20,10 +20,10 @@ from sqlalchemy import select
 from bot.core.settings import load_settings
 from bot.requests import deadlines
 from bot.requests.store import RequestStore
+from bot.services import Services
 from bot.storage.db import make_engine, transaction
 from bot.storage.models import OutboxMessage
 from bot.web.app import create_app
-from bot.web.staff import StaffServices
 from tests.support.web_server import serving, sign_in
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
@@ -39,7 +39,7 @@ def site(database_url, set_env, no_env_file) -> Iterator[dict]:
     PostgreSQL where it answers) and a legal member."""
     set_env(APP_SECRET=SECRET)
     url = database_url
-    services = StaffServices(RequestStore(make_engine(url), secret=SECRET))
+    services = Services(RequestStore(make_engine(url), secret=SECRET))
     services.directory.add("legal-desk", "legal", PASSWORD)
     app = create_app(
         replace(load_settings(), rasa_url="http://rasa.test"),

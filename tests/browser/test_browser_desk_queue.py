@@ -11,9 +11,9 @@ import pytest
 
 from bot.core.settings import load_settings
 from bot.requests.store import RequestStore
+from bot.services import Services
 from bot.storage.db import make_engine
 from bot.web.app import create_app
-from bot.web.staff import StaffServices
 from tests.support.web_server import serving, sign_in
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
@@ -26,7 +26,7 @@ def site(database_url, set_env) -> Iterator[dict]:
     """The web app on 127.0.0.1:<free port>, on SQLite and on PostgreSQL (where it answers), with
     two legal members and three requests."""
     set_env(APP_SECRET="browser-desk-secret", REQUEST_JURISDICTION="prc")
-    services = StaffServices(RequestStore(make_engine(database_url), secret="s"))
+    services = Services(RequestStore(make_engine(database_url), secret="s"))
     for name in ("lena", "mia"):
         services.directory.add(name, "legal", PASSWORD)
     references = [

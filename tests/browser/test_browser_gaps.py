@@ -14,10 +14,10 @@ from sqlalchemy import select
 from bot.core.settings import load_settings
 from bot.policy.gaps import AnswerRef
 from bot.requests.store import RequestStore
+from bot.services import Services
 from bot.storage.db import make_engine, transaction
 from bot.storage.models import AnswerFeedback, PolicyGap
 from bot.web.app import create_app
-from bot.web.staff import StaffServices
 from tests.support.web_server import serving
 
 pytestmark = [pytest.mark.browser]
@@ -63,7 +63,7 @@ def site(migrated_sqlite, set_env) -> Iterator[dict]:
     """The web app on 127.0.0.1:<free port>, with its own request database."""
     set_env(APP_SECRET=SECRET)
     url = migrated_sqlite("browser-gaps.db")
-    services = StaffServices(RequestStore(make_engine(url), secret="s"))
+    services = Services(RequestStore(make_engine(url), secret="s"))
     app = create_app(
         replace(load_settings(), rasa_url="http://rasa.test"),
         transport=fake_rasa(),

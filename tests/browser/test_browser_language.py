@@ -17,9 +17,9 @@ import pytest
 from bot.core.settings import load_settings
 from bot.core.texts import text
 from bot.requests.store import RequestStore
+from bot.services import Services
 from bot.storage.db import make_engine
 from bot.web.app import create_app
-from bot.web.staff import StaffServices
 from tests.support.web_server import serving
 
 pytestmark = [pytest.mark.browser]
@@ -62,9 +62,7 @@ class FakeRasa:
 def site(migrated_sqlite, set_env) -> Iterator[dict]:
     set_env(APP_SECRET=SECRET)
     rasa = FakeRasa()
-    services = StaffServices(
-        RequestStore(make_engine(migrated_sqlite("browser-lang.db")), secret="s")
-    )
+    services = Services(RequestStore(make_engine(migrated_sqlite("browser-lang.db")), secret="s"))
     app = create_app(
         replace(load_settings(), rasa_url="http://rasa.test"),
         transport=rasa.transport(),

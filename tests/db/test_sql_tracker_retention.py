@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from bot.mail.outbox import SENT
+from bot.policy.gaps import GapLog
 from bot.requests import lifecycle
 from bot.requests.store import RequestStore
 from bot.retention.erasure import pending_erasures
@@ -129,11 +130,24 @@ def test_purge_removes_idle_conversations_whole_and_keeps_live_ones(store, rasa_
     long_running = save_conversation(rasa_store, "long-visitor", NOW - 60 * DAY, NOW - 1 * DAY)
     tracker = SqlTracker(tracker_url)
     try:
-        dry = purge(timedelta(days=30), now=NOW, engine=store.engine, tracker=tracker, dry_run=True)
+        dry = purge(
+            timedelta(days=30),
+            now=NOW,
+            engine=store.engine,
+            gaps=GapLog(store.engine),
+            tracker=tracker,
+            dry_run=True,
+        )
         assert (dry.conversations, dry.events) == (1, old)
         assert set(tracker_events(tracker_url)) == {"old-visitor", "recent-visitor", "long-visitor"}
 
-        report = purge(timedelta(days=30), now=NOW, engine=store.engine, tracker=tracker)
+        report = purge(
+            timedelta(days=30),
+            now=NOW,
+            engine=store.engine,
+            gaps=GapLog(store.engine),
+            tracker=tracker,
+        )
     finally:
         tracker.close()
     assert report.tracker_kind == "sql" and report.tracker_error is None

@@ -1,5 +1,6 @@
-"""Fixtures of tests/unit: the request store with a clock the test sets, and the encoder that
-keeps what it encoded. Nothing here needs a server, a trained model or a browser."""
+"""Fixtures of tests/unit: the request store with a clock the test sets, the action server's
+services built on a test's store, and the encoder that keeps what it encoded. Nothing here needs
+a server, a trained model or a browser."""
 
 from __future__ import annotations
 
@@ -23,6 +24,24 @@ def store(database_url, clock):
     )
     yield store
     store.engine.dispose()
+
+
+@pytest.fixture
+def served():
+    """`served(store)`: the actions work on services built on the test's store (bot.services,
+    installed in actions.store_access), and get them back afterwards; it returns the services,
+    for a test to put a stand-in for one of them (`services.directory = ...`). (Imported here,
+    not at the top: importing `actions` installs the log masking.)"""
+    from actions import store_access
+    from bot.services import Services
+
+    def serve(store):
+        services = Services(store)
+        store_access.install(services)
+        return services
+
+    yield serve
+    store_access.install(None)
 
 
 @pytest.fixture(scope="session")

@@ -7,13 +7,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import actions.unanswered as unanswered
 from actions.policy_answers import ActionAnswerPolicy, ActionAnswerYes, ActionShowSection
 from bot.conversation.routing import load_thresholds
 from bot.core.texts import button
 from bot.policy.answers import CONNECT, contact_line
 from bot.policy.document import load_policy
-from bot.policy.gaps import AnswerRef, GapLog
+from bot.policy.gaps import AnswerRef
+from bot.requests.store import RequestStore
 from bot.storage.db import make_engine
 from bot.storage.models import PolicyGap
 
@@ -23,12 +23,11 @@ SECRET = "test-app-secret"
 
 
 @pytest.fixture(autouse=True)
-def gap_log(migrated_sqlite, monkeypatch, set_env):
+def gap_log(migrated_sqlite, served, set_env):
     """Unanswered questions go to a database of the test's own, never the default one."""
     url = migrated_sqlite()
     engine = make_engine(url)
-    log = GapLog(engine)
-    monkeypatch.setattr(unanswered, "get_gaps", lambda: log)
+    served(RequestStore(engine, secret=SECRET))
     set_env(APP_SECRET=SECRET)
     yield engine
     engine.dispose()
@@ -139,12 +138,12 @@ def test_a_message_not_understood_asks_to_rephrase_and_is_logged(gap_log):
     assert [g.reply_kind for g in gaps(gap_log)] == ["fallback"]
 
 
-def test_a_gap_log_that_fails_does_not_cost_the_answer(monkeypatch):
+def test_a_gap_log_that_fails_does_not_cost_the_answer(served, gap_log):
     class Broken:
         def record(self, **_):
             raise RuntimeError("database down")
 
-    monkeypatch.setattr(unanswered, "get_gaps", lambda: Broken())
+    served(RequestStore(gap_log, secret=SECRET)).gaps = Broken()
     messages, _ = run(ActionAnswerPolicy(), "do you use cookies", [("ask_not_covered", 0.9)])
     assert "the policy does not say anything about cookies" in messages[0]["text"]
 

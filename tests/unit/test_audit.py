@@ -13,7 +13,7 @@ from sqlalchemy import delete, text, update
 
 from bot.core.paths import ROOT
 from bot.staff import audit
-from bot.staff.accounts import StaffDirectory, record
+from bot.staff.accounts import StaffDirectory
 from bot.storage.db import make_engine, session_factory, transaction
 from bot.storage.models import AuditEntry
 
@@ -31,7 +31,7 @@ def sessions(database_url, set_env, no_env_file):
 def write(sessions, n=5):
     for i in range(n):
         with transaction(sessions) as session:
-            record(session, "legal1", "status_change", f"DEL-00000{i}", f"note {i}: 中文 ok")
+            audit.append(session, "legal1", "status_change", f"DEL-00000{i}", f"note {i}: 中文 ok")
 
 
 def verdict(sessions, secret=None):
@@ -114,7 +114,7 @@ def test_an_entry_inserted_outside_the_trail_is_found(sessions):
 def test_concurrent_writers_still_make_one_chain(sessions):
     def one(i):
         with transaction(sessions) as session:
-            record(session, f"staff{i % 3}", "view", f"ACC-{i:06d}")
+            audit.append(session, f"staff{i % 3}", "view", f"ACC-{i:06d}")
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(one, range(40)))

@@ -12,8 +12,6 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import create_engine, inspect, select, text
 
-import actions.forms as forms_module
-import actions.submit as submit_module
 from actions.forms import (
     ActionAskAccountEmail,
     ActionAskConfirmRequest,
@@ -33,7 +31,6 @@ from bot.policy.document import load_policy
 from bot.requests import validators
 from bot.requests.notifications import status_email
 from bot.requests.store import RequestStore
-from bot.staff.accounts import StaffDirectory
 from bot.storage.db import make_engine, transaction, upgrade
 from bot.storage.models import OutboxMessage, PrivacyRequest
 from bot.support.tickets import Handoffs
@@ -305,13 +302,9 @@ def test_a_chinese_wait_and_wrong_code():
 
 
 @pytest.fixture
-def wired(database_url, monkeypatch, clock):
+def wired(database_url, served, clock):
     store = RequestStore(make_engine(database_url), secret="s", working_days=15, clock=clock)
-    handoffs = Handoffs(store.engine)
-    monkeypatch.setattr(forms_module, "get_store", lambda: store)
-    monkeypatch.setattr(forms_module, "get_handoffs", lambda: handoffs)
-    monkeypatch.setattr(forms_module, "get_staff", lambda: StaffDirectory(store.engine))
-    monkeypatch.setattr(submit_module, "get_store", lambda: store)
+    served(store)
     yield store
     store.engine.dispose()
 

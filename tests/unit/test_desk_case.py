@@ -17,10 +17,10 @@ from bot.core.settings import load_settings
 from bot.core.texts import text
 from bot.requests import deadlines, refusals
 from bot.requests.store import RequestStore
+from bot.services import Services
 from bot.staff import totp
 from bot.storage.db import make_engine, transaction
 from bot.storage.models import OutboxMessage
-from bot.web.staff import StaffServices
 from tests.support.databases import copy_sqlite
 from tests.support.staff import SecondFactors, add_members, client, csrf_of, log_in, staff_app
 from tests.support.staff import logged_in as staff_logged_in
@@ -48,7 +48,7 @@ ACCOUNTS = (
 )
 
 
-def add_accounts(services: StaffServices) -> None:
+def add_accounts(services: Services) -> None:
     add_members(services.directory, ACCOUNTS, PASSWORD, SECRET, SECOND_FACTORS)
 
 
@@ -56,7 +56,7 @@ def add_accounts(services: StaffServices) -> None:
 def staff_database(sqlite_template, tmp_path_factory):
     """SQLite with the accounts, made once for the module (each scrypt hash takes ~0.1 s)."""
     path = tmp_path_factory.mktemp("desk-case") / "desk.db"
-    services = StaffServices(
+    services = Services(
         RequestStore(make_engine(copy_sqlite(sqlite_template, path)), secret=SECRET)
     )
     add_accounts(services)
@@ -70,7 +70,7 @@ def services(database_url, staff_database, tmp_path):
     database of `database_url` with the accounts added."""
     fresh = not database_url.startswith("sqlite")
     url = database_url if fresh else copy_sqlite(staff_database, tmp_path / "desk.db")
-    services = StaffServices(RequestStore(make_engine(url), secret=SECRET))
+    services = Services(RequestStore(make_engine(url), secret=SECRET))
     if fresh:
         add_accounts(services)
     yield services
@@ -221,7 +221,7 @@ def test_an_internal_note_is_listed_and_never_sent(app, services):
     assert mails(services) == before
     assert ("lena", "note") in audit_actions(services, reference)
     response = desk.post("notes", {"note_body": "   "})
-    assert response.status_code == 400 and shown("web.staff.case.error.empty_note") in response.text
+    assert response.status_code == 400 and shown("errors.casework.empty_note") in response.text
     long_note = "x" * 5001
     response = desk.post("notes", {"note_body": long_note})
     assert response.status_code == 400 and long_note in response.text  # kept as typed
@@ -237,7 +237,7 @@ def test_a_message_is_emailed_to_the_requester_and_listed(app, services):
     assert "Which account do you mean?" in mails(services)[-1]
     response = desk.post("messages", {"message_body": ""})
     assert response.status_code == 400
-    assert shown("web.staff.case.error.empty_message") in response.text
+    assert shown("errors.casework.empty_message") in response.text
 
 
 # -- extension, hold, resume ----------------------------------------------------------------
@@ -260,7 +260,7 @@ def test_one_extension_within_the_maximum_with_a_reason(app, services):
     assert "Two systems to search." in response.text  # what was typed is kept
     response = desk.post("extend", {"extension_date": latest.isoformat(), "extension_reason": "  "})
     assert response.status_code == 400
-    assert shown("web.staff.case.error.empty_reason") in response.text
+    assert shown("errors.casework.empty_reason") in response.text
     assert f'value="{latest.isoformat()}"' in response.text
     too_late = latest + timedelta(days=1)
     response = desk.post(
@@ -268,7 +268,7 @@ def test_one_extension_within_the_maximum_with_a_reason(app, services):
         {"extension_date": too_late.isoformat(), "extension_reason": "Two systems to search."},
     )
     assert response.status_code == 400
-    assert shown("web.staff.case.error.beyond_max", latest=latest.isoformat()) in response.text
+    assert shown("errors.casework.beyond_max", latest=latest.isoformat()) in response.text
     assert services.store.get(reference).original_due_at is None
 
     page = desk.done(
@@ -283,7 +283,7 @@ def test_one_extension_within_the_maximum_with_a_reason(app, services):
     )
     assert 'id="extend-form"' not in page and shown("web.staff.case.extend.once") in page
     assert response.status_code == 400
-    assert shown("web.staff.case.error.extended_once") in response.text
+    assert shown("errors.casework.extended_once") in response.text
 
 
 def test_hold_with_a_reason_and_the_clock_then_resume(app, services):
@@ -291,13 +291,13 @@ def test_hold_with_a_reason_and_the_clock_then_resume(app, services):
     desk = Desk(app, "lena", reference)
     response = desk.post("hold", {"hold_note": "Which account?", "hold_clock": "stops"})
     assert response.status_code == 400
-    assert shown("web.staff.case.error.hold_reason") in response.text
+    assert shown("errors.casework.hold_reason") in response.text
     response = desk.post("hold", {"hold_reason": "clarification", "hold_note": "Which account?"})
     assert response.status_code == 400
     assert shown("web.staff.case.error.hold_clock") in response.text
     assert "Which account?" in response.text
     response = desk.post("hold", {"hold_reason": "clarification", "hold_clock": "stops"})
-    assert shown("web.staff.case.error.empty_hold_note") in response.text
+    assert shown("errors.casework.empty_hold_note") in response.text
     assert services.store.get(reference).held_at is None
 
     page = desk.done(
@@ -314,9 +314,26 @@ def test_hold_with_a_reason_and_the_clock_then_resume(app, services):
     assert services.store.get(reference).held_at is None and 'id="hold-form"' in page
     response = desk.post("resume")
     assert response.status_code == 400
-    assert shown("web.staff.case.error.not_held") in response.text
+    assert shown("errors.casework.not_held") in response.text
     actions = audit_actions(services, reference)
     assert ("lena", "hold") in actions and ("lena", "resume") in actions
+
+
+def test_a_refusal_of_the_back_end_is_told_in_the_members_language(app, services):
+    """What only the back end checks (a request on hold already) comes back as its code, said
+    in the member's language: a Chinese page shows no English sentence from an exception."""
+    reference = submit(services)
+    services.casework.hold(reference, "clarification", "Which account?", True, "lena")
+    desk = Desk(app, "lena", reference)
+    desk.c.post(
+        "/staff/language", data={"language": "zh", "csrf_token": desk.token, "next": desk.path}
+    )
+    response = desk.post(
+        "hold", {"hold_reason": "legal_hold", "hold_note": "Litigation.", "hold_clock": "runs"}
+    )
+    assert response.status_code == 400
+    assert shown("errors.casework.held_already", "zh") in response.text
+    assert shown("errors.casework.held_already") not in response.text
 
 
 # -- every form: CSRF and roles ------------------------------------------------------------

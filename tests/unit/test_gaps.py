@@ -483,14 +483,16 @@ def no_rasa():
 
 def test_the_retention_purge_covers_gaps_and_ratings(log):
     fill_for_purge(log)
-    dry = purge(timedelta(days=30), now=NOW, engine=log.engine, tracker=no_rasa(), dry_run=True)
+    dry = purge(
+        timedelta(days=30), now=NOW, engine=log.engine, gaps=log, tracker=no_rasa(), dry_run=True
+    )
     assert (dry.policy_gaps, dry.answer_feedback) == (3, 2)
     assert (
         "Would remove 3 policy gap entries (masked unanswered questions) and 2 answer "
         "ratings." in describe(dry)
     )
     assert len(rows(log, PolicyGap)) == 5
-    done = purge(timedelta(days=30), now=NOW, engine=log.engine, tracker=no_rasa())
+    done = purge(timedelta(days=30), now=NOW, engine=log.engine, gaps=log, tracker=no_rasa())
     assert (done.policy_gaps, done.answer_feedback) == (3, 2) and done.ok
     assert (
         "Removed 3 policy gap entries (masked unanswered questions) and 2 answer ratings."

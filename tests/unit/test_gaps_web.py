@@ -15,10 +15,10 @@ from bot.core.settings import load_settings
 from bot.core.texts import text
 from bot.policy.gaps import AnswerRef, section_headings
 from bot.requests.store import RequestStore
+from bot.services import Services
 from bot.storage.db import make_engine, transaction
 from bot.storage.models import AnswerFeedback, AuditEntry, PolicyGap
 from bot.web.app import create_app, normalise_rasa_messages
-from bot.web.staff import StaffServices
 from tests.support import Clock
 from tests.support.databases import copy_sqlite
 from tests.support.staff import SecondFactors, add_members, client
@@ -75,7 +75,7 @@ def secret(set_env):
 
 
 def make_services(url):
-    services = StaffServices(RequestStore(make_engine(url), secret="s"))
+    services = Services(RequestStore(make_engine(url), secret="s"))
     return services
 
 

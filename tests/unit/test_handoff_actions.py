@@ -5,7 +5,6 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-import actions.handoff as handoff_module
 from actions.handoff import (
     ActionHumanHandoff,
     ActionSubmitHandoffContact,
@@ -15,9 +14,9 @@ from actions.handoff import (
 from actions.policy_answers import ActionAnswerYes
 from bot.core.texts import button
 from bot.policy.answers import CONNECT
+from bot.requests.store import RequestStore
 from bot.staff.accounts import StaffDirectory
 from bot.storage.db import make_engine
-from bot.support.tickets import Handoffs
 
 
 class Staff:
@@ -29,12 +28,15 @@ class Staff:
 
 
 @pytest.fixture
-def handoffs(database_url, monkeypatch):
-    engine = make_engine(database_url)
-    handoffs = Handoffs(engine)
-    monkeypatch.setattr(handoff_module, "get_handoffs", lambda: handoffs)
-    yield handoffs
-    engine.dispose()
+def services(database_url, served):
+    store = RequestStore(make_engine(database_url), secret="s")
+    yield served(store)
+    store.engine.dispose()
+
+
+@pytest.fixture
+def handoffs(services):
+    return services.handoffs
 
 
 def conversation(intents, slots=None):
@@ -63,8 +65,8 @@ def conversation(intents, slots=None):
 
 
 @pytest.mark.parametrize("online", [True, False])
-def test_asking_for_a_person_makes_a_ticket_with_the_transcript(handoffs, monkeypatch, online):
-    monkeypatch.setattr(handoff_module, "get_staff", lambda: Staff(online))
+def test_asking_for_a_person_makes_a_ticket_with_the_transcript(handoffs, services, online):
+    services.directory = Staff(online)
     dispatcher = CollectingDispatcher()
     events = ActionHumanHandoff().run(
         dispatcher, conversation([("hi", "greet"), ("a person please", "human_handoff")]), {}
@@ -86,8 +88,8 @@ def test_asking_for_a_person_makes_a_ticket_with_the_transcript(handoffs, monkey
         assert handoffs.routed_ticket("visitor-7") is None  # the visitor keeps the assistant
 
 
-def test_asking_twice_reuses_the_ticket(handoffs, monkeypatch):
-    monkeypatch.setattr(handoff_module, "get_staff", lambda: Staff(True))
+def test_asking_twice_reuses_the_ticket(handoffs, services):
+    services.directory = Staff(True)
     for _ in range(2):
         ActionHumanHandoff().run(
             CollectingDispatcher(), conversation([("person", "human_handoff")]), {}
@@ -95,8 +97,8 @@ def test_asking_twice_reuses_the_ticket(handoffs, monkeypatch):
     assert len(handoffs.list()) == 1
 
 
-def test_a_second_fallback_in_a_row_hands_over(handoffs, monkeypatch):
-    monkeypatch.setattr(handoff_module, "get_staff", lambda: Staff(True))
+def test_a_second_fallback_in_a_row_hands_over(handoffs, services):
+    services.directory = Staff(True)
     dispatcher = CollectingDispatcher()
     handle_fallback(dispatcher, conversation([("blorp", "nlu_fallback")]))
     assert [m.get("response") for m in dispatcher.messages] == [
@@ -111,9 +113,9 @@ def test_a_second_fallback_in_a_row_hands_over(handoffs, monkeypatch):
 
 
 def test_yes_to_the_offer_of_a_person_hands_over_for_a_topic_the_policy_is_silent_on(
-    handoffs, monkeypatch
+    handoffs, services
 ):
-    monkeypatch.setattr(handoff_module, "get_staff", lambda: Staff(True))
+    services.directory = Staff(True)
     tracker = conversation([("do you use cookies", "ask_not_covered"), ("yes", "affirm")])
     tracker.events.pop()  # the action is what answers "yes"
     tracker.events[-2]["data"] = {"buttons": [button(CONNECT)]}  # the not-covered reply's offer
@@ -143,8 +145,8 @@ def test_an_address_for_an_offline_handoff(handoffs):
     assert "v***@e***.com" in dispatcher.messages[0]["text"]
 
 
-def test_a_handoff_in_chinese_makes_a_chinese_ticket_and_replies_in_chinese(handoffs, monkeypatch):
-    monkeypatch.setattr(handoff_module, "get_staff", lambda: Staff(False))
+def test_a_handoff_in_chinese_makes_a_chinese_ticket_and_replies_in_chinese(handoffs, services):
+    services.directory = Staff(False)
     dispatcher = CollectingDispatcher()
     events = ActionHumanHandoff().run(
         dispatcher, conversation([("转人工", "human_handoff")], {"language": "zh"}), {}

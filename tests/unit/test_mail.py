@@ -9,7 +9,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from bot.mail.outbox import enqueue, list_messages, utcnow
+from bot.core.clock import utcnow
+from bot.mail.outbox import enqueue, list_messages
 from bot.mail.smtp import MAX_ATTEMPTS, SmtpSettings, backoff, deliver_due, smtp_settings
 from bot.storage.db import make_engine, session_factory, transaction
 from bot.storage.models import OutboxMessage

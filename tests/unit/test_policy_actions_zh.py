@@ -9,12 +9,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import actions.unanswered as unanswered
 from actions.policy_answers import ActionAnswerPolicy, ActionShowSection, conversation_language
 from bot.core.texts import button
 from bot.policy.answers import CONNECT, SHOW_SECTION, contact_line
 from bot.policy.document import load_policy
-from bot.policy.gaps import AnswerRef, GapLog
+from bot.policy.gaps import AnswerRef
+from bot.requests.store import RequestStore
 from bot.storage.db import make_engine
 from bot.storage.models import PolicyGap
 
@@ -24,11 +24,10 @@ ZH = {"language": "zh"}
 
 
 @pytest.fixture(autouse=True)
-def gap_log(migrated_sqlite, monkeypatch, set_env):
+def gap_log(migrated_sqlite, served, set_env):
     url = migrated_sqlite()
     engine = make_engine(url)
-    log = GapLog(engine)
-    monkeypatch.setattr(unanswered, "get_gaps", lambda: log)
+    served(RequestStore(engine, secret=SECRET))
     set_env(APP_SECRET=SECRET)
     yield engine
     engine.dispose()

@@ -6,7 +6,6 @@ import re
 import pytest
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
-import actions.forms as forms_module
 import actions.submit as submit_module
 from actions.forms import (
     ActionAskAccountEmail,
@@ -29,20 +28,15 @@ from actions.submit import (
 from bot.conversation import faults, flows
 from bot.core import texts
 from bot.requests.store import RequestStore
-from bot.staff.accounts import StaffDirectory
 from bot.storage.db import make_engine
 from bot.support.tickets import Handoffs
 from tests.support.actions import DOMAIN, outbox, tracker, validate
 
 
 @pytest.fixture
-def store(database_url, monkeypatch):
+def store(database_url, served):
     store = RequestStore(make_engine(database_url), secret="s", working_days=15)
-    handoffs = Handoffs(store.engine)
-    monkeypatch.setattr(forms_module, "get_store", lambda: store)
-    monkeypatch.setattr(forms_module, "get_handoffs", lambda: handoffs)
-    monkeypatch.setattr(forms_module, "get_staff", lambda: StaffDirectory(store.engine))
-    monkeypatch.setattr(submit_module, "get_store", lambda: store)
+    served(store)
     yield store
     store.engine.dispose()
 
@@ -366,15 +360,13 @@ def slots_after(events, slots):
     return kept
 
 
-def test_request_database_down_at_submit_keeps_answers_and_try_again_stores_once(
-    store, monkeypatch
-):
+def test_request_database_down_at_submit_keeps_answers_and_try_again_stores_once(store, served):
     down = RequestStore(
         make_engine("postgresql://postgres@127.0.0.1:1/none?connect_timeout=2"),
         secret="s",
         working_days=15,
     )
-    monkeypatch.setattr(submit_module, "get_store", lambda: down)
+    served(down)
     dispatcher = CollectingDispatcher()
     events = SubmitDeletion().run(
         dispatcher, tracker(None, CONFIRMED, text="yes", events=FORM_RUN), DOMAIN
@@ -387,7 +379,7 @@ def test_request_database_down_at_submit_keeps_answers_and_try_again_stores_once
     assert slots["account_email"] == "jane@example.com"  # nothing the visitor said is lost
     assert store.all_requests() == []
 
-    monkeypatch.setattr(submit_module, "get_store", lambda: store)  # the database is back
+    served(store)  # the database is back
     history = FORM_RUN + [
         {"event": "user", "text": "yes"},
         {

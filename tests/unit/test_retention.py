@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
 from bot.mail.outbox import FAILED, QUEUED, SENT
+from bot.policy.gaps import GapLog
 from bot.requests import lifecycle
 from bot.requests.store import RequestStore
 from bot.retention import erasure
@@ -111,7 +112,13 @@ def count(store, model, *conditions):
 def test_an_unreachable_sql_store_is_reported_and_the_rest_still_purged(store):
     tracker = SqlTracker("postgresql://postgres@127.0.0.1:1/nowhere")
     store.send_code("a@example.com", "conv-a")
-    report = purge(timedelta(days=30), now=NOW + 2 * DAY, engine=store.engine, tracker=tracker)
+    report = purge(
+        timedelta(days=30),
+        now=NOW + 2 * DAY,
+        engine=store.engine,
+        gaps=GapLog(store.engine),
+        tracker=tracker,
+    )
     tracker.close()
     assert report.tracker_error == "OperationalError" and not report.ok
     assert report.verification_codes == 1 and count(store, VerificationCode) == 0
@@ -192,7 +199,12 @@ def test_purge_of_the_request_database_follows_the_rules(store):
     requests_before = count(store, PrivacyRequest)
 
     dry = purge(
-        timedelta(days=30), now=NOW, engine=store.engine, tracker=rasa_not_called(), dry_run=True
+        timedelta(days=30),
+        now=NOW,
+        engine=store.engine,
+        gaps=GapLog(store.engine),
+        tracker=rasa_not_called(),
+        dry_run=True,
     )
     assert (
         dry.verification_codes,
@@ -203,7 +215,13 @@ def test_purge_of_the_request_database_follows_the_rules(store):
     ) == (1, 2, 1, 1, 3)
     assert count(store, VerificationCode) == 3 and count(store, HandoffMessage) == 8
 
-    report = purge(timedelta(days=30), now=NOW, engine=store.engine, tracker=rasa_not_called())
+    report = purge(
+        timedelta(days=30),
+        now=NOW,
+        engine=store.engine,
+        gaps=GapLog(store.engine),
+        tracker=rasa_not_called(),
+    )
     assert report.tracker_kind == "memory" and report.ok
     assert (
         report.verification_codes,
@@ -237,7 +255,13 @@ def test_purge_of_the_request_database_follows_the_rules(store):
     assert count(store, PrivacyRequest) == requests_before
     assert count(store, RequestEvent) == trail and count(store, AuditEntry) == audit
     # A second purge finds nothing more.
-    again = purge(timedelta(days=30), now=NOW, engine=store.engine, tracker=rasa_not_called())
+    again = purge(
+        timedelta(days=30),
+        now=NOW,
+        engine=store.engine,
+        gaps=GapLog(store.engine),
+        tracker=rasa_not_called(),
+    )
     assert (
         again.verification_codes,
         again.outbox_messages,
@@ -297,7 +321,9 @@ def test_in_memory_erasure_uses_rasas_api_and_a_failure_waits_for_the_next_purge
 
     # Rasa answers, but refuses (a wrong token): still pending, and not noted twice.
     rasa.down, rasa.status = False, 401
-    report = purge(timedelta(days=30), now=NOW, engine=store.engine, tracker=make())
+    report = purge(
+        timedelta(days=30), now=NOW, engine=store.engine, gaps=GapLog(store.engine), tracker=make()
+    )
     assert report.erasures_pending == 1 and report.erasures_done == 0 and not report.ok
     assert "HTTP 401" in report.erasure_error
     assert [a for a, _ in ((e.action, e.detail) for e in store_audit(store, reference))].count(
@@ -306,9 +332,18 @@ def test_in_memory_erasure_uses_rasas_api_and_a_failure_waits_for_the_next_purge
 
     rasa.calls.clear()
     rasa.status = 200
-    dry = purge(timedelta(days=30), now=NOW, engine=store.engine, tracker=make(), dry_run=True)
+    dry = purge(
+        timedelta(days=30),
+        now=NOW,
+        engine=store.engine,
+        gaps=GapLog(store.engine),
+        tracker=make(),
+        dry_run=True,
+    )
     assert dry.erasures_pending == 1 and rasa.calls == []
-    report = purge(timedelta(days=30), now=NOW, engine=store.engine, tracker=make())
+    report = purge(
+        timedelta(days=30), now=NOW, engine=store.engine, gaps=GapLog(store.engine), tracker=make()
+    )
     assert report.erasures_done == 1 and report.erasures_pending == 0 and report.ok
     assert sorted(rasa.calls) == [
         ("PUT", "/conversations/conv-a1/tracker/events", {"token": "tok"}, []),
@@ -319,7 +354,9 @@ def test_in_memory_erasure_uses_rasas_api_and_a_failure_waits_for_the_next_purge
     assert "conversations_erased" in [e.action for e in store_audit(store, reference)]
 
     rasa.calls.clear()
-    purge(timedelta(days=30), now=NOW, engine=store.engine, tracker=make())
+    purge(
+        timedelta(days=30), now=NOW, engine=store.engine, gaps=GapLog(store.engine), tracker=make()
+    )
     assert rasa.calls == []  # done once, not again
 
 
@@ -348,7 +385,9 @@ def test_a_store_without_an_eraser_leaves_the_erasure_to_the_purge(store, monkey
     assert complete(bare, reference) == lifecycle.COMPLETED
     assert rasa.calls == [] and bare.get(reference).transcript == TRANSCRIPT
     assert pending_erasures(bare.sessions) == [reference]
-    report = purge(timedelta(days=30), now=NOW, engine=store.engine, tracker=make())
+    report = purge(
+        timedelta(days=30), now=NOW, engine=store.engine, gaps=GapLog(store.engine), tracker=make()
+    )
     assert report.erasures_done == 1 and report.ok
     assert [call[1] for call in rasa.calls] == ["/conversations/conv-a1/tracker/events"]
     assert bare.get(reference).transcript is None

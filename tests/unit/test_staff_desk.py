@@ -14,10 +14,10 @@ from sqlalchemy import select, update
 from bot.core.texts import text
 from bot.policy.gaps import WeekCount
 from bot.requests.store import RequestStore
+from bot.services import Services
 from bot.storage.db import make_engine, transaction
 from bot.storage.models import AuditEntry, OutboxMessage
 from bot.web.charts import Bar, horizontal_bars, weekly_bars
-from bot.web.staff import StaffServices
 from tests.support import Clock
 from tests.support.databases import copy_sqlite
 from tests.support.staff import SecondFactors, add_members, csrf_of, staff_app
@@ -48,7 +48,7 @@ ACCOUNTS = (
 )
 
 
-def add_accounts(services: StaffServices) -> None:
+def add_accounts(services: Services) -> None:
     add_members(services.directory, ACCOUNTS, PASSWORD, SECRET, SECOND_FACTORS, disabled=("gone",))
 
 
@@ -56,9 +56,7 @@ def add_accounts(services: StaffServices) -> None:
 def desk_database(sqlite_template, tmp_path_factory):
     """SQLite with the accounts, made once for the module (each scrypt hash takes ~0.1 s)."""
     path = tmp_path_factory.mktemp("desk") / "desk.db"
-    services = StaffServices(
-        RequestStore(make_engine(copy_sqlite(sqlite_template, path)), secret="s")
-    )
+    services = Services(RequestStore(make_engine(copy_sqlite(sqlite_template, path)), secret="s"))
     add_accounts(services)
     services.store.engine.dispose()
     return path
@@ -76,7 +74,7 @@ def services(database_url, desk_database, tmp_path, clock, set_env):
     set_env(REQUEST_JURISDICTION="prc", REQUEST_DUE_WORKING_DAYS="15")
     fresh = not database_url.startswith("sqlite")
     url = database_url if fresh else copy_sqlite(desk_database, tmp_path / "desk.db")
-    services = StaffServices(RequestStore(make_engine(url), secret="s", clock=clock))
+    services = Services(RequestStore(make_engine(url), secret="s", clock=clock))
     if fresh:
         add_accounts(services)
     yield services

@@ -15,12 +15,13 @@ import bot.web.staff.auth as staff_auth
 from bot.core.texts import text
 from bot.requests import lifecycle
 from bot.requests.store import KINDS, RequestStore
+from bot.services import Services
 from bot.staff.accounts import ROLES
 from bot.storage.db import make_engine, transaction
 from bot.storage.models import AuditEntry, OutboxMessage
 from bot.support.tickets import REASONS
 from bot.web import i18n
-from bot.web.staff import PUBLIC_STAFF_PATHS, StaffServices
+from bot.web.staff import PUBLIC_STAFF_PATHS
 from tests.support.databases import copy_sqlite
 from tests.support.staff import SecondFactors, add_members, client, csrf_of, log_in, staff_app
 from tests.support.staff import logged_in as staff_logged_in
@@ -63,9 +64,7 @@ def staff_database(sqlite_template, tmp_path_factory):
     """The staff accounts, made once for the module (each scrypt hash takes ~0.1 s); every test
     gets a copy of this database, accounts included."""
     path = tmp_path_factory.mktemp("staff") / "staff.db"
-    services = StaffServices(
-        RequestStore(make_engine(copy_sqlite(sqlite_template, path)), secret="s")
-    )
+    services = Services(RequestStore(make_engine(copy_sqlite(sqlite_template, path)), secret="s"))
     add_members(
         services.directory,
         (("lena", "legal"), ("sam", "support"), ("ada", "admin"), ("gone", "legal")),
@@ -81,7 +80,7 @@ def staff_database(sqlite_template, tmp_path_factory):
 @pytest.fixture
 def services(staff_database, tmp_path):
     url = copy_sqlite(staff_database, tmp_path / "staff.db")
-    services = StaffServices(RequestStore(make_engine(url), secret="s"))
+    services = Services(RequestStore(make_engine(url), secret="s"))
     yield services
     services.store.engine.dispose()
 
@@ -581,7 +580,7 @@ def test_a_refused_status_change_is_explained_in_the_members_language(app, servi
     assert response.status_code == 400
     assert (
         text(
-            "web.staff.request.cannot_become",
+            "errors.lifecycle.cannot_become",
             "zh",
             current=text("web.staff.status.received", "zh"),
             target=text("web.staff.status.completed", "zh"),
@@ -592,7 +591,7 @@ def test_a_refused_status_change_is_explained_in_the_members_language(app, servi
         f"/staff/requests/{reference}/status",
         data={"status": "rejected", "note": " ", "csrf_token": token},
     )
-    assert text("web.staff.request.reason_required", "zh") in response.text
+    assert text("errors.lifecycle.reason_required", "zh") in response.text
     response = legal.post(
         f"/staff/requests/{reference}/status", data={"status": "in_progress", "csrf_token": token}
     )

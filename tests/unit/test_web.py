@@ -12,10 +12,10 @@ from starlette.testclient import TestClient
 from bot.core.settings import load_settings
 from bot.core.texts import catalogue, text
 from bot.requests.store import RequestStore
+from bot.services import Services
 from bot.storage.db import make_engine
 from bot.web import i18n
 from bot.web.app import create_app, normalise_rasa_messages
-from bot.web.staff import StaffServices
 
 SENDER = "a" * 32
 SERVICES = None
@@ -34,7 +34,7 @@ def rasa_stub(reply, status=200, seen=None):
 def services(migrated_sqlite):
     url = migrated_sqlite("web.db")
     global SERVICES
-    SERVICES = StaffServices(RequestStore(make_engine(url), secret="s"))
+    SERVICES = Services(RequestStore(make_engine(url), secret="s"))
     yield SERVICES
 
 

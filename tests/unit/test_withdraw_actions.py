@@ -7,9 +7,6 @@ import re
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-import actions.forms as forms_module
-import actions.submit as submit_module
-import actions.withdraw as withdraw_module
 from actions.submit import ActionCancelRequest, ActionCheckStatus
 from actions.withdraw import (
     ActionWithdrawRequest,
@@ -29,13 +26,9 @@ EMAIL = "wang.li@example.com"
 
 
 @pytest.fixture
-def store(database_url, monkeypatch):
+def store(database_url, served):
     store = RequestStore(make_engine(database_url), secret="s", working_days=15)
-    casework = Casework(store.engine)
-    for module in (forms_module, submit_module, withdraw_module):
-        monkeypatch.setattr(module, "get_store", lambda: store)
-    for module in (submit_module, withdraw_module):
-        monkeypatch.setattr(module, "get_casework", lambda: casework)
+    served(store)
     yield store
     store.engine.dispose()
 

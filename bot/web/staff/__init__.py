@@ -14,12 +14,12 @@ from typing import List
 
 from starlette.routing import Route
 
+from bot.services import Services
 from bot.web.staff import auth, casework, gaps, handoffs, requests
 from bot.web.staff.common import (
     FORMULA_STARTS,
     PUBLIC_STAFF_PATHS,
     SESSION_LIFETIME,
-    StaffServices,
     spreadsheet_safe,
 )
 from bot.web.staff.gaps import GAP_COLUMNS
@@ -29,13 +29,12 @@ __all__ = [
     "GAP_COLUMNS",
     "PUBLIC_STAFF_PATHS",
     "SESSION_LIFETIME",
-    "StaffServices",
     "routes",
     "spreadsheet_safe",
 ]
 
 
-def routes(services: StaffServices) -> List[Route]:
+def routes(services: Services) -> List[Route]:
     """Every staff route, in the order Starlette tries them."""
     return [
         *auth.routes(services),

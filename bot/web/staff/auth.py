@@ -15,10 +15,12 @@ import asyncio
 import time
 from typing import Any, List, Optional, Tuple
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from bot.services import Services
 from bot.staff.accounts import (
     BAD_CODE,
     CODE_NEEDED,
@@ -29,17 +31,11 @@ from bot.staff.accounts import (
     StaffError,
     StaffMember,
 )
+from bot.staff.two_factor import Enrolment
 from bot.web import i18n
+from bot.web.security import client_of, csrf_ok
 from bot.web.staff import dashboard
-from bot.web.staff.common import (
-    StaffServices,
-    client_of,
-    csrf_ok,
-    current_member,
-    guarded,
-    page,
-    staff_text,
-)
+from bot.web.staff.common import current_member, guarded, page, staff_text
 
 LOGIN_PAGE = "staff/login.html"
 ENROL_PAGE = "staff/two_factor.html"
@@ -74,7 +70,7 @@ def _login_form(request: Request, status_code: int = 200, **context: Any) -> Res
     return response
 
 
-async def login(services: StaffServices, request: Request) -> Response:
+async def login(services: Services, request: Request) -> Response:
     """Check the CSRF token, the throttle, the password and (where the account has two-factor
     sign-in) the code, then start a fresh session; an admin still to enrol goes to enrolment
     first, and nowhere else."""
@@ -84,15 +80,18 @@ async def login(services: StaffServices, request: Request) -> Response:
     username = str(form.get("username") or "")[:64]
     target = str(form.get("next") or "")
     client = client_of(request)
-    failures = services.directory.recent_failures(username.strip().lower(), client)
+    # The directory in worker threads: each check of a password takes ~0.1 s of scrypt.
+    failures = await run_in_threadpool(
+        services.directory.recent_failures, username.strip().lower(), client
+    )
     if failures >= MAX_FAILED_LOGINS:
         minutes = int(FAILED_LOGIN_WINDOW.total_seconds() // 60)
         return _login_form(
             request, error=staff_text(request, "web.staff.login.too_many", minutes=minutes)
         )
     code = str(form.get("code") or "").strip()[:64]
-    result = services.directory.sign_in(
-        username, str(form.get("password") or ""), client, code or None
+    result = await run_in_threadpool(
+        services.directory.sign_in, username, str(form.get("password") or ""), client, code or None
     )
     if result.outcome == CODE_NEEDED:
         return _login_form(
@@ -147,7 +146,7 @@ def start_session(request: Request, staff_id: int, language: str) -> None:
     )
 
 
-def _enrolling(services: StaffServices, request: Request) -> Tuple[Optional[StaffMember], bool]:
+def _enrolling(services: Services, request: Request) -> Tuple[Optional[StaffMember], bool]:
     """Who is enrolling: the member a login sent here (True: they must, and are not logged in
     until they have), else the logged-in member (False), else nobody."""
     pending = request.session.get(ENROL_KEY)
@@ -158,18 +157,24 @@ def _enrolling(services: StaffServices, request: Request) -> Tuple[Optional[Staf
     return current_member(request, services), False
 
 
+def _enrolment(services: Services, username: str) -> Enrolment:
+    """The enrolment waiting for its first code, else a new one."""
+    directory = services.directory
+    return directory.pending_two_factor(username) or directory.begin_two_factor(username)
+
+
 def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"  # a secret or recovery codes are on it
     return response
 
 
-async def enrolment(services: StaffServices, request: Request) -> Response:
+async def enrolment(services: Services, request: Request) -> Response:
     """Two-factor enrolment: the secret (and its otpauth:// address) to put in an
     authenticator app, and the first code from it; then the recovery codes, shown once."""
-    member, required = _enrolling(services, request)
+    member, required = await run_in_threadpool(_enrolling, services, request)
     if member is None:
         return RedirectResponse("/staff/login", status_code=303)
-    if services.directory.has_two_factor(member.username):
+    if await run_in_threadpool(services.directory.has_two_factor, member.username):
         return page(
             request,
             ENROL_PAGE,
@@ -188,8 +193,8 @@ async def enrolment(services: StaffServices, request: Request) -> Response:
         else:
             code = str(form.get("code") or "").strip()[:64]
             try:
-                codes = services.directory.confirm_two_factor(
-                    member.username, code, member.username
+                codes = await run_in_threadpool(
+                    services.directory.confirm_two_factor, member.username, code, member.username
                 )
             except StaffError:
                 codes = None
@@ -212,9 +217,7 @@ async def enrolment(services: StaffServices, request: Request) -> Response:
                     )
                 )
             error = staff_text(request, "web.staff.case.two_factor.wrong_code")
-    enrolled = services.directory.pending_two_factor(
-        member.username
-    ) or services.directory.begin_two_factor(member.username)
+    enrolled = await run_in_threadpool(_enrolment, services, member.username)
     response = page(
         request,
         ENROL_PAGE,
@@ -263,12 +266,12 @@ async def choose_language(request: Request) -> Response:
     return response
 
 
-async def home(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def home(services: Services, request: Request, me: StaffMember) -> Response:
     """Legal and admin land on the desk's overview (`dashboard`), support on the handoffs."""
     return await dashboard.dashboard(services, request, me)
 
 
-def routes(services: StaffServices) -> List[Route]:
+def routes(services: Services) -> List[Route]:
     """Login, logout and the landing page."""
 
     async def login_endpoint(request: Request) -> Response:

@@ -16,11 +16,10 @@ from zoneinfo import ZoneInfo
 from bot.core.masking import mask_email, mask_pii
 from bot.core.settings import load_settings
 from bot.requests import deadlines, lifecycle, overview, refusals
-from bot.requests.casework import HOLD_REASONS, MESSAGE, NOTE, Casework
-from bot.requests.delivery import Deliveries
+from bot.requests.casework import HOLD_REASONS, MESSAGE, NOTE
+from bot.services import Services
 from bot.staff.accounts import StaffMember
 from bot.storage.models import PrivacyRequest
-from bot.web.staff.common import StaffServices
 
 
 @dataclass(frozen=True)
@@ -51,15 +50,7 @@ def local_date(moment: datetime) -> date:
     return moment.astimezone(ZoneInfo(deadlines.jurisdiction().zone)).date()
 
 
-def casework(services: StaffServices) -> Casework:
-    return Casework(services.store.engine, services.store.clock)
-
-
-def deliveries(services: StaffServices) -> Deliveries:
-    return Deliveries(services.store.engine, services.store.secret, services.store.clock)
-
-
-def assignable(services: StaffServices) -> List[str]:
+def assignable(services: Services) -> List[str]:
     """Who a request can be given to: active members who may work requests."""
     return [
         m.username for m in services.directory.list() if not m.disabled and m.can("change_requests")
@@ -115,7 +106,7 @@ def refusal_choices(row: PrivacyRequest, member_language: str) -> List[Dict[str,
 
 
 def context(
-    services: StaffServices,
+    services: Services,
     row: PrivacyRequest,
     me: StaffMember,
     language: str,
@@ -127,7 +118,7 @@ def context(
     in a form that was refused, shown again; `refusal` a template chosen without script."""
     now = services.store.clock()
     settings = load_settings()
-    notes = casework(services).notes(row.reference)
+    notes = services.casework.notes(row.reference)
     is_open = row.status in lifecycle.OPEN_STATUSES
     latest = deadlines.latest_extension(row.due_at).due if is_open else None
     choices = refusal_choices(row, language)
@@ -155,7 +146,7 @@ def context(
         if is_open
         else "",
         "extension_max": local_date(latest).isoformat() if latest else "",
-        "deliveries": deliveries(services).for_request(row.reference)
+        "deliveries": services.deliveries.for_request(row.reference)
         if row.kind == "access"
         else [],
         "delivery_max_mb": settings.delivery_max_bytes // 1_000_000,

@@ -3,18 +3,18 @@ requester, one extension, hold and resume, revealing the personal data, and the 
 access request (an attached export or the generated package, sent as a one-time link).
 
 Thin adapters over `bot.requests.casework` and `bot.requests.delivery`: each is a guarded POST
-(logged in, CSRF token, permission), checks what was typed first so that a mistake is told in
-the member's words and the form comes back as it was typed (400), then does the work, which
-is audited by the back end, and goes back to the page saying what happened (303, so that a
-reload does not do it twice). Revealing the personal data answers with the page itself: the
-reveal lasts one page view, and is audited.
+(logged in, CSRF token, permission) that reads the form (a date, a choice), asks the back end,
+which checks its own rules and audits the work, and goes back to the page saying what happened
+(303, so that a reload does not do it twice). A refusal, the form's or the back end's (by its
+code), is told in the member's words with the form as it was typed (400). Revealing the
+personal data answers with the page itself: the reveal lasts one page view, and is audited.
 """
 
 from __future__ import annotations
 
 import asyncio
 from datetime import date
-from typing import Dict, List, Mapping, Optional
+from typing import Dict, List, Mapping
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
@@ -22,13 +22,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.core.settings import load_settings
-from bot.requests import deadlines
-from bot.requests.casework import HOLD_REASONS, MAX_NOTE_CHARS, CaseworkError
+from bot.requests.casework import CaseworkError
 from bot.requests.delivery import DeliveryError
+from bot.services import Services
 from bot.staff.accounts import StaffMember
-from bot.storage.models import PrivacyRequest
 from bot.web.staff import case_view
-from bot.web.staff.common import Handler, StaffServices, client_of, guarded, staff_text
+from bot.web.staff.common import Handler, guarded, staff_text
 from bot.web.staff.requests import FLASH, not_found, show_request
 
 # The form fields a refused form shows again (never the CSRF token or a file).
@@ -68,7 +67,7 @@ def back(request: Request, reference: str, anchor: str, key: str, **values: obje
 
 
 async def refused(
-    services: StaffServices,
+    services: Services,
     request: Request,
     me: StaffMember,
     form: Mapping[str, str],
@@ -86,185 +85,125 @@ def _text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-async def _open_request(services: StaffServices, request: Request) -> Optional[PrivacyRequest]:
-    return services.store.get(request.path_params["reference"])
+def _reference(request: Request) -> str:
+    return str(request.path_params["reference"])
 
 
-async def assign(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def desk_refused(
+    services: Services,
+    request: Request,
+    me: StaffMember,
+    form: Mapping[str, str],
+    problem: CaseworkError,
+) -> Response:
+    """What the desk refused, said in the member's words (a request that is not there: 404)."""
+    if problem.code == "no_request":
+        return not_found(request)
+    return await refused(services, request, me, form, problem.key, **problem.values)
+
+
+async def assign(services: Services, request: Request, me: StaffMember) -> Response:
     """Give the request to a member (`assignee`; empty: to nobody), or to oneself (`to_me`)."""
     form = await request.form()
-    row = await _open_request(services, request)
-    if row is None:
-        return not_found(request)
+    reference = _reference(request)
     typed = kept(form, "assign")
     target = me.username if form.get("to_me") else _text(form, "assignee")
-    if target and target not in case_view.assignable(services):
+    if target and target not in await asyncio.to_thread(case_view.assignable, services):
         return await refused(services, request, me, typed, "web.staff.case.error.assignee")
-    await asyncio.to_thread(
-        case_view.casework(services).assign, [row.reference], target or None, me.username
-    )
+    try:
+        await asyncio.to_thread(services.casework.assign, [reference], target or None, me.username)
+    except CaseworkError as problem:
+        return await desk_refused(services, request, me, typed, problem)
     if not target:
-        return back(request, row.reference, "h-assign", "web.staff.case.unassigned")
-    return back(request, row.reference, "h-assign", "web.staff.case.assigned", name=target)
+        return back(request, reference, "h-assign", "web.staff.case.unassigned")
+    return back(request, reference, "h-assign", "web.staff.case.assigned", name=target)
 
 
-async def _add(services: StaffServices, request: Request, me: StaffMember, field: str) -> Response:
+async def _add(services: Services, request: Request, me: StaffMember, field: str) -> Response:
     form = await request.form()
-    row = await _open_request(services, request)
-    if row is None:
-        return not_found(request)
+    reference = _reference(request)
     which = "note" if field == "note_body" else "message"
     typed = kept(form, which)
-    body = _text(form, field)
-    if not body:
-        return await refused(
-            services,
-            request,
-            me,
-            typed,
-            "web.staff.case.error.empty_note"
-            if which == "note"
-            else "web.staff.case.error.empty_message",
-        )
-    if len(body) > MAX_NOTE_CHARS:
-        return await refused(
-            services, request, me, typed, "web.staff.case.error.too_long", limit=MAX_NOTE_CHARS
-        )
-    desk = case_view.casework(services)
+    add = services.casework.add_note if which == "note" else services.casework.send_message
+    try:
+        await asyncio.to_thread(add, reference, me.username, _text(form, field))
+    except CaseworkError as problem:
+        return await desk_refused(services, request, me, typed, problem)
     if which == "note":
-        await asyncio.to_thread(desk.add_note, row.reference, me.username, body)
-        return back(request, row.reference, "h-notes", "web.staff.case.note_added")
-    await asyncio.to_thread(desk.send_message, row.reference, me.username, body)
-    return back(request, row.reference, "h-messages", "web.staff.case.message_sent")
+        return back(request, reference, "h-notes", "web.staff.case.note_added")
+    return back(request, reference, "h-messages", "web.staff.case.message_sent")
 
 
-async def add_note(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def add_note(services: Services, request: Request, me: StaffMember) -> Response:
     """An internal note: for the desk only, never sent to the requester."""
     return await _add(services, request, me, "note_body")
 
 
-async def send_message(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def send_message(services: Services, request: Request, me: StaffMember) -> Response:
     """A message to the requester, e-mailed through the outbox."""
     return await _add(services, request, me, "message_body")
 
 
-async def extend(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def extend(services: Services, request: Request, me: StaffMember) -> Response:
     """Extend once, to a new due date no later than the jurisdiction allows, with a reason."""
     form = await request.form()
-    row = await _open_request(services, request)
-    if row is None:
-        return not_found(request)
+    reference = _reference(request)
     typed = kept(form, "extension")
-    if row.original_due_at is not None:
-        return await refused(services, request, me, typed, "web.staff.case.error.extended_once")
     try:
         new_due = date.fromisoformat(_text(form, "extension_date"))
     except ValueError:
         return await refused(services, request, me, typed, "web.staff.case.error.bad_date")
     reason = _text(form, "extension_reason")
-    if not reason:
-        return await refused(services, request, me, typed, "web.staff.case.error.empty_reason")
-    if len(reason) > MAX_NOTE_CHARS:
-        return await refused(
-            services, request, me, typed, "web.staff.case.error.too_long", limit=MAX_NOTE_CHARS
-        )
-    current = case_view.local_date(row.due_at)
-    latest = case_view.local_date(deadlines.latest_extension(row.due_at).due)
-    if new_due <= current:
-        return await refused(
-            services, request, me, typed, "web.staff.case.error.not_later", due=current.isoformat()
-        )
-    if new_due > latest:
-        return await refused(
-            services,
-            request,
-            me,
-            typed,
-            "web.staff.case.error.beyond_max",
-            latest=latest.isoformat(),
-        )
     try:
-        await asyncio.to_thread(
-            case_view.casework(services).extend, row.reference, new_due, reason, me.username
-        )
+        await asyncio.to_thread(services.casework.extend, reference, new_due, reason, me.username)
     except CaseworkError as problem:
-        return await refused(
-            services, request, me, typed, "web.staff.case.error.not_done", problem=str(problem)
-        )
+        return await desk_refused(services, request, me, typed, problem)
     return back(
-        request, row.reference, "h-deadline", "web.staff.case.extended", date=new_due.isoformat()
+        request, reference, "h-deadline", "web.staff.case.extended", date=new_due.isoformat()
     )
 
 
-async def hold(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def hold(services: Services, request: Request, me: StaffMember) -> Response:
     """On hold, with a reason and a note for the requester, saying whether the clock stops."""
     form = await request.form()
-    row = await _open_request(services, request)
-    if row is None:
-        return not_found(request)
+    reference = _reference(request)
     typed = kept(form, "hold")
-    reason, note, clock = (
-        _text(form, "hold_reason"),
-        _text(form, "hold_note"),
-        _text(form, "hold_clock"),
-    )
-    if reason not in HOLD_REASONS:
-        return await refused(services, request, me, typed, "web.staff.case.error.hold_reason")
+    clock = _text(form, "hold_clock")
     if clock not in ("stops", "runs"):
         return await refused(services, request, me, typed, "web.staff.case.error.hold_clock")
-    if not note:
-        return await refused(services, request, me, typed, "web.staff.case.error.empty_hold_note")
-    if len(note) > MAX_NOTE_CHARS:
-        return await refused(
-            services, request, me, typed, "web.staff.case.error.too_long", limit=MAX_NOTE_CHARS
-        )
     try:
         await asyncio.to_thread(
-            case_view.casework(services).hold,
-            row.reference,
-            reason,
-            note,
+            services.casework.hold,
+            reference,
+            _text(form, "hold_reason"),
+            _text(form, "hold_note"),
             clock == "stops",
             me.username,
         )
     except CaseworkError as problem:
-        return await refused(
-            services, request, me, typed, "web.staff.case.error.not_done", problem=str(problem)
-        )
-    return back(request, row.reference, "h-deadline", "web.staff.case.held")
+        return await desk_refused(services, request, me, typed, problem)
+    return back(request, reference, "h-deadline", "web.staff.case.held")
 
 
-async def resume(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def resume(services: Services, request: Request, me: StaffMember) -> Response:
     """Off hold; a stopped clock moves the due date on by the working days it was held."""
-    row = await _open_request(services, request)
-    if row is None:
-        return not_found(request)
+    reference = _reference(request)
     try:
-        due = await asyncio.to_thread(
-            case_view.casework(services).resume, row.reference, me.username
-        )
-    except CaseworkError:
-        return await refused(
-            services, request, me, {"_for": "hold"}, "web.staff.case.error.not_held"
-        )
+        due = await asyncio.to_thread(services.casework.resume, reference, me.username)
+    except CaseworkError as problem:
+        return await desk_refused(services, request, me, {"_for": "hold"}, problem)
     return back(
         request,
-        row.reference,
+        reference,
         "h-deadline",
         "web.staff.case.resumed",
         date=case_view.local_date(due).isoformat(),
     )
 
 
-async def reveal(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def reveal(services: Services, request: Request, me: StaffMember) -> Response:
     """The page with the requester's e-mail address and phone numbers unmasked, for this one
     view; who revealed them, and when, goes into the audit trail."""
-    row = await _open_request(services, request)
-    if row is None:
-        return not_found(request)
-    services.directory.audit(
-        me.username, "reveal", row.reference, "personal data", client_of(request)
-    )
     response = await show_request(
         services, request, me, revealed=True, message=staff_text(request, "web.staff.case.revealed")
     )
@@ -272,53 +211,47 @@ async def reveal(services: StaffServices, request: Request, me: StaffMember) -> 
     return response
 
 
-async def deliver(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def deliver(services: Services, request: Request, me: StaffMember) -> Response:
     """An access request's copy: the export attached (`file`, its size and type checked) or
     the package generated (`action=generate`); the requester is e-mailed a one-time link."""
     form = await request.form()
-    row = await _open_request(services, request)
-    if row is None:
-        return not_found(request)
+    reference = _reference(request)
     typed = {"_for": "delivery"}
-    desk = case_view.deliveries(services)
-    link_base = load_settings().site_origin
+    desk = services.deliveries
+    settings = load_settings()
     try:
         if form.get("action") == "generate":
-            prepared = await asyncio.to_thread(desk.generate, row.reference, me.username, link_base)
+            prepared = await asyncio.to_thread(
+                desk.generate, reference, me.username, settings.site_origin
+            )
         else:
             upload = form.get("file")
             if not isinstance(upload, UploadFile) or not upload.filename:
                 return await refused(services, request, me, typed, "web.staff.case.error.no_file")
-            limit = load_settings().delivery_max_bytes
-            content = await upload.read(limit + 1)
+            content = await upload.read(settings.delivery_max_bytes + 1)
             prepared = await asyncio.to_thread(
-                desk.attach, row.reference, upload.filename, content, me.username, link_base
+                desk.attach, reference, upload.filename, content, me.username, settings.site_origin
             )
     except DeliveryError as problem:
+        if problem.reason == "unknown_request":
+            return not_found(request)
         key = (
             f"web.staff.case.delivery_error.{problem.reason}"
             if problem.reason in DELIVERY_PROBLEMS
             else "web.staff.case.error.not_done"
         )
-        return await refused(
-            services,
-            request,
-            me,
-            typed,
-            key,
-            problem=str(problem),
-            limit=load_settings().delivery_max_bytes // 1_000_000,
-        )
+        limit = settings.delivery_max_bytes // 1_000_000
+        return await refused(services, request, me, typed, key, limit=limit)
     return back(
         request,
-        row.reference,
+        reference,
         "h-delivery",
         "web.staff.case.delivered",
         date=case_view.local_date(prepared.expires_at).isoformat(),
     )
 
 
-def routes(services: StaffServices) -> List[Route]:
+def routes(services: Services) -> List[Route]:
     """The request page's casework forms, each a guarded POST."""
 
     def post(path: str, permission: str, handler: Handler) -> Route:

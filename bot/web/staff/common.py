@@ -1,4 +1,5 @@
-"""What every staff page shares: the services, the session, CSRF, the guard, page and CSV output.
+"""What every staff page shares: the session, the guard, page and CSV output. The services are
+bot.services's, built by the app factory; CSRF and the client address are bot.web.security's.
 
 Every staff route except login and logout goes through `guarded`, which refuses anyone not
 logged in (a redirect to the login page for pages, 401 for JSON and CSV) and anyone whose role
@@ -13,29 +14,24 @@ kept in the session and a cookie, else their browser's); `page` hands templates 
 
 from __future__ import annotations
 
+import asyncio
 import csv
-import functools
-import hmac
 import io
-import secrets
 import time
 from datetime import timedelta
 from functools import wraps
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterable, Optional, Sequence, Union
+from typing import Any, Awaitable, Callable, Iterable, Optional, Sequence
 from urllib.parse import urlencode
 
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from bot.core.language import LANGUAGES
-from bot.policy.gaps import GapLog
-from bot.requests.store import RequestStore
-from bot.retention.erasure import erase_requester_conversations
-from bot.staff.accounts import StaffDirectory, StaffMember
-from bot.support.tickets import Handoffs
+from bot.services import Services
+from bot.staff.accounts import StaffMember
 from bot.web import i18n
+from bot.web.security import csrf_ok, csrf_token
 
 SESSION_LIFETIME = timedelta(hours=8)
 IDLE_TIMEOUT = timedelta(minutes=30)
@@ -60,56 +56,9 @@ SCRIPT_TEXTS = (
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-class StaffServices:
-    """What the staff pages work on, opened on first use; tests hand in their own store. The
-    served store erases a requester's conversations as their deletion is completed."""
-
-    def __init__(self, store: Optional[RequestStore] = None) -> None:
-        self._store = store
-
-    @functools.cached_property
-    def store(self) -> RequestStore:
-        return self._store or RequestStore(eraser=erase_requester_conversations)
-
-    @functools.cached_property
-    def directory(self) -> StaffDirectory:
-        return StaffDirectory(self.store.engine)
-
-    @functools.cached_property
-    def handoffs(self) -> Handoffs:
-        return Handoffs(self.store.engine)
-
-    @functools.cached_property
-    def gaps(self) -> GapLog:
-        return GapLog(self.store.engine)
-
-
 # A staff page's handler: it is handed the services and the member the guard let in.
-Handler = Callable[[StaffServices, Request, StaffMember], Awaitable[Response]]
+Handler = Callable[[Services, Request, StaffMember], Awaitable[Response]]
 Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-def client_of(request: Request) -> str:
-    """The client address the audit log and the login throttle name."""
-    return request.client.host if request.client else "unknown"
-
-
-def csrf_token(request: Request) -> str:
-    """The session's CSRF token, made on first use, so every form rendered can carry it."""
-    token = request.session.get("csrf")
-    if not token:
-        token = secrets.token_urlsafe(32)
-        request.session["csrf"] = token
-    return token
-
-
-def csrf_ok(request: Request, submitted: Union[str, UploadFile, None]) -> bool:
-    """Whether a submitted token is the session's (compared in constant time). A form field
-    can also hold a file, or text that is not ASCII: neither is the token."""
-    expected = request.session.get("csrf")
-    if not expected or not submitted or not isinstance(submitted, str):
-        return False
-    return hmac.compare_digest(str(expected).encode(), submitted.encode())
 
 
 def wants_data(request: Request) -> bool:
@@ -122,7 +71,7 @@ def wants_data(request: Request) -> bool:
     )
 
 
-def current_member(request: Request, services: StaffServices) -> Optional[StaffMember]:
+def current_member(request: Request, services: Services) -> Optional[StaffMember]:
     """The logged-in member, or None once the session is past its lifetime or idle timeout, or
     the account has been disabled meanwhile (the session is then cleared)."""
     session = request.session
@@ -201,14 +150,15 @@ async def _csrf_passes(request: Request) -> bool:
     return csrf_ok(request, form.get("csrf_token") or request.headers.get("x-csrf-token"))
 
 
-def guarded(services: StaffServices, permission: str, handler: Handler) -> Endpoint:
+def guarded(services: Services, permission: str, handler: Handler) -> Endpoint:
     """`handler` as a route endpoint that only a logged-in member with `permission` reaches
     (and, for a POST, only with the session's CSRF token). The permission is kept on the
     endpoint so that what a route requires can be read off it."""
 
     @wraps(handler)
     async def endpoint(request: Request) -> Response:
-        me = current_member(request, services)
+        # The account is read (and its last visit written) in a thread: the loop keeps serving.
+        me = await asyncio.to_thread(current_member, request, services)
         if me is None:
             return _login_required(request)
         if not me.can(permission):
@@ -217,7 +167,7 @@ def guarded(services: StaffServices, permission: str, handler: Handler) -> Endpo
             return JSONResponse(
                 {"error": staff_text(request, "web.staff.form_expired")}, status_code=403
             )
-        services.directory.seen(me.id)
+        await asyncio.to_thread(services.directory.seen, me.id)
         return await handler(services, request, me)
 
     endpoint.permission = permission  # type: ignore[attr-defined]  # read off the endpoint

@@ -17,18 +17,19 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bot.requests.overview import Overview, overview
+from bot.services import Services
 from bot.staff import audit
 from bot.staff.accounts import StaffMember
 from bot.storage.db import transaction
 from bot.web import i18n
 from bot.web.charts import Bar, horizontal_bars, weekly_bars
-from bot.web.staff.common import StaffServices, page
+from bot.web.staff.common import page
 
 # Who sees the overview (the rest land on their own queue): those who work the requests.
 OVERVIEW_PERMISSION = "change_requests"
 
 
-def _read(services: StaffServices) -> Tuple[Overview, audit.Verdict]:
+def _read(services: Services) -> Tuple[Overview, audit.Verdict]:
     numbers = overview(services.store.sessions, services.store.clock())
     with transaction(services.store.sessions) as session:
         verdict = audit.verify(session)
@@ -96,7 +97,7 @@ def charts(numbers: Overview, language: str) -> Dict[str, Markup]:
     }
 
 
-async def dashboard(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def dashboard(services: Services, request: Request, me: StaffMember) -> Response:
     """The overview for legal and admin; support goes on to the handoffs (read in a thread:
     verifying the audit trail walks all of it)."""
     if not me.can(OVERVIEW_PERMISSION):

@@ -17,17 +17,19 @@ from starlette.routing import Route
 
 from bot.core.texts import DEFAULT_LANGUAGE
 from bot.policy.gaps import GAP_KINDS, section_headings, topic_names
+from bot.services import Services
 from bot.staff.accounts import StaffMember
 from bot.web import i18n
 from bot.web.charts import weekly_bars
-from bot.web.staff.common import StaffServices, client_of, csv_download, guarded, page
+from bot.web.security import client_of
+from bot.web.staff.common import csv_download, guarded, page
 
 log = logging.getLogger(__name__)
 
 GAP_COLUMNS = ("created_at", "reply_kind", "topic", "sections", "language", "question")
 
 
-async def gaps_page(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def gaps_page(services: Services, request: Request, me: StaffMember) -> Response:
     """Topics ranked, the weekly trend and the ratings per section (the report is built in a
     thread: it reads the whole log)."""
     report = await asyncio.to_thread(services.gaps.report)
@@ -81,7 +83,7 @@ def translated_topic_names(language: str) -> Dict[str, str]:
         return {}
 
 
-async def gaps_csv(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def gaps_csv(services: Services, request: Request, me: StaffMember) -> Response:
     """Every entry of the gap log as CSV, audited."""
     rows = await asyncio.to_thread(services.gaps.export_rows)
     response = csv_download(
@@ -93,7 +95,7 @@ async def gaps_csv(services: StaffServices, request: Request, me: StaffMember) -
     return response
 
 
-def routes(services: StaffServices) -> List[Route]:
+def routes(services: Services) -> List[Route]:
     """The gap report's routes (legal and admin: `review_gaps`)."""
     return [
         Route("/staff/gaps", guarded(services, "review_gaps", gaps_page)),

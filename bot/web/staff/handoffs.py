@@ -7,6 +7,7 @@ while they are there, else by e-mail through the outbox (`bot.support.tickets` d
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Dict, List
 
 from starlette.requests import Request
@@ -14,17 +15,10 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.core.language import or_default
+from bot.services import Services
 from bot.staff.accounts import StaffMember
 from bot.support.tickets import TicketView
-from bot.web.staff.common import (
-    Endpoint,
-    Handler,
-    StaffServices,
-    guarded,
-    page,
-    staff_text,
-    wants_data,
-)
+from bot.web.staff.common import Endpoint, Handler, guarded, page, staff_text, wants_data
 
 MAX_REPLY_CHARS = 4000
 
@@ -62,25 +56,26 @@ def ticket_id_of(request: Request) -> int:
     return int(request.path_params["ticket_id"])
 
 
-async def handoffs_page(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def handoffs_page(services: Services, request: Request, me: StaffMember) -> Response:
     return page(
         request,
         "staff/handoffs.html",
         me,
-        tickets=services.handoffs.list(),
+        tickets=await asyncio.to_thread(services.handoffs.list),
         language_of=language_of,
     )
 
 
-async def handoffs_json(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def handoffs_json(services: Services, request: Request, me: StaffMember) -> Response:
     """The queue for the page to poll, so it updates without a reload."""
-    return JSONResponse({"tickets": [ticket_json(t) for t in services.handoffs.list()]})
+    tickets = await asyncio.to_thread(services.handoffs.list)
+    return JSONResponse({"tickets": [ticket_json(t) for t in tickets]})
 
 
-async def ticket_page(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def ticket_page(services: Services, request: Request, me: StaffMember) -> Response:
     """A ticket with its transcript; opening it takes it on."""
     try:
-        ticket = services.handoffs.open(ticket_id_of(request), me.username)
+        ticket = await asyncio.to_thread(services.handoffs.open, ticket_id_of(request), me.username)
     except KeyError:
         return no_such_ticket(request)
     return page(
@@ -88,15 +83,15 @@ async def ticket_page(services: StaffServices, request: Request, me: StaffMember
     )
 
 
-async def ticket_json_view(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def ticket_json_view(services: Services, request: Request, me: StaffMember) -> Response:
     """A ticket's status and messages, for the page to poll."""
-    ticket = services.handoffs.get(ticket_id_of(request))
+    ticket = await asyncio.to_thread(services.handoffs.get, ticket_id_of(request))
     if ticket is None:
         return JSONResponse({"error": "no such ticket"}, status_code=404)
     return JSONResponse({"status": ticket.status, "messages": ticket.messages})
 
 
-async def reply(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def reply(services: Services, request: Request, me: StaffMember) -> Response:
     """Send a reply (to the chat or by e-mail); JSON for the page's script, else a redirect."""
     form = await request.form()
     text = str(form.get("text") or "").strip()
@@ -106,12 +101,14 @@ async def reply(services: StaffServices, request: Request, me: StaffMember) -> R
             {"error": staff_text(request, "web.staff.ticket.write_first")}, status_code=400
         )
     try:
-        delivery = services.handoffs.reply(ticket_id, me.username, text[:MAX_REPLY_CHARS])
+        delivery = await asyncio.to_thread(
+            services.handoffs.reply, ticket_id, me.username, text[:MAX_REPLY_CHARS]
+        )
     except KeyError:
         return JSONResponse(
             {"error": staff_text(request, "web.staff.ticket.closed")}, status_code=409
         )
-    ticket = services.handoffs.get(ticket_id)
+    ticket = await asyncio.to_thread(services.handoffs.get, ticket_id)
     if wants_data(request):
         return JSONResponse(
             {"ok": True, "delivery": delivery, "message": ticket.messages[-1] if ticket else None}
@@ -119,17 +116,17 @@ async def reply(services: StaffServices, request: Request, me: StaffMember) -> R
     return RedirectResponse(f"/staff/handoffs/{ticket_id}", status_code=303)
 
 
-async def close(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def close(services: Services, request: Request, me: StaffMember) -> Response:
     """Close the ticket: the conversation goes back to the assistant."""
     ticket_id = ticket_id_of(request)
     try:
-        services.handoffs.close(ticket_id, me.username)
+        await asyncio.to_thread(services.handoffs.close, ticket_id, me.username)
     except KeyError:
         return no_such_ticket(request)
     return RedirectResponse(f"/staff/handoffs/{ticket_id}", status_code=303)
 
 
-def routes(services: StaffServices) -> List[Route]:
+def routes(services: Services) -> List[Route]:
     """The handoff routes (support and admin: `handle_handoffs`)."""
 
     def handling(handler: Handler) -> Endpoint:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import datetime
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -20,21 +20,16 @@ from starlette.routing import Route
 from bot.core.language import LANGUAGES, or_default
 from bot.core.masking import mask_email
 from bot.requests import lifecycle
-from bot.requests.casework import Casework, CaseworkError
+from bot.requests.casework import CaseworkError
 from bot.requests.overview import days_left
-from bot.requests.store import KINDS
+from bot.requests.store import KINDS, UnknownRequest
+from bot.services import Services
 from bot.staff.accounts import StaffMember
 from bot.storage.models import PrivacyRequest
 from bot.web import i18n
+from bot.web.security import client_of
 from bot.web.staff import case_view
-from bot.web.staff.common import (
-    StaffServices,
-    client_of,
-    csv_download,
-    guarded,
-    page,
-    staff_text,
-)
+from bot.web.staff.common import csv_download, guarded, page, staff_text
 
 NOBODY = "-"  # the assignee filter's and the bulk form's "assigned to nobody"
 BULK_ACTIONS = ("assign", "assign_me", "duplicate", "spam", "reject")
@@ -119,7 +114,7 @@ def filters_from(values: Mapping[str, Any]) -> Dict[str, str]:
 
 
 def filtered(
-    services: StaffServices, filters: Dict[str, str], me: Optional[StaffMember] = None
+    services: Services, filters: Dict[str, str], me: Optional[StaffMember] = None
 ) -> List[PrivacyRequest]:
     """The requests the filters select: the queue and the CSV export show the same list."""
     found = services.store.search(
@@ -160,14 +155,14 @@ def queue_row(r: PrivacyRequest, now: datetime) -> Row:
     )
 
 
-async def queue(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def queue(services: Services, request: Request, me: StaffMember) -> Response:
     return await show_queue(
         services, request, me, filters_of(request), message=request.session.pop(FLASH, None)
     )
 
 
 async def show_queue(
-    services: StaffServices,
+    services: Services,
     request: Request,
     me: StaffMember,
     filters: Dict[str, str],
@@ -178,21 +173,20 @@ async def show_queue(
 ) -> Response:
     """The queue with counts per status, the filters, the export link for the same list, and
     the bulk form (given back as it was sent, with `error`, when it was refused)."""
-    now = services.store.clock()
-    rows = [queue_row(r, now) for r in filtered(services, filters, me)]
+    rows, counts, assignees = await asyncio.to_thread(_queue, services, filters, me)
     export = "/staff/requests.csv?" + urlencode({k: v for k, v in filters.items() if v})
     response = page(
         request,
         "staff/requests.html",
         me,
         requests=rows,
-        counts=services.store.counts(),
+        counts=counts,
         filters=filters,
         kinds=list(KINDS),
         statuses=list(lifecycle.STATUSES),
         export_url=export,
         request_languages=list(LANGUAGES),
-        assignees=case_view.assignable(services),
+        assignees=assignees,
         nobody=NOBODY,
         can_change=me.can("change_requests"),
         message=message,
@@ -203,7 +197,16 @@ async def show_queue(
     return response
 
 
-async def bulk_action(services: StaffServices, request: Request, me: StaffMember) -> Response:
+def _queue(
+    services: Services, filters: Dict[str, str], me: StaffMember
+) -> Tuple[List[Row], Dict[str, int], List[str]]:
+    """What the queue shows, read from the database (in a worker thread)."""
+    now = services.store.clock()
+    rows = [queue_row(r, now) for r in filtered(services, filters, me)]
+    return rows, services.store.counts(), case_view.assignable(services)
+
+
+async def bulk_action(services: Services, request: Request, me: StaffMember) -> Response:
     """Assign, or close as duplicate, spam or rejected with one reason, the requests ticked on
     the filtered list (`bot.requests.casework`), then back to the same list. Nothing ticked, no
     reason, an unknown assignee: the list again with the form as it was sent, and why (400)."""
@@ -230,13 +233,13 @@ async def bulk_action(services: StaffServices, request: Request, me: StaffMember
         return await refused("web.staff.desk.bulk.none_selected")
     if action not in BULK_ACTIONS:
         return await refused("web.staff.desk.bulk.no_action")
-    desk = Casework(services.store.engine, clock=services.store.clock)
+    desk = services.casework
     try:
         if action in ("assign", "assign_me"):
             target: Optional[str] = me.username if action == "assign_me" else assignee
             if target == NOBODY:
                 target = None
-            elif target not in case_view.assignable(services):
+            elif target not in await asyncio.to_thread(case_view.assignable, services):
                 return await refused("web.staff.desk.bulk.unknown_assignee")
             changed = await asyncio.to_thread(desk.assign, selected, target, me.username)
             message = staff_text(
@@ -247,8 +250,6 @@ async def bulk_action(services: StaffServices, request: Request, me: StaffMember
                 assignee=target or staff_text(request, "web.staff.desk.nobody"),
             )
         else:
-            if not reason.strip():
-                return await refused("web.staff.desk.bulk.reason_required")
             how = lifecycle.REJECTED if action == "reject" else action
             closed = await asyncio.to_thread(desk.close, selected, how, reason, me.username)
             message = staff_text(
@@ -259,7 +260,10 @@ async def bulk_action(services: StaffServices, request: Request, me: StaffMember
                 how=staff_text(request, f"web.staff.desk.bulk.as.{action}"),
             )
     except CaseworkError as problem:
-        return await refused("web.staff.desk.bulk.failed", problem=str(problem))
+        if problem.code == "empty_reason":
+            return await refused("web.staff.desk.bulk.reason_required")
+        why = staff_text(request, problem.key, **problem.values)
+        return await refused("web.staff.desk.bulk.failed", problem=why)
     request.session[FLASH] = message
     target_url = "/staff/requests"
     query = urlencode({k: v for k, v in filters.items() if v})
@@ -285,23 +289,25 @@ def csv_row(r: PrivacyRequest) -> List[Any]:
     ]
 
 
-async def export_csv(services: StaffServices, request: Request, me: StaffMember) -> Response:
+async def export_csv(services: Services, request: Request, me: StaffMember) -> Response:
     """The filtered list as CSV (formula-safe: it carries what requesters typed), audited."""
     filters = filters_of(request)
+    rows = await asyncio.to_thread(_export, services, filters, me, client_of(request))
+    return csv_download(CSV_COLUMNS, (csv_row(r) for r in rows), "privacy-requests.csv")
+
+
+def _export(
+    services: Services, filters: Dict[str, str], me: StaffMember, client: str
+) -> List[PrivacyRequest]:
+    """The filtered list, its export audited (in a worker thread)."""
     rows = filtered(services, filters, me)
-    response = csv_download(CSV_COLUMNS, (csv_row(r) for r in rows), "privacy-requests.csv")
-    services.directory.audit(
-        me.username,
-        "export",
-        None,
-        f"{len(rows)} requests; filters {urlencode(filters)}",
-        client_of(request),
-    )
-    return response
+    detail = f"{len(rows)} requests; filters {urlencode(filters)}"
+    services.directory.audit(me.username, "export", None, detail, client)
+    return rows
 
 
 async def show_request(
-    services: StaffServices,
+    services: Services,
     request: Request,
     me: StaffMember,
     message: Optional[str] = None,
@@ -313,67 +319,81 @@ async def show_request(
     """A request's page (every field, history, access log, chat, and the work on it:
     `case_view`), audited as a view; also the answer to a form, with what happened (a
     refused form is shown again as typed: `form`). Personal data is masked unless `revealed`
-    (the reveal is audited by its handler)."""
-    reference = request.path_params["reference"]
-    row = services.store.get(reference)
-    if row is None:
-        return not_found(request)
-    services.directory.audit(me.username, "view_request", reference, None, client_of(request))
-    message = message or request.session.pop(FLASH, None)
-    response = page(
-        request,
-        "staff/request.html",
+    (which is audited too)."""
+    shown = await asyncio.to_thread(
+        _request_view,
+        services,
+        request.path_params["reference"],
         me,
-        r=row_view(row),
-        events=list(row.events),
-        audit=services.directory.audit_for(reference),
-        transcript=row.transcript or [],
-        next_statuses=sorted(lifecycle.TRANSITIONS[row.status]),
-        can_change=me.can("change_requests"),
-        message=message,
-        error=error,
-        case=case_view.context(
-            services,
-            row,
-            me,
-            i18n.staff_language(request),
-            revealed,
-            form,
-            request.query_params.get("refusal"),
-        ),
+        client_of(request),
+        i18n.staff_language(request),
+        revealed,
+        form,
+        request.query_params.get("refusal"),
     )
+    if shown is None:
+        return not_found(request)
+    message = message or request.session.pop(FLASH, None)
+    response = page(request, "staff/request.html", me, message=message, error=error, **shown)
     response.status_code = status_code
     return response
 
 
-async def request_page(services: StaffServices, request: Request, me: StaffMember) -> Response:
+def _request_view(
+    services: Services,
+    reference: str,
+    me: StaffMember,
+    client: str,
+    language: str,
+    revealed: bool,
+    form: Optional[Mapping[str, str]],
+    refusal: Optional[str],
+) -> Optional[Dict[str, Any]]:
+    """What a request's page shows, read from the database (in a worker thread), the view
+    (and a reveal of the personal data) audited; None when there is no such request."""
+    row = services.store.get(reference)
+    if row is None:
+        return None
+    if revealed:
+        services.directory.audit(me.username, "reveal", reference, "personal data", client)
+    services.directory.audit(me.username, "view_request", reference, None, client)
+    return {
+        "r": row_view(row),
+        "events": list(row.events),
+        "audit": services.directory.audit_for(reference),
+        "transcript": row.transcript or [],
+        "next_statuses": sorted(lifecycle.TRANSITIONS[row.status]),
+        "can_change": me.can("change_requests"),
+        "case": case_view.context(services, row, me, language, revealed, form, refusal),
+    }
+
+
+async def request_page(services: Services, request: Request, me: StaffMember) -> Response:
     return await show_request(services, request, me)
 
 
-async def change_status(services: StaffServices, request: Request, me: StaffMember) -> Response:
-    """Move a request along the lifecycle and e-mail the requester; an illegal move (or a
-    rejection without a reason) is refused with 400 and changes nothing."""
+async def change_status(services: Services, request: Request, me: StaffMember) -> Response:
+    """Move a request along the lifecycle and e-mail the requester; a move the lifecycle
+    refuses (or a rejection without a reason) is told with 400 and changes nothing."""
     form = await request.form()
     reference = request.path_params["reference"]
     target = str(form.get("status") or "")
     note = str(form.get("note") or "").strip() or None
-    row = services.store.get(reference)
-    if row is None:
-        return not_found(request)
-    current = row.status
     try:
         # In a thread: completing a deletion also erases conversations, which may wait on
         # Rasa's API; the site keeps serving meanwhile.
         await asyncio.to_thread(
             services.store.transition, reference, target, me.username, note, notify=True
         )
-    except lifecycle.IllegalTransition:
+    except UnknownRequest:
+        return not_found(request)
+    except lifecycle.IllegalTransition as problem:
         return await show_request(
             services,
             request,
             me,
             error=staff_text(
-                request, "web.staff.request.not_changed", problem=why_not(request, current, target)
+                request, "web.staff.request.not_changed", problem=why_not(request, problem)
             ),
             status_code=400,
         )
@@ -391,14 +411,13 @@ def status_name(request: Request, status: str) -> str:
     return i18n.label("web.staff.status", status, i18n.staff_language(request))
 
 
-def why_not(request: Request, current: str, target: str) -> str:
-    """Why the lifecycle refused a change, in the member's language (the two refusals of
-    `lifecycle.check_transition`: a move it does not allow, a rejection without a reason)."""
-    if target in lifecycle.TRANSITIONS.get(current, frozenset()):
-        return staff_text(request, "web.staff.request.reason_required")
+def why_not(request: Request, problem: lifecycle.IllegalTransition) -> str:
+    """Why the lifecycle refused a change, in the member's language, the statuses by their
+    names there."""
+    current, target = problem.values["current"], problem.values["target"]
     return staff_text(
         request,
-        "web.staff.request.cannot_become",
+        problem.key,
         current=status_name(request, current),
         target=status_name(request, target),
     )
@@ -412,7 +431,7 @@ def not_found(request: Request) -> Response:
     )
 
 
-def routes(services: StaffServices) -> List[Route]:
+def routes(services: Services) -> List[Route]:
     """The legal review's routes (the export before the request pages, as ever)."""
     return [
         Route("/staff/requests", guarded(services, "read_requests", queue)),
