@@ -33,7 +33,8 @@ async def gaps_page(services: Services, request: Request, me: StaffMember) -> Re
     """Topics ranked, the weekly trend and the ratings per section (the report is built in a
     thread: it reads the whole log)."""
     report = await asyncio.to_thread(services.gaps.report)
-    services.directory.audit(
+    await asyncio.to_thread(
+        services.directory.audit,
         me.username,
         "view_gaps",
         "gaps",
@@ -89,8 +90,13 @@ async def gaps_csv(services: Services, request: Request, me: StaffMember) -> Res
     response = csv_download(
         GAP_COLUMNS, ([str(row[c]) for c in GAP_COLUMNS] for row in rows), "policy-gaps.csv"
     )
-    services.directory.audit(
-        me.username, "export", "gaps", f"{len(rows)} policy gaps", client_of(request)
+    await asyncio.to_thread(
+        services.directory.audit,
+        me.username,
+        "export",
+        "gaps",
+        f"{len(rows)} policy gaps",
+        client_of(request),
     )
     return response
 
