@@ -13,15 +13,16 @@ nested by topic, whose leaves are
 A key is the path to its leaf, joined by dots: `policy.not_covered`, `utter_help.buttons`.
 
     text("flow.code.sent", email="j***@e***.com")    -> the text
-    text("flow.code.sent", "zh", email=...)          -> the same, in Simplified Chinese
+    text("flow.code.sent", language, email=...)      -> the same, in a registered language
     buttons("utter_help.buttons")                    -> [{"title": ..., "payload": ...}, ...]
     button("policy.button.connect")                  -> {"title": ..., "payload": ...}
 
 A language falls back to nothing: a key missing in a language, a language without a file, a
-template whose value was not given, are errors (`TextError`), never a silent English reply.
-`check()` lists what a language lacks or has too many of compared with English; a test runs it,
-so a `zh.yml` that misses a key fails there before it fails in a conversation. Values given but
-not used by a template are allowed (a translation may not need every one).
+template whose value was not given, are errors (`TextError`), never a silent default-language
+reply. `check()` lists what a language lacks or has too many of compared with the default
+language (the registry's, data/languages.yml); a test runs it, so a language's file that misses
+a key fails there before it fails in a conversation. Values given but not used by a template
+are allowed (a translation may not need every one).
 
 Each language's file is read once per process, on first use.
 """
@@ -36,9 +37,10 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union, cast
 
 import yaml
 
+from bot.core.language import DEFAULT
 from bot.core.paths import TEXTS_DIR
 
-DEFAULT_LANGUAGE = "en"
+DEFAULT_LANGUAGE = DEFAULT  # the registry's default language, whose keys every language has
 Button = Dict[str, str]
 
 _FORMATTER = string.Formatter()
@@ -161,7 +163,7 @@ class Catalogue:
 
     @property
     def languages(self) -> Tuple[str, ...]:
-        """The languages with a file or a folder, English first, then the others by name."""
+        """The languages with a file or a folder, the default first, then the others by name."""
         found = {path.stem for path in self.directory.glob("*.yml")}
         found |= {path.parent.name for path in self.directory.glob("*/*.yml")}
         return tuple(sorted(sorted(found), key=lambda language: language != DEFAULT_LANGUAGE))
@@ -250,8 +252,8 @@ class Catalogue:
         }
 
     def check(self) -> List[str]:
-        """What each language lacks or adds compared with English: keys, the kind of a leaf,
-        placeholders English does not supply, and button payloads that are commands (`/...`)
+        """What each language lacks or adds compared with the default: keys, the kind of a leaf,
+        placeholders the default does not supply, and button payloads that are commands (`/...`)
         and so must be the same in every language. Empty when all agree."""
         problems: List[str] = []
         english = self.entries(DEFAULT_LANGUAGE)
