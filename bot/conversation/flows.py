@@ -5,27 +5,27 @@ form validation actions in `actions/forms.py` only move values between the track
 What differs by kind of request (its slots, titles, wording) is read from bot.requests.registry;
 what is here is keyed by slot, so a new kind made of the slots below needs nothing here. Every
 word said comes from the catalogue of texts (data/texts/, keys `flow.*`, `validation.*` and the
-kinds' `request.<kind>.*`), in the conversation's language (`language`, "en" or "zh").
+kinds' `request.<kind>.*`), in the conversation's language (`language`, a registered one).
 
-Answers are read the same whatever the conversation's language: "是的" confirms in an English
-conversation and "yes" in a Chinese one (a visitor may switch mid-flow, or answer a Chinese
-button in English). Chinese answers are read from their normalised form (half-width,
-Simplified: bot.core.language.normalise) without punctuation or a trailing particle (好的吧).
+Answers are read the same whatever the conversation's language, with the words of each language's
+lexicon (data/lexicon/<language>/forms.yml, bot.conversation.reading): an answer written in a
+language's own script is read in that language ("是的" confirms in an English conversation),
+anything else in the default language's words ("yes" confirms in a Chinese one), so a visitor
+may switch mid-flow or answer a button in another language.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
+from bot.conversation.reading import Reader, reader, readers, straight
 from bot.core import texts
-from bot.core.language import has_han, normalise
+from bot.core.language import DEFAULT, normalise, script_language
 from bot.core.masking import mask_email
 from bot.core.texts import DEFAULT_LANGUAGE
-from bot.core.words import contains_any, words
 from bot.policy.answers import cited_heading, contact_line, quoted, translation_for
 from bot.policy.document import Policy
 from bot.policy.rights import right_quote
@@ -99,26 +99,11 @@ class Flow:
 FLOWS: Dict[str, Flow] = {record.kind: Flow(record) for record in KINDS}
 FLOW_BY_FORM = {flow.form: flow for flow in FLOWS.values()}
 
-CORRECTION_ITEMS = {
-    "name": ("name", "full name", "first name", "last name", "surname", "username"),
-    "email": ("email", "e-mail", "mail", "email address", "e mail"),
-    "phone": ("phone", "mobile", "phone number", "cell", "telephone", "number"),
-    "wechat": ("wechat", "weixin", "wechat account", "wechat id"),
-    "alipay": ("alipay", "alipay account", "zhifubao"),
-    "other": ("other", "something else", "another", "else"),
-}
-
-
-# The same items as Chinese names them (substrings of the normalised answer; the buttons' payloads
-# are the zh catalogue's titles: 姓名, 电子邮件地址, 电话号码, 微信账号, 支付宝账号, 其他).
-CORRECTION_ITEMS_ZH = {
-    "name": ("姓名", "名字", "名称", "用户名", "昵称", "姓氏"),
-    "email": ("邮箱", "电子邮件", "邮件地址", "电邮", "email"),
-    "phone": ("电话", "手机", "号码", "手机号"),
-    "wechat": ("微信", "weixin"),
-    "alipay": ("支付宝",),
-    "other": ("其他", "其它", "别的"),
-}
+# The items a correction may be about, in the order the question's buttons offer them; the words
+# that name each are every language's `forms.correction_items.<item>` (data/lexicon/).
+CORRECTION_ITEMS = ("name", "email", "phone", "wechat", "alipay", "other")
+# Which item an answer naming two is about: the more particular ("wechat id" is not a name).
+_ITEM_PRECEDENCE = ("wechat", "alipay", "email", "phone", "name", "other")
 
 
 def correction_label(item: str, language: str = DEFAULT_LANGUAGE) -> str:
@@ -126,260 +111,20 @@ def correction_label(item: str, language: str = DEFAULT_LANGUAGE) -> str:
     return texts.text(f"flow.correction_item.{item}", language)
 
 
-_SKIP = (
-    "skip",
-    "none",
-    "no",
-    "nope",
-    "nothing",
-    "n/a",
-    "na",
-    "no reason",
-    "rather not say",
-    "prefer not to say",
-    "no comment",
-    "no thanks",
-    "-",
-    "no note",
-)
-_YES = (
-    "yes",
-    "y",
-    "yeah",
-    "yep",
-    "sure",
-    "ok",
-    "okay",
-    "correct",
-    "confirm",
-    "confirmed",
-    "right",
-    "that's right",
-    "go ahead",
-    "submit",
-    "send it",
-    "yes please",
-    "do it",
-)
-_NO = ("no", "n", "nope", "not", "don't", "do not", "wrong", "incorrect", "nah")
-_WHOLE = ("whole", "all", "entire", "everything", "account", "complete", "full", "close")
-_SPECIFIC = ("specific", "some", "part", "certain", "particular", "only", "just", "selected")
-_RESEND = (
-    "resend",
-    "send again",
-    "new code",
-    "another code",
-    "send it again",
-    "didn't get",
-    "did not get",
-    "not received",
-    "haven't received",
-    "no code",
-    "didn't arrive",
-    "hasn't arrived",
-    "not arrived",
-)
-_CANNOT_VERIFY = (
-    "can't receive",
-    "cannot receive",
-    "can not receive",
-    "no access",
-    "don't have access",
-    "lost access",
-    "can't access",
-    "cannot access",
-    "no longer have",
-    "not my email anymore",
-    "old email",
-    "can't get",
-    "cannot get",
-    "unable to receive",
-    "unable to access",
-)
-# "I'm 12", "I am 13 years old", "I'm under 14", "I am a minor" (an age only when it stands
-# alone or as years: "I am 5 minutes late" is not a child).
-_MINOR_SELF = re.compile(
-    r"\b(?:i\s*(?:'m|am)\s*(?:only\s*)?(?:1[0-7]|[1-9])(?:\s*(?:years?|yrs?)(?:\s*old)?)?"
-    r"(?=\s*(?:$|[,.!;?)]|and\b|so\b|but\b|years?\b))"
-    r"|i\s*(?:'m|am)\s*under\s*(?:14|16|18|age)\b|i\s*(?:'m|am)\s*(?:a\s*)?(?:minor|child|kid|teen"
-    r"|teenager)\b|my\s*age\s*is\s*(?:1[0-7]|[1-9])\b)",
-    re.I,
-)
-_MINOR_GUARDIAN = re.compile(
-    r"\b(my\s+(?:\d{1,2}[\s-]*(?:year|yr)[\s-]*old\s+)?(?:son|daughter|child|children|kid|kids"
-    r"|boy|girl|ward)(?:'s)?|for\s+my\s+(?:child|son|daughter|kid)|i\s*(?:'m|am)\s*(?:the|his"
-    r"|her|their)?\s*(?:legal\s+)?(?:parent|guardian|mother|father|mom|mum|dad)|as\s+(?:a|the|his"
-    r"|her)?\s*(?:legal\s+)?(?:parent|guardian))\b",
-    re.I,
-)
-
-
-# Chinese answers, compared with the answer's plain form (`plain_zh`).
-_SKIP_ZH = frozenset(
-    """跳过 略过 不用 不用了 不需要 不必 没有 没有了 无 没
-    不想说 不想填 不填 不说 不告诉你 没什么 没啥 没有理由 没有原因 不方便说
-    没什么要说的 没有备注 不写 不写了 下一步 pass""".split()
-)
-_YES_ZH = frozenset(
-    """是 是的 是滴 对 对的 对呀 好 好的 好滴 可以 确认 确定 没错
-    正确 行 嗯 嗯嗯 同意 提交 确认提交 没问题 对没错 是没错 好提交 可以提交
-    确认无误 无误 ok好的 好嘞 就这样""".split()
-)
-_NO_ZH = frozenset(
-    """不 不是 不要 算了 否 不对 不行 错了 不用了 不要了 别 不了
-    不确认 不同意 不提交 有错 错 不正确 不是的""".split()
-)
-# Anywhere in a Chinese answer: it is not a yes (取消/停止/退出: stop, which is a no here too).
-_NEGATION_ZH = (
-    "不对",
-    "不是",
-    "不要",
-    "不行",
-    "不用",
-    "不确认",
-    "不同意",
-    "不提交",
-    "不正确",
-    "错了",
-    "有错",
-    "弄错",
-    "写错",
-    "算了",
-    "取消",
-    "停止",
-    "退出",
-    "别提交",
-    "否",
-)
-# Anywhere in a Chinese answer without a negation: a yes ("好的，提交吧", "确认无误").
-_YES_CUES_ZH = ("确认", "提交", "没问题", "没错", "正确", "同意")
-# "Stop" as the whole answer, in either language: the visitor gives the request up.
-_STOP = frozenset(
-    (
-        "stop",
-        "cancel",
-        "quit",
-        "exit",
-        "stop it",
-        "cancel it",
-        "cancel this",
-        "stop this",
-        "never mind",
-        "forget it",
-    )
-)
-_STOP_ZH = frozenset(
-    """停止 停 取消 退出 不办了 不弄了 算了 结束 终止 取消申请
-    停止申请 不申请了 不删了""".split()
-)
-_WHOLE_ZH = ("整个", "全部", "所有", "全都", "一切", "整体", "完整", "注销", "都删", "全删")
-_SPECIFIC_ZH = ("特定", "部分", "某些", "某个", "一些", "仅", "只", "个别", "指定", "其中")
-_RESEND_ZH = (
-    "重新发送",
-    "重发",
-    "再发",
-    "没收到",
-    "没有收到",
-    "还没收到",
-    "未收到",
-    "新的验证码",
-    "新验证码",
-    "换一个验证码",
-    "再来一个",
-    "没看到验证码",
-)
-_CANNOT_VERIFY_ZH = (
-    "无法接收",
-    "不能接收",
-    "收不到邮件",
-    "收不了邮件",
-    "无法访问",
-    "不能访问",
-    "登不上",
-    "登录不了",
-    "进不去",
-    "邮箱不用了",
-    "不再使用",
-    "旧邮箱",
-    "邮箱没了",
-    "没有这个邮箱",
-    "邮箱停用",
-    "邮箱已停用",
-    "邮箱被盗",
-    "无法登录",
-    "已经不用",
-    "不用这个邮箱",
-)
-# 我才12岁, 我今年十三岁, 我未满14周岁, 我是未成年人, 我还没成年, 我是初中生
-_ZH_AGE = r"(?:1[0-7]|[1-9]|十[一二三四五六七]?|[一二三四五六七八九])"
-_MINOR_SELF_ZH = re.compile(
-    rf"我(?:今年|才|只有|现在|目前)?{_ZH_AGE}(?:周)?岁|我(?:是|还是|还)?(?:一个|一名|个)?"
-    r"(?:未成年|没成年|未满(?:14|十四|18|十八)(?:周)?岁|小学生|初中生)"
-)
-# 我的孩子, 帮我儿子, 我是她的家长, 作为监护人, 替孩子
-_MINOR_GUARDIAN_ZH = re.compile(
-    r"我(?:的)?(?:孩子|儿子|女儿|小孩|宝宝|闺女)|(?:帮|替|给|为)(?:我)?(?:的)?(?:孩子|儿子|女儿|小孩)"
-    r"|我是(?:他|她|孩子|他们)?的?(?:家长|监护人|父亲|母亲|爸爸|妈妈)|作为(?:家长|监护人|父母)"
-    r"|监护人身份"
-)
-# Punctuation, spaces and a trailing particle, removed before a Chinese answer is compared.
-_ZH_NOISE = re.compile(r"[\s!-/:-@\[-`{-~。，、；：？！…—·“”‘’「」『』《》（）【】～]+")
-_ZH_PARTICLES = "啊呀吧呢哦啦嘛哈噢喔"
-
-
-def plain_zh(text: str) -> str:
-    """A Chinese answer as it is compared: normalised, lower-cased, without punctuation or
-    spaces, and without trailing particles ("好的吧！" -> "好的")."""
-    plain = _ZH_NOISE.sub("", normalise(text or "")).lower()
-    while len(plain) > 1 and plain[-1] in _ZH_PARTICLES:
-        plain = plain[:-1]
-    return plain
-
-
-def _contains_zh(text: str, cues: Iterable[str]) -> bool:
-    plain = plain_zh(text)
-    return bool(plain) and any(cue in plain for cue in cues)
-
-
-_SKIP_FORMS = {" ".join(words(s)) for s in _SKIP} - {""}
-_YES_FORMS = {" ".join(words(s)) for s in _YES}
-_NO_FORMS = {" ".join(words(s)) for s in _NO}
-_NEGATION = re.compile(
-    r"\b(?:no|not|nope|nah|don't|do not|isn't|is not|wasn't|wrong|incorrect"
-    r"|cancel)\b"
-)
-
-
-def _straight(text: str) -> str:
-    """Typographic apostrophes (phone keyboards type ’) as plain ones, lower-cased."""
-    return text.replace("\u2019", "'").replace("\u2018", "'").lower()
+def _reader(text: str) -> Reader:
+    """Who reads an answer: the language whose own script it is written in, else the default
+    language (read by its words)."""
+    return reader(script_language(text) or DEFAULT)
 
 
 def is_skip(text: str) -> bool:
-    if has_han(text):
-        return plain_zh(text) in _SKIP_ZH
-    return " ".join(words(text)) in _SKIP_FORMS or text.strip() in ("-", "－", "无")
+    return _reader(text).is_one_of(text, "forms.skip")
 
 
 def is_stop(text: str) -> bool:
     """The whole answer is "stop" ("cancel", "停止", "取消", "退出", "算了"): the visitor gives the
     request up, whatever NLU made of it."""
-    if has_han(text):
-        return plain_zh(text) in _STOP_ZH
-    return " ".join(words(_straight(text))) in _STOP
-
-
-def _read_yes_no_zh(text: str) -> Optional[bool]:
-    plain = plain_zh(text)
-    if plain in _YES_ZH:
-        return True
-    if plain in _NO_ZH or any(cue in plain for cue in _NEGATION_ZH):
-        return False
-    if any(
-        plain.startswith(form) for form in ("是的", "好的", "对的", "可以", "没错", "确认")
-    ) or any(cue in plain for cue in _YES_CUES_ZH):
-        return True
-    return None
+    return _reader(text).is_one_of(text, "forms.stop")
 
 
 def read_yes_no(text: str, intent: Optional[str]) -> Optional[bool]:
@@ -387,22 +132,21 @@ def read_yes_no(text: str, intent: Optional[str]) -> Optional[bool]:
         return True
     if intent in ("deny", "stop"):
         return False
-    if has_han(text):
-        return _read_yes_no_zh(text)
-    plain = " ".join(words(text))
-    if plain in _YES_FORMS:
+    read = _reader(text)
+    if read.is_one_of(text, "forms.yes"):
         return True
-    if plain in _NO_FORMS or _NEGATION.search(_straight(text)):
+    if read.is_one_of(text, "forms.no") or read.search(text, "forms.negation"):
         return False
-    if contains_any(text, ("yes", "correct", "confirm", "right")):
+    if read.starts_with(text, "forms.yes_starts") or read.contains(text, "forms.yes_cues"):
         return True
     return None
 
 
 def read_scope(text: str) -> Optional[str]:
-    """`all` (the whole account / all data) or `specific`, or None when unclear."""
-    specific = contains_any(text, _SPECIFIC) or _contains_zh(text, _SPECIFIC_ZH)
-    whole = contains_any(text, _WHOLE) or _contains_zh(text, _WHOLE_ZH)
+    """`all` (the whole account / all data) or `specific`, or None when unclear: read in every
+    language, so "仅 email" and "only 邮箱" are both understood."""
+    specific = any(read.contains(text, "forms.specific") for read in readers())
+    whole = any(read.contains(text, "forms.whole") for read in readers())
     if specific and not whole:
         return "specific"
     if whole and not specific:
@@ -411,37 +155,33 @@ def read_scope(text: str) -> Optional[str]:
 
 
 def read_correction_item(text: str) -> Optional[str]:
-    plain = f" {' '.join(words(text))} "
-    order = ("wechat", "alipay", "email", "phone", "name", "other")
-    if has_han(text):
-        for item in order:
-            if _contains_zh(text, CORRECTION_ITEMS_ZH[item]):
+    """The item named, in the language of the answer's script first, then in the default
+    language's words ("微信 id", "my 微信")."""
+    first = script_language(text)
+    for read in ([reader(first)] if first else []) + [reader(DEFAULT)]:
+        for item in _ITEM_PRECEDENCE:
+            if read.contains(text, f"forms.correction_items.{item}"):
                 return item
-    for item in order:
-        if any(f" {' '.join(words(cue))} " in plain for cue in CORRECTION_ITEMS[item]):
-            return item
     return None
 
 
 def wants_resend(text: str) -> bool:
-    return any(cue in _straight(text) for cue in _RESEND) or _contains_zh(text, _RESEND_ZH)
+    return any(read.mentions(text, "forms.resend") for read in readers())
 
 
 def cannot_verify(text: str) -> bool:
-    return any(cue in _straight(text) for cue in _CANNOT_VERIFY) or _contains_zh(
-        text, _CANNOT_VERIFY_ZH
-    )
+    return any(read.mentions(text, "forms.cannot_verify") for read in readers())
 
 
 def requester_role(texts: Iterable[str]) -> Optional[str]:
-    """`guardian` when someone acts for their child, `minor` when the requester is under 18."""
+    """`guardian` when someone acts for their child, `minor` when the requester is under 18:
+    every language's patterns, in the normalised, lower-cased text of each message."""
     role = None
     for text in texts:
-        zh = normalise(text or "")
-        text = _straight(zh)
-        if _MINOR_GUARDIAN.search(text) or _MINOR_GUARDIAN_ZH.search(zh):
+        seen = straight(normalise(text or ""))
+        if any(read.lexicon.pattern("forms.minor_guardian").search(seen) for read in readers()):
             return "guardian"
-        if _MINOR_SELF.search(text) or _MINOR_SELF_ZH.search(zh):
+        if any(read.lexicon.pattern("forms.minor_self").search(seen) for read in readers()):
             role = "minor"
     return role
 

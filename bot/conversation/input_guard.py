@@ -10,8 +10,9 @@ listens on (`bot.rasa.channels`, named in `credentials.yml`), whatever channel i
   transcript read differently to the legal team than what was sent ("Trojan source");
 - a `/command` is kept only when it is exactly a button payload the assistant offers
   (`/affirm`, `/stop`, ...: an intent of our own domain, no entities), or exactly the chat
-  window's language switch (`/set_language{"language": "zh"}` or `"en"`: that one entity, one of
-  the two languages, nothing else); anything else loses its leading slashes and is read as words;
+  window's language switch (`/set_language{"language": "<code>"}`: that one entity, naming a
+  registered language, nothing else); anything else loses its leading slashes and is read as
+  words;
 - an empty message or one longer than the cap is not processed at all: the visitor gets a
   friendly reply (in the language the message is written in, if it tells: there is no
   conversation to read one from) and the conversation's state is untouched.
@@ -36,7 +37,7 @@ INVISIBLE = frozenset("\u200b\u2060\ufeff\u00ad")
 KEPT_CONTROLS = frozenset("\n\t")
 BUTTON_COMMAND = re.compile(r"/([a-z][a-z0-9_]*)")
 LANGUAGE_INTENT = "set_language"
-# The language switch's payload, exactly: `/set_language{"language": "zh"}` (spaces allowed).
+# The language switch's payload, exactly: `/set_language{"language": "<code>"}` (spaces allowed).
 LANGUAGE_COMMAND = re.compile(
     rf'/{LANGUAGE_INTENT}\{{\s*"language"\s*:\s*"(?P<language>[a-z]{{2}})"\s*\}}'
 )
@@ -74,7 +75,7 @@ def clean(text: Optional[str]) -> str:
 
 def is_language_command(text: str, intents: Collection[str]) -> bool:
     """The chat window's language switch, exactly: our `set_language` intent with a `language`
-    entity that is one of our languages (no other entity can ride along)."""
+    entity that is a registered language (no other entity can ride along)."""
     match = LANGUAGE_COMMAND.fullmatch(text)
     return match is not None and match.group("language") in LANGUAGES and LANGUAGE_INTENT in intents
 
@@ -105,7 +106,7 @@ def prepare(text: Optional[str], intents: Collection[str], max_chars: int) -> Pr
 
 def reply_for(prepared: Prepared, max_chars: int, language: Optional[str] = None) -> str:
     """The friendly reply to a message that is not processed (texts: `input.*`), in `language`,
-    else in the language the message is written in (`detect`), else English."""
+    else in the language the message is written in (`detect`), else the default language."""
     language = or_default(language or detect(prepared.text))
     if prepared.problem == TOO_LONG:
         return texts.text("input.too_long", language, length=prepared.length, limit=max_chars)

@@ -7,8 +7,11 @@ merged by area (the forms' words, the answers' words); a key defined twice, a la
 folder and a key one language has and another lacks are errors, never a silent fallback.
 
 A leaf is a list of words or phrases (`words`), a mapping of word to word (`mapping`), or a
-regular expression (`pattern`, compiled case-insensitively). How the words are found in a text
-(whole words, or substrings of the normalised text) is the language's `match` in the registry.
+regular expression (`pattern`, compiled as written: `(?i)` in the data where case does not
+matter). A mapping whose values are all strings is a word mapping, so a group of patterns holds
+at least one list beside them. Write `yes`, `no`, `on` and `off` in quotes: YAML reads them as
+true and false, which the loader refuses. How the words are found in a text (whole words, or
+substrings of the normalised text) is the language's `match` in the registry.
 """
 
 from __future__ import annotations
@@ -34,18 +37,27 @@ class LexiconError(LookupError):
         return str(self.args[0]) if self.args else ""
 
 
+def _scalar(item: Any) -> bool:
+    """A word as YAML gives it: a string or a number, never a boolean (an unquoted `yes`)."""
+    return isinstance(item, (str, int)) and not isinstance(item, bool)
+
+
 def _leaf(value: Any, where: str) -> Leaf:
     if isinstance(value, str):
         return value
-    if isinstance(value, list) and all(isinstance(item, (str, int)) for item in value):
+    if isinstance(value, list) and all(_scalar(item) for item in value):
         return tuple(str(item) for item in value)
-    if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
-        return {str(k): v for k, v in value.items()}
+    if isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        return dict(value)
     raise LexiconError(f"{where}: a leaf is a list of words, a word mapping or a pattern")
 
 
 def _walk(data: Mapping[str, Any], prefix: str, source: str, out: Dict[str, Leaf]) -> None:
     for name, value in data.items():
+        if not isinstance(name, str):
+            raise LexiconError(f"{source}: the key {name!r} is not a word (quote yes, no, on, off)")
         key = f"{prefix}{name}"
         if isinstance(value, dict) and any(isinstance(v, (dict, list)) for v in value.values()):
             _walk(value, key + ".", source, out)
@@ -79,6 +91,12 @@ class Lexicon:
         try:
             return self.entries[key]
         except KeyError:
+            parent = key.rpartition(".")[0]
+            if isinstance(self.entries.get(parent), dict):
+                raise LexiconError(
+                    f"{self.language}: {parent} is a word mapping (its values are all strings),"
+                    f" so {key!r} is not an entry of its own"
+                ) from None
             raise LexiconError(f"{self.language}: no lexicon entry {key!r}") from None
 
     def words(self, key: str) -> Tuple[str, ...]:
@@ -107,7 +125,7 @@ class Lexicon:
 
 @lru_cache(maxsize=256)
 def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
+    return re.compile(pattern)
 
 
 @cache

@@ -5,15 +5,19 @@ logs through the standard `logging` module goes through `PiiMaskingFilter` once 
 whatever the library; code that wants to name an address on purpose uses `mask_email`.
 
 `mask_free_text` does the same, more thoroughly, for visitors' questions kept for people to read
-(bot.policy.gaps): references, long numbers and names as well, and nothing of a value left.
+(bot.policy.gaps): references, long numbers and names as well, and nothing of a value left; how
+a name is introduced in each language is its lexicon's `masking.*` (data/lexicon/).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from functools import lru_cache, partial
+from typing import Any, Callable, FrozenSet, List, Tuple
 
+from bot.core.language import registry
+from bot.core.lexicon import lexicon
 from bot.core.reference_shape import CODE_LENGTH, PREFIX_LENGTH, REFERENCE_ALPHABET, REFERENCE_SHAPE
 
 # The local part takes every character `validators.email` accepts (o'brien, a/b=c), or the part
@@ -162,105 +166,12 @@ def _mask_free_phone(match: re.Match[str]) -> str:
     return PHONE_PLACEHOLDER
 
 
-# Words that follow "this is" / "I'm" in a capital without being a name ("I'm Sorry",
-# "This is Important"), and that end a name after "my name is" ("my name is Li and ...").
-COMMON_WORDS = frozenset(
-    """
-a about above after afraid again against all almost also always am an and another any anyone
-anything are aren't around as asking at available aware back bad based be because been being
-both but by calling can can't cannot certain checking chinese close closing concerned confused
-could curious currently deleted deleting did different disappointed displayed do does doing done
-don't english european everyone fine for from getting glad going gone good great happy has have
-having he her here hers him his hoping how however i i'm if important in incorrect interested
-into is isn't it it's its just kind leaving like likely listed living looking lost made making
-many maybe me meeting mine misspelled missing more most much my myself near needed new no nobody
-none nor not nothing now of off ok okay old on once one only or other our out over part please
-pleased possible pretty private privacy public quite ready really right same saying scared see
-seeing shown showing since so some someone something sorry spelled still such sure surprised
-than thank thanks that that's the their them then there these they thinking this those though
-through to too trying unable under unhappy unsure up upset us used user using very visible
-want wanting was wasn't we well were what when where whether which while who why will with
-without wondering worried would writing wrong yes yet you your yours
-american british canadian french german indian japanese korean
-monday tuesday wednesday thursday friday saturday sunday
-videopro weidijia tianjin
-""".split()
-)
-
-_NAME_WORD = r"[^\W\d_](?:[^\W\d_]|['\u2019-](?=[^\W\d_]))*"
-
-
-def _name_trigger(phrases: str, most_words: int) -> re.Pattern[str]:
-    return re.compile(
-        rf"(?i:\b(?:{phrases}))\s+(?P<words>{_NAME_WORD}"
-        rf"(?:\s+{_NAME_WORD}){{0,{most_words - 1}}})"
-    )
-
-
-# "my name is X", "my name's X", "I am called X", "I'm called X", "call me X": a name follows,
-# whether or not it has a capital.
-_NAME_SAID = _name_trigger(
-    r"my\s+name\s+is|my\s+name['\u2019]s|my\s+full\s+name\s+is|"
-    r"i\s+am\s+called|i['\u2019]m\s+called|call\s+me",
-    4,
-)
-# "this is X", "I'm X", "I am X": only capitalised words that are not common ones.
-_NAME_MAYBE = _name_trigger(r"this\s+is|i['\u2019]m|i\s+am", 3)
-
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff"
-_HAN_NAME = rf"[{_HAN}]{{2,3}}"
-# 我叫X, 我的名字是X / 我的名字叫X, 我名叫X: a name follows, in Han characters or Latin letters.
-_NAME_SAID_ZH = re.compile(
-    rf"(?P<lead>我叫|我的名字[是叫]|我名叫|我的姓名是)(?P<gap>\s*)"
-    rf"(?P<name>{_HAN_NAME}|[A-Za-z][A-Za-z'-]*)"
-)
-# 我是X: a name only when X is 2-3 Han characters that do not start an ordinary phrase:
-# 我是否 (whether I), 我是不是 (am I), 我是一个/个/名 (I am a ...), 我是在 (I was at) ...
-_NAME_MAYBE_ZH = re.compile(rf"(?P<lead>我是)(?P<gap>)(?P<name>{_HAN_NAME})")
-_NOT_A_NAME_START_ZH = frozenset(
-    "否不在说个一这那该从用被为因想要会可能谁什怎多哪第贵你您他她它我们家的真了"
-)
-_NOT_A_NAME_ZH = (
-    "学生",
-    "用户",
-    "会员",
-    "家长",
-    "父母",
-    "母亲",
-    "父亲",
-    "监护",
-    "未成年",
-    "老师",
-    "客户",
-    "新用户",
-    "老用户",
-    "管理员",
-    "律师",
-    "员工",
-    "老板",
-    "中国",
-    "外国",
-    "主持",
-    "参会",
-    "企业",
-    "公司",
-    "免费",
-    "付费",
-    "儿童",
-    "孩子",
-    "游客",
-    "访客",
-    "外卖",
-    "客服",
-)
-
-
-def _name_length(words: str, strict: bool) -> int:
-    """How many of the leading words make the name: up to the first common word, and with
+def _name_length(words: str, strict: bool, not_a_name: FrozenSet[str]) -> int:
+    """How many of the leading words make the name: up to the first that is no name, and with
     `strict` up to the first word without a capital."""
     taken = 0
     for word in words.split():
-        if word.lower().replace("\u2019", "'") in COMMON_WORDS:
+        if word.lower().replace("\u2019", "'") in not_a_name:
             break
         if strict and not word[:1].isupper():
             break
@@ -268,23 +179,45 @@ def _name_length(words: str, strict: bool) -> int:
     return taken
 
 
-def _mask_name(match: re.Match[str], strict: bool) -> str:
-    words = match.group("words")
-    taken = _name_length(words, strict)
+def _mask_name_words(match: re.Match[str], strict: bool, not_a_name: FrozenSet[str]) -> str:
+    """A name in a language matched by words: its leading words, the rest as typed."""
+    words = match.group("name")
+    taken = _name_length(words, strict, not_a_name)
     if not taken:
         return match.group(0)
     rest = words
     for part in words.split()[:taken]:
         rest = rest[rest.index(part) + len(part) :]  # the words after the name, spacing kept
-    lead = match.group(0)[: match.start("words") - match.start(0)]
+    lead = match.group(0)[: match.start("name") - match.start(0)]
     return f"{lead}{NAME_PLACEHOLDER}{rest}"
 
 
-def _mask_name_zh(match: re.Match[str]) -> str:
-    name = match.group("name")
-    if name[0] in _NOT_A_NAME_START_ZH or name.startswith(_NOT_A_NAME_ZH):
+def _mask_name_characters(match: re.Match[str], not_a_name: Tuple[str, ...]) -> str:
+    """A name in a language matched by characters: all of it, unless it begins as no name
+    does."""
+    if match.group("name").startswith(not_a_name):
         return match.group(0)
-    return match.group("lead") + match.group("gap") + NAME_PLACEHOLDER
+    return match.group(0)[: match.start("name") - match.start(0)] + NAME_PLACEHOLDER
+
+
+Masker = Callable[[re.Match[str]], str]
+
+
+@lru_cache(maxsize=1)
+def _name_rules() -> Tuple[Tuple[re.Pattern[str], Masker], ...]:
+    """Every registered language's ways of saying a name (its lexicon's `masking.*`), the
+    sure one first, with how the name they find is masked."""
+    rules: List[Tuple[re.Pattern[str], Masker]] = []
+    for language in registry().languages:
+        words = lexicon(language.code)
+        not_a_name = words.words("masking.not_a_name")
+        for key, strict in (("masking.name_said", False), ("masking.name_maybe", True)):
+            if language.by_characters:
+                mask = partial(_mask_name_characters, not_a_name=not_a_name)
+            else:
+                mask = partial(_mask_name_words, strict=strict, not_a_name=frozenset(not_a_name))
+            rules.append((words.pattern(key), mask))
+    return tuple(rules)
 
 
 MAX_FREE_TEXT_SCAN = 4000  # masking looks at no more than this: the regexes stay fast
@@ -293,7 +226,8 @@ MAX_FREE_TEXT_SCAN = 4000  # masking looks at no more than this: the regexes sta
 def mask_free_text(text: str) -> str:
     """A visitor's sentence with what identifies them replaced by placeholders: e-mail addresses,
     phone numbers, request references, other runs of six or more digits, and names introduced
-    as such ("my name is Li Wei", "this is Sam", "我叫张伟"). The question itself stays readable.
+    as such in any registered language ("my name is Li Wei", "this is Sam", "我叫张伟"). The
+    question itself stays readable.
 
     Over-masking is the safe side: a capitalised word after "I'm" that is not a common word is
     taken for a name. Texts longer than MAX_FREE_TEXT_SCAN characters are cut first (callers keep
@@ -308,7 +242,6 @@ def mask_free_text(text: str) -> str:
     text = _FREE_PHONE.sub(_mask_free_phone, text)
     text = _REFERENCE.sub(_mask_reference, text)
     text = _DIGIT_RUN.sub(NUMBER_PLACEHOLDER, text)
-    text = _NAME_SAID.sub(lambda m: _mask_name(m, strict=False), text)
-    text = _NAME_MAYBE.sub(lambda m: _mask_name(m, strict=True), text)
-    text = _NAME_SAID_ZH.sub(_mask_name_zh, text)
-    return _NAME_MAYBE_ZH.sub(_mask_name_zh, text)
+    for pattern, mask in _name_rules():
+        text = pattern.sub(mask, text)
+    return text

@@ -16,7 +16,7 @@ import yaml
 from bot.core.language import DEFAULT
 from bot.core.paths import TEXTS_DIR
 
-DEFAULT_LANGUAGE = DEFAULT  # the registry's default: data/languages.yml
+DEFAULT_LANGUAGE = DEFAULT  # the registry's default language, whose keys every language has
 Button = Dict[str, str]
 
 _FORMATTER = string.Formatter()
@@ -141,7 +141,7 @@ class Catalogue:
 
     @property
     def languages(self) -> Tuple[str, ...]:
-        """The languages with a file or a folder, English first, then the others by name."""
+        """The languages with a file or a folder, the default first, then the others by name."""
         found = {path.stem for path in self.directory.glob("*.yml")}
         found |= {path.parent.name for path in self.directory.glob("*/*.yml")}
         return tuple(sorted(sorted(found), key=lambda language: language != DEFAULT_LANGUAGE))
@@ -230,8 +230,8 @@ class Catalogue:
         }
 
     def check(self) -> List[str]:
-        """What each language lacks or adds compared with English: keys, the kind of a leaf,
-        placeholders English does not supply, and button payloads that are commands (`/...`)
+        """What each language lacks or adds compared with the default: keys, the kind of a leaf,
+        placeholders the default does not supply, and button payloads that are commands (`/...`)
         and so must be the same in every language. Empty when all agree."""
         problems: List[str] = []
         english = self.entries(DEFAULT_LANGUAGE)

@@ -4,8 +4,9 @@ The sentence encoder (all-MiniLM-L6-v2) was trained on English and knows no Chin
 Chinese message the NLU pipeline leans on what these give it instead:
 
 - `segment`: jieba's words for a run of Han characters, with the privacy vocabulary of this
-  assistant added to jieba's dictionary (注销账号, 个人信息, 撤回同意 ...), so that a keyword-only
-  message is one or two words the classifier has seen, not characters.
+  assistant (the lexicon's `understanding.tokenizer_words`: 注销账号, 个人信息, 撤回同意 ...)
+  added to jieba's dictionary, so that a keyword-only message is one or two words the
+  classifier has seen, not characters.
 - `NgramSpace`: character 1- and 2-grams, TF-IDF weighted over the Chinese reference translation
   of the policy, for the evidence (which sentences answer a Chinese question; `bot.nlu.evidence`).
 - `split_clauses`: the separate questions of a Chinese message ("你们和谁共享我的数据，数据存在
@@ -25,69 +26,23 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from bot.core.language import HAN
-
-# Words jieba's general dictionary does not keep whole, and that decide what a message is about
-# here. Without them 注销账号 is 注销/账号 (fine) but 转人工 is 转/人工 and 撤回同意 is 撤回/同意
-# only sometimes; a fixed list keeps training and serving segmentation identical.
-DOMAIN_WORDS: Tuple[str, ...] = (
-    "注销账号",
-    "注销账户",
-    "注销帐号",
-    "个人信息",
-    "敏感个人信息",
-    "个人数据",
-    "隐私政策",
-    "撤回同意",
-    "跨境传输",
-    "监护人",
-    "删除权",
-    "查阅",
-    "复制",
-    "更正",
-    "转人工",
-    "人工客服",
-    "退订",
-    "取消订阅",
-    "冻结",
-    "暂停",
-    "账号",
-    "帐号",
-    "账户",
-    "帐户",
-    "邮箱",
-    "手机号",
-    "验证码",
-    "参考编号",
-    "编号",
-    "进度",
-    "第三方",
-    "共享",
-    "出售",
-    "存储",
-    "保存",
-    "多久",
-    "未成年人",
-    "儿童",
-    "会议录制",
-    "录制",
-    "录音",
-    "录像",
-    "摄像头",
-    "麦克风",
-    "位置信息",
-    "Cookie",
-    "cookie",
-    "加密",
-    "泄露",
-    "投诉",
-    "生效",
-    "更新",
-    "法务部",
-    "联系方式",
-)
+from bot.core.language import HAN, registry
+from bot.core.lexicon import lexicon
 
 _JIEBA: Any = None
+
+
+def domain_words() -> Tuple[str, ...]:
+    """The words jieba must keep whole: each jieba-tokenised language's
+    `understanding.tokenizer_words` (data/lexicon/<language>/understanding.yml). Without them
+    转人工 is 转/人工 and 撤回同意 is 撤回/同意 only sometimes; a fixed list keeps training and
+    serving segmentation identical."""
+    return tuple(
+        word
+        for language in registry().languages
+        if language.tokenizer == "jieba"
+        for word in lexicon(language.code).words("understanding.tokenizer_words")
+    )
 
 
 def _jieba() -> Any:
@@ -97,7 +52,7 @@ def _jieba() -> Any:
         import jieba  # type: ignore[import-untyped]
 
         jieba.setLogLevel(logging.WARNING)
-        for word in DOMAIN_WORDS:
+        for word in domain_words():
             jieba.add_word(word, freq=50000)
         jieba.initialize()
         _JIEBA = jieba

@@ -12,17 +12,27 @@ asks for the request ("I want to delete my account, how long will it take?", "�
 from __future__ import annotations
 
 import re
+from functools import cache
+from typing import Tuple
 
-_HOW_LONG = re.compile(
-    r"\bhow\s+(?:long|soon|many\s+(?:days|weeks|months|years))\b|多久|多长时间|多少天|几天|几个月"
-)
-_ASKS_FOR_IT = re.compile(
-    r"\b(?:i\s+want|i\s+wanna|i'?d\s+like|i\s+would\s+like|i\s+need|please|pls|plz|help\s+me|"
-    r"go\s+ahead)\b|我要|我想|我需要|请(?!问)|帮我|帮忙|麻烦|申请|给我"
-)
+from bot.core.language import registry
+from bot.core.lexicon import lexicon
+
+
+@cache
+def _patterns(key: str) -> Tuple[re.Pattern[str], ...]:
+    """Every registered language's pattern under `understanding.<key>`
+    (data/lexicon/<language>/understanding.yml)."""
+    return tuple(lexicon(code).pattern(f"understanding.{key}") for code in registry().codes)
+
+
+def _found(key: str, text: str) -> bool:
+    return any(pattern.search(text) for pattern in _patterns(key))
 
 
 def asks_how_long_only(text: str) -> bool:
-    """The message asks how long (or how soon) and does not also ask for anything to be done."""
+    """The message asks how long (or how soon) and does not also ask for anything to be done,
+    in any registered language (each language's `understanding.how_long` and
+    `understanding.asks_for_it`)."""
     lowered = text.lower()
-    return bool(_HOW_LONG.search(lowered)) and not _ASKS_FOR_IT.search(lowered)
+    return _found("how_long", lowered) and not _found("asks_for_it", lowered)

@@ -8,11 +8,12 @@ for a one-part question) to score every policy sentence and to read each part of
 question; the result travels in the parse data to the action server (`bot.nlu.evidence`).
 `LinearIntentClassifier` is Rasa's logistic regression with a faster prediction (`bot.nlu.linear`).
 
-Two languages (`bot.core.language`): `LanguageDetector`, first in the pipeline, gives every
-component after it the normalised text (half-width, Simplified; one character for one, so
+The registered languages (`bot.core.language`): `LanguageDetector`, first in the pipeline, gives
+every component after it the normalised text (half-width, Simplified; one character for one, so
 offsets hold) and notes the language the visitor wrote in; `LanguageEntity`, last, puts the
-visitor's own text back and adds the entity `language` ("zh"/"en") the `language` slot is mapped
-from. `HanSegmentingTokenizer` is spaCy's tokenizer with jieba's words inside runs of Han.
+visitor's own text back and adds the entity `language` (a registered language's code) the
+`language` slot is mapped from. `HanSegmentingTokenizer` is spaCy's tokenizer with the words of
+each language's own tokenizer (its registry entry) inside the runs of its script.
 
 What the text change does to the tracker (checked on rasa 3.6.21, tests/unit/test_rasa_components.py
 and the README): Rasa stores `UserUttered(message.text, ...)` with the text the channel received,
@@ -26,7 +27,7 @@ normalise with bot.core.language themselves.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Type
+from typing import Any, Callable, Dict, List, Optional, Tuple, Type
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -60,7 +61,7 @@ MULTILINGUAL_VECTOR = "multilingual_vector"  # the same from the multilingual en
 TOKENS = TOKENS_NAMES[TEXT]
 
 
-LANGUAGE = "language"  # the message property and the entity: "zh", "en" or absent
+LANGUAGE = "language"  # the message property and the entity: a registered language, or absent
 TYPED_TEXT = "typed_text"  # what the visitor typed, before normalisation
 SET_LANGUAGE = "set_language"  # the intent whose `language` entity is the language asked for
 
@@ -171,11 +172,16 @@ class LanguageEntity(GraphComponent):
         return messages
 
 
+# A registry `tokenizer` other than spaCy's: how it splits a token into (word, start, end).
+SEGMENTERS: Dict[str, Callable[[str], List[Tuple[str, int, int]]]] = {"jieba": chinese.segment}
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
 class HanSegmentingTokenizer(SpacyTokenizer):
-    """spaCy's tokens, with each token that holds Han characters split into jieba's words
-    (`bot.nlu.chinese.segment`): "我想注销账号" is 我/想/注销账号, not one token. English tokens
-    and their lemmas are spaCy's, unchanged."""
+    """spaCy's tokens, with each token written in a language whose registry entry names another
+    tokenizer split into that one's words (jieba: `bot.nlu.chinese.segment`): "我想注销账号" is
+    我/想/注销账号, not one token. Tokens of a language tokenised by spaCy, and their lemmas,
+    are spaCy's, unchanged."""
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
@@ -187,10 +193,12 @@ class HanSegmentingTokenizer(SpacyTokenizer):
             return tokens
         out: List[Token] = []
         for token in tokens:
-            if not language.has_han(token.text):
+            written_in = language.registry().script_language(token.text)
+            segment = SEGMENTERS.get(written_in.tokenizer) if written_in else None
+            if segment is None:
                 out.append(token)
                 continue
-            for word, start, end in chinese.segment(token.text):
+            for word, start, end in segment(token.text):
                 out.append(
                     Token(
                         word,
@@ -670,32 +678,53 @@ class HowLongIsAQuestion(GraphComponent):
         return messages
 
 
+THRESHOLDS_BY_LANGUAGE = "thresholds_by_language"
+_THRESHOLD_KEYS = (THRESHOLD_KEY, AMBIGUITY_THRESHOLD_KEY)
+
+
+def thresholds_by_language(given: Any) -> Dict[str, Dict[str, float]]:
+    """`thresholds_by_language` as config.yml gives it, checked: registered languages only, and
+    for each only `threshold` and `ambiguity_threshold`, as numbers."""
+    if not given:
+        return {}
+    if not isinstance(given, dict):
+        raise ValueError(f"{THRESHOLDS_BY_LANGUAGE}: a mapping of language to thresholds")
+    out: Dict[str, Dict[str, float]] = {}
+    for code, values in given.items():
+        if code not in language.LANGUAGES:
+            raise ValueError(f"{THRESHOLDS_BY_LANGUAGE}: {code!r} is not a registered language")
+        if not isinstance(values, dict) or not set(values) <= set(_THRESHOLD_KEYS):
+            raise ValueError(
+                f"{THRESHOLDS_BY_LANGUAGE}.{code}: only {' and '.join(_THRESHOLD_KEYS)}"
+            )
+        out[code] = {key: float(value) for key, value in values.items() if value is not None}
+    return out
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class LanguageFallbackClassifier(FallbackClassifier):
-    """Rasa's FallbackClassifier with its own thresholds for Chinese messages (`threshold_zh`,
-    `ambiguity_threshold_zh`): over the same intents the classifier is less sure of a Chinese
+    """Rasa's FallbackClassifier with thresholds of its own for a registered language, chosen by
+    the script a message is written in (`bot.core.language.script_language`; anything else is
+    the default language's): over the same intents the classifier is less sure of a Chinese
     message (fewer features fire on a short run of Han than on an English sentence), and one
-    threshold for both sends too many answerable Chinese messages to the fallback (README,
-    "Languages")."""
+    threshold for both sends too many answerable ones to the fallback (README, "Languages").
+
+    `thresholds_by_language` maps a language's code to its `threshold` and
+    `ambiguity_threshold`; a threshold it does not give is the component's own."""
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {
-            **FallbackClassifier.get_default_config(),
-            "threshold_zh": None,
-            "ambiguity_threshold_zh": None,
-        }
+        return {**FallbackClassifier.get_default_config(), THRESHOLDS_BY_LANGUAGE: {}}
+
+    def __init__(self, config: Dict[str, Any]) -> None:
+        super().__init__(config)
+        self.by_language = thresholds_by_language(config.get(THRESHOLDS_BY_LANGUAGE))
 
     def process(self, messages: List[Message]) -> List[Message]:
         default: Dict[str, Any] = dict(self.component_config)  # type: ignore[has-type]
-        chinese = {**default}
-        if default.get("threshold_zh") is not None:
-            chinese[THRESHOLD_KEY] = float(default["threshold_zh"])
-        if default.get("ambiguity_threshold_zh") is not None:
-            chinese[AMBIGUITY_THRESHOLD_KEY] = float(default["ambiguity_threshold_zh"])
         for message in messages:
-            is_chinese = language.has_han(message.get(TEXT) or "")
-            self.component_config = chinese if is_chinese else default
+            code = language.script_language(message.get(TEXT) or "") or language.DEFAULT
+            self.component_config = {**default, **self.by_language.get(code, {})}
             try:
                 super().process([message])
             finally:

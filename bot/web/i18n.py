@@ -2,12 +2,16 @@
 
 Two audiences choose differently:
 
-- A visitor of the product page: their own choice (the chat window's 中文 / English switch, kept by
+- A visitor of the product page: their own choice (the chat window's language switch, kept by
   the page in localStorage and in the cookie `vp_lang`, so that the server renders the next page
-  in it), else the browser's preference (`Accept-Language`), else English. The page's script
-  also reads `navigator.languages` on a first visit, for a browser whose header says nothing.
+  in it), else the browser's preference (`Accept-Language`), else the default language. The
+  page's script also reads `navigator.languages` on a first visit, for a browser whose header
+  says nothing.
 - A staff member: their choice on the staff pages (kept in their session and in the cookie
-  `vp_staff_lang`, so that it outlives a logout), else `Accept-Language`, else English.
+  `vp_staff_lang`, so that it outlives a logout), else `Accept-Language`, else the default.
+
+The languages, their `<html lang>` tags and the Accept-Language tags that choose them are the
+registry's (data/languages.yml, bot.core.language).
 
 Every text either page shows comes from the catalogue (`bot.core.texts`, keys `web.*`); the
 templates get `t(key, **values)` bound to the page's language, and the scripts a JSON bundle of
@@ -24,7 +28,7 @@ from typing import Callable, Dict, Iterable, Mapping, Optional, Tuple
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
-from bot.core.language import LANGUAGES
+from bot.core.language import LANGUAGES, or_default, registry
 from bot.core.texts import DEFAULT_LANGUAGE, catalogue
 
 __all__ = [
@@ -33,6 +37,7 @@ __all__ = [
     "VISITOR_COOKIE",
     "bundle",
     "from_accept_language",
+    "html_lang_of",
     "known",
     "label",
     "set_language_payload",
@@ -57,9 +62,12 @@ VISITOR_COOKIE = "vp_lang"
 STAFF_COOKIE = "vp_staff_lang"
 STAFF_SESSION_KEY = "language"
 COOKIE_MAX_AGE = 365 * 24 * 3600
-# What `<html lang>` says for each language: Simplified Chinese as written in mainland China (so
-# that browsers pick Simplified glyphs for the characters Simplified and Traditional share).
-HTML_LANG = {"en": "en", "zh": "zh-CN"}
+# What `<html lang>` and Content-Language say for each language (its registry entry's `html`).
+HTML_LANG: Dict[str, str] = {language.code: language.html for language in registry().languages}
+# The language each Accept-Language primary subtag chooses (its registry entry's `tags`).
+_BY_TAG: Dict[str, str] = {
+    tag: language.code for language in registry().languages for tag in language.tags
+}
 # The payload the chat window sends when the visitor switches language (bot/web/static/chat.js
 # builds the same string): the `set_language` intent with its `language` entity.
 SET_LANGUAGE_PAYLOAD = '/set_language{{"language":"{language}"}}'
@@ -74,16 +82,21 @@ Translate = Callable[..., str]
 
 
 def known(language: object) -> Optional[str]:
-    """`language` if it is one of ours ("en", "zh"), else None."""
+    """`language` if it is a registered language's code, else None."""
     return language if isinstance(language, str) and language in LANGUAGES else None
 
 
+def html_lang_of(language: object) -> str:
+    """The `<html lang>` tag of a stored language (a ticket's, a request's): the default
+    language's for None or anything not registered."""
+    return HTML_LANG[or_default(known(language))]
+
+
 def language_of_tag(tag: str) -> Optional[str]:
-    """ "zh" for any Chinese tag (zh, zh-CN, zh-Hans, zh-TW: Traditional readers read Simplified
-    far better than English, and the assistant accepts Traditional input), "en" for English,
-    None for anything else."""
-    primary = tag.strip().lower().split("-")[0]
-    return primary if primary in LANGUAGES else None
+    """The registered language whose `tags` hold the tag's primary subtag (zh, zh-CN, zh-Hans,
+    zh-TW all choose the language tagged `zh`: Traditional readers read Simplified far better
+    than English, and the assistant accepts Traditional input), None for any other."""
+    return _BY_TAG.get(tag.strip().lower().split("-")[0])
 
 
 def from_accept_language(header: Optional[str]) -> Optional[str]:
@@ -182,3 +195,9 @@ def set_language_payload(language: str) -> str:
     if known(language) is None:
         raise ValueError(f"not a language of the assistant: {language!r}")
     return SET_LANGUAGE_PAYLOAD.format(language=language)
+
+
+# Every page may name a language's tag, whichever handler renders it.
+templates.env.globals.update(
+    html_langs=HTML_LANG, html_lang_of=html_lang_of, default_language=DEFAULT_LANGUAGE
+)

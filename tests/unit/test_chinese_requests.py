@@ -24,6 +24,7 @@ from actions.replies import language_of
 from actions.submit import ActionCancelRequest, ActionCheckStatus, SubmitDeletion
 from bot.conversation import flows
 from bot.conversation.input_guard import is_button_command, prepare, reply_for
+from bot.conversation.reading import reader
 from bot.core import texts
 from bot.core.masking import mask_pii
 from bot.core.paths import ROOT
@@ -610,7 +611,7 @@ def test_chinese_yes_no_is_a_bool_or_none_and_the_intent_wins(answer, intent):
 @given(ANSWERS, st.sampled_from(["", "！", "。", "!", " ", "吧", "呀！"]))
 @settings(max_examples=examples(300))
 def test_a_chinese_answer_reads_the_same_with_punctuation_or_a_particle_after_it(answer, tail):
-    plain = flows.plain_zh(answer)
+    plain = reader("zh").plain(answer)
     if not plain or plain[-1] in "吧呀":
         return
     for read in (

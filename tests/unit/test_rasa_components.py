@@ -336,8 +336,7 @@ def test_the_fallback_has_its_own_thresholds_for_chinese():
         **LanguageFallbackClassifier.get_default_config(),
         "threshold": 0.3,
         "ambiguity_threshold": 0.05,
-        "threshold_zh": 0.15,
-        "ambiguity_threshold_zh": 0.02,
+        "thresholds_by_language": {"zh": {"threshold": 0.15, "ambiguity_threshold": 0.02}},
     }
     fallback = LanguageFallbackClassifier.create(config, None, None, CONTEXT)
 
@@ -360,3 +359,54 @@ def test_the_fallback_has_its_own_thresholds_for_chinese():
     assert intent("你们怎么使用我的数据", 0.12, 0.05) == "nlu_fallback"
     assert intent("你们怎么使用我的数据", 0.4, 0.39) == "nlu_fallback"  # ambiguous
     assert fallback.component_config["threshold"] == 0.3
+
+
+def test_config_yml_gives_the_fallback_its_thresholds_by_language():
+    """config.yml as Rasa reads it (its schema), and the fallback built from its entry: the
+    thresholds it had before they moved into `thresholds_by_language`."""
+    from rasa.shared.utils.io import read_model_configuration
+
+    from bot.core.paths import ROOT
+    from bot.rasa.components import LanguageFallbackClassifier
+
+    pipeline = read_model_configuration(str(ROOT / "config.yml"))["pipeline"]
+    (entry,) = [c for c in pipeline if c["name"].endswith(".LanguageFallbackClassifier")]
+    options = {k: v for k, v in entry.items() if k != "name"}
+    assert set(options) <= set(LanguageFallbackClassifier.get_default_config())
+    fallback = LanguageFallbackClassifier.create(
+        {**LanguageFallbackClassifier.get_default_config(), **options}, None, None, CONTEXT
+    )
+    assert (
+        fallback.component_config["threshold"],
+        fallback.component_config["ambiguity_threshold"],
+    ) == (0.3, 0.05)
+    assert fallback.by_language == {"zh": {"threshold": 0.15, "ambiguity_threshold": 0.02}}
+
+
+@pytest.mark.parametrize(
+    "given, problem",
+    [
+        ({"xx": {"threshold": 0.1}}, "not a registered language"),
+        ({"zh": {"threshold_zh": 0.1}}, "only threshold and ambiguity_threshold"),
+        ([0.15], "a mapping of language to thresholds"),
+    ],
+)
+def test_thresholds_for_an_unknown_language_or_key_are_refused(given, problem):
+    from bot.rasa.components import LanguageFallbackClassifier
+
+    config = {**LanguageFallbackClassifier.get_default_config(), "thresholds_by_language": given}
+    with pytest.raises(ValueError, match=problem):
+        LanguageFallbackClassifier.create(config, None, None, CONTEXT)
+
+
+def test_the_tokenizer_splits_with_the_tokenizer_the_registry_names():
+    """A language's `tokenizer` in data/languages.yml is what splits the runs of its script."""
+    from bot.core import language
+    from bot.rasa import components
+
+    registry = language.registry()
+    assert {lang.tokenizer for lang in registry.languages} <= {"spacy", *components.SEGMENTERS}
+    (written_by_jieba,) = [lang for lang in registry.languages if lang.tokenizer == "jieba"]
+    assert components.SEGMENTERS["jieba"] is components.chinese.segment
+    assert registry.script_language("注销账号") == written_by_jieba
+    assert registry.script_language("delete my account") is None

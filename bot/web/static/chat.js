@@ -15,7 +15,7 @@
  *   Both carry "language": the page's language, for the server's own error messages.
  *
  * Languages: every text comes from the catalogue (data/texts/*), handed to the page as JSON in
- * #chat-texts for both languages, so the 中文 / English switch relabels the page in place
+ * #chat-texts for every registered language, so the language switch relabels the page in place
  * (elements with data-t="key", attributes with data-t-<attribute>="key"). The visitor's choice is
  * kept in localStorage and in the cookie vp_lang (the server renders the next page in it); with
  * no choice the page follows the browser (Accept-Language on the server, navigator.languages
@@ -30,8 +30,10 @@
   /* ------------------------------------------------------------------ */
   /* Texts and languages                                                 */
   /* ------------------------------------------------------------------ */
-  const LANGUAGES = ['en', 'zh'];
-  const DEFAULT_LANGUAGE = 'en';
+  // The registered languages (data/languages.yml) as the server hands them over: the default on
+  // <html data-default-language>, each language's <html lang> tag in the bundle, and the switch's
+  // buttons should the bundle be unreadable.
+  const DEFAULT_LANGUAGE = document.documentElement.getAttribute('data-default-language') || 'en';
   const KEY_LANGUAGE = 'vp_lang'; // the visitor's choice (localStorage and cookie)
   const KEY_CONVERSATION_LANGUAGE = 'vp_chat_lang'; // what the assistant was last told
   const COOKIE_MAX_AGE = 365 * 24 * 3600;
@@ -42,10 +44,20 @@
       const data = node ? JSON.parse(node.textContent) : null;
       if (data && data.texts && typeof data.texts === 'object') return data;
     } catch (e) { /* fall through */ }
-    return { language: DEFAULT_LANGUAGE, html_lang: { en: 'en', zh: 'zh-CN' }, texts: {} };
+    return { language: DEFAULT_LANGUAGE, html_lang: {}, texts: {} };
+  }
+
+  function registeredLanguages(bundle) {
+    const tagged = Object.keys(bundle.html_lang || {});
+    if (tagged.length) return tagged;
+    const offered = Array.prototype.map.call(
+      document.querySelectorAll('.chat-lang-btn[data-language]'),
+      function (button) { return button.getAttribute('data-language'); });
+    return offered.length ? offered : [DEFAULT_LANGUAGE];
   }
 
   const BUNDLE = readBundle();
+  const LANGUAGES = registeredLanguages(BUNDLE);
   let language = LANGUAGES.indexOf(BUNDLE.language) !== -1 ? BUNDLE.language : DEFAULT_LANGUAGE;
 
   /** A catalogue template filled as str.format fills it: {name} from values, {{ and }} literal. */

@@ -44,6 +44,14 @@
     });
   }
 
+  /* The registered languages are those the texts name (web.staff.language_name.<code>); any
+     other value is the default language (<html data-default-language>), as the server reads it. */
+  const DEFAULT_LANGUAGE = document.documentElement.getAttribute('data-default-language') || 'en';
+
+  function languageOf(value) {
+    return typeof TEXTS['web.staff.language_name.' + value] === 'string' ? value : DEFAULT_LANGUAGE;
+  }
+
   /** A stored value's name (a status, a reason), or the value itself when it has none. */
   function named(group, value) {
     const key = 'web.staff.' + group + '.' + value;
@@ -212,7 +220,7 @@
 
       row.appendChild(el('td', null, named('reason', t.reason)));
 
-      const language = t.language === 'zh' ? 'zh' : 'en';
+      const language = languageOf(t.language);
       row.setAttribute('data-language', language);
       const languageCell = el('td', 'ticket-language');
       languageCell.appendChild(el('span', 'tag lang-tag', named('language_name', language)));
