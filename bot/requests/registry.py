@@ -7,8 +7,8 @@ texts under `request.<kind>.` (data/texts/en.yml; `RequestKind.wording` reads it
 translation translates it with the rest. The request store, the references, the flows, the
 e-mails, the fault handling, the rasa_sdk actions and Rasa's rules (`data/rules/requests.yml`,
 rendered from here by `python -m bot.requests.rules`) all read this table, so a new kind is one
-new record here plus its texts, form, slots and NLU examples (README: "Adding a kind of
-request").
+new record here plus its texts, form, slots and NLU examples (docs/architecture.md, "Adding a
+kind of request").
 
 This module imports nothing from the project but bot.core, so everything from bot.storage up
 may import it. The policy layer, below the requests, is handed these records instead
