@@ -48,6 +48,7 @@ from rasa.shared.nlu.constants import ENTITIES, FEATURE_TYPE_SENTENCE, INTENT, T
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.conversation.request_intent import revised
 from bot.core import language
 from bot.nlu import chinese, evidence, linear, question_kind
 from bot.nlu.encoder import DIMENSION, Encoded, load_encoder
@@ -665,16 +666,49 @@ class HowLongIsAQuestion(GraphComponent):
                 message.get(TEXT) or ""
             ):
                 continue
-            confidence = intent.get("confidence")
-            ranking = [
-                r for r in message.get("intent_ranking") or [] if r.get("name") != self.intent
-            ]
-            message.set(INTENT, {"name": self.intent, "confidence": confidence}, add_to_output=True)
-            message.set(
-                "intent_ranking",
-                [{"name": self.intent, "confidence": confidence}] + ranking,
-                add_to_output=True,
-            )
+            replace_intent(message, self.intent)
+        return messages
+
+
+def replace_intent(message: Message, name: str) -> None:
+    """The message's intent becomes `name` with the classifier's confidence, first in the
+    ranking; the intent it replaces stays in the ranking where it was."""
+    confidence = (message.get(INTENT) or {}).get("confidence")
+    ranking = [r for r in message.get("intent_ranking") or [] if r.get("name") != name]
+    message.set(INTENT, {"name": name, "confidence": confidence}, add_to_output=True)
+    message.set(
+        "intent_ranking", [{"name": name, "confidence": confidence}] + ranking, add_to_output=True
+    )
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class NewOrMadeRequest(GraphComponent):
+    """After the classifier: a status lookup or a withdrawal only for a request already made, a
+    request only when it is not one already made (`bot.conversation.request_intent`)."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        return []
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> NewOrMadeRequest:
+        return cls()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            intent = (message.get(INTENT) or {}).get("name")
+            wanted = revised(intent, message.get(TEXT) or "")
+            if wanted is not None:
+                replace_intent(message, wanted)
         return messages
 
 

@@ -1,0 +1,135 @@
+"""Whether a message is about a new request or one already made.
+
+The classifier reads "how do I submit an erasure request" and "withdraw my erasure request" as
+much alike: both say *request*. But a status lookup or a withdrawal only makes sense for a request
+the visitor already made, and walking someone who wants their data deleted into withdrawing a
+request they never made is the worst reading there is. So the classifier's word is checked here
+against what the message says (each language's `requests.*` in data/lexicon/): a reference, "my
+request", "the one I sent"; a withdrawal or a status word; the kind of request it names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Dict, Optional, Tuple
+
+from bot.core.language import normalise, registry
+from bot.core.lexicon import lexicon
+from bot.core.reference_shape import CODE_LENGTH
+from bot.requests.registry import BY_INTENT, BY_KIND, KINDS
+
+STATUS = "check_status"
+WITHDRAW = "withdraw_request"
+# A message that asks to make a request without saying which, or that could be about a new
+# request or one already made: one question offers both.
+WHICH_REQUEST = "make_request"
+# The kind that withdrawing consent to processing is: the policy's "request that your account be
+# suspended" (data/lexicon/*/requests.yml, `consent`).
+CONSENT_KIND = "suspension"
+
+
+@dataclass(frozen=True)
+class Cues:
+    """What one message says about requests, in any registered language."""
+
+    existing: bool  # a reference, or words for a request already made
+    withdraw: bool
+    status: bool
+    word: bool  # says "request" itself
+    consent: bool
+    kinds: Tuple[str, ...]  # the kinds it names, in the registry's order
+
+
+@cache
+def _reference() -> re.Pattern[str]:
+    """A reference as typed, with one of the registry's prefixes and a digit in its code."""
+    prefixes = "|".join(record.prefix for record in KINDS)
+    return re.compile(
+        rf"(?<![a-z0-9])(?:{prefixes.lower()})[\s_\-–—]*(?=[a-z]*[0-9])[a-z0-9]{{{CODE_LENGTH}}}"
+        r"(?![a-z0-9])"
+    )
+
+
+@cache
+def _patterns(key: str) -> Tuple[re.Pattern[str], ...]:
+    return tuple(lexicon(code).pattern(f"requests.{key}") for code in registry().codes)
+
+
+@cache
+def _kind_patterns() -> Dict[str, Tuple[re.Pattern[str], ...]]:
+    """Each registered kind's patterns, one per language (a kind without words names nothing)."""
+    found: Dict[str, Tuple[re.Pattern[str], ...]] = {}
+    for record in KINDS:
+        patterns = []
+        for code in registry().codes:
+            words = lexicon(code).mapping("requests.kinds").get(record.kind)
+            if words:
+                patterns.append(re.compile(words))
+        found[record.kind] = tuple(patterns)
+    return found
+
+
+def _any(key: str, text: str) -> bool:
+    return any(pattern.search(text) for pattern in _patterns(key))
+
+
+def cues(text: str) -> Cues:
+    plain = normalise(text or "").lower()
+    return Cues(
+        existing=bool(_reference().search(plain)) or _any("existing", plain),
+        withdraw=_any("withdraw", plain),
+        status=_any("status", plain),
+        word=_any("word", plain),
+        consent=_any("consent", plain),
+        kinds=tuple(
+            kind
+            for kind, patterns in _kind_patterns().items()
+            if any(pattern.search(plain) for pattern in patterns)
+        ),
+    )
+
+
+def revised(intent: Optional[str], text: str) -> Optional[str]:
+    """The intent the message should have instead of the classifier's, or None to keep it.
+
+    - Status and withdrawal need a request already made. Without one, withdrawing consent is a
+      suspension; a message naming one kind of request is that request; anything else gets the
+      question that offers a new request and one already made.
+    - Said of a request already made, a withdrawal word makes a withdrawal and a status word a
+      status lookup, whichever of the two the classifier chose.
+    - A request intent said of a request already made, with a withdrawal or status word and no
+      wish of its own, is that withdrawal or lookup ("cancel my deletion request")."""
+    if intent not in (STATUS, WITHDRAW) and intent not in BY_INTENT:
+        return None
+    said = cues(text)
+    if intent in (STATUS, WITHDRAW):
+        if said.consent and intent == WITHDRAW and not said.existing:
+            return BY_KIND[CONSENT_KIND].intent
+        if not _made(intent, said):
+            if len(said.kinds) == 1:
+                return BY_KIND[said.kinds[0]].intent
+            return WHICH_REQUEST
+        return _existing(intent, said)
+    if said.existing and said.word and (said.withdraw or said.status):
+        return _existing(intent, said)
+    return None
+
+
+def _made(intent: str, said: Cues) -> bool:
+    """Whether the message is about a request already made: a reference or words for one; a
+    status question (only a request made has a status); withdrawing something called a
+    request."""
+    return said.existing or said.status or (intent == WITHDRAW and said.withdraw and said.word)
+
+
+def _existing(intent: str, said: Cues) -> Optional[str]:
+    """Status or withdrawal, for a message about a request already made."""
+    if said.withdraw and not said.status:
+        wanted = WITHDRAW
+    elif said.status and not said.withdraw:
+        wanted = STATUS
+    else:
+        wanted = intent if intent in (STATUS, WITHDRAW) else STATUS
+    return wanted if wanted != intent else None
