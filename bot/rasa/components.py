@@ -670,11 +670,27 @@ class HowLongIsAQuestion(GraphComponent):
         return messages
 
 
-def replace_intent(message: Message, name: str) -> None:
+def replace_intent(message: Message, name: str, swap: bool = False) -> None:
     """The message's intent becomes `name` with the classifier's confidence, first in the
-    ranking; the intent it replaces stays in the ranking where it was."""
-    confidence = (message.get(INTENT) or {}).get("confidence")
+    ranking. The intent it replaces stays in the ranking where it was, or, with `swap`, takes
+    the confidence `name` had (so that the fallback does not read the two as a tie)."""
+    replaced = message.get(INTENT) or {}
+    confidence = replaced.get("confidence")
     ranking = [r for r in message.get("intent_ranking") or [] if r.get("name") != name]
+    if swap:
+        had = next(
+            (
+                r.get("confidence", 0.0)
+                for r in message.get("intent_ranking") or []
+                if r.get("name") == name
+            ),
+            0.0,
+        )
+        ranking = [
+            {**r, "confidence": had} if r.get("name") == replaced.get("name") else r
+            for r in ranking
+        ]
+        ranking.sort(key=lambda r: -(r.get("confidence") or 0.0))
     message.set(INTENT, {"name": name, "confidence": confidence}, add_to_output=True)
     message.set(
         "intent_ranking", [{"name": name, "confidence": confidence}] + ranking, add_to_output=True
@@ -708,7 +724,7 @@ class NewOrMadeRequest(GraphComponent):
             intent = (message.get(INTENT) or {}).get("name")
             wanted = revised(intent, message.get(TEXT) or "")
             if wanted is not None:
-                replace_intent(message, wanted)
+                replace_intent(message, wanted, swap=True)
         return messages
 
 

@@ -72,7 +72,7 @@ def test_every_language_has_the_request_words() -> None:
     assert check() == []
 
 
-def test_the_nlu_component_moves_a_new_request_out_of_withdrawal_and_keeps_the_ranking() -> None:
+def test_the_nlu_component_moves_a_new_request_out_of_withdrawal_swapping_confidences() -> None:
     from rasa.engine.graph import ExecutionContext, GraphSchema
     from rasa.shared.nlu.constants import INTENT, TEXT
     from rasa.shared.nlu.training_data.message import Message
@@ -94,5 +94,9 @@ def test_the_nlu_component_moves_a_new_request_out_of_withdrawal_and_keeps_the_r
     guard = NewOrMadeRequest.create({}, None, None, ExecutionContext(GraphSchema({}), "test"))
     guard.process([new, made])
     assert new.get(INTENT) == {"name": "request_deletion", "confidence": 0.7}
-    assert [r["name"] for r in new.get("intent_ranking")] == ["request_deletion", WITHDRAW, STATUS]
+    assert new.get("intent_ranking") == [
+        {"name": "request_deletion", "confidence": 0.7},
+        {"name": STATUS, "confidence": 0.2},
+        {"name": WITHDRAW, "confidence": 0.0},
+    ]
     assert made.get(INTENT)["name"] == WITHDRAW and made.get("intent_ranking") == ranking
