@@ -433,6 +433,14 @@ class AskAccessItems(AskQuestion):
     slot = "access_items"
 
 
+class AskComplaintDetails(AskQuestion):
+    slot = "complaint_details"
+
+
+class AskComplaintAbout(AskQuestion):
+    slot = "complaint_about"
+
+
 class AskStatusReference(AskQuestion):
     slot = "status_reference"
 

@@ -25,6 +25,7 @@ from bot.conversation.reading import Reader, reader, readers, straight
 from bot.core import texts
 from bot.core.language import DEFAULT, normalise, script_language
 from bot.core.masking import mask_email
+from bot.core.settings import load_settings
 from bot.core.texts import DEFAULT_LANGUAGE
 from bot.policy.answers import cited_heading, contact_line, quoted, translation_for
 from bot.policy.document import Policy
@@ -48,6 +49,7 @@ PII_SLOTS = (
     "access_items",
     "request_reason",
     "correction_note",
+    "complaint_details",
     "status_email",
     "withdraw_email",
     "withdraw_code",
@@ -56,6 +58,8 @@ PII_SLOTS = (
 
 # Slots asked only when their scope question was answered "only specific data".
 SCOPE_OF_ITEMS = {"deletion_items": "deletion_scope", "access_items": "access_scope"}
+# Optional answers: "skip" leaves them out of the summary and of the stored `details`.
+OPTIONAL_SLOTS = ("correction_note", "complaint_about")
 
 
 @dataclass(frozen=True)
@@ -228,6 +232,24 @@ def validate_optional(text: str, language: str = DEFAULT_LANGUAGE) -> str:
     return NONE if is_skip(text) else validators.free_text(text, language)
 
 
+def validate_complaint_details(text: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """What happened, in the complainant's words: anything they write is the complaint (a
+    complaint speaks of what the policy covers, so it is never taken for a question), up to
+    the length of one chat message."""
+    return validators.free_text(text, language, limit=load_settings().max_message_chars)
+
+
+def validate_complaint_about(text: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """The reference of the request a complaint is about (`DEL-7K3M9Q`, alone or in a
+    sentence), or NONE when skipped."""
+    if is_skip(text):
+        return NONE
+    try:
+        return validators.mentioned_reference(text, language)
+    except validators.Invalid:
+        raise validators.Invalid(texts.text("validation.complaint_about", language)) from None
+
+
 def validate_reason(text: str, why: str, language: str = DEFAULT_LANGUAGE) -> str:
     """A reason the kind cannot do without; `why` (its `reason_needed` text) is said when
     skipped."""
@@ -253,6 +275,8 @@ SLOT_VALIDATORS: Dict[str, Callable[[str, str], str]] = {
     "access_items": validators.free_text,
     "correction_item": validate_correction_item,
     "correction_note": validate_optional,
+    "complaint_details": validate_complaint_details,
+    "complaint_about": validate_complaint_about,
 }
 
 
@@ -270,7 +294,14 @@ def explain(slot: str, language: str = DEFAULT_LANGUAGE) -> str:
 # shows the specific items as typed.
 ITEMS_OF_SCOPE = {scope: items for items, scope in SCOPE_OF_ITEMS.items()}
 # The slots whose summary line shows the answer as given (`flow.summary.answer.<slot>`).
-SUMMARY_LINES = ("account_email", "request_reason", "correction_value", "correction_note")
+SUMMARY_LINES = (
+    "account_email",
+    "request_reason",
+    "correction_value",
+    "correction_note",
+    "complaint_details",
+    "complaint_about",
+)
 
 
 def _summary_line(
@@ -289,7 +320,7 @@ def _summary_line(
         return texts.text("flow.summary.what", language, what=what)
     if slot == "request_reason" and skipped and not request.reason_required:
         return None
-    if slot == "correction_note" and skipped:
+    if slot in OPTIONAL_SLOTS and skipped:
         return None
     if slot == "correction_item":
         label = correction_label(value, language) if value in CORRECTION_ITEMS else ""
@@ -395,8 +426,9 @@ DETAIL_KEYS = {
     "correction_item": "item",
     "correction_value": "new_value",
     "correction_note": "note",
+    "complaint_details": "what_happened",
+    "complaint_about": "about_request",
 }
-OPTIONAL_DETAILS = ("correction_note",)  # left out of `details` when skipped
 
 
 def _detail(slot: str, values: Values) -> Dict[str, str]:
@@ -408,7 +440,7 @@ def _detail(slot: str, values: Values) -> Dict[str, str]:
             if value == "specific"
             else {"scope": "all"}
         )
-    if slot not in DETAIL_KEYS or (slot in OPTIONAL_DETAILS and value in (None, NONE)):
+    if slot not in DETAIL_KEYS or (slot in OPTIONAL_SLOTS and value in (None, NONE)):
         return {}
     return {DETAIL_KEYS[slot]: value or ""}
 
@@ -524,6 +556,8 @@ QUESTION_SLOTS = (
     "correction_note",
     "access_scope",
     "access_items",
+    "complaint_details",
+    "complaint_about",
     "status_reference",
     "status_email",
     "withdraw_reference",

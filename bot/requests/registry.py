@@ -65,11 +65,21 @@ class RequestKind:
     reason_required: bool = False
     at_once: Optional[TakesEffectAtOnce] = None  # no code: carried out as it is stored
     erases_conversations: bool = False  # completing it erases the requester's conversations
+    # A second request of the kind from an address that has one open is the same request made
+    # twice: the open one is returned and nothing new is stored. False for a kind whose every
+    # request says something new (two complaints are two complaints).
+    one_open_per_address: bool = True
+    # The NLU intent that starts its form; empty: `request_<kind>` (set when the record loads).
+    intent: str = ""
 
     def __post_init__(self) -> None:
         """Mistakes that would only show in a conversation are caught when the table loads."""
         if not re.fullmatch(r"[a-z][a-z_]{0,15}", self.kind):  # privacy_requests.kind: 16
             raise ValueError(f"{self.kind!r}: a kind is a short lower-case name")
+        if not self.intent:  # frozen: the default that follows from the kind is set once, here
+            object.__setattr__(self, "intent", f"request_{self.kind}")
+        if not re.fullmatch(r"[a-z][a-z_]*", self.intent):
+            raise ValueError(f"{self.kind}: an intent is a lower-case name, not {self.intent!r}")
         if not PREFIX_SHAPE.fullmatch(self.prefix):
             raise ValueError(f"{self.kind}: a reference prefix is three capital letters")
         if self.reason_required and "request_reason" not in self.slots:
@@ -87,10 +97,6 @@ class RequestKind:
     @property
     def form(self) -> str:
         return f"{self.kind}_form"
-
-    @property
-    def intent(self) -> str:
-        return f"request_{self.kind}"
 
     @property
     def submit_action(self) -> str:
@@ -200,6 +206,26 @@ KINDS: Tuple[RequestKind, ...] = (
             notice_section="communications",
             notice_words="may not be able to cancel",
         ),
+    ),
+    # A complaint about how personal data was handled, answered by the Legal department: what
+    # happened, an address to answer to and, if it is about a request made here, its reference.
+    # The policy's only word on it is "Questions or comments" (comment on the policy, write to
+    # the Legal department). A complainant who cannot prove the address is still recorded, as
+    # unverified, like every kind that asks for a code (bot.conversation.flows).
+    RequestKind(
+        kind="complaint",
+        prefix="CMP",
+        slots=(
+            "account_email",
+            "complaint_details",
+            "complaint_about",
+            "confirm_request",
+            "verification_code",
+        ),
+        right_section="contact",
+        right_cues=("comment on this privacy policy", "Legal department", "Address"),
+        one_open_per_address=False,
+        intent="file_complaint",
     ),
 )
 

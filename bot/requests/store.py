@@ -110,7 +110,8 @@ class RequestStore:
         language: str = texts.DEFAULT_LANGUAGE,
     ) -> Submitted:
         """Store a request once. A retried call with the same key, or a second open request of
-        the same kind for the same address, returns the request that exists. `language` is the
+        the same kind for the same address (for a kind that has one open per address: the
+        registry's `one_open_per_address`), returns the request that exists. `language` is the
         conversation's: the request keeps it, and its e-mails (this confirmation and every later
         status e-mail) are written in it.
 
@@ -165,19 +166,9 @@ class RequestStore:
                 ).scalar_one_or_none()
                 if existing is not None:
                     return self._submitted(existing, created=False)
-            duplicate = (
-                session.execute(
-                    select(PrivacyRequest)
-                    .where(
-                        PrivacyRequest.kind == kind,
-                        PrivacyRequest.email == email,
-                        PrivacyRequest.status.in_(lifecycle.OPEN_STATUSES),
-                    )
-                    .order_by(PrivacyRequest.id)
-                )
-                .scalars()
-                .first()
-            )
+            duplicate = None
+            if BY_KIND[kind].one_open_per_address:
+                duplicate = self._open_request(session, kind, email)
             if duplicate is not None:
                 return self._submitted(duplicate, created=False, duplicate=True)
             if conversation_id:
@@ -251,6 +242,23 @@ class RequestStore:
                 request.status,
             )
             return self._submitted(request, created=True)
+
+    @staticmethod
+    def _open_request(session: Session, kind: str, email: str) -> Optional[PrivacyRequest]:
+        """The address's oldest open request of the kind, if any."""
+        return (
+            session.execute(
+                select(PrivacyRequest)
+                .where(
+                    PrivacyRequest.kind == kind,
+                    PrivacyRequest.email == email,
+                    PrivacyRequest.status.in_(lifecycle.OPEN_STATUSES),
+                )
+                .order_by(PrivacyRequest.id)
+            )
+            .scalars()
+            .first()
+        )
 
     @staticmethod
     def _confirmation_body(request: PrivacyRequest) -> str:

@@ -183,6 +183,24 @@ def reference(text: str, language: str = DEFAULT_LANGUAGE) -> str:
     return value
 
 
+# A reference written with its dash inside a sentence ("it's about del-7k3m9q, thanks"). The
+# dash is required there: without it any nine-letter word ("accounted") reads as one.
+_DASHED_REFERENCE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{3}-[A-Za-z0-9]{6}(?![A-Za-z0-9])")
+
+
+def mentioned_reference(text: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """A reference given alone (as `reference` reads it), or the one reference with its dash
+    in a sentence; `Invalid` (`validation.reference`) when there is none, or more than one."""
+    try:
+        return reference(text, language)
+    except Invalid:
+        found = {normalise_reference(m) for m in _DASHED_REFERENCE.findall(_plain(text))}
+        found.discard(None)
+        if len(found) == 1:
+            return str(found.pop())
+        raise
+
+
 # What can be corrected, and how its new value is checked (in the conversation's language).
 CORRECTABLE: Dict[str, Callable[[str, str], str]] = {  # (answer, language)
     "name": person_name,

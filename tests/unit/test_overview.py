@@ -67,6 +67,7 @@ def test_open_requests_by_status_and_kind_with_holds(store, clock, made):
         "suspension": 1,
         "access": 0,
         "unsubscribe": 0,
+        "complaint": 0,
     }
     assert seen.on_hold == 1
 
@@ -91,6 +92,7 @@ def test_median_working_days_to_complete_per_kind_over_twelve_weeks(store, clock
         "unsubscribe": (1, 0.0),
         "correction": (0, None),
         "suspension": (0, None),
+        "complaint": (0, None),
     }
 
 

@@ -59,7 +59,7 @@ def test_new_reference_round_trips(kind):
 
 def test_new_reference_unknown_kind_raises():
     with pytest.raises(KeyError):
-        new_reference("complaint")
+        new_reference("objection")
 
 
 def test_references_are_random_not_sequential():

@@ -89,6 +89,7 @@ def test_records_are_frozen():
         ({"reason_required": True}, "required reason must be one of the slots"),
         ({"slots": ("confirm_request", "verification_code")}, "account_email first"),
         ({"slots": ("account_email", "verification_code")}, "ends with"),
+        ({"intent": "request objection"}, "intent is a lower-case name"),
     ],
 )
 def test_a_malformed_kind_is_refused_when_the_table_loads(change, problem):
@@ -120,7 +121,26 @@ def test_the_form_asks_exactly_the_registrys_slots_in_order(request_kind):
 
 def test_every_request_form_in_the_domain_is_a_kind():
     assert set(DOMAIN["forms"]) - OTHER_FORMS == set(BY_FORM)
-    assert {i for i in DOMAIN["intents"] if i.startswith("request_")} == set(BY_INTENT)
+    # Every request_* intent starts a kind; a kind may name its own intent (file_complaint).
+    assert {i for i in DOMAIN["intents"] if i.startswith("request_")} <= set(BY_INTENT)
+    assert set(BY_INTENT) <= set(DOMAIN["intents"])
+
+
+def test_the_intent_is_request_kind_unless_the_record_names_one():
+    assert all(BY_KIND[k].intent == f"request_{k}" for k in NAMES if k != "complaint")
+    assert BY_KIND["complaint"].intent == "file_complaint"
+    assert BY_INTENT["file_complaint"].form == "complaint_form"
+    fields = dict(
+        kind="objection",
+        prefix="OBJ",
+        slots=("account_email", "confirm_request", "verification_code"),
+        right_section="use",
+        right_cues=("c",),
+    )
+    assert RequestKind(**fields).intent == "request_objection"
+    assert RequestKind(**fields, intent="raise_objection").intent == "raise_objection"
+    with pytest.raises(ValueError, match="intent is a lower-case name"):
+        RequestKind(**fields, intent="Raise objection")
 
 
 @pytest.mark.parametrize("request_kind", KINDS, ids=IDS)

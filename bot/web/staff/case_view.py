@@ -17,6 +17,7 @@ from bot.core.masking import mask_email, mask_pii
 from bot.core.settings import load_settings
 from bot.requests import deadlines, lifecycle, overview, refusals
 from bot.requests.casework import HOLD_REASONS, MESSAGE, NOTE
+from bot.requests.references import REFERENCE_PATTERN
 from bot.services import Services
 from bot.staff.accounts import StaffMember
 from bot.storage.models import PrivacyRequest
@@ -91,6 +92,25 @@ def personal_data(row: PrivacyRequest, revealed: bool) -> Dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Related:
+    """A request another one's details name by its reference (a complaint's `about_request`):
+    None for `row` when no request has that reference."""
+
+    reference: str
+    row: Optional[PrivacyRequest]
+
+
+def related_requests(services: Services, row: PrivacyRequest) -> Dict[str, Related]:
+    """The details of `row` whose value is a request reference, by detail key, with the request
+    each names, so the page can link to it and say what it is."""
+    found: Dict[str, Related] = {}
+    for key, value in (row.details or {}).items():
+        if isinstance(value, str) and REFERENCE_PATTERN.match(value):
+            found[key] = Related(value, services.store.get(value))
+    return found
+
+
 def refusal_choices(row: PrivacyRequest, member_language: str) -> List[Dict[str, str]]:
     """The refusal templates: titled in the member's language, worded in the request's (the
     requester reads the reason)."""
@@ -154,6 +174,7 @@ def context(
         "refusals": choices,
         "refusal_chosen": chosen,
         "pii": personal_data(row, revealed),
+        "related": related_requests(services, row),
         "form": dict(form or {}),
         "now": now,
     }
