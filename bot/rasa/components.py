@@ -48,6 +48,7 @@ from rasa.shared.nlu.constants import ENTITIES, FEATURE_TYPE_SENTENCE, INTENT, T
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.conversation.routing import PROCESS_INTENT
 from bot.core import language
 from bot.nlu import chinese, evidence, linear, question_kind
 from bot.nlu.encoder import DIMENSION, Encoded, load_encoder
@@ -627,9 +628,10 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class HowLongIsAQuestion(GraphComponent):
     """After the classifier: a message read as a request that only asks how long something takes
-    (`bot.nlu.question_kind`) is a policy question the policy does not answer (`intent`, by
-    default ask_not_covered), with the same confidence; the request stays second in the ranking.
-    Which intents are requests comes from the request registry."""
+    (`bot.nlu.question_kind`) is a question about how requests are handled here (`intent`, by
+    default ask_process: the deadline the assistant gives), with the same confidence; the
+    request stays second in the ranking. Which intents are requests comes from the request
+    registry."""
 
     @classmethod
     def required_components(cls) -> List[Type]:
@@ -637,7 +639,7 @@ class HowLongIsAQuestion(GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {"intent": "ask_not_covered"}
+        return {"intent": PROCESS_INTENT}
 
     @classmethod
     def create(
