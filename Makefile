@@ -12,7 +12,7 @@ TRAINING_DATA := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml data
 	data/policy/privacy_policy.zh.yml bot/rasa/components.py bot/nlu/encoder.py bot/nlu/evidence.py \
 	bot/nlu/chinese.py bot/nlu/multilingual.py bot/core/language.py $(PIPELINE)
 EVAL_FILES ?= ../shared/eval/dev_questions.yml ../shared/eval/privacyqa_dev.yml \
-	../shared/eval/dev_questions_zh.yml eval/requests_dev.yml eval/requests_dev_zh.yml
+	../shared/eval/dev_questions_zh.yml eval/requests_dev.yml eval/requests_dev_zh.yml eval/process_dev.yml eval/process_dev_zh.yml
 
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2

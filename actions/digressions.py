@@ -10,7 +10,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.replies import language_of, question_text, reading_of, send
 from actions.unanswered import answer_ref, record_gap
 from bot.conversation import handoff_replies as handoff
+from bot.conversation import process_answers
 from bot.conversation.policy_reply import answer
+from bot.conversation.routing import PROCESS_INTENT
 from bot.policy.document import load_policy
 
 DIGRESSION_INTENTS = ("ask_not_covered", "bot_challenge", "help", "human_handoff")
@@ -38,7 +40,11 @@ def is_digression(tracker: Tracker, strict: bool = True) -> bool:
 def answer_digression(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     name, _ = _intent(tracker)
     language = language_of(tracker)
-    if name.startswith("ask_"):
+    if name == PROCESS_INTENT:  # "how long will this take?" in the middle of a request
+        dispatcher.utter_message(
+            text=process_answers.reply_to(question_text(tracker), language).text
+        )
+    elif name.startswith("ask_"):
         answered = answer(load_policy(), reading_of(tracker), language=language)
         if answered.reply is None:
             dispatcher.utter_message(response="utter_help")

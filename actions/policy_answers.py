@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.handoff import hand_over, handle_fallback
 from actions.replies import latest_intent, offered_person, question_text, reading_of, send
 from actions.unanswered import answer_ref, record_gap
+from bot.conversation import process_answers
 from bot.conversation.policy_reply import answer
 from bot.conversation.routing import NOT_POLICY
 from bot.core.language import or_default
@@ -58,6 +59,13 @@ class ActionAnswerPolicy(Action):
         policy = load_policy()
         language = conversation_language(tracker)
         answered = answer(policy, reading_of(tracker), language=language)
+        # A request's deadline, handler, code...: the policy is silent, the assistant is not.
+        instead = process_answers.instead_of_silence(
+            answered.decision, question_text(tracker), language
+        )
+        if instead is not None:
+            send(dispatcher, instead)
+            return []
         intent = latest_intent(tracker)
         if answered.decision.kind == NOT_POLICY or answered.reply is None:
             if intent == "nlu_fallback":

@@ -24,6 +24,9 @@ DIRECT, CLOSEST, NOT_COVERED, NOT_POLICY = "direct", "closest", "not_covered", "
 REPLY_KINDS = (DIRECT, CLOSEST, NOT_COVERED, NOT_POLICY)
 SECTION_PREFIX = "ask_"
 NOT_COVERED_INTENT = "ask_not_covered"
+# How requests are handled here (bot.conversation.process_answers): its own action, not the
+# router's, and no section of the policy.
+PROCESS_INTENT = "ask_process"
 OUT_OF_SCOPE = "out_of_scope"
 FALLBACK = "nlu_fallback"
 BOT_CHALLENGE = "bot_challenge"
@@ -33,7 +36,14 @@ ROUTED_INTENTS = (OUT_OF_SCOPE, FALLBACK, BOT_CHALLENGE)
 
 
 def is_routed(intent: Optional[str]) -> bool:
-    return bool(intent) and (str(intent).startswith(SECTION_PREFIX) or intent in ROUTED_INTENTS)
+    if not intent or intent == PROCESS_INTENT:
+        return False
+    return str(intent).startswith(SECTION_PREFIX) or intent in ROUTED_INTENTS
+
+
+def is_section_intent(intent: str) -> bool:
+    """`ask_<section>`: a question one section of the policy answers."""
+    return intent.startswith(SECTION_PREFIX) and intent not in (NOT_COVERED_INTENT, PROCESS_INTENT)
 
 
 @dataclass(frozen=True)
@@ -112,7 +122,7 @@ class Reading:
         sections = [
             (c, n[len(SECTION_PREFIX) :])
             for n, c in self.confidences.items()
-            if n.startswith(SECTION_PREFIX) and n != NOT_COVERED_INTENT
+            if is_section_intent(n)
         ]
         if not sections:
             return None, 0.0
@@ -121,7 +131,13 @@ class Reading:
 
     @property
     def policy_mass(self) -> float:
-        return sum(c for n, c in self.confidences.items() if n.startswith(SECTION_PREFIX))
+        """The belief on policy questions: sections and the policy's silence (how requests are
+        handled here is not a policy question)."""
+        return sum(
+            c
+            for n, c in self.confidences.items()
+            if n.startswith(SECTION_PREFIX) and n != PROCESS_INTENT
+        )
 
 
 @dataclass(frozen=True)

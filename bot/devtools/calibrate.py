@@ -34,7 +34,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
-from bot.conversation.routing import NOT_COVERED_INTENT, SECTION_PREFIX, Thresholds
+from bot.conversation.routing import SECTION_PREFIX, Thresholds, is_section_intent
 from bot.nlu.evidence import CALIBRATION_FILE
 
 GRID = tuple(round(0.05 * i, 2) for i in range(2, 20))
@@ -49,7 +49,7 @@ class Prediction:
     @property
     def quotes(self) -> bool:
         """Would be answered from a section, were it confident enough."""
-        return self.predicted.startswith(SECTION_PREFIX) and self.predicted != NOT_COVERED_INTENT
+        return is_section_intent(self.predicted)
 
     @property
     def right(self) -> bool:
@@ -163,7 +163,7 @@ def evidence_floor(share: float, language: str = "en") -> float:
     examples = [
         (i[len(SECTION_PREFIX) :], t)
         for i, t in load_examples()
-        if i.startswith(SECTION_PREFIX) and i != NOT_COVERED_INTENT and not has_han(t)
+        if is_section_intent(i) and not has_han(t)
     ]
     similarity = encoder.encode([t for _, t in examples]) @ policy_vectors.T
     sections = np.array([s.section_id for s in sentences])
@@ -188,7 +188,7 @@ def _chinese_evidence_floor(share: float) -> float:
     best = [
         float(space.similarities(normalise(t))[sections == i[len(SECTION_PREFIX) :]].max())
         for i, t in load_examples()
-        if i.startswith(SECTION_PREFIX) and i != NOT_COVERED_INTENT and has_han(t)
+        if is_section_intent(i) and has_han(t)
     ]
     if not best:
         return 0.0

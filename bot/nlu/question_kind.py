@@ -2,9 +2,9 @@
 
 "How long after I close my account is my data erased?" and "注销账号以后，数据多久会被删除？" name a
 right (deletion) and so read like a deletion request to the classifier, but the visitor wants to
-know a period, and the policy names none: the honest reply is that the policy does not say, not a
-form asking for an e-mail address. Our training data says the same (data/nlu/zh_more_policy.yml,
-ask_not_covered); this rule holds it where the classifier leans the other way. A message that also
+know a period: the time the assistant gives itself to answer a request (15 working days with
+today's settings), which is how requests are handled here (ask_process), not a form asking for an
+e-mail address. This rule holds it where the classifier leans the other way. A message that also
 asks for the request ("I want to delete my account, how long will it take?", "我要注销账号，多久能
 办好") is still the request.
 """

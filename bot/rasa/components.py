@@ -49,6 +49,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.conversation.request_intent import revised
+from bot.conversation.routing import PROCESS_INTENT
 from bot.core import language
 from bot.nlu import chinese, evidence, linear, question_kind
 from bot.nlu.encoder import DIMENSION, Encoded, load_encoder
@@ -628,9 +629,10 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class HowLongIsAQuestion(GraphComponent):
     """After the classifier: a message read as a request that only asks how long something takes
-    (`bot.nlu.question_kind`) is a policy question the policy does not answer (`intent`, by
-    default ask_not_covered), with the same confidence; the request stays second in the ranking.
-    Which intents are requests comes from the request registry."""
+    (`bot.nlu.question_kind`) is a question about how requests are handled here (`intent`, by
+    default ask_process: the deadline the assistant gives), with the same confidence; the
+    request stays second in the ranking. Which intents are requests comes from the request
+    registry."""
 
     @classmethod
     def required_components(cls) -> List[Type]:
@@ -638,7 +640,7 @@ class HowLongIsAQuestion(GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {"intent": "ask_not_covered"}
+        return {"intent": PROCESS_INTENT}
 
     @classmethod
     def create(
@@ -666,7 +668,7 @@ class HowLongIsAQuestion(GraphComponent):
                 message.get(TEXT) or ""
             ):
                 continue
-            replace_intent(message, self.intent)
+            replace_intent(message, self.intent, swap=True)
         return messages
 
 

@@ -29,6 +29,7 @@ from bot.storage.models import VerificationCode
 
 log = logging.getLogger(__name__)
 
+CODE_DIGITS = 6
 CODE_TTL = timedelta(minutes=15)
 MAX_ATTEMPTS = 5
 
@@ -111,7 +112,7 @@ def issue_code(
         raise
     for row in session.execute(_unused_codes(email, conversation_id)).scalars():
         row.consumed_at = now
-    code = f"{secrets.randbelow(10**6):06d}"
+    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     salt = secrets.token_hex(16)
     session.add(
         VerificationCode(
