@@ -100,10 +100,14 @@ def revised(intent: Optional[str], text: str) -> Optional[str]:
     - Said of a request already made, a withdrawal word makes a withdrawal and a status word a
       status lookup, whichever of the two the classifier chose.
     - A request intent said of a request already made, with a withdrawal or status word and no
-      wish of its own, is that withdrawal or lookup ("cancel my deletion request")."""
-    if intent not in (STATUS, WITHDRAW) and intent not in BY_INTENT:
+      wish of its own, is that withdrawal or lookup ("cancel my deletion request").
+    - Asking to make a request that names its kind is that request."""
+    if intent not in (STATUS, WITHDRAW, WHICH_REQUEST) and intent not in BY_INTENT:
         return None
     said = cues(text)
+    if intent == WHICH_REQUEST:
+        made = said.existing or said.status
+        return BY_KIND[said.kinds[0]].intent if len(said.kinds) == 1 and not made else None
     if intent in (STATUS, WITHDRAW):
         if said.consent and intent == WITHDRAW and not said.existing:
             return BY_KIND[CONSENT_KIND].intent
@@ -115,6 +119,12 @@ def revised(intent: Optional[str], text: str) -> Optional[str]:
     if said.existing and said.word and (said.withdraw or said.status):
         return _existing(intent, said)
     return None
+
+
+def not_made(intent: Optional[str], text: str) -> bool:
+    """Whether a status lookup or a withdrawal is out of the question for the message: it says
+    nothing of a request already made (so neither may even tie with what it asks for)."""
+    return not _made(intent or "", cues(text))
 
 
 def _made(intent: str, said: Cues) -> bool:

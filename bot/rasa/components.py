@@ -48,7 +48,7 @@ from rasa.shared.nlu.constants import ENTITIES, FEATURE_TYPE_SENTENCE, INTENT, T
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.conversation.request_intent import revised
+from bot.conversation.request_intent import STATUS, WITHDRAW, not_made, revised
 from bot.conversation.routing import PROCESS_INTENT
 from bot.core import language
 from bot.nlu import chinese, evidence, linear, question_kind
@@ -727,7 +727,20 @@ class NewOrMadeRequest(GraphComponent):
             wanted = revised(intent, message.get(TEXT) or "")
             if wanted is not None:
                 replace_intent(message, wanted, swap=True)
+            if not_made(WITHDRAW, message.get(TEXT) or ""):
+                _rule_out(message, (STATUS, WITHDRAW))
         return messages
+
+
+def _rule_out(message: Message, names: Tuple[str, ...]) -> None:
+    """The intents `names` keep no confidence in the ranking (unless one is the message's own)."""
+    own = (message.get(INTENT) or {}).get("name")
+    ranking = [
+        {**r, "confidence": 0.0} if r.get("name") in names and r.get("name") != own else r
+        for r in message.get("intent_ranking") or []
+    ]
+    ranking.sort(key=lambda r: -(r.get("confidence") or 0.0))
+    message.set("intent_ranking", ranking, add_to_output=True)
 
 
 THRESHOLDS_BY_LANGUAGE = "thresholds_by_language"

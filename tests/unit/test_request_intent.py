@@ -40,6 +40,10 @@ from bot.nlu.examples import load_examples
         ("request_deletion", "cancel my deletion request", WITHDRAW),
         ("request_deletion", "delete my account", None),
         ("request_deletion", "my request is that you delete everything", None),
+        # asking to make a request that names its kind
+        (WHICH_REQUEST, "can I put in an export request here", "request_access"),
+        (WHICH_REQUEST, "我想提一个更正的申请", "request_correction"),
+        (WHICH_REQUEST, "I want to make a request", None),
         # other intents are not this module's business
         ("ask_collection", "what is the status of my data", None),
         (None, "withdraw my request", None),
@@ -96,7 +100,45 @@ def test_the_nlu_component_moves_a_new_request_out_of_withdrawal_swapping_confid
     assert new.get(INTENT) == {"name": "request_deletion", "confidence": 0.7}
     assert new.get("intent_ranking") == [
         {"name": "request_deletion", "confidence": 0.7},
-        {"name": STATUS, "confidence": 0.2},
+        {"name": STATUS, "confidence": 0.0},  # no request already made: ruled out
         {"name": WITHDRAW, "confidence": 0.0},
     ]
     assert made.get(INTENT)["name"] == WITHDRAW and made.get("intent_ranking") == ranking
+
+
+def test_a_new_request_cannot_tie_with_a_withdrawal_or_a_status_lookup() -> None:
+    """The fallback reads a tie as an unclear message: for a message that speaks of no request
+    already made, withdrawal and status keep no confidence."""
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.shared.nlu.constants import INTENT, TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.rasa.components import NewOrMadeRequest
+
+    ranking = [
+        {"name": "request_correction", "confidence": 0.47},
+        {"name": WITHDRAW, "confidence": 0.47},
+        {"name": STATUS, "confidence": 0.06},
+    ]
+    new = Message(
+        data={
+            TEXT: "where would I send a correction request",
+            INTENT: {"name": "request_correction", "confidence": 0.47},
+            "intent_ranking": ranking,
+        }
+    )
+    made = Message(
+        data={
+            TEXT: "withdraw my request COR-8M2Q4T",
+            INTENT: {"name": WITHDRAW, "confidence": 0.47},
+            "intent_ranking": ranking[1:] + ranking[:1],
+        }
+    )
+    guard = NewOrMadeRequest.create({}, None, None, ExecutionContext(GraphSchema({}), "test"))
+    guard.process([new, made])
+    assert [(r["name"], r["confidence"]) for r in new.get("intent_ranking")] == [
+        ("request_correction", 0.47),
+        (WITHDRAW, 0.0),
+        (STATUS, 0.0),
+    ]
+    assert made.get("intent_ranking") == ranking[1:] + ranking[:1]
