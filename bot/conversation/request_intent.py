@@ -28,6 +28,9 @@ WHICH_REQUEST = "make_request"
 # The kind that withdrawing consent to processing is: the policy's "request that your account be
 # suspended" (data/lexicon/*/requests.yml, `consent`).
 CONSENT_KIND = "suspension"
+# Questions about the policy (ask_<section>, ask_not_covered, ask_process) and out of scope.
+POLICY_PREFIX = "ask_"
+OUT_OF_SCOPE = "out_of_scope"
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Cues:
     word: bool  # says "request" itself
     consent: bool
     kinds: Tuple[str, ...]  # the kinds it names, in the registry's order
+    asked: Tuple[str, ...] = ()  # the kinds it asks whether, how or where to make
 
 
 @cache
@@ -71,23 +75,64 @@ def _kind_patterns() -> Dict[str, Tuple[re.Pattern[str], ...]]:
     return found
 
 
+@cache
+def _kind_unless() -> Dict[str, Tuple[re.Pattern[str], ...]]:
+    """What makes a kind's words mean something else, per kind, one pattern per language."""
+    return {
+        record.kind: tuple(
+            re.compile(lexicon(code).mapping("requests.kinds_unless").get(record.kind, "(?!)"))
+            for code in registry().codes
+        )
+        for record in KINDS
+    }
+
+
+@cache
+def _asking() -> Tuple[Tuple[re.Pattern[str], int, str], ...]:
+    """Each language's asking words, how far after them a kind's words may start, and its code."""
+    return tuple(
+        (
+            lexicon(code).pattern("requests.asking"),
+            int(lexicon(code).words("requests.asking_reach")[0]),
+            code,
+        )
+        for code in registry().codes
+    )
+
+
+def _asked(plain: str, kinds: Tuple[str, ...]) -> Tuple[str, ...]:
+    """The named kinds whose words follow a language's asking words closely."""
+    found = []
+    for kind in kinds:
+        for pattern, reach, _ in _asking():
+            ends = [match.end() for match in pattern.finditer(plain)]
+            starts = [m.start() for p in _kind_patterns()[kind] for m in p.finditer(plain)]
+            if any(0 <= start - end <= reach for end in ends for start in starts):
+                found.append(kind)
+                break
+    return tuple(found)
+
+
 def _any(key: str, text: str) -> bool:
     return any(pattern.search(text) for pattern in _patterns(key))
 
 
 def cues(text: str) -> Cues:
     plain = normalise(text or "").lower()
+    kinds = tuple(
+        kind
+        for kind, patterns in _kind_patterns().items()
+        if any(pattern.search(plain) for pattern in patterns)
+        and not any(unless.search(plain) for unless in _kind_unless()[kind])
+    )
     return Cues(
         existing=bool(_reference().search(plain)) or _any("existing", plain),
         withdraw=_any("withdraw", plain),
         status=_any("status", plain),
         word=_any("word", plain),
         consent=_any("consent", plain),
-        kinds=tuple(
-            kind
-            for kind, patterns in _kind_patterns().items()
-            if any(pattern.search(plain) for pattern in patterns)
-        ),
+        kinds=kinds,
+        asked=_asked(plain, kinds),
     )
 
 
@@ -101,7 +146,13 @@ def revised(intent: Optional[str], text: str) -> Optional[str]:
       status lookup, whichever of the two the classifier chose.
     - A request intent said of a request already made, with a withdrawal or status word and no
       wish of its own, is that withdrawal or lookup ("cancel my deletion request").
-    - Asking to make a request that names its kind is that request."""
+    - Asking to make a request that names its kind is that request; so is a question read as a
+      policy question (or out of scope) that asks whether, how or where the visitor can do
+      what one kind of request does ("can I export my chat history")."""
+    if intent and (intent.startswith(POLICY_PREFIX) or intent == OUT_OF_SCOPE):
+        said = cues(text)
+        made = said.existing or said.status
+        return BY_KIND[said.asked[0]].intent if len(said.asked) == 1 and not made else None
     if intent not in (STATUS, WITHDRAW, WHICH_REQUEST) and intent not in BY_INTENT:
         return None
     said = cues(text)

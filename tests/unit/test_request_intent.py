@@ -44,6 +44,21 @@ from bot.nlu.examples import load_examples
         (WHICH_REQUEST, "can I put in an export request here", "request_access"),
         (WHICH_REQUEST, "我想提一个更正的申请", "request_correction"),
         (WHICH_REQUEST, "I want to make a request", None),
+        # a policy question that asks whether, how or where to do what a request does
+        ("ask_not_covered", "could I export the chat logs of my meetings", "request_access"),
+        (
+            "ask_communications",
+            "how can I get off the marketing mailing list",
+            "request_unsubscribe",
+        ),
+        ("ask_not_covered", "我能不能导出我的通话记录", "request_access"),
+        ("ask_collection", "how do I know what data you delete", None),
+        ("out_of_scope", "how do I download the app", None),
+        ("out_of_scope", "can I remove someone from a meeting", None),
+        ("out_of_scope", "会议链接怎么复制", None),
+        ("ask_not_covered", "how would I complain to a regulator about you", None),
+        ("ask_not_covered", "怎么向监管部门投诉你们", None),
+        ("ask_use", "can you delete my data without asking me", None),
         # other intents are not this module's business
         ("ask_collection", "what is the status of my data", None),
         (None, "withdraw my request", None),
@@ -70,6 +85,19 @@ def test_our_own_status_and_withdrawal_examples_are_left_as_labelled() -> None:
     labelled = sum(1 for intent, _ in load_examples() if intent in (STATUS, WITHDRAW))
     assert labelled > 100
     assert len(moved) <= 1, moved
+
+
+def test_our_own_policy_examples_are_rarely_taken_for_requests() -> None:
+    """Asking how to do what a request does is that request; our own policy and out-of-scope
+    examples are, with few exceptions, something else."""
+    labelled = [
+        (intent, text)
+        for intent, text in load_examples()
+        if intent.startswith("ask_") or intent == "out_of_scope"
+    ]
+    moved = [(intent, text) for intent, text in labelled if revised(intent, text) is not None]
+    assert len(labelled) > 2000
+    assert len(moved) <= len(labelled) // 200, moved
 
 
 def test_every_language_has_the_request_words() -> None:
