@@ -672,27 +672,32 @@ class HowLongIsAQuestion(GraphComponent):
         return messages
 
 
-def replace_intent(message: Message, name: str, swap: bool = False) -> None:
-    """The message's intent becomes `name` with the classifier's confidence, first in the
-    ranking. The intent it replaces stays in the ranking where it was, or, with `swap`, takes
-    the confidence `name` had (so that the fallback does not read the two as a tie)."""
+def replace_intent(message: Message, name: str, swap: bool = False, merge: bool = False) -> None:
+    """The message's intent becomes `name`, first in the ranking, with the classifier's
+    confidence; the intent it replaces stays in the ranking where it was. With `swap`, the
+    replaced intent takes the confidence `name` had, so that the fallback does not read the two
+    as a tie; with `merge`, `name` takes the belief in both (the classifier was sure of one of
+    the two readings, and the rule says which) and the replaced intent none."""
     replaced = message.get(INTENT) or {}
-    confidence = replaced.get("confidence")
+    confidence = replaced.get("confidence") or 0.0
+    had = next(
+        (
+            r.get("confidence") or 0.0
+            for r in message.get("intent_ranking") or []
+            if r.get("name") == name
+        ),
+        0.0,
+    )
     ranking = [r for r in message.get("intent_ranking") or [] if r.get("name") != name]
-    if swap:
-        had = next(
-            (
-                r.get("confidence", 0.0)
-                for r in message.get("intent_ranking") or []
-                if r.get("name") == name
-            ),
-            0.0,
-        )
+    if swap or merge:
+        ceded = 0.0 if merge else had
         ranking = [
-            {**r, "confidence": had} if r.get("name") == replaced.get("name") else r
+            {**r, "confidence": ceded} if r.get("name") == replaced.get("name") else r
             for r in ranking
         ]
         ranking.sort(key=lambda r: -(r.get("confidence") or 0.0))
+    if merge:
+        confidence = min(1.0, confidence + had)
     message.set(INTENT, {"name": name, "confidence": confidence}, add_to_output=True)
     message.set(
         "intent_ranking", [{"name": name, "confidence": confidence}] + ranking, add_to_output=True
@@ -726,7 +731,7 @@ class NewOrMadeRequest(GraphComponent):
             intent = (message.get(INTENT) or {}).get("name")
             wanted = revised(intent, message.get(TEXT) or "")
             if wanted is not None:
-                replace_intent(message, wanted, swap=True)
+                replace_intent(message, wanted, merge=True)
             if not_made(WITHDRAW, message.get(TEXT) or ""):
                 _rule_out(message, (STATUS, WITHDRAW))
         return messages
