@@ -18,7 +18,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help run run-scaled bench test unit lint install pipeline train validate test-stories pytest eval crossval calibrate compare lock clean env
+.PHONY: help run run-scaled bench test unit lint install pipeline train validate test-stories pytest eval crossval calibrate compare silence lock clean env
 
 help:
 	@echo "make run   - install, build, train if needed, then run Rasa (:5005), actions (:5055), web (:8000)"
@@ -27,6 +27,7 @@ help:
 	@echo "make lint  - ruff (lint, import order, format check) on the whole tree, mypy on bot/ and actions/"
 	@echo "make eval  - accuracy and confidently-wrong rate on $(EVAL_FILES) against the running assistant"
 	@echo "make crossval - macro-F1 from rasa test nlu --cross-validation -f 3 (all, English, Chinese)"
+	@echo "make silence - measure (out of fold) and refit whether the policy addresses a question"
 	@echo "make bench - throughput and latency beside a stock rasa init bot, then scaled"
 	@echo "make run-scaled - two processes per server, PostgreSQL tracker store, Redis locks"
 
@@ -114,6 +115,11 @@ compare: $(STAMP) $(PIPELINE)
 # Fit the router's thresholds on the out-of-fold predictions of `make crossval` (our own examples).
 calibrate: crossval
 	@$(BIN)/python -m bot calibrate results/crossval
+
+# Whether the policy addresses a question: measure the cue words against the silence classifier
+# out of fold on our own examples, then refit it and its thresholds (data/calibration/silence.yml).
+silence: $(STAMP)
+	@$(BIN)/python -m bot silence --write
 
 # Static checks with the pinned tools of requirements.lock (configured in pyproject.toml); the
 # first step of `make test`. .pre-commit-config.yaml runs the same tools from .venv.

@@ -45,6 +45,7 @@ DELEGATED: Dict[str, Tuple[str, str]] = {
     ),
     "compare": ("bot.devtools.compare", "cross-validate every NLU pipeline in docs/pipelines/"),
     "parts": ("bot.devtools.parts", "compare part classifiers on two-part questions"),
+    "silence": ("bot.devtools.silence", "measure and fit whether the policy addresses a question"),
 }
 
 
@@ -376,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_delegated(commands, "calibrate")
     _add_delegated(commands, "compare")
     _add_delegated(commands, "parts")
+    _add_delegated(commands, "silence")
     return parser
 
 

@@ -3,8 +3,12 @@ an honest "the policy does not say".
 
 A confident wrong quote is worse for a legal assistant than saying the policy is silent. So the
 reply is chosen from calibrated confidence (`Thresholds`, fitted on our own examples by
-`python -m bot calibrate`) and from the coverage map, which knows the topics the policy leaves
-open: a question about one of those is never answered as if a section settled it.
+`python -m bot calibrate`) and from whether the policy addresses the question at all: the
+silence classifier's probability (`bot.nlu.silence`, in the evidence; its threshold calibrated
+per language by `python -m bot silence`) decides that, and the coverage map names the topic and
+says what the policy says and leaves out of it. Without a silence probability (no model) the
+map's cue words decide, as they did before it. A question about a topic the policy leaves open is
+never answered as if a section settled it.
 Pure functions of what NLU found; `actions/policy_answers.py` only feeds them the tracker.
 """
 
@@ -18,6 +22,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 from bot.core.texts import DEFAULT_LANGUAGE
 from bot.nlu.evidence import CALIBRATION_FILE, Evidence, Part
 from bot.nlu.evidence import thresholds as evidence_thresholds
+from bot.nlu.silence import SILENCE_FILE
+from bot.nlu.silence import threshold as silence_threshold
 from bot.policy.coverage import PARTLY, SILENT, Coverage, Topic
 
 DIRECT, CLOSEST, NOT_COVERED, NOT_POLICY = "direct", "closest", "not_covered", "not_policy"
@@ -62,6 +68,9 @@ class Thresholds:
     # (the encoder's cosine): a confident classification with nothing in the text that reads
     # like the question is quoted as the closest the policy comes instead.
     evidence: float = 0.0
+    # The silence probability (`Evidence.silence`) at or above which the policy is taken to be
+    # silent on the question; None: no calibrated classifier, the cue words decide.
+    silence: Optional[float] = None
 
 
 @functools.lru_cache(maxsize=8)
@@ -70,10 +79,16 @@ def load_thresholds(path: Path = CALIBRATION_FILE, language: str = DEFAULT_LANGU
 
     The default language: the file's `thresholds:`. Another language: its own block over those
     (see `bot.nlu.evidence.thresholds`, the file's one reader, for which languages have no
-    evidence floor of the default's scale)."""
+    evidence floor of the default's scale). The language's silence threshold comes from the
+    silence classifier's file beside it (`silence.yml`), when there is one."""
     chosen = evidence_thresholds(language, path)
     return Thresholds(
-        **{k: float(v) for k, v in chosen.items() if k in Thresholds.__dataclass_fields__}
+        **{
+            k: float(v)
+            for k, v in chosen.items()
+            if k in Thresholds.__dataclass_fields__ and k != "silence"
+        },
+        silence=silence_threshold(language, path.parent / SILENCE_FILE.name),
     )
 
 
@@ -211,6 +226,26 @@ def _open_topic(reading: Reading, topic: Topic, thresholds: Thresholds) -> Decis
     )
 
 
+def _silence(reading: Reading) -> float:
+    found = reading.evidence.silence if reading.evidence is not None else None
+    return found or 0.0
+
+
+def silence_verdict(reading: Reading, thresholds: Thresholds) -> Optional[bool]:
+    """Whether the silence classifier takes the policy to be silent on the question (its
+    probability at or above the language's threshold); None when there is no calibrated
+    classifier or no probability for this message (an older model, a button payload)."""
+    found = reading.evidence.silence if reading.evidence is not None else None
+    if thresholds.silence is None or found is None:
+        return None
+    return bool(found >= thresholds.silence)
+
+
+def _policy_question(reading: Reading, thresholds: Thresholds) -> bool:
+    top, _ = reading.top
+    return reading.policy_mass >= thresholds.policy_mass or top.startswith(SECTION_PREFIX)
+
+
 def decide(
     reading: Reading,
     coverage: Coverage,
@@ -219,26 +254,41 @@ def decide(
     support: Optional[Mapping[str, float]] = None,
 ) -> Decision:
     """The reply kind for a message that reached the policy-answering action. ``support``: the
-    encoder's best similarity to a sentence of each section (none: no evidence floor)."""
+    encoder's best similarity to a sentence of each section (none: no evidence floor).
+
+    Whether the policy addresses the question is the silence classifier's verdict when there is
+    one (`silence_verdict`). Silent: the topic the coverage map recognises is named, or none is.
+    Addressed: `ask_not_covered` does not outweigh a section, and a cue of a silent topic does
+    not make the question silent; it only keeps the answer to "the closest the policy comes"
+    (the two kinds of evidence disagree, so the reply hedges). A partly covered topic the map
+    recognises is quoted as the closest the policy comes either way: that reply says what the
+    text says and what it leaves out, which is right whichever way the question leans. Without a
+    verdict the cue words and `ask_not_covered` decide, as before the classifier."""
     match = coverage.match(reading.text)
-    if match and match.topic.open and _about_privacy(reading, match.topic, thresholds):
-        return _open_topic(reading, match.topic, thresholds)
-    both = _two_parts(reading, thresholds, known_sections)
+    topic = match.topic if match and match.topic.open else None
+    about = topic is not None and _about_privacy(reading, topic, thresholds)
+    silent = silence_verdict(reading, thresholds)
+    if topic is not None and about and (silent is not False or topic.status == PARTLY):
+        return _open_topic(reading, topic, thresholds)
+    if silent and _policy_question(reading, thresholds):
+        return Decision(NOT_COVERED, confidence=_silence(reading))
+    hedged = silent is False and about  # a silent topic's cue, overruled by the classifier
+    both = None if hedged else _two_parts(reading, thresholds, known_sections)
     if both:
         return both
     section, confidence = reading.best_section()
-    not_covered = reading.confidences.get(NOT_COVERED_INTENT, 0.0)
+    not_covered = reading.confidences.get(NOT_COVERED_INTENT, 0.0) if silent is None else 0.0
     if (
         section is not None
         and section in known_sections
         and confidence >= thresholds.direct
         and confidence > not_covered
     ):
-        if support is None or support.get(section, 1.0) >= thresholds.evidence:
+        if not hedged and (support is None or support.get(section, 1.0) >= thresholds.evidence):
             return Decision(DIRECT, (section,), confidence=confidence)
         return Decision(CLOSEST, (section,), confidence=confidence)
     top, top_confidence = reading.top
-    if reading.policy_mass >= thresholds.policy_mass or top.startswith(SECTION_PREFIX):
+    if _policy_question(reading, thresholds):
         if (
             section is not None
             and section in known_sections
@@ -261,4 +311,5 @@ __all__ = [
     "Thresholds",
     "decide",
     "load_thresholds",
+    "silence_verdict",
 ]

@@ -210,8 +210,10 @@ def table(rows: Sequence[Row], chosen: Thresholds) -> List[str]:
 
 
 def block(chosen: Thresholds, rows: Sequence[Row], count: int, settings: Dict[str, float]) -> Dict:
+    # The silence threshold is not fitted here: `python -m bot silence` keeps it in silence.yml.
+    fitted = {k: v for k, v in asdict(chosen).items() if k != "silence"}
     return {
-        "thresholds": asdict(chosen),
+        "thresholds": fitted,
         "fitted": {
             "on": f"{count} out-of-fold predictions of our own examples (make crossval)",
             "date": date.today().isoformat(),

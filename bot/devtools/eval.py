@@ -17,7 +17,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import httpx
 import yaml
@@ -25,6 +25,7 @@ import yaml
 from bot.conversation.policy_reply import support
 from bot.conversation.routing import (
     CLOSEST,
+    DIRECT,
     NOT_COVERED,
     Reading,
     Thresholds,
@@ -192,11 +193,78 @@ def evaluate(
     return outcomes
 
 
+def _kinds_of(expect: str) -> Set[str]:
+    return {a.strip().partition(":")[0] for a in expect.split("|")}
+
+
+def addressed_only(expect: str) -> bool:
+    """The policy addresses the item: a section will do, "the policy does not say" will not."""
+    kinds = _kinds_of(expect)
+    return "section" in kinds and "not_covered" not in kinds
+
+
+def silent_only(expect: str) -> bool:
+    """The policy is silent on the item: "the policy does not say" will do, no section will."""
+    kinds = _kinds_of(expect)
+    return "not_covered" in kinds and "section" not in kinds
+
+
+def says_silent(policy: Policy, outcome: Outcome) -> bool:
+    """The reply says the policy does not cover the question and quotes nothing from it (the
+    kind the answer declared; for a reply without one, its words)."""
+    if outcome.kind is not None:
+        return outcome.kind == NOT_COVERED
+    said = any(marker in outcome.reply.lower() for marker in NOT_COVERED_MARKERS)
+    return said and not cited_sections(policy, outcome.reply)
+
+
+def answers_with_section(policy: Policy, outcome: Outcome) -> bool:
+    """The reply quotes a section as the answer: a direct answer, or (without a declared kind)
+    a reply that cites a heading and does not say the policy is silent. "The closest the
+    policy comes" says so, and is neither."""
+    if outcome.kind is not None:
+        return outcome.kind == DIRECT
+    said = any(marker in outcome.reply.lower() for marker in NOT_COVERED_MARKERS)
+    return bool(cited_sections(policy, outcome.reply)) and not said
+
+
+@dataclass(frozen=True)
+class Silence:
+    """How a file's items fared on whether the policy addresses them."""
+
+    addressed: int  # items only a section answers
+    called_silent: int  # ... that got "the policy does not say"
+    silent: int  # items only "the policy does not say" answers
+    answered: int  # ... that got a section as the answer
+
+    def lines(self) -> List[str]:
+        def share(part: int, whole: int) -> str:
+            return f"{part / whole:.1%}" if whole else "-"
+
+        return [
+            f"addressed by the policy, answered as not covered: {self.called_silent} of "
+            f"{self.addressed} = {share(self.called_silent, self.addressed)}",
+            f"silent in the policy, answered with a section: {self.answered} of "
+            f"{self.silent} = {share(self.answered, self.silent)}",
+        ]
+
+
+def silence_counts(policy: Policy, outcomes: Sequence[Outcome]) -> Silence:
+    addressed = [o for o in outcomes if addressed_only(o.expect)]
+    silent = [o for o in outcomes if silent_only(o.expect)]
+    return Silence(
+        len(addressed),
+        sum(says_silent(policy, o) for o in addressed),
+        len(silent),
+        sum(answers_with_section(policy, o) for o in silent),
+    )
+
+
 def accuracy(outcomes: List[Outcome]) -> float:
     return sum(o.passed for o in outcomes) / len(outcomes) if outcomes else 0.0
 
 
-def report(outcomes: List[Outcome]) -> str:
+def report(outcomes: List[Outcome], policy: Optional[Policy] = None) -> str:
     by_category: Dict[str, List[Outcome]] = defaultdict(list)
     for outcome in outcomes:
         by_category[outcome.category].append(outcome)
@@ -220,6 +288,7 @@ def report(outcomes: List[Outcome]) -> str:
     for o in outcomes:
         kinds[o.kind or "other"] += 1
     lines.append("reply kinds: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
+    lines += silence_counts(policy or load_policy(), outcomes).lines()
     failures = [o for o in outcomes if not o.passed]
     if failures:
         lines.append("\nfailed:")
@@ -305,7 +374,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 2
         every[str(path)] = outcomes
         print(f"== {path.name} ({len(outcomes)} items)")
-        print(report(outcomes))
+        print(report(outcomes, policy))
         print("\ntrade-off, replayed over the same NLU results:")
         print(tradeoff(policy, outcomes))
         print()

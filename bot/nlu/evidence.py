@@ -139,9 +139,13 @@ class Evidence:
     digest: str
     scores: Tuple[float, ...]  # cosine similarity to each of `policy_sentences`, in that order
     parts: Tuple[Part, ...] = ()
+    # How likely the policy is silent on the question (`bot.nlu.silence`); None without a model.
+    silence: Optional[float] = None
 
     def to_dict(self) -> Dict[str, Any]:
         data: Dict[str, Any] = {"digest": self.digest, "scores": list(self.scores)}
+        if self.silence is not None:
+            data["silence"] = self.silence
         if self.parts:
             data["parts"] = [
                 {
@@ -169,7 +173,13 @@ class Evidence:
                 )
                 for p in data.get("parts") or ()
             )
-            return cls(str(data.get("digest", "")), tuple(float(x) for x in data["scores"]), parts)
+            found = data.get("silence")
+            return cls(
+                str(data.get("digest", "")),
+                tuple(float(x) for x in data["scores"]),
+                parts,
+                None if found is None else float(found),
+            )
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -231,9 +241,10 @@ def gather(
     policy_digest: str,
     clauses: Sequence[Clause] = (),
     part_classifier: Optional[LinearModel] = None,
+    silence: Optional[float] = None,
 ) -> Evidence:
-    """The evidence for one message, from its similarity to every policy sentence and, for a
-    two-part question, its clauses."""
+    """The evidence for one message, from its similarity to every policy sentence, for a
+    two-part question its clauses, and how likely the policy is silent on it."""
     found: List[Part] = []
     if len(clauses) >= 2 and part_classifier is not None:
         for clause in clauses:
@@ -241,7 +252,12 @@ def gather(
             found.append(
                 Part(clause.text, intent, round(confidence, SCORE_DECIMALS), rounded(clause.scores))
             )
-    return Evidence(policy_digest, rounded(scores), tuple(found))
+    return Evidence(
+        policy_digest,
+        rounded(scores),
+        tuple(found),
+        None if silence is None else round(float(silence), SCORE_DECIMALS),
+    )
 
 
 def by_section(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
@@ -173,6 +173,10 @@ class Topic:
     def _any_in(self, lists: Mapping[str, Cues], question: Question) -> bool:
         return any(lists[code].any_in(question) for code in question.languages if code in lists)
 
+    def required_in(self, question: Question) -> bool:
+        """A `requires` word of a language tried on the question occurs in it."""
+        return self._any_in(self.requires, question)
+
     def excluded_in(self, question: Question) -> bool:
         """An `unless` word of a language tried on the question occurs in it."""
         return self._any_in(self.unless, question)
@@ -202,6 +206,27 @@ class Topic:
 class TopicMatch:
     topic: Topic
     cue: str
+
+
+@dataclass(frozen=True)
+class CueSignals:
+    """What the map's cues find in a question, as evidence for a measured verdict rather than
+    as one (`bot.nlu.silence`): the topic `match` would name (silent or partly covered), and,
+    over every open topic, whether one of its cues occurs at all, whether a required word of a
+    topic so cued occurs, and whether an `unless` word of one does."""
+
+    silent: bool = False
+    partly: bool = False
+    cued: bool = False
+    required: bool = False
+    excluded: bool = False
+
+    def as_tuple(self) -> Tuple[bool, ...]:
+        """The findings in `CUE_SIGNALS` order (the silence classifier's cue features)."""
+        return tuple(getattr(self, name) for name in CUE_SIGNALS)
+
+
+CUE_SIGNALS = tuple(f.name for f in fields(CueSignals))
 
 
 @dataclass(frozen=True)
@@ -241,6 +266,25 @@ class Coverage:
             if cue is not None:
                 return TopicMatch(topic, cue)
         return None
+
+    def signals(self, question: str) -> CueSignals:
+        """The question's `CueSignals`: the verdict the cues alone would give, and the cue,
+        required and `unless` words found on the way."""
+        match = self.match(question)
+        read = self.read(question)
+        cued = [
+            topic
+            for topic in self.topics
+            if topic.open
+            and any(topic.cues[code].any_in(read) for code in read.languages if code in topic.cues)
+        ]
+        return CueSignals(
+            silent=bool(match and match.topic.status == SILENT),
+            partly=bool(match and match.topic.status == PARTLY),
+            cued=bool(cued),
+            required=any(t.required_in(read) for t in cued if t.needs_required_word),
+            excluded=any(t.excluded_in(read) for t in cued),
+        )
 
     def names_in(self, language: str) -> Dict[str, str]:
         """Topic id -> its name in `language`, for the topics the map names in it."""

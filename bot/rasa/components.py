@@ -51,10 +51,11 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.conversation.request_intent import STATUS, WITHDRAW, not_made, revised
 from bot.conversation.routing import PROCESS_INTENT
 from bot.core import language
-from bot.nlu import chinese, evidence, linear, question_kind
+from bot.nlu import chinese, evidence, linear, question_kind, silence
 from bot.nlu.encoder import DIMENSION, Encoded, load_encoder
 from bot.nlu.encoding_cache import encoder_text, multilingual_cache, process_cache
 from bot.nlu.multilingual import load_multilingual
+from bot.policy.coverage import load_coverage
 
 log = logging.getLogger(__name__)
 
@@ -406,6 +407,10 @@ class PolicyEvidence(GraphComponent):
         self.digest = evidence.digest(sentences)
         self.policy_vectors = self.encoder.encode([s.text for s in sentences])
         self.spaces = evidence.translation_spaces(sentences)
+        # Read at start-up from data/calibration/silence.yml, not stored in the model: refitting
+        # the silence classifier (`python -m bot silence --write`) needs no retraining.
+        self.silence = silence.load_silence_model()
+        self.coverage = load_coverage()
 
     @classmethod
     def create(
@@ -519,9 +524,22 @@ class PolicyEvidence(GraphComponent):
                 self.digest,
                 self._clauses(clauses, space) if len(clauses) >= 2 else (),
                 self.part_classifier,
+                self._silence(message),
             )
             message.set(evidence.EVIDENCE_KEY, found.to_dict(), add_to_output=True)
         return messages
+
+    def _silence(self, message: Message) -> Optional[float]:
+        """How likely the policy is silent on the message (`bot.nlu.silence`), from the vectors
+        the featurizers left and the coverage map's cues in the text as typed; None without a
+        silence model or the multilingual vector it reads."""
+        shared = message.get(MULTILINGUAL_VECTOR)
+        if self.silence is None or shared is None:
+            return None
+        typed = message.get(TYPED_TEXT) or message.get(TEXT)
+        return self.silence.probability(
+            message.get(SENTENCE_VECTOR), shared, self.coverage.signals(typed)
+        )
 
 
 def sentence_features(message: Message) -> Dict[str, Any]:

@@ -7,6 +7,7 @@ submodules, each imported only by the tests that need it:
 - `tests.support.databases` - a scratch PostgreSQL database, and copies of a migrated SQLite one;
 - `tests.support.encoders` - the sentence encoder with what it has encoded kept for the session;
 - `tests.support.mail` - an SMTP inbox for aiosmtpd;
+- `tests.support.near_copies` - when an example or labelled question copies an evaluation one;
 - `tests.support.properties` - shared hypothesis strategies, scaled to the hypothesis profile;
 - `tests.support.stores` - the request store's submit as the chat makes it, and row counts;
 - `tests.support.retention` - the store wired with the eraser, and `python -m bot purge`;

@@ -114,6 +114,7 @@ OWN_OPTION = {
     "compare": "--folds",
     "pipeline": "--output",
     "parts": "--scale",
+    "silence": "--precision",
 }
 
 
@@ -136,6 +137,7 @@ def test_the_parser_has_every_command_of_the_readme():
         "compare",
         "audit",
         "parts",
+        "silence",
     }
     assert {words for words in COMMANDS if len(words) == 2} == {
         ("db", "upgrade"),
