@@ -260,6 +260,26 @@ def silence_counts(policy: Policy, outcomes: Sequence[Outcome]) -> Silence:
     )
 
 
+# A request already made: its status lookup and its withdrawal, as intents and as forms.
+MADE_REQUEST_INTENTS = ("check_status", "withdraw_request")
+MADE_REQUEST_FORMS = ("status_form", "withdraw_form")
+
+
+def asks_for_new_request(expect: str) -> bool:
+    """Every alternative of the item is a new request (a kind's intent)."""
+    alternatives = [a.strip() for a in expect.split("|")]
+    return all(a.startswith("intent:") and a.partition(":")[2] in BY_INTENT for a in alternatives)
+
+
+def new_requests_into_made(outcomes: Sequence[Outcome]) -> Tuple[int, int]:
+    """(new-request items that started a status lookup or a withdrawal, new-request items)."""
+    new = [o for o in outcomes if asks_for_new_request(o.expect)]
+    wrong = sum(
+        o.intent in MADE_REQUEST_INTENTS or o.active_form in MADE_REQUEST_FORMS for o in new
+    )
+    return wrong, len(new)
+
+
 def accuracy(outcomes: List[Outcome]) -> float:
     return sum(o.passed for o in outcomes) / len(outcomes) if outcomes else 0.0
 
@@ -289,6 +309,11 @@ def report(outcomes: List[Outcome], policy: Optional[Policy] = None) -> str:
         kinds[o.kind or "other"] += 1
     lines.append("reply kinds: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
     lines += silence_counts(policy or load_policy(), outcomes).lines()
+    into_made, new = new_requests_into_made(outcomes)
+    if new:
+        lines.append(
+            f"new requests that started a status lookup or a withdrawal: {into_made} of {new}"
+        )
     failures = [o for o in outcomes if not o.passed]
     if failures:
         lines.append("\nfailed:")

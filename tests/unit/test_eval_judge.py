@@ -102,3 +102,20 @@ def test_evaluate_talks_to_rest_and_tracker_and_reports_per_category():
     assert accuracy(outcomes) == 0.5
     text = report(outcomes)
     assert "overall" in text and "50.0%" in text and "'stored?' expected section:storage" in text
+
+
+def test_the_report_counts_new_requests_taken_for_a_request_already_made() -> None:
+    from bot.devtools.eval import Outcome, new_requests_into_made
+
+    def outcome(expect: str, intent: str, form: str = "") -> Outcome:
+        return Outcome("q", expect, "intent", False, "", intent, form or None)
+
+    outcomes = [
+        outcome("intent:request_deletion", "withdraw_request", "withdraw_form"),
+        outcome("intent:request_access", "ask_not_covered"),
+        outcome("intent:request_correction", "nlu_fallback", "status_form"),
+        outcome("intent:request_deletion", "request_deletion", "deletion_form"),
+        outcome("intent:check_status", "check_status", "status_form"),  # not a new request
+        outcome("intent:request_suspension|intent:human_handoff", "withdraw_request"),
+    ]
+    assert new_requests_into_made(outcomes) == (2, 4)
