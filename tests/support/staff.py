@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from bot.staff import totp
 from bot.staff.accounts import StaffDirectory
@@ -126,3 +126,22 @@ def staff_app(services: Any) -> Any:
 
     settings = replace(load_settings(), rasa_url="http://rasa.invalid")
     return create_app(settings, services=services, session_secret="test-secret")
+
+
+def desk_services(
+    database_url: str, staff_database: Any, folder: Any, secret: str, add: Callable[[Any], None]
+) -> Any:
+    """The desk's services for one test: on SQLite a copy of the module's database with its
+    accounts (`staff_database`), on PostgreSQL the empty database of `database_url` with the
+    accounts `add` makes. The caller disposes of `services.store.engine`."""
+    from bot.requests.store import RequestStore
+    from bot.services import Services
+    from bot.storage.db import make_engine
+    from tests.support.databases import copy_sqlite
+
+    fresh = not database_url.startswith("sqlite")
+    url = database_url if fresh else copy_sqlite(staff_database, folder / "desk.db")
+    services = Services(RequestStore(make_engine(url), secret=secret))
+    if fresh:
+        add(services)
+    return services

@@ -63,3 +63,17 @@ def cached_encoder(session_encoder, monkeypatch):
     monkeypatch.setattr(encoder_module, "load_encoder", lambda: session_encoder)
     monkeypatch.setattr(components_module, "load_encoder", lambda: session_encoder)
     return session_encoder
+
+
+GAP_LOG_SECRET = "test-app-secret"
+
+
+@pytest.fixture
+def gap_log(migrated_sqlite, served, set_env):
+    """Unanswered questions go to a database of the test's own, never the default one; the
+    policy actions sign their answers with GAP_LOG_SECRET."""
+    engine = make_engine(migrated_sqlite())
+    served(RequestStore(engine, secret=GAP_LOG_SECRET))
+    set_env(APP_SECRET=GAP_LOG_SECRET)
+    yield engine
+    engine.dispose()

@@ -4,8 +4,6 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from actions.policy_answers import ActionAnswerPolicy, ActionAnswerYes, ActionShowSection
 from bot.conversation.routing import load_thresholds
@@ -14,28 +12,12 @@ from bot.policy.answers import CONNECT, contact_line
 from bot.policy.document import load_policy
 from bot.policy.gaps import AnswerRef
 from bot.requests.store import RequestStore
-from bot.storage.db import make_engine
-from bot.storage.models import PolicyGap
+from tests.support.gaps import gaps
 
 POLICY = load_policy()
 CONNECT_BUTTON = button(CONNECT)
-SECRET = "test-app-secret"
-
-
-@pytest.fixture(autouse=True)
-def gap_log(migrated_sqlite, served, set_env):
-    """Unanswered questions go to a database of the test's own, never the default one."""
-    url = migrated_sqlite()
-    engine = make_engine(url)
-    served(RequestStore(engine, secret=SECRET))
-    set_env(APP_SECRET=SECRET)
-    yield engine
-    engine.dispose()
-
-
-def gaps(engine):
-    with Session(engine) as session:
-        return session.execute(select(PolicyGap)).scalars().all()
+SECRET = "test-app-secret"  # the gap_log fixture's (tests/unit/conftest.py)
+pytestmark = pytest.mark.usefixtures("gap_log")
 
 
 def tracker(text, ranking, slots=None, events=None):

@@ -17,7 +17,7 @@ from bot.requests.store import RequestStore
 from bot.services import Services
 from bot.storage.db import make_engine
 from tests.support.databases import copy_sqlite
-from tests.support.staff import SecondFactors, add_members, csrf_of, staff_app
+from tests.support.staff import SecondFactors, add_members, csrf_of, desk_services, staff_app
 from tests.support.staff import logged_in as staff_logged_in
 
 PASSWORD = "a long enough password"
@@ -49,11 +49,15 @@ def staff_database(sqlite_template, tmp_path_factory):
 def services(database_url, staff_database, tmp_path):
     """On SQLite a copy of the module's database; on PostgreSQL (where it answers) the empty
     database of `database_url` with the accounts added."""
-    fresh = not database_url.startswith("sqlite")
-    url = database_url if fresh else copy_sqlite(staff_database, tmp_path / "desk.db")
-    services = Services(RequestStore(make_engine(url), secret=SECRET))
-    if fresh:
-        add_members(services.directory, ACCOUNTS, PASSWORD, SECRET, SECOND_FACTORS, enrolled=())
+    services = desk_services(
+        database_url,
+        staff_database,
+        tmp_path,
+        SECRET,
+        lambda made: add_members(
+            made.directory, ACCOUNTS, PASSWORD, SECRET, SECOND_FACTORS, enrolled=()
+        ),
+    )
     yield services
     services.store.engine.dispose()
 

@@ -22,7 +22,15 @@ from bot.staff import totp
 from bot.storage.db import make_engine, transaction
 from bot.storage.models import OutboxMessage
 from tests.support.databases import copy_sqlite
-from tests.support.staff import SecondFactors, add_members, client, csrf_of, log_in, staff_app
+from tests.support.staff import (
+    SecondFactors,
+    add_members,
+    client,
+    csrf_of,
+    desk_services,
+    log_in,
+    staff_app,
+)
 from tests.support.staff import logged_in as staff_logged_in
 
 PASSWORD = "a long enough password"
@@ -68,11 +76,7 @@ def staff_database(sqlite_template, tmp_path_factory):
 def services(database_url, staff_database, tmp_path):
     """On SQLite a copy of the module's database; on PostgreSQL (where it answers) the empty
     database of `database_url` with the accounts added."""
-    fresh = not database_url.startswith("sqlite")
-    url = database_url if fresh else copy_sqlite(staff_database, tmp_path / "desk.db")
-    services = Services(RequestStore(make_engine(url), secret=SECRET))
-    if fresh:
-        add_accounts(services)
+    services = desk_services(database_url, staff_database, tmp_path, SECRET, add_accounts)
     yield services
     services.store.engine.dispose()
 

@@ -5,23 +5,16 @@ there."""
 
 from __future__ import annotations
 
-import pytest
 import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from actions.digressions import answer_digression, is_digression
 from actions.policy_answers import ActionAnswerPolicy
 from actions.process_answers import ActionAnswerProcess
 from bot.core.paths import ROOT
 from bot.core.texts import text
-from bot.requests.store import RequestStore
-from bot.storage.db import make_engine
-from bot.storage.models import PolicyGap
-
-SECRET = "test-app-secret"
+from tests.support.gaps import gaps
 
 
 def tracker(message, ranking, slots=None, active_loop=None):
@@ -45,20 +38,6 @@ def run(action, message, ranking, slots=None):
     dispatcher = CollectingDispatcher()
     events = action.run(dispatcher, tracker(message, ranking, slots), {})
     return dispatcher.messages, events
-
-
-@pytest.fixture
-def gap_log(migrated_sqlite, served, set_env):
-    engine = make_engine(migrated_sqlite())
-    served(RequestStore(engine, secret=SECRET))
-    set_env(APP_SECRET=SECRET)
-    yield engine
-    engine.dispose()
-
-
-def gaps(engine):
-    with Session(engine) as session:
-        return session.execute(select(PolicyGap)).scalars().all()
 
 
 def test_a_deadline_question_gets_the_deadline_in_english():
