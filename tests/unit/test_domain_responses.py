@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any, Dict
 
 import pytest
 import yaml
@@ -119,14 +120,20 @@ def bilingual(tmp_path: Path) -> Catalogue:
     """The project's English catalogue with a Chinese one beside it (its responses only)."""
     shutil.copy(TEXTS_DIR / "en.yml", tmp_path / "en.yml")
     english = Catalogue(TEXTS_DIR)
-    zh = dict(ZH_RESPONSES)
-    zh["utter_help"] = {
-        "text": "我可以帮您：",
-        "buttons": [
-            {"title": f"选项 {i}", "payload": b["payload"]}
-            for i, b in enumerate(english.buttons("utter_help.buttons"))
-        ],
-    }
+    zh: Dict[str, Any] = dict(ZH_RESPONSES)
+    with_buttons = [
+        key.rpartition(".")[0]
+        for key in english.keys("en")
+        if key.startswith("utter_") and key.endswith(".buttons")
+    ]
+    for response in with_buttons:
+        zh[response] = {
+            "text": "我可以帮您：",
+            "buttons": [
+                {"title": f"选项 {i}", "payload": b["payload"]}
+                for i, b in enumerate(english.buttons(f"{response}.buttons"))
+            ],
+        }
     (tmp_path / "zh.yml").write_text(yaml.safe_dump(zh, allow_unicode=True), encoding="utf-8")
     return Catalogue(tmp_path)
 
