@@ -3,9 +3,6 @@ gap log on SQLite and PostgreSQL, the report /staff/gaps shows, the migration, a
 period."""
 
 import json
-import os
-import subprocess
-import sys
 from datetime import date, datetime, timedelta, timezone
 
 import httpx
@@ -25,11 +22,12 @@ from bot.policy.gaps import (
     week_start,
 )
 from bot.retention.purge import PurgeReport, describe, purge
-from bot.retention.trackers import TRACKER_DB_KEYS, RasaApiTracker
+from bot.retention.trackers import RasaApiTracker
 from bot.storage.db import make_engine, transaction, upgrade
 from bot.storage.models import AnswerFeedback, PolicyGap
 from tests.support import MONDAY as NOW
 from tests.support import Clock
+from tests.support.retention import run_purge
 
 SECRET = "test-secret"
 SENDER = "f" * 32
@@ -506,25 +504,6 @@ def test_describe_says_one_entry_in_the_singular():
     assert (
         "Removed 1 policy gap entry (masked unanswered questions) and 1 answer rating."
         in describe(report)
-    )
-
-
-def run_purge(database_url, *args):
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "PYTHONWARNINGS": "ignore",
-        "RASA_URL": "http://127.0.0.1:9",
-        "TRACKER_STORE_URL": "",
-        **{key: "" for key in TRACKER_DB_KEYS},
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "purge", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
 
 
