@@ -1,12 +1,6 @@
-"""Whether a message is about a new request or one already made.
-
-The classifier reads "how do I submit an erasure request" and "withdraw my erasure request" as
-much alike: both say *request*. But a status lookup or a withdrawal only makes sense for a request
-the visitor already made, and walking someone who wants their data deleted into withdrawing a
-request they never made is the worst reading there is. So the classifier's word is checked here
-against what the message says (each language's `requests.*` in data/lexicon/): a reference, "my
-request", "the one I sent"; a withdrawal or a status word; the kind of request it names.
-"""
+"""Whether a message is about a new request or one already made: a status lookup or a
+withdrawal only for a request the visitor speaks of as made, since walking someone who wants
+their data deleted into withdrawing a request they never made is the worst reading there is."""
 
 from __future__ import annotations
 
@@ -15,6 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Dict, Optional, Tuple
 
+from bot.conversation.routing import OUT_OF_SCOPE, SECTION_PREFIX
 from bot.core.language import normalise, registry
 from bot.core.lexicon import lexicon
 from bot.core.reference_shape import CODE_LENGTH
@@ -28,9 +23,6 @@ WHICH_REQUEST = "make_request"
 # The kind that withdrawing consent to processing is: the policy's "request that your account be
 # suspended" (data/lexicon/*/requests.yml, `consent`).
 CONSENT_KIND = "suspension"
-# Questions about the policy (ask_<section>, ask_not_covered, ask_process) and out of scope.
-POLICY_PREFIX = "ask_"
-OUT_OF_SCOPE = "out_of_scope"
 
 
 @dataclass(frozen=True)
@@ -149,7 +141,7 @@ def revised(intent: Optional[str], text: str) -> Optional[str]:
     - Asking to make a request that names its kind is that request; so is a question read as a
       policy question (or out of scope) that asks whether, how or where the visitor can do
       what one kind of request does ("can I export my chat history")."""
-    if intent and (intent.startswith(POLICY_PREFIX) or intent == OUT_OF_SCOPE):
+    if intent and (intent.startswith(SECTION_PREFIX) or intent == OUT_OF_SCOPE):
         said = cues(text)
         made = said.existing or said.status
         return BY_KIND[said.asked[0]].intent if len(said.asked) == 1 and not made else None

@@ -23,6 +23,7 @@ import httpx
 import yaml
 
 from bot.conversation.policy_reply import support
+from bot.conversation.request_intent import STATUS, WITHDRAW
 from bot.conversation.routing import (
     CLOSEST,
     DIRECT,
@@ -261,7 +262,7 @@ def silence_counts(policy: Policy, outcomes: Sequence[Outcome]) -> Silence:
 
 
 # A request already made: its status lookup and its withdrawal, as intents and as forms.
-MADE_REQUEST_INTENTS = ("check_status", "withdraw_request")
+MADE_REQUEST_INTENTS = (STATUS, WITHDRAW)
 MADE_REQUEST_FORMS = ("status_form", "withdraw_form")
 
 
