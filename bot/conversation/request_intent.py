@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Dict, Optional, Tuple
 
 from bot.conversation.routing import OUT_OF_SCOPE, SECTION_PREFIX
@@ -80,13 +80,12 @@ def _kind_unless() -> Dict[str, Tuple[re.Pattern[str], ...]]:
 
 
 @cache
-def _asking() -> Tuple[Tuple[re.Pattern[str], int, str], ...]:
-    """Each language's asking words, how far after them a kind's words may start, and its code."""
+def _asking() -> Tuple[Tuple[re.Pattern[str], int], ...]:
+    """Each language's asking words, and how far after them a kind's words may start."""
     return tuple(
         (
             lexicon(code).pattern("requests.asking"),
             int(lexicon(code).words("requests.asking_reach")[0]),
-            code,
         )
         for code in registry().codes
     )
@@ -94,22 +93,26 @@ def _asking() -> Tuple[Tuple[re.Pattern[str], int, str], ...]:
 
 def _asked(plain: str, kinds: Tuple[str, ...]) -> Tuple[str, ...]:
     """The named kinds whose words follow a language's asking words closely."""
-    found = []
-    for kind in kinds:
-        for pattern, reach, _ in _asking():
-            ends = [match.end() for match in pattern.finditer(plain)]
-            starts = [m.start() for p in _kind_patterns()[kind] for m in p.finditer(plain)]
-            if any(0 <= start - end <= reach for end in ends for start in starts):
-                found.append(kind)
-                break
-    return tuple(found)
+    ends = [(m.end(), reach) for pattern, reach in _asking() for m in pattern.finditer(plain)]
+    return tuple(
+        kind
+        for kind in kinds
+        if any(
+            0 <= found.start() - end <= reach
+            for end, reach in ends
+            for pattern in _kind_patterns()[kind]
+            for found in pattern.finditer(plain)
+        )
+    )
 
 
 def _any(key: str, text: str) -> bool:
     return any(pattern.search(text) for pattern in _patterns(key))
 
 
+@lru_cache(maxsize=1024)
 def cues(text: str) -> Cues:
+    """Read once per message: the NLU component asks both `revised` and `not_made`."""
     plain = normalise(text or "").lower()
     kinds = tuple(
         kind
