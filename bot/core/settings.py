@@ -118,6 +118,11 @@ class Settings:
     max_message_chars: int = _setting("MAX_MESSAGE_CHARS", 2000)
     encoder_cache_size: int = _setting("ENCODER_CACHE_SIZE", 2048)
     conversation_retention: Optional[str] = _setting("CONVERSATION_RETENTION")  # endpoints.yml's
+    # A conversation longer than this many events continues in a new session that carries its
+    # state and its last turns (bot/rasa/bounded.py): what each message loads, replays and sends
+    # to the action server stays bounded however long the visitor types.
+    conversation_max_events: int = _setting("CONVERSATION_MAX_EVENTS", 60)
+    conversation_keep_turns: int = _setting("CONVERSATION_KEEP_TURNS", 3)
 
     # -- the request database and what the chat may do to it ----------------------------------
     database_url: Optional[str] = _setting("DATABASE_URL", secret=True)  # None: SQLite in var/

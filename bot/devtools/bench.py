@@ -181,6 +181,38 @@ async def load(name: str, url: str, script: Callable, concurrency: int, seconds:
     return run
 
 
+BAND = 50  # turns per band of the long conversation
+
+
+def bands(latencies: List[float], width: int = BAND) -> Dict[str, float]:
+    """Median latency (ms) of each band of `width` turns, named by its turns ("1-50")."""
+    return {
+        f"{start + 1}-{min(start + width, len(latencies))}": statistics.median(
+            latencies[start : start + width]
+        )
+        * 1000
+        for start in range(0, len(latencies), width)
+    }
+
+
+async def long_conversation(url: str, turns: int) -> Dict[str, float]:
+    """One visitor asking policy questions in one conversation for `turns` turns: whether a
+    message costs more the longer the conversation (it must not)."""
+    run = Run("long")
+    texts = POLICY_QUESTIONS + CHINESE_QUESTIONS
+    async with httpx.AsyncClient(timeout=60) as client:
+        conversation = Conversation(client, url, run)
+        started = time.perf_counter()
+        for turn in range(turns):
+            await conversation.say(texts[turn % len(texts)])
+        run.elapsed = time.perf_counter() - started
+    figures = bands(run.latencies)
+    first, last = next(iter(figures.values())), list(figures.values())[-1]
+    figures["last / first"] = last / first if first else 0.0
+    figures["errors"] = float(run.errors)
+    return figures
+
+
 async def single_user(name: str, url: str, texts: List[str], repeats: int) -> Run:
     run = Run(name)
     async with httpx.AsyncClient(timeout=60) as client:
@@ -216,19 +248,50 @@ PROCESS_GROUPS: List[Tuple[str, Callable[[str], bool]]] = [
     ("actions", lambda c: "bot.rasa.entry run actions" in c),
     ("web", lambda c: f"uvicorn --factory {WEB_APP}" in c),
     ("stock rasa", lambda c: f"--port {STOCK_PORT}" in c and "rasa" in c),
+    ("postgres", lambda c: c.startswith("postgres")),
+    ("redis", lambda c: "redis-server" in c),
 ]
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def memory() -> Dict[str, float]:
-    """Resident memory per process group (a group's worker processes included), in MiB."""
+def _cpu_seconds(pid: str) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+
+def _by_group(measure: Callable[[str], float]) -> Dict[str, float]:
     totals = {name: 0.0 for name, _ in PROCESS_GROUPS}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         command = _cmdline(pid)
         for name, matches in PROCESS_GROUPS:
             if matches(command):
-                totals[name] += _rss_mib(pid)
+                totals[name] += measure(pid)
                 break
     return totals
+
+
+def cpu_seconds() -> Dict[str, float]:
+    """CPU time (user + system) used so far by each process group, in seconds."""
+    return _by_group(_cpu_seconds)
+
+
+def cpu_ms_per_message(
+    before: Dict[str, float], after: Dict[str, float], messages: int
+) -> Dict[str, float]:
+    """What each process group spent on one message, from two `cpu_seconds()` readings."""
+    return {
+        name: (after[name] - before.get(name, 0.0)) * 1000 / messages
+        for name in after
+        if messages and after[name] > before.get(name, 0.0)
+    }
+
+
+def memory() -> Dict[str, float]:
+    """Resident memory per process group (a group's worker processes included), in MiB."""
+    return _by_group(_rss_mib)
 
 
 def start_stock_bot() -> subprocess.Popen:
@@ -328,26 +391,96 @@ async def breakdown(
     }
 
 
+def store_work(env: Dict[str, str]) -> Dict[str, float]:
+    """Commands Redis has processed and transactions PostgreSQL has committed so far (the
+    scaled stack's stores, every database of the server), for the work per message."""
+    import redis  # type: ignore[import-untyped]
+    from sqlalchemy import create_engine, text
+
+    counts: Dict[str, float] = {}
+    try:
+        client = redis.Redis(host=env["REDIS_HOST"], port=int(env["REDIS_PORT"]))
+        counts["redis_commands"] = float(client.info("stats")["total_commands_processed"])
+    except (redis.RedisError, KeyError, ValueError):
+        pass
+    url = (
+        f"postgresql://{env['TRACKER_DB_USER']}:{env['TRACKER_DB_PASSWORD']}@"
+        f"{env['TRACKER_DB_HOST']}:{env['TRACKER_DB_PORT']}/postgres"
+    )
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(
+                text(
+                    "SELECT sum(xact_commit + xact_rollback), sum(tup_inserted + tup_updated "
+                    "+ tup_deleted), sum(tup_returned) FROM pg_stat_database"
+                )
+            ).one()
+        counts["postgres_transactions"] = float(row[0] or 0)
+        counts["postgres_rows_written"] = float(row[1] or 0)
+    except Exception:  # noqa: BLE001 - figures only: a server we cannot ask gives none
+        pass
+    finally:
+        engine.dispose()
+    return counts
+
+
+def per_message(
+    before: Dict[str, float], after: Dict[str, float], messages: int
+) -> Dict[str, float]:
+    return {k: (after[k] - before[k]) / messages for k in after if k in before and messages}
+
+
+@dataclass
+class Measured:
+    results: Dict[str, Dict[str, float]] = field(default_factory=dict)
+    cpu_ms: Dict[str, float] = field(default_factory=dict)
+    store_work: Dict[str, float] = field(default_factory=dict)
+    long: Dict[str, float] = field(default_factory=dict)
+
+
 async def measure(
-    rasa_url: str, stock_url: Optional[str], concurrency: int, seconds: float
-) -> Dict[str, Dict[str, float]]:
+    label: str,
+    rasa_url: str,
+    concurrency: int,
+    seconds: float,
+    long_turns: int,
+    stores: Optional[Dict[str, str]] = None,
+) -> Measured:
+    """One configuration: one user, `concurrency` users for `seconds` (with the CPU each process
+    spent and, for the scaled stores, their work per message), then one long conversation."""
     ours = f"{rasa_url}/webhooks/rest/webhook"
-    results: Dict[str, Dict[str, float]] = {}
+    measured = Measured()
     await single_user("warm-up", ours, POLICY_QUESTIONS, 10)
-    results["ours, 1 user, policy q."] = (
+    measured.results[f"{label}, 1 user, policy q."] = (
         await single_user("single", ours, POLICY_QUESTIONS, 50)
     ).summary()
-    results[f"ours, {concurrency} users, mix"] = (
-        await load("ours", ours, our_conversation, concurrency, seconds)
-    ).summary()
-    if stock_url:
-        stock = f"{stock_url}/webhooks/rest/webhook"
-        await single_user("warm-up", stock, STOCK_TALK, 10)
-        results["stock, 1 user"] = (await single_user("single", stock, STOCK_TALK, 50)).summary()
-        results[f"stock, {concurrency} users"] = (
+    cpu_before = cpu_seconds()
+    work_before = await asyncio.to_thread(store_work, stores) if stores else {}
+    run = await load(label, ours, our_conversation, concurrency, seconds)
+    cpu_after = cpu_seconds()
+    if stores:
+        measured.store_work = per_message(
+            work_before, await asyncio.to_thread(store_work, stores), run.messages
+        )
+    measured.cpu_ms = cpu_ms_per_message(cpu_before, cpu_after, run.messages)
+    measured.results[f"{label}, {concurrency} users, mix"] = run.summary()
+    if long_turns:
+        measured.long = await long_conversation(ours, long_turns)
+    return measured
+
+
+async def measure_stock(
+    stock_url: str, concurrency: int, seconds: float
+) -> Dict[str, Dict[str, float]]:
+    stock = f"{stock_url}/webhooks/rest/webhook"
+    await single_user("warm-up", stock, STOCK_TALK, 10)
+    return {
+        "stock, 1 user": (await single_user("single", stock, STOCK_TALK, 50)).summary(),
+        f"stock, {concurrency} users": (
             await load("stock", stock, stock_conversation, concurrency, seconds)
-        ).summary()
-    return results
+        ).summary(),
+    }
 
 
 def write_json(path: Path, figures: Dict) -> None:
@@ -368,17 +501,29 @@ def encoder_cache_note(size: Optional[int], chosen: bool) -> str:
     )
 
 
+def _figures_line(title: str, figures: Dict[str, float], unit: str = "", digits: int = 1) -> str:
+    return f"{title}: " + ", ".join(f"{k} {v:.{digits}f}{unit}" for k, v in figures.items())
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot bench", description=__doc__)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument(
-        "--workers", type=int, default=1, help="processes per server (2+: the scaled configuration)"
+        "--workers", type=int, default=1, help="processes per server in the scaled configuration"
     )
     parser.add_argument(
         "--scaled",
         action="store_true",
-        help="PostgreSQL tracker store and Redis locks even with one process",
+        help="after the embedded configuration, the scaled one (PostgreSQL tracker store, Redis "
+        "locks), with the ratio of their throughputs",
+    )
+    parser.add_argument(
+        "--long-turns",
+        type=int,
+        default=400,
+        metavar="N",
+        help="turns of the one long conversation measured by band of 50 (0: none)",
     )
     parser.add_argument("--no-stock", action="store_true", help="skip the stock bot")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
@@ -399,23 +544,19 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.encoder_cache_size is None
         else {"ENCODER_CACHE_SIZE": str(args.encoder_cache_size)}
     )
-    stack = Stack(echo=False, workers=args.workers, scaled=args.scaled, env=cache_env)
-    global _DATABASE_URL
-    _DATABASE_URL = stack.extra_env.get("DATABASE_URL") or None
-    started_here = not stack.all_healthy()
-    if not started_here and cache_env:
-        print(
-            "==> The assistant is already running, with its own encoder cache setting: stop it "
-            "to measure with --encoder-cache-size",
-            file=sys.stderr,
-        )
-        return 2
-    if not started_here and stack.scaled:
-        # Which stores a running stack uses cannot be asked of it: its figures would be labelled
-        # with a configuration it may not have, and its requests looked for in the wrong database.
+    embedded = Stack(echo=False, env=cache_env)
+    scaled = (
+        Stack(echo=False, workers=args.workers, scaled=True, env=cache_env)
+        if args.scaled or args.workers > 1
+        else None
+    )
+    started_here = not embedded.all_healthy()
+    if not started_here and (cache_env or scaled is not None):
+        # Which stores a running stack uses cannot be asked of it, nor its cache setting: the
+        # figures would be labelled with a configuration it may not have.
         print(
             "==> The assistant is already running: stop it (Ctrl-C in `make run`) to measure "
-            "the scaled configuration, which the bench starts itself",
+            "the scaled configuration or an encoder cache size, which the bench starts itself",
             file=sys.stderr,
         )
         return 2
@@ -423,41 +564,61 @@ def main(argv: Optional[List[str]] = None) -> int:
     cache_size = (
         args.encoder_cache_size
         if chosen
-        else getattr(stack.settings, "encoder_cache_size", None)
+        else getattr(embedded.settings, "encoder_cache_size", None)
         if started_here
         else None
     )
     cache = encoder_cache_note(cache_size, chosen)
-    if started_here:
-        print(
-            f"==> Starting the assistant ({args.workers} process(es) per server"
-            f"{', PostgreSQL + Redis' if stack.scaled else ''})"
-        )
-        stack.start()
-    stock = None if args.no_stock else start_stock_bot()
-    try:
-        results = asyncio.run(
-            measure(
-                stack.settings.rasa_url,
-                None if stock is None else f"http://127.0.0.1:{STOCK_PORT}",
-                args.concurrency,
-                args.seconds,
+    settings = embedded.settings
+    runs: Dict[str, Measured] = {}
+    rss: Dict[str, Dict[str, float]] = {}
+    results: Dict[str, Dict[str, float]] = {}
+    parts: Dict[str, float] = {}
+    global _DATABASE_URL
+    for label, stack in [("ours", embedded), ("scaled", scaled)]:
+        if stack is None:
+            continue
+        _DATABASE_URL = stack.extra_env.get("DATABASE_URL") or None
+        if stack is scaled or started_here:
+            print(
+                f"==> Starting the assistant ({label}: {stack.workers} process(es) per server"
+                f"{', PostgreSQL + Redis' if stack.scaled else ', in memory'})"
             )
-        )
-        rss = memory()
-        parts = asyncio.run(
-            breakdown(
-                stack.settings.rasa_url,
-                stack.settings.action_server_url,
-                stack.settings.rasa_api_token,
+            stack.start()
+        stock = None if args.no_stock or label != "ours" else start_stock_bot()
+        try:
+            runs[label] = asyncio.run(
+                measure(
+                    label,
+                    settings.rasa_url,
+                    args.concurrency,
+                    args.seconds,
+                    args.long_turns,
+                    stack.extra_env if stack.scaled else None,
+                )
             )
-        )
-    finally:
-        if stock is not None:
-            os.killpg(stock.pid, 15)
-            stock.wait(timeout=30)
-        if started_here:
-            stack.stop()
+            results.update(runs[label].results)
+            rss[label] = memory()
+            if stock is not None:
+                results.update(
+                    asyncio.run(
+                        measure_stock(
+                            f"http://127.0.0.1:{STOCK_PORT}", args.concurrency, args.seconds
+                        )
+                    )
+                )
+            if label == "ours":
+                parts = asyncio.run(
+                    breakdown(
+                        settings.rasa_url, settings.action_server_url, settings.rasa_api_token
+                    )
+                )
+        finally:
+            if stock is not None:
+                os.killpg(stock.pid, 15)
+                stock.wait(timeout=30)
+            if stack is scaled or started_here:
+                stack.stop()
 
     print(
         f"\nMachine: {os.cpu_count()} cores; Python {sys.version.split()[0]}; "
@@ -465,31 +626,48 @@ def main(argv: Optional[List[str]] = None) -> int:
         f"{cache}\n"
     )
     print(table(results))
-    ours = results[f"ours, {args.concurrency} users, mix"]["throughput"]
+    mix = f"{args.concurrency} users, mix"
+    ours = results[f"ours, {mix}"]["throughput"]
+    ratios: Dict[str, float] = {}
     stock_key = f"stock, {args.concurrency} users"
     if stock_key in results and results[stock_key]["throughput"]:
-        print(f"\nthroughput ratio ours / stock: {ours / results[stock_key]['throughput']:.2f}x")
-    ours_rss = sum(v for k, v in rss.items() if k != "stock rasa")
-    print(
-        "\nresident memory (MiB): "
-        + ", ".join(f"{k} {v:.0f}" for k, v in rss.items())
-        + f"; ours together {ours_rss:.0f}"
-    )
-    print(
-        "one policy question, p50 (ms): "
-        + ", ".join(f"{k[:-3].replace('_', ' ')} {v:.1f}" for k, v in parts.items())
-    )
+        ratios["ours / stock"] = ours / results[stock_key]["throughput"]
+    if f"scaled, {mix}" in results and ours:
+        ratios["scaled / embedded"] = results[f"scaled, {mix}"]["throughput"] / ours
+    if ratios:
+        print("\nthroughput ratio " + ", ".join(f"{k}: {v:.2f}x" for k, v in ratios.items()))
+    for label, measured in runs.items():
+        print(f"\n[{label}]")
+        mib = {k: v for k, v in rss[label].items() if v}
+        print(_figures_line("resident memory (MiB)", mib, digits=0))
+        print(_figures_line("CPU per message (ms)", measured.cpu_ms))
+        if measured.store_work:
+            print(_figures_line("stores' work per message", measured.store_work))
+        if measured.long:
+            print(_figures_line("one conversation, median ms by turn band", measured.long))
+    if parts:
+        print(
+            "\none policy question, p50 (ms): "
+            + ", ".join(f"{k[:-3].replace('_', ' ')} {v:.1f}" for k, v in parts.items())
+        )
     if args.json:
         write_json(
             args.json,
             {
                 "results": results,
+                "ratios": ratios,
                 "rss_mib": rss,
+                "cpu_ms_per_message": {k: m.cpu_ms for k, m in runs.items()},
+                "store_work_per_message": {k: m.store_work for k, m in runs.items()},
+                "long_conversation_ms": {k: m.long for k, m in runs.items()},
                 "breakdown": parts,
                 "concurrency": args.concurrency,
                 "workers": args.workers,
-                "scaled": stack.scaled,
+                "scaled": scaled is not None,
                 "encoder_cache_size": cache_size,
             },
         )
-    return 0 if all(r["errors"] == 0 for r in results.values()) else 1
+    failed = any(r["errors"] for r in results.values()) or any(
+        m.long.get("errors") for m in runs.values()
+    )
+    return 1 if failed else 0

@@ -1,26 +1,51 @@
-"""Rasa's in-memory tracker store with a retention period: the embedded default.
+"""The tracker stores: conversations kept bounded (bot.rasa.bounded), in memory or in SQL.
 
-Rasa keeps every conversation of its in-memory store for as long as the process runs, which on
-a server that is rarely restarted means forever. This store forgets a conversation once nobody
-has written to it for the retention period (30 days unless `retention` in endpoints.yml or
-`CONVERSATION_RETENTION` says otherwise), checked as conversations are saved. The SQL tracker
-store of the scaled setup is purged by `python -m bot purge` instead (bot/retention.py).
+`RetainingInMemoryTrackerStore` is the embedded default. Rasa's in-memory store keeps every
+conversation for as long as the process runs, every session of it, and on each message replays
+them all twice (once to rebuild the tracker, once to split it into sessions). This one keeps a
+conversation's latest session only, bounded, rebuilds it once, and forgets a conversation once
+nobody has written to it for the retention period (30 days unless `retention` in endpoints.yml or
+`CONVERSATION_RETENTION` says otherwise), checked as conversations are saved.
+
+`BoundedSQLTrackerStore` is Rasa's SQL store (its `events` table, which `python -m bot purge`
+and the erasure of a deletion request work on) with the same bounds, and with two round trips
+per message instead of one per event: one SELECT of the latest session when the message comes
+(Rasa's), and on saving one multi-row INSERT of the new events (Rasa counts the stored events
+with a query first, then inserts them one statement each). When the session is continued in a
+new one, the conversation's earlier rows are deleted in the same transaction, so the table holds
+a bounded number of rows per conversation.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
-from rasa.core.tracker_store import InMemoryTrackerStore
+import sqlalchemy as sa
+from rasa.core.tracker_store import InMemoryTrackerStore, SQLTrackerStore
+from rasa.shared.core.events import Event
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from bot.core.settings import load_settings
+from bot.rasa.bounded import Bounds, bounded
+from bot.rasa.event_codec import tracker_from, tracker_from_json
 from bot.retention.ages import parse_age
 
 log = logging.getLogger(__name__)
 
 SWEEP_EVERY_SECONDS = 600.0
+
+
+def configured_bounds(max_events: Optional[int] = None, keep_turns: Optional[int] = None) -> Bounds:
+    """The bounds endpoints.yml gives (`max_events`, `keep_turns`), else the settings'."""
+    settings = load_settings()
+    return Bounds(
+        max_events=int(max_events or settings.conversation_max_events),
+        keep_turns=int(keep_turns or settings.conversation_keep_turns),
+    )
 
 
 class RetainingInMemoryTrackerStore(InMemoryTrackerStore):
@@ -31,20 +56,35 @@ class RetainingInMemoryTrackerStore(InMemoryTrackerStore):
         retention: str = "30d",
         host: Optional[str] = None,
         clock: Any = time.time,
+        max_events: Optional[int] = None,
+        keep_turns: Optional[int] = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(domain, event_broker, **kwargs)
         self.retention = parse_age(load_settings().conversation_retention or str(retention))
+        self.bounds = configured_bounds(max_events, keep_turns)
         self.clock = clock
         self.last_active: Dict[str, float] = {}
         self._last_sweep = self.clock()
 
-    async def save(self, tracker: Any) -> None:
-        await super().save(tracker)
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        await self.stream_events(tracker)
+        events, _ = bounded(tracker, self.bounds)
+        self.store[tracker.sender_id] = json.dumps([event.as_dict() for event in events])
         now = self.clock()
         self.last_active[tracker.sender_id] = now
         if now - self._last_sweep >= SWEEP_EVERY_SECONDS:
             self.sweep(now)
+
+    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        """The stored session, rebuilt once (it is the latest: no sessions to split)."""
+        serialised = self.store.get(sender_id)
+        if serialised is None:
+            return None
+        return tracker_from_json(sender_id, serialised, self.domain.slots)
+
+    async def retrieve_full_tracker(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        return await self.retrieve(sender_id)
 
     def sweep(self, now: Optional[float] = None) -> int:
         """Forget conversations idle for longer than the retention period; how many went."""
@@ -58,3 +98,74 @@ class RetainingInMemoryTrackerStore(InMemoryTrackerStore):
         if idle:
             log.info("Forgot %d conversations idle for more than %s", len(idle), self.retention)
         return len(idle)
+
+
+# The latest session of a conversation, as Rasa's own store selects it (by timestamp: its
+# `action_session_start` comes just before its `session_started`), in one statement.
+LATEST_SESSION = sa.text(
+    "SELECT data FROM events, (SELECT max(timestamp) AS start FROM events "
+    "WHERE sender_id = :sender AND type_name = 'session_started') AS latest "
+    "WHERE sender_id = :sender AND (latest.start IS NULL OR timestamp >= latest.start) "
+    "ORDER BY id"
+)
+
+
+class BoundedSQLTrackerStore(SQLTrackerStore):
+    def __init__(
+        self,
+        domain: Any = None,
+        max_events: Optional[int] = None,
+        keep_turns: Optional[int] = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(domain, **kwargs)
+        self.bounds = configured_bounds(max_events, keep_turns)
+        # Loading and appending need no transaction of their own (a multi-row INSERT is one
+        # atomic statement): in autocommit each is one round trip, with no BEGIN before it and
+        # no ROLLBACK when the connection goes back to the pool.
+        self.autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        # How many events of each conversation being handled the table holds: known from the
+        # SELECT that loaded it, so saving needs no count. Only conversations between their
+        # load and their save are here (the lock store keeps one message per conversation).
+        self._stored: Dict[str, int] = {}
+
+    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        with self.autocommit.connect() as connection:
+            rows = connection.execute(LATEST_SESSION, {"sender": sender_id}).scalars().all()
+        self._stored[sender_id] = len(rows)
+        if not rows or not self.domain:
+            return None
+        return tracker_from(sender_id, map(json.loads, rows), self.domain.slots)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        await self.stream_events(tracker)
+        sender = tracker.sender_id
+        events, rewritten = bounded(tracker, self.bounds)
+        table = self.SQLEvent.__table__
+        stored = None if rewritten else self._stored.get(sender)
+        if stored is not None:
+            new = events[stored:]
+            if new:
+                with self.autocommit.connect() as connection:
+                    connection.execute(sa.insert(table), [_row(sender, e) for e in new])
+        else:  # the session was rewritten, or saved without being loaded here
+            with self.engine.begin() as connection:
+                connection.execute(sa.delete(table).where(table.c.sender_id == sender))
+                connection.execute(sa.insert(table), [_row(sender, e) for e in events])
+        self._stored.pop(sender, None)
+
+
+def _row(sender: str, event: Event) -> Dict[str, Any]:
+    """An event as a row of Rasa's `events` table, as Rasa's own store writes it."""
+    data = event.as_dict()
+    return {
+        "sender_id": sender,
+        "type_name": event.type_name,
+        "timestamp": data.get("timestamp"),
+        "intent_name": (data.get("parse_data") or {}).get("intent", {}).get(INTENT_NAME_KEY),
+        "action_name": data.get("name"),
+        "data": json.dumps(data),
+    }
+
+
+__all__: List[str] = ["BoundedSQLTrackerStore", "RetainingInMemoryTrackerStore"]

@@ -1,0 +1,203 @@
+"""A conversation's events stay bounded in the tracker stores (bot/rasa/bounded.py): however
+long the visitor types, what is loaded, replayed and sent on stays the same size, and what the
+dialogue reads (slots, the last turns, a running form) is what it was."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, List
+
+import pytest
+import sqlalchemy as sa
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActiveLoop,
+    BotUttered,
+    Event,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+
+from bot.core.paths import ROOT
+from bot.rasa.bounded import Bounds, bounded
+from bot.rasa.tracker_store import BoundedSQLTrackerStore, RetainingInMemoryTrackerStore
+
+DOMAIN = Domain.load(str(ROOT / "domain.yml"))
+BOUNDS = {"max_events": 40, "keep_turns": 3}
+CLOCK = [1_800_000_000.0]
+
+
+def _at() -> float:
+    CLOCK[0] += 1.0
+    return CLOCK[0]
+
+
+def question(number: int) -> List[Event]:
+    """One policy question and its answer, as Rasa logs them."""
+    return [
+        UserUttered(f"question {number}", {"name": "ask_sharing"}, timestamp=_at()),
+        ActionExecuted("action_answer_policy", timestamp=_at()),
+        BotUttered(f"answer {number}", timestamp=_at()),
+        ActionExecuted("action_listen", timestamp=_at()),
+    ]
+
+
+async def say(store: Any, sender: str, events: List[Event]) -> Any:
+    """A message as Rasa handles it: load (or start) the conversation, add the turn, save."""
+    tracker = await store.retrieve(sender)
+    if tracker is None:
+        tracker = await store.create_tracker(sender)
+    for event in events:
+        tracker.update(event)
+    await store.save(tracker)
+    return tracker
+
+
+def user_texts(tracker: Any) -> List[str]:
+    return [e.text for e in tracker.events if isinstance(e, UserUttered)]
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.db)])
+def store(request, tmp_path):
+    if request.param == "memory":
+        yield RetainingInMemoryTrackerStore(DOMAIN, **BOUNDS)
+        return
+    if request.param == "sqlite":
+        yield BoundedSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"), **BOUNDS)
+        return
+    url = request.getfixturevalue("postgres_url")
+    made = BoundedSQLTrackerStore(DOMAIN, dialect="postgresql", host=url, **BOUNDS)
+    yield made
+    with made.engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM events"))
+    made.engine.dispose()
+
+
+def stored_rows(store: Any, sender: str) -> int:
+    if isinstance(store, RetainingInMemoryTrackerStore):
+        return len(asyncio.run(store.retrieve(sender)).events)
+    with store.engine.connect() as connection:
+        return connection.execute(
+            sa.text("SELECT count(*) FROM events WHERE sender_id = :s"), {"s": sender}
+        ).scalar_one()
+
+
+def test_a_long_conversation_stays_bounded_and_keeps_what_the_dialogue_reads(store):
+    sender = "long-visitor"
+    asyncio.run(say(store, sender, [SlotSet("language", "zh", timestamp=_at())]))
+    sizes = []
+    for number in range(1, 121):
+        asyncio.run(say(store, sender, question(number)))
+        sizes.append(stored_rows(store, sender))
+    assert max(sizes) <= BOUNDS["max_events"]
+    assert min(sizes[40:]) < max(sizes[40:])  # continued in new sessions, not just capped
+    tracker = asyncio.run(store.retrieve(sender))
+    assert tracker.get_slot("language") == "zh"  # set once, at the start, 120 turns ago
+    assert user_texts(tracker)[-3:] == ["question 118", "question 119", "question 120"]
+    assert tracker.latest_message.text == "question 120"
+    assert tracker.latest_action_name == "action_listen"
+
+
+def test_no_cut_while_a_form_runs_and_the_form_start_is_kept(store):
+    sender = "form-visitor"
+    for number in range(1, 9):
+        asyncio.run(say(store, sender, question(number)))
+    start = ActiveLoop("deletion_form", timestamp=_at())
+    asyncio.run(
+        say(
+            store,
+            sender,
+            [
+                UserUttered("delete my account", {"name": "request_deletion"}, timestamp=_at()),
+                ActionExecuted("deletion_form", timestamp=_at()),
+                start,
+                SlotSet("requested_slot", "account_email", timestamp=_at()),
+                ActionExecuted("action_listen", timestamp=_at()),
+            ],
+        )
+    )
+    for number in range(30):  # a visitor who keeps typing something else inside the form
+        asyncio.run(
+            say(
+                store,
+                sender,
+                [
+                    UserUttered(f"not an address {number}", {"name": "inform"}, timestamp=_at()),
+                    ActionExecuted("deletion_form", timestamp=_at()),
+                    BotUttered("Which e-mail address?", timestamp=_at()),
+                    ActionExecuted("action_listen", timestamp=_at()),
+                ],
+            )
+        )
+    tracker = asyncio.run(store.retrieve(sender))
+    assert tracker.active_loop_name == "deletion_form"
+    assert tracker.get_slot("requested_slot") == "account_email"
+    starts = [e for e in tracker.events if isinstance(e, ActiveLoop) and e.name]
+    assert starts and starts[-1].timestamp == start.timestamp  # the idempotency key's source
+    assert "delete my account" in user_texts(tracker)
+
+
+def test_no_cut_while_a_failed_submission_waits_for_try_again():
+    tracker = asyncio.run(_long_tracker_with(SlotSet("pending_submission", "deletion")))
+    events, rewritten = bounded(tracker, Bounds(**BOUNDS))
+    assert not rewritten and len(events) == len(tracker.events)
+
+
+async def _long_tracker_with(event: Event) -> Any:
+    store = RetainingInMemoryTrackerStore(DOMAIN, max_events=10_000, keep_turns=3)
+    tracker = await store.create_tracker("waiting")
+    tracker.update(event)
+    for number in range(30):
+        for turn_event in question(number):
+            tracker.update(turn_event)
+    return tracker
+
+
+def test_an_earlier_session_is_dropped_when_a_new_one_starts(store):
+    sender = "returning-visitor"
+    for number in range(3):
+        asyncio.run(say(store, sender, question(number)))
+    asyncio.run(
+        say(
+            store,
+            sender,
+            [
+                ActionExecuted("action_session_start", timestamp=_at()),
+                SessionStarted(timestamp=_at()),
+                ActionExecuted("action_listen", timestamp=_at()),
+                *question(99),
+            ],
+        )
+    )
+    assert user_texts(asyncio.run(store.retrieve(sender))) == ["question 99"]
+    assert stored_rows(store, sender) == 7
+
+
+def test_the_sql_store_keeps_conversations_across_a_restart(tmp_path):
+    path = str(tmp_path / "conversations.db")
+    first = BoundedSQLTrackerStore(DOMAIN, dialect="sqlite", db=path, **BOUNDS)
+    asyncio.run(say(first, "visitor", [SlotSet("language", "zh", timestamp=_at())]))
+    for number in range(50):
+        asyncio.run(say(first, "visitor", question(number)))
+    first.engine.dispose()
+    again = BoundedSQLTrackerStore(DOMAIN, dialect="sqlite", db=path, **BOUNDS)
+    tracker = asyncio.run(again.retrieve("visitor"))
+    assert tracker.get_slot("language") == "zh"
+    assert user_texts(tracker)[-1] == "question 49"
+
+
+def test_a_message_costs_the_sql_store_two_statements(tmp_path):
+    """One SELECT to load the session, one INSERT of the new events: not one per event."""
+    store = BoundedSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"), **BOUNDS)
+    asyncio.run(say(store, "counted", question(0)))
+    statements: List[str] = []
+    sa.event.listen(store.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    counts = []
+    for number in range(1, 60):
+        statements.clear()
+        asyncio.run(say(store, "counted", question(number)))
+        counts.append(len(statements))
+    assert counts.count(2) >= 50  # the others: the turn that continued the session (+1 DELETE)
+    assert max(counts) == 3
