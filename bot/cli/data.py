@@ -170,13 +170,35 @@ def list_staff() -> int:
 
 
 def disable_staff(username: str) -> int:
-    """`staff disable --username U`: the account can no longer log in."""
+    """`staff disable --username U`: the account can no longer log in, and its sessions end."""
 
     def disable(directory: StaffDirectory) -> None:
         directory.disable(username)
         print(f"Disabled {username}.")
 
     return _staff(disable)
+
+
+def reset_staff_password(username: str) -> int:
+    """`staff password --username U --password-stdin`: a new password, read from standard
+    input as `staff add` does; every session of the account ends with the old one."""
+
+    def reset(directory: StaffDirectory) -> None:
+        directory.set_password(username, sys.stdin.readline().rstrip("\n"), "cli")
+        print(f"New password set for {username}; every session of theirs has ended.")
+
+    return _staff(reset)
+
+
+def end_staff_sessions(username: str) -> int:
+    """`staff end-sessions --username U`: log the account out everywhere (a lost laptop, a
+    cookie that may have been copied); its password stays."""
+
+    def end(directory: StaffDirectory) -> None:
+        directory.end_sessions(username, "cli")
+        print(f"Every session of {username} has ended.")
+
+    return _staff(end)
 
 
 def enrol_two_factor(username: str) -> int:

@@ -125,6 +125,18 @@ def _staff_disable(args: argparse.Namespace) -> int:
     return disable_staff(args.username)
 
 
+def _staff_password(args: argparse.Namespace) -> int:
+    from bot.cli.data import reset_staff_password
+
+    return reset_staff_password(args.username)
+
+
+def _staff_end_sessions(args: argparse.Namespace) -> int:
+    from bot.cli.data import end_staff_sessions
+
+    return end_staff_sessions(args.username)
+
+
 def _staff_two_factor(args: argparse.Namespace) -> int:
     from bot.cli.data import enrol_two_factor
 
@@ -266,7 +278,9 @@ def _add_outbox(commands: Commands) -> None:
 
 
 def _add_staff(commands: Commands) -> None:
-    staff = _actions_of(_command(commands, "staff", "staff accounts: add, list, disable"))
+    staff = _actions_of(
+        _command(commands, "staff", "staff accounts: add, list, disable, password, end-sessions")
+    )
     add = _action(staff, "add", "a new staff account", _staff_add)
     add.add_argument("--username", required=True)
     add.add_argument("--role", required=True, choices=["legal", "support", "admin"])
@@ -281,6 +295,18 @@ def _add_staff(commands: Commands) -> None:
         staff, "disable", "disable an account (it can no longer log in)", _staff_disable
     )
     disable.add_argument("--username", required=True)
+    password = _action(
+        staff, "password", "set a new password (every session of the account ends)", _staff_password
+    )
+    password.add_argument("--username", required=True)
+    password.add_argument(
+        "--password-stdin",
+        action="store_true",
+        required=True,
+        help="read the password from standard input (never from the command line)",
+    )
+    end = _action(staff, "end-sessions", "log an account out everywhere", _staff_end_sessions)
+    end.add_argument("--username", required=True)
     two = _action(
         staff, "two-factor", "enrol an account in two-factor sign-in (TOTP)", _staff_two_factor
     )

@@ -2,6 +2,15 @@
 
 Passwords are hashed with scrypt (memory-hard, in the standard library, so no extra dependency
 to pin beside rasa's); there are no default accounts: an admin is made with the CLI.
+
+Sessions are revocable: each member has a session generation (`session_epoch`) that every
+session cookie carries; logging out, disabling the account, a new password and two-factor
+turned off bump it, so every session of theirs ends at once, on every web worker.
+
+Failed logins are counted from the audit log (so every worker process sees the same counts) for
+the username and client address together: a stranger's wrong passwords from one address never
+keep the member out from another. One address is also limited across every username it tries,
+and every failure, counted by username too, costs a growing delay.
 """
 
 from __future__ import annotations
@@ -14,9 +23,9 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import List, Optional
+from typing import Any, List, Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -34,9 +43,12 @@ MIN_PASSWORD = 12
 # scrypt cost: 2**15 x 8 x 1 takes ~32 MiB and ~0.1 s per check on this machine class.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 
-# Failed logins in this window, per username and per client, before logins are refused.
+# Failed logins in this window before logins are refused: for one username from one client
+# address, and from one client address whatever the usernames (one address trying many names).
+# None per username alone: that would let anyone lock a named member out.
 FAILED_LOGIN_WINDOW = timedelta(minutes=15)
 MAX_FAILED_LOGINS = 5
+MAX_FAILED_LOGINS_PER_CLIENT = 10
 ONLINE_WINDOW = timedelta(seconds=45)
 
 
@@ -82,12 +94,37 @@ _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 # What a sign-in comes to (StaffDirectory.sign_in).
 OK, ENROL, CODE_NEEDED, BAD_CODE, REFUSED = "ok", "enrol", "code_needed", "bad_code", "refused"
+THROTTLED = "throttled"
+
+
+@dataclass(frozen=True)
+class Failures:
+    """Failed logins in the window: for this username from this client (`pair`), from this
+    client under any username (`client`), and for this username from anywhere (`username`)."""
+
+    pair: int = 0
+    client: int = 0
+    username: int = 0
+
+    @property
+    def throttled(self) -> bool:
+        """Refused for now. The username's own count never refuses (only slows, `most`): it
+        grows with a stranger's tries as much as with the member's."""
+        return self.pair >= MAX_FAILED_LOGINS or self.client >= MAX_FAILED_LOGINS_PER_CLIENT
+
+    @property
+    def most(self) -> int:
+        """What the delay of one more failure grows with: a guesser spread over many
+        addresses is slowed by the username's count, one spraying names by the client's."""
+        return max(self.pair, self.client, self.username)
 
 
 @dataclass(frozen=True)
 class Login:
     outcome: str
     member: Optional[StaffMember] = None
+    # Counted before this try (a failure's delay grows with them).
+    failures: Failures = Failures()
 
 
 @dataclass(frozen=True)
@@ -96,6 +133,8 @@ class StaffMember:
     username: str
     role: str
     disabled: bool
+    # The session generation a session must carry to be let in (`session_epoch`).
+    epoch: int = 0
 
     def can(self, permission: str) -> bool:
         return self.role in PERMISSIONS[permission]
@@ -113,7 +152,42 @@ PERMISSIONS = {
 
 
 def _member(row: StaffUser) -> StaffMember:
-    return StaffMember(row.id, row.username, row.role, row.disabled)
+    return StaffMember(row.id, row.username, row.role, row.disabled, row.session_epoch or 0)
+
+
+def _end_sessions(row: StaffUser) -> None:
+    """Every session the member has stops being let in, on its next request."""
+    row.session_epoch = (row.session_epoch or 0) + 1
+
+
+def _lock_logins(session: Session, client: str) -> None:
+    """Hold, until the transaction ends, the lock under which one client's failures are counted
+    and added: concurrent tries cannot all see room for one more. PostgreSQL: an advisory lock
+    per client address; SQLite: its one write lock (a no-op write takes it)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        key = hashlib.sha256(f"staff login from {client}".encode()).digest()[:8]
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:id)"),
+            {"id": int.from_bytes(key, "big", signed=True)},
+        )
+    elif dialect == "sqlite":
+        session.execute(text("UPDATE staff_users SET id = id WHERE 0"))
+
+
+def _failures(session: Session, username: str, client: str) -> Failures:
+    since = utcnow() - FAILED_LOGIN_WINDOW
+    failed = (AuditEntry.action == "login_failed", AuditEntry.created_at >= since)
+
+    def count(*where: Any) -> int:
+        query = select(func.count()).select_from(AuditEntry).where(*failed, *where)
+        return int(session.execute(query).scalar_one())
+
+    return Failures(
+        pair=count(AuditEntry.target == username, AuditEntry.client == client),
+        client=count(AuditEntry.client == client),
+        username=count(AuditEntry.target == username),
+    )
 
 
 class StaffDirectory:
@@ -162,51 +236,74 @@ class StaffDirectory:
             if row is None:
                 raise StaffError(f"There is no staff member called {username}.")
             row.disabled = True
+            _end_sessions(row)
             audit.append(session, "cli", "staff_disabled", row.username)
+
+    def set_password(self, username: str, password: str, actor: str) -> None:
+        """A new password (a reset from the CLI): every session of the member ends, so whoever
+        held the old password and logged in with it is out too."""
+        if len(password) < MIN_PASSWORD:
+            raise StaffError(f"The password must have at least {MIN_PASSWORD} characters.")
+        with transaction(self.sessions) as session:
+            row = self._row(session, username)
+            row.password_hash = hash_password(password)
+            _end_sessions(row)
+            audit.append(session, actor, "password_changed", row.username)
+
+    def end_sessions(self, username: str, actor: str) -> None:
+        """Log the member out everywhere (a lost laptop, a cookie that may have been copied)."""
+        with transaction(self.sessions) as session:
+            row = self._row(session, username)
+            _end_sessions(row)
+            audit.append(session, actor, "sessions_ended", row.username)
+
+    def log_out(self, staff_id: int, client: str) -> None:
+        """The member's own logout: it ends every session of theirs, not only this browser's,
+        so a copy of the cookie is worth nothing afterwards."""
+        with transaction(self.sessions) as session:
+            row = session.get(StaffUser, staff_id, with_for_update=True)
+            if row is None:
+                return
+            _end_sessions(row)
+            audit.append(session, row.username, "logout", row.username, client=client)
 
     def get(self, staff_id: int) -> Optional[StaffMember]:
         with transaction(self.sessions) as session:
             row = session.get(StaffUser, staff_id)
             return _member(row) if row is not None else None
 
-    def recent_failures(self, username: str, client: str) -> int:
-        since = utcnow() - FAILED_LOGIN_WINDOW
+    def recent_failures(self, username: str, client: str) -> Failures:
         with transaction(self.sessions) as session:
-            by_user = session.execute(
-                select(func.count())
-                .select_from(AuditEntry)
-                .where(
-                    AuditEntry.action == "login_failed",
-                    AuditEntry.target == username,
-                    AuditEntry.created_at >= since,
-                )
-            ).scalar_one()
-            by_client = session.execute(
-                select(func.count())
-                .select_from(AuditEntry)
-                .where(
-                    AuditEntry.action == "login_failed",
-                    AuditEntry.client == client,
-                    AuditEntry.created_at >= since,
-                )
-            ).scalar_one()
-        return max(by_user, by_client)
+            return _failures(session, username.strip().lower()[:64], client)
 
     def sign_in(
         self, username: str, password: str, client: str, code: Optional[str] = None
     ) -> Login:
         """Password, then (where enrolled) a TOTP or recovery code; every try audited, and a
-        wrong code counts toward the login limits like a wrong password."""
+        wrong code counts toward the login limits like a wrong password.
+
+        The limits are checked before the password (a throttled try costs no scrypt) and again
+        after it, under the client's lock, before the outcome is told or recorded: of a burst
+        of concurrent tries only those within the limit get an answer, the rest are throttled
+        whether their password was right or not. Nothing here depends on whether the username
+        exists."""
         username = username.strip().lower()[:64]
+        failures = self.recent_failures(username, client)
+        if failures.throttled:
+            return Login(THROTTLED, failures=failures)
         with transaction(self.sessions) as session:
             row = session.execute(
                 select(StaffUser).where(StaffUser.username == username).with_for_update()
             ).scalar_one_or_none()
             good = verify_password(password, row.password_hash if row else _DUMMY_HASH)
+            _lock_logins(session, client)
+            failures = _failures(session, username, client)
+            if failures.throttled:
+                return Login(THROTTLED, failures=failures)
             if row is None or row.disabled or not good:
                 audit.append(session, username or "?", "login_failed", username, client=client)
                 log.warning("Failed staff login from %s", client)
-                return Login(REFUSED)
+                return Login(REFUSED, failures=failures)
             if row.totp_enabled:
                 if not (code or "").strip():
                     return Login(CODE_NEEDED)
@@ -221,7 +318,7 @@ class StaffDirectory:
                         client=client,
                     )
                     log.warning("Failed staff login (second factor) from %s", client)
-                    return Login(BAD_CODE)
+                    return Login(BAD_CODE, failures=failures)
             else:
                 used = None
             row.last_seen_at = utcnow()
@@ -234,7 +331,7 @@ class StaffDirectory:
                 client=client,
             )
             enrol = not row.totp_enabled and two_factor.required(row)
-            return Login(ENROL if enrol else OK, _member(row))
+            return Login(ENROL if enrol else OK, _member(row), failures)
 
     def authenticate(
         self, username: str, password: str, client: str, code: Optional[str] = None
@@ -285,6 +382,7 @@ class StaffDirectory:
         with transaction(self.sessions) as session:
             row = self._row(session, username)
             two_factor.disable(session, row)
+            _end_sessions(row)
             audit.append(session, actor, "two_factor_disabled", row.username)
 
     def has_two_factor(self, username: str) -> bool:

@@ -211,6 +211,10 @@ class StaffUser(Base):
     totp_secret = Column(LargeBinary)
     totp_enabled = Column(Boolean, nullable=False, default=False)
     totp_last_step = Column(Integer)
+    # The generation of the member's sessions: each session cookie carries the one it was
+    # started under, and only the current one is let in. Logging out, disabling the account,
+    # a new password or two-factor turned off bump it, ending every session of theirs at once.
+    session_epoch = Column(Integer, nullable=False, default=0, server_default="0")
 
 
 class RecoveryCode(Base):

@@ -86,18 +86,32 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-def client(app: Any) -> Any:
+def client(app: Any, address: Optional[str] = None) -> Any:
+    """A test client of `app`; with `address`, its requests come from that client address
+    (what the audit log and the login throttle see) instead of the test client's own."""
     from starlette.testclient import TestClient
 
-    return TestClient(app, follow_redirects=False)
+    if address is None:
+        return TestClient(app, follow_redirects=False)
+
+    async def from_address(scope: Any, receive: Any, send: Any) -> None:
+        await app({**scope, "client": (address, 50000)}, receive, send)
+
+    return TestClient(from_address, follow_redirects=False)
 
 
 def log_in(
-    app: Any, username: str, password: str, factors: SecondFactors, code: Optional[str] = None
+    app: Any,
+    username: str,
+    password: str,
+    factors: SecondFactors,
+    code: Optional[str] = None,
+    address: Optional[str] = None,
 ) -> Tuple[Any, Any]:
-    """A fresh client signing in through the login form (with the account's next recovery code
-    where it has two-factor sign-in, unless `code` is given): the client and the response."""
-    c = client(app)
+    """A fresh client (from `address`, if given) signing in through the login form (with the
+    account's next recovery code where it has two-factor sign-in, unless `code` is given): the
+    client and the response."""
+    c = client(app, address)
     data = {
         "username": username,
         "password": password,

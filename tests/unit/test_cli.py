@@ -147,6 +147,8 @@ def test_the_parser_has_every_command_of_the_readme():
         ("staff", "add"),
         ("staff", "list"),
         ("staff", "disable"),
+        ("staff", "password"),
+        ("staff", "end-sessions"),
         ("handoffs", "list"),
         ("audit", "verify"),
         ("staff", "two-factor"),

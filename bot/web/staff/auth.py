@@ -1,8 +1,11 @@
 """Logging staff in and out, two-factor enrolment, and the landing page that sends each role to
 its queue.
 
-Failed logins (a wrong password or a wrong code) cost growing delays and, past
-`MAX_FAILED_LOGINS` in the window (per username or per client), are refused for a while. An
+Failed logins (a wrong password or a wrong code) cost growing delays and, past the limits in
+the window (`MAX_FAILED_LOGINS` for one username from one client address,
+`MAX_FAILED_LOGINS_PER_CLIENT` from one address whatever the username), are refused for a while:
+a stranger elsewhere cannot lock a member out. Logging out ends every session of the member
+(`StaffDirectory.log_out`), so a copied cookie stops working with it. An
 account with two-factor sign-in needs its code (TOTP or a recovery code) in the same form; an
 admin without it is not logged in until enrolled (`/staff/two-factor`, which any member can
 also use to turn it on). Login, logout and enrolment are the staff routes the guard does not
@@ -26,8 +29,8 @@ from bot.staff.accounts import (
     CODE_NEEDED,
     ENROL,
     FAILED_LOGIN_WINDOW,
-    MAX_FAILED_LOGINS,
     REFUSED,
+    THROTTLED,
     StaffError,
     StaffMember,
 )
@@ -35,7 +38,7 @@ from bot.staff.two_factor import Enrolment
 from bot.web import i18n
 from bot.web.security import client_of, csrf_ok
 from bot.web.staff import dashboard
-from bot.web.staff.common import current_member, guarded, page, staff_text
+from bot.web.staff.common import EPOCH_KEY, current_member, guarded, page, staff_text
 
 LOGIN_PAGE = "staff/login.html"
 ENROL_PAGE = "staff/two_factor.html"
@@ -80,19 +83,16 @@ async def login(services: Services, request: Request) -> Response:
     username = str(form.get("username") or "")[:64]
     target = str(form.get("next") or "")
     client = client_of(request)
+    code = str(form.get("code") or "").strip()[:64]
     # The directory in worker threads: each check of a password takes ~0.1 s of scrypt.
-    failures = await run_in_threadpool(
-        services.directory.recent_failures, username.strip().lower(), client
+    result = await run_in_threadpool(
+        services.directory.sign_in, username, str(form.get("password") or ""), client, code or None
     )
-    if failures >= MAX_FAILED_LOGINS:
+    if result.outcome == THROTTLED:
         minutes = int(FAILED_LOGIN_WINDOW.total_seconds() // 60)
         return _login_form(
             request, error=staff_text(request, "web.staff.login.too_many", minutes=minutes)
         )
-    code = str(form.get("code") or "").strip()[:64]
-    result = await run_in_threadpool(
-        services.directory.sign_in, username, str(form.get("password") or ""), client, code or None
-    )
     if result.outcome == CODE_NEEDED:
         return _login_form(
             request,
@@ -102,7 +102,7 @@ async def login(services: Services, request: Request) -> Response:
             error=staff_text(request, "web.staff.case.login.code_needed"),
         )
     if result.outcome in (REFUSED, BAD_CODE) or result.member is None:
-        await asyncio.sleep(_failed_login_delay(failures))
+        await asyncio.sleep(_failed_login_delay(result.failures.most))
         wrong_code = result.outcome == BAD_CODE
         return _login_form(
             request,
@@ -123,6 +123,7 @@ async def login(services: Services, request: Request) -> Response:
             {
                 ENROL_KEY: {
                     "id": result.member.id,
+                    "epoch": result.member.epoch,
                     "at": time.time(),
                     "next": _landing(target or "/staff/"),
                 },
@@ -130,15 +131,18 @@ async def login(services: Services, request: Request) -> Response:
             }
         )
         return RedirectResponse(ENROL_PATH, status_code=303)
-    start_session(request, result.member.id, language)
+    start_session(request, result.member, language)
     return RedirectResponse(_landing(target or "/staff/"), status_code=303)
 
 
-def start_session(request: Request, staff_id: int, language: str) -> None:
+def start_session(request: Request, member: StaffMember, language: str) -> None:
+    """A new session for `member`, under their current session generation (`EPOCH_KEY`):
+    bumping it later ends this session too."""
     request.session.clear()
     request.session.update(
         {
-            "staff_id": staff_id,
+            "staff_id": member.id,
+            EPOCH_KEY: member.epoch,
             "login_at": time.time(),
             "seen": time.time(),
             i18n.STAFF_SESSION_KEY: language,
@@ -152,7 +156,8 @@ def _enrolling(services: Services, request: Request) -> Tuple[Optional[StaffMemb
     pending = request.session.get(ENROL_KEY)
     if isinstance(pending, dict) and time.time() - float(pending.get("at") or 0) < ENROL_TIMEOUT:
         member = services.directory.get(int(pending.get("id") or 0))
-        if member is not None and not member.disabled:
+        # A new password or a disabled account meanwhile ends the enrolment as it ends sessions.
+        if member is not None and not member.disabled and member.epoch == pending.get("epoch"):
             return member, True
     return current_member(request, services), False
 
@@ -202,7 +207,7 @@ async def enrolment(services: Services, request: Request) -> Response:
                 target = "/staff/"
                 if required:
                     target = str(request.session[ENROL_KEY].get("next") or "/staff/")
-                    start_session(request, member.id, i18n.staff_language(request))
+                    start_session(request, member, i18n.staff_language(request))
                 return _no_store(
                     page(
                         request,
@@ -233,10 +238,14 @@ async def enrolment(services: Services, request: Request) -> Response:
     return _no_store(response)
 
 
-async def logout(request: Request) -> Response:
-    """End the session; without the CSRF token (a forged form) nothing is ended."""
+async def logout(services: Services, request: Request) -> Response:
+    """End the session and, server-side, every other session of the member (a copy of this
+    cookie included); without the CSRF token (a forged form) nothing is ended."""
     form = await request.form()
     if csrf_ok(request, form.get("csrf_token")):
+        me = await run_in_threadpool(current_member, request, services)
+        if me is not None:
+            await run_in_threadpool(services.directory.log_out, me.id, client_of(request))
         request.session.clear()
     return RedirectResponse("/staff/login", status_code=303)
 
@@ -280,10 +289,13 @@ def routes(services: Services) -> List[Route]:
     async def enrolment_endpoint(request: Request) -> Response:
         return await enrolment(services, request)
 
+    async def logout_endpoint(request: Request) -> Response:
+        return await logout(services, request)
+
     return [
         Route("/staff/login", login_page, methods=["GET"]),
         Route("/staff/login", login_endpoint, methods=["POST"], name="login"),
-        Route("/staff/logout", logout, methods=["POST"]),
+        Route("/staff/logout", logout_endpoint, methods=["POST"]),
         Route(ENROL_PATH, enrolment_endpoint, methods=["GET", "POST"]),
         Route("/staff/language", choose_language, methods=["POST"]),
         Route("/staff/", guarded(services, "read_requests", home)),

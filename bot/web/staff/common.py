@@ -35,6 +35,8 @@ from bot.web.security import csrf_ok, csrf_token
 
 SESSION_LIFETIME = timedelta(hours=8)
 IDLE_TIMEOUT = timedelta(minutes=30)
+# The session key of the member's session generation the session was started under.
+EPOCH_KEY = "epoch"
 WEB_DIR = Path(__file__).resolve().parent.parent  # bot/web: the templates stay beside the app
 templates = i18n.templates
 # Login, logout and the language switch (which the login page has too) need no login.
@@ -73,7 +75,9 @@ def wants_data(request: Request) -> bool:
 
 def current_member(request: Request, services: Services) -> Optional[StaffMember]:
     """The logged-in member, or None once the session is past its lifetime or idle timeout, or
-    the account has been disabled meanwhile (the session is then cleared)."""
+    the account has been disabled or its sessions ended meanwhile (logout elsewhere, a new
+    password: the generation the cookie carries is no longer the member's), the session then
+    cleared. The generation comes with the account row read anyway: no extra query."""
     session = request.session
     staff_id, login_at, last = session.get("staff_id"), session.get("login_at"), session.get("seen")
     now = time.time()
@@ -86,7 +90,7 @@ def current_member(request: Request, services: Services) -> Optional[StaffMember
         session.clear()
         return None
     member = services.directory.get(staff_id)
-    if member is None or member.disabled:
+    if member is None or member.disabled or session.get(EPOCH_KEY) != member.epoch:
         session.clear()
         return None
     session["seen"] = now
