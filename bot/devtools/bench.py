@@ -574,11 +574,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     rss: Dict[str, Dict[str, float]] = {}
     results: Dict[str, Dict[str, float]] = {}
     parts: Dict[str, float] = {}
-    global _DATABASE_URL
+    global _DATABASE_URL, _SESSIONS
     for label, stack in [("ours", embedded), ("scaled", scaled)]:
         if stack is None:
             continue
-        _DATABASE_URL = stack.extra_env.get("DATABASE_URL") or None
+        _DATABASE_URL, _SESSIONS = stack.extra_env.get("DATABASE_URL") or None, None
         if stack is scaled or started_here:
             print(
                 f"==> Starting the assistant ({label}: {stack.workers} process(es) per server"
