@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Union, get_args, get_origin, get_type_hints
 
 from bot.core.paths import ENV_FILE, MODELS_DIR
+from bot.core.private_files import open_private, restrict
 
 MODEL_NAME = "privacy-assistant"
 
@@ -53,15 +54,17 @@ GENERATED_SECRETS = ("RASA_API_TOKEN", "APP_SECRET")
 
 
 def ensure_env_file(path: Path = ENV_FILE) -> List[str]:
-    """Add any missing generated secret to `.env` (creating it). Returns the names added."""
+    """Add any missing generated secret to `.env` (creating it 0600; an existing one loses
+    group and other access). Returns the names added."""
+    restrict(path)
     values = read_env_file(path)
     missing = [name for name in GENERATED_SECRETS if not values.get(name)]
     if not missing:
         return []
     lines = [] if not path.exists() else path.read_text(encoding="utf-8").splitlines()
     lines += [f"{name}={secrets.token_hex(32)}" for name in missing]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    path.chmod(0o600)
+    with open_private(path, "w") as env_file:  # never readable by others, not even briefly
+        env_file.write("\n".join(lines) + "\n")
     return missing
 
 

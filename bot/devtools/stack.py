@@ -4,6 +4,14 @@
 while Rasa loads its model, and Ctrl-C (or SIGTERM, or SIGHUP) stops all three. The live tests use
 the same code to start the stack, or to find one already running and leave it alone.
 
+A server that dies, or that stops answering its health check after it had answered (hung), is
+started again by itself, the others left running (`Stack.supervise`, `RestartPolicy`): its
+process group is emptied first (a worker left behind would hold the port), and the delay before
+the restart doubles with each restart (1 s, 2 s, 4 s ... 30 s) until it has stayed healthy for a
+minute. A server still loading (Rasa takes 20-60 s) is not hung. The supervisor gives up, stops
+everything and exits 1 only on a crash loop: five exits within 150 s, or no answer within five
+minutes of a restart.
+
 Stopping always stops everything that was started, however many signals arrive: the signal
 handler only records the request (a second or third signal while stopping, as `make` passes one
 on, is counted and changes nothing), every server's process group gets SIGTERM, whatever is still
@@ -21,13 +29,15 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, TextIO
+from typing import Callable, Deque, Dict, List, Optional, Sequence, TextIO
 
 import httpx
 
-from bot.core.paths import ROOT
+from bot.core.paths import ENV_FILE, ROOT, VAR_DIR
+from bot.core.private_files import PRIVATE_UMASK, keep_private, open_private, private_dir, tighten
 from bot.core.settings import Settings, environment_for_child, load_settings
 from bot.storage.db import ensure_database, upgrade
 
@@ -51,6 +61,9 @@ def rasa_service(
     debug: bool = False,
     name: str = "rasa",
 ) -> Service:
+    """Rasa's server. Its API token goes in its environment (RASA_API_TOKEN), where only its
+    owner can read it, and never on its command line, which `ps` shows everyone:
+    bot.rasa.entry hands it to Rasa inside the process."""
     token = settings.rasa_api_token
     return Service(
         name=name,
@@ -58,7 +71,6 @@ def rasa_service(
             *RASA,
             "run",
             "--enable-api",
-            f"--auth-token={token}",
             "--cors",
             settings.site_origin,
             "--interface",
@@ -73,9 +85,16 @@ def rasa_service(
             "credentials.yml",
             *(["--debug"] if debug else []),
         ],
-        # /status needs the token and answers only once the model is loaded.
+        # /status needs the token and answers only once the model is loaded. Never printed
+        # whole: see public_url().
         health_url=f"http://127.0.0.1:{port}/status?token={token}",
+        env={"RASA_API_TOKEN": token} if token else {},
     )
+
+
+def public_url(url: str) -> str:
+    """`url` as it may be printed: without its query (Rasa's health URL holds the token)."""
+    return url.split("?", 1)[0]
 
 
 def actions_service(
@@ -153,6 +172,75 @@ def is_healthy(url: str, timeout: float = 2.0) -> bool:
         return httpx.get(url, timeout=timeout).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """When `Stack.supervise` restarts a server, and when it gives up. The defaults fit the real
+    stack; the tests pass short ones."""
+
+    first_delay: float = 1.0  # seconds before the first restart; doubled for each next one
+    max_delay: float = 30.0
+    stable_after: float = 60.0  # healthy this long: the next restart waits first_delay again
+    max_exits: int = 5  # this many exits or hangs of one server ...
+    window: float = 150.0  # ... within this many seconds: a crash loop, so give up
+    # Answered its health check, then none for this long: hung (a stopped process, a deadlock).
+    # Longer than a slow answer under load; a server that has not answered since its start is
+    # loading, not hung (Rasa takes 20-60 s).
+    hang_after: float = 25.0
+    start_timeout: float = 300.0  # no answer this long after a restart: give up
+    probe_every: float = 2.0  # seconds between two health checks of a server
+    probe_timeout: float = 5.0  # one health check's limit
+
+    def delay(self, restarts_in_a_row: int) -> float:
+        """Seconds to wait before the next restart, after that many since it was last stable."""
+        return float(min(self.first_delay * 2**restarts_in_a_row, self.max_delay))
+
+
+class CrashLoop(Exception):
+    """A server keeps dying, or does not answer after a restart: restarting it again would not
+    help. The message says which and why."""
+
+
+def exit_reason(returncode: int) -> str:
+    """How a process ended, in words: "exit code 3", "killed by SIGKILL"."""
+    if returncode >= 0:
+        return f"exit code {returncode}"
+    try:
+        return f"killed by {signal.Signals(-returncode).name}"
+    except ValueError:
+        return f"killed by signal {-returncode}"
+
+
+class _Probe:
+    """One health check, run in a thread of its own so that a server that does not answer
+    holds up neither the supervisor nor a stop."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        self.ok = False
+        self.done = threading.Event()
+        threading.Thread(target=self._run, args=(url, timeout), daemon=True).start()
+
+    def _run(self, url: str, timeout: float) -> None:
+        try:
+            self.ok = is_healthy(url, timeout)
+        finally:
+            self.done.set()
+
+
+@dataclass
+class _Watch:
+    """What the supervisor knows of one server (monotonic times)."""
+
+    started_at: float  # its current process's start
+    answered_at: Optional[float] = None  # its latest answered health check since then
+    healthy_since: Optional[float] = None  # when its current run of answered checks began
+    in_a_row: int = 0  # restarts since it was last stable: the backoff's exponent
+    restarts: int = 0  # restarts in all
+    exits: Deque[float] = field(default_factory=deque)  # when it exited or hung, in the window
+    restart_at: Optional[float] = None  # set while it waits to be started again
+    probe: Optional[_Probe] = None
+    probed_at: float = float("-inf")
 
 
 def prepare_tracker_store(env: Dict[str, str]) -> None:
@@ -281,10 +369,11 @@ class Stack:
         scaled: bool = False,
         env: Optional[Dict[str, str]] = None,
         services: Optional[Sequence[Service]] = None,
+        policy: Optional[RestartPolicy] = None,
     ) -> None:
         """`env`: extra environment for every server. `services`: run these instead of the
         assistant's three (for tests of the supervisor); then there is no model to check and no
-        database to migrate."""
+        database to migrate. `policy`: when `supervise()` restarts a server."""
         self.settings = settings or load_settings()
         self.debug = debug
         self.workers = workers
@@ -301,6 +390,8 @@ class Stack:
         self.stopping = threading.Event()  # set by request_stop(); start() gives up when set
         self.stop_requests = 0
         self.grace = 15.0  # seconds each server has to end after SIGTERM before SIGKILL
+        self.policy = policy or RestartPolicy()
+        self._watches: Dict[str, _Watch] = {}
 
     def services(self) -> List[Service]:
         if self.custom_services is not None:
@@ -316,7 +407,7 @@ class Stack:
         self.stopping.set()
 
     def _pump(self, name: str, process: subprocess.Popen) -> None:
-        log = open(self.log_dir / f"{name}.log", "a", encoding="utf-8") if self.log_dir else None
+        log = open_private(self.log_dir / f"{name}.log") if self.log_dir else None
         assert process.stdout is not None
         for line in process.stdout:  # read to the end even when stdout is gone (a closed
             try:  # terminal), or the server would block on a full pipe
@@ -335,33 +426,123 @@ class Stack:
         if self.custom_services is None:
             self._prepare()
         if self.log_dir:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(self.log_dir)
         try:
             for service in self.services():
                 if self.stopping.is_set():
                     raise StopRequested()
-                # Each server leads a process group of its own (its workers join it), which
-                # stop() signals as a whole; on Linux it also gets SIGTERM if this process dies.
-                process = subprocess.Popen(
-                    service.command,
-                    cwd=ROOT,
-                    env=child_environment({**self.extra_env, **service.env}),
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    text=True,
-                    start_new_session=True,
-                    preexec_fn=_die_with_this_process(),
-                )
-                self.processes[service.name] = process
-                thread = threading.Thread(
-                    target=self._pump, args=(service.name, process), daemon=True
-                )
-                thread.start()
-                self._threads.append(thread)
+                self._launch(service)
             self.wait_healthy(timeout)
         except BaseException:
             self.stop()  # never leave the others running, holding their ports
             raise
+        now = time.monotonic()
+        self._watches = {name: _Watch(started_at=now, answered_at=now) for name in self.processes}
+
+    def _launch(self, service: Service) -> None:
+        """Each server leads a process group of its own (its workers join it), which stop()
+        signals as a whole; on Linux it also gets SIGTERM if this process dies. What it
+        creates is its owner's alone (umask 077)."""
+        process = subprocess.Popen(
+            service.command,
+            cwd=ROOT,
+            env=child_environment({**self.extra_env, **service.env}),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+            preexec_fn=_die_with_this_process(),
+            umask=PRIVATE_UMASK,
+        )
+        self.processes[service.name] = process
+        thread = threading.Thread(target=self._pump, args=(service.name, process), daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def supervise(self) -> None:
+        """One round of watching the running servers, called again and again once `start()`
+        has returned (run_foreground: every 0.2 s); it never waits. A server that exited, or
+        that answered its health check and then stopped answering for `policy.hang_after`
+        seconds (killed then), gets its process group emptied and is started again after a
+        delay that doubles with each restart; the others are left alone. Raises CrashLoop when
+        one exits `policy.max_exits` times within `policy.window` seconds, or does not answer
+        within `policy.start_timeout` seconds of a restart."""
+        now = time.monotonic()
+        for service in self.services():
+            process = self.processes.get(service.name)
+            if process is None or self.stopping.is_set():
+                continue
+            watch = self._watches.setdefault(service.name, _Watch(started_at=now))
+            if watch.restart_at is not None:
+                self._restart_when_due(service, process, watch, now)
+            elif process.poll() is not None:
+                why = f"exited ({exit_reason(process.returncode)})"
+                self._went_down(service.name, process, watch, why, now)
+            else:
+                self._check_health(service, process, watch, now)
+
+    def _check_health(
+        self, service: Service, process: subprocess.Popen, watch: _Watch, now: float
+    ) -> None:
+        policy = self.policy
+        probe = watch.probe
+        if probe is not None and probe.done.is_set():
+            watch.probe = None
+            if probe.ok:
+                if watch.answered_at is None and watch.restarts:
+                    self._say(f"{service.name} is up again ({public_url(service.health_url)})")
+                watch.answered_at = now
+                watch.healthy_since = watch.healthy_since or now
+                if now - watch.healthy_since >= policy.stable_after:
+                    watch.in_a_row = 0
+            else:
+                watch.healthy_since = None
+        if watch.probe is None and now - watch.probed_at >= policy.probe_every:
+            watch.probe = _Probe(service.health_url, policy.probe_timeout)
+            watch.probed_at = now
+        if watch.answered_at is None:
+            if now - watch.started_at > policy.start_timeout:
+                raise CrashLoop(
+                    f"{service.name} has not answered its health check "
+                    f"({public_url(service.health_url)}) within {policy.start_timeout:g} s "
+                    "of its restart"
+                )
+        elif now - watch.answered_at > policy.hang_after:
+            _signal_group(process.pid, signal.SIGKILL)  # a stopped process takes no SIGTERM
+            why = f"has not answered its health check for {policy.hang_after:g} s (hung); killed it"
+            self._went_down(service.name, process, watch, why, now)
+
+    def _went_down(
+        self, name: str, process: subprocess.Popen, watch: _Watch, why: str, now: float
+    ) -> None:
+        policy = self.policy
+        watch.exits.append(now)
+        while now - watch.exits[0] > policy.window:
+            watch.exits.popleft()
+        watch.probe, watch.answered_at, watch.healthy_since = None, None, None
+        if len(watch.exits) >= policy.max_exits:
+            raise CrashLoop(
+                f"{name} {why}: {len(watch.exits)} times within {policy.window:g} s, a crash loop"
+            )
+        delay = policy.delay(watch.in_a_row)
+        watch.in_a_row += 1
+        watch.restarts += 1
+        watch.restart_at = now + delay
+        # The workers it left behind (holding its port) get the delay to end, then SIGKILL.
+        _signal_group(process.pid, signal.SIGTERM)
+        self._say(f"{name} {why}; restarting in {delay:g} s (restart {watch.restarts})")
+
+    def _restart_when_due(
+        self, service: Service, process: subprocess.Popen, watch: _Watch, now: float
+    ) -> None:
+        assert watch.restart_at is not None
+        if now < watch.restart_at:
+            return
+        if process.poll() is None or _group_alive(process.pid):
+            _signal_group(process.pid, signal.SIGKILL)  # what the delay did not end
+            return  # started in a later round, once the group is empty
+        self._launch(service)
+        watch.restart_at, watch.started_at, watch.probed_at = None, now, float("-inf")
 
     def _prepare(self) -> None:
         if not self.settings.model_path.exists():
@@ -390,7 +571,7 @@ class Stack:
                     raise RuntimeError(f"{name} exited with code {process.returncode}")
                 if is_healthy(service.health_url):
                     del pending[name]
-                    self._say(f"{name} is up ({service.health_url.split('?')[0]})")
+                    self._say(f"{name} is up ({public_url(service.health_url)})")
             elapsed = time.monotonic() - started
             if pending and elapsed > timeout:
                 raise TimeoutError(f"not healthy after {timeout:.0f}s: {', '.join(pending)}")
@@ -451,6 +632,7 @@ class Stack:
         self._threads = [t for t in self._threads if t.is_alive()]
         for name in processes:
             self.processes.pop(name, None)
+        self._watches.clear()
 
     def _say(self, message: str) -> None:
         if self.echo:
@@ -461,12 +643,19 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def run_foreground(
-    workers: int = 1, services: Optional[Sequence[Service]] = None, grace: float = 15.0
+    workers: int = 1,
+    services: Optional[Sequence[Service]] = None,
+    grace: float = 15.0,
+    policy: Optional[RestartPolicy] = None,
 ) -> int:
-    """`make run`: start everything, print where to go, stop everything on Ctrl-C. With
-    `workers` > 1 (`make run-scaled`), each server runs that many processes on its port, with
-    conversations in PostgreSQL and their locks in Redis. `services` replaces the three servers
-    (tests of the supervisor); `grace`: seconds each server gets after SIGTERM."""
+    """`make run`: start everything, print where to go, restart a server that dies or hangs,
+    stop everything on Ctrl-C (exit 0) or on a crash loop (exit 1). With `workers` > 1 (`make
+    run-scaled`), each server runs that many processes on its port, with conversations in
+    PostgreSQL and their locks in Redis. `services` replaces the three servers (tests of the
+    supervisor); `grace`: seconds each server gets after SIGTERM; `policy`: when to restart."""
+    keep_private()  # var/, the database, logs: the supervisor's and its servers' files
+    if services is None:
+        tighten(VAR_DIR, ENV_FILE)  # what an older version left readable to others
     stack: Optional[Stack] = None
     early: List[int] = []
 
@@ -485,7 +674,7 @@ def run_foreground(
         if signum == signal.SIGHUP and signal.getsignal(signum) == signal.SIG_IGN:
             continue
         signal.signal(signum, on_signal)
-    stack = Stack(workers=workers, services=services)
+    stack = Stack(workers=workers, services=services, policy=policy)
     stack.grace = grace
     for _ in early:
         stack.request_stop()
@@ -503,13 +692,13 @@ def run_foreground(
             flush=True,
         )
         while not stack.stopping.is_set():
-            exited = [(n, p.returncode) for n, p in stack.processes.items() if p.poll() is not None]
-            if exited:
-                print(f"==> {exited[0][0]} stopped (exit code {exited[0][1]}); stopping all")
-                break
+            stack.supervise()
             time.sleep(0.2)
     except StopRequested:
         pass
+    except CrashLoop as error:
+        _print(f"==> Giving up: {error}; stopping everything", sys.stderr)
+        code = 1
     except (RuntimeError, TimeoutError, FileNotFoundError) as error:
         _print(f"==> Could not start: {error}", sys.stderr)
         code = 1

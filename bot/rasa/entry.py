@@ -14,6 +14,10 @@ not the version they were written for):
 - a failing or slow action server is answered with an apology that keeps the visitor's answers
   (`bot.conversation.faults`) instead of silence.
 
+Rasa's HTTP API token comes from RASA_API_TOKEN (the environment, or `.env`) and is added to the
+arguments Rasa parses here, inside the process: no command line (`ps`, /proc/PID/cmdline) shows
+it. What the server writes is its owner's alone (umask 077, bot.core.private_files).
+
 What every incoming message may be (`bot.conversation.input_guard`) and what a REST body must
 look like are not patches: Rasa's documented custom connectors in `bot.rasa.channels`, named in
 `credentials.yml`, do it.
@@ -28,6 +32,7 @@ import sys
 from typing import Any, Dict, List, Optional, Sequence
 
 from bot.core.masking import install_log_masking
+from bot.core.private_files import keep_private
 from bot.core.settings import DEFAULTS, load_settings
 from bot.rasa import patches
 
@@ -230,9 +235,22 @@ def is_rasa_server(arguments: Sequence[str]) -> bool:
     return arguments[:1] == ["run"] and arguments[1:2] != ["actions"]
 
 
+def has_auth_token(arguments: Sequence[str]) -> bool:
+    return any(a == "--auth-token" or a.startswith("--auth-token=") for a in arguments)
+
+
+def with_api_token(arguments: Sequence[str], token: str) -> List[str]:
+    """The arguments Rasa parses: `rasa run` gets `--auth-token` from `token` (RASA_API_TOKEN),
+    in the one form that reads a token starting with `-` as a value. A token given on the
+    command line (an old unit file) is kept as it is; other commands, or no token, get nothing."""
+    if not token or not is_rasa_server(arguments) or has_auth_token(arguments):
+        return list(arguments)
+    return [*arguments, f"--auth-token={token}"]
+
+
 def main() -> None:
     install_log_masking()
-    arguments = sys.argv[1:]
+    arguments = with_api_token(sys.argv[1:], load_settings().rasa_api_token)
     if is_rasa_server(arguments):
         check_action_endpoint(arguments[1:])
         cache_action_response_validation()
@@ -240,9 +258,10 @@ def main() -> None:
         guard_remote_actions()
     from rasa.__main__ import main as rasa_main
 
-    sys.argv[0] = "rasa"
+    sys.argv[:] = ["rasa", *arguments]  # this process's copy: its command line stays as it was
     rasa_main()
 
 
 if __name__ == "__main__":
+    keep_private()
     main()

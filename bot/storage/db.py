@@ -1,5 +1,9 @@
 """The request database: SQLite in `var/` by default, PostgreSQL through `DATABASE_URL`.
 
+A SQLite database holds e-mail addresses, transcripts and the outbox's codes: its file is
+created 0600 (and its folder 0700) before SQLite opens it, whoever opens it first; SQLite gives
+its `-wal` and `-shm` files the database file's mode.
+
 Its tables never share a name with Rasa's SQL tracker store (`events`), so both may live in one
 PostgreSQL database. The schema is made by Alembic migrations (`migrations/`), never by
 `create_all`, so that a database in production changes only through a reviewed migration.
@@ -16,6 +20,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.paths import ROOT, VAR_DIR
+from bot.core.private_files import private_file, restrict
 from bot.core.settings import load_settings
 
 DEFAULT_URL = f"sqlite:///{VAR_DIR / 'requests.db'}"
@@ -40,9 +45,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(url: Optional[str] = None) -> Engine:
     url = url or database_url()
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = make_url(url).database
+        if path and path != ":memory:" and not path.startswith("file:"):
+            try:
+                private_file(Path(path))
+            except OSError:
+                pass  # not a file one can create (a folder, read-only): SQLite's error, on use
+            for journal in ("-wal", "-shm", "-journal"):
+                restrict(Path(path + journal))
         engine = create_engine(url, future=True, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -244,7 +244,48 @@ def test_the_endpoints_file_is_found_as_rasa_run_finds_it(tmp_path, monkeypatch)
     assert rasa_entry.endpoints_file(["--endpoints", "missing.yml"]) == "endpoints.yml"
 
 
-def test_a_missing_action_endpoint_is_an_error_in_the_log_at_start(tmp_path, monkeypatch, caplog):
+@pytest.fixture
+def rasa_patches_undone(monkeypatch):
+    """What main() patches in Rasa, put back after the test."""
+    import rasa.core.actions.action as rasa_action
+    import rasa.utils.endpoints as rasa_endpoints
+
+    for name in ("run", "_validate_action_result"):
+        monkeypatch.setattr(RemoteAction, name, getattr(RemoteAction, name))
+    for module in (rasa_action, rasa_endpoints):
+        monkeypatch.setattr(module, "DEFAULT_REQUEST_TIMEOUT", module.DEFAULT_REQUEST_TIMEOUT)
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    monkeypatch.setattr(DaskGraphRunner, "run", DaskGraphRunner.run)
+
+
+@pytest.mark.parametrize("token", ["-starts-with-a-dash", "plain0123"])
+def test_rasa_run_gets_the_api_token_from_the_environment_not_the_command_line(
+    token, monkeypatch, set_env, no_env_file, rasa_patches_undone
+):
+    """Rasa parses the token from `sys.argv`, this process's copy of its arguments; the command
+    line the system shows (`ps`, /proc/PID/cmdline) is the one the process was started with."""
+    import rasa.__main__
+    from rasa.__main__ import create_argument_parser
+
+    set_env(RASA_API_TOKEN=token)
+    handed_over = []
+    monkeypatch.setattr(rasa.__main__, "main", lambda: handed_over.append(list(sys.argv)))
+    given = ["run", "--enable-api", "--port", "5005"]
+    monkeypatch.setattr(sys, "argv", ["entry.py", *given])
+    rasa_entry.main()
+    [argv] = handed_over
+    assert argv[0] == "rasa" and create_argument_parser().parse_args(argv[1:]).auth_token == token
+    assert rasa_entry.with_api_token(given, "") == given  # no token set: none added
+    on_the_command_line = [*given, "--auth-token", "old"]
+    assert rasa_entry.with_api_token(on_the_command_line, token) == on_the_command_line
+    actions = ["run", "actions", "--actions", "actions"]
+    assert rasa_entry.with_api_token(actions, token) == actions  # only Rasa's server needs it
+
+
+def test_a_missing_action_endpoint_is_an_error_in_the_log_at_start(
+    tmp_path, monkeypatch, caplog, set_env, no_env_file
+):
     """`python -m bot.rasa.entry run ...` logs it before serving, installs the patches, and
     still hands over to Rasa (which can answer its own responses and serve its HTTP API)."""
     import rasa.__main__
@@ -257,6 +298,7 @@ def test_a_missing_action_endpoint_is_an_error_in_the_log_at_start(tmp_path, mon
         monkeypatch.setattr(module, "DEFAULT_REQUEST_TIMEOUT", module.DEFAULT_REQUEST_TIMEOUT)
     handed_over = []
     monkeypatch.setattr(rasa.__main__, "main", lambda: handed_over.append(list(sys.argv)))
+    set_env(RASA_API_TOKEN=None)  # none to add to the arguments
     no_actions = write(tmp_path / "endpoints.yml", "tracker_store:\n  type: InMemoryTrackerStore\n")
     monkeypatch.setattr(sys, "argv", ["entry.py", "run", "--endpoints", no_actions])
     monkeypatch.chdir(tmp_path)

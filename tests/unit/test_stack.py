@@ -6,15 +6,36 @@ import pytest
 from rasa.__main__ import create_argument_parser
 
 from bot.core.settings import load_settings
-from bot.devtools.stack import actions_service, child_environment, rasa_service, services
+from bot.devtools.stack import (
+    actions_service,
+    child_environment,
+    public_url,
+    rasa_service,
+    services,
+)
+from bot.rasa.entry import with_api_token
 
 
 @pytest.mark.parametrize("token", ["-starts-with-a-dash", "plain0123", "--double"])
 def test_rasa_gets_the_api_token_whatever_it_starts_with(token):
+    """From its environment, added to the arguments inside the process (bot.rasa.entry)."""
     settings = replace(load_settings(), rasa_api_token=token)
-    command = rasa_service(settings, 5005).command
-    args = create_argument_parser().parse_args(command[3:])  # after `python -m bot.rasa.entry`
+    service = rasa_service(settings, 5005)
+    assert service.env["RASA_API_TOKEN"] == token
+    arguments = with_api_token(service.command[3:], service.env["RASA_API_TOKEN"])
+    args = create_argument_parser().parse_args(arguments)  # after `python -m bot.rasa.entry`
     assert args.auth_token == token and args.enable_api
+
+
+@pytest.mark.parametrize("workers, scaled", [(1, False), (2, True)])
+def test_no_server_has_the_api_token_on_its_command_line(workers, scaled):
+    """`ps` shows every command line to everyone; the token is in Rasa's environment only."""
+    token = "s3cret-api-token-0123456789abcdef"
+    settings = replace(load_settings(), rasa_api_token=token)
+    started = services(settings, workers=workers, scaled=scaled)
+    assert not [arg for service in started for arg in service.command if token in arg]
+    assert {s.name for s in started if token in s.env.values()} == {"rasa"}
+    assert not [s for s in started if token in public_url(s.health_url)]
 
 
 def test_servers_listen_on_localhost_and_allow_only_the_site_origin(set_env):

@@ -1,8 +1,9 @@
 """`python -m bot run`'s supervisor stops everything it started, whatever signals come and however
-often: run_foreground() with three stand-in servers (small HTTP servers on free ports that are slow
-to stop, or do not stop at all on SIGTERM, one of them through a worker process it leaves behind),
-stopped the ways `make run` gets stopped. Each test checks that when the supervisor exits, every
-stand-in process is gone and every port can be bound again."""
+often, and restarts a server that dies or hangs: run_foreground() with three stand-in servers
+(small HTTP servers on free ports that are slow to stop, or do not stop at all on SIGTERM, one of
+them through a worker process it leaves behind), stopped the ways `make run` gets stopped, killed,
+stopped with SIGSTOP, or crashing again and again. Each test checks that when the supervisor
+exits, every stand-in process is gone and every port can be bound again."""
 
 from __future__ import annotations
 
@@ -15,17 +16,18 @@ import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional, Set
 
 import pytest
 
 from bot.core.paths import ROOT
-from bot.devtools.stack import child_environment
+from bot.devtools.stack import child_environment, is_healthy
 
 # argv: port, seconds before it listens, seconds it ignores SIGTERM for (-1: for ever), mode,
 # the folder for its pid.
 # "serve" answers GET with 200; "master" runs a "serve" worker in its own process group and on
-# SIGTERM stops it, as uvicorn does; "abandon" exits on SIGTERM and leaves its worker running.
+# SIGTERM stops it, as uvicorn does; "abandon" exits on SIGTERM and leaves its worker running;
+# "once" serves for 3 s and exits with code 3, and exits at once every later time it is started.
 STANDIN = r"""
 import os, signal, subprocess, sys, threading, time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -33,6 +35,13 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 port, start_delay, term_delay, mode, piddir = (int(sys.argv[1]), float(sys.argv[2]),
                                                float(sys.argv[3]), sys.argv[4], sys.argv[5])
 open(os.path.join(piddir, str(os.getpid())), "w").close()
+if mode == "once":
+    flag = os.path.join(piddir, f"once-{port}")
+    if os.path.exists(flag):
+        os._exit(3)
+    open(flag, "w").close()
+    threading.Timer(3, os._exit, (3,)).start()
+    mode = "serve"
 
 
 def note(text):
@@ -82,12 +91,13 @@ else:
 
 SUPERVISOR = r"""
 import json, os, sys
-from bot.devtools.stack import Service, run_foreground
+from bot.devtools.stack import RestartPolicy, Service, run_foreground
 
 config = json.loads(open(sys.argv[1]).read())
 open(os.path.join(config["piddir"], str(os.getpid())), "w").close()
 services = [Service(name, command, url) for name, command, url in config["services"]]
-sys.exit(run_foreground(services=services, grace=config["grace"]))
+policy = RestartPolicy(**config["policy"])
+sys.exit(run_foreground(services=services, grace=config["grace"], policy=policy))
 """
 
 
@@ -128,7 +138,12 @@ class Supervised:
     with stand-ins named actions, rasa and web: {name: (mode, start_delay, term_delay)}."""
 
     def __init__(
-        self, tmp_path: Path, standins: Dict[str, tuple], grace: float, under_make: bool = False
+        self,
+        tmp_path: Path,
+        standins: Dict[str, tuple],
+        grace: float,
+        under_make: bool = False,
+        policy: Optional[Dict[str, float]] = None,
     ) -> None:
         self.tmp_path, self.grace = tmp_path, grace
         self.piddir = tmp_path / "pids"
@@ -156,7 +171,14 @@ class Supervised:
         ]
         config = tmp_path / "config.json"
         config.write_text(
-            json.dumps({"services": services, "grace": grace, "piddir": str(self.piddir)})
+            json.dumps(
+                {
+                    "services": services,
+                    "grace": grace,
+                    "piddir": str(self.piddir),
+                    "policy": policy or {},
+                }
+            )
         )
         command = [sys.executable, str(entry), str(config)]
         if under_make:  # as `make run` runs it: make passes SIGTERM on to the supervisor again
@@ -185,7 +207,28 @@ class Supervised:
             time.sleep(0.1)
 
     def pids(self) -> List[int]:
-        return [int(p.name) for p in self.piddir.iterdir()]
+        return [int(p.name) for p in self.piddir.iterdir() if p.name.isdigit()]
+
+    def running_pids(self, name: str) -> Set[int]:
+        """The stand-in `name`'s processes that run now (its server and any worker)."""
+        port = str(self.ports[name]).encode()
+        found = set()
+        for pid in self.pids():
+            try:
+                arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if running(pid) and port in arguments:
+                found.add(pid)
+        return found
+
+    def leader(self, name: str) -> int:
+        """The stand-in server `name` itself, the leader of its process group."""
+        [pid] = [pid for pid in self.running_pids(name) if os.getpgid(pid) == pid]
+        return pid
+
+    def answers(self, name: str) -> bool:
+        return is_healthy(f"http://127.0.0.1:{self.ports[name]}/health", timeout=2)
 
     def signal_group(self, signum: int) -> None:
         os.killpg(self.process.pid, signum)
@@ -225,8 +268,13 @@ class Supervised:
 
 
 def started_in(tmp_path: Path, made: List[Supervised]):
-    def make(standins: Dict[str, tuple], grace: float, under_make: bool = False) -> Supervised:
-        made.append(Supervised(tmp_path, standins, grace, under_make))
+    def make(
+        standins: Dict[str, tuple],
+        grace: float,
+        under_make: bool = False,
+        policy: Optional[Dict[str, float]] = None,
+    ) -> Supervised:
+        made.append(Supervised(tmp_path, standins, grace, under_make, policy))
         return made[-1]
 
     return make
@@ -298,6 +346,90 @@ def servers_stop_when_the_supervisor_is_killed(supervised):
     stack.assert_everything_stopped()
 
 
+# -- restarts: short delays and timeouts, so that each scenario takes seconds ---------------------
+
+# Unanswered health checks for 1.5 s after answering: hung. A check every 0.2 s, waiting 1 s.
+QUICK = {"first_delay": 0.5, "hang_after": 1.5, "probe_every": 0.2, "probe_timeout": 1.0}
+
+
+def a_killed_server_is_restarted_and_the_others_are_left_alone(supervised, victim):
+    """kill -9 of the action server, which then takes 2 s to listen again (longer than a hang:
+    loading is not hanging), or of the web app's master, which leaves behind a worker that
+    ignores SIGTERM and holds the port: only the victim is restarted, once, and answers again;
+    the worker is killed before the new master starts."""
+    standins = {**SLOW, "actions": ("serve", 2, 1.5), "web": ("master", 0, -1)}
+    stack = supervised(standins, grace=3, policy=QUICK)
+    stack.wait_for("==> Ready.")
+    others = {name: stack.running_pids(name) for name in standins if name != victim}
+    before = stack.running_pids(victim)
+    assert len(before) == (2 if victim == "web" else 1)
+    os.kill(stack.leader(victim), signal.SIGKILL)
+    stack.wait_for(f"==> {victim} exited (killed by SIGKILL); restarting in 0.5 s (restart 1)")
+    stack.wait_for(f"==> {victim} is up again (http://127.0.0.1:{stack.ports[victim]}/health)")
+    assert stack.answers(victim)
+    assert not stack.running_pids(victim) & before  # the left-behind worker too
+    assert {name: stack.running_pids(name) for name in others} == others  # untouched
+    output = stack.output()
+    assert "restart 2" not in output and "hung" not in output
+    assert [name for name in others if f"{name} exited" in output] == []
+    stack.signal_supervisor(signal.SIGTERM)
+    assert stack.process.wait(timeout=30) == 0
+    stack.assert_everything_stopped()
+
+
+def a_server_that_keeps_exiting_is_a_crash_loop(supervised):
+    """The action server answers, exits with code 3 after 3 s, then exits at once each time it
+    is restarted: the fifth exit within the window is a crash loop; everything is stopped and
+    the supervisor exits 1, saying why."""
+    policy = {**QUICK, "first_delay": 0.1, "max_exits": 5, "window": 60}
+    stack = supervised({**SLOW, "actions": ("once", 0, 1.5)}, grace=5, policy=policy)
+    stack.wait_for("==> Ready.")
+    assert stack.process.wait(timeout=60) == 1
+    stack.assert_everything_stopped()
+    output = stack.output()
+    assert "==> actions exited (exit code 3); restarting in 0.1 s (restart 1)" in output
+    assert "restarting in 0.8 s (restart 4)" in output and "restart 5" not in output
+    assert (
+        "==> Giving up: actions exited (exit code 3): 5 times within 60 s, a crash loop; "
+        "stopping everything" in output
+    )
+    assert "==> Stopped." in output and "rasa exited" not in output
+
+
+def a_stop_during_the_wait_before_a_restart_stops_everything_at_once(supervised):
+    stack = supervised(SLOW, grace=20, policy={**QUICK, "first_delay": 60, "max_delay": 60})
+    stack.wait_for("==> Ready.")
+    killed = stack.leader("actions")
+    os.kill(killed, signal.SIGKILL)
+    stack.wait_for("==> actions exited (killed by SIGKILL); restarting in 60 s (restart 1)")
+    started = time.monotonic()
+    stack.signal_supervisor(signal.SIGTERM)
+    assert stack.process.wait(timeout=30) == 0
+    assert time.monotonic() - started < 10  # not the 60 s wait, nor the 20 s grace
+    stack.assert_everything_stopped()
+    # The supervisor, three servers and the web app's worker: the action server never again.
+    assert len(stack.pids()) == 5 and killed in stack.pids()
+
+
+def a_hung_server_is_killed_and_restarted(supervised):
+    """SIGSTOP: the action server still holds its port, accepts connections and answers none."""
+    stack = supervised(SLOW, grace=5, policy=QUICK)
+    stack.wait_for("==> Ready.")
+    others = {name: stack.running_pids(name) for name in ("rasa", "web")}
+    hung = stack.leader("actions")
+    os.kill(hung, signal.SIGSTOP)
+    stack.wait_for(
+        "==> actions has not answered its health check for 1.5 s (hung); killed it; "
+        "restarting in 0.5 s (restart 1)"
+    )
+    stack.wait_for("==> actions is up again")
+    assert stack.answers("actions") and not running(hung)
+    assert {name: stack.running_pids(name) for name in others} == others
+    stack.signal_supervisor(signal.SIGINT)
+    assert stack.process.wait(timeout=30) == 0
+    stack.assert_everything_stopped()
+
+
 class Scenarios:
     """The scenarios of the selected tests, all started at once."""
 
@@ -364,4 +496,21 @@ def test_a_signal_while_starting_stops_what_has_started(scenarios, request):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 def test_servers_stop_when_the_supervisor_is_killed(scenarios, request):
+    scenarios.outcome(request.node)
+
+
+@pytest.mark.parametrize("victim", ["actions", "web"])
+def test_a_killed_server_is_restarted_and_the_others_are_left_alone(scenarios, request, victim):
+    scenarios.outcome(request.node)
+
+
+def test_a_server_that_keeps_exiting_is_a_crash_loop(scenarios, request):
+    scenarios.outcome(request.node)
+
+
+def test_a_stop_during_the_wait_before_a_restart_stops_everything_at_once(scenarios, request):
+    scenarios.outcome(request.node)
+
+
+def test_a_hung_server_is_killed_and_restarted(scenarios, request):
     scenarios.outcome(request.node)
