@@ -116,7 +116,7 @@ class RequestFormValidation(FormValidationAction, ABC):
         intent = (failed.get("parse_data") or {}).get("intent", {}).get("name") or ""
         try:
             events = self._read(
-                slot, str(failed.get("text") or ""), dispatcher, tracker, intent=intent
+                slot, str(failed.get("text") or ""), dispatcher, tracker, intent, retried=True
             )
         except validators.Invalid as problem:
             return self._invalid(slot, str(problem), dispatcher, tracker)
@@ -131,7 +131,9 @@ class RequestFormValidation(FormValidationAction, ABC):
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         intent: Optional[str] = None,
+        retried: bool = False,
     ) -> Dict[str, Any]:
+        """`retried`: the answer is read again by "try again" after a failure."""
         language = language_of(tracker)
         if slot == "confirm_request":
             answer = flows.read_yes_no(text, intent or latest_intent(tracker))
@@ -139,7 +141,7 @@ class RequestFormValidation(FormValidationAction, ABC):
                 raise validators.Invalid(texts.text("validation.yes_or_no", language))
             return {slot: answer}
         if slot == "verification_code":
-            return self._read_code(text, dispatcher, tracker)
+            return self._read_code(text, dispatcher, tracker, retried)
         if slot == "correction_value":
             item = tracker.get_slot("correction_item") or "other"
             return {slot: validators.CORRECTABLE[item](text, language)}
@@ -148,8 +150,11 @@ class RequestFormValidation(FormValidationAction, ABC):
         return {slot: flows.SLOT_VALIDATORS[slot](text, language)}
 
     def _read_code(
-        self, text: str, dispatcher: CollectingDispatcher, tracker: Tracker
+        self, text: str, dispatcher: CollectingDispatcher, tracker: Tracker, retried: bool = False
     ) -> Dict[str, Any]:
+        """`retried`: the code the visitor typed before a failure, read again by "try again":
+        the check Rasa gave up on may already have spent it, and it still proves the address
+        (`verification.check_code`); no new code is sent for it."""
         email = tracker.get_slot("account_email")
         store = services().store
         language = language_of(tracker)
@@ -162,7 +167,7 @@ class RequestFormValidation(FormValidationAction, ABC):
                 dispatcher.utter_message(text=texts.text("flow.code.resent", language))
             return {"verification_code": None}
         code = validators.verification_code(text, language)
-        result = store.check_code(email, tracker.sender_id, code)
+        result = store.check_code(email, tracker.sender_id, code, retried=retried)
         if result.ok:
             return {"verification_code": flows.VERIFIED}
         if result.outcome == verification.WRONG:

@@ -86,6 +86,27 @@ class ActionAnswerPolicy(Action):
         return [SlotSet("last_section", section)] if section else []
 
 
+class ActionAnswerInform(Action):
+    """A message read as `inform` outside a form: an answer to a question nobody asked, which
+    gets the rephrase prompt and the help menu. The assistant did not understand it, so it is
+    logged for /staff/gaps as a fallback is (masked by the gap log); a button's payload carries
+    no words of the visitor's and is not logged."""
+
+    def name(self) -> str:
+        return "action_answer_inform"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        question = question_text(tracker)
+        if question.strip():
+            language = conversation_language(tracker)
+            record_gap(AnswerRef("fallback", (), None, language, question))
+        dispatcher.utter_message(response="utter_please_rephrase")
+        dispatcher.utter_message(response="utter_help")
+        return []
+
+
 class ActionShowSection(Action):
     """Shows the full text of the section last answered from."""
 

@@ -17,7 +17,7 @@ from actions.forms import AskQuestion, ask_for_code, send_code
 from actions.replies import language_of, latest_intent
 from actions.store_access import services
 from actions.submit import reference_in, reset
-from bot.conversation import flows, withdrawal
+from bot.conversation import faults, flows, withdrawal
 from bot.core import texts
 from bot.requests import validators, verification
 
@@ -88,7 +88,12 @@ class ValidateWithdrawForm(FormValidationAction):
     async def validate_withdraw_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        text = str(value or "")
+        text, retried = str(value or ""), False
+        failed = faults.failed_message(tracker.events)
+        if latest_intent(tracker) == faults.RETRY_INTENT and failed is not None:
+            # "Try again" after a failure: the code typed then, which the lost call may have
+            # spent already (`verification.check_code`).
+            text, retried = str(failed.get("text") or ""), True
         email = tracker.get_slot("withdraw_email")
         language = language_of(tracker)
         if flows.cannot_verify(text):  # without the code nothing is withdrawn here
@@ -102,7 +107,7 @@ class ValidateWithdrawForm(FormValidationAction):
             code = validators.verification_code(text, language)
         except validators.Invalid as problem:
             return self._unusable("withdraw_code", str(problem), dispatcher, tracker)
-        result = services().store.check_code(email, tracker.sender_id, code)
+        result = services().store.check_code(email, tracker.sender_id, code, retried=retried)
         if result.ok:
             return {"withdraw_code": flows.VERIFIED}
         if result.outcome == verification.WRONG:

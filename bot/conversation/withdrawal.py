@@ -20,7 +20,8 @@ from bot.requests.casework import Message
 from bot.requests.registry import BY_KIND
 
 FORM = "withdraw_form"
-SLOTS = ("withdraw_reference", "withdraw_email", "withdraw_confirm", "withdraw_code")
+CODE_SLOT = "withdraw_code"  # answered with the e-mailed code
+SLOTS = ("withdraw_reference", "withdraw_email", "withdraw_confirm", CODE_SLOT)
 # Everything the form leaves in the conversation; cleared when it ends either way.
 ALL_SLOTS = SLOTS + ("request_abandoned", "invalid_attempts")
 

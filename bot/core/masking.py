@@ -44,6 +44,12 @@ def _pii_half_width(text: str) -> str:
     return text.translate(_PII_WIDTH)
 
 
+def half_width(text: str) -> str:
+    """The full-width letters, digits and `＋＠．－（）＿` of a Chinese keyboard as ASCII, one
+    character for one, so that positions in the result are positions in `text`."""
+    return _pii_half_width(text)
+
+
 def mask_email(address: str) -> str:
     """`jane.doe@example.com` -> `j***@e***.com`: enough to tell two apart, not to write to."""
     local, _, domain = address.partition("@")
@@ -156,6 +162,16 @@ def _mask_reference(match: re.Match[str]) -> str:
     ):
         return REFERENCE_PLACEHOLDER
     return text
+
+
+def reference_spans(text: str) -> List[Tuple[int, int]]:
+    """Where `text` (half-width) holds what `mask_free_text` takes for a request reference:
+    what masking of other things (bot.requests.code_masking) must leave alone."""
+    return [
+        match.span()
+        for match in _REFERENCE.finditer(text)
+        if _mask_reference(match) == REFERENCE_PLACEHOLDER
+    ]
 
 
 def _mask_free_phone(match: re.Match[str]) -> str:

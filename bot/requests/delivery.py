@@ -31,6 +31,7 @@ from bot.core.settings import load_settings
 from bot.core.texts import text
 from bot.mail.outbox import enqueue
 from bot.requests import lifecycle, verification
+from bot.requests.code_masking import mask_transcript
 from bot.staff import audit
 from bot.storage.db import session_factory, transaction
 from bot.storage.models import Delivery, HandoffTicket, PrivacyRequest
@@ -153,7 +154,7 @@ def package(session: Session, email: str) -> bytes:
                     for n in r.notes
                     if n.kind == "message"
                 ],
-                "transcript": r.transcript or [],
+                "transcript": mask_transcript(r.transcript or []),
             }
             for r in requests
         ],
@@ -162,7 +163,7 @@ def package(session: Session, email: str) -> bytes:
                 "created_at": _when(t.created_at),
                 "reason": t.reason,
                 "status": t.status,
-                "transcript": t.transcript or [],
+                "transcript": mask_transcript(t.transcript or []),
             }
             for t in tickets
         ],

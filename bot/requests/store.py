@@ -453,8 +453,11 @@ class RequestStore:
                 verification.active_code(session, email, conversation_id, self.clock()) is not None
             )
 
-    def check_code(self, email: str, conversation_id: str, code: str) -> verification.CheckResult:
+    def check_code(
+        self, email: str, conversation_id: str, code: str, retried: bool = False
+    ) -> verification.CheckResult:
+        """`retried`: read again by "try again" (`verification.check_code`)."""
         with transaction(self.sessions) as session:
             return verification.check_code(
-                session, self.secret, email, conversation_id, code, self.clock()
+                session, self.secret, email, conversation_id, code, self.clock(), retried
             )

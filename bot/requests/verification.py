@@ -141,6 +141,30 @@ def issue_code(
     return code
 
 
+def _spent_by_a_match(
+    session: Session, secret: str, email: str, conversation_id: str, code: str, now: datetime
+) -> bool:
+    """Is `code` the latest code of this address in this conversation, still within its
+    lifetime, and already spent by a check that matched? A code replaced by a newer one is
+    never the latest (issuing adds the new row), so the latest row, if spent, was spent by
+    a match."""
+    latest = session.execute(
+        select(VerificationCode)
+        .where(
+            VerificationCode.email == email,
+            VerificationCode.conversation_id == conversation_id,
+        )
+        .order_by(VerificationCode.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return (
+        latest is not None
+        and latest.consumed_at is not None
+        and latest.expires_at > now
+        and hmac.compare_digest(latest.code_hash, _digest(secret, latest.salt, code))
+    )
+
+
 def check_code(
     session: Session,
     secret: str,
@@ -148,10 +172,17 @@ def check_code(
     conversation_id: str,
     code: str,
     now: Optional[datetime] = None,
+    retried: bool = False,
 ) -> CheckResult:
+    """`retried`: the visitor's "try again" re-reads an answer whose check may have run after
+    Rasa gave up waiting for it (a hung action server). That check spent the code and its
+    verdict was lost, so the same code, still within its lifetime and not replaced, proves the
+    address again in the same conversation instead of being called expired."""
     now = now or utcnow()
     row = session.execute(_unused_codes(email, conversation_id).with_for_update()).scalars().first()
     if row is None:
+        if retried and _spent_by_a_match(session, secret, email, conversation_id, code, now):
+            return CheckResult(OK)
         return CheckResult(MISSING)
     if row.attempts >= MAX_ATTEMPTS:
         return CheckResult(LOCKED)

@@ -27,6 +27,10 @@ DEFAULT_URL = f"sqlite:///{VAR_DIR / 'requests.db'}"
 # Seconds to wait for PostgreSQL to answer a new connection (unless the URL sets
 # `connect_timeout`): libpq would wait forever for a hung or firewalled host, and the chat with it.
 POSTGRES_CONNECT_TIMEOUT = 10
+# A database error's message names the SQL it failed on and, by default, the values it was
+# given: an e-mail's body with a live verification code, an address, a transcript. The message
+# is logged (a failed action's traceback, a failed save), so the values are left out of it.
+HIDE_PARAMETERS = True
 
 
 def database_url() -> str:
@@ -53,14 +57,25 @@ def make_engine(url: Optional[str] = None) -> Engine:
                 pass  # not a file one can create (a folder, read-only): SQLite's error, on use
             for journal in ("-wal", "-shm", "-journal"):
                 restrict(Path(path + journal))
-        engine = create_engine(url, future=True, connect_args={"check_same_thread": False})
+        engine = create_engine(
+            url,
+            future=True,
+            hide_parameters=HIDE_PARAMETERS,
+            connect_args={"check_same_thread": False},
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     connect_args = {}
     parsed = make_url(url)
     if parsed.get_driver_name() == "psycopg2" and "connect_timeout" not in parsed.query:
         connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT
-    return create_engine(url, future=True, pool_pre_ping=True, connect_args=connect_args)
+    return create_engine(
+        url,
+        future=True,
+        pool_pre_ping=True,
+        hide_parameters=HIDE_PARAMETERS,
+        connect_args=connect_args,
+    )
 
 
 def ensure_database(url: str) -> None:

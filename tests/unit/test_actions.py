@@ -5,7 +5,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.policy_answers import ActionAnswerPolicy, ActionAnswerYes, ActionShowSection
+from actions.policy_answers import (
+    ActionAnswerInform,
+    ActionAnswerPolicy,
+    ActionAnswerYes,
+    ActionShowSection,
+)
 from bot.conversation.routing import load_thresholds
 from bot.core.texts import button
 from bot.policy.answers import CONNECT, contact_line
@@ -118,6 +123,43 @@ def test_a_message_not_understood_asks_to_rephrase_and_is_logged(gap_log):
     )
     assert [m["response"] for m in messages] == ["utter_please_rephrase", "utter_help"]
     assert [g.reply_kind for g in gaps(gap_log)] == ["fallback"]
+
+
+@pytest.mark.parametrize(
+    "language, said, kept",
+    [
+        ("en", "jane.doe@example.com, 13800138000", "[e-mail], [phone]"),
+        ("zh", "我叫张伟，DEL-7K3M9Q", "我叫[name]，[reference]"),
+    ],
+)
+def test_an_answer_with_no_question_asked_asks_to_rephrase_and_is_logged(
+    gap_log, language, said, kept
+):
+    """Issue 23: a message read as `inform` outside a form got the rephrase prompt but never
+    reached /staff/gaps; it is logged as a fallback is, masked the same way."""
+    messages, events = run(
+        ActionAnswerInform(), said, [("inform", 0.9)], slots={"language": language}
+    )
+    assert [m["response"] for m in messages] == ["utter_please_rephrase", "utter_help"]
+    assert events == []
+    [gap] = gaps(gap_log)
+    assert (gap.reply_kind, gap.language, gap.question) == ("fallback", language, kept)
+
+
+def test_a_button_read_as_inform_is_not_logged(gap_log):
+    messages, _ = run(ActionAnswerInform(), "/inform", [("inform", 1.0)])
+    assert [m["response"] for m in messages] == ["utter_please_rephrase", "utter_help"]
+    assert gaps(gap_log) == []
+
+
+def test_inform_outside_a_form_goes_to_the_action_that_logs_it():
+    import yaml
+
+    from bot.core.paths import ROOT
+
+    rules = yaml.safe_load((ROOT / "data/rules/smalltalk.yml").read_text())["rules"]
+    steps = [r["steps"] for r in rules if {"intent": "inform"} in r["steps"]]
+    assert steps == [[{"intent": "inform"}, {"action": "action_answer_inform"}]]
 
 
 def test_a_gap_log_that_fails_does_not_cost_the_answer(served, gap_log):

@@ -637,3 +637,20 @@ def test_a_member_can_turn_two_factor_on_from_the_pages(app, services):
     assert response.status_code == 200 and services.directory.has_two_factor("leo")
     assert shown("web.staff.case.two_factor.enabled") in c.get("/staff/two-factor").text
     assert client(app).get("/staff/two-factor").headers["location"] == "/staff/login"
+
+
+def test_a_code_in_a_transcript_stored_before_is_masked_even_revealed(app, services):
+    """Transcripts stored before codes were masked when stored (issue 23): masked on the page."""
+    prompt = text("flow.code.sent", "zh", email="j***@e***.com")
+    reference = submit(
+        services,
+        transcript=[
+            {"from": "assistant", "text": prompt, "at": ""},
+            {"from": "visitor", "text": "482913", "at": ""},
+            {"from": "visitor", "text": "about DEL-482913", "at": ""},
+        ],
+    )
+    desk = Desk(app, "lena", reference)
+    for page in (desk.page(), desk.post("reveal").text):
+        assert not re.search(r">\s*482913\s*<", page) and "[code]" in page
+        assert "DEL-482913" in page

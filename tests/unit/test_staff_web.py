@@ -621,3 +621,18 @@ def test_every_value_the_code_knows_has_a_name_in_both_languages(group, values):
         for language in ("en", "zh"):
             assert has_text(f"web.staff.{group}.{value}", language), (group, value, language)
     assert i18n.label("web.staff.status", "something_new", "zh") == "something new"
+
+
+def test_a_code_in_a_ticket_stored_before_is_masked_on_its_page(app, services):
+    """Issue 23: a ticket's transcript from before codes were masked when stored."""
+    ticket = services.handoffs.create(
+        "visitor-code",
+        "verification_failed",
+        [
+            {"from": "assistant", "text": text("flow.code.wrong.one", attempts=1), "at": ""},
+            {"from": "visitor", "text": "573 920", "at": ""},
+        ],
+        live=True,
+    )
+    html = logged_in(app, "sam").get(f"/staff/handoffs/{ticket.id}").text
+    assert "573 920" not in html and "[code]" in html

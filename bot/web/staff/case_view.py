@@ -17,6 +17,7 @@ from bot.core.masking import mask_email, mask_pii
 from bot.core.settings import load_settings
 from bot.requests import deadlines, lifecycle, overview, refusals
 from bot.requests.casework import HOLD_REASONS, MESSAGE, NOTE
+from bot.requests.code_masking import mask_transcript
 from bot.requests.references import REFERENCE_PATTERN
 from bot.services import Services
 from bot.staff.accounts import StaffMember
@@ -70,8 +71,9 @@ def _masked(value: Any) -> Any:
 
 def personal_data(row: PrivacyRequest, revealed: bool) -> Dict[str, Any]:
     """The requester's e-mail, their words and the chat, masked (e-mail addresses and phone
-    numbers) unless the member has revealed them, which is audited."""
-    transcript = row.transcript or []
+    numbers) unless the member has revealed them, which is audited. The codes typed in the
+    chat are masked either way (a transcript stored before they were masked when stored)."""
+    transcript = mask_transcript(row.transcript or [])
     if revealed:
         return {
             "email": row.email,

@@ -8,6 +8,7 @@ while they are there, else by e-mail through the outbox (`bot.support.tickets` d
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any, Dict, List
 
 from starlette.requests import Request
@@ -15,6 +16,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.core.language import or_default
+from bot.requests.code_masking import mask_transcript
 from bot.services import Services
 from bot.staff.accounts import StaffMember
 from bot.support.tickets import TicketView
@@ -78,6 +80,8 @@ async def ticket_page(services: Services, request: Request, me: StaffMember) -> 
         ticket = await asyncio.to_thread(services.handoffs.open, ticket_id_of(request), me.username)
     except KeyError:
         return no_such_ticket(request)
+    # The codes typed in the chat, masked in a transcript stored before they were when stored.
+    ticket = dataclasses.replace(ticket, transcript=mask_transcript(ticket.transcript))
     return page(
         request, "staff/handoff.html", me, ticket=ticket, ticket_language=language_of(ticket)
     )

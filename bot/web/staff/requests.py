@@ -21,6 +21,7 @@ from bot.core.language import LANGUAGES, or_default
 from bot.core.masking import mask_email
 from bot.requests import lifecycle
 from bot.requests.casework import CaseworkError
+from bot.requests.code_masking import mask_transcript
 from bot.requests.overview import days_left
 from bot.requests.store import KINDS, UnknownRequest
 from bot.services import Services
@@ -361,7 +362,7 @@ def _request_view(
         "r": row_view(row),
         "events": list(row.events),
         "audit": services.directory.audit_for(reference),
-        "transcript": row.transcript or [],
+        "transcript": mask_transcript(row.transcript or []),
         "next_statuses": sorted(lifecycle.TRANSITIONS[row.status]),
         "can_change": me.can("change_requests"),
         "case": case_view.context(services, row, me, language, revealed, form, refusal),
