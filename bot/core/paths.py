@@ -11,4 +11,5 @@ TEXTS_DIR = ROOT / "data" / "texts"  # the catalogue of what the assistant says,
 SPACY_PIPELINE = ROOT / "spacy_pipeline" / "en_privacy"
 MODELS_DIR = ROOT / "models"
 ENV_FILE = ROOT / ".env"
+DOMAIN_FILE = ROOT / "domain.yml"  # Rasa's domain: intents, slots, responses, session_config
 VAR_DIR = ROOT / "var"

@@ -30,10 +30,9 @@ from typing import List, Optional
 
 import yaml
 
-from bot.core.paths import ROOT
+from bot.core.paths import DOMAIN_FILE, ROOT
 from bot.core.texts import DEFAULT_LANGUAGE, Catalogue, catalogue
 
-DOMAIN_FILE = ROOT / "domain.yml"
 RESPONSE_PREFIX = "utter_"
 LANGUAGE_SLOT = "language"
 

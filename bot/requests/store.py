@@ -429,6 +429,20 @@ class RequestStore:
                 list(request.events)  # load the audit trail before the session closes
             return request
 
+    def references_in_conversation(self, conversation_id: Optional[str]) -> List[str]:
+        """The references of the requests made in a conversation, oldest first: how staff
+        pages name a conversation (never by its id, which is the visitor's key to it)."""
+        if not conversation_id:
+            return []
+        with transaction(self.sessions) as session:
+            return list(
+                session.execute(
+                    select(PrivacyRequest.reference)
+                    .where(PrivacyRequest.conversation_id == conversation_id)
+                    .order_by(PrivacyRequest.id)
+                ).scalars()
+            )
+
     def all_requests(self) -> List[PrivacyRequest]:
         with transaction(self.sessions) as session:
             return list(

@@ -125,8 +125,9 @@ class Handoffs:
                     language=language,
                 )
                 session.add(ticket)
-                audit.append(session, "assistant", "handoff_created", conversation_id[:64], reason)
                 session.flush()
+                # Named by its number: the conversation id is the visitor's key to the chat.
+                audit.append(session, "assistant", "handoff_created", str(ticket.id), reason)
                 log.info("Handoff ticket %s created (%s)", ticket.id, reason)
             else:
                 ticket.language = language
@@ -255,6 +256,20 @@ class Handoffs:
                 )
                 audit.append(session, staff, "handoff_closed", str(ticket.id))
             return _view(ticket)
+
+    def ticket_ids_in_conversation(self, conversation_id: Optional[str]) -> List[int]:
+        """The numbers of a conversation's tickets, oldest first: how staff pages name a
+        conversation (never by its id, which is the visitor's key to it)."""
+        if not conversation_id:
+            return []
+        with transaction(self.sessions) as session:
+            return list(
+                session.execute(
+                    select(HandoffTicket.id)
+                    .where(HandoffTicket.conversation_id == conversation_id)
+                    .order_by(HandoffTicket.id)
+                ).scalars()
+            )
 
     def get(self, ticket_id: int) -> Optional[TicketView]:
         with transaction(self.sessions) as session:

@@ -10,6 +10,12 @@ switch (`/set_language{"language": <code>}`, a registered language) to Rasa like
 also during a handoff, where it is not a line for the person: the conversation's language is
 Rasa's `language` slot.
 
+Each visitor's conversation is the app's to issue (bot.web.visitor): its id lives in a signed,
+HttpOnly cookie set by the page or by the first chat answer, and the chat endpoints act on that
+id alone; a `sender` in a request is ignored, so no one reaches another visitor's conversation.
+Every response carries the security headers, and oversized request headers get a 431
+(bot.web.hardening).
+
 Nothing is built at import: `create_app` makes an app, and `serve` the one uvicorn serves
 (`uvicorn --factory bot.web.app:serve`, as bot.devtools.stack starts it).
 """
@@ -20,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, AsyncIterator, Dict, List, Optional
 
@@ -31,21 +38,22 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from bot.conversation import input_guard
 from bot.core.language import LANGUAGES
 from bot.core.masking import install_log_masking
+from bot.core.session_expiry import conversation_idle_expiry
 from bot.core.settings import MissingSecret, Settings, app_secret, load_settings
 from bot.core.texts import text
 from bot.policy.gaps import AnswerRef, clean_answer_payload
 from bot.services import Services
 from bot.web import download, i18n
+from bot.web.hardening import SiteApp, SiteStaticFiles
 from bot.web.staff import SESSION_LIFETIME
 from bot.web.staff import routes as staff_routes
+from bot.web.visitor import Conversations, new_conversation_id
 
 WEB_DIR = Path(__file__).resolve().parent
-SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 RASA_TIMEOUT_SECONDS = 30.0
 
 log = logging.getLogger(__name__)
@@ -129,14 +137,20 @@ def create_app(
     services: Optional[Services] = None,
     session_secret: Optional[str] = None,
     secure_cookies: bool = False,
-) -> Starlette:
+    conversation_idle: Optional[timedelta] = None,
+) -> SiteApp:
     """`transport` lets tests stand in for Rasa without a network; `deliver_mail` runs the
     outbox sender beside the site (the served app does, tests of pages do not); `services`
     (bot.services: built from the settings when not given, kept on `app.state.services`) are
     what the pages and the chat relay work with (answer ratings go to the same database as
-    the requests)."""
+    the requests). `session_secret` (else APP_SECRET) keys the staff session and the visitors'
+    conversation cookies; `conversation_idle` (else domain.yml's session expiry) is how long a
+    conversation cookie outlives the visitor's last message."""
     settings = settings or load_settings()
     services = services or Services()
+    secret = session_secret or app_secret()
+    idle = conversation_idle or conversation_idle_expiry()
+    conversations = Conversations(secret, idle, secure=secure_cookies)
 
     async def index(request: Request) -> Response:
         """The product page in the visitor's language (their switch, else their browser's)."""
@@ -154,17 +168,31 @@ def create_app(
                     "language": language,
                     "html_lang": i18n.HTML_LANG,
                     "texts": i18n.bundle(SCRIPT_TEXTS),
+                    # The page wipes the chat it kept once the conversation has sat idle this
+                    # long, as the cookie and Rasa's session end then.
+                    "idle_seconds": conversations.idle_seconds,
                 },
             },
         )
         response.headers["Content-Language"] = i18n.HTML_LANG[language]
         response.headers["Vary"] = "Accept-Language, Cookie"
+        response.headers["Cache-Control"] = "no-store"  # it may set a visitor's own cookie
+        if conversations.of(request) is None:
+            conversations.keep(response, new_conversation_id())
         return response
 
     async def health(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
     async def chat(request: Request) -> JSONResponse:
+        """A visitor's message, relayed in their own conversation (the cookie's, issued now
+        when they have none); every answer renews the cookie for another idle period."""
+        sender = conversations.of(request) or new_conversation_id()
+        response = await relay(request, sender)
+        conversations.keep(response, sender)
+        return response
+
+    async def relay(request: Request, sender: str) -> JSONResponse:
         try:
             body = await request.json()
         except ValueError:
@@ -172,10 +200,7 @@ def create_app(
         language = chat_language(request, body)
         if not isinstance(body, dict):
             return _error(400, text("web.unreadable", language))
-        sender = body.get("sender")
-        message = body.get("message")
-        if not isinstance(sender, str) or not SENDER_PATTERN.match(sender):
-            return _error(400, text("web.bad_session", language))
+        message = body.get("message")  # a `sender` in the body is not the caller's to choose
         if not isinstance(message, str):
             return _error(400, text("web.no_message", language))
         # Rasa checks again (other channels reach it directly); checking here too keeps
@@ -229,8 +254,8 @@ def create_app(
         language = chat_language(request, body)
         if not isinstance(body, dict):
             return _feedback_error(400, text("web.feedback.unreadable", language))
-        sender = body.get("sender")
-        if not isinstance(sender, str) or not SENDER_PATTERN.match(sender):
+        sender = conversations.of(request)  # an answer is rated in the conversation it was in
+        if sender is None:
             return _feedback_error(400, text("web.bad_session", language))
         helpful = body.get("helpful")
         if not isinstance(helpful, bool):
@@ -249,13 +274,17 @@ def create_app(
         except SQLAlchemyError as error:
             log.warning("Answer rating not saved: %s", type(error).__name__)
             return _feedback_error(503, text("web.feedback.unavailable", language))
-        return JSONResponse({"ok": True})
+        rated = JSONResponse({"ok": True})
+        conversations.keep(rated, sender)
+        return rated
 
     async def news(request: Request) -> JSONResponse:
-        """What staff (or the system) said since the page last asked: the page polls this."""
-        sender = request.query_params.get("sender", "")
-        if not SENDER_PATTERN.match(sender):
-            return _error(400, text("web.bad_session", chat_language(request)))
+        """What staff (or the system) said in the caller's conversation since the page last
+        asked: the page polls this. No conversation, no news; polling renews nothing (only
+        what the visitor does keeps a conversation alive)."""
+        sender = conversations.of(request)
+        if sender is None:
+            return JSONResponse({"messages": []})
         try:
             after = int(request.query_params.get("after", "0"))
         except ValueError:
@@ -275,6 +304,13 @@ def create_app(
             }
         )
 
+    async def end_chat(_: Request) -> JSONResponse:
+        """The visitor's "End chat": the browser forgets the conversation (the cookie is
+        cleared; the page wipes what it kept), and the next message starts a new one."""
+        response = JSONResponse({"ok": True})
+        conversations.forget(response)
+        return response
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         task = asyncio.create_task(deliver_outbox_forever()) if deliver_mail else None
@@ -287,22 +323,23 @@ def create_app(
         Route("/health", health),
         Route("/api/chat", chat, methods=["POST"]),
         Route("/api/chat/news", news),
+        Route("/api/chat/end", end_chat, methods=["POST"]),
         Route("/api/feedback", feedback, methods=["POST"]),
         *staff_routes(services),
         *download.routes(services),
-        Mount("/static", app=StaticFiles(directory=WEB_DIR / "static"), name="static"),
+        Mount("/static", app=SiteStaticFiles(directory=WEB_DIR / "static"), name="static"),
     ]
     middleware = [
         Middleware(
             SessionMiddleware,
-            secret_key=session_secret or app_secret(),
+            secret_key=secret,
             session_cookie="vp_staff",
             max_age=int(SESSION_LIFETIME.total_seconds()),
             same_site="strict",
             https_only=secure_cookies,
         )
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    app = SiteApp(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.services = services
     return app
 
@@ -325,8 +362,9 @@ async def deliver_outbox_forever(interval: float = 10.0) -> None:
         await asyncio.sleep(interval)
 
 
-def serve() -> Starlette:
+def serve() -> SiteApp:
     """The served app (`uvicorn --factory bot.web.app:serve`): the outbox delivered over SMTP
-    beside the site, and the staff cookie `Secure` as SECURE_COOKIES says (bot.core.settings)."""
+    beside the site, and the staff and conversation cookies `Secure` as SECURE_COOKIES says
+    (bot.core.settings)."""
     settings = load_settings()
     return create_app(settings, deliver_mail=True, secure_cookies=settings.secure_cookies)

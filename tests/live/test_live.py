@@ -84,7 +84,7 @@ def test_the_web_app_relays_a_question_end_to_end(live_stack):
     response = httpx.post(
         f"{live_stack.settings.web_url}/api/chat",
         timeout=60,
-        json={"sender": uuid.uuid4().hex, "message": "do you sell my data"},
+        json={"message": "do you sell my data"},
     )
     assert response.status_code == 200
     texts = " ".join(m.get("text", "") for m in response.json()["messages"])
@@ -159,24 +159,20 @@ def test_a_rating_from_the_chat_page_reaches_the_legal_departments_list(live_sta
     from bot.storage.db import make_engine
 
     web = live_stack.settings.web_url
-    sender = uuid.uuid4().hex
-    reply = httpx.post(
-        f"{web}/api/chat", timeout=60, json={"sender": sender, "message": "is my data protected"}
-    ).json()
+    visitor = httpx.Client(timeout=60)  # keeps the conversation cookie the app issues
+    reply = visitor.post(f"{web}/api/chat", json={"message": "is my data protected"}).json()
     [answer] = [m["answer"] for m in reply["messages"] if "answer" in m]
     engine = make_engine()
     before = GapLog(engine).report().total
-    rated = httpx.post(
-        f"{web}/api/feedback",
-        timeout=30,
-        json={"sender": sender, "answer": answer, "helpful": False},
-    )
+    rated = visitor.post(f"{web}/api/feedback", json={"answer": answer, "helpful": False})
+    visitor.close()
     assert rated.status_code == 200, rated.text
     assert GapLog(engine).report().total == before + 1
-    forged = httpx.post(
-        f"{web}/api/feedback",
-        timeout=30,
-        json={"sender": uuid.uuid4().hex, "answer": answer, "helpful": False},
-    )
+    with httpx.Client(timeout=30) as other:  # another visitor, with a conversation of their own
+        other.get(f"{web}/")
+        forged = other.post(
+            f"{web}/api/feedback",
+            json={"sender": "an-id-the-page-made", "answer": answer, "helpful": False},
+        )
     assert forged.status_code == 400
     engine.dispose()

@@ -104,9 +104,7 @@ def test_too_long_messages_get_a_friendly_reply_everywhere(live_stack):
     reply = texts(rest(live_stack, sender, "a" * 20000))
     assert "longer than I can read (20,000 characters" in reply
     web = httpx.post(
-        f"{live_stack.settings.web_url}/api/chat",
-        json={"sender": sender, "message": "a" * 20000},
-        timeout=30,
+        f"{live_stack.settings.web_url}/api/chat", json={"message": "a" * 20000}, timeout=30
     )
     assert web.status_code == 200 and "longer than I can read" in web.json()["messages"][0]["text"]
 
@@ -203,16 +201,15 @@ def test_cors_allows_only_the_site_origin(live_stack, url_of):
 
 
 def test_web_app_answers_the_corpus_with_a_reply_or_a_clean_400(live_stack):
-    sender = f"webhostile{uuid.uuid4().hex[:12]}"
     url = f"{live_stack.settings.web_url}/api/chat"
-    for name, message in CORPUS.items():
-        response = httpx.post(url, json={"sender": sender, "message": message}, timeout=60)
-        assert response.status_code in (200, 400), name
-        assert response.json()["messages"][0]["text"], name
-        follow = httpx.post(url, json={"sender": sender, "message": NORMAL}, timeout=60)
-        assert NORMAL_ANSWER in "\n".join(m.get("text", "") for m in follow.json()["messages"]), (
-            name
-        )
+    with httpx.Client(timeout=60) as visitor:  # one conversation: the cookie the app issues
+        for name, message in CORPUS.items():
+            response = visitor.post(url, json={"message": message})
+            assert response.status_code in (200, 400), name
+            assert response.json()["messages"][0]["text"], name
+            follow = visitor.post(url, json={"message": NORMAL})
+            answer = "\n".join(m.get("text", "") for m in follow.json()["messages"])
+            assert NORMAL_ANSWER in answer, name
 
 
 # -- a burst of confirmations through the chat --------------------------------------------
@@ -225,10 +222,14 @@ def test_a_burst_of_visitors_confirming_at_once_stores_one_request_each(live_sta
     engine = make_engine()
     sessions = session_factory(engine)
     run = uuid.uuid4().hex[:6]
+    conversations: dict = {}  # each visitor's conversation cookie, as the app issued it
 
     def say(sender: str, text: str) -> str:
-        response = httpx.post(url, json={"sender": sender, "message": text}, timeout=120)
+        cookie = conversations.get(sender)
+        jar = {"vp_chat": cookie} if cookie else None
+        response = httpx.post(url, json={"message": text}, cookies=jar, timeout=120)
         response.raise_for_status()
+        conversations.setdefault(sender, response.cookies["vp_chat"])
         return "\n".join(m.get("text", "") for m in response.json()["messages"])
 
     def to_the_code(index: int):

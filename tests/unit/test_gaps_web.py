@@ -23,8 +23,10 @@ from tests.support import Clock
 from tests.support.databases import copy_sqlite
 from tests.support.staff import SecondFactors, add_members, client
 from tests.support.staff import logged_in as staff_logged_in
+from tests.support.visitors import holding
 
 SECRET = "web-test-secret"
+SESSION_SECRET = "test-secret"  # the app's: it signs the visitors' conversation cookies
 SENDER = "b" * 32
 PASSWORD = "a long enough password"
 SECOND_FACTORS = SecondFactors()
@@ -108,8 +110,13 @@ def services(staff_database, tmp_path):
 def app_for(services):
     settings = replace(load_settings(), rasa_url="http://rasa.test")
     return create_app(
-        settings, transport=rasa_stub(), services=services, session_secret="test-secret"
+        settings, transport=rasa_stub(), services=services, session_secret=SESSION_SECRET
     )
+
+
+def visitor(app, conversation=SENDER):
+    """A client in `conversation`, as the app's cookie says."""
+    return holding(client(app), conversation, SESSION_SECRET)
 
 
 @pytest.fixture
@@ -181,10 +188,36 @@ def test_an_answer_with_no_text_before_it_is_dropped():
 
 
 def test_the_chat_relays_the_answer_to_the_page(app):
-    response = client(app).post("/api/chat", json={"sender": SENDER, "message": "where?"})
+    response = visitor(app).post("/api/chat", json={"message": "where?"})
     assert response.status_code == 200
     [message] = response.json()["messages"]
     assert message["answer"] == answer_ref().payload(SECRET, SENDER)
+
+
+def test_an_answer_is_rated_in_the_conversation_the_cookie_holds_whatever_the_body_says(
+    app, services
+):
+    """The rating is checked against the caller's own conversation: a page that still sends a
+    `sender` is heard, but cannot rate another visitor's answers by naming their id."""
+    theirs = answer_ref().payload(SECRET, SENDER)
+    other = visitor(app, "o" * 32)
+    refused = other.post(
+        "/api/feedback", json={"sender": SENDER, "answer": theirs, "helpful": False}
+    )
+    assert refused.status_code == 400 and all_rows(services, AnswerFeedback) == []
+    own = visitor(app).post(
+        "/api/feedback", json={"sender": "o" * 32, "answer": theirs, "helpful": True}
+    )
+    assert own.status_code == 200 and len(all_rows(services, AnswerFeedback)) == 1
+
+
+def test_a_rating_needs_the_conversation_cookie(app, services):
+    response = client(app).post(
+        "/api/feedback",
+        json={"sender": SENDER, "answer": answer_ref().payload(SECRET, SENDER), "helpful": True},
+    )
+    assert response.status_code == 400 and response.json() == {"error": text("web.bad_session")}
+    assert all_rows(services, AnswerFeedback) == []
 
 
 # -- POST /api/feedback ---------------------------------------------------------------------
@@ -192,9 +225,7 @@ def test_the_chat_relays_the_answer_to_the_page(app):
 
 def rate(app, helpful, sender=SENDER, answer=None):
     answer = answer if answer is not None else answer_ref().payload(SECRET, sender)
-    return client(app).post(
-        "/api/feedback", json={"sender": sender, "answer": answer, "helpful": helpful}
-    )
+    return visitor(app, sender).post("/api/feedback", json={"answer": answer, "helpful": helpful})
 
 
 def test_a_helpful_rating_is_stored(app, services):
@@ -227,9 +258,10 @@ def tampered(field, value):
     [
         ("not json", "could not be read"),
         (["a", "list"], "could not be read"),
+        # Signed for the conversation the body names, not the caller's.
         (
-            {"sender": "x", "answer": answer_ref().payload(SECRET, "x"), "helpful": True},
-            "not valid",
+            {"sender": "x" * 32, "answer": answer_ref().payload(SECRET, "x" * 32), "helpful": True},
+            "could not be read",
         ),
         ({"sender": SENDER, "answer": answer_ref().payload(SECRET, SENDER)}, "Yes or No"),
         (
@@ -267,7 +299,7 @@ def tampered(field, value):
     ],
 )
 def test_bad_ratings_get_a_friendly_400_and_store_nothing(app, services, body, expected):
-    c = client(app)
+    c = visitor(app)
     if isinstance(body, str):
         response = c.post(
             "/api/feedback", content=body, headers={"content-type": "application/json"}
@@ -296,7 +328,7 @@ def test_a_database_failure_is_a_friendly_503_and_the_chat_still_works(migrated_
     assert response.status_code == 503 and response.json() == {
         "error": text("web.feedback.unavailable")
     }
-    chat = client(app).post("/api/chat", json={"sender": SENDER, "message": "where?"})
+    chat = visitor(app).post("/api/chat", json={"message": "where?"})
     assert chat.status_code == 200 and chat.json()["messages"][0]["text"] == ANSWER_TEXT
     services.store.engine.dispose()
 

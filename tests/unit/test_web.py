@@ -16,8 +16,10 @@ from bot.services import Services
 from bot.storage.db import make_engine
 from bot.web import i18n
 from bot.web.app import create_app, normalise_rasa_messages
+from tests.support.visitors import holding
 
 SENDER = "a" * 32
+SESSION_SECRET = "test"  # the app's: it signs the visitors' conversation cookies
 SERVICES = None
 
 
@@ -38,11 +40,13 @@ def services(migrated_sqlite):
     yield SERVICES
 
 
-def client_for(transport, **overrides):
+def client_for(transport, conversation=SENDER, **overrides):
+    """A client in `conversation` (the cookie the app issued for it); None: no cookie yet."""
     settings = replace(load_settings(), rasa_url="http://rasa.test", **overrides)
-    return TestClient(
-        create_app(settings, transport=transport, services=SERVICES, session_secret="test")
+    client = TestClient(
+        create_app(settings, transport=transport, services=SERVICES, session_secret=SESSION_SECRET)
     )
+    return holding(client, conversation, SESSION_SECRET) if conversation else client
 
 
 def test_the_page_is_a_product_page_with_a_chat_window_and_no_cdn():
@@ -94,7 +98,7 @@ def test_chat_relays_to_rasa_and_keeps_text_and_buttons():
     "body,expected",
     [
         ({"sender": SENDER, "message": "   "}, "Please type a message first."),
-        ({"sender": "x", "message": "hi"}, "not valid"),
+        ({"message": 42}, "Please type a message first."),
         ({"sender": SENDER}, "Please type a message first."),
         (["not", "an", "object"], "could not be read"),
     ],
@@ -278,8 +282,9 @@ def test_chat_errors_are_in_the_pages_language():
     c = client_for(rasa_stub([]))
     response = c.post("/api/chat", json={"sender": SENDER, "message": "  ", "language": "zh"})
     assert response.json()["messages"][0]["text"] == text("web.no_message", "zh")
-    c.cookies.set(i18n.VISITOR_COOKIE, "zh")
-    response = c.post("/api/chat", json={"sender": "x", "message": "hi"})
+    stranger = client_for(rasa_stub([]), conversation=None)
+    stranger.cookies.set(i18n.VISITOR_COOKIE, "zh")
+    response = stranger.post("/api/feedback", json={"sender": SENDER, "helpful": True})
     assert response.json()["error"] == text("web.bad_session", "zh")
     response = c.post(
         "/api/feedback", json={"sender": SENDER, "helpful": "maybe", "language": "en"}

@@ -37,7 +37,6 @@ def ticket_json(t: TicketView) -> Dict[str, Any]:
         "id": t.id,
         "status": t.status,
         "reason": t.reason,
-        "conversation_id": t.conversation_id,
         "created_at": t.created_at.isoformat(),
         "assigned_to": t.assigned_to,
         "contact_email": t.contact_email,
@@ -75,15 +74,24 @@ async def handoffs_json(services: Services, request: Request, me: StaffMember) -
 
 
 async def ticket_page(services: Services, request: Request, me: StaffMember) -> Response:
-    """A ticket with its transcript; opening it takes it on."""
+    """A ticket with its transcript; opening it takes it on. The requests made in the same
+    conversation are named by their references, never the conversation by its id."""
     try:
         ticket = await asyncio.to_thread(services.handoffs.open, ticket_id_of(request), me.username)
     except KeyError:
         return no_such_ticket(request)
     # The codes typed in the chat, masked in a transcript stored before they were when stored.
     ticket = dataclasses.replace(ticket, transcript=mask_transcript(ticket.transcript))
+    references = await asyncio.to_thread(
+        services.store.references_in_conversation, ticket.conversation_id
+    )
     return page(
-        request, "staff/handoff.html", me, ticket=ticket, ticket_language=language_of(ticket)
+        request,
+        "staff/handoff.html",
+        me,
+        ticket=ticket,
+        ticket_language=language_of(ticket),
+        references=references,
     )
 
 

@@ -65,7 +65,6 @@ VIEW_FIELDS = (
     "made_by_or_for_minor",
     "requester_role",
     "channel",
-    "conversation_id",
     "rejection_reason",
     "created_at",
     "updated_at",
@@ -363,6 +362,8 @@ def _request_view(
         "events": list(row.events),
         "audit": services.directory.audit_for(reference),
         "transcript": mask_transcript(row.transcript or []),
+        # The conversation's handoff tickets, by number: staff never see its id.
+        "tickets": services.handoffs.ticket_ids_in_conversation(row.conversation_id),
         "next_statuses": sorted(lifecycle.TRANSITIONS[row.status]),
         "can_change": me.can("change_requests"),
         "case": case_view.context(services, row, me, language, revealed, form, refusal),

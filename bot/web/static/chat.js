@@ -5,14 +5,23 @@
  * textContent (never as HTML).
  *
  * Backend contract:
- *   POST /api/chat  {"sender": "<id>", "message": "<text>"}
+ *   POST /api/chat  {"message": "<text>", "language": "<page language>"}
  *   -> {"messages": [{"text": "...", "buttons": [{"title": "...", "payload": "..."}],
  *                     "answer": {...}}]}
  *   A policy answer carries "answer" (kind, sections, topic, language, question, token); the
  *   visitor rates it with
- *   POST /api/feedback  {"sender": "<id>", "answer": {...as received...}, "helpful": true|false}
+ *   POST /api/feedback  {"answer": {...as received...}, "helpful": true|false}
  *   -> {"ok": true}, or {"error": "..."} with 400 / 503.
  *   Both carry "language": the page's language, for the server's own error messages.
+ *   GET /api/chat/news?after=<id>: what support staff said since; POST /api/chat/end: "End chat".
+ *
+ * The conversation is the server's: its id is in an HttpOnly cookie the server sets (with the
+ * page, or with the first answer) and renews with each message; this script never sees it.
+ * What the page keeps of the chat (the transcript, the language the assistant was told, the
+ * last staff line read) carries the time of the visitor's last message or rating, and is wiped
+ * once the conversation has sat idle as long as the server says it may (`idle_seconds` in
+ * #chat-texts: Rasa's session expiry, when the cookie ends too), on load and on a timer.
+ * "End chat" clears the cookie on the server and wipes all of it here.
  *
  * Languages: every text comes from the catalogue (data/texts/*), handed to the page as JSON in
  * #chat-texts for every registered language, so the language switch relabels the page in place
@@ -57,6 +66,9 @@
   }
 
   const BUNDLE = readBundle();
+  // How long a conversation may sit idle (the server's figure; none readable: keep nothing).
+  const IDLE_MS = typeof BUNDLE.idle_seconds === 'number' && BUNDLE.idle_seconds > 0
+    ? BUNDLE.idle_seconds * 1000 : 0;
   const LANGUAGES = registeredLanguages(BUNDLE);
   let language = LANGUAGES.indexOf(BUNDLE.language) !== -1 ? BUNDLE.language : DEFAULT_LANGUAGE;
 
@@ -165,8 +177,12 @@
 
   const API_URL = '/api/chat';
   const FEEDBACK_URL = '/api/feedback';
-  const KEY_SENDER = 'vp_chat_sender';
+  const END_URL = '/api/chat/end';
+  const NEWS_URL = '/api/chat/news';
+  const KEY_LEGACY_SENDER = 'vp_chat_sender'; // the id pages made before the server issued it
   const KEY_LOG = 'vp_chat_log';
+  const KEY_ACTIVE = 'vp_chat_active'; // the visitor's last message or rating (ms since epoch)
+  const NEWS_KEY = 'vp_chat_news_after';
   const KEY_OPEN = 'vp_chat_open';
   const MAX_LOG = 200;
   const MAX_LEN = 2000;
@@ -195,26 +211,42 @@
     } catch (e) { /* quota exceeded or storage disabled: keep in memory */ }
   }
 
-  /* ------------------------------------------------------------------ */
-  /* Sender id                                                           */
-  /* ------------------------------------------------------------------ */
-  function randomHex(bytes) {
-    const arr = new Uint8Array(bytes);
-    window.crypto.getRandomValues(arr);
-    let out = '';
-    for (let i = 0; i < arr.length; i++) {
-      out += (arr[i] < 16 ? '0' : '') + arr[i].toString(16);
-    }
-    return out;
+  function storageRemove(key) {
+    delete memoryStore[key];
+    try {
+      window.localStorage.removeItem(key);
+    } catch (e) { /* storage disabled */ }
   }
 
-  function getSenderId() {
-    const existing = storageGet(KEY_SENDER);
-    if (existing && /^[A-Za-z0-9_-]{1,128}$/.test(existing)) return existing;
-    const id = randomHex(16); // 32 hex chars
-    storageSet(KEY_SENDER, id);
-    return id;
+  /* ------------------------------------------------------------------ */
+  /* What the browser keeps of the conversation, and for how long        */
+  /* ------------------------------------------------------------------ */
+  const CONVERSATION_KEYS = [KEY_LOG, KEY_ACTIVE, KEY_CONVERSATION_LANGUAGE, NEWS_KEY,
+    KEY_LEGACY_SENDER];
+
+  function keepsAnything() {
+    return CONVERSATION_KEYS.some(function (key) { return storageGet(key) !== null; });
   }
+
+  /** Whether what is kept has outlived the conversation (or carries no time at all). */
+  function keptTooLong() {
+    const active = parseInt(storageGet(KEY_ACTIVE) || '', 10);
+    return !isFinite(active) || Date.now() - active >= IDLE_MS;
+  }
+
+  function wipeKept() {
+    CONVERSATION_KEYS.forEach(storageRemove);
+  }
+
+  /** The visitor did something the server counts as activity (its cookie was renewed). */
+  function touch() {
+    storageSet(KEY_ACTIVE, String(Date.now()));
+  }
+
+  if (keepsAnything() && keptTooLong()) wipeKept();
+  storageRemove(KEY_LEGACY_SENDER);
+
+  let feedbackGroups = 0; // numbers the rating groups' labels (ids unique on the page)
 
   /* ------------------------------------------------------------------ */
   /* Transcript model                                                    */
@@ -302,7 +334,6 @@
   /* DOM                                                                 */
   /* ------------------------------------------------------------------ */
   let els = null;
-  let sender = null;
   let busy = false;
   let greeted = false;
   let typingEl = null;
@@ -397,7 +428,7 @@
     group.setAttribute('role', 'group');
     const question = document.createElement('span');
     question.className = 'chat-feedback-question';
-    question.id = 'feedback-q-' + randomHex(6);
+    question.id = 'feedback-q-' + (++feedbackGroups);
     question.textContent = t('web.chat.feedback.question');
     group.setAttribute('aria-labelledby', question.id);
     const yes = feedbackButton(t('web.chat.feedback.yes'), t('web.chat.feedback.yes_label'), true);
@@ -428,13 +459,13 @@
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
         credentials: 'same-origin',
-        body: JSON.stringify({ sender: sender, answer: entry.answer, helpful: helpful,
-          language: language })
+        body: JSON.stringify({ answer: entry.answer, helpful: helpful, language: language })
       });
       ok = res.ok;
     } catch (e) {
       ok = false; // offline for a moment: the visitor may try again
     }
+    if (ok) touch();
     group.setAttribute('aria-busy', 'false');
     if (!ok) {
       btn.setAttribute('aria-pressed', 'false');
@@ -503,6 +534,7 @@
   function setBusy(value) {
     busy = value;
     els.send.disabled = value;
+    if (els.endBtn) els.endBtn.disabled = value || ending;
     els.panel.classList.toggle('is-busy', value);
     els.log.setAttribute('aria-busy', value ? 'true' : 'false');
   }
@@ -526,7 +558,7 @@
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
         credentials: 'same-origin',
-        body: JSON.stringify({ sender: sender, message: message, language: language }),
+        body: JSON.stringify({ message: message, language: language }),
         signal: controller ? controller.signal : undefined
       });
       if (!res.ok) throw new Error('HTTP ' + res.status);
@@ -539,6 +571,7 @@
     }
     if (timer) clearTimeout(timer);
     hideTyping();
+    touch();
 
     const messages = !silent && data && Array.isArray(data.messages) ? data.messages : [];
     messages.forEach(function (m) {
@@ -700,17 +733,18 @@
   /* ------------------------------------------------------------------ */
   /* Staff replies (a person has taken over the conversation)          */
   /* ------------------------------------------------------------------ */
-  const NEWS_KEY = 'vp_chat_news_after';
   const NEWS_INTERVAL_MS = 3000;
   let newsBusy = false;
 
   async function pollNews() {
-    if (newsBusy || !sender) return;
+    if (newsBusy) return;
     newsBusy = true;
     try {
       const after = parseInt(storageGet(NEWS_KEY) || '0', 10) || 0;
-      const res = await fetch('/api/chat/news?sender=' + encodeURIComponent(sender) +
-        '&after=' + after, { headers: { 'Accept': 'application/json' } });
+      const res = await fetch(NEWS_URL + '?after=' + after, {
+        headers: { 'Accept': 'application/json' },
+        credentials: 'same-origin'
+      });
       if (!res.ok) return;
       const data = await res.json();
       (data.messages || []).forEach(function (m) {
@@ -724,6 +758,58 @@
     } finally {
       newsBusy = false;
     }
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* "End chat", and the end of a conversation left idle                 */
+  /* ------------------------------------------------------------------ */
+  let ending = false;
+
+  /** Forget the conversation here: what is stored, and what the window shows. */
+  function forgetConversation() {
+    wipeKept();
+    log = [];
+    greeted = false;
+    hideTyping();
+    if (els) {
+      while (els.log.firstChild) els.log.removeChild(els.log.firstChild);
+    }
+  }
+
+  async function endChat() {
+    if (busy || ending) return; // a message in flight would renew the conversation
+    ending = true;
+    if (els.endBtn) els.endBtn.disabled = true;
+    let ok = false;
+    try {
+      const res = await fetch(END_URL, {
+        method: 'POST',
+        headers: { 'Accept': 'application/json' },
+        credentials: 'same-origin'
+      });
+      ok = res.ok;
+    } catch (e) {
+      ok = false;
+    }
+    ending = false;
+    if (els.endBtn) els.endBtn.disabled = busy;
+    if (!ok) {
+      // The server still holds the conversation: keep it here too, so nothing is half-ended.
+      insertBeforeTyping(createBubble('bot', t('web.chat.end_failed'), 'error'));
+      scrollToBottom();
+      return;
+    }
+    forgetConversation();
+    const note = createBubble('bot', t('web.chat.ended'), 'notice');
+    note.setAttribute('role', 'status');
+    els.log.appendChild(note);
+    if (isOpen()) els.input.focus();
+  }
+
+  /** Past the idle expiry the server has ended the conversation: the browser forgets it. */
+  function expireIfIdle() {
+    if (busy || ending) return;
+    if (keepsAnything() && keptTooLong()) forgetConversation();
   }
 
   /* ------------------------------------------------------------------ */
@@ -756,6 +842,7 @@
       form: document.getElementById('chat-form'),
       input: document.getElementById('chat-input'),
       send: document.getElementById('chat-send'),
+      endBtn: document.getElementById('chat-end'),
       heroButton: document.getElementById('open-chat')
     };
     if (!els.panel || !els.log || !els.input || !els.send || !els.launcher) {
@@ -763,10 +850,19 @@
       return; // widget markup not present
     }
 
-    sender = getSenderId();
-
-    // Re-render the stored transcript.
+    // Re-render the stored transcript (already wiped if the conversation has expired).
     log.forEach(renderEntry);
+
+    // Whatever is kept goes once the conversation has sat idle too long: checked on a timer,
+    // and when the tab comes back (background timers are slowed down).
+    if (IDLE_MS) {
+      setInterval(expireIfIdle, Math.min(30000, Math.max(1000, IDLE_MS / 4)));
+      document.addEventListener('visibilitychange', function () {
+        if (document.visibilityState === 'visible') expireIfIdle();
+      });
+      window.addEventListener('pageshow', expireIfIdle);
+    }
+    if (els.endBtn) els.endBtn.addEventListener('click', endChat);
 
     // Replies from a support person arrive by polling while the page is open.
     pollNews();
