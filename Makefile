@@ -28,7 +28,7 @@ help:
 	@echo "make eval  - accuracy and confidently-wrong rate on $(EVAL_FILES) against the running assistant"
 	@echo "make crossval - macro-F1 from rasa test nlu --cross-validation -f 3 (all, English, Chinese)"
 	@echo "make silence - measure (out of fold) and refit whether the policy addresses a question"
-	@echo "make bench - throughput and latency beside a stock rasa init bot, then scaled"
+	@echo "make bench - throughput, latency (by turn band too) and CPU per message: embedded, stock, scaled"
 	@echo "make run-scaled - two processes per server, PostgreSQL tracker store, Redis locks"
 
 $(STAMP): requirements.lock requirements-model.txt .python-version
@@ -92,13 +92,11 @@ unit: $(STAMP)
 	@echo "==> pytest tests/unit (no model, services or browser)"
 	@$(BIN)/python -m pytest tests/unit -m "not slow and not db" -q --hypothesis-profile=unit
 
-# Load test against a stock `rasa init` bot on the same .venv; prints figures (not a test).
+# Load test: the embedded stack beside a stock `rasa init` bot, then the scaled one (PostgreSQL
+# tracker store, Redis locks) on the same machine, each with one conversation of 400 turns;
+# prints throughput, latency, latency by turn band, CPU per message per process (not a test).
 bench: $(MODEL) env
-	@$(BIN)/python -m bot bench --concurrency 20 --seconds 30 --json results/bench.json
-	@$(BIN)/python -m bot bench --concurrency 20 --seconds 30 --scaled --no-stock \
-		--json results/bench-scaled-1.json
-	@$(BIN)/python -m bot bench --concurrency 20 --seconds 30 --workers 2 --no-stock \
-		--json results/bench-scaled-2.json
+	@$(BIN)/python -m bot bench --concurrency 20 --seconds 30 --scaled --json results/bench.json
 
 eval: $(STAMP)
 	@$(BIN)/python -m bot eval $(EVAL_FILES)

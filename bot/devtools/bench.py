@@ -111,6 +111,49 @@ class Conversation:
         return reply
 
 
+class WebVisitor(Conversation):
+    """A visitor of the website: messages go through the web app's chat relay (its cookie
+    names the conversation), as the page sends them."""
+
+    def __init__(self, web_url: str, run: Run) -> None:
+        super().__init__(httpx.AsyncClient(timeout=60), f"{web_url}/api/chat", run)
+
+    async def say(self, text: str) -> str:
+        started = time.perf_counter()
+        try:
+            response = await self.client.post(self.url, json={"message": text, "language": "en"})
+            response.raise_for_status()
+            reply = "\n".join(m.get("text", "") for m in response.json().get("messages", []))
+            if not reply:
+                raise ValueError("empty reply")
+        except (httpx.HTTPError, ValueError):
+            self.run.errors += 1
+            reply = ""
+        self.run.latencies.append(time.perf_counter() - started)
+        self.run.messages += 1
+        return reply
+
+
+async def through_the_website(web_url: str, concurrency: int, seconds: float) -> Run:
+    """`concurrency` visitors asking policy questions through the web app for `seconds`."""
+    run = Run("web")
+    deadline = time.perf_counter() + seconds
+
+    async def visitor() -> None:
+        while time.perf_counter() < deadline:
+            page = WebVisitor(web_url, run)
+            try:
+                for question in random.sample(POLICY_QUESTIONS, 3):
+                    await page.say(question)
+            finally:
+                await page.client.aclose()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(visitor() for _ in range(concurrency)))
+    run.elapsed = time.perf_counter() - started
+    return run
+
+
 def latest_code(email: str) -> Optional[str]:
     """The code the action server e-mailed, read from the outbox of the stack under test."""
     from bot.storage.db import make_engine, session_factory, transaction
@@ -197,20 +240,34 @@ def bands(latencies: List[float], width: int = BAND) -> Dict[str, float]:
 
 async def long_conversation(url: str, turns: int) -> Dict[str, float]:
     """One visitor asking policy questions in one conversation for `turns` turns: whether a
-    message costs more the longer the conversation (it must not)."""
+    message costs more, in time and in CPU (Rasa's and the action server's), the longer the
+    conversation (it must not)."""
     run = Run("long")
     texts = POLICY_QUESTIONS + CHINESE_QUESTIONS
+    cpu: List[float] = []
     async with httpx.AsyncClient(timeout=60) as client:
         conversation = Conversation(client, url, run)
         started = time.perf_counter()
         for turn in range(turns):
+            if turn % BAND == 0:
+                cpu.append(_servers_cpu())
             await conversation.say(texts[turn % len(texts)])
+        cpu.append(_servers_cpu())
         run.elapsed = time.perf_counter() - started
     figures = bands(run.latencies)
     first, last = next(iter(figures.values())), list(figures.values())[-1]
     figures["last / first"] = last / first if first else 0.0
+    spent = [(b - a) * 1000 / BAND for a, b in zip(cpu, cpu[1:], strict=False)]
+    if len(spent) > 1 and spent[0]:
+        figures["CPU ms, first band"] = spent[0]
+        figures["CPU ms, last band"] = spent[-1]
     figures["errors"] = float(run.errors)
     return figures
+
+
+def _servers_cpu() -> float:
+    seconds = cpu_seconds()
+    return seconds["rasa"] + seconds["actions"]
 
 
 async def single_user(name: str, url: str, texts: List[str], repeats: int) -> Run:
@@ -446,9 +503,12 @@ async def measure(
     seconds: float,
     long_turns: int,
     stores: Optional[Dict[str, str]] = None,
+    web_url: Optional[str] = None,
 ) -> Measured:
     """One configuration: one user, `concurrency` users for `seconds` (with the CPU each process
-    spent and, for the scaled stores, their work per message), then one long conversation."""
+    spent and, for the scaled stores, their work per message), the same number of visitors
+    through the website's chat relay for a third of that (the relay's CPU per message), then
+    one long conversation."""
     ours = f"{rasa_url}/webhooks/rest/webhook"
     measured = Measured()
     await single_user("warm-up", ours, POLICY_QUESTIONS, 10)
@@ -465,6 +525,13 @@ async def measure(
         )
     measured.cpu_ms = cpu_ms_per_message(cpu_before, cpu_after, run.messages)
     measured.results[f"{label}, {concurrency} users, mix"] = run.summary()
+    if web_url:
+        web_before = cpu_seconds()
+        web = await through_the_website(web_url, concurrency, seconds / 3)
+        relay = cpu_ms_per_message(web_before, cpu_seconds(), web.messages).get("web")
+        if relay is not None:
+            measured.cpu_ms["web (chat relay)"] = relay
+        measured.results[f"{label}, {concurrency} users, via the website"] = web.summary()
     if long_turns:
         measured.long = await long_conversation(ours, long_turns)
     return measured
@@ -595,6 +662,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                     args.seconds,
                     args.long_turns,
                     stack.extra_env if stack.scaled else None,
+                    settings.web_url,
                 )
             )
             results.update(runs[label].results)
