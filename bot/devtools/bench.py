@@ -23,7 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import httpx
 from sqlalchemy import select
@@ -89,18 +89,25 @@ class Run:
 
 
 class Conversation:
+    """One conversation through Rasa's REST channel, its id in the body."""
+
     def __init__(self, client: httpx.AsyncClient, url: str, run: Run) -> None:
         self.client, self.url, self.run = client, url, run
         self.sender = f"bench-{uuid.uuid4().hex}"
 
+    def body(self, text: str) -> Dict[str, str]:
+        return {"sender": self.sender, "message": text}
+
+    @staticmethod
+    def replies(payload: Any) -> List[Dict[str, Any]]:
+        return payload
+
     async def say(self, text: str) -> str:
         started = time.perf_counter()
         try:
-            response = await self.client.post(
-                self.url, json={"sender": self.sender, "message": text}
-            )
+            response = await self.client.post(self.url, json=self.body(text))
             response.raise_for_status()
-            reply = "\n".join(m.get("text", "") for m in response.json())
+            reply = "\n".join(m.get("text", "") for m in self.replies(response.json()))
             if not reply:
                 raise ValueError("empty reply")
         except (httpx.HTTPError, ValueError):
@@ -112,26 +119,18 @@ class Conversation:
 
 
 class WebVisitor(Conversation):
-    """A visitor of the website: messages go through the web app's chat relay (its cookie
-    names the conversation), as the page sends them."""
+    """A visitor of the website: messages go through the web app's chat relay, whose cookie
+    names the conversation, as the page sends them."""
 
     def __init__(self, web_url: str, run: Run) -> None:
         super().__init__(httpx.AsyncClient(timeout=60), f"{web_url}/api/chat", run)
 
-    async def say(self, text: str) -> str:
-        started = time.perf_counter()
-        try:
-            response = await self.client.post(self.url, json={"message": text, "language": "en"})
-            response.raise_for_status()
-            reply = "\n".join(m.get("text", "") for m in response.json().get("messages", []))
-            if not reply:
-                raise ValueError("empty reply")
-        except (httpx.HTTPError, ValueError):
-            self.run.errors += 1
-            reply = ""
-        self.run.latencies.append(time.perf_counter() - started)
-        self.run.messages += 1
-        return reply
+    def body(self, text: str) -> Dict[str, str]:
+        return {"message": text, "language": "en"}
+
+    @staticmethod
+    def replies(payload: Any) -> List[Dict[str, Any]]:
+        return payload.get("messages", [])
 
 
 async def through_the_website(web_url: str, concurrency: int, seconds: float) -> Run:

@@ -27,7 +27,7 @@ from bot.requests.notifications import status_email
 from bot.requests.references import new_reference
 from bot.requests.registry import BY_KIND, NAMES
 from bot.staff import audit
-from bot.storage.db import make_engine, session_factory, transaction
+from bot.storage.db import in_conversation, make_engine, session_factory, transaction
 from bot.storage.models import PrivacyRequest, RequestEvent
 
 log = logging.getLogger(__name__)
@@ -430,18 +430,7 @@ class RequestStore:
             return request
 
     def references_in_conversation(self, conversation_id: Optional[str]) -> List[str]:
-        """The references of the requests made in a conversation, oldest first: how staff
-        pages name a conversation (never by its id, which is the visitor's key to it)."""
-        if not conversation_id:
-            return []
-        with transaction(self.sessions) as session:
-            return list(
-                session.execute(
-                    select(PrivacyRequest.reference)
-                    .where(PrivacyRequest.conversation_id == conversation_id)
-                    .order_by(PrivacyRequest.id)
-                ).scalars()
-            )
+        return in_conversation(self.sessions, PrivacyRequest.reference, conversation_id)
 
     def all_requests(self) -> List[PrivacyRequest]:
         with transaction(self.sessions) as session:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, List, Optional
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -113,6 +113,21 @@ def transaction(factory: sessionmaker) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def in_conversation(factory: sessionmaker, name: Any, conversation_id: Optional[str]) -> List[Any]:
+    """`name` (a column: a request's reference, a ticket's number) of each row made in a
+    conversation, oldest first: how staff pages name a conversation (never by its id, which is
+    the visitor's key to it)."""
+    if not conversation_id:
+        return []
+    table = name.class_
+    with transaction(factory) as session:
+        return list(
+            session.execute(
+                select(name).where(table.conversation_id == conversation_id).order_by(table.id)
+            ).scalars()
+        )
 
 
 def upgrade(url: Optional[str] = None, revision: str = "head") -> None:

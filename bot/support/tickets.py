@@ -25,7 +25,7 @@ from bot.core.language import or_default
 from bot.core.masking import mask_email
 from bot.mail.outbox import enqueue
 from bot.staff import audit
-from bot.storage.db import make_engine, session_factory, transaction
+from bot.storage.db import in_conversation, make_engine, session_factory, transaction
 from bot.storage.models import HandoffMessage, HandoffTicket
 
 log = logging.getLogger(__name__)
@@ -258,18 +258,7 @@ class Handoffs:
             return _view(ticket)
 
     def ticket_ids_in_conversation(self, conversation_id: Optional[str]) -> List[int]:
-        """The numbers of a conversation's tickets, oldest first: how staff pages name a
-        conversation (never by its id, which is the visitor's key to it)."""
-        if not conversation_id:
-            return []
-        with transaction(self.sessions) as session:
-            return list(
-                session.execute(
-                    select(HandoffTicket.id)
-                    .where(HandoffTicket.conversation_id == conversation_id)
-                    .order_by(HandoffTicket.id)
-                ).scalars()
-            )
+        return in_conversation(self.sessions, HandoffTicket.id, conversation_id)
 
     def get(self, ticket_id: int) -> Optional[TicketView]:
         with transaction(self.sessions) as session:

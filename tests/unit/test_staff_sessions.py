@@ -16,7 +16,6 @@ import io
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from types import SimpleNamespace
 
 import pytest
 from alembic import command
@@ -40,7 +39,14 @@ from bot.staff.accounts import (
 from bot.storage.db import make_engine, transaction, upgrade
 from bot.storage.models import AuditEntry
 from tests.support.databases import copy_sqlite
-from tests.support.staff import SecondFactors, add_members, client, csrf_of, log_in, staff_app
+from tests.support.staff import (
+    SecondFactors,
+    add_members,
+    client,
+    csrf_of,
+    log_in,
+    staff_app,
+)
 
 PASSWORD = "a long enough password"
 NEW_PASSWORD = "another long enough password"
@@ -49,22 +55,12 @@ SESSION_SECRET = "test-secret"  # what tests.support.staff.staff_app signs cooki
 STRANGER, MEMBERS_DESK = "203.0.113.9", "198.51.100.7"
 SECOND_FACTORS = SecondFactors()
 
+pytestmark = pytest.mark.usefixtures("failed_login_delays")
+
 
 @pytest.fixture(autouse=True)
 def app_secret(set_env):
     set_env(APP_SECRET=SECRET)
-
-
-@pytest.fixture(autouse=True)
-def failed_login_delays(monkeypatch):
-    """The delay each failed login costs, recorded instead of waited."""
-    delays = []
-
-    async def sleep(seconds):
-        delays.append(seconds)
-
-    monkeypatch.setattr(staff_auth, "asyncio", SimpleNamespace(sleep=sleep))
-    return delays
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,11 @@ import csv
 import io
 import json
 import re
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 from starlette.routing import Route
 
-import bot.web.staff.auth as staff_auth
 from bot.core.texts import text
 from bot.requests import lifecycle
 from bot.requests.store import KINDS, RequestStore
@@ -23,7 +21,14 @@ from bot.support.tickets import REASONS
 from bot.web import i18n
 from bot.web.staff import PUBLIC_STAFF_PATHS
 from tests.support.databases import copy_sqlite
-from tests.support.staff import SecondFactors, add_members, client, csrf_of, log_in, staff_app
+from tests.support.staff import (
+    SecondFactors,
+    add_members,
+    client,
+    csrf_of,
+    log_in,
+    staff_app,
+)
 from tests.support.staff import logged_in as staff_logged_in
 
 PASSWORD = "a long enough password"
@@ -31,6 +36,8 @@ XSS = "<script>alert(1)</script>"
 SECRET = "staff-web-test-secret"
 # The admin has two-factor sign-in, as admins must; `login` gives one of its codes.
 SECOND_FACTORS = SecondFactors()
+
+pytestmark = pytest.mark.usefixtures("failed_login_delays")
 
 
 def login(app, username, password=PASSWORD):
@@ -45,18 +52,6 @@ def logged_in(app, username):
 def app_secret(set_env):
     """What seals the admin's TOTP secret: the same for enrolment and every login."""
     set_env(APP_SECRET=SECRET)
-
-
-@pytest.fixture(autouse=True)
-def failed_login_delays(monkeypatch):
-    """The delay each failed login costs, recorded instead of waited (five cost 5.75 s)."""
-    delays = []
-
-    async def sleep(seconds):
-        delays.append(seconds)
-
-    monkeypatch.setattr(staff_auth, "asyncio", SimpleNamespace(sleep=sleep))
-    return delays
 
 
 @pytest.fixture(scope="module")
