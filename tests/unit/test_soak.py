@@ -1,0 +1,333 @@
+"""The soak's parts that need no stack: what it counts and its verdict from recorded outcomes,
+its plan of faults, and how a visitor reads the assistant's replies and carries on through an
+apology and "Try again" (against a stand-in for the web app)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Dict, List
+
+import httpx
+import pytest
+
+from bot.conversation import faults
+from bot.core.texts import text
+from bot.devtools import soak as soak_module
+from bot.devtools.soak import Soak, make_request, plan
+from bot.devtools.soak_counts import Answer, Outcome, recovery_after, tally, verdict
+from bot.devtools.soak_script import SCRIPTS, Step, cue, pick_kind, read
+
+# -- counting and the verdict ---------------------------------------------------------------------
+
+
+def outcome(n: int, reference=None, told=0, **more) -> Outcome:
+    return Outcome("deletion", f"soak-run-{n}@example.com", reference, told, **more)
+
+
+def test_every_request_announced_once_and_stored_once_is_ok():
+    outcomes = [outcome(0, "DEL-AAAAAA"), outcome(1, "DEL-BBBBBB", told=2)]
+    rows = {"soak-run-0@example.com": ["DEL-AAAAAA"], "soak-run-1@example.com": ["DEL-BBBBBB"]}
+    result = tally(outcomes, rows)
+    assert (result.started, result.stored, result.announced) == (2, 2, 2)
+    assert (result.duplicates, result.lost, result.told_to_retry) == (0, 0, 2)
+    assert (result.requests_told, result.recovered, result.unresolved) == (1, 1, 0)
+    assert result.ok and verdict(result).startswith("OK")
+
+
+def test_two_rows_for_one_request_are_a_duplicate():
+    rows = {"soak-run-0@example.com": ["DEL-AAAAAA", "DEL-CCCCCC"]}
+    result = tally([outcome(0, "DEL-AAAAAA", told=1)], rows)
+    assert result.duplicates == 1 and result.stored == 2 and result.lost == 0
+    assert not result.ok and "1 duplicates" in verdict(result)
+
+
+def test_a_reference_announced_but_not_stored_is_lost():
+    result = tally([outcome(0, "DEL-AAAAAA")], {})
+    assert result.lost == 1 and result.lost_detail == ["DEL-AAAAAA announced, not stored"]
+    assert not result.ok
+
+
+def test_a_reference_announced_that_is_not_the_stored_one_is_lost():
+    result = tally([outcome(0, "DEL-AAAAAA")], {"soak-run-0@example.com": ["DEL-BBBBBB"]})
+    assert result.lost == 1 and not result.ok
+
+
+def test_a_row_stored_behind_the_visitors_back_is_lost():
+    """Stored, yet the visitor was given no reference and never told to try again."""
+    rows = {"soak-run-0@example.com": ["DEL-AAAAAA"]}
+    result = tally([outcome(0, errors=1, untold_errors=1)], rows)
+    assert result.lost == 1 and "never told" in result.lost_detail[0]
+
+
+def test_a_row_for_an_address_no_visitor_used_is_lost():
+    result = tally([], {"soak-run-9@example.com": ["DEL-AAAAAA"]})
+    assert result.lost == 1 and result.stored == 1 and not result.ok
+
+
+def test_told_to_retry_and_stored_without_the_reference_seen_is_recovered_not_lost():
+    """The late row a retry would have announced, had time not run out: told, so not lost."""
+    rows = {"soak-run-0@example.com": ["DEL-AAAAAA"]}
+    result = tally([outcome(0, told=3, cut_off=True)], rows)
+    assert (result.lost, result.recovered, result.unresolved) == (0, 1, 0)
+    assert result.ok
+
+
+def test_told_to_retry_and_never_stored_is_unresolved():
+    result = tally([outcome(0, told=4)], {})
+    assert result.unresolved == 1 and result.requests_told == 1 and not result.ok
+    assert "told to retry but never stored" in verdict(result)
+
+
+def test_a_request_that_ends_with_nothing_and_no_word_is_untold():
+    result = tally([outcome(0, abandoned=True)], {})
+    assert (result.untold, result.abandoned, result.lost) == (1, 1, 0)
+    assert not result.ok and "never told" in verdict(result)
+
+
+def test_an_unanswered_message_fails_the_soak_even_when_the_request_got_through():
+    result = tally(
+        [outcome(0, "DEL-AAAAAA", errors=2, untold_errors=1)],
+        {"soak-run-0@example.com": ["DEL-AAAAAA"]},
+    )
+    assert result.errors == 2 and result.untold_errors == 1 and not result.ok
+
+
+def test_an_error_the_visitor_was_told_of_does_not_fail_the_soak():
+    """The web app's "can't reach the assistant, try again" is an error, and a told one."""
+    result = tally([outcome(0, "DEL-AAAAAA", errors=1)], {"soak-run-0@example.com": ["DEL-AAAAAA"]})
+    assert result.errors == 1 and result.ok
+
+
+def test_the_figures_are_plain_json():
+    figures = tally([outcome(0, "DEL-AAAAAA")], {"soak-run-0@example.com": ["DEL-AAAAAA"]})
+    assert json.loads(json.dumps(figures.as_dict()))["ok"] is True
+
+
+def test_recovery_is_the_first_good_answer_to_a_message_sent_after_the_fault_ended():
+    answers = [
+        Answer(sent=9.0, received=12.5, ok=True),  # sent before the end: not counted
+        Answer(sent=10.5, received=11.0, ok=False),  # an apology
+        Answer(sent=11.0, received=14.0, ok=True),
+        Answer(sent=12.0, received=13.2, ok=True),
+    ]
+    assert recovery_after(10.0, answers) == pytest.approx(3.2)
+    assert recovery_after(20.0, answers) is None
+
+
+# -- the plan of faults ---------------------------------------------------------------------------
+
+
+def test_the_faults_come_in_order_apart_and_end_before_the_last_quarter():
+    planned = plan(120, ["kill", "hang", "lock"])
+    assert [p.kind for p in planned] == ["kill", "hang", "lock"]
+    assert planned[0].at >= 0.15 * 120
+    for before, after in zip(planned, planned[1:], strict=False):
+        assert after.at >= before.at + before.duration + soak_module.GAP
+    assert planned[-1].at + planned[-1].duration <= 0.85 * 120
+    assert 15 <= planned[1].duration <= 20 and planned[2].duration == pytest.approx(10)
+
+
+def test_a_plan_that_does_not_fit_the_time_is_refused():
+    with pytest.raises(ValueError, match="need more time"):
+        plan(60, ["kill", "hang", "lock"])
+    assert plan(45, ["kill"])[0].at < 45 and plan(30, []) == []
+
+
+def test_the_command_refuses_a_fault_it_does_not_know(capsys):
+    with pytest.raises(SystemExit) as done:
+        soak_module.main(["--faults", "kill,flood"])
+    assert done.value.code == 2 and "--faults" in capsys.readouterr().err
+
+
+# -- reading the replies ------------------------------------------------------------------------
+
+
+def said(*texts: str, buttons=None) -> List[Dict]:
+    messages: List[Dict] = [{"text": t} for t in texts]
+    if buttons:
+        messages[-1]["buttons"] = buttons
+    return messages
+
+
+@pytest.mark.parametrize(
+    "key, values, slot",
+    [
+        ("flow.account_email_question", {}, "account_email"),
+        ("flow.question.deletion_scope.text", {}, "deletion_scope"),
+        ("flow.question.request_reason.text", {}, "request_reason"),
+        ("request.suspension.reason_question", {}, "request_reason"),
+        ("flow.question.correction_item.text", {}, "correction_item"),
+        ("flow.ask_correction_value.item", {"label": "phone number"}, "correction_value"),
+        ("flow.question.correction_note.text", {}, "correction_note"),
+        ("flow.confirm.text", {"summary": "Request: deletion", "after": ""}, "confirm_request"),
+        ("flow.code.sent", {"email": "a@example.com"}, "verification_code"),
+        ("flow.code.wrong.other", {"attempts": 2}, "verification_code"),
+        ("flow.explain_again", {"purpose": "{purpose}"}, None),
+    ],
+)
+def test_a_question_is_known_by_its_catalogue_wording(key, values, slot):
+    if slot is None:  # "what I need here is <the slot's purpose>"
+        reply = text(key, purpose=text("flow.slot_purpose.account_email"))
+        slot = "account_email"
+    else:
+        reply = text(key, **values)
+    assert read("deletion", said(reply)) == Step("answer", slot=slot)
+
+
+def test_the_question_asked_last_is_the_one_answered():
+    reply = said(
+        "That doesn't look like an e-mail address.", text("flow.question.deletion_scope.text")
+    )
+    assert read("deletion", reply).slot == "deletion_scope"
+    intro_then_question = said("I can take this request here.", text("flow.account_email_question"))
+    assert read("deletion", intro_then_question).slot == "account_email"
+
+
+def test_an_apology_with_try_again_is_retried_and_a_reference_ends_the_request():
+    apology = said(faults.not_saved(), buttons=[faults.retry_button()])
+    assert read("deletion", apology) == Step("retry")
+    stored = said("Thank you. Your deletion request is stored with reference DEL-7K3M9Q.")
+    assert read("deletion", stored) == Step("done", reference="DEL-7K3M9Q")
+    assert read("correction", stored).what != "done"  # another kind's reference
+
+
+def test_asked_to_send_the_message_again_it_does_and_a_reply_it_cannot_follow_is_lost():
+    assert read("deletion", said(text("fault.send_again"))) == Step("again")
+    assert read("deletion", said(text("fault.nothing_pending"))) == Step("again")
+    assert read("deletion", said("Here is a poem about clouds.")) == Step("lost")
+
+
+def test_the_cue_of_a_text_is_its_longest_part_without_a_placeholder():
+    assert cue("flow.ask_correction_value.item") == "What is the correct"
+    assert cue("fault.send_again") == text("fault.send_again")
+
+
+def test_mostly_deletions_some_corrections_and_suspensions():
+    kinds = [pick_kind(i / 100) for i in range(100)]
+    assert kinds.count("deletion") == 70
+    assert kinds.count("correction") == kinds.count("suspension") == 15
+
+
+# -- one visitor against a stand-in for the web app ------------------------------------------------
+
+
+class FakeSite:
+    """The web chat, scripted: the action server fails while the scope is answered and again
+    when the code is checked; the page's "Try again" payload brings it back. Also one 503 (the
+    web app's own apology) and one dropped connection."""
+
+    def __init__(self) -> None:
+        self.heard: List[str] = []
+        self.cookies: List[str] = []
+        self.failures = {"the whole account": 1, "123456": 1}
+        self.glitches = {"skip": ["503", "drop"]}
+        self.after_retry = text("fault.send_again")
+        self.pending_store = False
+
+    def reply(self, message: str) -> List[Dict]:
+        if message == "/retry":
+            if self.pending_store:
+                return said(
+                    text(
+                        "flow.submitted.stored",
+                        kind="deletion",
+                        reference="DEL-7K3M9Q",
+                        due="1 January",
+                        working_days=15,
+                    )
+                )
+            return said(self.after_retry)
+        if self.failures.get(message):
+            self.failures[message] -= 1
+            self.pending_store = message == "123456"
+            failure = faults.not_saved() if self.pending_store else faults.not_done()
+            return said(failure, buttons=[faults.retry_button()])
+        answers = {
+            SCRIPTS["deletion"][0]: text("flow.account_email_question"),
+            "the whole account": text("flow.question.request_reason.text"),
+            "skip": text("flow.confirm.text", summary="Request: deletion", after=""),
+            "yes": text("flow.code.sent", email="x@example.com"),
+        }
+        if "@" in message:
+            return said(text("flow.question.deletion_scope.text"))
+        return said(answers[message])
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        assert request.url.path == "/api/chat" and body["sender"].startswith("soak-")
+        self.cookies.append(request.headers.get("cookie", ""))
+        message = body["message"]
+        self.heard.append(message)
+        glitch = self.glitches.get(message)
+        if glitch:
+            kind = glitch.pop(0)
+            if not glitch:
+                del self.glitches[message]
+            if kind == "drop":
+                raise httpx.ConnectError("connection refused", request=request)
+            return httpx.Response(503, json={"messages": [{"text": text("web.unreachable")}]})
+        return httpx.Response(
+            200, json={"messages": self.reply(message)}, headers={"set-cookie": "vp_chat=one"}
+        )
+
+
+def test_a_visitor_carries_on_through_apologies_and_errors_to_the_reference(monkeypatch):
+    monkeypatch.setattr(soak_module, "PAUSE", 0.0)
+    monkeypatch.setattr(soak_module, "latest_code", lambda email: "123456")
+    site = FakeSite()
+    soak = Soak(settings=None, seconds=60, drain=30)  # type: ignore[arg-type]
+
+    done = asyncio.run(
+        make_request(soak, "deletion", "http://web.test", httpx.MockTransport(site.handle))
+    )
+
+    assert done.reference == "DEL-7K3M9Q" and done.email == f"soak-{soak.run_id}-0@example.com"
+    assert done.told_to_retry == 2
+    assert (done.errors, done.untold_errors) == (2, 1)  # the 503 was told, the drop was not
+    assert site.heard == [
+        SCRIPTS["deletion"][0],
+        done.email,
+        "the whole account",  # the action server fails
+        "/retry",  # "Try again": "could you send your last message again?"
+        "the whole account",
+        "skip",  # 503
+        "skip",  # dropped
+        "skip",
+        "yes",
+        "123456",  # not saved
+        "/retry",  # stored
+    ]
+    assert site.cookies[0] == "" and set(site.cookies[1:]) == {"vp_chat=one"}  # its own jar
+    assert soak.outcomes == [done] and len(soak.answers) == len(site.heard)
+    assert [a.ok for a in soak.answers].count(False) == 4  # two apologies, two errors
+
+
+def test_a_visitor_gives_up_on_a_reply_it_cannot_follow_and_says_so(monkeypatch):
+    monkeypatch.setattr(soak_module, "PAUSE", 0.0)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"messages": [{"text": "Write to x@example.com."}]})
+
+    soak = Soak(settings=None, seconds=60, drain=30)  # type: ignore[arg-type]
+    done = asyncio.run(
+        make_request(soak, "suspension", "http://web.test", httpx.MockTransport(handle))
+    )
+    assert done.abandoned and done.reference is None and done.messages == 1
+    assert soak.unexpected and "x@example.com" not in soak.unexpected[0]  # masked
+
+
+def test_a_visitor_still_waiting_when_time_is_up_is_cut_off(monkeypatch):
+    monkeypatch.setattr(soak_module, "PAUSE", 0.0)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, json={"messages": said(faults.not_done(), buttons=[faults.retry_button()])}
+        )
+
+    soak = Soak(settings=None, seconds=0.05, drain=0.05)  # type: ignore[arg-type]
+    done = asyncio.run(
+        make_request(soak, "deletion", "http://web.test", httpx.MockTransport(handle))
+    )
+    assert done.cut_off and done.told_to_retry >= 1 and done.reference is None
+    assert tally([done], {}).unresolved == 1
