@@ -250,6 +250,9 @@ async def apply(soak: Soak, planned: Planned, port: int) -> Fault:
         return Fault(planned.kind, started, started, f"nothing listens on :{port}", skipped=True)
     if planned.kind == "kill":
         injection.kill(pids)
+        gone_by = time.monotonic() + 5  # dead, so that /health is not asked of a dying server
+        while any(injection.alive(pid) for pid in pids) and time.monotonic() < gone_by:
+            await asyncio.sleep(0.05)
         return Fault("kill", started, started, f"SIGKILL to {len(pids)} process(es) on :{port}")
     injection.freeze(pids)
     detail = f"SIGSTOP to {len(pids)} process(es) on :{port}"
