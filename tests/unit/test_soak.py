@@ -1,22 +1,31 @@
 """The soak's parts that need no stack: what it counts and its verdict from recorded outcomes,
-its plan of faults, and how a visitor reads the assistant's replies and carries on through an
-apology and "Try again" (against a stand-in for the web app)."""
+its plan of faults, how a visitor reads the assistant's replies and carries on through an
+apology and "Try again" (against a stand-in for the web app), and each fault made on a process
+and a database of the test's own."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
 from typing import Dict, List
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
 from bot.conversation import faults
 from bot.core.texts import text
+from bot.devtools import injection
 from bot.devtools import soak as soak_module
-from bot.devtools.soak import Soak, make_request, plan
+from bot.devtools.soak import Planned, Soak, make_request, plan
 from bot.devtools.soak_counts import Answer, Outcome, recovery_after, tally, verdict
 from bot.devtools.soak_script import SCRIPTS, Step, cue, pick_kind, read
+from bot.devtools.stack import is_healthy
 
 # -- counting and the verdict ---------------------------------------------------------------------
 
@@ -331,3 +340,82 @@ def test_a_visitor_still_waiting_when_time_is_up_is_cut_off(monkeypatch):
     )
     assert done.cut_off and done.told_to_retry >= 1 and done.reference is None
     assert tally([done], {}).unresolved == 1
+
+
+# -- the faults, made on processes and a database of the test's own -------------------------------
+
+SERVER = """
+import http.server, sys
+class Ok(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.end_headers(); self.wfile.write(b"ok")
+    def log_message(self, *args): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Ok).serve_forever()
+"""
+
+
+@pytest.fixture
+def server():
+    """A stand-in action server on a free port: (process, port), answering 200 once up."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-c", SERVER, str(port)])
+    deadline = time.monotonic() + 10
+    while not is_healthy(f"http://127.0.0.1:{port}/health", 0.5):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    yield process, port
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def test_kill_leaves_nothing_on_the_port(server):
+    process, port = server
+    soak = Soak(settings=None, seconds=60, drain=30)  # type: ignore[arg-type]
+    fault = asyncio.run(soak_module.apply(soak, Planned("kill", 0, 0), port))
+    assert not fault.skipped and fault.ended == fault.started
+    assert process.wait(timeout=5) == -9 and injection.pids_listening_on(port) == []
+    again = asyncio.run(soak_module.apply(soak, Planned("kill", 0, 0), port))
+    assert again.skipped and "nothing listens" in again.detail
+
+
+def test_a_hang_answers_nothing_for_its_time_then_the_server_answers_again(server):
+    process, port = server
+    soak = Soak(settings=None, seconds=60, drain=30)  # type: ignore[arg-type]
+
+    async def hang_and_ask():
+        task = asyncio.create_task(soak_module.apply(soak, Planned("hang", 0, 1.5), port))
+        await asyncio.sleep(0.5)
+        during = await asyncio.to_thread(is_healthy, f"http://127.0.0.1:{port}/", 0.5)
+        return during, await task
+
+    during, fault = asyncio.run(hang_and_ask())
+    assert not during and fault.ended - fault.started == pytest.approx(1.5, abs=0.5)
+    assert "SIGCONT" in fault.detail and process.poll() is None
+    assert is_healthy(f"http://127.0.0.1:{port}/", 2.0)
+
+
+def test_a_lock_holds_the_request_database_for_its_time(set_env, migrated_sqlite):
+    url = migrated_sqlite()
+    set_env(DATABASE_URL=url)
+    soak = Soak(settings=None, seconds=60, drain=30)  # type: ignore[arg-type]
+
+    async def lock_and_write():
+        task = asyncio.create_task(soak_module.apply(soak, Planned("lock", 0, 1.0), 0))
+        await asyncio.sleep(0.4)
+        writer = sqlite3.connect(make_url(url).database, timeout=0.1)
+        try:
+            writer.execute("CREATE TABLE scratch (x)")
+            locked = False
+        except sqlite3.OperationalError:
+            locked = True
+        finally:
+            writer.close()
+        return locked, await task
+
+    locked, fault = asyncio.run(lock_and_write())
+    assert locked and fault.kind == "lock" and not fault.skipped
+    assert fault.ended - fault.started == pytest.approx(1.0, abs=0.3)
+    sqlite3.connect(make_url(url).database).execute("CREATE TABLE scratch (x)").close()
