@@ -54,6 +54,8 @@ DRAIN = 45.0  # seconds the requests under way get after the time is up
 CLIENT_TIMEOUT = 60.0  # the web app gives up on Rasa after 30 s
 PAUSE = 2.0  # seconds before "Try again", or before sending a message that failed again
 MAX_ANSWERS = 30  # answers in one request before the visitor gives up (retries not counted)
+READY_WAIT = 30.0  # seconds a fault waits for the action server to be healthy, else is skipped
+HEALTH_WAIT = 90.0  # seconds after a fault in which the action server's return is timed
 STACK_START_TIMEOUT = 300.0
 STACK_STOP_TIMEOUT = 60.0
 
@@ -104,6 +106,7 @@ class Soak:
     faults: List[Fault] = field(default_factory=list)
     unexpected: List[str] = field(default_factory=list)  # replies no visitor could follow
     stopped: Optional[str] = None  # why the soak ended early
+    transport: Optional[httpx.AsyncBaseTransport] = None  # a stand-in for the web app (tests)
     numbers: itertools.count[int] = field(default_factory=itertools.count)
 
     def now(self) -> float:
@@ -165,12 +168,12 @@ async def make_request(
     soak: Soak, kind: str, web_url: str, transport: Optional[httpx.AsyncBaseTransport] = None
 ) -> Outcome:
     """One request from its opening line to its reference, or until the visitor gives up or
-    time is up. `transport`: a stand-in for the web app (tests)."""
+    time is up. `transport`: a stand-in for the web app (tests), else the soak's."""
     outcome = Outcome(kind=kind, email=soak.email())
     soak.outcomes.append(outcome)
     opening = SCRIPTS[kind][0]
     async with httpx.AsyncClient(
-        base_url=web_url, timeout=CLIENT_TIMEOUT, transport=transport
+        base_url=web_url, timeout=CLIENT_TIMEOUT, transport=transport or soak.transport
     ) as client:
         chat = Chat(client, soak, outcome)
         message = last = opening
@@ -229,8 +232,8 @@ async def healthy_within(url: str, seconds: float) -> bool:
     return False
 
 
-async def time_to_health(soak: Soak, fault: Fault, url: str, limit: float = 90.0) -> None:
-    if await healthy_within(url, limit):
+async def time_to_health(soak: Soak, fault: Fault, url: str) -> None:
+    if await healthy_within(url, HEALTH_WAIT):
         fault.healthy_after = round(soak.now() - fault.ended, 1)
 
 
@@ -250,11 +253,15 @@ async def apply(soak: Soak, planned: Planned, port: int) -> Fault:
         return Fault(planned.kind, started, started, f"nothing listens on :{port}", skipped=True)
     if planned.kind == "kill":
         injection.kill(pids)
-        gone_by = time.monotonic() + 5  # dead, so that /health is not asked of a dying server
+        gone_by = time.monotonic() + 5
         while any(injection.alive(pid) for pid in pids) and time.monotonic() < gone_by:
-            await asyncio.sleep(0.05)
-        return Fault("kill", started, started, f"SIGKILL to {len(pids)} process(es) on :{port}")
+            await asyncio.sleep(0.01)
+        # From its death (finding it took a while, and a dying server may still answer): what
+        # comes back after this is the supervisor's doing.
+        dead = soak.now()
+        return Fault("kill", dead, dead, f"SIGKILL to {len(pids)} process(es) on :{port}")
     injection.freeze(pids)
+    started = soak.now()
     detail = f"SIGSTOP to {len(pids)} process(es) on :{port}"
     try:
         until = started + planned.duration
@@ -276,7 +283,7 @@ async def inject(soak: Soak, planned_faults: Sequence[Planned]) -> None:
         await wait_until(soak, planned.at)
         if soak.stopped:
             return
-        if not await healthy_within(health, 30.0):
+        if not await healthy_within(health, READY_WAIT):
             now = soak.now()
             soak.faults.append(
                 Fault(planned.kind, now, now, "the action server was not healthy", skipped=True)
@@ -375,6 +382,16 @@ def stored_rows(run_id: str) -> Dict[str, List[str]]:
     for email, reference in found:
         rows.setdefault(email, []).append(reference)
     return rows
+
+
+def count(soak: Soak, rows: Mapping[str, Sequence[str]]) -> Tally:
+    """The figures, given the references stored for each of the soak's addresses; each fault
+    gets its time to the first good answer."""
+    for fault in soak.faults:
+        if not fault.skipped:
+            after = recovery_after(fault.ended, soak.answers)
+            fault.recovered_after = None if after is None else round(after, 1)
+    return tally(soak.outcomes, rows)
 
 
 def fault_line(fault: Fault) -> str:
@@ -496,12 +513,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     finally:
         if supervisor is not None:
             stop_stack(supervisor)
-    for fault in soak.faults:
-        if not fault.skipped:
-            fault.recovered_after = recovery_after(fault.ended, soak.answers)
-            if fault.recovered_after is not None:
-                fault.recovered_after = round(fault.recovered_after, 1)
-    result = tally(soak.outcomes, stored_rows(soak.run_id))
+    result = count(soak, stored_rows(soak.run_id))
     print(report(soak, result, args.visitors, started_here))
     if args.json:
         write_json(args.json, figures(soak, result, args.visitors, started_here))

@@ -11,7 +11,9 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from dataclasses import replace
 from typing import Dict, List
 
 import httpx
@@ -19,6 +21,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bot.conversation import faults
+from bot.core.settings import load_settings
 from bot.core.texts import text
 from bot.devtools import injection
 from bot.devtools import soak as soak_module
@@ -26,6 +29,7 @@ from bot.devtools.soak import Planned, Soak, make_request, plan
 from bot.devtools.soak_counts import Answer, Outcome, recovery_after, tally, verdict
 from bot.devtools.soak_script import SCRIPTS, Step, cue, pick_kind, read
 from bot.devtools.stack import is_healthy
+from bot.requests.references import PREFIXES
 
 # -- counting and the verdict ---------------------------------------------------------------------
 
@@ -419,3 +423,136 @@ def test_a_lock_holds_the_request_database_for_its_time(set_env, migrated_sqlite
     assert locked and fault.kind == "lock" and not fault.skipped
     assert fault.ended - fault.started == pytest.approx(1.0, abs=0.3)
     sqlite3.connect(make_url(url).database).execute("CREATE TABLE scratch (x)").close()
+
+
+# -- a whole soak, against stand-ins for the web app and the action server -----------------------
+
+QUESTIONS = {
+    "deletion": [
+        ("flow.account_email_question", {}),
+        ("flow.question.deletion_scope.text", {}),
+        ("flow.question.request_reason.text", {}),
+    ],
+    "correction": [
+        ("flow.account_email_question", {}),
+        ("flow.question.correction_item.text", {}),
+        ("flow.ask_correction_value.item", {"label": "phone number"}),
+        ("flow.question.correction_note.text", {}),
+    ],
+    "suspension": [
+        ("flow.account_email_question", {}),
+        ("request.suspension.reason_question", {}),
+    ],
+}
+
+
+class StandInStack:
+    """The chat as the web app relays it, each conversation a form of its kind, every answer
+    needing the action server (the `server` fixture's port): while nothing answers there, the
+    reply is the apology with "Try again", and "Try again" then asks for the message again. The
+    rows it stores are kept by address, as the request database would."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.chats: Dict[str, Dict] = {}
+        self.rows: Dict[str, List[str]] = {}
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        return httpx.Response(200, json={"messages": self.reply(body["sender"], body["message"])})
+
+    def reply(self, sender: str, message: str) -> List[Dict]:
+        try:  # only whether it listens: the soak times the rest
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+        except OSError:
+            return said(faults.not_done(), buttons=[faults.retry_button()])
+        if message == "/retry":
+            return said(text("fault.send_again"))
+        if sender not in self.chats:
+            kind = next(k for k, (opening, _) in SCRIPTS.items() if opening == message)
+            self.chats[sender] = {"kind": kind, "step": 0, "email": None}
+            return said(text(*QUESTIONS[kind][0][:1], **QUESTIONS[kind][0][1]))
+        chat = self.chats[sender]
+        kind, questions = chat["kind"], QUESTIONS[chat["kind"]]
+        if "@" in message:
+            chat["email"] = message
+        chat["step"] += 1
+        step = chat["step"]
+        if step < len(questions):
+            return said(text(questions[step][0], **questions[step][1]))
+        if step == len(questions):
+            return said(text("flow.confirm.text", summary="Request", after=""))
+        if step == len(questions) + 1:
+            return said(text("flow.code.sent", email="x"))
+        reference = f"{PREFIXES[kind]}-{len(self.rows):06d}".replace("0", "A")
+        self.rows.setdefault(chat["email"], []).append(reference)
+        return said(f"Your {kind} request is stored with reference {reference}.")
+
+
+def test_a_whole_soak_with_a_kill_and_a_server_that_comes_back(server, monkeypatch):
+    process, port = server
+    monkeypatch.setattr(soak_module, "PAUSE", 0.05)
+    monkeypatch.setattr(soak_module, "HEALTH_WAIT", 5.0)
+    monkeypatch.setattr(soak_module, "latest_code", lambda email: "123456")
+    stand_in = StandInStack(port)
+    settings = replace(
+        load_settings(),
+        action_port=port,
+        action_server_url=f"http://127.0.0.1:{port}",
+        web_url="http://web.test",
+    )
+    soak = Soak(settings, seconds=3.0, drain=5.0)
+    soak.transport = httpx.MockTransport(stand_in.handle)
+    restarted: List[subprocess.Popen] = []
+
+    def supervise():  # what `python -m bot run` does for a server that dies
+        process.wait()
+        time.sleep(0.5)
+        restarted.append(subprocess.Popen([sys.executable, "-c", SERVER, str(port)]))
+
+    supervisor = threading.Thread(target=supervise, daemon=True)
+    supervisor.start()
+    try:
+        asyncio.run(soak_module.soak_run(soak, 2, [Planned("kill", 1.0, 0)], 7, None))
+        result = soak_module.count(soak, stand_in.rows)
+    finally:
+        supervisor.join(timeout=10)
+        for extra in restarted:
+            extra.kill()
+            extra.wait()
+
+    [kill] = soak.faults
+    assert kill.kind == "kill" and not kill.skipped and kill.started >= 1.0
+    assert kill.healthy_after is not None and kill.healthy_after < 5
+    # the stand-in supervisor waits half a second before it starts the server again
+    assert kill.recovered_after is not None and kill.recovered_after >= 0.4
+    assert result.started >= 2 and result.requests_told >= 1
+    assert result.lost == result.duplicates == result.unresolved == result.untold == 0
+    assert result.stored == result.announced == result.started and result.ok
+    report = soak_module.report(soak, result, 2, started_here=False)
+    assert "kill" in report and "lost 0" in report and report.endswith(verdict(result))
+    figures = soak_module.figures(soak, result, 2, started_here=False)
+    assert "@" not in json.dumps(figures)  # no address in what is written out
+
+
+def test_a_soak_whose_action_server_never_comes_back_fails(server, monkeypatch):
+    process, port = server
+    monkeypatch.setattr(soak_module, "PAUSE", 0.05)
+    monkeypatch.setattr(soak_module, "HEALTH_WAIT", 1.0)
+    monkeypatch.setattr(soak_module, "latest_code", lambda email: "123456")
+    stand_in = StandInStack(port)
+    settings = replace(
+        load_settings(), action_port=port, action_server_url=f"http://127.0.0.1:{port}"
+    )
+    soak = Soak(settings, seconds=2.0, drain=1.0)
+    soak.transport = httpx.MockTransport(stand_in.handle)
+
+    asyncio.run(soak_module.soak_run(soak, 2, [Planned("kill", 0.5, 0)], 7, None))
+    result = soak_module.count(soak, stand_in.rows)
+
+    [kill] = soak.faults
+    assert kill.healthy_after is None and kill.recovered_after is None
+    assert result.unresolved >= 1 and not result.ok
+    assert "never" in soak_module.fault_line(kill)
+    assert soak_module.report(soak, result, 2, started_here=True).endswith(verdict(result))
+    assert verdict(result).startswith("FAILED")
