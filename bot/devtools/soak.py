@@ -37,7 +37,16 @@ from bot.core.paths import ROOT, VAR_DIR
 from bot.core.settings import Settings
 from bot.devtools import injection
 from bot.devtools.bench import latest_code, write_json
-from bot.devtools.soak_counts import Answer, Fault, Outcome, Tally, recovery_after, tally, verdict
+from bot.devtools.soak_counts import (
+    Answer,
+    Fault,
+    Outcome,
+    Tally,
+    caught_in,
+    recovery_after,
+    tally,
+    verdict,
+)
 from bot.devtools.soak_script import CODE, LANGUAGE, SCRIPTS, answer_for, pick_kind, read
 from bot.devtools.soak_script import retry_payload as retry_message
 from bot.devtools.stack import Stack, child_environment, is_healthy
@@ -169,8 +178,24 @@ async def make_request(
 ) -> Outcome:
     """One request from its opening line to its reference, or until the visitor gives up or
     time is up. `transport`: a stand-in for the web app (tests), else the soak's."""
-    outcome = Outcome(kind=kind, email=soak.email())
+    outcome = Outcome(kind=kind, email=soak.email(), began=soak.now())
     soak.outcomes.append(outcome)
+    try:
+        await converse(soak, outcome, web_url, transport)
+    finally:
+        outcome.ended = soak.now()
+    return outcome
+
+
+async def converse(
+    soak: Soak,
+    outcome: Outcome,
+    web_url: str,
+    transport: Optional[httpx.AsyncBaseTransport],
+) -> None:
+    """Say what each reply asks for; "Try again" when offered; the same message again after an
+    error, or when asked to send it again."""
+    kind = outcome.kind
     opening = SCRIPTS[kind][0]
     async with httpx.AsyncClient(
         base_url=web_url, timeout=CLIENT_TIMEOUT, transport=transport or soak.transport
@@ -181,7 +206,7 @@ async def make_request(
         while True:
             if soak.stopped or soak.now() > soak.last_call:
                 outcome.cut_off = True
-                return outcome
+                return
             messages = await chat.say(message)
             if messages is None:
                 await asyncio.sleep(PAUSE)  # and send it again, as a person would
@@ -189,7 +214,7 @@ async def make_request(
             step = read(kind, messages)
             if step.what == "done":
                 outcome.reference = step.reference
-                return outcome
+                return
             if step.what == "retry":
                 outcome.told_to_retry += 1
                 await asyncio.sleep(PAUSE * random.uniform(0.5, 1.5))
@@ -206,7 +231,7 @@ async def make_request(
                 outcome.abandoned = True
                 text = "\n".join(str(m.get("text", "")) for m in messages)
                 soak.unexpected.append(mask_pii(text)[:300])
-                return outcome
+                return
             message = last = answer
 
 
@@ -391,6 +416,7 @@ def count(soak: Soak, rows: Mapping[str, Sequence[str]]) -> Tally:
         if not fault.skipped:
             after = recovery_after(fault.ended, soak.answers)
             fault.recovered_after = None if after is None else round(after, 1)
+            fault.under_way, fault.carried_on = caught_in(fault, soak.outcomes, rows)
     return tally(soak.outcomes, rows)
 
 
@@ -409,7 +435,8 @@ def fault_line(fault: Fault) -> str:
     health = "" if fault.kind == "lock" else f"; /health after {seconds(fault.healthy_after)}"
     return (
         f"  {fault.kind:<5} at {when} ({fault.detail}){health}; "
-        f"first good answer after {seconds(fault.recovered_after)}"
+        f"first good answer after {seconds(fault.recovered_after)}; "
+        f"{fault.carried_on} of {fault.under_way} requests under way carried on to the end"
     )
 
 

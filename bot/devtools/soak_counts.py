@@ -9,7 +9,7 @@ given a reference for is stored, exactly once; a request that could not be finis
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 
 @dataclass
@@ -25,6 +25,8 @@ class Outcome:
     messages: int = 0
     abandoned: bool = False  # the conversation went where the visitor could not follow
     cut_off: bool = False  # the soak ended before the request did
+    began: float = 0.0  # seconds from the start of the soak
+    ended: Optional[float] = None
 
 
 @dataclass
@@ -38,6 +40,8 @@ class Fault:
     healthy_after: Optional[float] = None  # fault end -> the action server's /health answers
     recovered_after: Optional[float] = None  # fault end -> the first successful answer
     skipped: bool = False
+    under_way: int = 0  # requests begun and not finished when the fault began
+    carried_on: int = 0  # of those, the ones that got their reference (or row) in the end
 
 
 @dataclass
@@ -118,6 +122,19 @@ def tally(outcomes: Sequence[Outcome], rows: Mapping[str, Sequence[str]]) -> Tal
         elif not outcome.reference and not stored:
             result.untold += 1
     return result
+
+
+def caught_in(
+    fault: Fault, outcomes: Iterable[Outcome], rows: Mapping[str, Sequence[str]]
+) -> Tuple[int, int]:
+    """(requests half-way through their form when the fault began, how many of them were then
+    finished): a visitor caught by a fault is to carry on where they were."""
+    caught = [
+        o
+        for o in outcomes
+        if o.began < fault.started and (o.ended is None or o.ended > fault.started)
+    ]
+    return len(caught), sum(1 for o in caught if o.reference or rows.get(o.email))
 
 
 def recovery_after(end: float, answers: Iterable[Answer]) -> Optional[float]:

@@ -26,7 +26,15 @@ from bot.core.texts import text
 from bot.devtools import injection
 from bot.devtools import soak as soak_module
 from bot.devtools.soak import Planned, Soak, make_request, plan
-from bot.devtools.soak_counts import Answer, Outcome, recovery_after, tally, verdict
+from bot.devtools.soak_counts import (
+    Answer,
+    Fault,
+    Outcome,
+    caught_in,
+    recovery_after,
+    tally,
+    verdict,
+)
 from bot.devtools.soak_script import SCRIPTS, Step, cue, pick_kind, read
 from bot.devtools.stack import is_healthy
 from bot.requests.references import PREFIXES
@@ -126,6 +134,19 @@ def test_recovery_is_the_first_good_answer_to_a_message_sent_after_the_fault_end
     ]
     assert recovery_after(10.0, answers) == pytest.approx(3.2)
     assert recovery_after(20.0, answers) is None
+
+
+def test_the_requests_a_fault_caught_half_way_and_those_that_carried_on():
+    fault = Fault("kill", started=10.0, ended=10.0)
+    outcomes = [
+        outcome(0, "DEL-AAAAAA", began=2.0, ended=9.0),  # over before the fault
+        outcome(1, "DEL-BBBBBB", began=8.0, ended=15.0),  # caught, finished
+        outcome(2, told=2, began=9.0, ended=30.0),  # caught, stored, reference never seen
+        outcome(3, told=5, began=9.5),  # caught, still going at the end, nothing stored
+        outcome(4, "DEL-CCCCCC", began=11.0, ended=14.0),  # begun after the fault
+    ]
+    rows = {"soak-run-2@example.com": ["DEL-DDDDDD"]}
+    assert caught_in(fault, outcomes, rows) == (3, 2)
 
 
 # -- the plan of faults ---------------------------------------------------------------------------
@@ -526,6 +547,7 @@ def test_a_whole_soak_with_a_kill_and_a_server_that_comes_back(server, monkeypat
     assert kill.healthy_after is not None and kill.healthy_after < 5
     # the stand-in supervisor waits half a second before it starts the server again
     assert kill.recovered_after is not None and kill.recovered_after >= 0.4
+    assert kill.under_way >= 1 and kill.carried_on == kill.under_way  # where they were
     assert result.started >= 2 and result.requests_told >= 1
     assert result.lost == result.duplicates == result.unresolved == result.untold == 0
     assert result.stored == result.announced == result.started and result.ok
@@ -552,6 +574,7 @@ def test_a_soak_whose_action_server_never_comes_back_fails(server, monkeypatch):
 
     [kill] = soak.faults
     assert kill.healthy_after is None and kill.recovered_after is None
+    assert kill.under_way >= 1 and kill.carried_on == 0
     assert result.unresolved >= 1 and not result.ok
     assert "never" in soak_module.fault_line(kill)
     assert soak_module.report(soak, result, 2, started_here=True).endswith(verdict(result))
