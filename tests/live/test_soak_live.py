@@ -1,6 +1,7 @@
 """A short soak from outside (`python -m bot soak`, what `make soak` runs for longer): three
 visitors make requests through the web chat for 45 seconds while the action server is killed
-once; nothing is lost or stored twice, and the action server is back within 30 seconds.
+once; nothing is lost or stored twice, the action server is back within 30 seconds, and the
+visitors it caught half-way through a form carry on to their reference.
 
 The soak runs the stack under `python -m bot run`, the supervisor that restarts what dies; a
 stack this test session started for the other live tests (which restarts nothing) is stopped
@@ -62,4 +63,5 @@ def test_a_short_soak_with_the_action_server_killed_loses_nothing(tmp_path):
     assert kill["kind"] == "kill" and not kill["skipped"], said
     assert kill["healthy_after"] is not None and kill["healthy_after"] <= 30, said
     assert kill["recovered_after"] is not None, said
+    assert kill["carried_on"] == kill["under_way"], said  # those half-way carried on
     assert done.returncode == 0, said
