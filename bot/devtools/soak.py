@@ -422,30 +422,29 @@ def count(soak: Soak, rows: Mapping[str, Sequence[str]]) -> Tally:
 
 def fault_line(fault: Fault) -> str:
     when = (
-        f"{fault.started:5.1f} s"
+        f"{fault.started:.1f} s"
         if fault.ended == fault.started
-        else f"{fault.started:5.1f}-{fault.ended:.1f} s"
+        else f"{fault.started:.1f}-{fault.ended:.1f} s"
     )
     if fault.skipped:
         return f"  {fault.kind:<5} at {when}: skipped ({fault.detail})"
 
-    def seconds(value: Optional[float]) -> str:
-        return "never" if value is None else f"{value:.1f} s"
+    def after(what: str, value: Optional[float]) -> str:
+        return f"no {what}" if value is None else f"{what} after {value:.1f} s"
 
-    health = "" if fault.kind == "lock" else f"; /health after {seconds(fault.healthy_after)}"
+    health = "" if fault.kind == "lock" else after("/health", fault.healthy_after) + ", "
     return (
-        f"  {fault.kind:<5} at {when} ({fault.detail}){health}; "
-        f"first good answer after {seconds(fault.recovered_after)}; "
-        f"{fault.carried_on} of {fault.under_way} requests under way carried on to the end"
+        f"  {fault.kind:<5} at {when} ({fault.detail}): {health}"
+        f"{after('good answer', fault.recovered_after)}; requests caught half-way "
+        f"{fault.under_way}, carried on {fault.carried_on}"
     )
 
 
 def report(soak: Soak, result: Tally, visitors: int, started_here: bool) -> str:
     stack = "started here" if started_here else "already running"
     lines = [
-        f"Soak {soak.run_id}: {visitors} visitors for {soak.seconds:.0f} s through "
-        f"{soak.settings.web_url}/api/chat (stack {stack}); "
-        f"{len(soak.answers)} messages answered or not",
+        f"Soak {soak.run_id}: {visitors} visitors, {soak.seconds:.0f} s, through "
+        f"{soak.settings.web_url}/api/chat (stack {stack}); {len(soak.answers)} messages sent",
         "faults (seconds from the start; recovery from the fault's end):",
         *(fault_line(f) for f in soak.faults),
         f"started {result.started}, stored {result.stored}, announced {result.announced}, "
