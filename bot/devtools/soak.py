@@ -417,6 +417,7 @@ def count(soak: Soak, rows: Mapping[str, Sequence[str]]) -> Tally:
             after = recovery_after(fault.ended, soak.answers)
             fault.recovered_after = None if after is None else round(after, 1)
             fault.under_way, fault.carried_on = caught_in(fault, soak.outcomes, rows)
+        fault.started, fault.ended = round(fault.started, 1), round(fault.ended, 1)
     return tally(soak.outcomes, rows)
 
 
