@@ -18,7 +18,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help run run-scaled bench test unit lint install pipeline train validate test-stories pytest eval crossval calibrate compare silence lock clean env
+.PHONY: help run run-scaled bench soak test unit lint install pipeline train validate test-stories pytest eval crossval calibrate compare silence lock clean env
 
 help:
 	@echo "make run   - install, build, train if needed, then run Rasa (:5005), actions (:5055), web (:8000)"
@@ -29,6 +29,7 @@ help:
 	@echo "make crossval - macro-F1 from rasa test nlu --cross-validation -f 3 (all, English, Chinese)"
 	@echo "make silence - measure (out of fold) and refit whether the policy addresses a question"
 	@echo "make bench - throughput, latency (by turn band too) and CPU per message: embedded, stock, scaled"
+	@echo "make soak  - visitors make requests while the action server is killed and hung and the database locked"
 	@echo "make run-scaled - two processes per server, PostgreSQL tracker store, Redis locks"
 
 $(STAMP): requirements.lock requirements-model.txt .python-version
@@ -97,6 +98,11 @@ unit: $(STAMP)
 # prints throughput, latency, latency by turn band, CPU per message per process (not a test).
 bench: $(MODEL) env
 	@$(BIN)/python -m bot bench --concurrency 20 --seconds 30 --scaled --json results/bench.json
+
+# Requests through the web chat while the action server is killed, then hung, and the request
+# database locked (120 s); exit 1 unless 0 lost, 0 duplicates and every failure told and retried.
+soak: $(MODEL) env
+	@$(BIN)/python -m bot soak --visitors 10 --seconds 120 --json results/soak.json
 
 eval: $(STAMP)
 	@$(BIN)/python -m bot eval $(EVAL_FILES)

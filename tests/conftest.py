@@ -20,6 +20,7 @@ from bot.core.settings import load_settings
 from bot.devtools.stack import Stack
 from bot.storage.db import make_engine, upgrade
 from bot.storage.models import Base
+from tests.support import live
 from tests.support.databases import (
     copy_sqlite,
     drop_postgres_database,
@@ -181,7 +182,9 @@ def live_stack():
         pytest.skip(f"no trained model at {settings.model_path}: `make test` trains it first")
     stack.start(timeout=300)
     stack.started_here = True
+    live.session_stack = stack  # the soak stops it while it runs one that restarts what dies
     try:
         yield stack
     finally:
+        live.session_stack = None
         stack.stop()

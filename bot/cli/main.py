@@ -6,9 +6,9 @@ only when that command runs: building this parser must not load Rasa, TensorFlow
 encoder (tests/test_cli.py checks `python -m bot policy` and `--help`), nor the database for
 commands that need none.
 
-The developer tools (eval, bench, calibrate, compare) and `pipeline` keep their own parsers:
-their subcommand hands every argument after the command's name to that module's `main(argv)`,
-so `python -m bot eval --help` is eval's own help.
+The developer tools (eval, bench, soak, calibrate, compare) and `pipeline` keep their own
+parsers: their subcommand hands every argument after the command's name to that module's
+`main(argv)`, so `python -m bot eval --help` is eval's own help.
 """
 
 from __future__ import annotations
@@ -39,6 +39,10 @@ DELEGATED: Dict[str, Tuple[str, str]] = {
     "eval": ("bot.devtools.eval", "evaluate the running assistant on FILE [FILE ...]"),
     "pipeline": ("bot.rasa.spacy_pipeline", "build the project's spaCy pipeline"),
     "bench": ("bot.devtools.bench", "throughput and latency under load, beside a stock bot"),
+    "soak": (
+        "bot.devtools.soak",
+        "visitors make requests while the action server is killed, hung, the database locked",
+    ),
     "calibrate": (
         "bot.devtools.calibrate",
         "fit the router's thresholds on cross-validation results",
@@ -398,6 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_staff(commands)
     _add_handoffs(commands)
     _add_delegated(commands, "bench")
+    _add_delegated(commands, "soak")
     _add_purge(commands)
     _add_due(commands)
     _add_delegated(commands, "calibrate")

@@ -1,18 +1,24 @@
 """What the tests of the running stack (tests/live) share: the verification code a flow sent,
-and the scaled stacks' prerequisites and clean-up."""
+the scaled stacks' prerequisites and clean-up, and the stack this test session started."""
 
 from __future__ import annotations
 
 import re
 import socket
+from typing import Optional
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, select, text
 
 from bot.core.settings import load_settings
+from bot.devtools.stack import Stack
 from bot.storage.db import transaction
 from bot.storage.models import OutboxMessage
+
+# The stack the `live_stack` fixture started for this session (None: none, or one that was
+# already running, which is not the session's to stop).
+session_stack: Optional[Stack] = None
 
 
 def latest_code(sessions, email: str) -> str:

@@ -110,6 +110,7 @@ COMMANDS = list(subcommands(cli.build_parser()))
 OWN_OPTION = {
     "eval": "--min-accuracy",
     "bench": "--concurrency",
+    "soak": "--visitors",
     "calibrate": "--direct-precision",
     "compare": "--folds",
     "pipeline": "--output",
@@ -131,6 +132,7 @@ def test_the_parser_has_every_command_of_the_readme():
         "staff",
         "handoffs",
         "bench",
+        "soak",
         "purge",
         "due",
         "calibrate",
