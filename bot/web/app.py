@@ -45,6 +45,7 @@ from bot.core.masking import install_log_masking
 from bot.core.session_expiry import conversation_idle_expiry
 from bot.core.settings import MissingSecret, Settings, app_secret, load_settings
 from bot.core.texts import text
+from bot.mail.worker import deliver_outbox_forever
 from bot.policy.gaps import AnswerRef, clean_answer_payload
 from bot.services import Services
 from bot.web import download, i18n
@@ -140,7 +141,8 @@ def create_app(
     conversation_idle: Optional[timedelta] = None,
 ) -> SiteApp:
     """`transport` lets tests stand in for Rasa without a network; `deliver_mail` runs the
-    outbox sender beside the site (the served app does, tests of pages do not); `services`
+    outbox worker beside the site (the served app does, tests of pages do not; it sends only
+    in the one process that holds the outbox worker lock, bot.mail.worker); `services`
     (bot.services: built from the settings when not given, kept on `app.state.services`) are
     what the pages and the chat relay work with (answer ratings go to the same database as
     the requests). `session_secret` (else APP_SECRET) keys the staff session and the visitors'
@@ -316,7 +318,9 @@ def create_app(
         task = asyncio.create_task(deliver_outbox_forever()) if deliver_mail else None
         yield
         if task:
-            task.cancel()
+            task.cancel()  # the worker lock is given up, for another process to take over
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     routes = [
         Route("/", index),
@@ -342,24 +346,6 @@ def create_app(
     app = SiteApp(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.services = services
     return app
-
-
-async def deliver_outbox_forever(interval: float = 10.0) -> None:
-    """Send the outbox over SMTP every few seconds, when SMTP is configured."""
-    from bot.mail.smtp import deliver_due, smtp_settings
-    from bot.storage.db import make_engine, session_factory
-
-    settings = smtp_settings()
-    if settings is None:
-        log.info("SMTP is not configured: e-mails stay in the outbox (python -m bot outbox list)")
-        return
-    sessions = session_factory(make_engine())
-    while True:
-        try:
-            await asyncio.to_thread(deliver_due, sessions, settings)
-        except Exception as error:  # noqa: BLE001 - keep serving; the next round retries
-            log.warning("Outbox delivery round failed: %s", type(error).__name__)
-        await asyncio.sleep(interval)
 
 
 def serve() -> SiteApp:
