@@ -13,3 +13,4 @@ MODELS_DIR = ROOT / "models"
 ENV_FILE = ROOT / ".env"
 DOMAIN_FILE = ROOT / "domain.yml"  # Rasa's domain: intents, slots, responses, session_config
 VAR_DIR = ROOT / "var"
+ENDPOINTS_FILE = ROOT / "endpoints.yml"  # the embedded stack's: which tracker store Rasa uses

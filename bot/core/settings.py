@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Union, get_args, get_origin, get_type_hints
 
-from bot.core.paths import ENV_FILE, MODELS_DIR
+from bot.core.paths import ENV_FILE, MODELS_DIR, VAR_DIR
 from bot.core.private_files import open_private, restrict
 
 MODEL_NAME = "privacy-assistant"
@@ -83,7 +83,7 @@ def _setting(variable: str, default: Any = None, secret: bool = False) -> Any:
 
 # Where the scaled stack (`make run-scaled`, endpoints.scaled.yml) keeps its state when the
 # variables do not say: PostgreSQL and Redis on this machine. The embedded stack uses none of
-# them (SQLite in var/, conversations in Rasa's memory).
+# them (SQLite files in var/: the requests', and the conversations').
 SCALED_DEFAULTS: Dict[str, str] = {
     "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/videopro_requests",
     "TRACKER_DB_HOST": "127.0.0.1",
@@ -126,6 +126,9 @@ class Settings:
     # to the action server stays bounded however long the visitor types.
     conversation_max_events: int = _setting("CONVERSATION_MAX_EVENTS", 60)
     conversation_keep_turns: int = _setting("CONVERSATION_KEEP_TURNS", 3)
+    # The embedded stack's conversations (Rasa's SQL tracker store on SQLite, endpoints.yml);
+    # a relative path is taken from the project's root (bot.storage.conversations_db).
+    conversations_db: Path = _setting("CONVERSATIONS_DB", VAR_DIR / "conversations.db")
 
     # -- the request database and what the chat may do to it ----------------------------------
     database_url: Optional[str] = _setting("DATABASE_URL", secret=True)  # None: SQLite in var/

@@ -1,8 +1,9 @@
 """Retention: how long chat data is kept, and the purge that applies it.
 
 `purge` applies the retention period to everything kept only for a while: conversations in the
-SQL tracker store (`bot.retention.trackers`), verification codes, sent e-mails, the transcripts
-of closed requests and handoffs, policy gaps and answer ratings. The request rows, their status
+SQL tracker store (SQLite by default, PostgreSQL when scaled: `bot.retention.trackers`),
+verification codes, sent e-mails, the transcripts of closed requests and handoffs, policy gaps
+and answer ratings. The request rows, their status
 history (`request_events`) and the staff audit log are never purged: they are the record that a
 request was made and answered. Each purge also finishes the erasures that a completed deletion
 request left pending (`bot.retention.erasure`).
@@ -62,7 +63,7 @@ class PurgeReport:
     older_than: timedelta
     cutoff: datetime
     dry_run: bool
-    tracker_kind: str  # "sql", or "memory" (Rasa's in-memory store: nothing stored to purge)
+    tracker_kind: str  # "sql" (SQLite or PostgreSQL), or "memory" (nothing stored to purge)
     conversations: int = 0
     events: int = 0
     tracker_error: Optional[str] = None
@@ -289,10 +290,10 @@ def describe(report: PurgeReport) -> List[str]:
     ]
     if report.tracker_kind == "memory":
         lines.append(
-            "Conversations are held only in Rasa's memory (no SQL tracker store is "
-            "configured: TRACKER_DB_HOST or TRACKER_STORE_URL): they vanish when Rasa "
-            "restarts, and Rasa itself forgets those idle for longer than the "
-            "retention set in endpoints.yml. There is nothing stored to purge."
+            "Conversations are held only in Rasa's memory (endpoints.yml names the "
+            "in-memory tracker store): they vanish when Rasa restarts, and Rasa itself "
+            "forgets those idle for longer than the retention set in endpoints.yml. "
+            "There is nothing stored to purge."
         )
     elif report.tracker_error:
         lines.append(

@@ -2,26 +2,33 @@
 
 Rasa 3.6 has no API that deletes a conversation, so:
 
-- With the SQL tracker store (the scaled stack, `endpoints.scaled.yml`), a conversation is the
-  rows of the `events` table with its `sender_id`; they are deleted there, directly.
-- With the default in-memory tracker store, conversations live only inside the Rasa process and
+- With a SQL tracker store, a conversation is the rows of the `events` table with its
+  `sender_id`; they are deleted there, directly. That is the embedded default (SQLite,
+  `endpoints.yml`, file CONVERSATIONS_DB: bot.storage.conversations_db) and the scaled stack's
+  PostgreSQL (`endpoints.scaled.yml`, TRACKER_DB_*), or any store TRACKER_STORE_URL names.
+- With the in-memory tracker store (an installation whose endpoints.yml names
+  `RetainingInMemoryTrackerStore`), conversations live only inside the Rasa process and
   vanish when it restarts. There is nothing on disk to purge; a single conversation is emptied
   through Rasa's HTTP API (`PUT /conversations/<id>/tracker/events` with `[]`, which replaces
-  the tracker's events). That call does not delete rows of the SQL store, which is why the SQL
+  the tracker's events). That call does not delete rows of a SQL store, which is why the SQL
   path deletes rows itself.
 
-Either way a store that cannot be reached raises `TrackerUnavailable`, so that the caller keeps
-what was asked as still to do. Nothing here imports Rasa.
+Which one: TRACKER_STORE_URL, else TRACKER_DB_* (any of them set: the scaled stack), else what
+endpoints.yml names (`tracker_store_url`). Either way a store that cannot be reached raises
+`TrackerUnavailable`, so that the caller keeps what was asked as still to do. Nothing here
+imports Rasa.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional, Sequence, Tuple, Union
+from pathlib import Path
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 from urllib.parse import quote
 
 import httpx
+import yaml
 from sqlalchemy import (
     Column,
     Float,
@@ -39,7 +46,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.core.paths import ENDPOINTS_FILE
 from bot.core.settings import Settings, load_settings
+from bot.storage.conversations_db import conversations_db, sqlite_engine, sqlite_file, sqlite_url
 
 # Rasa's `SQLTrackerStore.SQLEvent`, declared here without importing Rasa (the web app and the
 # CLI do not load it). Never created from here: only Rasa creates its table.
@@ -77,18 +86,25 @@ class TrackerErasure:
     events: Optional[int]  # None where the store does not say (Rasa's in-memory store)
 
 
-def tracker_store_url(settings: Optional[Settings] = None) -> Optional[str]:
-    """The SQLAlchemy URL of Rasa's SQL tracker store, or None for the in-memory default.
+# The tracker stores of endpoints.yml that keep conversations in Rasa's `events` table: ours, and
+# Rasa's own (`type: sql`).
+SQL_STORES = ("bot.rasa.tracker_store.BoundedSQLTrackerStore", "sql")
 
-    Read from the variables `endpoints.scaled.yml` uses (`TRACKER_DB_*`, from the environment or
-    `.env`), with the scaled stack's defaults for those not set, or from `TRACKER_STORE_URL`
-    (bot.core.settings). None of them set means the stack keeps conversations in Rasa's
-    memory."""
+
+def tracker_store_url(
+    settings: Optional[Settings] = None, endpoints: Path = ENDPOINTS_FILE
+) -> Optional[str]:
+    """The SQLAlchemy URL of Rasa's SQL tracker store, or None for Rasa's memory.
+
+    `TRACKER_STORE_URL` (bot.core.settings) when set; else, when any of the variables
+    `endpoints.scaled.yml` uses (`TRACKER_DB_*`, from the environment or `.env`) is set, the
+    scaled stack's PostgreSQL, with its defaults for those not set; else the SQLite file of
+    `endpoints` (endpoints.yml: `embedded_tracker_url`)."""
     settings = settings or load_settings()
     if settings.tracker_store_url:
         return settings.tracker_store_url
     if all(settings.value_of(key) is None for key in TRACKER_DB_KEYS):
-        return None
+        return embedded_tracker_url(endpoints, settings)
     pick = settings.scaled_stores()
     return URL.create(
         "postgresql",
@@ -100,17 +116,53 @@ def tracker_store_url(settings: Optional[Settings] = None) -> Optional[str]:
     ).render_as_string(hide_password=False)
 
 
+def embedded_tracker_url(
+    endpoints: Path = ENDPOINTS_FILE, settings: Optional[Settings] = None
+) -> Optional[str]:
+    """The URL of the SQLite file the tracker store of `endpoints` writes (its `db`, else
+    CONVERSATIONS_DB), or None when it names another store: the in-memory one (reached
+    through Rasa's HTTP API), or one on a server, which TRACKER_STORE_URL must then name."""
+    store = _tracker_store_config(endpoints)
+    if str(store.get("type")) not in SQL_STORES:
+        return None
+    if store.get("dialect", "sqlite") != "sqlite" or "://" in str(store.get("url") or ""):
+        return None
+    return sqlite_url(conversations_db(store.get("db"), settings))
+
+
+def _tracker_store_config(endpoints: Path) -> Dict[str, Any]:
+    try:
+        config = yaml.safe_load(endpoints.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        return {}  # Rasa runs without an endpoints file with its in-memory store
+    store = config.get("tracker_store") if isinstance(config, dict) else None
+    return store if isinstance(store, dict) else {}
+
+
 class SqlTracker:
     """Rasa's SQL tracker store, reached directly: whole conversations are deleted as rows."""
 
     kind = "sql"
 
-    def __init__(self, url: str, engine: Optional[Engine] = None) -> None:
-        self.engine = engine or create_engine(url, future=True, pool_pre_ping=True)
+    def __init__(self, url: Optional[str] = None, engine: Optional[Engine] = None) -> None:
+        if engine is None:
+            if url is None:
+                raise ValueError("SqlTracker needs a URL or an engine")
+            file = sqlite_file(url)
+            # A SQLite file is opened as Rasa opens it: waiting for Rasa's writes.
+            engine = sqlite_engine(file) if file else None
+            engine = engine or create_engine(url, future=True, pool_pre_ping=True)
+        self.engine = engine
+        self.file = sqlite_file(engine.url)
 
     def _has_table(self, connection: Connection) -> bool:
         # Rasa creates `events` when it first starts with this store; before that, none exist.
         return inspect(connection).has_table("events")
+
+    def _nothing_stored(self) -> bool:
+        """A SQLite file Rasa has not made yet: nothing to delete, and no empty file made here
+        (Rasa makes it, private)."""
+        return self.file is not None and not self.file.exists()
 
     def purge(self, cutoff: datetime, dry_run: bool = False) -> Tuple[int, int]:
         """Delete every conversation whose LAST event is older than `cutoff`; returns
@@ -121,6 +173,8 @@ class SqlTracker:
             .group_by(EVENTS.c.sender_id)
             .having(func.max(EVENTS.c.timestamp) < cutoff.timestamp())
         )
+        if self._nothing_stored():
+            return 0, 0
         try:
             with self.engine.begin() as connection:
                 if not self._has_table(connection):
@@ -142,7 +196,7 @@ class SqlTracker:
     def erase(self, conversation_ids: Sequence[str]) -> TrackerErasure:
         """Delete every event of these conversations, all their sessions included."""
         ids = sorted(set(conversation_ids))
-        if not ids:
+        if not ids or self._nothing_stored():
             return TrackerErasure(0, 0)
         try:
             with self.engine.begin() as connection:
@@ -203,8 +257,8 @@ TrackerAccess = Union[SqlTracker, RasaApiTracker]
 
 
 def tracker_from_environment(transport: Optional[httpx.BaseTransport] = None) -> TrackerAccess:
-    """The tracker store this installation's Rasa uses: SQL when configured, else Rasa's memory
-    through its HTTP API (RASA_URL, RASA_API_TOKEN)."""
+    """The tracker store this installation's Rasa uses (`tracker_store_url`): SQL, else Rasa's
+    memory through its HTTP API (RASA_URL, RASA_API_TOKEN)."""
     url = tracker_store_url()
     if url:
         return SqlTracker(url)

@@ -150,7 +150,8 @@ def test_the_requester_withdraws_an_open_request(live_stack, sessions, opening, 
 
 
 def test_completing_a_deletion_erases_the_requesters_conversation(live_stack, sessions):
-    """Rasa's in-memory tracker store loses the conversation; the request and its history stay."""
+    """The tracker store (SQLite rows, or Rasa's memory) loses the conversation; the request and
+    its history stay."""
     from bot.requests.store import RequestStore
     from bot.retention.erasure import erase_requester_conversations
 

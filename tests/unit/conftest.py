@@ -1,14 +1,25 @@
 """Fixtures of tests/unit: the request store with a clock the test sets, the action server's
-services built on a test's store, and the encoder that keeps what it encoded. Nothing here needs
-a server, a trained model or a browser."""
+services built on a test's store, the encoder that keeps what it encoded, and (for every test)
+a conversations file of its own. Nothing here needs a server, a trained model or a browser."""
 
 from __future__ import annotations
+
+import uuid
 
 import pytest
 
 from bot.requests.store import RequestStore
 from bot.storage.db import make_engine
 from tests.support import Clock
+
+
+@pytest.fixture(autouse=True)
+def conversations_elsewhere(monkeypatch, tmp_path_factory):
+    """The embedded tracker store's file (CONVERSATIONS_DB) is one of this test's own, in a
+    temporary folder (made only if something writes it): no test writes to, purges or erases
+    from the repository's var/conversations.db, or sees another test's conversations."""
+    folder = tmp_path_factory.getbasetemp() / "conversations"
+    monkeypatch.setenv("CONVERSATIONS_DB", str(folder / f"{uuid.uuid4().hex}.db"))
 
 
 @pytest.fixture

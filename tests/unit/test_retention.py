@@ -1,7 +1,8 @@
 """Retention and erasure: `python -m bot purge`, and what completing a deletion request erases.
 
-The in-memory tracker store is reached through Rasa's HTTP API, mocked with httpx. Rasa's own SQL
-tracker store needs PostgreSQL: its purge and erasure are in tests/db/test_sql_tracker_retention.py.
+The in-memory tracker store is reached through Rasa's HTTP API, mocked with httpx. The embedded SQL
+tracker store on SQLite is in tests/unit/test_sqlite_tracker_retention.py; on PostgreSQL in
+tests/db/test_sql_tracker_retention.py.
 """
 
 import json
@@ -21,7 +22,7 @@ from bot.requests.store import RequestStore
 from bot.retention import erasure
 from bot.retention.ages import MAX_AGE, parse_age
 from bot.retention.erasure import pending_erasures
-from bot.retention.purge import describe, purge
+from bot.retention.purge import PurgeReport, describe, purge
 from bot.retention.trackers import RasaApiTracker, SqlTracker
 from bot.storage.db import transaction
 from bot.storage.models import (
@@ -429,13 +430,21 @@ def cli_database(migrated_sqlite):
     return migrated_sqlite("purge.db")
 
 
-def test_cli_with_the_in_memory_store_says_where_conversations_are(cli_database):
-    done = run_purge(cli_database, "--older-than", "30d")
+def test_with_the_in_memory_store_the_purge_says_where_conversations_are():
+    report = PurgeReport(timedelta(days=30), NOW - 30 * DAY, False, "memory")
+    lines = describe(report)
+    assert any("held only in Rasa's memory" in line for line in lines)
+    assert any("vanish when Rasa restarts" in line for line in lines)
+    assert not any("from the tracker store" in line for line in lines)
+
+
+def test_cli_with_nothing_set_purges_the_embedded_store_and_makes_no_file(cli_database, tmp_path):
+    file = tmp_path / "conversations.db"  # Rasa has not run yet: no file
+    done = run_purge(cli_database, "--older-than", "30d", CONVERSATIONS_DB=str(file))
     assert done.returncode == 0, done.stderr
-    assert (
-        "held only in Rasa's memory" in done.stdout and "vanish when Rasa restarts" in done.stdout
-    )
+    assert "Removed 0 conversations (0 events) from the tracker store." in done.stdout
     assert "Removed 0 expired verification codes" in done.stdout
+    assert not file.exists()
 
 
 @pytest.mark.parametrize("age", ["30", "30x", "0d", "-5d", "1e9w"])

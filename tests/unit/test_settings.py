@@ -165,7 +165,16 @@ def test_the_scaled_stores_are_what_is_set_else_the_scaled_defaults():
 def test_the_purge_finds_the_tracker_store_the_settings_name():
     from bot.retention.trackers import tracker_store_url
 
-    assert tracker_store_url(Settings.from_sources({}, {})) is None  # Rasa's memory
+    # Nothing set: the SQLite file endpoints.yml's store writes, where CONVERSATIONS_DB says.
+    assert tracker_store_url(Settings.from_sources({}, {})) == (
+        f"sqlite:///{ROOT / 'var' / 'conversations.db'}"
+    )
+    assert tracker_store_url(
+        Settings.from_sources({"CONVERSATIONS_DB": "/srv/chat/conversations.db"}, {})
+    ) == ("sqlite:////srv/chat/conversations.db")
+    assert tracker_store_url(Settings.from_sources({}, {"CONVERSATIONS_DB": "data/c.db"})) == (
+        f"sqlite:///{ROOT / 'data' / 'c.db'}"
+    )
     assert (
         tracker_store_url(
             Settings.from_sources({"TRACKER_DB_HOST": "db.internal"}, {"TRACKER_DB_PASSWORD": "pw"})
