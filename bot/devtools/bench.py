@@ -648,7 +648,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if stack is scaled or started_here:
             print(
                 f"==> Starting the assistant ({label}: {stack.workers} process(es) per server"
-                f"{', PostgreSQL + Redis' if stack.scaled else ', in memory'})"
+                f"{', PostgreSQL + Redis' if stack.scaled else ', embedded stores'})"
             )
             stack.start()
         stock = None if args.no_stock or label != "ours" else start_stock_bot()
