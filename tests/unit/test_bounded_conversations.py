@@ -23,6 +23,7 @@ from rasa.shared.core.events import (
 from bot.core.paths import ROOT
 from bot.rasa.bounded import Bounds, bounded
 from bot.rasa.tracker_store import BoundedSQLTrackerStore, RetainingInMemoryTrackerStore
+from tests.support.databases import drop_postgres_database, postgres_database
 
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
 BOUNDS = {"max_events": 40, "keep_turns": 3}
@@ -67,12 +68,11 @@ def store(request, tmp_path):
     if request.param == "sqlite":
         yield BoundedSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"), **BOUNDS)
         return
-    url = request.getfixturevalue("postgres_url")
+    admin, name, url = postgres_database()  # its own: Rasa's `events` table is not ours
     made = BoundedSQLTrackerStore(DOMAIN, dialect="postgresql", host=url, **BOUNDS)
     yield made
-    with made.engine.begin() as connection:
-        connection.execute(sa.text("DELETE FROM events"))
     made.engine.dispose()
+    drop_postgres_database(admin, name)
 
 
 def stored_rows(store: Any, sender: str) -> int:
