@@ -457,6 +457,10 @@ def store_work(env: Dict[str, str]) -> Dict[str, float]:
     try:
         client = redis.Redis(host=env["REDIS_HOST"], port=int(env["REDIS_PORT"]))
         counts["redis_commands"] = float(client.info("stats")["total_commands_processed"])
+        # The lock's round trips: one script call each (the commands it runs count above).
+        counts["redis_scripts"] = float(
+            client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+        )
     except (redis.RedisError, KeyError, ValueError):
         pass
     url = (
@@ -469,9 +473,10 @@ def store_work(env: Dict[str, str]) -> Dict[str, float]:
             row = connection.execute(
                 text(
                     "SELECT sum(xact_commit + xact_rollback), sum(tup_inserted + tup_updated "
-                    "+ tup_deleted), sum(tup_returned) FROM pg_stat_database"
+                    "+ tup_deleted) FROM pg_stat_database"
                 )
             ).one()
+        # Autocommit statements (the tracker store's) count one transaction each.
         counts["postgres_transactions"] = float(row[0] or 0)
         counts["postgres_rows_written"] = float(row[1] or 0)
     except Exception:  # noqa: BLE001 - figures only: a server we cannot ask gives none

@@ -201,3 +201,19 @@ def test_a_message_costs_the_sql_store_two_statements(tmp_path):
         counts.append(len(statements))
     assert counts.count(2) >= 50  # the others: the turn that continued the session (+1 DELETE)
     assert max(counts) == 3
+
+
+@pytest.mark.db
+def test_the_postgresql_store_commits_without_waiting_for_the_disk():
+    """Rasa's SQL calls block its event loop: a commit that waits for the disk stops every
+    conversation behind it. The tracker store's sessions say so; nothing else's do."""
+    admin, name, url = postgres_database()
+    try:
+        store = BoundedSQLTrackerStore(DOMAIN, dialect="postgresql", host=url, **BOUNDS)
+        with store.autocommit.connect() as connection:
+            assert connection.execute(sa.text("SHOW synchronous_commit")).scalar_one() == "off"
+        store.engine.dispose()
+        with sa.create_engine(url).connect() as other:
+            assert other.execute(sa.text("SHOW synchronous_commit")).scalar_one() == "on"
+    finally:
+        drop_postgres_database(admin, name)
