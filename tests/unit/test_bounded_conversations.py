@@ -188,17 +188,26 @@ def test_the_sql_store_keeps_conversations_across_a_restart(tmp_path):
     assert user_texts(tracker)[-1] == "question 49"
 
 
-def test_a_message_costs_the_sql_store_two_statements(tmp_path):
-    """One SELECT to load the session, one INSERT of the new events: not one per event."""
-    store = BoundedSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"), **BOUNDS)
-    asyncio.run(say(store, "counted", question(0)))
-    statements: List[str] = []
-    sa.event.listen(store.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
-    counts = []
-    for number in range(1, 60):
-        statements.clear()
-        asyncio.run(say(store, "counted", question(number)))
-        counts.append(len(statements))
+@pytest.mark.db
+def test_a_message_costs_the_postgresql_store_two_round_trips():
+    """One SELECT to load the session, one INSERT of the new events, each in autocommit (no
+    BEGIN, no ROLLBACK): not one statement per event, nor a count first."""
+    admin, name, url = postgres_database()
+    try:
+        store = BoundedSQLTrackerStore(DOMAIN, dialect="postgresql", host=url, **BOUNDS)
+        asyncio.run(say(store, "counted", question(0)))
+        statements: List[str] = []
+        sa.event.listen(
+            store.engine, "before_cursor_execute", lambda *args: statements.append(args[2])
+        )
+        counts = []
+        for number in range(1, 60):
+            statements.clear()
+            asyncio.run(say(store, "counted", question(number)))
+            counts.append(len(statements))
+        store.engine.dispose()
+    finally:
+        drop_postgres_database(admin, name)
     assert counts.count(2) >= 50  # the others: the turn that continued the session (+1 DELETE)
     assert max(counts) == 3
 
