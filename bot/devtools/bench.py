@@ -452,6 +452,7 @@ def store_work(env: Dict[str, str]) -> Dict[str, float]:
     scaled stack's stores, every database of the server), for the work per message."""
     import redis  # type: ignore[import-untyped]
     from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
 
     counts: Dict[str, float] = {}
     try:
@@ -467,18 +468,25 @@ def store_work(env: Dict[str, str]) -> Dict[str, float]:
         f"postgresql://{env['TRACKER_DB_USER']}:{env['TRACKER_DB_PASSWORD']}@"
         f"{env['TRACKER_DB_HOST']}:{env['TRACKER_DB_PORT']}/postgres"
     )
+    databases = {
+        "tracker": env["TRACKER_DB_NAME"],
+        "requests": make_url(env.get("DATABASE_URL") or "sqlite://").database or "",
+    }
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
-            row = connection.execute(
-                text(
-                    "SELECT sum(xact_commit + xact_rollback), sum(tup_inserted + tup_updated "
-                    "+ tup_deleted) FROM pg_stat_database"
-                )
-            ).one()
-        # Autocommit statements (the tracker store's) count one transaction each.
-        counts["postgres_transactions"] = float(row[0] or 0)
-        counts["postgres_rows_written"] = float(row[1] or 0)
+            rows = dict(
+                connection.execute(
+                    # Autocommit statements (the tracker store's) count one transaction each.
+                    text(
+                        "SELECT datname, xact_commit + xact_rollback FROM pg_stat_database "
+                        "WHERE datname IS NOT NULL"
+                    )
+                ).all()
+            )
+        for label, name in databases.items():
+            if name in rows:
+                counts[f"postgres_transactions ({label})"] = float(rows[name])
     except Exception:  # noqa: BLE001 - figures only: a server we cannot ask gives none
         pass
     finally:
