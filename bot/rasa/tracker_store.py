@@ -160,9 +160,7 @@ class BoundedSQLTrackerStore(SQLTrackerStore):
         # atomic statement): on an engine whose connections are always in autocommit each is
         # one round trip, with no BEGIN before it, no ROLLBACK when the connection goes back to
         # the pool, and no SET to undo a per-use isolation level (4 statements a message, not 2).
-        self.autocommit = (
-            self.engine if file is not None else _autocommit_engine(self.engine)
-        )
+        self.autocommit = self.engine if file is not None else _autocommit_engine(self.engine)
         # On SQLite, the store's own connection, used directly: through SQLAlchemy each
         # statement cost more than the file did (1.5 ms a message in all under `make bench`).
         self._file = _SqliteEvents(self.engine) if file is not None else None
