@@ -34,7 +34,14 @@ from bot.storage.models import (
 from bot.support.tickets import Handoffs
 from tests.support import MONDAY as NOW
 from tests.support.databases import drop_postgres_database, postgres_database
-from tests.support.retention import DAY, TRANSCRIPT, complete, erasing_store, run_purge
+from tests.support.retention import (
+    DAY,
+    TRANSCRIPT,
+    complete,
+    erasing_store,
+    run_purge,
+    save_conversation,
+)
 
 pytestmark = pytest.mark.db
 
@@ -93,22 +100,6 @@ def rasa_store(tracker_url):
         connection.execute(text("DELETE FROM events"))
     yield store
     store.engine.dispose()
-
-
-def save_conversation(store, sender_id, *moments):
-    """A real tracker, a visitor's line and the bot's answer at each moment, saved by Rasa."""
-    from rasa.shared.core.events import BotUttered, UserUttered
-    from rasa.shared.core.trackers import DialogueStateTracker
-
-    events = []
-    for moment in moments:
-        stamp = moment.timestamp()
-        events += [
-            UserUttered("hello, my address is jane@example.com", timestamp=stamp),
-            BotUttered("Hello! How can I help?", timestamp=stamp + 1),
-        ]
-    asyncio.run(store.save(DialogueStateTracker.from_events(sender_id, events)))
-    return len(events)
 
 
 def tracker_events(tracker_url):

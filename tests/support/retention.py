@@ -4,6 +4,7 @@ completing a request, and `python -m bot purge` run as a user runs it."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -55,3 +56,20 @@ def run_purge(database_url, *args, **env):
         text=True,
         timeout=120,
     )
+
+
+def save_conversation(store, sender_id, *moments):
+    """A real tracker, a visitor's line and the bot's answer at each moment, saved by the
+    tracker store `store` as Rasa saves it; how many events that was."""
+    from rasa.shared.core.events import BotUttered, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    events = []
+    for moment in moments:
+        stamp = moment.timestamp()
+        events += [
+            UserUttered("hello, my address is jane@example.com", timestamp=stamp),
+            BotUttered("Hello! How can I help?", timestamp=stamp + 1),
+        ]
+    asyncio.run(store.save(DialogueStateTracker.from_events(sender_id, events)))
+    return len(events)

@@ -10,8 +10,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from rasa.core.tracker_store import TrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import BotUttered, UserUttered
-from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import read_endpoint_config
 from sqlalchemy import select, text
 
@@ -25,7 +23,14 @@ from bot.retention.trackers import TRACKER_DB_KEYS, SqlTracker
 from bot.storage.db import transaction
 from bot.storage.models import AuditEntry, PrivacyRequest
 from tests.support import MONDAY as NOW
-from tests.support.retention import DAY, TRANSCRIPT, complete, erasing_store, run_purge
+from tests.support.retention import (
+    DAY,
+    TRANSCRIPT,
+    complete,
+    erasing_store,
+    run_purge,
+    save_conversation,
+)
 
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
 
@@ -59,19 +64,6 @@ def store(database_url):
     store = erasing_store(database_url)
     yield store
     store.engine.dispose()
-
-
-def save_conversation(store, sender_id, *moments):
-    """A visitor's line and the bot's answer at each moment, saved as Rasa saves them."""
-    events = []
-    for moment in moments:
-        stamp = moment.timestamp()
-        events += [
-            UserUttered("hello, my address is jane@example.com", timestamp=stamp),
-            BotUttered("Hello! How can I help?", timestamp=stamp + 1),
-        ]
-    asyncio.run(store.save(DialogueStateTracker.from_events(sender_id, events)))
-    return len(events)
 
 
 def stored(store):
