@@ -27,7 +27,7 @@ normalise with bot.core.language themselves.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, List, Optional, Tuple, Type
+from typing import Any, Callable, Dict, List, Optional, Tuple, Type, TypeVar
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -73,10 +73,13 @@ def _texts(messages: List[Message]) -> List[Message]:
     return [m for m in messages if m.get(TEXT)]
 
 
-@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
-class LanguageDetector(GraphComponent):
-    """First in the pipeline: every later component reads the normalised text (half-width,
-    Simplified), and the language the visitor wrote in is noted (`bot.core.language.detect`)."""
+Made = TypeVar("Made", bound="_Stateless")
+
+
+class _Stateless(GraphComponent):
+    """A component that learns nothing and keeps nothing: made from no configuration, needing
+    no other component before it, and leaving the training data as it is, unless it says
+    otherwise."""
 
     @classmethod
     def required_components(cls) -> List[Type]:
@@ -88,13 +91,22 @@ class LanguageDetector(GraphComponent):
 
     @classmethod
     def create(
-        cls,
+        cls: Type[Made],
         config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> LanguageDetector:
+    ) -> Made:
         return cls()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
+class LanguageDetector(_Stateless):
+    """First in the pipeline: every later component reads the normalised text (half-width,
+    Simplified), and the language the visitor wrote in is noted (`bot.core.language.detect`)."""
 
     @staticmethod
     def _normalise(message: Message) -> None:
@@ -125,7 +137,7 @@ def requested_language(message: Message) -> Optional[str]:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
-class LanguageEntity(GraphComponent):
+class LanguageEntity(_Stateless):
     """Last in the pipeline: the visitor's own text back in the parse data, and the entity
     `language`: the language asked for in a `set_language` message ("请用英文" -> "en"),
     otherwise the language written in when `detect` is sure (nothing for "ok", an e-mail, a code),
@@ -134,23 +146,6 @@ class LanguageEntity(GraphComponent):
     @classmethod
     def required_components(cls) -> List[Type]:
         return [LanguageDetector]
-
-    @staticmethod
-    def get_default_config() -> Dict[str, Any]:
-        return {}
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> LanguageEntity:
-        return cls()
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in _texts(messages):
@@ -645,16 +640,12 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class HowLongIsAQuestion(GraphComponent):
+class HowLongIsAQuestion(_Stateless):
     """After the classifier: a message read as a request that only asks how long something takes
     (`bot.nlu.question_kind`) is a question about how requests are handled here (`intent`, by
     default ask_process: the deadline the assistant gives), with the same confidence; the
     request stays second in the ranking. Which intents are requests comes from the request
     registry."""
-
-    @classmethod
-    def required_components(cls) -> List[Type]:
-        return []
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
@@ -675,9 +666,6 @@ class HowLongIsAQuestion(GraphComponent):
 
         self.intent = str(config["intent"])
         self.requests = frozenset(BY_INTENT)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -723,26 +711,9 @@ def replace_intent(message: Message, name: str, swap: bool = False, merge: bool 
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class NewOrMadeRequest(GraphComponent):
+class NewOrMadeRequest(_Stateless):
     """After the classifier: a status lookup or a withdrawal only for a request already made, a
     request only when it is not one already made (`bot.conversation.request_intent`)."""
-
-    @classmethod
-    def required_components(cls) -> List[Type]:
-        return []
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> NewOrMadeRequest:
-        return cls()
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
