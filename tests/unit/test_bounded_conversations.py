@@ -224,12 +224,12 @@ def test_a_message_costs_the_postgresql_store_two_round_trips():
         )
         asyncio.run(say(store, "counted", question(0)))
         store.engine.dispose()
-        store.autocommit.dispose()
+        store.events.autocommit.dispose()
         before = _settled(admin, name)
         for number in range(1, 41):
             asyncio.run(say(store, "counted", question(number)))
         store.engine.dispose()
-        store.autocommit.dispose()
+        store.events.autocommit.dispose()
         after = _settled(admin, name)
     finally:
         drop_postgres_database(admin, name)
@@ -246,7 +246,7 @@ def test_the_postgresql_store_commits_without_waiting_for_the_disk():
     admin, name, url = postgres_database()
     try:
         store = BoundedSQLTrackerStore(DOMAIN, dialect="postgresql", host=url, **BOUNDS)
-        with store.autocommit.connect() as connection:
+        with store.events.autocommit.connect() as connection:
             assert connection.execute(sa.text("SHOW synchronous_commit")).scalar_one() == "off"
         store.engine.dispose()
         with sa.create_engine(url).connect() as other:
