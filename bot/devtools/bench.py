@@ -562,6 +562,47 @@ async def measure_stock(
     }
 
 
+def store_cost(conversations: int = 20, messages: int = 600) -> Dict[str, float]:
+    """What the embedded tracker store costs a message, in this process, in memory and on a
+    SQLite file: `messages` policy questions and answers spread over `conversations`, each
+    loaded, added to and saved as Rasa does. Milliseconds a message."""
+    import tempfile
+
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+
+    from bot.core.paths import ROOT
+    from bot.rasa.tracker_store import BoundedSQLTrackerStore, RetainingInMemoryTrackerStore
+
+    domain = Domain.load(str(ROOT / "domain.yml"))
+
+    async def say(store: Any, sender: str, number: int) -> None:
+        tracker = await store.retrieve(sender) or await store.create_tracker(sender)
+        for event in (
+            UserUttered(POLICY_QUESTIONS[number % 10], {"name": "ask_sharing"}),
+            ActionExecuted("action_answer_policy"),
+            BotUttered(f"answer {number}"),
+            ActionExecuted("action_listen"),
+        ):
+            tracker.update(event)
+        await store.save(tracker)
+
+    async def per_message(store: Any) -> float:
+        for number in range(conversations):  # every conversation made before timing
+            await say(store, f"warm-{number}", number)
+        started = time.perf_counter()
+        for number in range(messages):
+            await say(store, f"warm-{number % conversations}", number)
+        return (time.perf_counter() - started) * 1000 / messages
+
+    with tempfile.TemporaryDirectory() as folder:
+        stores = {
+            "memory": RetainingInMemoryTrackerStore(domain),
+            "SQLite": BoundedSQLTrackerStore(domain, db=str(Path(folder) / "conversations.db")),
+        }
+        return {name: asyncio.run(per_message(store)) for name, store in stores.items()}
+
+
 def write_json(path: Path, figures: Dict) -> None:
     """The figures as JSON, creating the folder they go in (a fresh checkout has no results/)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -605,6 +646,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         help="turns of the one long conversation measured by band of 50 (0: none)",
     )
     parser.add_argument("--no-stock", action="store_true", help="skip the stock bot")
+    parser.add_argument(
+        "--store-cost",
+        action="store_true",
+        help="only what the embedded tracker store costs a message, in memory and in SQLite "
+        "(in this process: no stack is started)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument(
         "--encoder-cache-size",
@@ -617,6 +664,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.encoder_cache_size is not None and args.encoder_cache_size < 0:
         parser.error("--encoder-cache-size must be 0 or more")
+
+    if args.store_cost:
+        cost = store_cost()
+        print(
+            "tracker store, ms a message (600 messages over 20 conversations, one process): "
+            + ", ".join(f"{name} {ms:.2f}" for name, ms in cost.items())
+        )
+        if args.json:
+            write_json(args.json, {"store_ms_per_message": cost})
+        return 0
 
     cache_env = (
         {}

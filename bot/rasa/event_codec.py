@@ -1,7 +1,7 @@
 """Events back from their stored JSON, without Rasa's per-event class search.
 
 Rasa finds an event's class by walking every subclass of `Event` for each event it reads
-(`Event.resolve_by_type`: about 0.1 ms an event, most of what rebuilding a tracker costs). The
+(`Event.resolve_by_type`: in a profile of the SQL store's retrieve, most of its CPU). The
 classes do not change while the process runs, so the walk is done once per type name, in
 Rasa's own order (the first class with the name wins, as there); a name it does not know goes
 to Rasa, which decides what to do with it.
