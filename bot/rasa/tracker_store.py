@@ -239,8 +239,9 @@ _COLUMNS = ("sender_id", "type_name", "timestamp", "intent_name", "action_name",
 
 class _SqliteEvents:
     """Rasa's `events` table in the SQLite file, through one connection the store keeps, used
-    directly (through SQLAlchemy each statement cost more than the file did: 1.5 ms a message in
-    all under `make bench`); in autocommit, a rewrite one explicit transaction."""
+    directly: through SQLAlchemy's engine each statement cost more in Python than in the file
+    (`python -m bot bench --store-cost` measures the store as it is); in autocommit, a rewrite
+    one explicit transaction."""
 
     SELECT = LATEST_SESSION.text  # sqlite3 takes `:sender` as it is
     INSERT = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
