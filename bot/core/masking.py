@@ -121,6 +121,7 @@ PHONE_PLACEHOLDER = "[phone]"
 REFERENCE_PLACEHOLDER = "[reference]"
 NUMBER_PLACEHOLDER = "[number]"
 NAME_PLACEHOLDER = "[name]"
+CODE_PLACEHOLDER = "[code]"  # a verification code typed at a code step (bot.requests.code_masking)
 
 # A phone number inside a sentence. Like PHONE_PATTERN, without its word boundaries: Chinese
 # text puts no space around a number ("我的手机号是13800138000谢谢"; Han characters are word

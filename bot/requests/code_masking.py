@@ -20,10 +20,9 @@ from functools import lru_cache
 from typing import Any, Callable, Collection, List, Mapping, Optional, Sequence, Tuple
 
 from bot.core import texts
-from bot.core.masking import half_width, reference_spans
+from bot.core.masking import CODE_PLACEHOLDER, half_width, reference_spans
 from bot.requests.verification import CODE_DIGITS
 
-CODE_PLACEHOLDER = "[code]"
 VISITOR = "visitor"  # a transcript line's `from` (actions.transcripts)
 
 # What may stand between the digits of a code as typed: `validators.verification_code` drops
