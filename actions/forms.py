@@ -74,9 +74,11 @@ class RequestFormValidation(FormValidationAction, ABC):
         self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> Dict[str, Any]:
         text = str(value or "")
-        failed = faults.failed_message(tracker.events)
+        failed = faults.failed_turn(tracker.events)
         if latest_intent(tracker) == faults.RETRY_INTENT and failed is not None:
-            return self._retry(slot, failed, dispatcher, tracker)
+            if not failed.unread:  # its answer was taken: the form asks its question again
+                return {slot: None}
+            return self._retry(slot, failed.message, dispatcher, tracker)
         language = language_of(tracker)
         if slot != "confirm_request" and flows.is_stop(text):
             # "取消", "stop" read as an answer (NLU did not call it `stop`): the visitor gives up.

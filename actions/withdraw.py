@@ -89,11 +89,13 @@ class ValidateWithdrawForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         text, retried = str(value or ""), False
-        failed = faults.failed_message(tracker.events)
+        failed = faults.failed_turn(tracker.events)
         if latest_intent(tracker) == faults.RETRY_INTENT and failed is not None:
+            if not failed.unread:  # its answer was taken: the form asks for the code again
+                return {"withdraw_code": None}
             # "Try again" after a failure: the code typed then, which the lost call may have
             # spent already (`verification.check_code`).
-            text, retried = str(failed.get("text") or ""), True
+            text, retried = str(failed.message.get("text") or ""), True
         email = tracker.get_slot("withdraw_email")
         language = language_of(tracker)
         if flows.cannot_verify(text):  # without the code nothing is withdrawn here

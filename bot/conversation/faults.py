@@ -11,6 +11,7 @@ told is in the catalogue of texts (`fault.*`), in the conversation's language.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Dict, Iterable, Mapping, Optional
 
 from bot.core.texts import DEFAULT_LANGUAGE, button, text
@@ -76,24 +77,46 @@ def _intent(event: Mapping[str, Any]) -> str:
     return ((event.get("parse_data") or {}).get("intent") or {}).get("name") or ""
 
 
+@dataclass(frozen=True)
+class FailedTurn:
+    """The visitor's message whose turn ended in an apology, and the action that failed."""
+
+    message: Mapping[str, Any]
+    action: str
+
+    @property
+    def unread(self) -> bool:
+        """Was the message never read? Only a form's validation failing leaves it unread; when
+        a later step failed (asking the next question), the answer was taken already, and
+        reading it again would take it for the answer to a question it never answered."""
+        return self.action.startswith("validate_")
+
+
+def failed_turn(events: Iterable[Mapping[str, Any]]) -> Optional[FailedTurn]:
+    """The turn that "try again" refers to, when every turn since then failed too; None when
+    the turn before the latest message went well."""
+    turns = []  # (user event, the action that failed in its turn), newest first
+    failing: Optional[str] = None
+    for event in reversed(list(events)):
+        if event.get("event") == "user":
+            turns.append((event, failing))
+            failing = None
+        elif _is_failure(event):
+            failing = str(event["metadata"][FAILURE_MARK])
+    for message, action in turns[1:]:  # the latest message excluded
+        if action is None:
+            return None
+        if _intent(message) != RETRY_INTENT:
+            return FailedTurn(message, action)
+    return None
+
+
 def failed_message(events: Iterable[Mapping[str, Any]]) -> Optional[Mapping[str, Any]]:
     """The visitor's message that the assistant answered with an apology, when every turn since
     then failed too: "try again" means "read that message again". None when the turn before
     the latest message went well."""
-    turns = []  # (user event, did its turn fail?), newest first, the latest message excluded
-    failed = False
-    for event in reversed(list(events)):
-        if event.get("event") == "user":
-            turns.append((event, failed))
-            failed = False
-        elif _is_failure(event):
-            failed = True
-    for message, turn_failed in turns[1:]:
-        if not turn_failed:
-            return None
-        if _intent(message) != RETRY_INTENT:
-            return message
-    return None
+    turn = failed_turn(events)
+    return turn.message if turn else None
 
 
 def last_reply_was_failure(events: Iterable[Mapping[str, Any]]) -> bool:

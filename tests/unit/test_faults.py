@@ -42,3 +42,14 @@ def test_only_our_submit_actions_leave_a_pending_request():
     assert faults.pending_kind("validate_deletion_form") is None
     assert faults.failure_text("action_submit_access") == faults.not_saved()
     assert faults.failure_text("action_answer_policy") == faults.not_done()
+
+
+def test_a_failure_after_the_answer_was_read_leaves_nothing_unread():
+    """Only a failed validation leaves the message unread; asking the next question failing
+    means the answer was taken already."""
+    events = [user("skip", "deny"), apology("action_ask_confirm_request"), user("/retry", "retry")]
+    turn = faults.failed_turn(events)
+    assert turn is not None and turn.message["text"] == "skip" and not turn.unread
+    events = [user("yes", "affirm"), apology(), user("/retry", "retry")]
+    turn = faults.failed_turn(events)
+    assert turn is not None and turn.unread

@@ -464,9 +464,25 @@ async def test_try_again_in_a_form_reads_the_answer_that_failed(store):
         "account_email",
         "try again",
         intent="retry",
-        events=failed_turn("no idea", "inform", "action_ask_account_email"),
+        events=failed_turn("no idea", "inform", "validate_deletion_form"),
     )
     assert values["account_email"] is None and "e-mail address" in said[0]
+
+
+async def test_try_again_after_the_next_question_failed_asks_it_again(store):
+    """The answer before the failure was read (it was asking the next question that failed):
+    "try again" must not read it once more as the answer to that question. A "skip" for the
+    reason, read again at the confirmation, stopped the request."""
+    values, said, _ = await validate(
+        ValidateDeletionForm(),
+        "deletion_form",
+        "confirm_request",
+        "/retry",
+        slots={**CONFIRMED, "confirm_request": None, "verification_code": None},
+        intent="retry",
+        events=failed_turn("skip", "deny", "action_ask_confirm_request"),
+    )
+    assert values["confirm_request"] is None and said == []
     # without an apology before it, "try again" is just an answer that does not fit
     values, said, _ = await validate(
         ValidateDeletionForm(),
