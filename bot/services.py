@@ -1,5 +1,5 @@
 """The one place the request database's services are built: the request store, casework,
-deliveries, the staff directory, handoffs and the policy-gap log.
+deliveries, fulfilment, the staff directory, handoffs and the policy-gap log.
 
 Each process builds one `Services` (the action server on first use, the web app in its factory,
 a CLI command when it runs) and takes them all from it; a test hands in a store of its own. It
@@ -13,6 +13,7 @@ import functools
 from datetime import datetime
 from typing import Optional
 
+from bot.fulfilment.service import Fulfilment
 from bot.policy.gaps import GapLog
 from bot.requests.casework import Casework
 from bot.requests.delivery import Deliveries
@@ -45,6 +46,10 @@ class Services:
     @functools.cached_property
     def deliveries(self) -> Deliveries:
         return Deliveries(self.store.engine, self.store.secret, self.now)
+
+    @functools.cached_property
+    def fulfilment(self) -> Fulfilment:
+        return Fulfilment(self.store, self.deliveries, self.now)
 
     @functools.cached_property
     def directory(self) -> StaffDirectory:

@@ -138,6 +138,13 @@ class Settings:
     request_max_extension_working_days: int = _setting("REQUEST_MAX_EXTENSION_WORKING_DAYS", 15)
     delivery_expiry_days: int = _setting("DELIVERY_EXPIRY_DAYS", 7)
     delivery_max_bytes: int = _setting("DELIVERY_MAX_BYTES", 25_000_000)
+    # -- carrying requests out in the product's systems (bot.fulfilment; docs/fulfilment.md) ----
+    systems_file: Optional[Path] = _setting("SYSTEMS_FILE")  # None: one manual system, legal
+    fulfilment_callback_url: str = _setting("FULFILMENT_CALLBACK_URL", "")  # "": web_url's
+    fulfilment_max_attempts: int = _setting("FULFILMENT_MAX_ATTEMPTS", 8)
+    fulfilment_retry_seconds: float = _setting("FULFILMENT_RETRY_SECONDS", 30.0)  # doubled each
+    fulfilment_timeout_seconds: float = _setting("FULFILMENT_TIMEOUT_SECONDS", 10.0)
+    fulfilment_interval_seconds: float = _setting("FULFILMENT_INTERVAL_SECONDS", 5.0)
     rate_limit_codes_per_email: int = _setting("RATE_LIMIT_CODES_PER_EMAIL", 5)
     rate_limit_codes_per_conversation: int = _setting("RATE_LIMIT_CODES_PER_CONVERSATION", 5)
     rate_limit_requests_per_conversation: int = _setting("RATE_LIMIT_REQUESTS_PER_CONVERSATION", 5)
@@ -172,6 +179,10 @@ class Settings:
             "web_url": f"http://127.0.0.1:{self.web_port}",
             "site_origin": f"http://localhost:{self.web_port}",
         }
+        for name, value in derived.items():
+            if not getattr(self, name):
+                object.__setattr__(self, name, value)
+        derived = {"fulfilment_callback_url": f"{self.web_url}/api/fulfilment/callback"}
         for name, value in derived.items():
             if not getattr(self, name):
                 object.__setattr__(self, name, value)
@@ -265,6 +276,17 @@ def app_secret() -> str:
     if not secret:
         raise MissingSecret("APP_SECRET is not set: run `python -m bot env` to create .env")
     return secret
+
+
+def named_secret(variable: str) -> Optional[str]:
+    """The value of a variable named by configuration rather than by this module (a system's
+    webhook secret, `secret_env` in SYSTEMS_FILE), with the same precedence as every setting:
+    the environment, then `.env`; None when unset or blank."""
+    for source in (os.environ, read_env_file(ENV_FILE)):
+        raw = source.get(variable)
+        if raw is not None and raw.strip():
+            return raw.strip()
+    return None
 
 
 def environment_for_child(extra: Optional[Mapping[str, str]] = None) -> Dict[str, str]:

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import Optional, Tuple
 
+from sqlalchemy.orm import object_session
+
 from bot.core.language import or_default
 from bot.core.texts import text
+from bot.requests import tasks
 from bot.requests.registry import BY_KIND
 from bot.storage.models import PrivacyRequest
 
@@ -55,6 +58,11 @@ def status_email(
         body = text("email.status.rejected", language, reference=reference, note=note)
     else:
         return None
+    session = object_session(request)
+    if target == "completed" and session is not None and request.id is not None:
+        done = tasks.tasks_of(session, request.id)
+        if done:  # what each system did, as its task was settled
+            body += "\n\n" + tasks.what_each_did(done, language)
     if note and target != "rejected":
         body += "\n\n" + text("email.status.note", language, note=note)
     return text("email.request_subject", language, reference=reference), body

@@ -22,7 +22,7 @@ from bot.core.language import or_default
 from bot.core.masking import mask_email
 from bot.core.settings import app_secret, load_settings
 from bot.mail.outbox import enqueue
-from bot.requests import deadlines, lifecycle, ratelimit, verification
+from bot.requests import deadlines, lifecycle, ratelimit, tasks, verification
 from bot.requests.notifications import status_email
 from bot.requests.references import new_reference
 from bot.requests.registry import BY_KIND, NAMES
@@ -301,6 +301,12 @@ class RequestStore:
         now: datetime,
     ) -> None:
         lifecycle.check_transition(request.status, target, note)
+        if target == lifecycle.COMPLETED and not (note and note.strip()):
+            if tasks.unsettled(tasks.tasks_of(session, request.id)):
+                # Closing by hand what the systems have not finished: the reason is the record.
+                raise lifecycle.IllegalTransition(
+                    "tasks_open", current=request.status, target=target
+                )
         session.add(
             RequestEvent(
                 request_id=request.id,
@@ -317,6 +323,9 @@ class RequestStore:
             request.verified_at = now
         if target == lifecycle.REJECTED:
             request.rejection_reason = note
+        if target == lifecycle.IN_PROGRESS:
+            # Started: one task per system that takes this kind, in this same transaction.
+            tasks.open_tasks(session, request, actor, now)
 
     def transition(
         self,

@@ -123,6 +123,35 @@ class Delivery(Base):
     request = relationship("PrivacyRequest")
 
 
+class FulfilmentTask(Base):
+    """One system's part in carrying out a request (bot.fulfilment): created when legal starts
+    the request, delivered to a webhook or ticked by hand, settled by the system's answer."""
+
+    __tablename__ = "fulfilment_tasks"
+    __table_args__ = (UniqueConstraint("request_id", "system", name="uq_task_request_system"),)
+
+    id = Column(String(32), primary_key=True)  # random: the task id the system is sent
+    request_id = Column(
+        Integer, ForeignKey("privacy_requests.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    system = Column(String(64), nullable=False, index=True)
+    reach = Column(String(16), nullable=False)  # "webhook" or "manual"
+    state = Column(String(16), nullable=False, index=True)
+    attempts = Column(Integer, nullable=False, default=0)
+    last_error = Column(Text)  # why the latest delivery did not settle it: no personal data
+    detail = Column(Text)  # what the system (or the member who ticked it) said it did
+    settled_by = Column(String(64))
+    export_url = Column(Text)  # an access export the worker is still to fetch
+    created_at = Column(UTCDateTime(), nullable=False)
+    updated_at = Column(UTCDateTime(), nullable=False)
+    sent_at = Column(UTCDateTime())  # the latest delivery
+    settled_at = Column(UTCDateTime())
+    next_attempt_at = Column(UTCDateTime(), index=True)
+    claimed_until = Column(UTCDateTime())  # a worker's lease on the delivery under way
+
+    request = relationship("PrivacyRequest")
+
+
 class RequestNote(Base):
     """An internal note (never sent) or a message to the requester (sent through the outbox,
     and shown when they look the request up in the chat)."""
