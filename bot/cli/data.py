@@ -24,7 +24,25 @@ def _iso(value: Any) -> Optional[str]:
     return value.isoformat() if value is not None else None
 
 
+def _tasks_by_request(store: RequestStore) -> Dict[int, List[Dict[str, Any]]]:
+    """Each request's fulfilment tasks, `system` and `state`, in one query."""
+    from sqlalchemy import select
+
+    from bot.storage.models import FulfilmentTask
+
+    found: Dict[int, List[Dict[str, Any]]] = {}
+    with transaction(session_factory(store.engine)) as session:
+        for task in session.execute(
+            select(FulfilmentTask).order_by(FulfilmentTask.created_at, FulfilmentTask.system)
+        ).scalars():
+            found.setdefault(task.request_id, []).append(
+                {"system": task.system, "state": task.state}
+            )
+    return found
+
+
 def request_rows(store: RequestStore) -> List[Dict[str, Any]]:
+    tasks = _tasks_by_request(store)
     return [
         {
             "reference": r.reference,
@@ -38,6 +56,7 @@ def request_rows(store: RequestStore) -> List[Dict[str, Any]]:
             "reason": r.reason,
             "made_by_or_for_minor": r.made_by_or_for_minor,
             "requester_role": r.requester_role,
+            "tasks": tasks.get(r.id, []),
         }
         for r in store.all_requests()
     ]

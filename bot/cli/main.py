@@ -58,8 +58,32 @@ DELEGATED: Dict[str, Tuple[str, str]] = {
 
 def _run(args: argparse.Namespace) -> int:
     from bot.devtools.stack import run_foreground
+    from bot.requests.systems import SystemsFileError, check_systems
 
+    try:
+        check_systems()
+    except SystemsFileError as problem:
+        print(f"==> Not started: {problem}", file=sys.stderr)
+        return 1
     return run_foreground(workers=args.workers)
+
+
+def _fulfilment_start(args: argparse.Namespace) -> int:
+    from bot.cli.fulfilment import start
+
+    return start(args.reference, args.actor)
+
+
+def _fulfilment_deliver(args: argparse.Namespace) -> int:
+    from bot.cli.fulfilment import deliver
+
+    return deliver()
+
+
+def _fulfilment_show(args: argparse.Namespace) -> int:
+    from bot.cli.fulfilment import show
+
+    return show(args.reference, args.format)
 
 
 def _env(args: argparse.Namespace) -> int:
@@ -224,7 +248,7 @@ def _command(
 def _action(
     actions: Commands, name: str, summary: str, handler: Handler
 ) -> argparse.ArgumentParser:
-    """The second word of `db`, `requests`, `outbox`, `staff` or `handoffs`."""
+    """The second word of `db`, `requests`, `fulfilment`, `outbox`, `staff` or `handoffs`."""
     parser = actions.add_parser(name, help=summary)
     parser.set_defaults(handler=handler)
     return parser
@@ -271,6 +295,23 @@ def _add_requests(commands: Commands) -> None:
     requests = _actions_of(_command(commands, "requests", "the privacy requests: export"))
     export = _action(requests, "export", "every request", _requests_export)
     export.add_argument("--format", choices=["json", "csv"], default="json")
+
+
+def _add_fulfilment(commands: Commands) -> None:
+    fulfilment = _actions_of(
+        _command(
+            commands, "fulfilment", "carrying requests out in the systems: start, deliver, show"
+        )
+    )
+    start = _action(
+        fulfilment, "start", "start a verified request: one task per system", _fulfilment_start
+    )
+    start.add_argument("reference")
+    start.add_argument("--actor", required=True, help="who starts it (the audit trail's actor)")
+    _action(fulfilment, "deliver", "one delivery round of webhook tasks", _fulfilment_deliver)
+    show = _action(fulfilment, "show", "a request's tasks", _fulfilment_show)
+    show.add_argument("reference")
+    show.add_argument("--format", choices=["json", "text"], default="text")
 
 
 def _add_outbox(commands: Commands) -> None:
@@ -397,6 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_db(commands)
     _add_requests(commands)
+    _add_fulfilment(commands)
     _add_audit(commands)
     _add_outbox(commands)
     _add_staff(commands)

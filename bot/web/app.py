@@ -45,10 +45,12 @@ from bot.core.masking import install_log_masking
 from bot.core.session_expiry import conversation_idle_expiry
 from bot.core.settings import MissingSecret, Settings, app_secret, load_settings
 from bot.core.texts import text
+from bot.fulfilment.worker import deliver_webhooks_forever
 from bot.mail.worker import deliver_outbox_forever
 from bot.policy.gaps import AnswerRef, clean_answer_payload
+from bot.requests.systems import check_systems
 from bot.services import Services
-from bot.web import download, i18n
+from bot.web import download, fulfilment_api, i18n
 from bot.web.hardening import SiteApp, SiteStaticFiles
 from bot.web.staff import SESSION_LIFETIME
 from bot.web.staff import routes as staff_routes
@@ -340,10 +342,17 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(deliver_outbox_forever()) if deliver_mail else None
+        workers = (
+            [
+                asyncio.create_task(deliver_outbox_forever()),
+                asyncio.create_task(deliver_webhooks_forever(services.fulfilment)),
+            ]
+            if deliver_mail
+            else []
+        )
         yield
         await rasa.close()
-        if task:
+        for task in workers:
             task.cancel()  # the worker lock is given up, for another process to take over
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -357,6 +366,7 @@ def create_app(
         Route("/api/feedback", feedback, methods=["POST"]),
         *staff_routes(services),
         *download.routes(services),
+        *fulfilment_api.routes(services),
         Mount("/static", app=SiteStaticFiles(directory=WEB_DIR / "static"), name="static"),
     ]
     middleware = [
@@ -376,7 +386,8 @@ def create_app(
 
 def serve() -> SiteApp:
     """The served app (`uvicorn --factory bot.web.app:serve`): the outbox delivered over SMTP
-    beside the site, and the staff and conversation cookies `Secure` as SECURE_COOKIES says
-    (bot.core.settings)."""
+    and the fulfilment tasks to their webhooks beside the site, and the staff and conversation
+    cookies `Secure` as SECURE_COOKIES says (bot.core.settings)."""
     settings = load_settings()
+    check_systems()  # a mistake in SYSTEMS_FILE stops the start, named
     return create_app(settings, deliver_mail=True, secure_cookies=settings.secure_cookies)
