@@ -1,0 +1,1 @@
+"""Carrying privacy requests out in the product's systems: tasks, webhooks, callbacks."""
