@@ -267,6 +267,17 @@ def app_secret() -> str:
     return secret
 
 
+def named_secret(variable: str) -> Optional[str]:
+    """The value of a variable named by configuration rather than by this module (a system's
+    webhook secret, `secret_env` in SYSTEMS_FILE), with the same precedence as every setting:
+    the environment, then `.env`; None when unset or blank."""
+    for source in (os.environ, read_env_file(ENV_FILE)):
+        raw = source.get(variable)
+        if raw is not None and raw.strip():
+            return raw.strip()
+    return None
+
+
 def environment_for_child(extra: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
     """A copy of this process's environment with `extra` on top, for a child process to start
     with (bot.devtools.stack adds what the child needs). Nothing of it is read here."""
