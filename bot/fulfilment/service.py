@@ -218,13 +218,14 @@ class Fulfilment:
     def retry(
         self, reference: str, task_id: str, actor: str, client: Optional[str] = None
     ) -> TaskView:
-        """A failed webhook task is delivered again, with a fresh count of attempts."""
+        """A failed webhook task, or one accepted (202) whose callback never came, is
+        delivered again, with a fresh count of attempts and the same task id."""
         with transaction(self.sessions) as session:
             _, task = self._task_of(session, reference, task_id)
-            if task.state != states.FAILED or task.reach != states.WEBHOOK:
+            if task.state not in (states.FAILED, states.SENT) or task.reach != states.WEBHOOK:
                 raise FulfilmentError("not_failed", system=task.system)
             now = self.clock()
-            task.state, task.attempts = states.PENDING, 0
+            task.state, task.attempts, task.export_url = states.PENDING, 0, None
             task.next_attempt_at, task.claimed_until, task.updated_at = now, None, now
             audit.append(session, actor, "task_retried", reference, task.system, client, now)
             return TaskView.of(task)

@@ -18,7 +18,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot.core.settings import load_settings
 from bot.fulfilment import contract, signing
 from bot.fulfilment.service import FulfilmentError
 from bot.requests.systems import System, systems
@@ -27,7 +26,6 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/api/fulfilment/callback"
-ENVELOPE_BYTES = 64 * 1024  # the JSON around an export's base64
 
 
 class TooLarge(ValueError):
@@ -64,9 +62,8 @@ def _refused(status: int, reason: str, system: str = "-") -> JSONResponse:
 
 def routes(services: Services) -> List[Route]:
     async def callback(request: Request) -> JSONResponse:
-        limit = load_settings().delivery_max_bytes * 4 // 3 + ENVELOPE_BYTES
         try:
-            body = await read_capped(request, limit)
+            body = await read_capped(request, contract.MAX_BODY_BYTES)
         except TooLarge:
             return _refused(413, "too_large")
         system = signed_by(body, request.headers.get(signing.SIGNATURE_HEADER))

@@ -24,7 +24,7 @@ LAYERS: Tuple[Tuple[str, ...], ...] = (
     ("bot.storage",),
     ("bot.mail", "bot.policy", "bot.nlu"),
     ("bot.requests", "bot.support", "bot.staff"),
-    ("bot.retention",),
+    ("bot.retention", "bot.fulfilment"),
     ("bot.services",),
     ("bot.conversation",),
     ("bot.rasa", "bot.web", "bot.cli", "bot.devtools", "bot.__main__", "actions"),
