@@ -16,6 +16,7 @@ from bot.core.language import or_default
 from bot.core.texts import text
 from bot.requests import tasks
 from bot.requests.registry import BY_KIND
+from bot.requests.task_states import SETTLED
 from bot.storage.models import PrivacyRequest
 
 
@@ -60,8 +61,9 @@ def status_email(
         return None
     session = object_session(request)
     if target == "completed" and session is not None and request.id is not None:
-        done = tasks.tasks_of(session, request.id)
-        if done:  # what each system did, as its task was settled
+        # What each system did, of the tasks settled: one closed by hand says so in the note.
+        done = [task for task in tasks.tasks_of(session, request.id) if task.state in SETTLED]
+        if done:
             body += "\n\n" + tasks.what_each_did(done, language)
     if note and target != "rejected":
         body += "\n\n" + text("email.status.note", language, note=note)

@@ -128,6 +128,7 @@ def test_the_parser_has_every_command_of_the_readme():
         "policy",
         "db",
         "requests",
+        "fulfilment",
         "outbox",
         "staff",
         "handoffs",
@@ -144,6 +145,9 @@ def test_the_parser_has_every_command_of_the_readme():
     assert {words for words in COMMANDS if len(words) == 2} == {
         ("db", "upgrade"),
         ("requests", "export"),
+        ("fulfilment", "start"),
+        ("fulfilment", "deliver"),
+        ("fulfilment", "show"),
         ("outbox", "list"),
         ("outbox", "deliver"),
         ("staff", "add"),

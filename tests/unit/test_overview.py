@@ -34,7 +34,7 @@ def made(store, clock, default_rate_limits, set_env):
     def complete(reference, day):
         clock.now = at(day, 10)
         store.transition(reference, "in_progress", "lena")
-        store.transition(reference, "completed", "lena")
+        store.transition(reference, "completed", "lena", "carried out")
 
     refs = {}
     refs["old"] = submit("2026-08-03", "access", "old@example.com")  # done outside the window
