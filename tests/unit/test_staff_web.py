@@ -97,8 +97,10 @@ def staff_routes(app):
             and route.path not in PUBLIC_STAFF_PATHS
         ):
             for method in sorted(route.methods - {"HEAD"}):
-                path = route.path.replace("{reference}", "DEL-AAAAAA").replace(
-                    "{ticket_id:int}", "1"
+                path = (
+                    route.path.replace("{reference}", "DEL-AAAAAA")
+                    .replace("{ticket_id:int}", "1")
+                    .replace("{task_id}", "0" * 32)
                 )
                 yield method, path
 
@@ -115,8 +117,8 @@ def test_every_staff_route_refuses_a_visitor_who_is_not_logged_in(app):
             assert response.headers["location"].startswith("/staff/login"), (method, path)
         checked += 1
     # every guarded route of bot/web/staff/: the overview and bulk actions, 8 casework forms,
-    # and enrolment (GET, POST)
-    assert checked == 24
+    # enrolment (GET, POST), and a task's tick and retry
+    assert checked == 26
 
 
 def test_login_sets_a_strict_httponly_cookie_and_lands_by_role(app):
