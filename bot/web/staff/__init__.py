@@ -15,7 +15,7 @@ from typing import List
 from starlette.routing import Route
 
 from bot.services import Services
-from bot.web.staff import auth, casework, gaps, handoffs, requests
+from bot.web.staff import auth, casework, gaps, handoffs, requests, tasks
 from bot.web.staff.common import (
     FORMULA_STARTS,
     PUBLIC_STAFF_PATHS,
@@ -40,6 +40,7 @@ def routes(services: Services) -> List[Route]:
         *auth.routes(services),
         *requests.routes(services),
         *casework.routes(services),
+        *tasks.routes(services),
         *gaps.routes(services),
         *handoffs.routes(services),
     ]

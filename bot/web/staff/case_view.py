@@ -1,6 +1,7 @@
-"""What a request's page shows of the work on it (bot.requests.casework, bot.requests.delivery):
-the working days left, who has it, notes and messages, the extension and the hold, the copies
-delivered, the refusal templates, and its personal data masked unless revealed.
+"""What a request's page shows of the work on it (bot.requests.casework, bot.requests.delivery,
+bot.fulfilment): the working days left, who has it, notes and messages, the extension and the
+hold, the copies delivered, the refusal templates, the tasks in the product's systems, and its
+personal data masked unless revealed.
 
 Only reading here; the forms' handlers are in `bot.web.staff.casework`. Kept apart from
 `requests` so that the request page and those handlers share it without importing each other.
@@ -15,10 +16,13 @@ from zoneinfo import ZoneInfo
 
 from bot.core.masking import mask_email, mask_pii
 from bot.core.settings import load_settings
+from bot.fulfilment.service import TaskView
 from bot.requests import deadlines, lifecycle, overview, refusals
+from bot.requests import task_states as states
 from bot.requests.casework import HOLD_REASONS, MESSAGE, NOTE
 from bot.requests.code_masking import mask_transcript
 from bot.requests.references import REFERENCE_PATTERN
+from bot.requests.tasks import state_label
 from bot.services import Services
 from bot.staff.accounts import StaffMember
 from bot.storage.models import PrivacyRequest
@@ -127,6 +131,47 @@ def refusal_choices(row: PrivacyRequest, member_language: str) -> List[Dict[str,
     ]
 
 
+@dataclass(frozen=True)
+class TaskRow:
+    """A task as the request page shows it: its system and state named in the member's
+    language, what may be done with it, and what the system said, masked like the rest of the
+    page unless revealed (a system may echo the requester's address back)."""
+
+    task: TaskView
+    label: str
+    state_label: str
+    last_error: Optional[str]
+    detail: Optional[str]
+    can_tick: bool  # by hand: a manual task not settled, or a webhook task that failed
+    can_retry: bool  # a webhook task that failed
+
+    @property
+    def settled(self) -> bool:
+        return self.task.state in states.SETTLED
+
+
+def task_rows(views: List[TaskView], status: str, language: str, revealed: bool) -> List[TaskRow]:
+    """The request's tasks; none can be ticked or retried once it is no longer in progress
+    (the service would refuse: "not_open")."""
+    working = status == lifecycle.IN_PROGRESS
+    rows = []
+    for view in views:
+        failed = view.state == states.FAILED
+        manual_open = view.reach == states.MANUAL and view.state not in states.SETTLED
+        rows.append(
+            TaskRow(
+                task=view,
+                label=view.label(language),
+                state_label=state_label(view.state, language),
+                last_error=view.last_error if revealed else _masked(view.last_error),
+                detail=view.detail if revealed else _masked(view.detail),
+                can_tick=working and (manual_open or failed),
+                can_retry=working and failed and view.reach == states.WEBHOOK,
+            )
+        )
+    return rows
+
+
 def context(
     services: Services,
     row: PrivacyRequest,
@@ -145,6 +190,7 @@ def context(
     latest = deadlines.latest_extension(row.due_at).due if is_open else None
     choices = refusal_choices(row, language)
     chosen = next((c for c in choices if c["key"] == refusal), None)
+    tasks = task_rows(services.fulfilment.tasks(row.reference), row.status, language, revealed)
     return {
         "days": days_left(row, now),
         "is_open": is_open,
@@ -177,6 +223,11 @@ def context(
         "refusal_chosen": chosen,
         "pii": personal_data(row, revealed),
         "related": related_requests(services, row),
+        "tasks": tasks,
+        # Completing by hand while these are unsettled needs a reason (the store checks it).
+        "tasks_open": sum(not t.settled for t in tasks)
+        if row.status == lifecycle.IN_PROGRESS
+        else 0,
         "form": dict(form or {}),
         "now": now,
     }

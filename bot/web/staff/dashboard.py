@@ -1,6 +1,7 @@
 """The legal desk's overview, the page `/staff/` opens on for legal and admin: open requests by
 status and kind, overdue and due this week, the median working days to complete per kind and the
-requests per week (12 weeks), and whether the audit trail is intact.
+requests per week (12 weeks), whether the audit trail is intact, and the failed and waiting
+tasks of requests in progress per product system (`bot.fulfilment`).
 
 The numbers are `bot.requests.overview`'s and the verdict `bot.staff.audit.verify`'s; this
 module only draws them, as inline SVG charts (`bot.web.charts`) with the same numbers in tables.
@@ -10,6 +11,7 @@ Support lands on the handoffs instead, as before.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
 from markupsafe import Markup
@@ -17,6 +19,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bot.requests.overview import Overview, overview
+from bot.requests.systems import systems
+from bot.requests.tasks import system_label
 from bot.services import Services
 from bot.staff import audit
 from bot.staff.accounts import StaffMember
@@ -29,11 +33,37 @@ from bot.web.staff.common import page
 OVERVIEW_PERMISSION = "change_requests"
 
 
-def _read(services: Services) -> Tuple[Overview, audit.Verdict]:
+@dataclass(frozen=True)
+class SystemLoad:
+    """One system's open work: tasks of requests in progress that failed or are waiting."""
+
+    name: str
+    label: str
+    failed: int
+    waiting: int
+
+
+def system_loads(counts: Dict[str, Dict[str, int]], language: str) -> List[SystemLoad]:
+    """Every configured system in SYSTEMS_FILE's order (none open: zeros, so the table says
+    so), then any with open tasks that has since left the file, by its name."""
+    names = [system.name for system in systems()]
+    names += sorted(name for name in counts if name not in names)
+    return [
+        SystemLoad(
+            name,
+            system_label(name, language),
+            counts.get(name, {}).get("failed", 0),
+            counts.get(name, {}).get("waiting", 0),
+        )
+        for name in names
+    ]
+
+
+def _read(services: Services) -> Tuple[Overview, audit.Verdict, Dict[str, Dict[str, int]]]:
     numbers = overview(services.store.sessions, services.store.clock())
     with transaction(services.store.sessions) as session:
         verdict = audit.verify(session)
-    return numbers, verdict
+    return numbers, verdict, services.fulfilment.open_by_system()
 
 
 def charts(numbers: Overview, language: str) -> Dict[str, Markup]:
@@ -102,8 +132,14 @@ async def dashboard(services: Services, request: Request, me: StaffMember) -> Re
     verifying the audit trail walks all of it)."""
     if not me.can(OVERVIEW_PERMISSION):
         return RedirectResponse("/staff/handoffs", status_code=303)
-    numbers, verdict = await asyncio.to_thread(_read, services)
+    numbers, verdict, loads = await asyncio.to_thread(_read, services)
     language = i18n.staff_language(request)
     return page(
-        request, "staff/dashboard.html", me, o=numbers, verdict=verdict, **charts(numbers, language)
+        request,
+        "staff/dashboard.html",
+        me,
+        o=numbers,
+        verdict=verdict,
+        systems=system_loads(loads, language),
+        **charts(numbers, language),
     )

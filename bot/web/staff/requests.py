@@ -35,6 +35,7 @@ from bot.web.staff.common import csv_download, guarded, page, staff_text
 NOBODY = "-"  # the assignee filter's and the bulk form's "assigned to nobody"
 BULK_ACTIONS = ("assign", "assign_me", "duplicate", "spam", "reject")
 MAX_BULK = 500  # requests one bulk action may name
+TASKS_PER_QUERY = 900  # references in one query of the queue's task counts
 # What a handler that redirects (back to the request's page, or to the list a bulk action came
 # from) leaves that page to say once (the session key).
 FLASH = "flash"
@@ -95,7 +96,7 @@ def filters_of(request: Request) -> Dict[str, str]:
 def filters_from(values: Mapping[str, Any]) -> Dict[str, str]:
     """The queue's filters from a query string or a form (the bulk form carries the list's);
     an unknown kind or status is no filter. `mine`: assigned to the member; `assignee`: to that
-    username, or to nobody (`NOBODY`)."""
+    username, or to nobody (`NOBODY`); `failed_tasks`: in progress with a task that failed."""
 
     def value(name: str) -> str:
         found = values.get(name)
@@ -108,9 +109,21 @@ def filters_from(values: Mapping[str, Any]) -> Dict[str, str]:
         "minor": "1" if value("minor") else "",
         "language": value("language") if value("language") in LANGUAGES else "",
         "mine": "1" if value("mine") else "",
+        "failed_tasks": "1" if value("failed_tasks") else "",
         "assignee": value("assignee")[:64],
         "q": value("q")[:254],
     }
+
+
+def tasks_of(services: Services, references: List[str]) -> Dict[str, Dict[str, int]]:
+    """The failed, waiting and settled tasks of the listed requests: one query for the list (in
+    slices of `TASKS_PER_QUERY`, under the bound parameters a database takes in one query)."""
+    found: Dict[str, Dict[str, int]] = {}
+    for start in range(0, len(references), TASKS_PER_QUERY):
+        found.update(
+            services.fulfilment.open_by_request(references[start : start + TASKS_PER_QUERY])
+        )
+    return found
 
 
 def filtered(
@@ -131,6 +144,10 @@ def filtered(
     if filters.get("assignee"):
         wanted = None if filters["assignee"] == NOBODY else filters["assignee"]
         found = [r for r in found if r.assignee == wanted]
+    if filters.get("failed_tasks"):
+        working = [r.reference for r in found if r.status == lifecycle.IN_PROGRESS]
+        tasks = tasks_of(services, working)
+        found = [r for r in found if tasks.get(r.reference, {}).get("failed")]
     return found
 
 
@@ -141,9 +158,10 @@ def row_view(r: PrivacyRequest) -> Row:
     )
 
 
-def queue_row(r: PrivacyRequest, now: datetime) -> Row:
+def queue_row(r: PrivacyRequest, now: datetime, tasks: Optional[Dict[str, int]] = None) -> Row:
     """A request as the queue shows it: its working days left (and whether that is overdue or
-    due soon), who has it, and its address masked."""
+    due soon), who has it, its address masked, and its tasks in the product's systems (failed,
+    waiting, settled: `Fulfilment.open_by_request`; None before it was started)."""
     return Row(
         {
             **row_view(r),
@@ -151,6 +169,8 @@ def queue_row(r: PrivacyRequest, now: datetime) -> Row:
             "masked_email": mask_email(r.email),
             "left": days_left(r.status, r.due_at, now),
             "held": r.held_at is not None and r.status in lifecycle.OPEN_STATUSES,
+            "tasks": tasks,
+            "working": r.status == lifecycle.IN_PROGRESS,
         }
     )
 
@@ -200,9 +220,12 @@ async def show_queue(
 def _queue(
     services: Services, filters: Dict[str, str], me: StaffMember
 ) -> Tuple[List[Row], Dict[str, int], List[str]]:
-    """What the queue shows, read from the database (in a worker thread)."""
+    """What the queue shows, read from the database (in a worker thread): the tasks of the
+    listed requests in one query, not one per row."""
     now = services.store.clock()
-    rows = [queue_row(r, now) for r in filtered(services, filters, me)]
+    found = filtered(services, filters, me)
+    tasks = tasks_of(services, [r.reference for r in found])
+    rows = [queue_row(r, now, tasks.get(r.reference)) for r in found]
     return rows, services.store.counts(), case_view.assignable(services)
 
 
