@@ -427,3 +427,23 @@ def test_the_overview_counts_failed_and_waiting_tasks_per_system(app, services, 
     }
     assert '<tr data-system="accounts" class="task-row-failed">' in table
     assert 'class="badge task-failed"' in table
+
+
+def test_bulk_start_makes_each_verified_requests_tasks_and_leaves_the_rest(
+    app, services, two_systems
+):
+    waiting = services.store.submit("deletion", "a@example.com", verified=True).reference
+    access = services.store.submit("access", "b@example.com", verified=True).reference
+    unverified = services.store.submit("suspension", "c@example.com").reference
+    lena = logged_in(app, "lena")
+    token = csrf_of(lena.get("/staff/requests").text)
+    response = lena.post(
+        "/staff/requests/bulk",
+        data={"csrf_token": token, "action": "start", "reference": [waiting, access, unverified]},
+    )
+    assert response.status_code == 303
+    assert "2 of 3 ticked requests started" in plain(lena.get(response.headers["location"]).text)
+    assert states_of(services, waiting) == {"accounts": "pending", "legal": "pending"}
+    assert states_of(services, access) == {"accounts": "pending"}
+    assert services.store.get(unverified).status == lifecycle.UNVERIFIED
+    assert states_of(services, unverified) == {}

@@ -33,7 +33,7 @@ from bot.web.staff import case_view
 from bot.web.staff.common import csv_download, guarded, page, staff_text
 
 NOBODY = "-"  # the assignee filter's and the bulk form's "assigned to nobody"
-BULK_ACTIONS = ("assign", "assign_me", "duplicate", "spam", "reject")
+BULK_ACTIONS = ("start", "assign", "assign_me", "duplicate", "spam", "reject")
 MAX_BULK = 500  # requests one bulk action may name
 TASKS_PER_QUERY = 900  # references in one query of the queue's task counts
 # What a handler that redirects (back to the request's page, or to the list a bulk action came
@@ -230,9 +230,10 @@ def _queue(
 
 
 async def bulk_action(services: Services, request: Request, me: StaffMember) -> Response:
-    """Assign, or close as duplicate, spam or rejected with one reason, the requests ticked on
-    the filtered list (`bot.requests.casework`), then back to the same list. Nothing ticked, no
-    reason, an unknown assignee: the list again with the form as it was sent, and why (400)."""
+    """Start, assign, or close as duplicate, spam or rejected with one reason, the requests
+    ticked on the filtered list (`bot.requests.casework`, `bot.fulfilment`), then back to the
+    same list. Nothing ticked, no reason, an unknown assignee: the list again with the form
+    as it was sent, and why (400)."""
     form = await request.form()
     filters = filters_from(form)
     selected = list(dict.fromkeys(str(v) for v in form.getlist("reference") if v))[:MAX_BULK]
@@ -258,7 +259,12 @@ async def bulk_action(services: Services, request: Request, me: StaffMember) -> 
         return await refused("web.staff.desk.bulk.no_action")
     desk = services.casework
     try:
-        if action in ("assign", "assign_me"):
+        if action == "start":
+            started = await asyncio.to_thread(services.fulfilment.start_many, selected, me.username)
+            message = staff_text(
+                request, "web.staff.desk.bulk.started", count=started, selected=len(selected)
+            )
+        elif action in ("assign", "assign_me"):
             target: Optional[str] = me.username if action == "assign_me" else assignee
             if target == NOBODY:
                 target = None
