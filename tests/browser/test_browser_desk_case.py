@@ -9,7 +9,6 @@ pages need no Rasa), like tests/browser/test_browser_gaps.py.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import timedelta
 from typing import Iterator
 from zoneinfo import ZoneInfo
@@ -17,14 +16,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.core.settings import load_settings
 from bot.requests import deadlines
-from bot.requests.store import RequestStore
-from bot.services import Services
-from bot.storage.db import make_engine, transaction
+from bot.storage.db import transaction
 from bot.storage.models import OutboxMessage
-from bot.web.app import create_app
-from tests.support.web_server import serving, sign_in
+from tests.support.web_server import desk_site, sign_in
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
@@ -38,19 +33,8 @@ def site(database_url, set_env, no_env_file) -> Iterator[dict]:
     """The web app on 127.0.0.1:<free port>, with its own request database (SQLite, and
     PostgreSQL where it answers) and a legal member."""
     set_env(APP_SECRET=SECRET)
-    url = database_url
-    services = Services(RequestStore(make_engine(url), secret=SECRET))
-    services.directory.add("legal-desk", "legal", PASSWORD)
-    app = create_app(
-        replace(load_settings(), rasa_url="http://rasa.test"),
-        services=services,
-        session_secret="browser-desk",
-    )
-    try:
-        with serving(app) as base:
-            yield {"base": base, "services": services}
-    finally:
-        services.store.engine.dispose()
+    with desk_site(database_url, SECRET, [("legal-desk", "legal", PASSWORD)]) as (base, services):
+        yield {"base": base, "services": services}
 
 
 def log_in(browser, base):

@@ -4,17 +4,11 @@ neither Rasa nor the action server)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Iterator
 
 import pytest
 
-from bot.core.settings import load_settings
-from bot.requests.store import RequestStore
-from bot.services import Services
-from bot.storage.db import make_engine
-from bot.web.app import create_app
-from tests.support.web_server import serving, sign_in
+from tests.support.web_server import desk_site, sign_in
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
@@ -26,23 +20,13 @@ def site(database_url, set_env) -> Iterator[dict]:
     """The web app on 127.0.0.1:<free port>, on SQLite and on PostgreSQL (where it answers), with
     two legal members and three requests."""
     set_env(APP_SECRET="browser-desk-secret", REQUEST_JURISDICTION="prc")
-    services = Services(RequestStore(make_engine(database_url), secret="s"))
-    for name in ("lena", "mia"):
-        services.directory.add(name, "legal", PASSWORD)
-    references = [
-        services.store.submit(kind, f"{kind}.person@example.com", verified=True).reference
-        for kind in ("deletion", "access", "correction")
-    ]
-    app = create_app(
-        replace(load_settings(), rasa_url="http://rasa.test"),
-        services=services,
-        session_secret="browser-desk",
-    )
-    try:
-        with serving(app) as base:
-            yield {"base": base, "services": services, "references": references}
-    finally:
-        services.store.engine.dispose()
+    members = [(name, "legal", PASSWORD) for name in ("lena", "mia")]
+    with desk_site(database_url, "s", members) as (base, services):
+        references = [
+            services.store.submit(kind, f"{kind}.person@example.com", verified=True).reference
+            for kind in ("deletion", "access", "correction")
+        ]
+        yield {"base": base, "services": services, "references": references}
 
 
 def log_in(browser, base: str, username: str):

@@ -10,19 +10,13 @@ tests/browser/test_browser_desk_case.py. No worker runs: nothing is delivered.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Iterator
 
 import pytest
 
-from bot.core.settings import load_settings
 from bot.requests import lifecycle
-from bot.requests.store import RequestStore
-from bot.services import Services
-from bot.storage.db import make_engine
-from bot.web.app import create_app
 from tests.support.fulfilment import systems_yaml, use_systems
-from tests.support.web_server import serving, sign_in
+from tests.support.web_server import desk_site, sign_in
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
@@ -38,18 +32,8 @@ def site(database_url, set_env, no_env_file, tmp_path) -> Iterator[dict]:
     PostgreSQL where it answers), two systems and a legal member."""
     set_env(APP_SECRET=SECRET, FULFILMENT_MAX_ATTEMPTS="1")
     use_systems(set_env, tmp_path, systems_yaml())
-    services = Services(RequestStore(make_engine(database_url), secret=SECRET))
-    services.directory.add("legal-desk", "legal", PASSWORD)
-    app = create_app(
-        replace(load_settings(), rasa_url="http://rasa.test"),
-        services=services,
-        session_secret="browser-tasks",
-    )
-    try:
-        with serving(app) as base:
-            yield {"base": base, "services": services}
-    finally:
-        services.store.engine.dispose()
+    with desk_site(database_url, SECRET, [("legal-desk", "legal", PASSWORD)]) as (base, services):
+        yield {"base": base, "services": services}
 
 
 def state_of(page, system):

@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator, Tuple
 
 import pytest
 
@@ -37,6 +37,36 @@ def serving(app: Any, start_timeout: float = 15) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def desk_site(
+    database_url: str, secret: str, members: Iterable[Tuple[str, str, str]]
+) -> Iterator[Tuple[str, Any]]:
+    """`with desk_site(url, secret, [(name, role, password)]) as (base, services):` the web app
+    over its own request database with these staff members, no Rasa behind it, served at
+    `base`; the database's engine disposed of when the block ends."""
+    from dataclasses import replace
+
+    from bot.core.settings import load_settings
+    from bot.requests.store import RequestStore
+    from bot.services import Services
+    from bot.storage.db import make_engine
+    from bot.web.app import create_app
+
+    services = Services(RequestStore(make_engine(database_url), secret=secret))
+    for name, role, password in members:
+        services.directory.add(name, role, password)
+    app = create_app(
+        replace(load_settings(), rasa_url="http://rasa.test"),
+        services=services,
+        session_secret=f"{secret}-session",
+    )
+    try:
+        with serving(app) as base:
+            yield base, services
+    finally:
+        services.store.engine.dispose()
 
 
 def sign_in(opener: Any, base: str, username: str, password: str) -> Any:

@@ -13,11 +13,14 @@ from markupsafe import escape
 
 from bot.core.texts import text
 from bot.requests import deadlines
-from bot.requests.store import RequestStore
-from bot.services import Services
-from bot.storage.db import make_engine
-from tests.support.databases import copy_sqlite
-from tests.support.staff import SecondFactors, add_members, csrf_of, desk_services, staff_app
+from tests.support.staff import (
+    SecondFactors,
+    add_members,
+    csrf_of,
+    desk_services,
+    seeded_database,
+    staff_app,
+)
 from tests.support.staff import logged_in as staff_logged_in
 
 PASSWORD = "a long enough password"
@@ -35,14 +38,14 @@ def app_secret(set_env, no_env_file):
 
 @pytest.fixture(scope="module")
 def staff_database(sqlite_template, tmp_path_factory):
-    """SQLite with the accounts, made once for the module (each scrypt hash takes ~0.1 s)."""
-    path = tmp_path_factory.mktemp("complaint-desk") / "desk.db"
-    services = Services(
-        RequestStore(make_engine(copy_sqlite(sqlite_template, path)), secret=SECRET)
+    return seeded_database(
+        sqlite_template,
+        tmp_path_factory.mktemp("complaint-desk"),
+        lambda made: add_members(
+            made.directory, ACCOUNTS, PASSWORD, SECRET, SECOND_FACTORS, enrolled=()
+        ),
+        SECRET,
     )
-    add_members(services.directory, ACCOUNTS, PASSWORD, SECRET, SECOND_FACTORS, enrolled=())
-    services.store.engine.dispose()
-    return path
 
 
 @pytest.fixture

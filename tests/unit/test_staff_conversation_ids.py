@@ -11,7 +11,7 @@ from bot.services import Services
 from bot.storage.db import make_engine, transaction
 from bot.storage.models import AuditEntry
 from tests.support.databases import copy_sqlite
-from tests.support.staff import SecondFactors, add_members, staff_app
+from tests.support.staff import SecondFactors, add_members, seeded_database, staff_app
 from tests.support.staff import logged_in as staff_logged_in
 
 PASSWORD = "a long enough password"
@@ -27,18 +27,18 @@ def app_secret(set_env):
 
 @pytest.fixture(scope="module")
 def staff_database(sqlite_template, tmp_path_factory):
-    path = tmp_path_factory.mktemp("staff-ids") / "staff.db"
-    services = Services(RequestStore(make_engine(copy_sqlite(sqlite_template, path)), secret="s"))
-    add_members(
-        services.directory,
-        (("lena", "legal"), ("sam", "support")),
-        PASSWORD,
-        SECRET,
-        SECOND_FACTORS,
-        enrolled=(),
+    return seeded_database(
+        sqlite_template,
+        tmp_path_factory.mktemp("staff-ids"),
+        lambda made: add_members(
+            made.directory,
+            (("lena", "legal"), ("sam", "support")),
+            PASSWORD,
+            SECRET,
+            SECOND_FACTORS,
+            enrolled=(),
+        ),
     )
-    services.store.engine.dispose()
-    return path
 
 
 @pytest.fixture

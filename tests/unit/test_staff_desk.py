@@ -20,7 +20,7 @@ from bot.storage.models import AuditEntry, OutboxMessage
 from bot.web.charts import Bar, horizontal_bars, weekly_bars
 from tests.support import Clock
 from tests.support.databases import copy_sqlite
-from tests.support.staff import SecondFactors, add_members, csrf_of, staff_app
+from tests.support.staff import SecondFactors, add_members, csrf_of, seeded_database, staff_app
 from tests.support.staff import logged_in as staff_logged_in
 
 PASSWORD = "a long enough password"
@@ -54,12 +54,7 @@ def add_accounts(services: Services) -> None:
 
 @pytest.fixture(scope="module")
 def desk_database(sqlite_template, tmp_path_factory):
-    """SQLite with the accounts, made once for the module (each scrypt hash takes ~0.1 s)."""
-    path = tmp_path_factory.mktemp("desk") / "desk.db"
-    services = Services(RequestStore(make_engine(copy_sqlite(sqlite_template, path)), secret="s"))
-    add_accounts(services)
-    services.store.engine.dispose()
-    return path
+    return seeded_database(sqlite_template, tmp_path_factory.mktemp("desk"), add_accounts)
 
 
 @pytest.fixture

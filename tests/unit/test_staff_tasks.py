@@ -17,7 +17,14 @@ from bot.requests import task_states as states
 from bot.storage.db import transaction
 from bot.storage.models import AuditEntry, OutboxMessage
 from tests.support.fulfilment import systems_yaml, use_systems
-from tests.support.staff import SecondFactors, add_members, csrf_of, log_in, staff_app
+from tests.support.staff import (
+    SecondFactors,
+    add_members,
+    csrf_of,
+    log_in,
+    seeded_database,
+    staff_app,
+)
 from tests.support.staff import desk_services as make_services
 from tests.support.staff import logged_in as staff_logged_in
 
@@ -43,17 +50,7 @@ def app_secret(set_env):
 
 @pytest.fixture(scope="module")
 def staff_database(sqlite_template, tmp_path_factory):
-    """SQLite with the accounts, made once for the module (each scrypt hash takes ~0.1 s)."""
-    from bot.requests.store import RequestStore
-    from bot.services import Services
-    from bot.storage.db import make_engine
-    from tests.support.databases import copy_sqlite
-
-    path = tmp_path_factory.mktemp("tasks") / "tasks.db"
-    services = Services(RequestStore(make_engine(copy_sqlite(sqlite_template, path)), secret="s"))
-    add_accounts(services)
-    services.store.engine.dispose()
-    return path
+    return seeded_database(sqlite_template, tmp_path_factory.mktemp("tasks"), add_accounts)
 
 
 @pytest.fixture

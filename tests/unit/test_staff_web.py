@@ -27,6 +27,7 @@ from tests.support.staff import (
     client,
     csrf_of,
     log_in,
+    seeded_database,
     staff_app,
 )
 from tests.support.staff import logged_in as staff_logged_in
@@ -58,18 +59,18 @@ def app_secret(set_env):
 def staff_database(sqlite_template, tmp_path_factory):
     """The staff accounts, made once for the module (each scrypt hash takes ~0.1 s); every test
     gets a copy of this database, accounts included."""
-    path = tmp_path_factory.mktemp("staff") / "staff.db"
-    services = Services(RequestStore(make_engine(copy_sqlite(sqlite_template, path)), secret="s"))
-    add_members(
-        services.directory,
-        (("lena", "legal"), ("sam", "support"), ("ada", "admin"), ("gone", "legal")),
-        PASSWORD,
-        SECRET,
-        SECOND_FACTORS,
-        disabled=("gone",),
+    return seeded_database(
+        sqlite_template,
+        tmp_path_factory.mktemp("staff"),
+        lambda made: add_members(
+            made.directory,
+            (("lena", "legal"), ("sam", "support"), ("ada", "admin"), ("gone", "legal")),
+            PASSWORD,
+            SECRET,
+            SECOND_FACTORS,
+            disabled=("gone",),
+        ),
     )
-    services.store.engine.dispose()
-    return path
 
 
 @pytest.fixture
