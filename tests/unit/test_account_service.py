@@ -287,6 +287,10 @@ def test_later_answers_202_then_posts_the_signed_outcome_to_the_callback_url():
         first, second = receiver.wait_for(2)
         assert first["body"] == second["body"]
         assert len(app.state.effects) == 1
+        # The service records a callback once our answer to it is back: wait for the second.
+        deadline = time.monotonic() + 10
+        while len(app.state.service.callbacks) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
         assert [c["status_code"] for c in app.state.service.callbacks] == [200, 200]
 
 
