@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Dict, List, cast
 
 import spacy
+from spacy.lang.char_classes import UNITS
 from spacy.language import Language
 from spacy.pipeline import EntityRuler
 from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
@@ -28,7 +29,7 @@ from bot.core.paths import SPACY_PIPELINE
 from bot.requests.references import PREFIXES, REFERENCE_ALPHABET
 
 PIPELINE_NAME = "en_privacy"
-PIPELINE_VERSION = "1.2.0"
+PIPELINE_VERSION = "1.3.0"
 
 REFERENCE_PREFIXES = tuple(PREFIXES.values())
 _REFERENCE_TOKEN = f"(?i)^(?:{'|'.join(REFERENCE_PREFIXES)})-[{REFERENCE_ALPHABET}]{{6}}$"
@@ -39,6 +40,14 @@ _WHOLE_REFERENCE = re.compile(
     f"|(?=[A-Z]*[0-9])[{REFERENCE_ALPHABET}]{{6}})$"
 )
 
+
+# English's rule that cuts a unit off a number ("10km"), as spaCy writes it; and the same rule
+# kept off the end of a reference's six characters: a unit of 1 to 3 characters there follows
+# "-" and 5 to 3 of them. token_match alone does not keep such a code whole once a Han run is
+# glued before it ("撤回申请SUS-A02V8K"): the tokenizer cuts that prefix and the "unit" in
+# one step, before it asks token_match again.
+UNIT_SUFFIX = rf"(?<=[0-9])(?:{UNITS})"
+GUARDED_UNIT_SUFFIX = r"(?<!-[A-Za-z0-9]{5})(?<!-[A-Za-z0-9]{4})(?<!-[A-Za-z0-9]{3})" + UNIT_SUFFIX
 
 HAN_RUN = "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
 # Chinese punctuation that survives width folding (bot.core.language.to_half_width).
@@ -62,9 +71,11 @@ def set_tokenizer_rules(nlp: Language) -> None:
     if tokenizer.token_match is not None:
         raise RuntimeError("the blank English tokenizer now has a token_match; combine the two")
     tokenizer.prefix_search = compile_prefix_regex(list(defaults.prefixes or []) + chinese).search
-    tokenizer.suffix_search = compile_suffix_regex(
-        list(defaults.suffixes or []) + chinese + [after_code]
-    ).search
+    suffixes = list(defaults.suffixes or [])
+    if UNIT_SUFFIX not in suffixes:
+        raise RuntimeError("spaCy's English unit suffix rule changed; guard the new one")
+    suffixes[suffixes.index(UNIT_SUFFIX)] = GUARDED_UNIT_SUFFIX
+    tokenizer.suffix_search = compile_suffix_regex(suffixes + chinese + [after_code]).search
     tokenizer.infix_finditer = compile_infix_regex(list(defaults.infixes or []) + chinese).finditer
     tokenizer.token_match = _WHOLE_REFERENCE.match
 

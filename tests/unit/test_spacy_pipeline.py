@@ -22,6 +22,8 @@ SENTENCES = (
     "({})",
     "status of {} please",
     "is {} done yet?!",
+    "我不想要了，请撤回申请{}",  # written against Chinese, no space
+    "申请{}的进度如何？",
 )
 
 
