@@ -273,7 +273,11 @@ def test_a_failed_task_is_retried_and_waits_again(app, services, two_systems):
     [view] = [v for v in services.fulfilment.tasks(reference) if v.system == "accounts"]
     assert (view.state, view.attempts) == (states.PENDING, 0)
     assert ("lena", "task_retried") in audit_actions(services, reference)
-    # Only a failed webhook task is retried.
+    # Only a webhook task is retried: a failed one, or one accepted whose callback never came.
+    [claimed] = services.fulfilment.claim_due()
+    services.fulfilment.answered(claimed.task_id, None)  # 202
+    state, accounts = task_rows(lena.get(f"/staff/requests/{reference}").text)["accounts"]
+    assert state == "sent" and "/retry" in accounts
     response = lena.post(
         f"/staff/requests/{reference}/tasks/{ids['legal']}/retry", data={"csrf_token": token}
     )

@@ -143,7 +143,7 @@ class TaskRow:
     last_error: Optional[str]
     detail: Optional[str]
     can_tick: bool  # by hand: a manual task not settled, or a webhook task that failed
-    can_retry: bool  # a webhook task that failed
+    can_retry: bool  # a webhook task that failed, or was accepted and never answered
 
     @property
     def settled(self) -> bool:
@@ -166,7 +166,9 @@ def task_rows(views: List[TaskView], status: str, language: str, revealed: bool)
                 last_error=view.last_error if revealed else _masked(view.last_error),
                 detail=view.detail if revealed else _masked(view.detail),
                 can_tick=working and (manual_open or failed),
-                can_retry=working and failed and view.reach == states.WEBHOOK,
+                can_retry=working
+                and view.reach == states.WEBHOOK
+                and view.state in (states.FAILED, states.SENT),
             )
         )
     return rows
