@@ -301,7 +301,7 @@ class ActionCheckStatus(Action):
             dispatcher.utter_message(text=texts.text("flow.status.not_found", language))
         else:
             reply = flows.status_reply(
-                answer.reference, answer.kind, answer.status, answer.due_at, language
+                answer.reference, answer.kind, answer.status, answer.due_at, language, answer.tasks
             )
             written = withdrawal.messages_block(
                 services().casework.messages_for(answer.reference, email), language

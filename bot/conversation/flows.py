@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from bot.conversation.reading import Reader, reader, readers, straight
 from bot.core import texts
@@ -33,6 +33,7 @@ from bot.policy.rights import right_quote
 from bot.policy.translation import translate
 from bot.requests import validators
 from bot.requests.registry import BY_KIND, KINDS, RequestKind, TakesEffectAtOnce
+from bot.requests.tasks import state_label, system_label
 
 Values = Dict[str, Optional[str]]  # a flow's slots as the tracker holds them
 
@@ -408,10 +409,16 @@ def due_date(due_at: datetime, language: str = DEFAULT_LANGUAGE) -> str:
 
 
 def status_reply(
-    reference: str, kind: str, status: str, due_at: datetime, language: str = DEFAULT_LANGUAGE
+    reference: str,
+    kind: str,
+    status: str,
+    due_at: datetime,
+    language: str = DEFAULT_LANGUAGE,
+    parts: Sequence[Tuple[str, str]] = (),
 ) -> str:
-    """The answer to "what is the status of DEL-7K3M9Q?" once reference and e-mail match."""
-    return texts.text(
+    """The answer to "what is the status of DEL-7K3M9Q?" once reference and e-mail match; while
+    it is in progress, where each of our systems stands (`parts`: (system, task state))."""
+    said = texts.text(
         "flow.status.answer",
         language,
         reference=reference,
@@ -419,6 +426,18 @@ def status_reply(
         status=texts.text(f"flow.status_name.{status}", language),
         due=due_date(due_at, language),
     )
+    if status != "in_progress" or not parts:
+        return said
+    lines = [
+        texts.text(
+            "flow.status.part",
+            language,
+            system=system_label(system, language),
+            state=state_label(state, language),
+        )
+        for system, state in parts
+    ]
+    return "\n".join([said, texts.text("flow.status.parts", language), *lines])
 
 
 # Where the request row's `details` keeps an answer (the scope questions: see `_detail`).

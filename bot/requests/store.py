@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
@@ -62,6 +62,8 @@ class StatusAnswer:
     kind: str
     status: str
     due_at: datetime
+    # Each system's part, (system, state), once legal has started the request (bot.fulfilment).
+    tasks: Tuple[Tuple[str, str], ...] = ()
 
 
 def due_working_days() -> int:
@@ -427,7 +429,10 @@ class RequestStore:
             ).scalar_one_or_none()
             if request is None:
                 return None
-            return StatusAnswer(request.reference, request.kind, request.status, request.due_at)
+            parts = tuple((task.system, task.state) for task in tasks.tasks_of(session, request.id))
+            return StatusAnswer(
+                request.reference, request.kind, request.status, request.due_at, parts
+            )
 
     def get(self, reference: str) -> Optional[PrivacyRequest]:
         with transaction(self.sessions) as session:

@@ -292,6 +292,11 @@ def test_a_chinese_status_answer_writes_the_date_the_chinese_way():
     due = datetime(2026, 12, 21, 9, tzinfo=timezone.utc)
     said = flows.status_reply("DEL-7K3M9Q", "deletion", "in_progress", due, "zh")
     assert said == "申请 DEL-7K3M9Q（删除申请）的状态为：处理中。处理期限为2026年12月21日。"
+    parts = [("legal", "done"), ("gone", "failed")]  # the default system, and one no longer listed
+    said = flows.status_reply("DEL-7K3M9Q", "deletion", "in_progress", due, "zh", parts)
+    assert said.endswith("各部门进展：\n- 法务部：已完成\n- gone：失败")
+    done = flows.status_reply("DEL-7K3M9Q", "deletion", "completed", due, "zh", parts)
+    assert "各部门" not in done  # the completion e-mail said it; the status is the answer
 
 
 def test_a_chinese_wait_and_wrong_code():

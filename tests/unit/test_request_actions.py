@@ -31,6 +31,7 @@ from bot.requests.store import RequestStore
 from bot.storage.db import make_engine
 from bot.support.tickets import Handoffs
 from tests.support.actions import DOMAIN, outbox, tracker, validate
+from tests.support.fulfilment import systems_yaml, use_systems
 
 
 @pytest.fixture
@@ -337,6 +338,20 @@ async def test_status_answers_only_a_matching_reference_and_email(store):
     neutral = ask("b@example.com")
     other = ask("a@example.com".replace("a@", "c@"))
     assert neutral == other and "couldn't find" in neutral and reference not in neutral
+
+
+async def test_a_started_requests_status_says_where_each_system_stands(store, set_env, tmp_path):
+    use_systems(set_env, tmp_path, systems_yaml())
+    reference = store.submit("deletion", "a@example.com", verified=True).reference
+    store.transition(reference, "in_progress", "lena")
+    dispatcher = CollectingDispatcher()
+    slots = {"status_reference": reference, "status_email": "a@example.com"}
+    ActionCheckStatus().run(dispatcher, tracker(None, slots), DOMAIN)
+    said = dispatcher.messages[0]["text"]
+    assert "is in progress" in said
+    assert said.endswith(
+        "Where it stands in our systems:\n- Account service: waiting\n- Legal department: waiting"
+    )
 
 
 # -- failures at submit time and "try again" --------------------------------------------------
