@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
@@ -37,6 +37,7 @@ LEASE = timedelta(minutes=2)  # a delivery under way; longer than any timeout
 MAX_BACKOFF = timedelta(hours=1)
 MAX_NOTE_CHARS = 2000
 TICKS = (states.DONE, states.NOT_APPLICABLE)
+REFERENCES_PER_QUERY = 900  # SQLite takes 999 bound parameters in one statement
 
 
 class FulfilmentError(CodedError):
@@ -99,6 +100,19 @@ def _backoff(attempts: int, base: float) -> timedelta:
     return min(timedelta(seconds=base * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
+def _open_counts(rows: Iterable[Tuple[str, str]]) -> Dict[str, Dict[str, int]]:
+    """(key, task state) rows as failed and waiting tasks per key; a key whose tasks are all
+    settled has zeros (the desk says "all settled")."""
+    counts: Dict[str, Dict[str, int]] = {}
+    for key, state in rows:
+        entry = counts.setdefault(key, {"failed": 0, "waiting": 0})
+        if state == states.FAILED:
+            entry["failed"] += 1
+        elif state in states.WAITING:
+            entry["waiting"] += 1
+    return counts
+
+
 def _clean(note: Optional[str]) -> str:
     note = (note or "").strip()
     if not note:
@@ -131,51 +145,38 @@ class Fulfilment:
             request = self._request(session, reference)
             return [TaskView.of(task) for task in tasks.tasks_of(session, request.id)]
 
-    def task(self, task_id: str) -> Optional[Tuple[TaskView, str]]:
-        """A task and its request's reference, or None."""
+    def task(self, task_id: str) -> Optional[TaskView]:
         with transaction(self.sessions) as session:
             task = session.get(FulfilmentTask, task_id)
-            if task is None:
-                return None
-            return TaskView.of(task), task.request.reference
+            return TaskView.of(task) if task is not None else None
 
     def open_by_system(self) -> Dict[str, Dict[str, int]]:
         """Failed and waiting tasks of requests in progress, per system (the dashboard)."""
-        counts: Dict[str, Dict[str, int]] = {}
         with transaction(self.sessions) as session:
             rows = session.execute(
                 select(FulfilmentTask.system, FulfilmentTask.state)
                 .join(PrivacyRequest, PrivacyRequest.id == FulfilmentTask.request_id)
                 .where(PrivacyRequest.status == lifecycle.IN_PROGRESS)
             ).all()
-        for system, state in rows:
-            entry = counts.setdefault(system, {"failed": 0, "waiting": 0})
-            if state == states.FAILED:
-                entry["failed"] += 1
-            elif state in states.WAITING:
-                entry["waiting"] += 1
-        return counts
+        return _open_counts(rows)
 
     def open_by_request(self, references: List[str]) -> Dict[str, Dict[str, int]]:
-        """Failed and waiting tasks of each of these requests (the queue's column)."""
-        found: Dict[str, Dict[str, int]] = {}
-        if not references:
-            return found
+        """Failed and waiting tasks of each of these requests (the queue's column): one query
+        for a page, in slices of `REFERENCES_PER_QUERY` (under the bound parameters a database
+        takes in one query)."""
+        rows: List[Tuple[str, str]] = []
         with transaction(self.sessions) as session:
-            rows = session.execute(
-                select(PrivacyRequest.reference, FulfilmentTask.state)
-                .join(FulfilmentTask, PrivacyRequest.id == FulfilmentTask.request_id)
-                .where(PrivacyRequest.reference.in_(references))
-            ).all()
-        for reference, state in rows:
-            entry = found.setdefault(reference, {"failed": 0, "waiting": 0, "settled": 0})
-            if state == states.FAILED:
-                entry["failed"] += 1
-            elif state in states.WAITING:
-                entry["waiting"] += 1
-            else:
-                entry["settled"] += 1
-        return found
+            for start in range(0, len(references), REFERENCES_PER_QUERY):
+                rows += session.execute(
+                    select(PrivacyRequest.reference, FulfilmentTask.state)
+                    .join(FulfilmentTask, PrivacyRequest.id == FulfilmentTask.request_id)
+                    .where(
+                        PrivacyRequest.reference.in_(
+                            references[start : start + REFERENCES_PER_QUERY]
+                        )
+                    )
+                ).all()
+        return _open_counts(rows)
 
     # -- the desk ------------------------------------------------------------------------------
 
@@ -419,10 +420,7 @@ class Fulfilment:
             task = self._locked(session, task_id)
             reference, detail, system = task.request.reference, task.detail or "", task.system
         self._deliver_export(reference, system, (filename, content))
-        with transaction(self.sessions) as session:
-            task = self._locked(session, task_id)
-            task.export_url = None
-        return self.answered(task_id, states.DONE, detail)
+        return self.answered(task_id, states.DONE, detail)  # settling clears the URL
 
     # -- inside ---------------------------------------------------------------------------------
 
@@ -442,6 +440,7 @@ class Fulfilment:
         task.state, task.detail, task.settled_by = state, (detail or "").strip() or None, actor
         task.settled_at = now if state in states.SETTLED else None
         task.updated_at, task.next_attempt_at, task.claimed_until = now, None, None
+        task.export_url = None
         if state == states.FAILED:
             task.last_error = (detail or "").strip()[:500] or None
 

@@ -74,7 +74,7 @@ def routes(services: Services) -> List[Route]:
         except contract.BadCallback as problem:
             return _refused(400, problem.reason, system.name)
         found = await asyncio.to_thread(services.fulfilment.task, said.task_id)
-        if found is None or found[0].system != system.name:
+        if found is None or found.system != system.name:
             return _refused(404, "unknown_task", system.name)
         outcome = said.outcome
         export = (

@@ -35,7 +35,6 @@ from bot.web.staff.common import csv_download, guarded, page, staff_text
 NOBODY = "-"  # the assignee filter's and the bulk form's "assigned to nobody"
 BULK_ACTIONS = ("start", "assign", "assign_me", "duplicate", "spam", "reject")
 MAX_BULK = 500  # requests one bulk action may name
-TASKS_PER_QUERY = 900  # references in one query of the queue's task counts
 # What a handler that redirects (back to the request's page, or to the list a bulk action came
 # from) leaves that page to say once (the session key).
 FLASH = "flash"
@@ -115,17 +114,6 @@ def filters_from(values: Mapping[str, Any]) -> Dict[str, str]:
     }
 
 
-def tasks_of(services: Services, references: List[str]) -> Dict[str, Dict[str, int]]:
-    """The failed, waiting and settled tasks of the listed requests: one query for the list (in
-    slices of `TASKS_PER_QUERY`, under the bound parameters a database takes in one query)."""
-    found: Dict[str, Dict[str, int]] = {}
-    for start in range(0, len(references), TASKS_PER_QUERY):
-        found.update(
-            services.fulfilment.open_by_request(references[start : start + TASKS_PER_QUERY])
-        )
-    return found
-
-
 def filtered(
     services: Services, filters: Dict[str, str], me: Optional[StaffMember] = None
 ) -> List[PrivacyRequest]:
@@ -146,7 +134,7 @@ def filtered(
         found = [r for r in found if r.assignee == wanted]
     if filters.get("failed_tasks"):
         working = [r.reference for r in found if r.status == lifecycle.IN_PROGRESS]
-        tasks = tasks_of(services, working)
+        tasks = services.fulfilment.open_by_request(working)
         found = [r for r in found if tasks.get(r.reference, {}).get("failed")]
     return found
 
@@ -160,8 +148,8 @@ def row_view(r: PrivacyRequest) -> Row:
 
 def queue_row(r: PrivacyRequest, now: datetime, tasks: Optional[Dict[str, int]] = None) -> Row:
     """A request as the queue shows it: its working days left (and whether that is overdue or
-    due soon), who has it, its address masked, and its tasks in the product's systems (failed,
-    waiting, settled: `Fulfilment.open_by_request`; None before it was started)."""
+    due soon), who has it, its address masked, and its tasks in the product's systems (failed and
+    waiting: `Fulfilment.open_by_request`; None before it was started)."""
     return Row(
         {
             **row_view(r),
@@ -224,7 +212,7 @@ def _queue(
     listed requests in one query, not one per row."""
     now = services.store.clock()
     found = filtered(services, filters, me)
-    tasks = tasks_of(services, [r.reference for r in found])
+    tasks = services.fulfilment.open_by_request([r.reference for r in found])
     rows = [queue_row(r, now, tasks.get(r.reference)) for r in found]
     return rows, services.store.counts(), case_view.assignable(services)
 
