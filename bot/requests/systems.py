@@ -25,12 +25,12 @@ import yaml
 from bot.core.language import LANGUAGES
 from bot.core.paths import ROOT
 from bot.core.settings import load_settings, named_secret
+from bot.core.texts import DEFAULT_LANGUAGE, text
 from bot.requests.registry import BY_KIND
 from bot.requests.task_states import MANUAL, WEBHOOK
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-DEFAULT_LABELS = {"en": "the legal department", "zh": "法务部"}
 
 
 class SystemsFileError(ValueError):
@@ -54,7 +54,7 @@ class System:
         return self.webhook_url is None
 
     def label(self, language: str) -> str:
-        return self.labels.get(language) or self.labels.get("en") or self.name
+        return self.labels.get(language) or self.labels.get(DEFAULT_LANGUAGE) or self.name
 
     def secret(self) -> Optional[str]:
         """The webhook's signing secret, read when used (a rotated secret needs no restart of
@@ -66,7 +66,11 @@ class System:
 
 
 DEFAULT_SYSTEMS: Tuple[System, ...] = (
-    System(name="legal", labels=DEFAULT_LABELS, kinds=frozenset(BY_KIND)),
+    System(
+        name="legal",
+        labels={code: text("fulfilment.default_system", code) for code in LANGUAGES},
+        kinds=frozenset(BY_KIND),
+    ),
 )
 
 
