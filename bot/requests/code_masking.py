@@ -21,6 +21,7 @@ from typing import Any, Callable, Collection, List, Mapping, Optional, Sequence,
 
 from bot.core import texts
 from bot.core.masking import CODE_PLACEHOLDER, half_width, reference_spans
+from bot.requests.references import PREFIXES
 from bot.requests.verification import CODE_DIGITS
 
 VISITOR = "visitor"  # a transcript line's `from` (actions.transcripts)
@@ -32,6 +33,13 @@ _SEPARATOR = r"[\s.\-\u3000]{1,3}"
 _DIGIT_RUN = re.compile(rf"[0-9]+(?:{_SEPARATOR}[0-9]+)*")
 _GROUP = re.compile(r"[0-9]+")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Three capitals that are no kind's prefix, a space and six digits ("AAA 123456", "OTP 123456")
+# read as a reference typed in capitals and as a code after a word; where codes are masked the
+# code wins. A kind's own prefix ("DEL 123456") stays a reference.
+_CODE_AFTER_A_WORD = re.compile(
+    rf"(?!(?:{'|'.join(PREFIXES.values())})\s)[A-Za-z]{{3}}\s+[0-9]{{{CODE_DIGITS}}}",
+    re.IGNORECASE,
+)
 
 # Stands for a value filled into a catalogue text: it matches any text (`_pattern`).
 _ANY = "\x00"
@@ -123,6 +131,8 @@ def mask_codes(text: str) -> str:
         return text
     plain = half_width(text)  # one character for one: positions stay those of `text`
     for start, end in reference_spans(plain):
+        if _CODE_AFTER_A_WORD.fullmatch(plain, start, end):
+            continue
         plain = plain[:start] + "#" * (end - start) + plain[end:]  # a reference is no code
     spans: List[Tuple[int, int]] = []
     for run in _DIGIT_RUN.finditer(plain):
